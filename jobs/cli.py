@@ -1,0 +1,76 @@
+"""The `signaldesk` command line: one subcommand per process or job, each in its own module, imported on demand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+# name -> (module, one-line help). A module provides add_arguments(parser) and run(args, settings) -> int.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "migrate": ("jobs.migrate", "apply pending database migrations, or list them with --list"),
+    "backfill": ("jobs.backfill", "load candles into the database: from GMO klines or from a CSV file"),
+    "demo": ("jobs.demo", "run the desk offline on the bundled real candles (paper mode, no keys needed)"),
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_READY = 0, 1, 2, 3
+log = logging.getLogger("signaldesk")
+
+
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """Build the parser; only the chosen subcommand's module is imported to add its arguments."""
+    parser = argparse.ArgumentParser(
+        prog="signaldesk",
+        description="signaldesk: a human-approved ML trading desk for GMO Coin. "
+                    "Settings come from the environment / .env and an optional config.toml.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            importlib.import_module(module_name).add_arguments(command)
+    return parser
+
+
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """Return the subcommand named in argv, if any."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def print_json(payload: dict) -> None:
+    """Print one machine-readable JSON object as the last line of stdout."""
+    sys.stdout.flush()
+    print(json.dumps(payload, default=str, sort_keys=True))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, build settings once, set up logging and run the subcommand; return the exit code."""
+    from signaldesk.settings import SettingsError, load_settings
+    from signaldesk.storage import SchemaError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    name = chosen_command(argv)
+    args = build_parser(name).parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"signaldesk {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from signaldesk.logs import setup_logging
+
+    setup_logging(args.command, settings.log_dir, settings.secrets())
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return module.run(args, settings)
+    except SchemaError as exc:
+        print(f"signaldesk {args.command}: {exc}", file=sys.stderr)
+        return EXIT_NOT_READY
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
