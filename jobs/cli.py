@@ -13,6 +13,11 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("jobs.migrate", "apply pending database migrations, or list them with --list"),
     "backfill": ("jobs.backfill", "load candles into the database: from GMO klines or from a CSV file"),
+    "cycle": ("jobs.cycle", "run the 15-minute signal cycle once (cron), or --replay it over stored candles"),
+    "bot": ("bot.main", "run the Telegram desk (long-running): announce signals, approvals, commands, report, alerts"),
+    "listen": ("jobs.listen", "run the Bybit liquidation listener (long-running; feeds spike flags to the cycle)"),
+    "train": ("jobs.train", "train, evaluate and write a new model version (walk-forward, holdout, report)"),
+    "evaluate": ("jobs.evaluate", "score a model version on stored candles it did not see, per symbol and direction"),
     "demo": ("jobs.demo", "run the desk offline on the bundled real candles (paper mode, no keys needed)"),
 }
 

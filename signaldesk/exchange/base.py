@@ -9,6 +9,8 @@ from typing import Protocol
 from signaldesk.candles import Candle
 from signaldesk.exchange.model import (
     Asset,
+    CancelResult,
+    CloseBulkRequest,
     CloseRequest,
     Execution,
     Margin,
@@ -16,8 +18,10 @@ from signaldesk.exchange.model import (
     OrderBook,
     OrderRequest,
     Position,
+    PositionSummary,
     SymbolRules,
     Ticker,
+    TradingVolume,
 )
 
 
@@ -77,3 +81,15 @@ class Exchange(Protocol):
 
     def change_losscut_price(self, position_id: int, losscut_price: Decimal) -> None:
         """Set the loss-cut price of one leverage position."""
+
+    def trading_volume(self) -> TradingVolume:
+        """Return this week's volume, the rate-limit tier and the account's fees per symbol."""
+
+    def position_summary(self, symbol: str | None = None) -> list[PositionSummary]:
+        """Return open leverage positions summed per symbol and side."""
+
+    def close_bulk(self, request: CloseBulkRequest) -> int:
+        """Send an order closing `size` across every position of the opposite side once; return its id."""
+
+    def cancel_orders(self, order_ids: Sequence[int]) -> CancelResult:
+        """Cancel up to 10 orders by id; return which were cancelled and which refused."""

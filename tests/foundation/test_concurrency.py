@@ -36,7 +36,7 @@ def test_three_processes_writing_for_ten_seconds_lose_nothing(db_path):
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), f"writer{i}", "10"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(3)]
     results = [p.communicate(timeout=120) for p in procs]
-    for proc, (out, err) in zip(procs, results, strict=True):
+    for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err
     written = {f"writer{i}": int(out.strip()) for i, (out, _) in enumerate(results)}

@@ -27,7 +27,7 @@ EXPECTED_COLUMNS = {
                "created_at", "updated_at"],
     "orders": ["id", "trade_id", "purpose", "symbol", "side", "settle", "execution_type", "time_in_force", "price",
                "size", "executed_size", "status", "exchange_order_id", "cancel_type", "error", "attempt", "mode",
-               "created_at", "updated_at"],
+               "created_at", "updated_at", "position_id", "reason"],
     "fills": ["id", "order_id", "exchange_execution_id", "symbol", "side", "price", "size", "fee", "realized_pnl",
               "position_id", "executed_at", "recorded_at"],
     "daily_summary": ["date", "total_trades", "winning_trades", "losing_trades", "win_rate", "total_pnl_jpy",
@@ -47,6 +47,17 @@ EXPECTED_COLUMNS = {
     "outbox": ["id", "created_at", "severity", "kind", "text", "dedupe_key", "sent_at", "sent_via", "attempts",
                "last_error"],
     "_sqlite_migrations": ["id", "migration_set", "name", "applied_at"],
+    # the paper exchange's own book-keeping (0002)
+    "paper_accounts": ["account", "starting_jpy", "created_at"],
+    "paper_balances": ["account", "asset", "amount", "updated_at"],
+    "paper_orders": ["order_id", "account", "symbol", "side", "execution_type", "settle_type", "time_in_force", "size",
+                     "executed_size", "price", "losscut_price", "status", "cancel_type", "position_id", "bulk",
+                     "placed_at", "active_from", "checked_until", "updated_at"],
+    "paper_positions": ["position_id", "account", "symbol", "side", "size", "price", "losscut_price", "opened_at",
+                        "closed_at", "fee_paid_until"],
+    "paper_executions": ["execution_id", "account", "order_id", "position_id", "symbol", "side", "settle_type", "size",
+                         "price", "loss_gain", "fee", "maker", "executed_at"],
+    "paper_ledger": ["id", "account", "at", "kind", "asset", "amount", "reference"],
 }
 
 EXPECTED_INDEXES = {
@@ -54,6 +65,8 @@ EXPECTED_INDEXES = {
     "idx_trades_entry_time", "idx_trades_exit_time", "idx_orders_status", "idx_orders_trade", "idx_fills_order",
     "idx_fills_executed", "idx_liquidation_spikes_symbol_minute", "idx_listener_gaps_started",
     "idx_runs_kind_started", "idx_audit_log_at", "idx_audit_log_event", "idx_outbox_unsent",
+    "idx_paper_executions_order", "idx_paper_executions_symbol_time", "idx_paper_ledger_account_at",
+    "idx_paper_orders_active", "idx_paper_positions_open", "idx__sqlite_migrations_migration_set_name",
 }
 
 
@@ -74,9 +87,8 @@ def test_blank_database_migrated_has_exactly_the_expected_schema(tmp_path):
     db = open_db(tmp_path / "fresh.sqlite3")
     apply_migrations(db)
     tables = _tables(db.conn)
-    core = {name: cols for name, cols in tables.items() if not name.startswith("paper_")}
-    assert core == EXPECTED_COLUMNS
-    assert _named_indexes(db.conn) >= EXPECTED_INDEXES
+    assert tables == EXPECTED_COLUMNS
+    assert _named_indexes(db.conn) == EXPECTED_INDEXES
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("SELECT value FROM system_state WHERE key = 'trading'").fetchone()[0] == "RUNNING"

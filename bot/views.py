@@ -1,0 +1,286 @@
+"""Message text of the desk: signals, verdicts, status, positions, the daily report, alerts and help (HTML, escaped)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from html import escape
+
+from signaldesk.clock import JST
+
+MAX_MESSAGE = 4000  # Telegram allows 4096 characters after entity parsing; keep a margin
+TOP_REASONS = 5
+# The static commands: registered with set_my_commands and listed by /help (one source for both).
+BOT_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("status", "mode, halt state, equity, P/L, risk budget, cycle and listener health"),
+    ("pending", "signals waiting for a decision"),
+    ("positions", "open trades"),
+    ("report", "daily report of the previous JST day (or /report YYYY-MM-DD)"),
+    ("stop", "emergency stop: halt and cancel resting entry orders (/stop flatten also closes positions)"),
+    ("resume", "lift a halt"),
+    ("help", "this list"),
+)
+DYNAMIC_COMMANDS = (
+    ("approve_<id>", "approve signal <id> (or tap Approve)"),
+    ("reject_<id>", "reject signal <id> (or tap Reject)"),
+    ("modify_<id> size=… entry=… stop=… tp1=… tp2=…", "adjust a pending signal (size down only)"),
+)
+
+
+def jst(moment: datetime | None) -> str:
+    """Render a time for a person: JST, to the minute."""
+    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M JST") if moment else "never"
+
+
+def yen(amount: Decimal | None) -> str:
+    """Render a JPY amount with thousands separators and a sign when negative."""
+    return "n/a" if amount is None else f"¥{amount.quantize(Decimal(1)):,}"
+
+
+def price(value: Decimal | None) -> str:
+    """Render a price or size as stored (Decimal text), or n/a."""
+    return "n/a" if value is None else f"{value:,f}" if value >= 1000 else str(value)
+
+
+def duration(delta: timedelta) -> str:
+    """Render a duration as `2d 3h`, `3h 05m`, `12m` or `45s`."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 0)}s"
+    minutes, hours, days = seconds // 60 % 60, seconds // 3600 % 24, seconds // 86400
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def ratio(value: float | None, digits: int = 2) -> str:
+    """Render a ratio, inf or n/a."""
+    if value is None:
+        return "n/a"
+    return "∞" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """Render a fraction as a percentage."""
+    return "n/a" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def confidence_meaning(direction: str | None, label_move: float, horizon: timedelta) -> str:
+    """Explain what the confidence number is a probability of."""
+    way = "down" if direction == "SHORT" else "up"
+    return f"calibrated probability of a ≥{label_move * 100:g}% move {way} within {duration(horizon)}"
+
+
+def why_lines(features: dict, reasons: list) -> list[str]:
+    """Render why a signal passed: top feature contributions if the cycle stored them, then its reasons."""
+    lines = []
+    contributions = features.get("contributions") if isinstance(features.get("contributions"), dict) else None
+    if contributions:
+        top = sorted(contributions.items(), key=lambda kv: -abs(_float(kv[1])))[:TOP_REASONS]
+        lines += [f"• {escape(str(name))}: {_float(value):+.3f}" for name, value in top]
+    for reason in reasons[:TOP_REASONS]:
+        if isinstance(reason, dict):
+            reason = ", ".join(f"{k}={v}" for k, v in reason.items())
+        lines.append(f"• {escape(str(reason))}")
+    return lines
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+@dataclass(frozen=True)
+class SignalContext:
+    """What a signal message needs besides the signal: the clock, the label definition and the model's age."""
+
+    now: datetime
+    label_move: float
+    horizon: timedelta
+    model_trained_at: datetime | None
+
+
+def signal_text(signal, ctx: SignalContext, footer: str | None = None) -> str:
+    """Render a signal announcement (with a verdict footer once decided)."""
+    arrow = "🟢 LONG" if signal.direction == "LONG" else "🔴 SHORT"
+    conf = "n/a" if signal.confidence is None else f"{signal.confidence:.2f}"
+    age = duration(ctx.now - ctx.model_trained_at) if ctx.model_trained_at else "unknown"
+    lines = [
+        f"<b>Signal #{signal.id} · {escape(signal.symbol)} {arrow}</b>",
+        f"Confidence <b>{conf}</b> ({confidence_meaning(signal.direction, ctx.label_move, ctx.horizon)})",
+        f"Entry {price(signal.entry_price)} · Stop {price(signal.stop_loss)}",
+        f"TP1 {price(signal.take_profit_1)} · TP2 {price(signal.take_profit_2)}",
+        f"Size {price(signal.size)} · Risk {yen(signal.risk_jpy)}",
+    ]
+    why = why_lines(signal.features, signal.reasons)
+    if why:
+        lines += ["Why it passed:", *why]
+    lines.append(f"Model {escape(signal.model_version)} (age {age}) · candle {escape(signal.candle_time[:16])}")
+    if footer:
+        lines += ["", footer]
+    elif signal.expires_at:
+        lines.append(f"⏳ {duration(signal.expires_at - ctx.now)} left (until {jst(signal.expires_at)}) · "
+                     f"/approve_{signal.id} /reject_{signal.id}")
+    return "\n".join(lines)
+
+
+def verdict_footer(signal, detail: str = "") -> str:
+    """Render the line that replaces the buttons once a signal is decided."""
+    by = escape(str(signal.approved_by or ""))
+    words = {
+        "APPROVED": f"✅ Approved by {by} at {jst(signal.decided_at)}",
+        "REJECTED": f"❌ Rejected by {by} at {jst(signal.decided_at)}",
+        "EXPIRED": f"⌛ Expired at {jst(signal.decided_at)}: no decision within the approval window",
+        "EXECUTED": f"✅ Approved by {by}; order placed",
+        "BLOCKED": f"⛔ Approved by {by}; blocked by the risk manager",
+        "FAILED": f"⚠️ Approved by {by}; execution failed",
+    }
+    text = words.get(signal.status, f"Status {escape(signal.status)}")
+    return f"{text}\n{escape(detail)}" if detail else text
+
+
+def refusal_text(signal_id: int, signal, now: datetime) -> str:
+    """Explain why a decision changed nothing, from the signal's actual state."""
+    if signal is None:
+        return f"Signal #{signal_id} does not exist; nothing changed."
+    if signal.status == "PENDING":
+        return f"Signal #{signal_id} expired at {jst(signal.expires_at)}; nothing changed."
+    by = f" by {escape(str(signal.approved_by))}" if signal.approved_by else ""
+    when = f" at {jst(signal.decided_at)}" if signal.decided_at else ""
+    return f"Signal #{signal_id} is already {escape(signal.status)}{by}{when}; nothing changed."
+
+
+def pending_text(signals: Sequence, now: datetime) -> str:
+    """Render the list of signals waiting for a decision."""
+    if not signals:
+        return "No signals are waiting for a decision."
+    lines = [f"<b>{len(signals)} pending</b>"]
+    for s in signals:
+        lines.append(f"#{s.id} {escape(s.symbol)} {escape(s.direction or '')} conf {s.confidence or 0:.2f} · "
+                     f"{duration(s.expires_at - now)} left · /approve_{s.id} /reject_{s.id}")
+    return "\n".join(lines)
+
+
+def positions_text(trades: Sequence) -> str:
+    """Render open trades."""
+    if not trades:
+        return "No open positions."
+    lines = [f"<b>{len(trades)} open</b>"]
+    for t in trades:
+        lines.append(f"#{t.id} {escape(t.symbol)} {escape(t.direction)} {price(t.size)} @ {price(t.entry_price)} "
+                     f"({escape(t.status)}) · stop {price(t.stop_loss)} · TP {price(t.take_profit_1)}/"
+                     f"{price(t.take_profit_2)} · since {jst(t.entry_time)} · time stop {jst(t.time_stop_at)}")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What /status shows."""
+
+    mode: str
+    halted: bool
+    halt_reason: str
+    equity_jpy: Decimal | None
+    open_positions: int
+    unrealised_jpy: Decimal | None
+    pnl_day_jpy: Decimal
+    trades_today: int
+    budget_day_left_jpy: Decimal | None
+    budget_week_left_jpy: Decimal | None
+    budget_month_left_jpy: Decimal | None
+    last_cycle_at: datetime | None
+    listener_beat_at: datetime | None
+    now: datetime
+    note: str = ""
+
+
+def status_text(v: StatusView) -> str:
+    """Render /status."""
+    state = f"⛔ HALTED: {escape(v.halt_reason or 'no reason given')}" if v.halted else "▶️ RUNNING"
+    lines = [
+        f"<b>signaldesk</b> · mode <b>{escape(v.mode)}</b> · {state}",
+        f"Equity {yen(v.equity_jpy)} · open positions {v.open_positions} (unrealised {yen(v.unrealised_jpy)})",
+        f"Today: P/L {yen(v.pnl_day_jpy)} · trades {v.trades_today}",
+        f"Risk budget left: day {yen(v.budget_day_left_jpy)} · week {yen(v.budget_week_left_jpy)} · "
+        f"month {yen(v.budget_month_left_jpy)}",
+        f"Last good cycle: {jst(v.last_cycle_at)}{_ago(v.last_cycle_at, v.now)}",
+        f"Listener heartbeat: {jst(v.listener_beat_at)}{_ago(v.listener_beat_at, v.now)}",
+    ]
+    if v.note:
+        lines.append(escape(v.note))
+    return "\n".join(lines)
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    return f" ({duration(now - moment)} ago)" if moment else ""
+
+
+def report_text(r, equity_jpy: Decimal | None, risk_lines: Sequence[str]) -> str:
+    """Render the daily report of one JST day."""
+    lines = [
+        f"<b>Daily report {r.day.isoformat()} (JST)</b>",
+        f"Trades {len(r.trades)} (won {r.winning}, lost {r.losing}) · P/L {yen(r.total_pnl_jpy)} · "
+        f"fees {yen(r.fees_jpy)}",
+        f"Win rate {percent(r.win_rate)} · profit factor {ratio(r.profit_factor)} · max drawdown "
+        f"{yen(r.max_drawdown_jpy)} · Sharpe {ratio(r.sharpe)} (per trade)",
+        f"Signals {r.signals_generated}: approved {r.signals_approved}, rejected {r.signals_rejected}, "
+        f"expired {r.signals_expired}",
+        f"Missed (resolved {r.missed_resolved}): rejected {_pct(r.missed_rejected_pct)}, "
+        f"expired {_pct(r.missed_expired_pct)}",
+        f"Model live AUC {ratio(r.model_auc, 3)} · equity {yen(equity_jpy)}",
+    ]
+    for t in r.trades:
+        lines.append(f"• #{t.id} {escape(t.symbol)} {escape(t.direction)} {yen(t.pnl_jpy)} "
+                     f"({escape(t.exit_reason or 'n/a')})")
+    return "\n".join([*lines, *(escape(line) for line in risk_lines)])
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.2f}%"
+
+
+def help_text() -> str:
+    """Render /help from the same list that set_my_commands registers."""
+    lines = ["<b>Commands</b>"]
+    lines += [f"/{name} — {escape(text)}" for name, text in BOT_COMMANDS]
+    lines += [f"/{escape(name)} — {escape(text)}" for name, text in DYNAMIC_COMMANDS]
+    return "\n".join(lines)
+
+
+def alert_text(severity: str, kind: str, text: str) -> str:
+    """Render an outbox alert."""
+    icon = {"critical": "🚨", "warning": "⚠️"}.get(severity, "ℹ️")
+    return f"{icon} <b>{escape(severity.upper())}</b> {escape(kind)}\n{escape(text)}"
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split text into chunks under `limit`, at line breaks where possible (lines are self-contained HTML)."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                chunks.append(current)
+                current = ""
+            cut = _safe_cut(line, limit)
+            chunks.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+def _safe_cut(line: str, limit: int) -> int:
+    """Return a cut position <= limit that does not split an HTML entity such as &amp;."""
+    amp = line.rfind("&", max(0, limit - 8), limit)
+    return amp if amp > 0 and ";" not in line[amp:limit] else limit

@@ -1,0 +1,180 @@
+"""The cycle as a job: model and exchange at the edge, run records, health alerts, failure streaks, replays."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from signaldesk import outbox, state
+from signaldesk.clock import JST, to_db
+from signaldesk.health import api_failure_alert, live_auc_alert, memory_alert, memory_used_fraction
+from signaldesk.runs import finish_run, start_run
+
+log = logging.getLogger("signaldesk.cycle")
+FAILURES_KEY = "cycle_api_failures"
+LIVE_AUC_DAYS = 7
+
+
+@dataclass
+class JobOutcome:
+    """What a cycle run did, for the log line, the exit code and `--json`."""
+
+    ok: bool
+    line: str
+    summary: dict = field(default_factory=dict)
+
+
+def load_active_model(settings, now: datetime):
+    """Load the configured model version; raises ModelMissing / ModelMismatch with a clear message."""
+    from signaldesk.model.inference import load_model
+
+    return load_model(settings.model_dir, now, settings.health.model_max_age_days)
+
+
+def raise_alert(db, settings, alert, now: datetime) -> None:
+    """Queue a health alert for the bot; a halting one also halts trading."""
+    outbox.queue_alert(db, alert.severity, alert.kind, alert.text, now, alert.dedupe_key)
+    if alert.halts:
+        state.halt(db, alert.text, now, "cycle")
+
+
+def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) -> JobOutcome:
+    """Run one recorded cycle: model, exchange, rules, health; never leaves a partial write behind."""
+    from signaldesk.exchange.errors import ExchangeError, Maintenance
+    from signaldesk.model.artifacts import ModelMismatch, ModelMissing
+    from signaldesk.news import CalendarError, read_calendar
+
+    run_id = start_run(db, "cycle", now, settings.strategy.symbols)
+    try:
+        model = model or load_active_model(settings, now)
+        calendar = read_calendar(settings.strategy.news_calendar)
+        exchange = exchange or _build_exchange(settings, db)
+        outcome = _scored(db, settings, now, run_id, exchange, model, calendar)
+    except (ModelMissing, ModelMismatch, CalendarError) as exc:
+        outcome = _failed(db, settings, now, run_id, "configuration", str(exc), critical=True)
+    except Maintenance as exc:
+        outcome = _failed(db, settings, now, run_id, "maintenance", str(exc), critical=False, status="skipped")
+    except ExchangeError as exc:
+        outcome = _exchange_failed(db, settings, now, run_id, exc)
+    deliver_when_bot_is_down(db, settings, now)
+    return outcome
+
+
+def _build_exchange(settings, db):
+    """Return the configured exchange (live client, or paper on live public data)."""
+    from signaldesk.exchange.factory import build_exchange
+
+    return build_exchange(settings, db)
+
+
+def _scored(db, settings, now, run_id, exchange, model, calendar) -> JobOutcome:
+    """Run the cycle proper and record success, alerts and outcomes."""
+    from signaldesk.cycle import run_cycle
+
+    result = run_cycle(db, exchange, model, settings, now, calendar)
+    state.set_value(db, FAILURES_KEY, "0", now, "cycle")
+    for alert in result.alerts:
+        raise_alert(db, settings, alert, now)
+    check_memory(db, settings, now)
+    resolved = resolve_and_score(db, settings, model.version, now)
+    counts = {"written": result.written, "fetched": result.fetched, "resolved": resolved, **result.statuses}
+    finish_run(db, run_id, "ok", now, candle_time=result.candle_time, counts=counts,
+               durations={k: round(v, 4) for k, v in result.timings.items()})
+    line = (f"cycle {result.candle_time:%Y-%m-%d %H:%M} UTC: " +
+            ", ".join(f"{s} {v}" for s, v in result.statuses.items()) + f"; {result.written} row(s) written")
+    return JobOutcome(True, line, {"candle_time": result.candle_time, "statuses": result.statuses, **counts,
+                                   "durations": result.timings, "model": model.version})
+
+
+def check_memory(db, settings, now: datetime) -> None:
+    """Warn over 80% memory use; over 90% halt trading and raise a critical alert."""
+    alert = memory_alert(memory_used_fraction(), settings.health.memory_warning, settings.health.memory_critical,
+                         now.astimezone(JST).strftime("%Y-%m-%dT%H"))
+    if alert:
+        raise_alert(db, settings, alert, now)
+
+
+def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
+    """Resolve matured predictions, update model_performance and warn on a weak live AUC; return resolved rows."""
+    from signaldesk.outcomes import resolve_outcomes, trailing_auc, update_performance
+
+    touched = resolve_outcomes(db, settings.strategy.label_horizon_bars, now)
+    update_performance(db, touched, settings.strategy.label_move, now)
+    auc = trailing_auc(db, model_version, settings.strategy.label_move, now - timedelta(days=LIVE_AUC_DAYS))
+    alert = live_auc_alert(auc, settings.health.min_live_auc, model_version, now.astimezone(JST).date().isoformat())
+    if alert:
+        raise_alert(db, settings, alert, now)
+    return len(touched)
+
+
+def _failed(db, settings, now, run_id, kind: str, error: str, *, critical: bool, status: str = "failed") -> JobOutcome:
+    """Record a failed (or skipped) run and queue an alert once per JST day and kind."""
+    severity = "critical" if critical else "warning"
+    outbox.queue_alert(db, severity, kind, f"cycle {status}: {error}", now,
+                       f"cycle-{kind}:{now.astimezone(JST).date().isoformat()}")
+    finish_run(db, run_id, status, now, error=error)
+    log.error("cycle %s: %s", status, error)
+    return JobOutcome(status == "skipped", f"cycle {status}: {error}", {"status": status, "error": error})
+
+
+def _exchange_failed(db, settings, now, run_id, exc) -> JobOutcome:
+    """Count a failed API run; at the configured streak, halt trading with a critical alert."""
+    failures = int(state.get_value(db, FAILURES_KEY) or 0) + 1
+    state.set_value(db, FAILURES_KEY, str(failures), now, "cycle")
+    alert = api_failure_alert(failures, settings.health.api_failures_to_halt, str(exc))
+    if alert:
+        raise_alert(db, settings, alert, now)
+    finish_run(db, run_id, "failed", now, error=str(exc), counts={"api_failures": failures})
+    log.error("cycle failed (%d in a row): %s", failures, exc)
+    return JobOutcome(False, f"cycle failed ({failures} in a row): {exc}",
+                      {"status": "failed", "error": str(exc), "api_failures": failures})
+
+
+def deliver_when_bot_is_down(db, settings, now: datetime) -> int:
+    """Send unsent critical alerts straight to Telegram when the bot's heartbeat is stale; return how many."""
+    beat = state.last_beat(db, "bot")
+    if beat is not None and now - beat <= timedelta(minutes=settings.health.bot_heartbeat_stale_minutes):
+        return 0
+    critical = [a for a in outbox.unsent(db, 50) if a.severity == "critical"]
+    if not critical or not (settings.telegram_bot_token and settings.telegram_chat_id is not None):
+        return 0
+    from signaldesk.notifier import send_alert_direct
+
+    sent = 0
+    for alert in critical:
+        delivery = send_alert_direct(settings, f"[signaldesk cycle; the bot is silent] {alert.text}")
+        if not delivery.ok:
+            outbox.mark_failed(db, alert.id, delivery.error)
+            log.error("direct alert %d not delivered: %s", alert.id, delivery.error)
+            continue
+        sent += outbox.mark_sent(db, alert.id, now, "direct")
+    return sent
+
+
+def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decimal) -> JobOutcome:
+    """Replay one cycle per 15-minute candle in [since, until) on the paper exchange over the stored candles."""
+    from signaldesk.candles import load_candles
+    from signaldesk.cycle import run_cycle
+    from signaldesk.exchange.factory import build_exchange
+    from signaldesk.exchange.feed import CandleFeed
+    from signaldesk.news import read_calendar
+
+    model = load_active_model(settings, until)
+    feed = CandleFeed({s: load_candles(db, s, "15m", until=until) for s in settings.strategy.symbols},
+                      spread_bps=spread_bps)
+    exchange = build_exchange(settings, db, feed=feed)
+    calendar = read_calendar(settings.strategy.news_calendar)
+    totals: dict[str, int] = {}
+    moment, cycles, written = since, 0, 0
+    while moment < until:
+        now = moment + timedelta(minutes=15, seconds=settings.strategy.candle_publish_delay_seconds)
+        feed.advance_to(now)
+        result = run_cycle(db, exchange, model, settings, now, calendar, fetch=False)
+        resolve_and_score(db, settings, model.version, now)
+        for status in result.statuses.values():
+            totals[status] = totals.get(status, 0) + 1
+        cycles, written, moment = cycles + 1, written + result.written, moment + timedelta(minutes=15)
+    line = f"replayed {cycles} cycle(s) {to_db(since)} .. {to_db(until)}: {written} row(s) written; {totals}"
+    return JobOutcome(True, line, {"cycles": cycles, "written": written, "statuses": totals, "model": model.version})

@@ -1,0 +1,72 @@
+"""Plain-text notices for the person: what the desk just did with their trade (the bot sends them as they are)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from signaldesk.execution.records import OrderIntent, OrderRow, TradeRow
+
+PURPOSE_WORDS = {"entry": "Entry", "stop": "Stop-loss", "take_profit_1": "Take-profit 1",
+                 "take_profit_2": "Take-profit 2", "exit": "Exit"}
+REASON_WORDS = {"tp1": "take-profit 1", "tp2": "take-profit 2", "stop_loss": "stop-loss", "time_stop": "time stop",
+                "manual": "manual close", "emergency": "emergency stop"}
+
+
+def money(value: Decimal | None) -> str:
+    """Render a JPY amount or price for a person."""
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def order_words(trade_id: int | None, order: OrderIntent | OrderRow) -> str:
+    """Describe an order in one phrase."""
+    at = f" at {money(order.price)}" if order.price is not None else " at market"
+    kind = {"SOK": " (post-only)", "FAS": " (limit)"}.get(order.time_in_force or "", "")
+    if order.execution_type == "STOP":
+        kind = " (stop order on the exchange)"
+    return f"{PURPOSE_WORDS[order.purpose]} {order.side} {order.size} {order.symbol}{at}{kind} - trade #{trade_id}"
+
+
+def placed(trade_id: int | None, order: OrderRow) -> str:
+    """Say an order is on the exchange."""
+    return f"Placed: {order_words(trade_id, order)}."
+
+
+def rejected(trade_id: int | None, intent: OrderIntent, error: str) -> str:
+    """Say the exchange refused an order."""
+    return f"Refused by the exchange: {order_words(trade_id, intent)}. {error}"
+
+
+def filled(trade_id: int | None, order: OrderRow, size: Decimal, price: Decimal | None) -> str:
+    """Say an order (partly) filled."""
+    whole = "Filled" if size >= order.size else f"Partly filled ({size} of {order.size})"
+    return f"{whole}: {PURPOSE_WORDS[order.purpose]} {order.side} {order.symbol} at {money(price)} - trade #{trade_id}."
+
+
+def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str | None) -> str:
+    """Say an order ended without filling completely."""
+    why = {"EXPIRED_SOK": "it would have taken liquidity (post-only)"}.get(cancel_type or "", cancel_type or status)
+    return f"{PURPOSE_WORDS[order.purpose]} order of trade #{trade_id} ended ({status.lower()}): {why}."
+
+
+def trade_closed(trade: TradeRow, changes: dict) -> str:
+    """Say a trade is closed, with its result."""
+    reason = REASON_WORDS.get(changes["exit_reason"], changes["exit_reason"])
+    return (f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by {reason}: exit {money(changes['exit_price'])}, "
+            f"P/L {changes['pnl_jpy']:+,.0f} JPY ({changes['pnl_pct']:+.2f}%), fees {changes['fees_jpy']:+,.0f} JPY.")
+
+
+def trade_opened(trade: TradeRow, changes: dict) -> str:
+    """Say a trade has a position."""
+    return (f"Trade #{trade.id} {trade.direction} {trade.symbol} is open: {changes['filled_size']} at "
+            f"{money(changes['entry_price'])}; stop {money(trade.stop_loss)}, take-profits "
+            f"{money(trade.take_profit_1)} / {money(trade.take_profit_2)}, time stop {changes['time_stop_at']:%H:%M} UTC.")
+
+
+def trade_cancelled(trade: TradeRow) -> str:
+    """Say a trade never got a fill."""
+    return f"Trade #{trade.id} {trade.direction} {trade.symbol} cancelled: the entry did not fill within the window."
+
+
+def stop_to_break_even(trade: TradeRow, price: Decimal) -> str:
+    """Say the stop moved to break-even."""
+    return f"Trade #{trade.id}: take-profit 1 done; stop moved to break-even at {money(price)}."

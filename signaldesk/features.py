@@ -1,0 +1,208 @@
+"""The 12 model features: one specification shared by training, backtest and the live cycle (owns pandas_ta)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from signaldesk.candles import Candle
+
+FRAME_COLUMNS = ("open_time", "open", "high", "low", "close", "volume")
+ATR_BARS = 14
+VOLUME_AVERAGE_BARS = 96
+# Longest plain window is 96 bars (volume average); the EMA/Wilder-smoothed indicators (MACD 26, RSI/ATR/ADX 14)
+# forget their seed geometrically: after ~400 bars the seed's weight is below 1e-12, so 500 bars reproduce
+# long-history values (checked in tests/features).
+LIVE_FETCH_BARS = 500
+SPEC_VERSION = 1
+
+
+class FeatureError(ValueError):
+    """Candles cannot yield features (too few, malformed); the message says why."""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One named feature: its one-line definition and parameters."""
+
+    name: str
+    definition: str
+    params: tuple[tuple[str, float], ...] = ()
+
+
+FEATURE_SPECS: tuple[FeatureSpec, ...] = (
+    FeatureSpec("ret_1", "log return of close over the last 1 bar (15 min)", (("bars", 1),)),
+    FeatureSpec("ret_4", "log return of close over the last 4 bars (1 hour)", (("bars", 4),)),
+    FeatureSpec("ret_16", "log return of close over the last 16 bars (4 hours)", (("bars", 16),)),
+    FeatureSpec("rsi_14", "RSI(14, Wilder) of close, scaled to 0..1", (("length", 14),)),
+    FeatureSpec("macd_hist", "MACD(12, 26, 9) histogram divided by close", (("fast", 12), ("slow", 26), ("signal", 9))),
+    FeatureSpec("bb_percent_b", "position of close inside Bollinger Bands(20, 2 sd): 0 = lower, 1 = upper band",
+                (("length", 20), ("std", 2.0))),
+    FeatureSpec("bb_width", "Bollinger Bands(20, 2 sd) width: (upper - lower) / middle", (("length", 20), ("std", 2.0))),
+    FeatureSpec("atr_pct", "ATR(14, Wilder) divided by close", (("length", ATR_BARS),)),
+    FeatureSpec("adx_14", "ADX(14) trend strength, scaled to 0..1", (("length", 14),)),
+    FeatureSpec("stoch_k", "slow stochastic %K(14, 3, 3), scaled to 0..1", (("k", 14), ("d", 3), ("smooth_k", 3))),
+    FeatureSpec("volume_ratio", "volume divided by its 96-bar simple average (the bar itself included)",
+                (("bars", VOLUME_AVERAGE_BARS),)),
+    FeatureSpec("hour_utc", "time of day of the candle's open, UTC, as a fraction of the day (0..1)", ()),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in FEATURE_SPECS)
+
+
+@dataclass(frozen=True)
+class LatestFeatures:
+    """Features of the latest closed candle plus what the cycle's rules need (close, ATR, volume vs average)."""
+
+    open_time: datetime
+    values: tuple[float, ...]
+    close: float
+    atr: float
+    volume: float
+    volume_average: float
+
+    @property
+    def volume_ratio(self) -> float:
+        """Return the candle's volume over its average (0 when the average is 0)."""
+        return self.volume / self.volume_average if self.volume_average > 0 else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """Return the feature values by name, in FEATURE_NAMES order."""
+        return dict(zip(FEATURE_NAMES, self.values, strict=True))
+
+
+def feature_spec_hash() -> str:
+    """Return a short hash of the feature names, definitions and parameters (stored in model metadata)."""
+    payload = {"version": SPEC_VERSION, "features": [[s.name, s.definition, list(s.params)] for s in FEATURE_SPECS]}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def candles_to_frame(candles: Sequence[Candle]) -> pd.DataFrame:
+    """Turn candles into the float frame the features read (open_time UTC, open, high, low, close, volume)."""
+    frame = pd.DataFrame({
+        "open_time": pd.to_datetime([c.open_time for c in candles], utc=True),
+        **{k: np.array([float(getattr(c, k)) for c in candles], dtype=float)
+           for k in ("open", "high", "low", "close", "volume")},
+    })
+    return frame
+
+
+def check_frame(frame: pd.DataFrame) -> None:
+    """Raise FeatureError unless the frame has the candle columns in increasing time order."""
+    missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
+    if missing:
+        raise FeatureError(f"candle frame lacks column(s) {', '.join(missing)}")
+    if not frame["open_time"].is_monotonic_increasing or frame["open_time"].duplicated().any():
+        raise FeatureError("candle frame must be sorted by open_time without duplicates")
+
+
+def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the 12 features for every candle (NaN during warm-up), using only candles up to each row."""
+    import pandas_ta as ta
+
+    check_frame(frame)
+    high, low, close, volume = (frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close", "volume"))
+    log_close = np.log(close)
+    macd = ta.macd(close, fast=12, slow=26, signal=9)
+    bands = ta.bbands(close, length=20, std=2.0)
+    stoch = ta.stoch(high, low, close, k=14, d=3, smooth_k=3)
+    opened = pd.DatetimeIndex(frame["open_time"])
+    columns = {
+        "ret_1": log_close.diff(1),
+        "ret_4": log_close.diff(4),
+        "ret_16": log_close.diff(16),
+        "rsi_14": _column(ta.rsi(close, length=14), close) / 100.0,
+        "macd_hist": _column(macd, close, "MACDh_") / close,
+        "bb_percent_b": _column(bands, close, "BBP_"),
+        "bb_width": _column(bands, close, "BBB_") / 100.0,
+        "atr_pct": average_true_range(frame) / close,
+        "adx_14": _column(ta.adx(high, low, close, length=14), close, "ADX_") / 100.0,
+        "stoch_k": _column(stoch, close, "STOCHk_") / 100.0,
+        "volume_ratio": volume / volume_average(frame, VOLUME_AVERAGE_BARS),
+        "hour_utc": pd.Series((opened.hour * 60 + opened.minute) / 1440.0, dtype=float),
+    }
+    features = pd.DataFrame(columns)[list(FEATURE_NAMES)]
+    features.index = frame.index
+    return features.replace([np.inf, -np.inf], np.nan)
+
+
+def _column(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
+    """Pick one output of a pandas_ta indicator as a float Series (all NaN when history is too short)."""
+    if result is None:
+        return pd.Series(np.nan, index=like.index, dtype=float)
+    if prefix is None:
+        return result.astype(float)
+    names = [c for c in result.columns if c.startswith(prefix)]
+    return result[names[0]].astype(float)
+
+
+def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series:
+    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up."""
+    import pandas_ta as ta
+
+    high, low, close = (frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close"))
+    return _column(ta.atr(high, low, close, length=length), close)
+
+
+def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.Series:
+    """Return the simple average of volume over the last `bars` candles, the candle itself included."""
+    volume = frame["volume"].astype(float).reset_index(drop=True)
+    return volume.rolling(bars, min_periods=bars).mean()
+
+
+def latest_features(frame: pd.DataFrame, volume_average_bars: int = VOLUME_AVERAGE_BARS,
+                    bars: int = LIVE_FETCH_BARS) -> LatestFeatures:
+    """Return the features of the last candle from its last `bars` candles; raise FeatureError if not ready."""
+    if len(frame) < bars:
+        raise FeatureError(f"need at least {bars} closed candles for features, got {len(frame)}")
+    window = frame.iloc[-bars:].reset_index(drop=True)
+    row = compute_features(window).iloc[-1]
+    if row.isna().any():
+        raise FeatureError(f"features undefined for the last candle: {', '.join(row[row.isna()].index)}")
+    last = window.iloc[-1]
+    return LatestFeatures(
+        open_time=last["open_time"].to_pydatetime(),
+        values=tuple(float(v) for v in row.to_numpy()),
+        close=float(last["close"]),
+        atr=float(average_true_range(window).iloc[-1]),
+        volume=float(last["volume"]),
+        volume_average=float(volume_average(window, volume_average_bars).iloc[-1]),
+    )
+
+
+def lookahead_features(compute: Callable[[pd.DataFrame], pd.DataFrame], frame: pd.DataFrame,
+                       cuts: Sequence[int], rtol: float = 1e-9) -> list[str]:
+    """Return the features whose value at row t changes when the candles after t are removed (look-ahead)."""
+    full = compute(frame)
+    leaking: set[str] = set()
+    for cut in cuts:
+        truncated = compute(frame.iloc[: cut + 1]).iloc[-1]
+        for name in full.columns:
+            if not _same(full[name].iloc[cut], truncated[name], rtol):
+                leaking.add(name)
+    return sorted(leaking)
+
+
+def warmup_mismatches(frame: pd.DataFrame, cuts: Sequence[int], window: int = LIVE_FETCH_BARS,
+                      rtol: float = 1e-6, atol: float = 1e-9) -> list[str]:
+    """Return the features where a `window`-candle live fetch does not reproduce the long-history value."""
+    full = compute_features(frame)
+    differing: set[str] = set()
+    for cut in cuts:
+        live = latest_features(frame.iloc[: cut + 1], bars=window)
+        for name, value in live.as_dict().items():
+            if not _same(full[name].iloc[cut], value, rtol, atol):
+                differing.add(name)
+    return sorted(differing)
+
+
+def _same(a: float, b: float, rtol: float, atol: float = 0.0) -> bool:
+    """Compare two feature values, NaN equal to NaN."""
+    if np.isnan(a) or np.isnan(b):
+        return bool(np.isnan(a) and np.isnan(b))
+    return bool(np.isclose(a, b, rtol=rtol, atol=atol))

@@ -1,0 +1,261 @@
+"""The risk manager: loss limits per JST day/week/month, trade count, position limit, drift and spread rules.
+
+Pure functions take `now` and plain data; `risk_snapshot` and `enforce_loss_limits` are the only edge functions.
+Realised P/L is counted per fill (closing fills' P/L minus every fill's fee, maker rebates adding back), at the time
+of the fill, so a take-profit 1 yesterday counts yesterday even if the trade closes today.
+Equity: in paper mode the paper exchange's JPY balance plus the desk's unrealised P/L; in live mode the leverage
+account's `actualProfitLoss` (JPY collateral plus unrealised P/L of every position). In both modes coins held
+for configured spot symbols are added at their conversion rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from signaldesk.clock import from_db, jst_day_start, jst_month_start, jst_week_start, to_db
+from signaldesk.exchange.model import Asset, Margin, OrderBook, Ticker, is_leverage
+from signaldesk.sizing import LONG, SHORT, direction_sign
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class PnlEvent:
+    """Realised P/L of one fill in JPY, net of its fee (negative = loss)."""
+
+    at: datetime
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class OpenExposure:
+    """The open part of one desk trade, valued at the price it could be closed at now."""
+
+    trade_id: int
+    symbol: str
+    direction: str
+    size: Decimal
+    entry_price: Decimal
+    mark_price: Decimal
+    unrealised_jpy: Decimal
+
+
+@dataclass(frozen=True)
+class RiskSnapshot:
+    """Everything the risk rules need, gathered at one moment; P/L is realised + unrealised, negative = loss."""
+
+    at: datetime
+    equity_jpy: Decimal
+    halted: bool
+    halt_reason: str
+    realised_today_jpy: Decimal
+    realised_week_jpy: Decimal
+    realised_month_jpy: Decimal
+    unrealised_jpy: Decimal
+    pnl_day_jpy: Decimal
+    pnl_week_jpy: Decimal
+    pnl_month_jpy: Decimal
+    limit_day_jpy: Decimal
+    limit_week_jpy: Decimal
+    limit_month_jpy: Decimal
+    budget_day_left_jpy: Decimal
+    budget_week_left_jpy: Decimal
+    budget_month_left_jpy: Decimal
+    trades_today: int
+    max_trades_per_day: int
+    open_positions: list[OpenExposure] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TradeProposal:
+    """A trade about to be sent: what, which way, how much, and the signal it came from."""
+
+    symbol: str
+    direction: str
+    size: Decimal
+    entry_price: Decimal
+    stop_loss: Decimal
+    atr: Decimal
+    signal_price: Decimal
+
+    @property
+    def notional_jpy(self) -> Decimal:
+        """Return the position value at entry."""
+        return self.size * self.entry_price
+
+    @property
+    def risk_jpy(self) -> Decimal:
+        """Return the loss if the stop is hit."""
+        return self.size * abs(self.entry_price - self.stop_loss)
+
+
+def realised_between(events: Iterable[PnlEvent], start: datetime, end: datetime) -> Decimal:
+    """Return the realised P/L of events from start up to and including end."""
+    return sum((e.amount for e in events if start <= e.at <= end), ZERO)
+
+
+def mark_price(direction: str, ticker: Ticker) -> Decimal:
+    """Return the price a position could be closed at now (bid for a long, ask for a short)."""
+    return ticker.bid if direction == LONG else ticker.ask
+
+
+def unrealised_pnl(direction: str, size: Decimal, entry_price: Decimal, mark: Decimal) -> Decimal:
+    """Return the unrealised P/L in JPY of an open size."""
+    return direction_sign(direction) * (mark - entry_price) * size
+
+
+def build_snapshot(equity: Decimal, halted: bool, halt_reason: str, events: Sequence[PnlEvent],
+                   exposures: Sequence[OpenExposure], trades_today: int, risk, now: datetime) -> RiskSnapshot:
+    """Return the risk snapshot from equity, realised P/L events and open exposures (pure)."""
+    unrealised = sum((x.unrealised_jpy for x in exposures), ZERO)
+    day, week, month = (realised_between(events, start(now), now) for start in (jst_day_start, jst_week_start,
+                                                                                jst_month_start))
+    limits = [equity * f for f in (risk.daily_loss_limit, risk.weekly_loss_limit, risk.monthly_loss_limit)]
+    pnls = [day + unrealised, week + unrealised, month + unrealised]
+    budgets = [limit + pnl for limit, pnl in zip(limits, pnls, strict=True)]
+    return RiskSnapshot(now, equity, halted, halt_reason, day, week, month, unrealised, *pnls, *limits, *budgets,
+                        trades_today, risk.max_trades_per_day, list(exposures))
+
+
+def loss_limit_breaches(snapshot: RiskSnapshot) -> list[str]:
+    """Return one plain sentence per loss limit that is used up (empty = none)."""
+    periods = (("today (JST)", snapshot.pnl_day_jpy, snapshot.limit_day_jpy, snapshot.budget_day_left_jpy),
+               ("this week (JST, from Monday)", snapshot.pnl_week_jpy, snapshot.limit_week_jpy,
+                snapshot.budget_week_left_jpy),
+               ("this month (JST)", snapshot.pnl_month_jpy, snapshot.limit_month_jpy, snapshot.budget_month_left_jpy))
+    return [f"Loss limit reached {name}: P/L {pnl:,.0f} JPY against a limit of -{limit:,.0f} JPY"
+            for name, pnl, limit, left in periods if left <= 0]
+
+
+def check_new_trade(snapshot: RiskSnapshot, proposal: TradeProposal, market: OrderBook, settings,
+                    now: datetime) -> list[str]:
+    """Return the reasons a new trade is refused, in words a person understands (empty = allowed)."""
+    reasons: list[str] = []
+    if snapshot.halted:
+        reasons.append(f"Trading is halted ({snapshot.halt_reason or 'no reason given'}); /resume lifts the halt.")
+    reasons += loss_limit_breaches(snapshot) or _budget_refusals(snapshot, proposal)
+    if snapshot.trades_today >= settings.risk.max_trades_per_day:
+        reasons.append(f"Already {snapshot.trades_today} trade(s) today (JST); the limit is "
+                       f"{settings.risk.max_trades_per_day} per day.")
+    reasons += _position_refusals(snapshot, proposal, settings.risk)
+    reasons += _market_refusals(proposal, market, settings)
+    return reasons
+
+
+def _budget_refusals(snapshot: RiskSnapshot, proposal: TradeProposal) -> list[str]:
+    """Refuse a trade whose stop-loss would take a loss budget below zero."""
+    budgets = (("today's", snapshot.budget_day_left_jpy), ("this week's", snapshot.budget_week_left_jpy),
+               ("this month's", snapshot.budget_month_left_jpy))
+    return [f"This trade risks {proposal.risk_jpy:,.0f} JPY at its stop, but only {left:,.0f} JPY of {name} "
+            f"loss limit is left." for name, left in budgets if proposal.risk_jpy > left]
+
+
+def _position_refusals(snapshot: RiskSnapshot, proposal: TradeProposal, risk) -> list[str]:
+    """Refuse spot shorts, empty sizes and positions above the notional limit."""
+    reasons = []
+    if proposal.direction == SHORT and not is_leverage(proposal.symbol):
+        reasons.append(f"{proposal.symbol} is a spot symbol: it cannot be sold short (use the _JPY leverage symbol).")
+    if proposal.size <= 0:
+        reasons.append("The trade has no size.")
+    cap = snapshot.equity_jpy * risk.max_position_fraction
+    if proposal.notional_jpy > cap:
+        reasons.append(f"Position value {proposal.notional_jpy:,.0f} JPY is above the limit of {cap:,.0f} JPY "
+                       f"({risk.max_position_fraction * 100:.0f}% of equity).")
+    return reasons
+
+
+def _market_refusals(proposal: TradeProposal, market: OrderBook, settings) -> list[str]:
+    """Refuse when the book is empty, the spread is too wide, or the price ran away since the signal."""
+    if not market.asks or not market.bids:
+        return [f"The {proposal.symbol} order book is empty on one side; no passive price to quote."]
+    reasons = []
+    if market.spread_bps > settings.strategy.max_spread_bps:
+        reasons.append(f"Spread is {market.spread_bps:.1f} bps, wider than the {settings.strategy.max_spread_bps} "
+                       f"bps allowed.")
+    mid = (market.best_ask + market.best_bid) / 2
+    allowed = settings.risk.max_drift_atr * proposal.atr
+    if abs(mid - proposal.signal_price) > allowed:
+        reasons.append(f"Stale signal: price moved {abs(mid - proposal.signal_price):,.0f} JPY since the signal "
+                       f"({proposal.signal_price:,.0f} -> {mid:,.0f}), more than {settings.risk.max_drift_atr} x ATR "
+                       f"= {allowed:,.0f} JPY.")
+    return reasons
+
+
+def account_equity(mode: str, assets: Sequence[Asset], margin: Margin | None, unrealised: Decimal,
+                   spot_symbols: Sequence[str]) -> Decimal:
+    """Return equity in JPY (see the module docstring for paper vs live)."""
+    coins = sum((a.amount * a.conversion_rate for a in assets if a.symbol in spot_symbols), ZERO)
+    if mode != "paper" and margin is not None:
+        return margin.actual_profit_loss + coins
+    jpy = sum((a.amount for a in assets if a.symbol == "JPY"), ZERO)
+    return jpy + unrealised + coins
+
+
+# ---- edge -----------------------------------------------------------------------------------------------------
+
+
+def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
+    """Gather balance, open trades, P/L events and the halt flag into a RiskSnapshot (reads the exchange)."""
+    from signaldesk.state import trading_state
+
+    state = trading_state(db)
+    exposures = open_exposures(db, exchange, settings.mode)
+    unrealised = sum((x.unrealised_jpy for x in exposures), ZERO)
+    symbols = settings.strategy.symbols
+    margin = exchange.margin() if settings.mode != "paper" and any(map(is_leverage, symbols)) else None
+    spot = [s for s in symbols if not is_leverage(s)]
+    equity = account_equity(settings.mode, exchange.assets(), margin, unrealised, spot)
+    events = pnl_events(db, settings.mode, min(jst_week_start(now), jst_month_start(now)))
+    count = trades_since(db, settings.mode, jst_day_start(now))
+    return build_snapshot(equity, state.halted, state.reason, events, exposures, count, settings.risk, now)
+
+
+def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
+    """Return the open part of every desk trade, marked at the current ticker."""
+    rows = db.execute(
+        "SELECT id, symbol, direction, remaining_size, entry_price FROM trades "
+        "WHERE mode = ? AND status IN ('pending', 'open') AND entry_price IS NOT NULL ORDER BY id", [mode]).fetchall()
+    tickers: dict[str, Ticker] = {}
+    exposures = []
+    for trade_id, symbol, direction, remaining, entry in rows:
+        if Decimal(remaining) <= 0:
+            continue
+        ticker = tickers.get(symbol) or tickers.setdefault(symbol, exchange.ticker(symbol))
+        mark = mark_price(direction, ticker)
+        pnl = unrealised_pnl(direction, Decimal(remaining), Decimal(entry), mark)
+        exposures.append(OpenExposure(trade_id, symbol, direction, Decimal(remaining), Decimal(entry), mark, pnl))
+    return exposures
+
+
+def pnl_events(db, mode: str, since: datetime) -> list[PnlEvent]:
+    """Return the realised P/L (net of fees) of every desk fill since a moment."""
+    rows = db.execute(
+        "SELECT f.executed_at, COALESCE(f.realized_pnl, '0'), f.fee FROM fills f JOIN orders o ON o.id = f.order_id "
+        "WHERE o.mode = ? AND f.executed_at >= ? ORDER BY f.executed_at", [mode, to_db(since)]).fetchall()
+    return [PnlEvent(from_db(at), Decimal(pnl) - Decimal(fee)) for at, pnl, fee in rows]
+
+
+def trades_since(db, mode: str, since: datetime) -> int:
+    """Return how many desk trades were started since a moment (cancelled entries that never filled excluded)."""
+    row = db.execute("SELECT COUNT(*) FROM trades WHERE mode = ? AND created_at >= ? AND status != 'cancelled'",
+                     [mode, to_db(since)]).fetchone()
+    return int(row[0])
+
+
+def enforce_loss_limits(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
+    """Halt trading and queue a critical alert when a loss limit is used up; return notices for the person."""
+    from signaldesk.outbox import queue_alert
+    from signaldesk.state import halt
+
+    breaches = loss_limit_breaches(snapshot)
+    if not breaches or snapshot.halted:
+        return []
+    reason = breaches[0]
+    if not halt(db, reason, now, "risk"):
+        return []
+    text = f"Trading halted: {'; '.join(breaches)}. Open positions keep their stops; /resume lifts the halt."
+    queue_alert(db, "critical", "loss_limit", text, now, dedupe_key=f"loss_limit:{to_db(now)}")
+    return [text]

@@ -1,0 +1,96 @@
+"""The cycle's signal rules, in order, as pure functions: every verdict is recorded with its reasons."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+
+LOGGED, FILTERED, PENDING = "LOGGED", "FILTERED", "PENDING"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule's verdict for one candidate: passed or not, and why, in words a person understands."""
+
+    rule: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        """Return the check as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the model says about one symbol at one candle."""
+
+    symbol: str
+    direction: str
+    confidence: float
+    confidence_rank: float
+    prob_long: float
+    prob_short: float
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules need to know about the market and the desk at that moment."""
+
+    spread_bps: Decimal | None
+    volume_ratio: float
+    news_event: str | None
+    spike_side: str | None  # the liquidated side matching the candidate direction, when it spiked
+    spike_detail: str
+    halted: bool
+    halt_reason: str
+    trades_today: int
+    loss_limit_breaches: tuple[str, ...]
+    data_problem: str | None = None
+
+
+def threshold_check(c: Candidate, long_threshold: float, short_threshold: float) -> Check:
+    """The direction's probability meets its threshold and beats the other direction's."""
+    threshold = long_threshold if c.direction == "LONG" else short_threshold
+    other = c.prob_short if c.direction == "LONG" else c.prob_long
+    ok = c.confidence >= threshold and c.confidence > other
+    op = ">=" if c.confidence >= threshold else "<"
+    return Check("threshold", ok, f"{c.direction} {c.confidence:.3f} {op} {threshold:.2f} (other side {other:.3f})")
+
+
+def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
+    """Apply every rule in the design's order and return all verdicts."""
+    s = settings.strategy
+    top = 1 - s.top_fraction
+    spike_blocks = ctx.spike_side is not None
+    spread = "unknown" if ctx.spread_bps is None else f"{ctx.spread_bps:.2f} bps"
+    return [
+        Check("data", ctx.data_problem is None, ctx.data_problem or "candles complete"),
+        threshold_check(c, s.long_threshold, s.short_threshold),
+        Check("top_rank", c.confidence_rank >= top,
+              f"confidence rank {c.confidence_rank:.1%} vs top {s.top_fraction:.0%} (needs >= {top:.0%})"),
+        Check("spread", ctx.spread_bps is not None and ctx.spread_bps <= s.max_spread_bps,
+              f"spread {spread} vs max {s.max_spread_bps} bps"),
+        Check("volume", ctx.volume_ratio >= s.min_volume_ratio,
+              f"volume {ctx.volume_ratio:.0%} of its average (needs >= {s.min_volume_ratio:.0%})"),
+        Check("news", ctx.news_event is None,
+              f"news blackout: {ctx.news_event}" if ctx.news_event else "no listed event within "
+              f"+-{s.news_blackout_minutes} min"),
+        Check("liquidations", not spike_blocks, ctx.spike_detail or "no liquidation spike"),
+        Check("halted", not ctx.halted, f"trading halted: {ctx.halt_reason}" if ctx.halted else "trading running"),
+        Check("trades_today", ctx.trades_today < settings.risk.max_trades_per_day,
+              f"{ctx.trades_today} of {settings.risk.max_trades_per_day} trades today"),
+        Check("loss_limits", not ctx.loss_limit_breaches,
+              "; ".join(ctx.loss_limit_breaches) or "within day/week/month loss limits"),
+        Check("spot_short", not (c.direction == "SHORT" and not c.symbol.endswith("_JPY")),
+              "spot symbols cannot go short" if c.direction == "SHORT" and not c.symbol.endswith("_JPY")
+              else "direction allowed"),
+    ]
+
+
+def status_of(checks: list[Check]) -> str:
+    """Return LOGGED when below threshold (or rank), FILTERED when another rule blocks, else PENDING."""
+    failed = {c.rule for c in checks if not c.ok}
+    if failed & {"threshold", "top_rank"}:
+        return LOGGED
+    return FILTERED if failed else PENDING

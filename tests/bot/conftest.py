@@ -1,0 +1,3 @@
+"""Fixtures of the bot tests (defined in harness.py)."""
+
+from tests.bot.harness import bot_settings, fake_telegram  # noqa: F401

@@ -1,0 +1,103 @@
+"""Bot test harness: the fake Bot API server fixture, settings pointing at it, seeded rows and a running desk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+import pytest
+from telegram import Update
+
+from bot.desk import Desk
+from bot.jobs import JobTimes
+from bot.main import build_application, start_desk
+from signaldesk.clock import to_db, utc_now
+from tests.fakes.telegram_server import FakeTelegram, fixture
+
+TOKEN = "7000000001:TEST-PLACEHOLDER-TOKEN"
+ALICE, MALLORY = 111111111, 222222222
+FAST = JobTimes(announce=0.1, sweep=0.1, alerts=0.1, health=0.2, manage=0.2, first=0.05)
+IDLE = JobTimes(announce=3600, sweep=3600, alerts=3600, health=3600, manage=3600, first=3600)
+
+
+@pytest.fixture
+def fake_telegram():
+    """Return a running fake Bot API server (closed after the test)."""
+    fake = FakeTelegram(TOKEN, fixture("getMe.json")["result"])
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def bot_settings(make_settings, fake_telegram, db_path):
+    """Return settings for one allowed user (Alice) in her private chat, pointing at the fake server."""
+    return make_settings(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=str(ALICE), TELEGRAM_USER_IDS=str(ALICE),
+                         TELEGRAM_API_URL=fake_telegram.url, SIGNALDESK_DB=str(db_path))
+
+
+def seed_signal(db, now: datetime, **values) -> int:
+    """Insert a PENDING LONG BTC_JPY signal expiring in 15 minutes (override any column); return its id."""
+    row = {
+        "created_at": to_db(now), "symbol": "BTC_JPY", "candle_time": to_db(now - timedelta(minutes=15)),
+        "direction": "LONG", "confidence": 0.81, "prob_long": 0.81, "prob_short": 0.05, "confidence_rank": 0.95,
+        "features": json.dumps({"contributions": {"rsi_14": 0.42, "atr_ratio": -0.3, "volume_z": 0.1}}),
+        "model_version": "v-test", "status": "PENDING", "reasons": json.dumps(["passed all rules"]),
+        "close_price": "10000000", "atr": "50000", "entry_price": "10000000", "stop_loss": "9900000",
+        "take_profit_1": "10100000", "take_profit_2": "10200000", "size": "0.01", "risk_jpy": "1000.00",
+        "expires_at": to_db(now + timedelta(minutes=15)),
+    }
+    row.update(values)
+    with db.conn:
+        cursor = db.conn.execute(f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                 list(row.values()))
+    return cursor.lastrowid
+
+
+def seed_trade(db, exit_time: datetime, pnl: str, pnl_pct: str | None = None, status: str = "closed",
+               fees: str = "0", symbol: str = "BTC_JPY") -> int:
+    """Insert one trade (closed at exit_time with P/L `pnl`, or open); return its id."""
+    row = {"symbol": symbol, "direction": "LONG", "status": status, "mode": "paper", "size": "0.01",
+           "entry_price": "10000000", "stop_loss": "9900000", "entry_time": to_db(exit_time - timedelta(hours=1)),
+           "exit_time": to_db(exit_time) if status == "closed" else None, "pnl_jpy": pnl if status == "closed" else None,
+           "pnl_pct": pnl_pct, "fees_jpy": fees, "exit_reason": "tp1" if status == "closed" else None,
+           "created_at": to_db(exit_time - timedelta(hours=1)), "updated_at": to_db(exit_time)}
+    with db.conn:
+        cursor = db.conn.execute(f"INSERT INTO trades ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                 list(row.values()))
+    return cursor.lastrowid
+
+
+def signal_row(db, signal_id: int) -> dict:
+    """Return one signal row as a dict."""
+    cursor = db.conn.execute("SELECT * FROM signals WHERE id = ?", [signal_id])
+    return dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
+
+
+def texts_to(fake: FakeTelegram, chat_id: int) -> list[str]:
+    """Return the texts the bot sent to one chat, in order."""
+    return [p["text"] for p in fake.calls_to("sendMessage") if int(p["chat_id"]) == chat_id]
+
+
+@asynccontextmanager
+async def running_desk(settings, db, times: JobTimes = FAST, clock: Callable[[], datetime] = utc_now, **parts):
+    """Run the real application against the fake server (manual lifecycle, post_init called by hand)."""
+    desk = Desk(settings=settings, db=db, clock=clock, **parts)
+    app = build_application(settings, desk, times)
+    async with app:
+        await start_desk(app)
+        await app.start()
+        await app.updater.start_polling(poll_interval=0, timeout=timedelta(seconds=1),
+                                        allowed_updates=Update.ALL_TYPES)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+def fixed_clock(moment: datetime) -> Callable[[], datetime]:
+    """Return a clock that always says `moment`."""
+    return lambda: moment
+

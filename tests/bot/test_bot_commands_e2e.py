@@ -1,0 +1,192 @@
+"""End to end through the real PTB stack: /stop, /resume, /status, /report, /help, /modify, /pending, /positions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from bot.main import COMMAND_HANDLERS
+from bot.views import BOT_COMMANDS
+from signaldesk.audit import events
+from signaldesk.clock import JST, to_db, utc_now
+from signaldesk.state import beat, trading_state
+from tests.bot.harness import ALICE, fixed_clock, running_desk, seed_signal, seed_trade, signal_row, texts_to
+from tests.fakes.telegram_server import message_update
+
+NOON = datetime(2026, 3, 10, 12, 0, tzinfo=JST)
+REPORT_MORNING = datetime(2026, 3, 10, 9, 0, tzinfo=JST)
+
+
+async def ask(fake, text: str, n: int) -> str:
+    """Send a command as Alice and return the n-th message the bot sent her."""
+    fake.push_update(message_update(text, ALICE, ALICE))
+    await fake.wait_for("sendMessage", n=n, where=lambda p: int(p["chat_id"]) == ALICE)
+    return texts_to(fake, ALICE)[n - 1]
+
+
+def test_stop_halts_and_says_nothing_was_cancelled_without_execution(bot_settings, db, fake_telegram):
+    async def scenario():
+        async with running_desk(bot_settings, db):
+            return await ask(fake_telegram, "/stop", 1)
+
+    text = asyncio.run(scenario())
+    state = trading_state(db)
+    assert (state.halted, state.reason) == (True, f"/stop by {ALICE}")
+    assert text.startswith("⛔ Trading halted.\nNo orders cancelled and no positions closed")
+    assert events(db, "stop_command")[0]["detail"]["flatten"] is False
+
+
+def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(bot_settings, db, fake_telegram):
+    async def scenario():
+        async with running_desk(bot_settings, db):
+            usage = await ask(fake_telegram, "/stop now", 1)
+            halted = trading_state(db).halted
+            await ask(fake_telegram, "/stop flatten", 2)
+            resumed = await ask(fake_telegram, "/resume", 3)
+            return usage, halted, resumed
+
+    usage, halted_after_usage, resumed = asyncio.run(scenario())
+    assert usage.startswith("Usage: /stop") and halted_after_usage is False
+    assert resumed == "▶️ Trading resumed." and trading_state(db).halted is False
+
+
+def test_status_shows_todays_pnl_trades_positions_and_health(bot_settings, db, fake_telegram):
+    seed_trade(db, NOON - timedelta(hours=2), "3000")
+    seed_trade(db, NOON - timedelta(hours=1), "-1000")
+    seed_trade(db, NOON - timedelta(hours=16), "500")  # yesterday (JST): not today's
+    seed_trade(db, NOON, "0", status="open")
+    with db.conn:
+        db.conn.execute("INSERT INTO runs (kind, started_at, finished_at, status) VALUES ('cycle', ?, ?, 'ok')",
+                        [to_db(NOON - timedelta(minutes=15, seconds=5)), to_db(NOON - timedelta(minutes=15))])
+    beat(db, "listener", NOON - timedelta(minutes=1))
+
+    async def scenario():
+        async with running_desk(bot_settings, db, clock=fixed_clock(NOON)):
+            return await ask(fake_telegram, "/status", 1)
+
+    lines = asyncio.run(scenario()).split("\n")
+    assert lines[0] == "<b>signaldesk</b> · mode <b>paper</b> · ▶️ RUNNING"
+    assert lines[1] == "Equity n/a · open positions 1 (unrealised n/a)"
+    assert lines[2] == "Today: P/L ¥2,000 · trades 2"  # 3000 - 1000; the 500 closed yesterday JST
+    assert lines[4] == "Last good cycle: 2026-03-10 11:45 JST (15m ago)"
+    assert lines[5] == "Listener heartbeat: 2026-03-10 11:59 JST (1m ago)"
+
+
+def seed_report_day(db) -> None:
+    """Seed 2026-03-09 (JST): four closed trades, signals of every kind, model performance; plus neighbours."""
+    day = datetime(2026, 3, 9, 0, 0, tzinfo=JST)
+    for hours, pnl, pct in ((1, "3000", "0.03"), (5, "-1000", "-0.01"), (12, "2000", "0.02"), (23.5, "-500", "-0.005")):
+        seed_trade(db, day + timedelta(hours=hours), pnl, pct, fees="10")
+    seed_trade(db, day - timedelta(minutes=1), "10000", "0.1")  # 03-08 23:59 JST
+    seed_trade(db, day + timedelta(hours=24, minutes=10), "7000", "0.07")  # 03-10 00:10 JST
+    kinds = (("APPROVED", "LONG", None), ("EXECUTED", "LONG", None), ("REJECTED", "LONG", 0.004),
+             ("REJECTED", "LONG", None), ("EXPIRED", "SHORT", -0.006), ("LOGGED", "LONG", 0.01),
+             ("FILTERED", "LONG", 0.02))
+    for minute, (status, direction, outcome) in enumerate(kinds):
+        seed_signal(db, day + timedelta(hours=2, minutes=15 * minute), status=status, direction=direction,
+                    outcome_return=outcome)
+    with db.conn:
+        for version, auc, n in (("v1", 0.60, 100), ("v2", 0.50, 300)):
+            db.conn.execute("INSERT INTO model_performance (date, model_version, symbol, direction, predictions, "
+                            "positives, auc, updated_at) VALUES ('2026-03-09', ?, 'BTC_JPY', 'LONG', ?, 10, ?, ?)",
+                            [version, n, auc, to_db(day)])
+
+
+def test_report_shows_the_previous_jst_day_and_writes_the_summary(bot_settings, db, fake_telegram):
+    seed_report_day(db)
+
+    async def scenario():
+        async with running_desk(bot_settings, db, clock=fixed_clock(REPORT_MORNING)):
+            text = await ask(fake_telegram, "/report", 1)
+            photo = await fake_telegram.wait_for("sendPhoto")
+            return text, photo[0]
+
+    text, photo = asyncio.run(scenario())
+    lines = text.split("\n")
+    assert lines[0] == "<b>Daily report 2026-03-09 (JST)</b>"
+    assert lines[1] == "Trades 4 (won 2, lost 2) · P/L ¥3,500 · fees ¥40"  # 3000-1000+2000-500
+    # win 2/4; PF (3000+2000)/(1000+500)=3.33; drawdown 3000->2000 = 1000; Sharpe mean .00875 / sd .019311 = 0.45
+    assert lines[2] == "Win rate 50.0% · profit factor 3.33 · max drawdown ¥1,000 · Sharpe 0.45 (per trade)"
+    assert lines[3] == "Signals 5: approved 2, rejected 2, expired 1"  # LOGGED/FILTERED are not proposals
+    assert lines[4] == "Missed (resolved 2): rejected +0.40%, expired +0.60%"  # SHORT earns from a -0.6% move
+    assert lines[5] == "Model live AUC 0.525 · equity n/a"  # (0.6*100 + 0.5*300) / 400
+    assert photo["photo"][:8] == b"\x89PNG\r\n\x1a\n"
+    row = db.conn.execute("SELECT total_trades, total_pnl_jpy, max_drawdown_jpy, signals_generated, "
+                          "missed_return_pct, model_auc FROM daily_summary WHERE date = '2026-03-09'").fetchone()
+    assert (row[0], row[1], row[2], row[3], round(row[4], 6), round(row[5], 6)) == (4, "3500", "1000", 5, 1.0, 0.525)
+
+
+def test_report_refuses_a_day_that_is_not_finished(bot_settings, db, fake_telegram):
+    async def scenario():
+        async with running_desk(bot_settings, db, clock=fixed_clock(REPORT_MORNING)):
+            return await ask(fake_telegram, "/report 2026-03-10", 1)
+
+    assert asyncio.run(scenario()).startswith("Usage: /report or /report YYYY-MM-DD (a finished day, 2026-03-09")
+
+
+def test_help_lists_exactly_the_registered_commands(bot_settings, db, fake_telegram):
+    async def scenario():
+        async with running_desk(bot_settings, db):
+            return await ask(fake_telegram, "/help", 1)
+
+    text = asyncio.run(scenario())
+    registered = fake_telegram.calls_to("setMyCommands")[0]["commands"]
+    assert [(c["command"], c["description"]) for c in registered] == list(BOT_COMMANDS)
+    listed = [line.split(" — ")[0][1:] for line in text.split("\n")[1:] if "_&lt;id&gt;" not in line]
+    assert listed == [c["command"] for c in registered]
+
+
+def test_every_registered_command_has_a_handler():
+    assert list(COMMAND_HANDLERS) == [name for name, _ in BOT_COMMANDS]
+
+
+def test_modify_within_the_rules_recomputes_risk_and_stays_pending(bot_settings, db, fake_telegram):
+    signal_id = seed_signal(db, utc_now())
+
+    async def scenario():
+        async with running_desk(bot_settings, db):
+            await fake_telegram.wait_for("sendMessage")
+            text = await ask(fake_telegram, f"/modify_{signal_id} size=0.005 stop=9950000", 2)
+            edits = await fake_telegram.wait_for("editMessageText")
+            return text, edits[0]
+
+    text, edit = asyncio.run(scenario())
+    row = signal_row(db, signal_id)
+    assert (row["status"], row["size"], row["stop_loss"], row["risk_jpy"]) == ("PENDING", "0.005", "9950000",
+                                                                                "250.00")  # 0.005 * 50000
+    assert text.startswith(f"Signal #{signal_id} modified") and "Risk ¥250" in edit["text"]
+    assert edit["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"approve:{signal_id}"
+
+
+def test_modify_breaking_a_rule_or_malformed_changes_nothing(bot_settings, db, fake_telegram):
+    signal_id = seed_signal(db, utc_now())
+
+    async def scenario():
+        async with running_desk(bot_settings, db):
+            await fake_telegram.wait_for("sendMessage")
+            await asyncio.sleep(0.2)  # the announcement's message id is stored
+            before = signal_row(db, signal_id)
+            wrong_side = await ask(fake_telegram, f"/modify_{signal_id} stop=10100000", 2)
+            bigger = await ask(fake_telegram, f"/modify_{signal_id} size=0.02", 3)
+            garbage = await ask(fake_telegram, f"/modify_{signal_id} size=abc", 4)
+            return before, wrong_side, bigger, garbage
+
+    before, wrong_side, bigger, garbage = asyncio.run(scenario())
+    assert "stop 10100000 must be below entry 10000000 for a LONG" in wrong_side
+    assert "size 0.02 must be between 0 and the proposed 0.01 (down only)" in bigger
+    assert "size='abc' is not a number" in garbage
+    assert signal_row(db, signal_id) == before
+
+
+def test_pending_and_positions_list_what_is_open(bot_settings, db, fake_telegram):
+    signal_id = seed_signal(db, utc_now())
+    trade_id = seed_trade(db, utc_now(), "0", status="open")
+
+    async def scenario():
+        async with running_desk(bot_settings, db):
+            await fake_telegram.wait_for("sendMessage")
+            return await ask(fake_telegram, "/pending", 2), await ask(fake_telegram, "/positions", 3)
+
+    pending, positions = asyncio.run(scenario())
+    assert pending.startswith("<b>1 pending</b>") and f"/approve_{signal_id}" in pending
+    assert positions.startswith("<b>1 open</b>") and f"#{trade_id} BTC_JPY LONG 0.01" in positions

@@ -1,0 +1,44 @@
+"""Message text: splitting under Telegram's limit, HTML escaping, durations and the confidence explanation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.views import alert_text, confidence_meaning, duration, split_message, why_lines
+
+
+def test_split_message_keeps_every_part_under_the_limit_and_loses_nothing():
+    text = "\n".join(f"line {i} " + "x" * 50 for i in range(200))
+    parts = split_message(text, limit=1000)
+    assert max(map(len, parts)) <= 1000 and "\n".join(parts) == text
+
+
+def test_split_message_cuts_an_overlong_line():
+    assert [len(p) for p in split_message("y" * 2500, limit=1000)] == [1000, 1000, 500]
+
+
+def test_split_message_does_not_cut_an_html_entity():
+    parts = split_message("a" * 998 + "&amp;" + "b" * 10, limit=1000)
+    assert parts == ["a" * 998, "&amp;" + "b" * 10]
+
+
+def test_short_text_is_one_part():
+    assert split_message("hello") == ["hello"]
+
+
+def test_alert_text_escapes_html():
+    assert alert_text("warning", "x<y>", "a & b") == "⚠️ <b>WARNING</b> x&lt;y&gt;\na &amp; b"
+
+
+def test_why_lines_orders_contributions_by_size_and_escapes():
+    lines = why_lines({"contributions": {"a": 0.1, "<b>": -0.5}}, ["spread ok"])
+    assert lines == ["• &lt;b&gt;: -0.500", "• a: +0.100", "• spread ok"]
+
+
+def test_confidence_meaning_names_the_direction_and_horizon():
+    assert confidence_meaning("SHORT", 0.003, timedelta(hours=1)) == (
+        "calibrated probability of a ≥0.3% move down within 1h 00m")
+
+
+def test_duration_reads_like_a_person_would_say_it():
+    assert [duration(timedelta(seconds=s)) for s in (5, 125, 3725, 90000)] == ["5s", "2m", "1h 02m", "1d 1h"]
