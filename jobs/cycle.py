@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
                              "exchange over the recorded candles")
     parser.add_argument("--since", type=_utc_date, help="replay start, YYYY-MM-DD or ISO time (UTC)")
     parser.add_argument("--until", type=_utc_date, help="replay end (exclusive), YYYY-MM-DD or ISO time (UTC)")
+    parser.add_argument("--at", type=_utc_date, metavar="TIME",
+                        help="run as if the clock read TIME (ISO, UTC): for benchmarks and staging against fakes; "
+                             "never needed in production")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
@@ -63,7 +66,7 @@ def run(args, settings) -> int:
         if not locked:
             log.info("another cycle is still running; this one exits")
             return EXIT_OK
-        return live(settings, args.json)
+        return live(settings, args.json, args.at)
 
 
 def wait_for_publication(delay_seconds: int, now: datetime) -> datetime:
@@ -75,17 +78,23 @@ def wait_for_publication(delay_seconds: int, now: datetime) -> datetime:
     return now
 
 
-def live(settings, as_json: bool) -> int:
+def live(settings, as_json: bool, at: datetime | None = None) -> int:
     """Run the cycle for the newest closed candle against the configured exchange (live or paper)."""
     from signaldesk.cycle_job import run_live_cycle
     from signaldesk.storage import open_current_db
 
+    import signaldesk.exchange.factory  # noqa: F401 — imported up front so the benchmark can split import time
+    import signaldesk.features  # noqa: F401
+    import signaldesk.model.inference  # noqa: F401
+
+    startup_cpu = time.process_time()  # CPU of interpreter start-up and every import the cycle needs
     db = open_current_db(settings.db_path)
     try:
-        now = wait_for_publication(settings.strategy.candle_publish_delay_seconds, utc_now())
+        now = at or wait_for_publication(settings.strategy.candle_publish_delay_seconds, utc_now())
         outcome = run_live_cycle(db, settings, now)
     finally:
         db.close()
+    outcome.summary["startup_cpu_seconds"] = round(startup_cpu, 3)
     print(outcome.line)
     if as_json:
         print_json(outcome.summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -48,10 +49,12 @@ def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) ->
 
     run_id = start_run(db, "cycle", now, settings.strategy.symbols)
     try:
+        started = time.perf_counter()
         model = model or load_active_model(settings, now)
+        loading = time.perf_counter() - started
         calendar = read_calendar(settings.strategy.news_calendar)
         exchange = exchange or _build_exchange(settings, db)
-        outcome = _scored(db, settings, now, run_id, exchange, model, calendar)
+        outcome = _scored(db, settings, now, run_id, exchange, model, calendar, loading)
     except (ModelMissing, ModelMismatch, CalendarError) as exc:
         outcome = _failed(db, settings, now, run_id, "configuration", str(exc), critical=True)
     except Maintenance as exc:
@@ -69,11 +72,12 @@ def _build_exchange(settings, db):
     return build_exchange(settings, db)
 
 
-def _scored(db, settings, now, run_id, exchange, model, calendar) -> JobOutcome:
+def _scored(db, settings, now, run_id, exchange, model, calendar, model_seconds: float) -> JobOutcome:
     """Run the cycle proper and record success, alerts and outcomes."""
     from signaldesk.cycle import run_cycle
 
     result = run_cycle(db, exchange, model, settings, now, calendar)
+    result.timings["model_load"] = model_seconds
     state.set_value(db, FAILURES_KEY, "0", now, "cycle")
     for alert in result.alerts:
         raise_alert(db, settings, alert, now)

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
-def _import_database():
-    """Import sqlite-utils without letting it pull in pandas and numpy (~50 MB the bot and listener never use)."""
-    blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # makes `import pandas` raise ImportError, which sqlite-utils tolerates
-    try:
-        from sqlite_utils import Database
-    finally:
-        for name in blocked:
-            if sys.modules.get(name) is None:
-                del sys.modules[name]
-    return Database
+from signaldesk.imports import import_without
 
 
-Database = _import_database()
+Database = import_without("sqlite_utils", ("pandas", "numpy")).Database
 
 BUSY_TIMEOUT_MS = 30_000
 

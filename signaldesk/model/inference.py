@@ -94,8 +94,9 @@ def signal_side(prob_long: np.ndarray, prob_short: np.ndarray, long_threshold: f
 
 def load_model(folder: Path, now: datetime, max_age_days: float = 45) -> LoadedModel:
     """Load a model version; raise ModelMissing / ModelMismatch; warn (log + .warnings) when it is too old."""
-    import lightgbm as lgb
+    from signaldesk.imports import import_without
 
+    lgb = import_without("lightgbm", ("sklearn",))  # inference needs only Booster: skip scikit-learn's import cost
     folder = Path(folder)
     metadata = read_metadata(folder)
     check_feature_names(folder, metadata.get("feature_names", []), list(FEATURE_NAMES))
