@@ -80,12 +80,11 @@ def wait_for_publication(delay_seconds: int, now: datetime) -> datetime:
 
 def live(settings, as_json: bool, at: datetime | None = None) -> int:
     """Run the cycle for the newest closed candle against the configured exchange (live or paper)."""
-    from signaldesk.cycle_job import run_live_cycle
-    from signaldesk.storage import open_current_db
-
     import signaldesk.exchange.factory  # noqa: F401 — imported up front so the benchmark can split import time
     import signaldesk.features  # noqa: F401
     import signaldesk.model.inference  # noqa: F401
+    from signaldesk.cycle_job import run_live_cycle
+    from signaldesk.storage import open_current_db
 
     startup_cpu = time.process_time()  # CPU of interpreter start-up and every import the cycle needs
     db = open_current_db(settings.db_path)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from signaldesk.imports import import_without
 
-
 Database = import_without("sqlite_utils", ("pandas", "numpy")).Database
 
 BUSY_TIMEOUT_MS = 30_000
