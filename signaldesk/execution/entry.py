@@ -13,7 +13,7 @@ from signaldesk.execution.orders import send
 from signaldesk.execution.plan import entry_intent, entry_side, passive_price
 from signaldesk.execution.records import insert_trade, load_trade_for_signal, set_signal_status, update_trade
 from signaldesk.risk import TradeProposal, check_new_trade, enforce_loss_limits, risk_snapshot
-from signaldesk.sizing import size_for_risk, trade_levels
+from signaldesk.sizing import Sizing, TradeLevels, size_for_risk, trade_levels
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,40 @@ class ApprovedSignal:
     direction: str
     atr: Decimal | None
     signal_price: Decimal | None
+    planned: TradeLevels | None = None
+    planned_size: Decimal | None = None
 
 
 def load_signal(db, signal_id: int) -> ApprovedSignal | None:
-    """Return a signal's status, symbol, direction, ATR and price at signal time, or None."""
-    row = db.execute("SELECT id, status, symbol, direction, atr, COALESCE(close_price, entry_price) FROM signals "
-                     "WHERE id = ?", [signal_id]).fetchone()
+    """Return a signal's status, symbol, direction, ATR, price at signal time and the approved plan, or None."""
+    row = db.execute("SELECT id, status, symbol, direction, atr, COALESCE(close_price, entry_price), entry_price, "
+                     "stop_loss, take_profit_1, take_profit_2, size FROM signals WHERE id = ?", [signal_id]).fetchone()
     if row is None:
         return None
-    return ApprovedSignal(row[0], row[1], row[2], row[3], _decimal(row[4]), _decimal(row[5]))
+    levels = [_decimal(v) for v in row[6:10]]
+    planned = TradeLevels(*levels) if all(v is not None for v in levels) else None
+    return ApprovedSignal(row[0], row[1], row[2], row[3], _decimal(row[4]), _decimal(row[5]), planned,
+                          _decimal(row[10]))
+
+
+def approved_levels(signal: ApprovedSignal, price: Decimal) -> TradeLevels | None:
+    """Return the levels the person approved (possibly /modify-ed), entering no worse than the approved entry."""
+    plan = signal.planned
+    if plan is None:
+        return None
+    entry = min(price, plan.entry) if signal.direction == "LONG" else max(price, plan.entry)
+    return dataclasses.replace(plan, entry=entry)
+
+
+def approved_sizing(sizing: Sizing, signal: ApprovedSignal, levels: TradeLevels, rules) -> Sizing:
+    """Cap the fresh risk-based size at the size the person approved (sizes only ever go down)."""
+    if not sizing.ok or signal.planned_size is None or signal.planned_size >= sizing.size:
+        return sizing
+    if signal.planned_size < rules.min_size:
+        return Sizing(Decimal(0), Decimal(0), Decimal(0),
+                      f"the approved size {signal.planned_size} is below the minimum order of {rules.min_size}")
+    size = signal.planned_size
+    return Sizing(size, size * levels.stop_distance, size * levels.entry)
 
 
 def _decimal(value) -> Decimal | None:
@@ -85,10 +110,14 @@ def _enter(db, exchange, settings, signal: ApprovedSignal, now: datetime) -> Exe
     if price is None:
         return _finish(db, signal, "BLOCKED", f"the {signal.symbol} order book is empty", now, notices)
     try:
-        levels = trade_levels(signal.direction, price, signal.atr, rules.tick_size, settings.risk)
+        levels = approved_levels(signal, price) or trade_levels(signal.direction, price, signal.atr,
+                                                                 rules.tick_size, settings.risk)
     except ValueError as exc:
         return _finish(db, signal, "BLOCKED", str(exc), now, notices)
-    sizing = size_for_risk(snapshot.equity_jpy, levels, rules, settings.risk)
+    if (levels.stop_loss - levels.entry) * (1 if signal.direction == "LONG" else -1) >= 0:
+        return _finish(db, signal, "BLOCKED", f"the price {levels.entry} is already beyond the approved stop "
+                                              f"{levels.stop_loss}", now, notices)
+    sizing = approved_sizing(size_for_risk(snapshot.equity_jpy, levels, rules, settings.risk), signal, levels, rules)
     proposal = TradeProposal(signal.symbol, signal.direction, sizing.size, price, levels.stop_loss, signal.atr,
                              signal.signal_price)
     reasons = ([sizing.refusal] if not sizing.ok else []) + check_new_trade(snapshot, proposal, book, settings, now)

@@ -33,8 +33,10 @@ def paper_market():
 def test_approve_places_a_resting_entry_and_stop_cancels_it(bot_settings, db, fake_telegram):
     candle, feed, atr = paper_market()
     exchange = PaperExchange(db, feed, starting_jpy=bot_settings.risk.paper_equity_jpy)
+    plan = {"entry_price": str(candle.close), "stop_loss": str(candle.close - 2 * atr),  # the cycle's plan
+            "take_profit_1": str(candle.close + 2 * atr), "take_profit_2": str(candle.close + 4 * atr)}
     signal_id = seed_signal(db, feed.now(), candle_time=to_db(candle.open_time), close_price=str(candle.close),
-                            atr=str(atr), expires_at=to_db(feed.now() + timedelta(minutes=15)))
+                            atr=str(atr), expires_at=to_db(feed.now() + timedelta(minutes=15)), **plan)
 
     async def scenario():
         async with running_desk(bot_settings, db, times=ONLY_DECISIONS, clock=feed.now, exchange=exchange,

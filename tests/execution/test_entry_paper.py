@@ -164,3 +164,35 @@ def test_stop_cancels_resting_entries_and_is_idempotent(db, make_settings):
     assert (second.halted_now, second.cancelled_orders, second.flattened_trades) == (False, [], [])
     assert desk.exchange.active_orders("BTC_JPY") == []
     assert db.execute("SELECT status FROM trades WHERE id = ?", [outcome.trade_id]).fetchone()[0] == "cancelled"
+
+
+def test_the_approved_plan_is_honoured_size_capped_and_modified_levels_kept(db, make_settings):
+    desk, signal_id = start(db, make_settings())
+    book = desk.exchange.order_book("BTC_JPY")
+    entry = book.best_bid
+    with writing(db):  # what /modify leaves behind: a smaller size and hand-set stop / take-profits
+        db.execute("UPDATE signals SET entry_price = ?, stop_loss = ?, take_profit_1 = ?, take_profit_2 = ?, "
+                   "size = '0.002' WHERE id = ?",
+                   [str(entry), str(entry - 700), str(entry + 500), str(entry + 900), signal_id])
+
+    outcome = execute_signal(db, desk.exchange, desk.settings, signal_id, desk.now)
+
+    assert outcome.status == "EXECUTED", outcome.reason
+    (order,) = desk.exchange.active_orders("BTC_JPY")
+    assert order.size == Decimal("0.002") and order.price <= entry
+    trade = db.execute("SELECT size, stop_loss, take_profit_1, take_profit_2 FROM trades").fetchone()
+    assert [Decimal(v) for v in trade] == [Decimal("0.002"), entry - 700, entry + 500, entry + 900]
+
+
+def test_an_approved_size_below_the_minimum_is_blocked(db, make_settings):
+    desk, signal_id = start(db, make_settings())
+    entry = desk.exchange.order_book("BTC_JPY").best_bid
+    with writing(db):
+        db.execute("UPDATE signals SET entry_price = ?, stop_loss = ?, take_profit_1 = ?, take_profit_2 = ?, "
+                   "size = '0' WHERE id = ?", [str(entry), str(entry - 700), str(entry + 500), str(entry + 900),
+                                               signal_id])
+
+    outcome = execute_signal(db, desk.exchange, desk.settings, signal_id, desk.now)
+
+    assert outcome.status == "BLOCKED" and "below the minimum order" in outcome.reason
+    assert desk.exchange.active_orders("BTC_JPY") == []
