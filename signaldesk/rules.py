@@ -64,6 +64,7 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
     top = 1 - s.top_fraction
     spike_blocks = ctx.spike_side is not None
     spread = "unknown" if ctx.spread_bps is None else f"{ctx.spread_bps:.2f} bps"
+    spot_short = c.direction == "SHORT" and not c.symbol.endswith("_JPY")
     return [
         Check("data", ctx.data_problem is None, ctx.data_problem or "candles complete"),
         threshold_check(c, s.long_threshold, s.short_threshold),
@@ -82,9 +83,7 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
               f"{ctx.trades_today} of {settings.risk.max_trades_per_day} trades today"),
         Check("loss_limits", not ctx.loss_limit_breaches,
               "; ".join(ctx.loss_limit_breaches) or "within day/week/month loss limits"),
-        Check("spot_short", not (c.direction == "SHORT" and not c.symbol.endswith("_JPY")),
-              "spot symbols cannot go short" if c.direction == "SHORT" and not c.symbol.endswith("_JPY")
-              else "direction allowed"),
+        Check("spot_short", not spot_short, "spot symbols cannot go short" if spot_short else "direction allowed"),
     ]
 
 

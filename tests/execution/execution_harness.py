@@ -127,3 +127,21 @@ def find_start(symbol: str, wanted: Callable[[Sequence[Candle], int, Decimal], b
 def thin_book(symbol: str, bid: Decimal, ask: Decimal, size: Decimal) -> OrderBook:
     """Return a one-level book with a given depth."""
     return OrderBook(symbol, (BookLevel(ask, size),), (BookLevel(bid, size),))
+
+
+class CrashAfterPost(BaseException):
+    """The process died right after the exchange accepted an order."""
+
+
+class CrashingExchange:
+    """Any exchange, except that the process dies just after its next order is accepted."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def place_order(self, request):
+        self.inner.place_order(request)
+        raise CrashAfterPost("killed after the order was accepted")

@@ -6,7 +6,15 @@ from datetime import timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 import pytest
-from execution_harness import approved_signal, atr, open_desk, real_candles, thin_book
+from execution_harness import (
+    CrashAfterPost,
+    CrashingExchange,
+    approved_signal,
+    atr,
+    open_desk,
+    real_candles,
+    thin_book,
+)
 
 from signaldesk.clock import to_db
 from signaldesk.execution import emergency_stop, execute_signal, manage_trades, reconcile
@@ -62,30 +70,12 @@ def test_partial_fill_becomes_the_position_and_the_rest_is_cancelled(db, make_se
     assert (stop.execution_type, stop.size) == ("STOP", Decimal("2.00"))
 
 
-class CrashAfterPost(BaseException):
-    """The process died right after the exchange accepted an order."""
-
-
-class CrashingPaper:
-    """The paper exchange, except that the process dies just after the next order is accepted."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def place_order(self, request):
-        self.inner.place_order(request)
-        raise CrashAfterPost("killed after the order was accepted")
-
-
 def test_crash_after_the_post_leaves_exactly_one_order_after_restart(db_path, make_settings):
     settings = make_settings()
     first = open_db(db_path)
     desk, signal_id = start(first, settings)
     with pytest.raises(CrashAfterPost):
-        execute_signal(first, CrashingPaper(desk.exchange), settings, signal_id, desk.now)
+        execute_signal(first, CrashingExchange(desk.exchange), settings, signal_id, desk.now)
     first.close()
 
     db = open_db(db_path)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from execution_harness import CrashAfterPost, CrashingExchange
 
 from signaldesk.clock import to_db, utc_now
 from signaldesk.exchange.factory import build_gmo
@@ -18,24 +19,6 @@ from tests.fakes.gmo_server import FakeGmo
 SYMBOL = "BTC_JPY"
 BASE = Decimal("10000000")
 ATR = Decimal("50000")
-
-
-class CrashAfterPost(BaseException):
-    """The process died right after the exchange accepted an order."""
-
-
-class CrashingExchange:
-    """The live client, except that the process dies just after the next order POST succeeds."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def place_order(self, request):
-        self.inner.place_order(request)
-        raise CrashAfterPost("killed after POST /v1/order")
 
 
 @pytest.fixture
