@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("jobs.train", "train, evaluate and write a new model version (walk-forward, holdout, report)"),
     "evaluate": ("jobs.evaluate", "score a model version on stored candles it did not see, per symbol and direction"),
     "demo": ("jobs.demo", "run the desk offline on the bundled real candles (paper mode, no keys needed)"),
+    "backtest": ("jobs.backtest", "replay history through the desk's own code path; trades CSV, summary, charts, report"),
+    "backup": ("jobs.backup", "copy the database with SQLite's online backup API, verify it, keep N days"),
+    "restore": ("jobs.restore", "bring a verified backup back as the database (stop the desk's processes first)"),
+    "doctor": ("jobs.doctor", "check settings, files, database, model, Telegram, GMO, clock and headroom; pass/warn/fail"),
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_READY = 0, 1, 2, 3

@@ -7,14 +7,13 @@ import logging
 import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
 from signaldesk.clock import floor_to, utc_now
+from signaldesk.exchange.feed import REPLAY_SPREAD_BPS
 
 log = logging.getLogger("signaldesk.cycle")
-REPLAY_SPREAD_BPS = Decimal("4.3")  # median bitFlyer BTC/JPY spread in the bundled real ticker sample
 
 
 def add_arguments(parser) -> None:

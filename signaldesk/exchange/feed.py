@@ -19,6 +19,8 @@ from signaldesk.exchange.tradingday import (
     trading_day_start,
 )
 
+REPLAY_SPREAD_BPS = Decimal("4.3")  # median bitFlyer BTC/JPY spread in the bundled real ticker sample
+
 
 class MarketFeed(Protocol):
     """Where a paper exchange gets prices and the time; it never offers anything after `now()`."""

@@ -1,0 +1,206 @@
+"""A local Telegram Bot API on 127.0.0.1 (stdlib only) that the real python-telegram-bot stack talks to.
+
+The offline demo runs the real bot against it and prints every message; the tests drive the bot through it.
+Based on the server verified in shared/specs/telegram-bot.md (appendix), extended with sendPhoto (multipart),
+editMessageReplyMarkup, getChat, a record of every call (setMyCommands included) and an optional `on_call` hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+JSON_PARAMS = ("reply_markup", "allowed_updates", "commands", "entities", "scope", "reply_parameters",
+               "link_preview_options")
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A threading HTTP server that ignores clients hanging up mid-answer (a long poll cut at shutdown)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class LocalBotApi:
+    """Queue updates for getUpdates, record every call, answer like the Bot API, inject errors per method."""
+
+    def __init__(self, token: str, bot_user: dict, on_call: Callable[[str, dict], None] | None = None):
+        self.token, self.bot_user, self.on_call = token, bot_user, on_call
+        self.updates: list[dict] = []
+        self.calls: list[tuple[str, dict]] = []
+        self.errors: dict[str, list[tuple[int, dict]]] = {}
+        self.cond = threading.Condition()
+        self._uid, self._mid = itertools.count(900000001), itertools.count(1000)
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                fake._handle(self, b"")
+
+            def do_POST(self):
+                fake._handle(self, self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    # test side
+    def push_update(self, update: dict) -> int:
+        """Queue one update for the next getUpdates; return its update_id."""
+        with self.cond:
+            update = dict(update)
+            update.setdefault("update_id", next(self._uid))
+            self.updates.append(update)
+            self.cond.notify_all()
+        return update["update_id"]
+
+    def fail_next(self, method: str, status: int, body: dict) -> None:
+        """Answer the next call of `method` with this HTTP status and error body."""
+        self.errors.setdefault(method.lower(), []).append((status, body))
+
+    def calls_to(self, method: str) -> list[dict]:
+        """Return the parameters of every call of `method` so far."""
+        return [params for name, params in list(self.calls) if name == method.lower()]
+
+    async def wait_for(self, method: str, n: int = 1, timeout: float = 5.0, where=None) -> list[dict]:
+        """Wait (without blocking the event loop) until `method` was called n times (matching `where`)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            found = [p for p in self.calls_to(method) if where is None or where(p)]
+            if len(found) >= n:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no {n}x {method}: {[name for name, _ in self.calls]}")
+
+    def close(self) -> None:
+        """Stop serving."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # server side
+    def _params(self, handler, body: bytes) -> dict:
+        params = {k: v[-1] for k, v in parse_qs(urlparse(handler.path).query).items()}
+        content_type = handler.headers.get("Content-Type") or ""
+        kind = content_type.split(";")[0].strip()
+        if kind == "application/json" and body:
+            params.update(json.loads(body))
+        elif kind == "application/x-www-form-urlencoded" and body:
+            params.update({k: v[-1] for k, v in parse_qs(body.decode()).items()})
+        elif kind == "multipart/form-data" and body:
+            params.update(_multipart(content_type, body))
+        for key in JSON_PARAMS:
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params
+
+    def _reply(self, handler, status: int, payload) -> None:
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _handle(self, handler, body: bytes) -> None:
+        path, prefix = urlparse(handler.path).path, f"/bot{self.token}/"
+        if not path.startswith(prefix):
+            return self._reply(handler, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        method = path[len(prefix):].lower()  # Bot API method names are case-insensitive
+        params = self._params(handler, body)
+        self.calls.append((method, params))
+        if self.on_call is not None:
+            self.on_call(method, params)
+        if self.errors.get(method):
+            status, error = self.errors[method].pop(0)
+            return self._reply(handler, status, error)
+        answer = getattr(self, "m_" + method, None)
+        if answer is None:
+            return self._reply(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+        self._reply(handler, 200, {"ok": True, "result": answer(params)})
+
+    def m_getme(self, params):
+        return self.bot_user
+
+    def m_deletewebhook(self, params):
+        return True
+
+    def m_setmycommands(self, params):
+        return True
+
+    def m_answercallbackquery(self, params):
+        return True
+
+    def m_getchat(self, params):
+        chat_id = int(params["chat_id"])
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "Trader"}
+        return {"id": chat_id, "type": "supergroup", "title": "signaldesk"}
+
+    def m_getupdates(self, params):
+        offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        with self.cond:
+            if offset:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            if not self.updates and timeout:
+                self.cond.wait(min(timeout, 1.0))
+            return self.updates[:limit]
+
+    def _message(self, params, **extra) -> dict:
+        chat_id = int(params["chat_id"])
+        message = {"message_id": next(self._mid), "from": self.bot_user,
+                   "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                   "date": int(time.time())}
+        if "text" in params:
+            message["text"] = params["text"]
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        message.update(extra)
+        return message
+
+    def m_sendmessage(self, params):
+        return self._message(params)
+
+    def m_sendphoto(self, params):
+        photo = params.get("photo")
+        size = len(photo) if isinstance(photo, bytes) else 0
+        return self._message(params, caption=params.get("caption", ""), photo=[
+            {"file_id": "fake-photo", "file_unique_id": "fake-photo-u", "width": 800, "height": 350,
+             "file_size": size}])
+
+    def m_editmessagetext(self, params):
+        message = self._message(params, edit_date=int(time.time()))
+        message["message_id"] = int(params["message_id"])
+        return message
+
+    def m_editmessagereplymarkup(self, params):
+        message = self._message(params, edit_date=int(time.time()), text="")
+        message["message_id"] = int(params["message_id"])
+        return message
+
+
+def _multipart(content_type: str, body: bytes) -> dict:
+    """Decode a multipart/form-data body: file parts as bytes, other parts as text."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    params = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        params[name] = payload if part.get_filename() else payload.decode()
+    return params

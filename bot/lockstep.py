@@ -1,0 +1,116 @@
+"""The real bot stepped by a replay clock: its jobs and handlers run in order against a Bot API (the local one).
+
+Used by the offline demo and the backtest parity test. Nothing here decides anything the live bot would not: the
+announcement, the button tap (a real callback_query through the gate and the handlers), execution, management,
+the expiry sweep, alerts and the morning report are the bot's own functions; only time is stepped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from telegram import Update
+from telegram.ext import CallbackContext
+
+from bot.desk import Desk
+from bot.jobs import JobTimes, alerts_job, announce_job, manage_job, send_daily_report, sweep_job
+from bot.main import build_application, execution_entry_points, start_desk
+from signaldesk.backtest.engine import resume_after_loss_limit
+
+IDLE = JobTimes(announce=86400, sweep=86400, alerts=86400, health=86400, manage=86400, first=86400)
+
+
+@dataclass
+class ReplayClock:
+    """A clock the replay sets; the desk reads it."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        """Return the replay's present."""
+        return self.now
+
+
+@dataclass
+class LockstepBot:
+    """The bot application (not polling; its job queue idle) whose jobs and taps the replay calls in order."""
+
+    settings: object
+    db: object
+    exchange: object
+    clock: ReplayClock
+    approve: Callable[[int], bool]
+    on_tap: Callable[[int, bool], None] = lambda signal_id, approved: None
+    resumes: int = 0
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    _updates: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self):
+        desk = Desk(settings=self.settings, db=self.db, clock=self.clock, exchange=self.exchange,
+                    **execution_entry_points())
+        self.app = build_application(self.settings, desk, IDLE)
+        self.context = CallbackContext(self.app)
+        self._run(self.app.initialize())
+        self._run(start_desk(self.app))
+
+    def _run(self, coroutine):
+        """Run one coroutine on the bot's own event loop."""
+        return self.loop.run_until_complete(coroutine)
+
+    def manage(self, now: datetime) -> None:
+        """Run the bot's management job at `now`."""
+        self.clock.now = now
+        self._run(manage_job(self.context))
+
+    def decide_pending(self, now: datetime) -> None:
+        """Announce new signals, then tap Approve or Reject on each as the chooser says, through the handlers."""
+        self.clock.now = now
+        self._run(announce_job(self.context))
+        for signal_id, message_id in self._announced(now):
+            approved = self.approve(signal_id)
+            self.on_tap(signal_id, approved)
+            self._run(self.app.process_update(self._tap(signal_id, message_id, approved)))
+        self._run(alerts_job(self.context))
+
+    def sweep(self, now: datetime) -> None:
+        """Run the expiry sweep at `now`."""
+        self.clock.now = now
+        self._run(sweep_job(self.context))
+
+    def morning(self, day, now: datetime) -> None:
+        """Send the daily report on `day`; a person reading it lifts a loss-limit halt (limits re-halt if hit)."""
+        self.clock.now = now
+        self._run(send_daily_report(self.app.bot, self.app.bot_data["desk"], day))
+        self.resumes += resume_after_loss_limit(self.db, now, str(self._person))
+
+    @property
+    def _person(self) -> int:
+        """Return the allowed user who taps."""
+        return next(iter(self.settings.telegram_user_ids))
+
+    def _announced(self, now: datetime) -> list[tuple[int, int]]:
+        """Return (signal id, message id) of announced signals still open, oldest first."""
+        from signaldesk.clock import to_db
+
+        return self.db.execute("SELECT id, telegram_message_id FROM signals WHERE status = 'PENDING' AND "
+                               "telegram_message_id IS NOT NULL AND expires_at > ? ORDER BY id", [to_db(now)]).fetchall()
+
+    def _tap(self, signal_id: int, message_id: int, approved: bool) -> Update:
+        """Return the callback_query update Telegram would deliver for a tap on the announcement."""
+        chat = self.settings.telegram_chat_id
+        query = {"id": f"lockstep-{signal_id}", "chat_instance": "lockstep",
+                 "from": {"id": self._person, "is_bot": False, "first_name": "Trader"},
+                 "data": f"{'approve' if approved else 'reject'}:{signal_id}",
+                 "message": {"message_id": message_id, "date": int(time.time()), "text": f"signal #{signal_id}",
+                             "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"}}}
+        return Update.de_json({"update_id": next(self._updates), "callback_query": query}, self.app.bot)
+
+    def close(self) -> None:
+        """Shut the application down and close the loop."""
+        self._run(self.app.shutdown())
+        self.loop.close()
