@@ -75,17 +75,22 @@ def confidence_meaning(direction: str | None, label_move: float, horizon: timede
 
 
 def why_lines(features: dict, reasons: list) -> list[str]:
-    """Render why a signal passed: top feature contributions if the cycle stored them, then its reasons."""
-    lines = []
-    contributions = features.get("contributions") if isinstance(features.get("contributions"), dict) else None
-    if contributions:
-        top = sorted(contributions.items(), key=lambda kv: -abs(_float(kv[1])))[:TOP_REASONS]
-        lines += [f"• {escape(str(name))}: {_float(value):+.3f}" for name, value in top]
+    """Render why a signal passed: the features that moved the model most, then the rules it cleared."""
+    lines = [f"• {escape(name)} = {value:.4g} (pushed the score {push:+.3f})" for name, value, push in
+             top_features(features)[:TOP_REASONS]]
     for reason in reasons[:TOP_REASONS]:
-        if isinstance(reason, dict):
-            reason = ", ".join(f"{k}={v}" for k, v in reason.items())
+        if isinstance(reason, dict):  # a rule check as the cycle stores it: {rule, ok, detail}
+            reason = f"{reason.get('rule', '?')}: {reason.get('detail', '')}"
         lines.append(f"• {escape(str(reason))}")
     return lines
+
+
+def top_features(features: dict) -> list[tuple[str, float, float]]:
+    """Return (feature, value, contribution) from the cycle's `top` list (largest push first), or []."""
+    top = features.get("top")
+    rows = [(str(t.get("feature")), _float(t.get("value")), _float(t.get("contribution")))
+            for t in (top if isinstance(top, list) else []) if isinstance(t, dict)]
+    return sorted(rows, key=lambda row: -abs(row[2]))
 
 
 def _float(value) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -86,7 +87,9 @@ def run(args, settings) -> int:
     except (BacktestError, ModelMissing, ModelMismatch) as exc:
         print(f"backtest: {exc}")
         return EXIT_FAILED
+    started = time.perf_counter()
     paths = write_outputs(result, plan.out_dir)
+    print(f"report written in {time.perf_counter() - started:.1f} s")
     summary = json.loads(paths["summary_json"].read_text(encoding="utf-8"))
     hold = summary["buy_and_hold"]
     print(f"{summary['trades']['closed']} closed trade(s), return {summary['total_return_pct']}% "

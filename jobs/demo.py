@@ -37,7 +37,7 @@ def add_arguments(parser) -> None:
     """Add the options of `demo`."""
     parser.add_argument("--db", type=Path, help="demo database file (default: var/demo/signaldesk-demo.sqlite3, "
                                                 "recreated on every run)")
-    parser.add_argument("--days", type=int, default=7, help="replay the last DAYS days of the bundled data (1-60)")
+    parser.add_argument("--days", type=int, default=14, help="replay the last DAYS days of the bundled data (1-60)")
     parser.add_argument("--approve", type=float, default=0.8,
                         help="share of signals the simulated person approves (seeded; the rest rejected)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated person's taps")

@@ -141,11 +141,12 @@ def judge(scored: Scored, market: Market, settings) -> None:
 
 def propose_trade(scored: Scored, market: Market, settings) -> None:
     """Attach entry, stop, take-profits, size and JPY at risk; a size refusal filters the signal instead."""
+    from signaldesk.execution.plan import entry_side, passive_price
     from signaldesk.sizing import size_for_risk, trade_levels
 
     book, rules = market.books[scored.symbol], market.rules[scored.symbol]
     direction = scored.prediction.direction
-    entry = book.best_bid if direction == "LONG" else book.best_ask
+    entry = passive_price(entry_side(direction), book, rules.tick_size)  # what execution will post, on the tick grid
     try:
         levels = trade_levels(direction, entry, scored.atr, rules.tick_size, settings.risk)
         sizing = size_for_risk(market.equity_jpy, levels, rules, settings.risk)

@@ -186,7 +186,9 @@ def run_steps(db, exchange, feed, models: Callable[[datetime], object], settings
             desk.morning(report_day, now)
         model = models(candle_open)
         log.timed("manage", desk.manage, now)
-        log.timed("cycle", run_cycle, db, exchange, model, settings, now, calendar, fetch=False)
+        scored = log.timed("cycle", run_cycle, db, exchange, model, settings, now, calendar, fetch=False)
+        for stage, seconds in scored.timings.items():  # the cycle's own split: fetch (book, risk), features, ...
+            log.seconds[f"cycle.{stage}"] = log.seconds.get(f"cycle.{stage}", 0.0) + seconds
         log.timed("outcomes", resolve_and_score, db, settings, model.version, now)
         log.timed("decide", desk.decide_pending, now)
         log.timed("sweep", desk.sweep, now)

@@ -16,6 +16,9 @@ from signaldesk.model.calibration import PlattMap
 
 log = logging.getLogger("signaldesk.model")
 DIRECTIONS = ("LONG", "SHORT")
+# One OpenMP thread per prediction: a row or a few are scored at a time on a 1-core VPS, and LightGBM's thread pool
+# otherwise costs ~4 ms a call when it contends with pandas-ta's numba threads (measured in bench/bench_backtest.py).
+ONE = 1
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class LoadedModel:
     def probabilities(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return calibrated long and short probabilities for a 2-D array of feature rows."""
         rows = np.asarray(rows, dtype=float).reshape(-1, len(FEATURE_NAMES))
-        return tuple(self.calibration[d].apply(self.boosters[d].predict(rows, raw_score=True))
+        return tuple(self.calibration[d].apply(self.boosters[d].predict(rows, raw_score=True, num_threads=ONE))
                      for d in ("long", "short"))
 
     def predict(self, features_row: Sequence[float]) -> Prediction:
@@ -78,7 +81,7 @@ class LoadedModel:
         """Return the k features that moved the direction's raw score most for this row, largest first."""
         row = np.asarray([features_row], dtype=float)
         direction = (direction or self.predict(features_row).direction).lower()
-        contrib = self.boosters[direction].predict(row, pred_contrib=True)[0][:-1]
+        contrib = self.boosters[direction].predict(row, pred_contrib=True, num_threads=ONE)[0][:-1]
         order = np.argsort(-np.abs(contrib))[:k]
         return [Contribution(FEATURE_NAMES[i], float(row[0, i]), float(contrib[i])) for i in order]
 

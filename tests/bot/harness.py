@@ -42,7 +42,9 @@ def seed_signal(db, now: datetime, **values) -> int:
     row = {
         "created_at": to_db(now), "symbol": "BTC_JPY", "candle_time": to_db(now - timedelta(minutes=15)),
         "direction": "LONG", "confidence": 0.81, "prob_long": 0.81, "prob_short": 0.05, "confidence_rank": 0.95,
-        "features": json.dumps({"contributions": {"rsi_14": 0.42, "atr_ratio": -0.3, "volume_z": 0.1}}),
+        "features": json.dumps({"top": [{"feature": "rsi_14", "value": 61.5, "contribution": 0.42},
+                                        {"feature": "atr_ratio", "value": 0.0041, "contribution": -0.3},
+                                        {"feature": "volume_z", "value": 1.2, "contribution": 0.1}]}),
         "model_version": "v-test", "status": "PENDING", "reasons": json.dumps(["passed all rules"]),
         "close_price": "10000000", "atr": "50000", "entry_price": "10000000", "stop_loss": "9900000",
         "take_profit_1": "10100000", "take_profit_2": "10200000", "size": "0.01", "risk_jpy": "1000.00",

@@ -44,7 +44,7 @@ def test_pending_signal_is_announced_once_with_buttons_and_stored(bot_settings, 
     assert len(announced(fake_telegram, signal_id)) == 1
     assert sent["reply_markup"]["inline_keyboard"][0][1]["callback_data"] == f"reject:{signal_id}"
     assert "calibrated probability of a ≥0.3% move up within 1h 00m" in sent["text"]
-    assert "rsi_14: +0.420" in sent["text"] and f"/approve_{signal_id}" in sent["text"]
+    assert "rsi_14 = 61.5 (pushed the score +0.420)" in sent["text"] and f"/approve_{signal_id}" in sent["text"]
     assert (row["telegram_chat_id"], row["announced_at"] is not None) == (ALICE, True)
     assert row["telegram_message_id"] >= 1000
 

@@ -31,8 +31,11 @@ def test_alert_text_escapes_html():
 
 
 def test_why_lines_orders_contributions_by_size_and_escapes():
-    lines = why_lines({"contributions": {"a": 0.1, "<b>": -0.5}}, ["spread ok"])
-    assert lines == ["• &lt;b&gt;: -0.500", "• a: +0.100", "• spread ok"]
+    features = {"top": [{"feature": "a", "value": 1.5, "contribution": 0.1},
+                        {"feature": "<b>", "value": 0.25, "contribution": -0.5}]}
+    lines = why_lines(features, [{"rule": "spread", "ok": True, "detail": "spread 4.30 bps vs max 5 bps"}, "plain"])
+    assert lines == ["• &lt;b&gt; = 0.25 (pushed the score -0.500)", "• a = 1.5 (pushed the score +0.100)",
+                     "• spread: spread 4.30 bps vs max 5 bps", "• plain"]
 
 
 def test_confidence_meaning_names_the_direction_and_horizon():
