@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from datetime import UTC, datetime
@@ -82,6 +83,7 @@ def run(args, settings) -> int:
         return EXIT_USAGE
     print(f"backtest {plan.since:%Y-%m-%d %H:%M} .. {plan.until:%Y-%m-%d %H:%M} UTC, {plan.policy.describe()}, "
           f"thresholds long {settings.strategy.long_threshold} / short {settings.strategy.short_threshold}")
+    logging.getLogger("signaldesk.audit").setLevel(logging.WARNING)  # every verdict is in the scratch audit_log
     try:
         result = run_backtest(plan, settings, None if args.quiet else sys.stderr)
     except (BacktestError, ModelMissing, ModelMismatch) as exc:

@@ -166,8 +166,13 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
     from signaldesk.news import read_calendar
 
     model = load_active_model(settings, until)
-    feed = CandleFeed({s: load_candles(db, s, "15m", until=until) for s in settings.strategy.symbols},
-                      spread_bps=spread_bps)
+    stored = {s: load_candles(db, s, "15m", until=until) for s in settings.strategy.symbols}
+    missing = [s for s, rows in stored.items() if not rows]
+    if missing:
+        line = (f"replay refused: no stored 15m candles for {', '.join(missing)} before {to_db(until)}; load them "
+                f"with `signaldesk backfill --symbol SYMBOL ...`")
+        return JobOutcome(False, line, {"error": line})
+    feed = CandleFeed(stored, spread_bps=spread_bps)
     exchange = build_exchange(settings, db, feed=feed)
     calendar = read_calendar(settings.strategy.news_calendar)
     totals: dict[str, int] = {}
