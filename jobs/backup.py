@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from jobs.cli import EXIT_FAILED, EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, print_json
+from jobs.cli import EXIT_FAILED, EXIT_NOT_READY, EXIT_OK, EXIT_USAGE, print_json, refuse
 from signaldesk.backup import (
     Backup,
     BackupError,
@@ -63,10 +62,7 @@ def run(args, settings) -> int:
 
 def _fail(args, code: int, reason: str) -> int:
     """Report a backup that was not made; return the exit code."""
-    print(f"signaldesk backup: {reason}", file=sys.stderr)
-    if args.json:
-        print_json({"ok": False, "error": reason})
-    return code
+    return refuse("backup", args.json, code, reason)
 
 
 def _line(backup: Backup, pruned: list[Path], kept: int, keep_days: int) -> str:

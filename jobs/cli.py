@@ -57,6 +57,14 @@ def print_json(payload: dict) -> None:
     print(json.dumps(payload, default=str, sort_keys=True))
 
 
+def refuse(command: str, as_json: bool, code: int, reason: str) -> int:
+    """Say on stderr why a command did nothing (and as JSON with --json); return the exit code."""
+    print(f"signaldesk {command}: {reason}", file=sys.stderr)
+    if as_json:
+        print_json({"ok": False, "error": reason})
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, build settings once, set up logging and run the subcommand; return the exit code."""
     from signaldesk.settings import SettingsError, load_settings

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
+from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json, refuse
 from jobs.cycle import cycle_lock
 from signaldesk.backup import (
     BackupError,
@@ -115,7 +114,4 @@ def _restore(args, settings, expected: Contents) -> int:
 
 def _fail(args, code: int, reason: str) -> int:
     """Report a restore that did not happen (or did not verify); return the exit code."""
-    print(f"signaldesk restore: {reason}", file=sys.stderr)
-    if args.json:
-        print_json({"ok": False, "error": reason})
-    return code
+    return refuse("restore", args.json, code, reason)

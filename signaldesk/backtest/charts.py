@@ -113,10 +113,11 @@ def signals_chart(result: BacktestResult, path: Path) -> Path:
 
 
 def _draw_other_signals(axes, result: BacktestResult, symbol: str, colours: dict[str, str]) -> None:
-    """Draw the symbol's signals that were not executed, one muted colour per verdict."""
+    """Draw the symbol's signals that were not executed, one muted colour per verdict (LOGGED = below the
+    threshold, i.e. no signal at all, is left out: it would cover the price line)."""
     by_status = defaultdict(list)
     for s in result.signals:
-        if s.symbol == symbol and s.status != "EXECUTED" and s.price is not None:
+        if s.symbol == symbol and s.status not in ("EXECUTED", "LOGGED") and s.price is not None:
             by_status[s.status].append(s)
     for status, signals in sorted(by_status.items()):
         axes.scatter([s.time.astimezone(JST) for s in signals], [float(s.price) for s in signals], s=14,

@@ -205,8 +205,8 @@ def _trade_row(t: TradeRecord) -> str:
     def when(moment: datetime | None) -> str:
         return "-" if moment is None else f"{moment.astimezone(JST):%Y-%m-%d %H:%M}"
 
-    def plain(value: Decimal | None) -> str:
-        return "-" if value is None else format(value, "f")
+    def plain(value: Decimal | None) -> str:  # to the cent for reading; trades.csv keeps every digit
+        return "-" if value is None else format(value.quantize(Decimal("0.01")), ",f")
 
     return (f"| {t.trade_id} | {t.symbol} | {t.direction} | {t.status} | {when(t.entry_time)} | "
             f"{plain(t.entry_price)} | {when(t.exit_time)} | {plain(t.exit_price)} | "

@@ -61,7 +61,8 @@ EXPECTED_COLUMNS = {
 }
 
 EXPECTED_INDEXES = {
-    "idx_signals_status_expires", "idx_signals_created", "idx_signals_unresolved", "idx_trades_status",
+    "idx_signals_status_expires", "idx_signals_created", "idx_signals_unresolved", "idx_signals_model_candle",
+    "idx_trades_status",
     "idx_trades_entry_time", "idx_trades_exit_time", "idx_orders_status", "idx_orders_trade", "idx_fills_order",
     "idx_fills_executed", "idx_liquidation_spikes_symbol_minute", "idx_listener_gaps_started",
     "idx_runs_kind_started", "idx_audit_log_at", "idx_audit_log_event", "idx_outbox_unsent",
