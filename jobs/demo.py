@@ -125,7 +125,7 @@ def indent(text: str) -> str:
     return "\n".join("   " + line for line in text.splitlines())
 
 
-def replay_week(db, settings, args, terminal_clock, terminal):
+def replay_days(db, settings, args, terminal_clock, terminal):
     """Run the desk over the last days of the data through the real bot; return the records for the report."""
     from bot.lockstep import LockstepBot
     from signaldesk.backtest.engine import ApprovalPolicy, run_steps, step_times
@@ -151,14 +151,18 @@ def replay_week(db, settings, args, terminal_clock, terminal):
     finally:
         bot.close()
     plan = BacktestPlan(since, until, policy, Path(settings.db_path).parent / "report", REPLAY_SPREAD_BPS)
-    meta = {"model": model.version, "policy": policy.describe(), "approve_fraction": policy.fraction,
+    return collect(db, plan, settings, candles, steps, demo_meta(model, policy, settings, steps, len(opens))), plan
+
+
+def demo_meta(model, policy, settings, steps, cycles: int) -> dict:
+    """Return the facts of the demo run for its report."""
+    return {"model": model.version, "policy": policy.describe(), "approve_fraction": policy.fraction,
             "seed": policy.seed, "thresholds": {"long": DEMO_THRESHOLDS[0], "short": DEMO_THRESHOLDS[1],
                                                 "top_fraction": settings.strategy.top_fraction},
-            "data_source": {s: src for s, (_f, src) in BUNDLED.items()}, "cycles": len(opens),
+            "data_source": {s: src for s, (_f, src) in BUNDLED.items()}, "cycles": cycles,
             "timings_seconds": {k: round(v, 2) for k, v in steps.seconds.items()}, "database": str(settings.db_path),
             "caveats": ["Demo thresholds 0.50 / 0.45 instead of the configured defaults (which fire ~0 signals a "
                         "day on this data); see models/default/report.md."]}
-    return collect(db, plan, settings, candles, steps, meta), plan
 
 
 def run(args, settings) -> int:
@@ -185,7 +189,7 @@ def run(args, settings) -> int:
         print(f"replaying the last {args.days} day(s) with the default model, thresholds long "
               f"{DEMO_THRESHOLDS[0]} / short {DEMO_THRESHOLDS[1]} (demo), the person approves "
               f"{args.approve:.0%} (seed {args.seed}); Telegram is a local server, printed below")
-        result, plan = replay_week(db, settings, args, clock, terminal)
+        result, plan = replay_days(db, settings, args, clock, terminal)
         paths = write_outputs(result, plan.out_dir)
         summary = demo_summary(db, result, paths, path, terminal.counts, time.perf_counter() - started)
     finally:
