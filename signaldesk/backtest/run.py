@@ -75,6 +75,9 @@ def db_candles(db_path: Path, symbol: str, since: datetime, until: datetime) -> 
     """Read stored 15m candles of a symbol from the desk database (never written)."""
     from signaldesk.storage import open_db
 
+    if not Path(db_path).is_file():
+        raise BacktestError(f"no desk database at {db_path}: load candles with `signaldesk backfill`, or pass "
+                            f"--candles DIR (e.g. data/)")
     db = open_db(db_path)
     try:
         return load_candles(db, symbol, "15m", since=since, until=until), f"desk database {db_path}"

@@ -49,6 +49,16 @@ def test_bad_cli_options_exit_2_and_write_nothing(tmp_path, monkeypatch, capsys,
     assert not out.exists()
 
 
+def test_backtest_without_candles_says_where_to_get_them_and_creates_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIGNALDESK_DB", str(tmp_path / "desk.sqlite3"))
+    monkeypatch.setenv("SIGNALDESK_LOG_DIR", str(tmp_path / "log"))
+    assert main(["backtest", "--since", "2025-06-10", "--until", "2025-06-11", "--out", str(tmp_path / "out"),
+                 "--quiet"]) == 1
+    assert "no desk database at" in capsys.readouterr().out
+    assert not (tmp_path / "desk.sqlite3").exists()
+
+
 @pytest.mark.slow
 def test_walk_forward_trades_only_with_models_that_never_saw_the_block(tmp_path):
     settings = strategy_with(load_settings(environ={}), (0.50, 0.45))
