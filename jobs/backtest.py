@@ -6,17 +6,16 @@ import json
 import logging
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
+from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json, utc_time
 from signaldesk.exchange.feed import REPLAY_SPREAD_BPS
 
 
 def add_arguments(parser) -> None:
     """Add the options of `backtest`."""
-    parser.add_argument("--since", required=True, type=_utc, help="first candle (UTC), YYYY-MM-DD or ISO time")
-    parser.add_argument("--until", required=True, type=_utc, help="end (exclusive, UTC), YYYY-MM-DD or ISO time")
+    parser.add_argument("--since", required=True, type=utc_time, help="first candle (UTC), YYYY-MM-DD or ISO time")
+    parser.add_argument("--until", required=True, type=utc_time, help="end (exclusive, UTC), YYYY-MM-DD or ISO time")
     parser.add_argument("--approve", default="all",
                         help="approval policy: 'all', or a fraction in (0, 1] approved at random (the rest rejected)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the random approvals (default 7)")
@@ -32,12 +31,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("--retrain-days", type=int, default=30, help="walk-forward: block length between retrains")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the JSON summary as the last line")
-
-
-def _utc(text: str) -> datetime:
-    """Parse a date or ISO time as aware UTC."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_thresholds(text: str | None) -> tuple[float, float] | None:

@@ -57,6 +57,14 @@ def print_json(payload: dict) -> None:
     print(json.dumps(payload, default=str, sort_keys=True))
 
 
+def utc_time(text: str):
+    """Parse a date or ISO time option as aware UTC (argparse type)."""
+    from datetime import UTC, datetime
+
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def refuse(command: str, as_json: bool, code: int, reason: str) -> int:
     """Say on stderr why a command did nothing (and as JSON with --json); return the exit code."""
     print(f"signaldesk {command}: {reason}", file=sys.stderr)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
+from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json, utc_time
 from signaldesk.clock import floor_to, utc_now
 from signaldesk.exchange.feed import REPLAY_SPREAD_BPS
 
@@ -21,20 +21,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--replay", action="store_true",
                         help="run one cycle per stored 15m candle in [--since, --until) offline, with the paper "
                              "exchange over the recorded candles")
-    parser.add_argument("--since", type=_utc_date, help="replay start, YYYY-MM-DD or ISO time (UTC)")
-    parser.add_argument("--until", type=_utc_date, help="replay end (exclusive), YYYY-MM-DD or ISO time (UTC)")
-    parser.add_argument("--at", type=_utc_date, metavar="TIME",
+    parser.add_argument("--since", type=utc_time, help="replay start, YYYY-MM-DD or ISO time (UTC)")
+    parser.add_argument("--until", type=utc_time, help="replay end (exclusive), YYYY-MM-DD or ISO time (UTC)")
+    parser.add_argument("--at", type=utc_time, metavar="TIME",
                         help="run as if the clock read TIME (ISO, UTC): for benchmarks and staging against fakes; "
                              "never needed in production")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
-
-
-def _utc_date(text: str) -> datetime:
-    """Parse a date or ISO time as aware UTC."""
-    from datetime import UTC
-
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @contextmanager
