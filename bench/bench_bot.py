@@ -38,10 +38,12 @@ RUNNER = (
     "sys.exit(run(argparse.Namespace(check=False, json=False), settings))\n"
 )
 # What-if for the lead: sqlite-utils imports pandas and numpy when they are installed (about 60 MB RSS).
-WITHOUT_PANDAS = ("import sys\n"
-                  "sys.modules['pandas'] = sys.modules['numpy'] = None  # sqlite_utils then skips them\n"
-                  "import sqlite_utils\n"
-                  "del sys.modules['pandas'], sys.modules['numpy']\n")
+WITHOUT_PANDAS = (
+    "import sys\n"
+    "sys.modules['pandas'] = sys.modules['numpy'] = None  # sqlite_utils then skips them\n"
+    "import sqlite_utils\n"
+    "del sys.modules['pandas'], sys.modules['numpy']\n"
+)
 BOOKS = {"BTC_JPY": ("9999000", "10000000", "50000"), "ETH_JPY": ("399900", "400000", "3000")}
 
 
@@ -58,21 +60,41 @@ def execution_available() -> bool:
 def seed(db, symbol: str, close: str, atr: str) -> int:
     """Insert one pending LONG signal priced at the fake book; return its id."""
     now = utc_now()
-    row = {"created_at": to_db(now), "symbol": symbol, "candle_time": to_db(now - timedelta(minutes=15)),
-           "direction": "LONG", "confidence": 0.8, "features": "{}", "model_version": "bench", "status": "PENDING",
-           "close_price": close, "atr": atr, "entry_price": close, "stop_loss": str(int(close) - 2 * int(atr)),
-           "take_profit_1": str(int(close) + 2 * int(atr)), "take_profit_2": str(int(close) + 4 * int(atr)),
-           "size": "0.01", "risk_jpy": "1000", "expires_at": to_db(now + timedelta(minutes=15))}
+    row = {
+        "created_at": to_db(now),
+        "symbol": symbol,
+        "candle_time": to_db(now - timedelta(minutes=15)),
+        "direction": "LONG",
+        "confidence": 0.8,
+        "features": "{}",
+        "model_version": "bench",
+        "status": "PENDING",
+        "close_price": close,
+        "atr": atr,
+        "entry_price": close,
+        "stop_loss": str(int(close) - 2 * int(atr)),
+        "take_profit_1": str(int(close) + 2 * int(atr)),
+        "take_profit_2": str(int(close) + 4 * int(atr)),
+        "size": "0.01",
+        "risk_jpy": "1000",
+        "expires_at": to_db(now + timedelta(minutes=15)),
+    }
     with db.conn:
-        cur = db.conn.execute(f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                              list(row.values()))
+        cur = db.conn.execute(
+            f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
     return cur.lastrowid
 
 
 def proc_figures(pid: int) -> tuple[float, float, float]:
     """Return (RSS MB, peak RSS MB, CPU seconds) of a process from /proc."""
     status = Path(f"/proc/{pid}/status").read_text()
-    fields = {line.split(":")[0]: line.split(":")[1].strip() for line in status.splitlines() if ":" in line}
+    fields = {
+        line.split(":")[0]: line.split(":")[1].strip()
+        for line in status.splitlines()
+        if ":" in line
+    }
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024, cpu
@@ -90,13 +112,28 @@ def wait_until(check, timeout: float, what: str) -> float:
 
 def environment(tmp: Path, telegram: FakeTelegram, gmo) -> dict:
     """Return the child's environment: the fakes' URLs, the temp database, placeholder secrets."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNALDESK_", "GMO_", "TELEGRAM_"))}
-    env.update(SIGNALDESK_DB=str(tmp / "bench.sqlite3"), SIGNALDESK_LOG_DIR=str(tmp / "log"),
-               TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=str(ALICE), TELEGRAM_USER_IDS=str(ALICE),
-               TELEGRAM_API_URL=telegram.url, PYTHONPATH=str(ROOT))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SIGNALDESK_", "GMO_", "TELEGRAM_"))
+    }
+    env.update(
+        SIGNALDESK_DB=str(tmp / "bench.sqlite3"),
+        SIGNALDESK_LOG_DIR=str(tmp / "log"),
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_CHAT_ID=str(ALICE),
+        TELEGRAM_USER_IDS=str(ALICE),
+        TELEGRAM_API_URL=telegram.url,
+        PYTHONPATH=str(ROOT),
+    )
     if gmo is not None:
-        env.update(SIGNALDESK_MODE="live", GMO_API_KEY=gmo.api_key, GMO_API_SECRET=gmo.api_secret,
-                   GMO_PUBLIC_URL=gmo.public_url, GMO_PRIVATE_URL=gmo.private_url)
+        env.update(
+            SIGNALDESK_MODE="live",
+            GMO_API_KEY=gmo.api_key,
+            GMO_API_SECRET=gmo.api_secret,
+            GMO_PUBLIC_URL=gmo.public_url,
+            GMO_PRIVATE_URL=gmo.private_url,
+        )
     else:
         env.update(SIGNALDESK_MODE="paper", GMO_PUBLIC_URL="http://127.0.0.1:9/public")
     return env
@@ -105,14 +142,21 @@ def environment(tmp: Path, telegram: FakeTelegram, gmo) -> dict:
 def approve_latency(telegram, gmo, db, signal_id: int) -> dict:
     """Tap Approve on an announced signal; return ms to the APPROVED row and to the order POST at the fake."""
     orders_before = gmo.count("POST", "/v1/order") if gmo else 0
-    message_id = db.execute("SELECT telegram_message_id FROM signals WHERE id = ?", [signal_id]).fetchone()[0]
+    message_id = db.execute(
+        "SELECT telegram_message_id FROM signals WHERE id = ?", [signal_id]
+    ).fetchone()[0]
     start = time.monotonic()
     telegram.push_update(callback_update(f"approve:{signal_id}", ALICE, ALICE, message_id))
-    status = lambda: db.execute("SELECT status FROM signals WHERE id = ?", [signal_id]).fetchone()[0]  # noqa: E731
+
+    def status():
+        return db.execute("SELECT status FROM signals WHERE id = ?", [signal_id]).fetchone()[0]
+
     approved = wait_until(lambda: status() != "PENDING", 10, "the decision")
     result = {"signal": signal_id, "approved_ms": round((approved - start) * 1000, 1)}
     if gmo:
-        ordered = wait_until(lambda: gmo.count("POST", "/v1/order") > orders_before, 10, "the order request")
+        ordered = wait_until(
+            lambda: gmo.count("POST", "/v1/order") > orders_before, 10, "the order request"
+        )
         wait_until(lambda: status() not in ("PENDING", "APPROVED"), 10, "the execution outcome")
         result.update(order_ms=round((ordered - start) * 1000, 1), outcome=status())
     return result
@@ -122,8 +166,11 @@ def main() -> int:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--idle-seconds", type=float, default=10.0)
-    parser.add_argument("--without-pandas", action="store_true",
-                        help="what-if: keep sqlite-utils from importing pandas/numpy in the bot process")
+    parser.add_argument(
+        "--without-pandas",
+        action="store_true",
+        help="what-if: keep sqlite-utils from importing pandas/numpy in the bot process",
+    )
     args = parser.parse_args()
     gmo = None
     if execution_available():
@@ -141,9 +188,13 @@ def main() -> int:
         ids = [seed(db, symbol, ask, atr) for symbol, (_, ask, atr) in BOOKS.items()]
         started = time.monotonic()
         runner = (WITHOUT_PANDAS if args.without_pandas else "") + RUNNER
-        child = subprocess.Popen([sys.executable, "-c", runner], cwd=ROOT, env=environment(tmp, telegram, gmo))
+        child = subprocess.Popen(
+            [sys.executable, "-c", runner], cwd=ROOT, env=environment(tmp, telegram, gmo)
+        )
         try:
-            wait_until(lambda: len(telegram.calls_to("sendMessage")) >= len(ids), 60, "the announcements")
+            wait_until(
+                lambda: len(telegram.calls_to("sendMessage")) >= len(ids), 60, "the announcements"
+            )
             ready = time.monotonic() - started
             time.sleep(0.5)
             _, _, cpu0 = proc_figures(child.pid)
@@ -164,9 +215,13 @@ def main() -> int:
             "mode": "live vs fake GMO" if gmo else "paper (execution not available)",
             "pandas_blocked": args.without_pandas,
             "start_to_announced_s": round(ready, 2),
-            "idle_rss_mb": round(rss, 1), "peak_rss_mb": round(peak, 1), "idle_budget_mb": 100,
+            "idle_rss_mb": round(rss, 1),
+            "peak_rss_mb": round(peak, 1),
+            "idle_budget_mb": 100,
             "idle_cpu_percent": round((cpu1 - cpu0) / args.idle_seconds * 100, 2),
-            "approvals": latencies, "sigterm_exit_code": code, "sigterm_to_exit_s": round(stopped, 2),
+            "approvals": latencies,
+            "sigterm_exit_code": code,
+            "sigterm_to_exit_s": round(stopped, 2),
         }
     print(json.dumps(figures, indent=2))
     return 0 if rss <= 100 and code == 0 else 1

@@ -52,8 +52,13 @@ CORE = "0"
 def timed(name: str, argv: list[str], env: dict, workdir: Path) -> subprocess.Popen:
     """Start `taskset -c 0 /usr/bin/time -v -o <name>.time <argv>`; output goes to <name>.out."""
     cmd = ["taskset", "-c", CORE, "/usr/bin/time", "-v", "-o", str(workdir / f"{name}.time"), *argv]
-    return subprocess.Popen(cmd, env=env, cwd=workdir, stdout=open(workdir / f"{name}.out", "w"),
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        cwd=workdir,
+        stdout=open(workdir / f"{name}.out", "w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def worker_pid(wrapper: subprocess.Popen, timeout: float = 10.0) -> int:
@@ -74,10 +79,16 @@ def worker_pid(wrapper: subprocess.Popen, timeout: float = 10.0) -> int:
 def memory_mb(pid: int) -> tuple[float, float]:
     """Return (RSS, PSS) of a process in MB, (0, 0) once it is gone."""
     try:
-        rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                   if line.startswith("VmRSS:"))
-        pss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-                   if line.startswith("Pss:"))
+        rss = next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS:")
+        )
+        pss = next(
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+            if line.startswith("Pss:")
+        )
     except (OSError, StopIteration):
         return 0.0, 0.0
     return rss / 1024, pss / 1024
@@ -87,10 +98,14 @@ def time_report(path: Path) -> dict:
     """Return peak RSS (MB), CPU seconds, wall time and exit status from a `/usr/bin/time -v` report."""
     text = path.read_text()
     number = lambda label: float(re.search(re.escape(label) + r": ([\d.]+)", text).group(1))  # noqa: E731
-    return {"peak_mb": number("Maximum resident set size (kbytes)") / 1024,
-            "cpu_s": number("User time (seconds)") + number("System time (seconds)"),
-            "wall": re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", text).group(1),
-            "exit": int(number("Exit status"))}
+    return {
+        "peak_mb": number("Maximum resident set size (kbytes)") / 1024,
+        "cpu_s": number("User time (seconds)") + number("System time (seconds)"),
+        "wall": re.search(
+            r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", text
+        ).group(1),
+        "exit": int(number("Exit status")),
+    }
 
 
 class Sampler:
@@ -130,12 +145,26 @@ async def feed(fake: FakeBybit, rate: int, pushed: dict) -> None:
 
 def environment(workdir: Path, gmo: FakeGmo, telegram: FakeTelegram, bybit: FakeBybit) -> dict:
     """Return the children's environment: one database, the fakes' URLs, placeholder secrets, live mode."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNALDESK_", "GMO_", "TELEGRAM_", "BYBIT_"))}
-    env.update(PYTHONPATH=str(ROOT), SIGNALDESK_DB=str(workdir / "desk.sqlite3"),
-               SIGNALDESK_LOG_DIR=str(workdir / "log"), SIGNALDESK_MODE="live", GMO_API_KEY=gmo.api_key,
-               GMO_API_SECRET=gmo.api_secret, GMO_PUBLIC_URL=gmo.public_url, GMO_PRIVATE_URL=gmo.private_url,
-               TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=str(ALICE), TELEGRAM_USER_IDS=str(ALICE),
-               TELEGRAM_API_URL=telegram.url, BYBIT_WS_URL=bybit.url)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SIGNALDESK_", "GMO_", "TELEGRAM_", "BYBIT_"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        SIGNALDESK_DB=str(workdir / "desk.sqlite3"),
+        SIGNALDESK_LOG_DIR=str(workdir / "log"),
+        SIGNALDESK_MODE="live",
+        GMO_API_KEY=gmo.api_key,
+        GMO_API_SECRET=gmo.api_secret,
+        GMO_PUBLIC_URL=gmo.public_url,
+        GMO_PRIVATE_URL=gmo.private_url,
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_CHAT_ID=str(ALICE),
+        TELEGRAM_USER_IDS=str(ALICE),
+        TELEGRAM_API_URL=telegram.url,
+        BYBIT_WS_URL=bybit.url,
+    )
     return env
 
 
@@ -153,8 +182,12 @@ async def run_cycles(count: int, env: dict, workdir: Path, sampler: Sampler) -> 
     results = []
     for i in range(count):
         at = AT + timedelta(minutes=15 * i)
-        wrapper = timed(f"cycle{i}", [str(ROOT / ".venv/bin/signaldesk"), "cycle", "--at", at.isoformat(), "--json"],
-                        env, workdir)
+        wrapper = timed(
+            f"cycle{i}",
+            [str(ROOT / ".venv/bin/signaldesk"), "cycle", "--at", at.isoformat(), "--json"],
+            env,
+            workdir,
+        )
         sampler.pids["cycle"] = worker_pid(wrapper)
         while wrapper.poll() is None:
             await asyncio.sleep(0.01)
@@ -183,19 +216,27 @@ async def bench(args, workdir: Path) -> dict:
         telegram = FakeTelegram(TOKEN, fixture("getMe.json")["result"])
         try:
             async with FakeBybit() as bybit:
-                return await run_desk(args, workdir, environment(workdir, gmo, telegram, bybit), telegram, bybit)
+                return await run_desk(
+                    args, workdir, environment(workdir, gmo, telegram, bybit), telegram, bybit
+                )
         finally:
             telegram.close()
 
 
-async def run_desk(args, workdir: Path, env: dict, telegram: FakeTelegram, bybit: FakeBybit) -> dict:
+async def run_desk(
+    args, workdir: Path, env: dict, telegram: FakeTelegram, bybit: FakeBybit
+) -> dict:
     """Start bot and listener, let them settle under load, run the cycles, stop everything; return the figures."""
     sampler = Sampler()
-    daemons = {name: timed(name, [sys.executable, "-m", "jobs.cli", command], env, workdir)
-               for name, command in (("bot", "bot"), ("listener", "listen"))}
+    daemons = {
+        name: timed(name, [sys.executable, "-m", "jobs.cli", command], env, workdir)
+        for name, command in (("bot", "bot"), ("listener", "listen"))
+    }
     sampler.pids.update({name: worker_pid(w) for name, w in daemons.items()})
     sampling = asyncio.create_task(sampler.run())
-    await wait_for(lambda: len(telegram.calls_to("sendMessage")) >= len(SEEDS), 60, "the bot's announcements")
+    await wait_for(
+        lambda: len(telegram.calls_to("sendMessage")) >= len(SEEDS), 60, "the bot's announcements"
+    )
     await wait_for(lambda: bybit.ops("subscribe"), 60, "the listener's subscription")
     pushed, fed_from = {"frames": 0}, time.monotonic()
     feeding = asyncio.create_task(feed(bybit, args.rate, pushed))
@@ -207,8 +248,13 @@ async def run_desk(args, workdir: Path, env: dict, telegram: FakeTelegram, bybit
     for name, wrapper in daemons.items():
         await stop(wrapper, sampler.pids[name])
     sampling.cancel()
-    return {"idle": idle, "sampler": sampler, "cycles": cycles, "pushed": pushed,
-            "daemons": {name: time_report(workdir / f"{name}.time") for name in daemons}}
+    return {
+        "idle": idle,
+        "sampler": sampler,
+        "cycles": cycles,
+        "pushed": pushed,
+        "daemons": {name: time_report(workdir / f"{name}.time") for name in daemons},
+    }
 
 
 def report(figures: dict, args) -> int:
@@ -216,25 +262,39 @@ def report(figures: dict, args) -> int:
     sampler, daemons, cycles = figures["sampler"], figures["daemons"], figures["cycles"]
     worst = max(cycles, key=lambda c: c["peak_mb"])
     pushed = figures["pushed"]
-    print(f"signaldesk desk on one core (taskset -c {CORE}): bot + listener + {len(cycles)} cycles; listener fed "
-          f"{pushed['frames']} pushes ({3 * pushed['frames']} liquidations) in {pushed['seconds']:.1f} s "
-          f"({pushed['frames'] / pushed['seconds']:.0f} pushes/s); {sampler.samples} samples every "
-          f"{SAMPLE_SECONDS * 1000:.0f} ms")
-    print(f"{'process':<10} {'idle RSS MB':>11} {'peak RSS MB':>11} {'CPU s':>7} {'wall':>8} {'exit':>4}  budget")
+    print(
+        f"signaldesk desk on one core (taskset -c {CORE}): bot + listener + {len(cycles)} cycles; listener fed "
+        f"{pushed['frames']} pushes ({3 * pushed['frames']} liquidations) in {pushed['seconds']:.1f} s "
+        f"({pushed['frames'] / pushed['seconds']:.0f} pushes/s); {sampler.samples} samples every "
+        f"{SAMPLE_SECONDS * 1000:.0f} ms"
+    )
+    print(
+        f"{'process':<10} {'idle RSS MB':>11} {'peak RSS MB':>11} {'CPU s':>7} {'wall':>8} {'exit':>4}  budget"
+    )
     budgets = {"bot": "100 MB idle", "listener": "60 MB", "cycle": "250 MB, 1.5 s CPU"}
     for name, r in daemons.items():
-        print(f"{name:<10} {figures['idle'][name]:>11.1f} {r['peak_mb']:>11.1f} {r['cpu_s']:>7.2f} {r['wall']:>8} "
-              f"{r['exit']:>4}  {budgets[name]}")
+        print(
+            f"{name:<10} {figures['idle'][name]:>11.1f} {r['peak_mb']:>11.1f} {r['cpu_s']:>7.2f} {r['wall']:>8} "
+            f"{r['exit']:>4}  {budgets[name]}"
+        )
     for i, r in enumerate(cycles, 1):
-        print(f"{f'cycle {i}':<10} {'':>11} {r['peak_mb']:>11.1f} {r['cpu_s']:>7.2f} {r['wall']:>8} {r['exit']:>4}  "
-              f"{budgets['cycle']}")
+        print(
+            f"{f'cycle {i}':<10} {'':>11} {r['peak_mb']:>11.1f} {r['cpu_s']:>7.2f} {r['wall']:>8} {r['exit']:>4}  "
+            f"{budgets['cycle']}"
+        )
     bound = sum(r["peak_mb"] for r in daemons.values()) + worst["peak_mb"]
     parts = ", ".join(f"{n} {v:.0f}" for n, v in sampler.peak_parts.items())
-    print(f"combined RSS, sampled peak: {sampler.peak_rss:.1f} MB ({parts}); PSS {sampler.peak_pss:.1f} MB")
+    print(
+        f"combined RSS, sampled peak: {sampler.peak_rss:.1f} MB ({parts}); PSS {sampler.peak_pss:.1f} MB"
+    )
     print(f"sum of the peaks (bot + listener + worst cycle, an upper bound): {bound:.1f} MB")
     verdict = "within" if max(bound, sampler.peak_rss) <= BUDGET_MB else "OVER"
     print(f"budget all three at once: {BUDGET_MB} MB -> {verdict} budget")
-    failed = [n for n, r in {**daemons, **{f"cycle {i}": c for i, c in enumerate(cycles, 1)}}.items() if r["exit"]]
+    failed = [
+        n
+        for n, r in {**daemons, **{f"cycle {i}": c for i, c in enumerate(cycles, 1)}}.items()
+        if r["exit"]
+    ]
     if failed:
         print(f"non-zero exit: {', '.join(failed)} (see the .out files)")
     return 0 if verdict == "within" and not failed else 1
@@ -250,10 +310,18 @@ def move_off_core() -> None:
 def main() -> int:
     """Parse options, run the bench in a temp directory and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=int, default=3, help="cycles to run while the daemons run (default 3)")
-    parser.add_argument("--rate", type=int, default=500, help="liquidation pushes per second to the listener")
-    parser.add_argument("--idle", type=float, default=5.0, help="seconds of daemons alone under load before cycles")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, /usr/bin/time reports)")
+    parser.add_argument(
+        "--cycles", type=int, default=3, help="cycles to run while the daemons run (default 3)"
+    )
+    parser.add_argument(
+        "--rate", type=int, default=500, help="liquidation pushes per second to the listener"
+    )
+    parser.add_argument(
+        "--idle", type=float, default=5.0, help="seconds of daemons alone under load before cycles"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work folder (logs, /usr/bin/time reports)"
+    )
     args = parser.parse_args()
     move_off_core()
     workdir = Path(tempfile.mkdtemp(prefix="bench_desk_"))

@@ -28,7 +28,11 @@ from tests.fakes.bybit_server import FakeBybit, liquidation_push  # noqa: E402
 
 LISTEN = ["-m", "jobs.cli", "listen"]
 TICKS = os.sysconf("SC_CLK_TCK")
-ENTRIES = [("Buy", "0.512", "86012.40"), ("Buy", "1.200", "85990.10"), ("Sell", "0.004", "86150.00")]
+ENTRIES = [
+    ("Buy", "0.512", "86012.40"),
+    ("Buy", "1.200", "85990.10"),
+    ("Sell", "0.004", "86150.00"),
+]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -49,7 +53,10 @@ def memory_mb(pid: int) -> tuple[float, float]:
 def frames(count: int) -> list[str]:
     """Return `count` pushes of three liquidations each (the batch fixture's values), timed now."""
     now_ms = int(time.time() * 1000)
-    return [json.dumps(liquidation_push("BTCUSDT" if i % 2 else "ETHUSDT", ENTRIES, now_ms + i)) for i in range(count)]
+    return [
+        json.dumps(liquidation_push("BTCUSDT" if i % 2 else "ETHUSDT", ENTRIES, now_ms + i))
+        for i in range(count)
+    ]
 
 
 async def paced(fake: FakeBybit, pid: int, rate: int, seconds: float) -> dict:
@@ -64,7 +71,12 @@ async def paced(fake: FakeBybit, pid: int, rate: int, seconds: float) -> dict:
         rss_max = max(rss_max, memory_mb(pid)[0])
         await asyncio.sleep(max(0.0, start + (tick + 1) / 20 - loop.time()))
     wall = loop.time() - start
-    return {"frames": burst * int(seconds * 20), "wall": wall, "cpu": cpu_seconds(pid) - cpu0, "rss_max": rss_max}
+    return {
+        "frames": burst * int(seconds * 20),
+        "wall": wall,
+        "cpu": cpu_seconds(pid) - cpu0,
+        "rss_max": rss_max,
+    }
 
 
 async def flat_out(fake: FakeBybit, pid: int, count: int) -> dict:
@@ -85,10 +97,19 @@ async def flat_out(fake: FakeBybit, pid: int, count: int) -> dict:
 def start_listener(workdir: Path, db_path: Path, url: str) -> subprocess.Popen:
     """Start `signaldesk listen` as a child process pointed at the fake and the temp database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNALDESK_", "BYBIT_"))}
-    env.update(PYTHONPATH=str(ROOT), SIGNALDESK_DB=str(db_path), SIGNALDESK_LOG_DIR=str(workdir / "log"),
-               BYBIT_WS_URL=url)
-    return subprocess.Popen([sys.executable, *LISTEN], cwd=workdir, env=env,
-                            stdout=open(workdir / "listener.out", "w"), stderr=subprocess.STDOUT)
+    env.update(
+        PYTHONPATH=str(ROOT),
+        SIGNALDESK_DB=str(db_path),
+        SIGNALDESK_LOG_DIR=str(workdir / "log"),
+        BYBIT_WS_URL=url,
+    )
+    return subprocess.Popen(
+        [sys.executable, *LISTEN],
+        cwd=workdir,
+        env=env,
+        stdout=open(workdir / "listener.out", "w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def move_off_listener_core(listener_cores: set[int]) -> set[int]:
@@ -109,36 +130,54 @@ async def bench(args, workdir: Path) -> None:
         child = start_listener(workdir, db_path, fake.url)
         listener_cores = os.sched_getaffinity(0)
         server_cores = move_off_listener_core(listener_cores)
-        print(f"listener pid {child.pid} on cores {sorted(listener_cores)}; fake server on {sorted(server_cores)}")
+        print(
+            f"listener pid {child.pid} on cores {sorted(listener_cores)}; fake server on {sorted(server_cores)}"
+        )
         started = time.monotonic()
         await fake.wait_until(lambda: fake.ops("subscribe"), timeout=60)
-        print(f"subscribed after {time.monotonic() - started:.2f} s (process start + imports + connect)")
+        print(
+            f"subscribed after {time.monotonic() - started:.2f} s (process start + imports + connect)"
+        )
         await asyncio.sleep(2)
         print(f"idle after start:       RSS {memory_mb(child.pid)[0]:.1f} MB")
         result = await paced(fake, child.pid, args.rate, args.seconds)
         rss_now, rss_peak = memory_mb(child.pid)
-        print(f"paced {args.rate} frames/s x {args.seconds:g} s ({result['frames']} frames, "
-              f"{3 * result['frames']} liquidations): listener CPU {result['cpu'] / result['wall']:.1%} of one core, "
-              f"RSS max {result['rss_max']:.1f} MB")
+        print(
+            f"paced {args.rate} frames/s x {args.seconds:g} s ({result['frames']} frames, "
+            f"{3 * result['frames']} liquidations): listener CPU {result['cpu'] / result['wall']:.1%} of one core, "
+            f"RSS max {result['rss_max']:.1f} MB"
+        )
         burst = await flat_out(fake, child.pid, args.burst)
-        print(f"flat out {burst['frames']} frames: {burst['frames'] / burst['wall']:,.0f} frames/s wall, "
-              f"{burst['frames'] / burst['cpu']:,.0f} frames per listener CPU-second")
+        print(
+            f"flat out {burst['frames']} frames: {burst['frames'] / burst['wall']:,.0f} frames/s wall, "
+            f"{burst['frames'] / burst['cpu']:,.0f} frames per listener CPU-second"
+        )
         rss_now, rss_peak = memory_mb(child.pid)
-        print(f"steady state after load: RSS {rss_now:.1f} MB, peak (VmHWM) {rss_peak:.1f} MB (budget 60 MB)")
+        print(
+            f"steady state after load: RSS {rss_now:.1f} MB, peak (VmHWM) {rss_peak:.1f} MB (budget 60 MB)"
+        )
         child.send_signal(signal.SIGTERM)
         code = child.wait(timeout=30)
     sent = 3 * (result["frames"] + burst["frames"])
     with sqlite3.connect(db_path) as conn:
-        stored = conn.execute("SELECT COALESCE(SUM(count), 0) FROM liquidation_minutes").fetchone()[0]
+        stored = conn.execute("SELECT COALESCE(SUM(count), 0) FROM liquidation_minutes").fetchone()[
+            0
+        ]
     print(f"listener exit code {code}; liquidations stored {stored} of {sent} sent")
 
 
 def main() -> None:
     """Parse options and run the benchmark in a temp directory."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=int, default=2000, help="paced frames per second (default 2000)")
-    parser.add_argument("--seconds", type=float, default=20, help="length of the paced phase (default 20)")
-    parser.add_argument("--burst", type=int, default=40000, help="frames pushed flat out (default 40000)")
+    parser.add_argument(
+        "--rate", type=int, default=2000, help="paced frames per second (default 2000)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=20, help="length of the paced phase (default 20)"
+    )
+    parser.add_argument(
+        "--burst", type=int, default=40000, help="frames pushed flat out (default 40000)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_listener_") as tmp:
         asyncio.run(bench(args, Path(tmp)))

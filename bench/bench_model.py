@@ -38,18 +38,28 @@ def bench_features_and_inference() -> None:
     from signaldesk.features import LIVE_FETCH_BARS, candles_to_frame, latest_features
     from signaldesk.model.inference import load_model
 
-    candles = read_candle_csv(ROOT / "data" / "btcusdt_binance_15m_2025-04_2025-06.csv.gz")[-LIVE_FETCH_BARS:]
+    candles = read_candle_csv(ROOT / "data" / "btcusdt_binance_15m_2025-04_2025-06.csv.gz")[
+        -LIVE_FETCH_BARS:
+    ]
     median, worst = timed_ms(lambda: candles_to_frame(candles), 50)
-    print(f"candles_to_frame, {LIVE_FETCH_BARS} candles: median {median:.2f} ms, max {worst:.2f} ms")
+    print(
+        f"candles_to_frame, {LIVE_FETCH_BARS} candles: median {median:.2f} ms, max {worst:.2f} ms"
+    )
     frame = candles_to_frame(candles)
     median, worst = timed_ms(lambda: latest_features(frame), 50)
-    print(f"latest_features, {LIVE_FETCH_BARS}-candle window: median {median:.2f} ms, max {worst:.2f} ms")
+    print(
+        f"latest_features, {LIVE_FETCH_BARS}-candle window: median {median:.2f} ms, max {worst:.2f} ms"
+    )
     start = time.perf_counter()
     model = load_model(ROOT / "models" / "default", datetime.now(UTC), max_age_days=10_000)
-    print(f"load_model(models/default): {(time.perf_counter() - start) * 1000:.1f} ms (once per cycle process)")
+    print(
+        f"load_model(models/default): {(time.perf_counter() - start) * 1000:.1f} ms (once per cycle process)"
+    )
     row = latest_features(frame).values
     median, worst = timed_ms(lambda: model.predict(row), 500)
-    print(f"LoadedModel.predict, one symbol: median {median:.3f} ms, max {worst:.3f} ms (budget 10 ms)")
+    print(
+        f"LoadedModel.predict, one symbol: median {median:.3f} ms, max {worst:.3f} ms (budget 10 ms)"
+    )
     median, worst = timed_ms(lambda: model.top_contributions(row, 3), 200)
     print(f"LoadedModel.top_contributions(k=3): median {median:.3f} ms, max {worst:.3f} ms")
 
@@ -60,18 +70,42 @@ def bench_train() -> None:
         print(f"full train: skipped, shared data folder {SHARED_DATA.resolve()} is missing")
         return
     out = Path(tempfile.mkdtemp(prefix="bench-model-")) / "model"
-    command = ["taskset", "-c", "0", "/usr/bin/time", "-v", sys.executable, __file__, "train-child",
-               "--symbols", "BTC_JPY,ETH_JPY", "--csv-dir", str(SHARED_DATA), "--holdout-from", "2025-01-01",
-               "--out", str(out)]
-    print("full train:", " ".join(command[:6]), "... train --symbols BTC_JPY,ETH_JPY --csv-dir ../shared/data "
-          "--holdout-from 2025-01-01")
+    command = [
+        "taskset",
+        "-c",
+        "0",
+        "/usr/bin/time",
+        "-v",
+        sys.executable,
+        __file__,
+        "train-child",
+        "--symbols",
+        "BTC_JPY,ETH_JPY",
+        "--csv-dir",
+        str(SHARED_DATA),
+        "--holdout-from",
+        "2025-01-01",
+        "--out",
+        str(out),
+    ]
+    print(
+        "full train:",
+        " ".join(command[:6]),
+        "... train --symbols BTC_JPY,ETH_JPY --csv-dir ../shared/data --holdout-from 2025-01-01",
+    )
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     for line in done.stdout.splitlines()[-4:]:
         print("   ", line)
-    for key in ("Elapsed (wall clock) time", "User time (seconds)", "Maximum resident set size (kbytes)"):
+    for key in (
+        "Elapsed (wall clock) time",
+        "User time (seconds)",
+        "Maximum resident set size (kbytes)",
+    ):
         found = re.search(rf"{re.escape(key)}[^\n]*?: (.+)", done.stderr)
         print(f"  {key}: {found.group(1) if found else '?'}")
-    print(f"  model size: {sum(p.stat().st_size for p in out.glob('*.txt')) / 1024:.0f} KiB (two boosters)")
+    print(
+        f"  model size: {sum(p.stat().st_size for p in out.glob('*.txt')) / 1024:.0f} KiB (two boosters)"
+    )
 
 
 def train_child(argv: list[str]) -> int:

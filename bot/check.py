@@ -11,11 +11,19 @@ async def probe_telegram(settings, timeout: float) -> doctor.TelegramProbe:
     from telegram.request import HTTPXRequest
 
     def request() -> HTTPXRequest:
-        return HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout,
-                            pool_timeout=timeout)
+        return HTTPXRequest(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+            pool_timeout=timeout,
+        )
 
-    bot = Bot(settings.telegram_bot_token.reveal(), base_url=f"{settings.urls.telegram_api}/bot",
-              request=request(), get_updates_request=request())
+    bot = Bot(
+        settings.telegram_bot_token.reveal(),
+        base_url=f"{settings.urls.telegram_api}/bot",
+        request=request(),
+        get_updates_request=request(),
+    )
     try:
         return await _ask_telegram(bot, settings.telegram_chat_id)
     finally:
@@ -29,7 +37,9 @@ async def _ask_telegram(bot, chat_id: int | None) -> doctor.TelegramProbe:
     try:
         await bot.initialize()  # calls getMe
     except InvalidToken:  # its message repeats the token: never shown
-        return doctor.TelegramProbe(bot_error="Telegram rejected the token (HTTP 401/404)", token_rejected=True)
+        return doctor.TelegramProbe(
+            bot_error="Telegram rejected the token (HTTP 401/404)", token_rejected=True
+        )
     except TelegramError as exc:
         return doctor.TelegramProbe(bot_error=f"{type(exc).__name__}: {exc}")
     me = f"@{bot.bot.username} (id {bot.bot.id})"
@@ -39,5 +49,10 @@ async def _ask_telegram(bot, chat_id: int | None) -> doctor.TelegramProbe:
         chat = await bot.get_chat(chat_id)
     except TelegramError as exc:
         return doctor.TelegramProbe(bot=me, chat_error=f"{type(exc).__name__}: {exc}")
-    name = chat.title or " ".join(p for p in (chat.first_name, chat.last_name) if p) or chat.username or "?"
+    name = (
+        chat.title
+        or " ".join(p for p in (chat.first_name, chat.last_name) if p)
+        or chat.username
+        or "?"
+    )
     return doctor.TelegramProbe(bot=me, chat=f"{chat.type} chat {name!r}")

@@ -16,7 +16,9 @@ log = logging.getLogger("bot.gate")
 def is_allowed(update: Update, user_ids: tuple[int, ...], chat_id: int | None) -> bool:
     """Return True only for an update from an allowed user in the allowed chat."""
     user, chat = update.effective_user, update.effective_chat
-    return bool(user and chat and chat_id is not None and user.id in user_ids and chat.id == chat_id)
+    return bool(
+        user and chat and chat_id is not None and user.id in user_ids and chat.id == chat_id
+    )
 
 
 def stranger_detail(update: Update) -> dict:
@@ -37,9 +39,13 @@ async def gate(update: object, context) -> None:
     """Let allowed updates through; drop everything else silently, audited with the sender's ids."""
     desk = desk_of(context)
     settings = desk.settings
-    if isinstance(update, Update) and is_allowed(update, settings.telegram_user_ids, settings.telegram_chat_id):
+    if isinstance(update, Update) and is_allowed(
+        update, settings.telegram_user_ids, settings.telegram_chat_id
+    ):
         return
-    detail = stranger_detail(update) if isinstance(update, Update) else {"update": type(update).__name__}
+    detail = (
+        stranger_detail(update) if isinstance(update, Update) else {"update": type(update).__name__}
+    )
     actor = detail.get("user_id") or "unknown"
     log.warning("dropped an update from user %s in chat %s", actor, detail.get("chat_id"))
     await on_desk(desk, record, "unauthorized", actor, detail, desk.clock())

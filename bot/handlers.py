@@ -38,10 +38,15 @@ from signaldesk.state import halt, last_beat, resume, trading_state
 
 log = logging.getLogger("bot.handlers")
 # /approve_12, /reject_12@this_bot, /modify_12 size=0.001 … ; the id part is checked by hand to answer bad ids.
-DECISION_COMMAND = re.compile(r"^/(approve|reject|modify)(?:_([^\s@]*))?(?:@(\w+))?(?:\s+(.*))?$", re.S | re.I)
+DECISION_COMMAND = re.compile(
+    r"^/(approve|reject|modify)(?:_([^\s@]*))?(?:@(\w+))?(?:\s+(.*))?$", re.S | re.I
+)
 BUTTON = re.compile(r"^(approve|reject):(\d+)$")
 VERDICT_OF = {"approve": APPROVED, "reject": REJECTED}
-HALT_NOTICES = ("Trading halted;", "Trading was already halted.")  # emergency_stop's own words on the halt
+HALT_NOTICES = (
+    "Trading halted;",
+    "Trading was already halted.",
+)  # emergency_stop's own words on the halt
 MODIFY_EXAMPLE = "/modify_12 size=0.002 entry=9900000 stop=9800000 tp1=10000000 tp2=10100000"
 
 
@@ -55,7 +60,9 @@ async def reply(update: Update, context, text: str) -> None:
     await send_text(context.bot, update.effective_chat.id, text)
 
 
-async def settle(context, desk: Desk, verdict: str, signal_id: int, by: str, on_changed=None) -> str:
+async def settle(
+    context, desk: Desk, verdict: str, signal_id: int, by: str, on_changed=None
+) -> str:
     """Approve or reject by compare-and-set, execute an approval if possible, re-render; return the answer text."""
     now = desk.clock()
     decision = await on_desk(desk, decide, signal_id, verdict, by, now)
@@ -76,10 +83,15 @@ async def execute(desk: Desk, signal):
     if not desk.can_execute:
         return signal, f"approved — {NOT_WIRED}"
     try:
-        outcome = await on_desk(desk, desk.execute_signal, desk.exchange, desk.settings, signal.id, desk.clock())
+        outcome = await on_desk(
+            desk, desk.execute_signal, desk.exchange, desk.settings, signal.id, desk.clock()
+        )
     except Exception as exc:  # the approval stands; the person must hear that the order step broke
         log.exception("execute_signal(%s) raised", signal.id)
-        return signal, f"execution raised {type(exc).__name__}; the signal stays APPROVED — see the bot log"
+        return (
+            signal,
+            f"execution raised {type(exc).__name__}; the signal stays APPROVED — see the bot log",
+        )
     signal = await on_desk(desk, load_signal, signal.id)
     parts = [f"{outcome.status}" + (f" trade #{outcome.trade_id}" if outcome.trade_id else "")]
     parts += [p for p in (outcome.reason, *outcome.notices) if p]
@@ -104,7 +116,9 @@ async def on_button(update: Update, context) -> None:
 
 
 def _plain(text: str) -> str:
-    return re.sub(r"<[^>]+>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return (
+        re.sub(r"<[^>]+>", "", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
 
 
 async def on_unknown_button(update: Update, context) -> None:
@@ -119,13 +133,23 @@ async def on_decision_command(update: Update, context) -> None:
         return  # addressed to another bot in a group
     action = action.lower()
     if not raw_id or not raw_id.isdigit():
-        await reply(update, context, f"/{action}_… needs a numeric signal id, like /{action}_12. Nothing changed.")
+        await reply(
+            update,
+            context,
+            f"/{action}_… needs a numeric signal id, like /{action}_12. Nothing changed.",
+        )
         return
     desk = desk_of(context)
     if action == "modify":
-        await reply(update, context, await modify_signal(context, desk, int(raw_id), rest or "", actor(update)))
+        await reply(
+            update,
+            context,
+            await modify_signal(context, desk, int(raw_id), rest or "", actor(update)),
+        )
         return
-    await reply(update, context, await settle(context, desk, VERDICT_OF[action], int(raw_id), actor(update)))
+    await reply(
+        update, context, await settle(context, desk, VERDICT_OF[action], int(raw_id), actor(update))
+    )
 
 
 async def modify_signal(context, desk: Desk, signal_id: int, text: str, by: str) -> str:
@@ -140,16 +164,22 @@ async def modify_signal(context, desk: Desk, signal_id: int, text: str, by: str)
         return refusal_text(signal_id, decision.signal, now)
     s = decision.signal
     await refresh_announcement(context.bot, desk, s)
-    return (f"Signal #{s.id} modified: entry {s.entry_price} · stop {s.stop_loss} · TP {s.take_profit_1}/"
-            f"{s.take_profit_2} · size {s.size} · risk ¥{s.risk_jpy}. Still pending: /approve_{s.id} /reject_{s.id}")
+    return (
+        f"Signal #{s.id} modified: entry {s.entry_price} · stop {s.stop_loss} · TP {s.take_profit_1}/"
+        f"{s.take_profit_2} · size {s.size} · risk ¥{s.risk_jpy}. Still pending: /approve_{s.id} /reject_{s.id}"
+    )
 
 
 async def on_stop(update: Update, context) -> None:
     """Emergency stop: halt at once, cancel resting entry orders, flatten if asked, and say what was done."""
     args = [a.lower() for a in context.args]
     if args not in ([], ["flatten"]):
-        await reply(update, context, "Usage: /stop (halt, keep positions) or /stop flatten (halt and close them). "
-                                     "Nothing changed.")
+        await reply(
+            update,
+            context,
+            "Usage: /stop (halt, keep positions) or /stop flatten (halt and close them). "
+            "Nothing changed.",
+        )
         return
     desk, by, flatten = desk_of(context), actor(update), bool(args)
     halted_now = await on_fresh_connection(desk, halt, f"/stop by {by}", desk.clock(), by)
@@ -158,17 +188,29 @@ async def on_stop(update: Update, context) -> None:
         lines.append(f"No orders cancelled and no positions closed: {NOT_WIRED}.")
         detail = {"flatten": flatten, "halted_now": halted_now, "execution": "not available"}
     else:
-        report = await on_desk(desk, desk.emergency_stop, desk.exchange, desk.settings, desk.clock(), by, flatten)
+        report = await on_desk(
+            desk, desk.emergency_stop, desk.exchange, desk.settings, desk.clock(), by, flatten
+        )
         if report.halted_now:
             lines[0] = "⛔ Trading halted."
-        lines.append(f"Cancelled orders: {', '.join(f'#{i}' for i in report.cancelled_orders) or 'none'}.")
+        lines.append(
+            f"Cancelled orders: {', '.join(f'#{i}' for i in report.cancelled_orders) or 'none'}."
+        )
         if flatten:
-            lines.append(f"Flattened trades: {', '.join(f'#{i}' for i in report.flattened_trades) or 'none'}.")
+            lines.append(
+                f"Flattened trades: {', '.join(f'#{i}' for i in report.flattened_trades) or 'none'}."
+            )
         else:
             lines.append("Positions kept (use /stop flatten to close them).")
-        lines += [n for n in report.notices if not n.startswith(HALT_NOTICES)]  # the first line says it already
-        detail = {"flatten": flatten, "halted_now": halted_now, "cancelled_orders": list(report.cancelled_orders),
-                  "flattened_trades": list(report.flattened_trades)}
+        lines += [
+            n for n in report.notices if not n.startswith(HALT_NOTICES)
+        ]  # the first line says it already
+        detail = {
+            "flatten": flatten,
+            "halted_now": halted_now,
+            "cancelled_orders": list(report.cancelled_orders),
+            "flattened_trades": list(report.flattened_trades),
+        }
     await on_desk(desk, record, "stop_command", by, detail, desk.clock())
     lines.append("/resume lifts the halt.")
     await reply(update, context, "\n".join(lines))
@@ -178,28 +220,53 @@ async def on_resume(update: Update, context) -> None:
     """Lift a halt."""
     desk = desk_of(context)
     changed = await on_desk(desk, resume, desk.clock(), actor(update))
-    await reply(update, context, "▶️ Trading resumed." if changed else "Trading was not halted; nothing changed.")
+    await reply(
+        update,
+        context,
+        "▶️ Trading resumed." if changed else "Trading was not halted; nothing changed.",
+    )
 
 
 def gather_status(db, desk: Desk, now) -> StatusView:
     """Collect what /status shows (runs in a worker thread)."""
     state, cycle, listener = trading_state(db), last_ok_cycle(db), last_beat(db, "listener")
-    common = dict(mode=desk.settings.mode, halted=state.halted, halt_reason=state.reason, last_cycle_at=cycle,
-                  listener_beat_at=listener, now=now)
+    common = dict(
+        mode=desk.settings.mode,
+        halted=state.halted,
+        halt_reason=state.reason,
+        last_cycle_at=cycle,
+        listener_beat_at=listener,
+        now=now,
+    )
     if desk.risk_snapshot is not None:
         s = desk.risk_snapshot(db, desk.exchange, desk.settings, now)
         positions = s.open_positions  # a list of exposures (or a count)
         count = len(positions) if isinstance(positions, list | tuple) else int(positions)
-        return StatusView(**common, equity_jpy=s.equity_jpy, open_positions=count,
-                          unrealised_jpy=s.unrealised_jpy, pnl_day_jpy=s.pnl_day_jpy, trades_today=s.trades_today,
-                          budget_day_left_jpy=s.budget_day_left_jpy, budget_week_left_jpy=s.budget_week_left_jpy,
-                          budget_month_left_jpy=s.budget_month_left_jpy)
+        return StatusView(
+            **common,
+            equity_jpy=s.equity_jpy,
+            open_positions=count,
+            unrealised_jpy=s.unrealised_jpy,
+            pnl_day_jpy=s.pnl_day_jpy,
+            trades_today=s.trades_today,
+            budget_day_left_jpy=s.budget_day_left_jpy,
+            budget_week_left_jpy=s.budget_week_left_jpy,
+            budget_month_left_jpy=s.budget_month_left_jpy,
+        )
     pnl, closed = realised_between(db, jst_day_start(now), now)
-    return StatusView(**common, equity_jpy=None, open_positions=len(open_trades(db)), unrealised_jpy=None,
-                      pnl_day_jpy=pnl, trades_today=closed, budget_day_left_jpy=None, budget_week_left_jpy=None,
-                      budget_month_left_jpy=None,
-                      note="Equity and risk budget need the risk module, which is not available yet; "
-                           "P/L and trades are realised today (closed trades).")
+    return StatusView(
+        **common,
+        equity_jpy=None,
+        open_positions=len(open_trades(db)),
+        unrealised_jpy=None,
+        pnl_day_jpy=pnl,
+        trades_today=closed,
+        budget_day_left_jpy=None,
+        budget_week_left_jpy=None,
+        budget_month_left_jpy=None,
+        note="Equity and risk budget need the risk module, which is not available yet; "
+        "P/L and trades are realised today (closed trades).",
+    )
 
 
 async def on_status(update: Update, context) -> None:
@@ -232,7 +299,11 @@ async def on_report(update: Update, context) -> None:
     except ValueError:
         day = None
     if len(context.args) > 1 or day is None or day > latest:
-        await reply(update, context, f"Usage: /report or /report YYYY-MM-DD (a finished day, {latest} or earlier).")
+        await reply(
+            update,
+            context,
+            f"Usage: /report or /report YYYY-MM-DD (a finished day, {latest} or earlier).",
+        )
         return
     await send_daily_report(context.bot, desk, day)
 
@@ -258,8 +329,10 @@ async def on_error(update: object, context) -> None:
         return
     desk = desk_of(context)
     try:
-        await context.bot.send_message(desk.settings.telegram_chat_id,
-                                       f"⚠️ Something went wrong ({type(context.error).__name__}); "
-                                       "details are in the bot log. Check /status.")
+        await context.bot.send_message(
+            desk.settings.telegram_chat_id,
+            f"⚠️ Something went wrong ({type(context.error).__name__}); "
+            "details are in the bot log. Check /status.",
+        )
     except Exception:  # the error handler must not raise
         log.exception("could not tell the operator about the error")

@@ -23,7 +23,13 @@ from signaldesk.approvals import (
 )
 from signaldesk.clock import to_db
 from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
-from signaldesk.report import daily_report, equity_points, last_ok_cycle, previous_day, save_daily_summary
+from signaldesk.report import (
+    daily_report,
+    equity_points,
+    last_ok_cycle,
+    previous_day,
+    save_daily_summary,
+)
 from signaldesk.state import beat, last_beat, trading_state
 
 log = logging.getLogger("bot.jobs")
@@ -44,14 +50,20 @@ class JobTimes:
 
 def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
     """Put every periodic job and the daily report on the job queue."""
-    job_queue.run_repeating(announce_job, interval=times.announce, first=times.first, name="announce")
+    job_queue.run_repeating(
+        announce_job, interval=times.announce, first=times.first, name="announce"
+    )
     job_queue.run_repeating(sweep_job, interval=times.sweep, first=times.first, name="sweep")
     job_queue.run_repeating(alerts_job, interval=times.alerts, first=times.first, name="alerts")
     job_queue.run_repeating(health_job, interval=times.health, first=times.first, name="health")
     if desk.manage_trades is not None and desk.exchange is not None:
         job_queue.run_repeating(manage_job, interval=times.manage, first=times.first, name="manage")
     report = desk.settings.report
-    job_queue.run_daily(daily_report_job, time(report.time.hour, report.time.minute, tzinfo=report.tz), name="report")
+    job_queue.run_daily(
+        daily_report_job,
+        time(report.time.hour, report.time.minute, tzinfo=report.tz),
+        name="report",
+    )
 
 
 async def announce_job(context) -> None:
@@ -87,9 +99,15 @@ async def alerts_job(context) -> None:
 async def deliver_alert(bot, desk: Desk, alert) -> bool:
     """Send one alert (critical and info loudly, warnings silently); return False when it should be retried later."""
     try:
-        await send_text(bot, desk.settings.telegram_chat_id, alert_text(alert.severity, alert.kind, alert.text),
-                        disable_notification=alert.severity == "warning")
-    except BadRequest as exc:  # Telegram will never accept this one: park it instead of retrying forever
+        await send_text(
+            bot,
+            desk.settings.telegram_chat_id,
+            alert_text(alert.severity, alert.kind, alert.text),
+            disable_notification=alert.severity == "warning",
+        )
+    except (
+        BadRequest
+    ) as exc:  # Telegram will never accept this one: park it instead of retrying forever
         log.error("alert %s refused by Telegram, parked: %s", alert.id, exc)
         await on_desk(desk, mark_failed, alert.id, str(exc))
         await on_desk(desk, mark_sent, alert.id, desk.clock(), "parked")
@@ -105,15 +123,30 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
 def queue_deadman_alerts(db, health, started_at: datetime, now: datetime) -> list[str]:
     """Queue an alert (once per silence) when no cycle succeeded or the listener did not beat for too long."""
     queued = []
-    checks = (("cycle", last_ok_cycle(db), health.cycle_dead_minutes, "critical", "no cycle has succeeded"),
-              ("listener", last_beat(db, "listener"), health.listener_dead_minutes, "warning",
-               "the liquidation listener has not beaten"))
+    checks = (
+        (
+            "cycle",
+            last_ok_cycle(db),
+            health.cycle_dead_minutes,
+            "critical",
+            "no cycle has succeeded",
+        ),
+        (
+            "listener",
+            last_beat(db, "listener"),
+            health.listener_dead_minutes,
+            "warning",
+            "the liquidation listener has not beaten",
+        ),
+    )
     for name, last, minutes, severity, words in checks:
         reference = max(last, started_at) if last else started_at
         if now - reference <= timedelta(minutes=minutes):
             continue
         text = f"Dead-man check: {words} since {jst(last)} (limit {minutes} min)."
-        if queue_alert(db, severity, f"{name}_dead", text, now, dedupe_key=f"{name}_dead:{to_db(reference)}"):
+        if queue_alert(
+            db, severity, f"{name}_dead", text, now, dedupe_key=f"{name}_dead:{to_db(reference)}"
+        ):
             queued.append(name)
     return queued
 
@@ -123,7 +156,13 @@ async def health_job(context) -> None:
     desk = desk_of(context)
     now = desk.clock()
     await on_desk(desk, beat, "bot", now)
-    await on_desk(desk, queue_deadman_alerts, desk.settings.health, context.application.bot_data["started_at"], now)
+    await on_desk(
+        desk,
+        queue_deadman_alerts,
+        desk.settings.health,
+        context.application.bot_data["started_at"],
+        now,
+    )
 
 
 async def manage_job(context) -> None:
@@ -132,10 +171,14 @@ async def manage_job(context) -> None:
     now = desk.clock()
     try:
         notices = await on_desk(desk, desk.manage_trades, desk.exchange, desk.settings, now)
-    except Exception as exc:  # one bad round must not stop trade management; tell the person once an hour
+    except (
+        Exception
+    ) as exc:  # one bad round must not stop trade management; tell the person once an hour
         log.exception("manage_trades raised")
         key = f"manage_trades:{type(exc).__name__}:{now:%Y%m%d%H}"
-        await on_desk(desk, queue_alert, "warning", "manage_trades", f"{type(exc).__name__}: {exc}", now, key)
+        await on_desk(
+            desk, queue_alert, "warning", "manage_trades", f"{type(exc).__name__}: {exc}", now, key
+        )
         return
     for notice in notices:
         await on_desk(desk, queue_alert, "info", "trade", notice, now)
@@ -150,8 +193,10 @@ def gather_report(db, desk: Desk, day, now: datetime):
     if desk.risk_snapshot is not None:
         snap = desk.risk_snapshot(db, desk.exchange, desk.settings, now)
         equity = snap.equity_jpy
-        risk_lines.append(f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
-                          f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}")
+        risk_lines.append(
+            f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
+            f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
+        )
     save_daily_summary(db, report, equity, now)
     return report, equity, risk_lines, equity_points(db, now, CHART_DAYS, equity)
 
@@ -161,7 +206,11 @@ async def send_daily_report(bot, desk: Desk, day) -> None:
     report, equity, risk_lines, points = await on_desk(desk, gather_report, desk, day, desk.clock())
     chat = desk.settings.telegram_chat_id
     await send_text(bot, chat, report_text(report, equity, risk_lines))
-    title = f"Equity, last {CHART_DAYS} days" if equity is not None else f"Cumulative P/L, last {CHART_DAYS} days"
+    title = (
+        f"Equity, last {CHART_DAYS} days"
+        if equity is not None
+        else f"Cumulative P/L, last {CHART_DAYS} days"
+    )
     png = await asyncio.to_thread(equity_chart_png, points, title)
     await bot.send_photo(chat, png, caption=escape(f"{title} (to {day.isoformat()} report)"))
 

@@ -19,8 +19,15 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-JSON_PARAMS = ("reply_markup", "allowed_updates", "commands", "entities", "scope", "reply_parameters",
-               "link_preview_options")
+JSON_PARAMS = (
+    "reply_markup",
+    "allowed_updates",
+    "commands",
+    "entities",
+    "scope",
+    "reply_parameters",
+    "link_preview_options",
+)
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -36,7 +43,9 @@ class QuietServer(ThreadingHTTPServer):
 class LocalBotApi:
     """Queue updates for getUpdates, record every call, answer like the Bot API, inject errors per method."""
 
-    def __init__(self, token: str, bot_user: dict, on_call: Callable[[str, dict], None] | None = None):
+    def __init__(
+        self, token: str, bot_user: dict, on_call: Callable[[str, dict], None] | None = None
+    ):
         self.token, self.bot_user, self.on_call = token, bot_user, on_call
         self.updates: list[dict] = []
         self.calls: list[tuple[str, dict]] = []
@@ -78,7 +87,9 @@ class LocalBotApi:
         """Return the parameters of every call of `method` so far."""
         return [params for name, params in list(self.calls) if name == method.lower()]
 
-    async def wait_for(self, method: str, n: int = 1, timeout: float = 5.0, where=None) -> list[dict]:
+    async def wait_for(
+        self, method: str, n: int = 1, timeout: float = 5.0, where=None
+    ) -> list[dict]:
         """Wait (without blocking the event loop) until `method` was called n times (matching `where`)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -120,8 +131,10 @@ class LocalBotApi:
     def _handle(self, handler, body: bytes) -> None:
         path, prefix = urlparse(handler.path).path, f"/bot{self.token}/"
         if not path.startswith(prefix):
-            return self._reply(handler, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-        method = path[len(prefix):].lower()  # Bot API method names are case-insensitive
+            return self._reply(
+                handler, 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            )
+        method = path[len(prefix) :].lower()  # Bot API method names are case-insensitive
         params = self._params(handler, body)
         self.calls.append((method, params))
         if self.on_call is not None:
@@ -131,7 +144,9 @@ class LocalBotApi:
             return self._reply(handler, status, error)
         answer = getattr(self, "m_" + method, None)
         if answer is None:
-            return self._reply(handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return self._reply(
+                handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+            )
         self._reply(handler, 200, {"ok": True, "result": answer(params)})
 
     def m_getme(self, params):
@@ -164,9 +179,12 @@ class LocalBotApi:
 
     def _message(self, params, **extra) -> dict:
         chat_id = int(params["chat_id"])
-        message = {"message_id": next(self._mid), "from": self.bot_user,
-                   "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
-                   "date": int(time.time())}
+        message = {
+            "message_id": next(self._mid),
+            "from": self.bot_user,
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "date": int(time.time()),
+        }
         if "text" in params:
             message["text"] = params["text"]
         if params.get("reply_markup"):
@@ -180,9 +198,19 @@ class LocalBotApi:
     def m_sendphoto(self, params):
         photo = params.get("photo")
         size = len(photo) if isinstance(photo, bytes) else 0
-        return self._message(params, caption=params.get("caption", ""), photo=[
-            {"file_id": "fake-photo", "file_unique_id": "fake-photo-u", "width": 800, "height": 350,
-             "file_size": size}])
+        return self._message(
+            params,
+            caption=params.get("caption", ""),
+            photo=[
+                {
+                    "file_id": "fake-photo",
+                    "file_unique_id": "fake-photo-u",
+                    "width": 800,
+                    "height": 350,
+                    "file_size": size,
+                }
+            ],
+        )
 
     def m_editmessagetext(self, params):
         message = self._message(params, edit_date=int(time.time()))
@@ -197,7 +225,9 @@ class LocalBotApi:
 
 def _multipart(content_type: str, body: bytes) -> dict:
     """Decode a multipart/form-data body: file parts as bytes, other parts as text."""
-    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
     params = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")

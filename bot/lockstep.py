@@ -51,8 +51,14 @@ class LockstepBot:
     _updates: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self):
-        desk = Desk(settings=self.settings, db=self.db, clock=self.clock, exchange=self.exchange,
-                    model_trained_at=model_age_reader(self.settings.model_dir.parent), **execution_entry_points())
+        desk = Desk(
+            settings=self.settings,
+            db=self.db,
+            clock=self.clock,
+            exchange=self.exchange,
+            model_trained_at=model_age_reader(self.settings.model_dir.parent),
+            **execution_entry_points(),
+        )
         self.app = build_application(self.settings, desk, IDLE)
         self.context = CallbackContext(self.app)
         self._run(self.app.initialize())
@@ -97,18 +103,30 @@ class LockstepBot:
         """Return (signal id, message id) of announced signals still open, oldest first."""
         from signaldesk.clock import to_db
 
-        return self.db.execute("SELECT id, telegram_message_id FROM signals WHERE status = 'PENDING' AND "
-                               "telegram_message_id IS NOT NULL AND expires_at > ? ORDER BY id", [to_db(now)]).fetchall()
+        return self.db.execute(
+            "SELECT id, telegram_message_id FROM signals WHERE status = 'PENDING' AND "
+            "telegram_message_id IS NOT NULL AND expires_at > ? ORDER BY id",
+            [to_db(now)],
+        ).fetchall()
 
     def _tap(self, signal_id: int, message_id: int, approved: bool) -> Update:
         """Return the callback_query update Telegram would deliver for a tap on the announcement."""
         chat = self.settings.telegram_chat_id
-        query = {"id": f"lockstep-{signal_id}", "chat_instance": "lockstep",
-                 "from": {"id": self._person, "is_bot": False, "first_name": "Trader"},
-                 "data": f"{'approve' if approved else 'reject'}:{signal_id}",
-                 "message": {"message_id": message_id, "date": int(time.time()), "text": f"signal #{signal_id}",
-                             "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"}}}
-        return Update.de_json({"update_id": next(self._updates), "callback_query": query}, self.app.bot)
+        query = {
+            "id": f"lockstep-{signal_id}",
+            "chat_instance": "lockstep",
+            "from": {"id": self._person, "is_bot": False, "first_name": "Trader"},
+            "data": f"{'approve' if approved else 'reject'}:{signal_id}",
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "text": f"signal #{signal_id}",
+                "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"},
+            },
+        }
+        return Update.de_json(
+            {"update_id": next(self._updates), "callback_query": query}, self.app.bot
+        )
 
     def close(self) -> None:
         """Shut the application down and close the loop."""

@@ -44,9 +44,14 @@ COMMAND_HANDLERS = {
 
 def add_arguments(parser) -> None:
     """Add the options of `bot`."""
-    parser.add_argument("--check", action="store_true",
-                        help="check the Telegram settings and the execution wiring, print them, and exit")
-    parser.add_argument("--json", action="store_true", help="with --check, print a JSON summary as the last line")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="check the Telegram settings and the execution wiring, print them, and exit",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="with --check, print a JSON summary as the last line"
+    )
 
 
 def missing_settings(settings) -> list[str]:
@@ -55,7 +60,9 @@ def missing_settings(settings) -> list[str]:
     if not settings.telegram_bot_token:
         missing.append("TELEGRAM_BOT_TOKEN (the token from BotFather)")
     if not settings.telegram_user_ids:
-        missing.append("TELEGRAM_USER_IDS (comma-separated numeric ids of the people allowed to decide)")
+        missing.append(
+            "TELEGRAM_USER_IDS (comma-separated numeric ids of the people allowed to decide)"
+        )
     if settings.telegram_chat_id is None:
         missing.append("TELEGRAM_CHAT_ID (the numeric id of the one chat the bot works in)")
     return missing
@@ -68,7 +75,11 @@ def build_application(settings, desk: Desk, times: JobTimes | None = None) -> Ap
         .token(settings.telegram_bot_token.reveal())
         .base_url(f"{settings.urls.telegram_api}/bot")
         .base_file_url(f"{settings.urls.telegram_api}/file/bot")
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+            )
+        )
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .post_init(start_desk)
         .build()
@@ -81,8 +92,11 @@ def build_application(settings, desk: Desk, times: JobTimes | None = None) -> Ap
     app.add_handler(CallbackQueryHandler(handlers.on_unknown_button))
     for name, callback in COMMAND_HANDLERS.items():
         app.add_handler(CommandHandler(name, callback, filters=new_messages))
-    app.add_handler(MessageHandler(filters.Regex(handlers.DECISION_COMMAND) & new_messages,
-                                   handlers.on_decision_command))
+    app.add_handler(
+        MessageHandler(
+            filters.Regex(handlers.DECISION_COMMAND) & new_messages, handlers.on_decision_command
+        )
+    )
     app.add_handler(MessageHandler(filters.COMMAND & new_messages, handlers.on_unknown_command))
     app.add_error_handler(handlers.on_error)
     schedule_jobs(app.job_queue, desk, times or JobTimes())
@@ -95,14 +109,22 @@ async def start_desk(app: Application) -> None:
     await app.bot.set_my_commands(list(BOT_COMMANDS))
     await on_desk(desk, beat, "bot", desk.clock())
     if desk.reconcile is None or desk.exchange is None:
-        log.warning("order execution is not available: approvals stay APPROVED and /stop only halts")
+        log.warning(
+            "order execution is not available: approvals stay APPROVED and /stop only halts"
+        )
         return
     result = await on_desk(desk, desk.reconcile, desk.exchange, desk.settings, desk.clock())
     lines = [*map(str, result.differences), *result.notices]
     if lines:
         severity = "warning" if result.differences else "info"
-        await on_desk(desk, queue_alert, severity, "reconcile", "Start-up reconciliation:\n" + "\n".join(lines),
-                      desk.clock())
+        await on_desk(
+            desk,
+            queue_alert,
+            severity,
+            "reconcile",
+            "Start-up reconciliation:\n" + "\n".join(lines),
+            desk.clock(),
+        )
 
 
 def model_age_reader(models_root: Path):
@@ -133,7 +155,9 @@ def execution_entry_points() -> dict:
     names = ("execute_signal", "manage_trades", "reconcile", "emergency_stop")
     missing = [name for name in names if not callable(getattr(execution, name, None))]
     if missing:
-        log.warning("order execution is not available: signaldesk.execution lacks %s", ", ".join(missing))
+        log.warning(
+            "order execution is not available: signaldesk.execution lacks %s", ", ".join(missing)
+        )
         return {}
     return {"risk_snapshot": risk_snapshot, **{name: getattr(execution, name) for name in names}}
 
@@ -150,8 +174,12 @@ def execution_parts(settings, db) -> dict:
 
 def compose_desk(settings, db) -> Desk:
     """Build the desk of the running bot from the real parts."""
-    return Desk(settings=settings, db=db, model_trained_at=model_age_reader(settings.model_dir.parent),
-                **execution_parts(settings, db))
+    return Desk(
+        settings=settings,
+        db=db,
+        model_trained_at=model_age_reader(settings.model_dir.parent),
+        **execution_parts(settings, db),
+    )
 
 
 def keep_http_logs_quiet() -> None:
@@ -168,15 +196,24 @@ def run(args, settings) -> int:
 
     missing = missing_settings(settings)
     if missing:
-        print("signaldesk bot: refusing to start; fill these settings in .env:\n  " + "\n  ".join(missing))
+        print(
+            "signaldesk bot: refusing to start; fill these settings in .env:\n  "
+            + "\n  ".join(missing)
+        )
         return EXIT_USAGE
     db = open_current_db(settings.db_path)
     try:
         desk = compose_desk(settings, db)
         if args.check:
-            summary = {"chat_id": settings.telegram_chat_id, "user_ids": list(settings.telegram_user_ids),
-                       "execution": desk.can_execute, "mode": settings.mode}
-            print(f"signaldesk bot: settings ok; execution {'wired' if desk.can_execute else 'not available'}")
+            summary = {
+                "chat_id": settings.telegram_chat_id,
+                "user_ids": list(settings.telegram_user_ids),
+                "execution": desk.can_execute,
+                "mode": settings.mode,
+            }
+            print(
+                f"signaldesk bot: settings ok; execution {'wired' if desk.can_execute else 'not available'}"
+            )
             if args.json:
                 print_json(summary)
             return EXIT_OK

@@ -16,16 +16,25 @@ log = logging.getLogger("bot.send")
 
 def decision_keyboard(signal_id: int) -> InlineKeyboardMarkup:
     """Return the Approve / Reject buttons of one signal."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton("Approve", callback_data=f"approve:{signal_id}"),
-                                  InlineKeyboardButton("Reject", callback_data=f"reject:{signal_id}")]])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Approve", callback_data=f"approve:{signal_id}"),
+                InlineKeyboardButton("Reject", callback_data=f"reject:{signal_id}"),
+            ]
+        ]
+    )
 
 
 def signal_context(desk: Desk, signal) -> SignalContext:
     """Return what rendering a signal needs besides the signal itself."""
     strategy = desk.settings.strategy
-    return SignalContext(now=desk.clock(), label_move=strategy.label_move,
-                         horizon=timedelta(minutes=15 * strategy.label_horizon_bars),
-                         model_trained_at=desk.model_trained_at(signal.model_version))
+    return SignalContext(
+        now=desk.clock(),
+        label_move=strategy.label_move,
+        horizon=timedelta(minutes=15 * strategy.label_horizon_bars),
+        model_trained_at=desk.model_trained_at(signal.model_version),
+    )
 
 
 async def send_text(bot, chat_id: int, text: str, reply_markup=None, **kwargs):
@@ -40,8 +49,12 @@ async def send_text(bot, chat_id: int, text: str, reply_markup=None, **kwargs):
 
 async def announce(bot, desk: Desk, signal):
     """Post a signal with its buttons; return the Message."""
-    return await send_text(bot, desk.settings.telegram_chat_id, signal_text(signal, signal_context(desk, signal)),
-                           reply_markup=decision_keyboard(signal.id))
+    return await send_text(
+        bot,
+        desk.settings.telegram_chat_id,
+        signal_text(signal, signal_context(desk, signal)),
+        reply_markup=decision_keyboard(signal.id),
+    )
 
 
 async def refresh_announcement(bot, desk: Desk, signal, footer: str | None = None) -> bool:
@@ -51,8 +64,12 @@ async def refresh_announcement(bot, desk: Desk, signal, footer: str | None = Non
     text = split_message(signal_text(signal, signal_context(desk, signal), footer))[0]
     markup = decision_keyboard(signal.id) if footer is None else None
     try:
-        await bot.edit_message_text(text, chat_id=signal.telegram_chat_id, message_id=signal.telegram_message_id,
-                                    reply_markup=markup)
+        await bot.edit_message_text(
+            text,
+            chat_id=signal.telegram_chat_id,
+            message_id=signal.telegram_message_id,
+            reply_markup=markup,
+        )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             log.warning("could not edit the message of signal #%s: %s", signal.id, exc)

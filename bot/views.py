@@ -19,7 +19,10 @@ BOT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("pending", "signals waiting for a decision"),
     ("positions", "open trades"),
     ("report", "daily report of the previous JST day (or /report YYYY-MM-DD)"),
-    ("stop", "emergency stop: halt and cancel resting entry orders (/stop flatten also closes positions)"),
+    (
+        "stop",
+        "emergency stop: halt and cancel resting entry orders (/stop flatten also closes positions)",
+    ),
     ("resume", "lift a halt"),
     ("help", "this list"),
 )
@@ -71,13 +74,17 @@ def percent(value: float | None, digits: int = 1) -> str:
 def confidence_meaning(direction: str | None, label_move: float, horizon: timedelta) -> str:
     """Explain what the confidence number is a probability of."""
     way = "down" if direction == "SHORT" else "up"
-    return f"calibrated probability of a ≥{label_move * 100:g}% move {way} within {duration(horizon)}"
+    return (
+        f"calibrated probability of a ≥{label_move * 100:g}% move {way} within {duration(horizon)}"
+    )
 
 
 def why_lines(features: dict, reasons: list) -> list[str]:
     """Render why a signal passed: the features that moved the model most, then the rules it cleared."""
-    lines = [f"• {escape(name)} = {value:.4g} (pushed the score {push:+.3f})" for name, value, push in
-             top_features(features)[:TOP_REASONS]]
+    lines = [
+        f"• {escape(name)} = {value:.4g} (pushed the score {push:+.3f})"
+        for name, value, push in top_features(features)[:TOP_REASONS]
+    ]
     for reason in reasons[:TOP_REASONS]:
         if isinstance(reason, dict):  # a rule check as the cycle stores it: {rule, ok, detail}
             reason = f"{reason.get('rule', '?')}: {reason.get('detail', '')}"
@@ -88,8 +95,11 @@ def why_lines(features: dict, reasons: list) -> list[str]:
 def top_features(features: dict) -> list[tuple[str, float, float]]:
     """Return (feature, value, contribution) from the cycle's `top` list (largest push first), or []."""
     top = features.get("top")
-    rows = [(str(t.get("feature")), _float(t.get("value")), _float(t.get("contribution")))
-            for t in (top if isinstance(top, list) else []) if isinstance(t, dict)]
+    rows = [
+        (str(t.get("feature")), _float(t.get("value")), _float(t.get("contribution")))
+        for t in (top if isinstance(top, list) else [])
+        if isinstance(t, dict)
+    ]
     return sorted(rows, key=lambda row: -abs(row[2]))
 
 
@@ -125,12 +135,16 @@ def signal_text(signal, ctx: SignalContext, footer: str | None = None) -> str:
     why = why_lines(signal.features, signal.reasons)
     if why:
         lines += ["Why it passed:", *why]
-    lines.append(f"Model {escape(signal.model_version)} (age {age}) · candle {escape(signal.candle_time[:16])}")
+    lines.append(
+        f"Model {escape(signal.model_version)} (age {age}) · candle {escape(signal.candle_time[:16])}"
+    )
     if footer:
         lines += ["", footer]
     elif signal.expires_at:
-        lines.append(f"⏳ {duration(signal.expires_at - ctx.now)} left (until {jst(signal.expires_at)}) · "
-                     f"/approve_{signal.id} /reject_{signal.id}")
+        lines.append(
+            f"⏳ {duration(signal.expires_at - ctx.now)} left (until {jst(signal.expires_at)}) · "
+            f"/approve_{signal.id} /reject_{signal.id}"
+        )
     return "\n".join(lines)
 
 
@@ -166,8 +180,10 @@ def pending_text(signals: Sequence, now: datetime) -> str:
         return "No signals are waiting for a decision."
     lines = [f"<b>{len(signals)} pending</b>"]
     for s in signals:
-        lines.append(f"#{s.id} {escape(s.symbol)} {escape(s.direction or '')} conf {s.confidence or 0:.2f} · "
-                     f"{duration(s.expires_at - now)} left · /approve_{s.id} /reject_{s.id}")
+        lines.append(
+            f"#{s.id} {escape(s.symbol)} {escape(s.direction or '')} conf {s.confidence or 0:.2f} · "
+            f"{duration(s.expires_at - now)} left · /approve_{s.id} /reject_{s.id}"
+        )
     return "\n".join(lines)
 
 
@@ -177,9 +193,11 @@ def positions_text(trades: Sequence) -> str:
         return "No open positions."
     lines = [f"<b>{len(trades)} open</b>"]
     for t in trades:
-        lines.append(f"#{t.id} {escape(t.symbol)} {escape(t.direction)} {price(t.size)} @ {price(t.entry_price)} "
-                     f"({escape(t.status)}) · stop {price(t.stop_loss)} · TP {price(t.take_profit_1)}/"
-                     f"{price(t.take_profit_2)} · since {jst(t.entry_time)} · time stop {jst(t.time_stop_at)}")
+        lines.append(
+            f"#{t.id} {escape(t.symbol)} {escape(t.direction)} {price(t.size)} @ {price(t.entry_price)} "
+            f"({escape(t.status)}) · stop {price(t.stop_loss)} · TP {price(t.take_profit_1)}/"
+            f"{price(t.take_profit_2)} · since {jst(t.entry_time)} · time stop {jst(t.time_stop_at)}"
+        )
     return "\n".join(lines)
 
 
@@ -240,8 +258,10 @@ def report_text(r, equity_jpy: Decimal | None, risk_lines: Sequence[str]) -> str
         f"Model live AUC {ratio(r.model_auc, 3)} · equity {yen(equity_jpy)}",
     ]
     for t in r.trades:
-        lines.append(f"• #{t.id} {escape(t.symbol)} {escape(t.direction)} {yen(t.pnl_jpy)} "
-                     f"({escape(t.exit_reason or 'n/a')})")
+        lines.append(
+            f"• #{t.id} {escape(t.symbol)} {escape(t.direction)} {yen(t.pnl_jpy)} "
+            f"({escape(t.exit_reason or 'n/a')})"
+        )
     return "\n".join([*lines, *(escape(line) for line in risk_lines)])
 
 

@@ -17,16 +17,34 @@ log = logging.getLogger("signaldesk.backfill")
 
 def add_arguments(parser) -> None:
     """Add the options of `backfill`."""
-    parser.add_argument("--symbol", required=True, choices=KNOWN_SYMBOLS, help="desk symbol the candles belong to")
+    parser.add_argument(
+        "--symbol", required=True, choices=KNOWN_SYMBOLS, help="desk symbol the candles belong to"
+    )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--since", type=_day, metavar="YYYY-MM-DD",
-                        help="pull GMO 15-minute klines from this GMO trading day (06:00 JST; earliest 2021-04-15)")
-    source.add_argument("--csv", type=Path, metavar="PATH",
-                        help="import a candle CSV (timestamp ms, open, high, low, close, volume; .gz allowed)")
-    parser.add_argument("--until", type=_day, metavar="YYYY-MM-DD",
-                        help="last GMO trading day to pull (default: today; only closed candles are stored)")
-    parser.add_argument("--interval", default="15m", choices=("1m", "5m", "15m", "1h"),
-                        help="candle interval of the CSV (GMO pulls are always 15m)")
+    source.add_argument(
+        "--since",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="pull GMO 15-minute klines from this GMO trading day (06:00 JST; earliest 2021-04-15)",
+    )
+    source.add_argument(
+        "--csv",
+        type=Path,
+        metavar="PATH",
+        help="import a candle CSV (timestamp ms, open, high, low, close, volume; .gz allowed)",
+    )
+    parser.add_argument(
+        "--until",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="last GMO trading day to pull (default: today; only closed candles are stored)",
+    )
+    parser.add_argument(
+        "--interval",
+        default="15m",
+        choices=("1m", "5m", "15m", "1h"),
+        help="candle interval of the CSV (GMO pulls are always 15m)",
+    )
     parser.add_argument("--source", help="where the CSV candles come from (default: the file name)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
@@ -63,11 +81,15 @@ def run_csv(args, settings) -> int:
         return EXIT_FAILED
     db = open_current_db(settings.db_path)
     try:
-        added = save_candles(db, args.symbol, args.interval, candles, args.source or f"csv:{args.csv.name}")
+        added = save_candles(
+            db, args.symbol, args.interval, candles, args.source or f"csv:{args.csv.name}"
+        )
     finally:
         db.close()
     gaps = find_gaps([c.open_time for c in candles], args.interval)
-    print(f"{args.symbol} {args.interval}: {len(candles)} candles read, {added} new, {len(gaps)} gap(s)")
+    print(
+        f"{args.symbol} {args.interval}: {len(candles)} candles read, {added} new, {len(gaps)} gap(s)"
+    )
     for gap in gaps[:20]:
         print(f"  gap: {gap.missing} candle(s) missing after {gap.last_present:%Y-%m-%d %H:%M} UTC")
     if args.json:
@@ -79,8 +101,13 @@ def _progress(n: int, total: int, day: date, report) -> None:
     """Write plain-text progress to stderr (a line every 30 days and at the end)."""
     if n == total or n % 30 == 0 or sys.stderr.isatty():
         end = "\r" if sys.stderr.isatty() and n < total else "\n"
-        print(f"backfill {report.symbol}: {n}/{total} days ({day}) +{report.added} candles, "
-              f"{report.skipped} already complete", end=end, file=sys.stderr, flush=True)
+        print(
+            f"backfill {report.symbol}: {n}/{total} days ({day}) +{report.added} candles, "
+            f"{report.skipped} already complete",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def run_gmo(args, settings) -> int:
@@ -101,9 +128,13 @@ def run_gmo(args, settings) -> int:
     db = open_current_db(settings.db_path)
     try:
         with build_http() as http:
-            report = backfill_klines(build_gmo(settings, http), db, args.symbol, args.since, until, now, _progress)
+            report = backfill_klines(
+                build_gmo(settings, http), db, args.symbol, args.since, until, now, _progress
+            )
     except Maintenance as exc:
-        print(f"backfill: GMO is in maintenance, nothing more fetched; run again later (resumes where it stopped): {exc}")
+        print(
+            f"backfill: GMO is in maintenance, nothing more fetched; run again later (resumes where it stopped): {exc}"
+        )
         return EXIT_FAILED
     except ExchangeError as exc:
         print(f"backfill: GMO request failed; run again to resume: {exc}")
@@ -112,18 +143,30 @@ def run_gmo(args, settings) -> int:
         db.close()
     _print_report(report, until)
     if args.json:
-        print_json({"symbol": report.symbol, "days": report.days, "skipped": report.skipped, "added": report.added,
-                    "empty_days": [str(d) for d in report.empty_days], "gaps": len(report.gaps)})
+        print_json(
+            {
+                "symbol": report.symbol,
+                "days": report.days,
+                "skipped": report.skipped,
+                "added": report.added,
+                "empty_days": [str(d) for d in report.empty_days],
+                "gaps": len(report.gaps),
+            }
+        )
     return EXIT_OK
 
 
 def _print_report(report, until: date) -> None:
     """Print the summary, empty/short days and gaps."""
-    print(f"{report.symbol} 15m from GMO: {report.days} trading day(s) to {until}, {report.skipped} already complete, "
-          f"{report.added} new candles, {len(report.empty_days)} empty day(s), {len(report.gaps)} gap(s)")
+    print(
+        f"{report.symbol} 15m from GMO: {report.days} trading day(s) to {until}, {report.skipped} already complete, "
+        f"{report.added} new candles, {len(report.empty_days)} empty day(s), {len(report.gaps)} gap(s)"
+    )
     for day in report.empty_days[:20]:
         print(f"  empty: GMO has no candles for trading day {day}")
     for day, count in report.short_days[:20]:
         print(f"  short: trading day {day} has {count}/96 candles")
     for gap in report.gaps[:20]:
-        print(f"  gap: {gap.missing} candle(s) missing after {gap.last_present:%Y-%m-%d %H:%M} UTC (not filled)")
+        print(
+            f"  gap: {gap.missing} candle(s) missing after {gap.last_present:%Y-%m-%d %H:%M} UTC (not filled)"
+        )

@@ -12,17 +12,50 @@ from collections.abc import Sequence
 # name -> (module, one-line help). A module provides add_arguments(parser) and run(args, settings) -> int.
 COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("jobs.migrate", "apply pending database migrations, or list them with --list"),
-    "backfill": ("jobs.backfill", "load candles into the database: from GMO klines or from a CSV file"),
-    "cycle": ("jobs.cycle", "run the 15-minute signal cycle once (cron), or --replay it over stored candles"),
-    "bot": ("bot.main", "run the Telegram desk (long-running): announce signals, approvals, commands, report, alerts"),
-    "listen": ("jobs.listen", "run the Bybit liquidation listener (long-running; feeds spike flags to the cycle)"),
-    "train": ("jobs.train", "train, evaluate and write a new model version (walk-forward, holdout, report)"),
-    "evaluate": ("jobs.evaluate", "score a model version on stored candles it did not see, per symbol and direction"),
-    "demo": ("jobs.demo", "run the desk offline on the bundled real candles (paper mode, no keys needed)"),
-    "backtest": ("jobs.backtest", "replay history through the desk's own code path; trades CSV, summary, charts, report"),
-    "backup": ("jobs.backup", "copy the database with SQLite's online backup API, verify it, keep N days"),
-    "restore": ("jobs.restore", "bring a verified backup back as the database (stop the desk's processes first)"),
-    "doctor": ("jobs.doctor", "check settings, files, database, model, Telegram, GMO, clock and headroom; pass/warn/fail"),
+    "backfill": (
+        "jobs.backfill",
+        "load candles into the database: from GMO klines or from a CSV file",
+    ),
+    "cycle": (
+        "jobs.cycle",
+        "run the 15-minute signal cycle once (cron), or --replay it over stored candles",
+    ),
+    "bot": (
+        "bot.main",
+        "run the Telegram desk (long-running): announce signals, approvals, commands, report, alerts",
+    ),
+    "listen": (
+        "jobs.listen",
+        "run the Bybit liquidation listener (long-running; feeds spike flags to the cycle)",
+    ),
+    "train": (
+        "jobs.train",
+        "train, evaluate and write a new model version (walk-forward, holdout, report)",
+    ),
+    "evaluate": (
+        "jobs.evaluate",
+        "score a model version on stored candles it did not see, per symbol and direction",
+    ),
+    "demo": (
+        "jobs.demo",
+        "run the desk offline on the bundled real candles (paper mode, no keys needed)",
+    ),
+    "backtest": (
+        "jobs.backtest",
+        "replay history through the desk's own code path; trades CSV, summary, charts, report",
+    ),
+    "backup": (
+        "jobs.backup",
+        "copy the database with SQLite's online backup API, verify it, keep N days",
+    ),
+    "restore": (
+        "jobs.restore",
+        "bring a verified backup back as the database (stop the desk's processes first)",
+    ),
+    "doctor": (
+        "jobs.doctor",
+        "check settings, files, database, model, Telegram, GMO, clock and headroom; pass/warn/fail",
+    ),
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_READY = 0, 1, 2, 3
@@ -34,7 +67,8 @@ def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="signaldesk",
         description="signaldesk: a human-approved ML trading desk for GMO Coin. "
-                    "Settings come from the environment / .env and an optional config.toml.")
+        "Settings come from the environment / .env and an optional config.toml.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)

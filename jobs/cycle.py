@@ -18,14 +18,23 @@ log = logging.getLogger("signaldesk.cycle")
 
 def add_arguments(parser) -> None:
     """Add the options of `cycle`."""
-    parser.add_argument("--replay", action="store_true",
-                        help="run one cycle per stored 15m candle in [--since, --until) offline, with the paper "
-                             "exchange over the recorded candles")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="run one cycle per stored 15m candle in [--since, --until) offline, with the paper "
+        "exchange over the recorded candles",
+    )
     parser.add_argument("--since", type=utc_time, help="replay start, YYYY-MM-DD or ISO time (UTC)")
-    parser.add_argument("--until", type=utc_time, help="replay end (exclusive), YYYY-MM-DD or ISO time (UTC)")
-    parser.add_argument("--at", type=utc_time, metavar="TIME",
-                        help="run as if the clock read TIME (ISO, UTC): for benchmarks and staging against fakes; "
-                             "never needed in production")
+    parser.add_argument(
+        "--until", type=utc_time, help="replay end (exclusive), YYYY-MM-DD or ISO time (UTC)"
+    )
+    parser.add_argument(
+        "--at",
+        type=utc_time,
+        metavar="TIME",
+        help="run as if the clock read TIME (ISO, UTC): for benchmarks and staging against fakes; "
+        "never needed in production",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
@@ -49,8 +58,10 @@ def run(args, settings) -> int:
     """Run one live cycle under the lock, or replay cycles over stored candles."""
     if args.replay:
         if not (args.since and args.until and args.since < args.until):
-            print("cycle --replay needs --since and --until with since < until, e.g. --since 2025-06-01 "
-                  "--until 2025-06-02")
+            print(
+                "cycle --replay needs --since and --until with since < until, e.g. --since 2025-06-01 "
+                "--until 2025-06-02"
+            )
             return EXIT_USAGE
         return replay(settings, args.since, args.until, args.json)
     with cycle_lock(settings.db_path.with_name(settings.db_path.name + ".cycle.lock")) as locked:
@@ -77,7 +88,9 @@ def live(settings, as_json: bool, at: datetime | None = None) -> int:
     from signaldesk.cycle_job import run_live_cycle
     from signaldesk.storage import open_current_db
 
-    startup_cpu = time.process_time()  # CPU of interpreter start-up and every import the cycle needs
+    startup_cpu = (
+        time.process_time()
+    )  # CPU of interpreter start-up and every import the cycle needs
     db = open_current_db(settings.db_path)
     try:
         now = at or wait_for_publication(settings.strategy.candle_publish_delay_seconds, utc_now())

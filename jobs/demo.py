@@ -17,29 +17,56 @@ from datetime import timedelta
 from pathlib import Path
 
 from jobs.cli import EXIT_OK, EXIT_USAGE, print_json
-from signaldesk.candles import candle_summary, find_gaps, load_candles, read_candle_csv, save_candles
+from signaldesk.candles import (
+    candle_summary,
+    find_gaps,
+    load_candles,
+    read_candle_csv,
+    save_candles,
+)
 from signaldesk.clock import JST
 from signaldesk.storage import apply_migrations, open_db
 
 BUNDLED = {
-    "BTC_JPY": ("btcusdt_binance_15m_2025-04_2025-06.csv.gz", "binance:BTCUSDT 15m (proxy for BTC_JPY)"),
-    "ETH_JPY": ("ethusdt_binance_15m_2025-04_2025-06.csv.gz", "binance:ETHUSDT 15m (proxy for ETH_JPY)"),
+    "BTC_JPY": (
+        "btcusdt_binance_15m_2025-04_2025-06.csv.gz",
+        "binance:BTCUSDT 15m (proxy for BTC_JPY)",
+    ),
+    "ETH_JPY": (
+        "ethusdt_binance_15m_2025-04_2025-06.csv.gz",
+        "binance:ETHUSDT 15m (proxy for ETH_JPY)",
+    ),
 }
 # The default model's own thresholds (0.75 / 0.80) fire ~0 signals a day on this data (models/default/report.md);
 # the demo uses the report's suggestion for ~1-2 a day so a week shows the desk at work. Said on screen.
 DEMO_THRESHOLDS = (0.50, 0.45)
 DEMO_TOKEN = "1000000001:DEMO-LOCAL-PLACEHOLDER-NOT-A-TOKEN"
 DEMO_PERSON = 1001  # the one allowed user id, in its private chat
-DEMO_BOT = {"id": 1000000001, "is_bot": True, "first_name": "signaldesk demo", "username": "signaldesk_demo_bot"}
+DEMO_BOT = {
+    "id": 1000000001,
+    "is_bot": True,
+    "first_name": "signaldesk demo",
+    "username": "signaldesk_demo_bot",
+}
 
 
 def add_arguments(parser) -> None:
     """Add the options of `demo`."""
-    parser.add_argument("--db", type=Path, help="demo database file (default: var/demo/signaldesk-demo.sqlite3, "
-                                                "recreated on every run)")
-    parser.add_argument("--days", type=int, default=14, help="replay the last DAYS days of the bundled data (1-60)")
-    parser.add_argument("--approve", type=float, default=0.8,
-                        help="share of signals the simulated person approves (seeded; the rest rejected)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        help="demo database file (default: var/demo/signaldesk-demo.sqlite3, "
+        "recreated on every run)",
+    )
+    parser.add_argument(
+        "--days", type=int, default=14, help="replay the last DAYS days of the bundled data (1-60)"
+    )
+    parser.add_argument(
+        "--approve",
+        type=float,
+        default=0.8,
+        help="share of signals the simulated person approves (seeded; the rest rejected)",
+    )
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated person's taps")
     parser.add_argument("--quiet", action="store_true", help="do not print the Telegram messages")
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
@@ -56,7 +83,9 @@ def fresh_database(path: Path):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     db = open_db(path)
     applied = apply_migrations(db)
-    print(f"signaldesk demo: fresh database {path} ({len(applied)} migrations applied), paper mode, offline")
+    print(
+        f"signaldesk demo: fresh database {path} ({len(applied)} migrations applied), paper mode, offline"
+    )
     return db
 
 
@@ -69,8 +98,10 @@ def import_bundled(db, settings) -> list[dict]:
         stored = load_candles(db, row["symbol"], row["interval"])
         gaps = find_gaps([c.open_time for c in stored], row["interval"])
         row["gaps"], row["last_close"] = len(gaps), str(stored[-1].close)
-        print(f"  {row['symbol']:8} {row['interval']:4} {row['rows']:6} candles  {row['first'][:16]} .. "
-              f"{row['last'][:16]} UTC  last close {row['last_close']}  gaps {row['gaps']}  [{row['sources']}]")
+        print(
+            f"  {row['symbol']:8} {row['interval']:4} {row['rows']:6} candles  {row['first'][:16]} .. "
+            f"{row['last'][:16]} UTC  last close {row['last_close']}  gaps {row['gaps']}  [{row['sources']}]"
+        )
     return summary
 
 
@@ -78,12 +109,23 @@ def demo_settings(settings, db_path: Path, api_url: str):
     """Return embedded demo settings: paper, the demo database, demo thresholds, the local Telegram, one person."""
     from signaldesk.settings import Secret
 
-    strategy = dataclasses.replace(settings.strategy, symbols=tuple(BUNDLED), long_threshold=DEMO_THRESHOLDS[0],
-                                   short_threshold=DEMO_THRESHOLDS[1])
+    strategy = dataclasses.replace(
+        settings.strategy,
+        symbols=tuple(BUNDLED),
+        long_threshold=DEMO_THRESHOLDS[0],
+        short_threshold=DEMO_THRESHOLDS[1],
+    )
     urls = dataclasses.replace(settings.urls, telegram_api=api_url)
-    return dataclasses.replace(settings, mode="paper", db_path=db_path, strategy=strategy, urls=urls,
-                               telegram_bot_token=Secret(DEMO_TOKEN), telegram_chat_id=DEMO_PERSON,
-                               telegram_user_ids=frozenset({DEMO_PERSON}))
+    return dataclasses.replace(
+        settings,
+        mode="paper",
+        db_path=db_path,
+        strategy=strategy,
+        urls=urls,
+        telegram_bot_token=Secret(DEMO_TOKEN),
+        telegram_chat_id=DEMO_PERSON,
+        telegram_user_ids=frozenset({DEMO_PERSON}),
+    )
 
 
 class Terminal:
@@ -103,11 +145,17 @@ class Terminal:
     def tap(self, signal_id: int, approved: bool) -> None:
         """Print the simulated person's tap."""
         if not self.quiet:
-            print(f"   >> the person taps {'Approve' if approved else 'Reject'} on signal #{signal_id}")
+            print(
+                f"   >> the person taps {'Approve' if approved else 'Reject'} on signal #{signal_id}"
+            )
 
 
-SHOWN = {"sendmessage": "message", "editmessagetext": "edited message", "sendphoto": "photo",
-         "answercallbackquery": "tap answered"}
+SHOWN = {
+    "sendmessage": "message",
+    "editmessagetext": "edited message",
+    "sendphoto": "photo",
+    "answercallbackquery": "tap answered",
+}
 
 
 def plain(params: dict) -> str:
@@ -116,7 +164,11 @@ def plain(params: dict) -> str:
     text = html.unescape(re.sub(r"<[^>]+>", "", str(text)))
     if isinstance(params.get("photo"), bytes):
         text = f"(chart, {len(params['photo']) // 1024} KB PNG) {text}"
-    buttons = [b.get("text") for row in (params.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    buttons = [
+        b.get("text")
+        for row in (params.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    ]
     return text + (f"\n[{'] ['.join(buttons)}]" if buttons else "")
 
 
@@ -146,23 +198,47 @@ def replay_days(db, settings, args, terminal_clock, terminal):
     bot = LockstepBot(settings, db, exchange, terminal_clock, policy.chooser(), terminal.tap)
     try:
         opens = step_times(since, until)
-        steps = run_steps(db, exchange, feed, lambda _t: model, settings, read_calendar(settings.strategy.news_calendar),
-                          bot, opens)
+        steps = run_steps(
+            db,
+            exchange,
+            feed,
+            lambda _t: model,
+            settings,
+            read_calendar(settings.strategy.news_calendar),
+            bot,
+            opens,
+        )
     finally:
         bot.close()
-    plan = BacktestPlan(since, until, policy, Path(settings.db_path).parent / "report", REPLAY_SPREAD_BPS)
-    return collect(db, plan, settings, candles, steps, demo_meta(model, policy, settings, steps, len(opens))), plan
+    plan = BacktestPlan(
+        since, until, policy, Path(settings.db_path).parent / "report", REPLAY_SPREAD_BPS
+    )
+    return collect(
+        db, plan, settings, candles, steps, demo_meta(model, policy, settings, steps, len(opens))
+    ), plan
 
 
 def demo_meta(model, policy, settings, steps, cycles: int) -> dict:
     """Return the facts of the demo run for its report."""
-    return {"model": model.version, "policy": policy.describe(), "approve_fraction": policy.fraction,
-            "seed": policy.seed, "thresholds": {"long": DEMO_THRESHOLDS[0], "short": DEMO_THRESHOLDS[1],
-                                                "top_fraction": settings.strategy.top_fraction},
-            "data_source": {s: src for s, (_f, src) in BUNDLED.items()}, "cycles": cycles,
-            "timings_seconds": {k: round(v, 2) for k, v in steps.seconds.items()}, "database": str(settings.db_path),
-            "caveats": ["Demo thresholds 0.50 / 0.45 instead of the configured defaults (which fire ~0 signals a "
-                        "day on this data); see models/default/report.md."]}
+    return {
+        "model": model.version,
+        "policy": policy.describe(),
+        "approve_fraction": policy.fraction,
+        "seed": policy.seed,
+        "thresholds": {
+            "long": DEMO_THRESHOLDS[0],
+            "short": DEMO_THRESHOLDS[1],
+            "top_fraction": settings.strategy.top_fraction,
+        },
+        "data_source": {s: src for s, (_f, src) in BUNDLED.items()},
+        "cycles": cycles,
+        "timings_seconds": {k: round(v, 2) for k, v in steps.seconds.items()},
+        "database": str(settings.db_path),
+        "caveats": [
+            "Demo thresholds 0.50 / 0.45 instead of the configured defaults (which fire ~0 signals a "
+            "day on this data); see models/default/report.md."
+        ],
+    }
 
 
 def run(args, settings) -> int:
@@ -186,12 +262,16 @@ def run(args, settings) -> int:
     try:
         candles = import_bundled(db, settings)
         settings = demo_settings(settings, path, api.url)
-        print(f"replaying the last {args.days} day(s) with the default model, thresholds long "
-              f"{DEMO_THRESHOLDS[0]} / short {DEMO_THRESHOLDS[1]} (demo), the person approves "
-              f"{args.approve:.0%} (seed {args.seed}); Telegram is a local server, printed below")
+        print(
+            f"replaying the last {args.days} day(s) with the default model, thresholds long "
+            f"{DEMO_THRESHOLDS[0]} / short {DEMO_THRESHOLDS[1]} (demo), the person approves "
+            f"{args.approve:.0%} (seed {args.seed}); Telegram is a local server, printed below"
+        )
         result, plan = replay_days(db, settings, args, clock, terminal)
         paths = write_outputs(result, plan.out_dir)
-        summary = demo_summary(db, result, paths, path, terminal.counts, time.perf_counter() - started)
+        summary = demo_summary(
+            db, result, paths, path, terminal.counts, time.perf_counter() - started
+        )
     finally:
         api.close()
         db.close()
@@ -203,27 +283,47 @@ def run(args, settings) -> int:
 
 def demo_summary(db, result, paths: dict, path: Path, calls: dict, seconds: float) -> dict:
     """Return what the run did: signals by verdict, taps, trades, P/L, messages and where things are."""
-    taps = dict(db.execute("SELECT status, COUNT(*) FROM signals WHERE approved_by = ? GROUP BY status",
-                           [str(DEMO_PERSON)]).fetchall())
+    taps = dict(
+        db.execute(
+            "SELECT status, COUNT(*) FROM signals WHERE approved_by = ? GROUP BY status",
+            [str(DEMO_PERSON)],
+        ).fetchall()
+    )
     closed = [t for t in result.trades if t.status == "closed"]
     pnl = sum((t.pnl_jpy for t in closed if t.pnl_jpy is not None), 0)
-    return {"seconds": round(seconds, 1), "cycles": len(result.equity), "verdicts": result.verdicts,
-            "decided_by_person": taps, "trades": len(result.trades), "closed": len(closed),
-            "open": sum(t.status == "open" for t in result.trades),
-            "missed_entries": result.missed_entries, "realised_pnl_jpy": str(round(pnl, 0)),
-            "equity_start": str(result.starting_equity), "equity_end": str(round(result.equity[-1][1], 0)),
-            "telegram_messages": calls.get("sendmessage", 0), "telegram_photos": calls.get("sendphoto", 0),
-            "daily_reports": db.execute("SELECT COUNT(*) FROM daily_summary").fetchone()[0],
-            "db": str(path), "report": str(paths["report_md"])}
+    return {
+        "seconds": round(seconds, 1),
+        "cycles": len(result.equity),
+        "verdicts": result.verdicts,
+        "decided_by_person": taps,
+        "trades": len(result.trades),
+        "closed": len(closed),
+        "open": sum(t.status == "open" for t in result.trades),
+        "missed_entries": result.missed_entries,
+        "realised_pnl_jpy": str(round(pnl, 0)),
+        "equity_start": str(result.starting_equity),
+        "equity_end": str(round(result.equity[-1][1], 0)),
+        "telegram_messages": calls.get("sendmessage", 0),
+        "telegram_photos": calls.get("sendphoto", 0),
+        "daily_reports": db.execute("SELECT COUNT(*) FROM daily_summary").fetchone()[0],
+        "db": str(path),
+        "report": str(paths["report_md"]),
+    }
 
 
 def print_summary(s: dict) -> None:
     """Print the closing summary."""
     print("\n" + "=" * 78)
-    print(f"demo finished in {s['seconds']} s: {s['cycles']} cycles; signals by verdict {s['verdicts']}")
-    print(f"the person decided {sum(s['decided_by_person'].values())} in Telegram; {s['trades']} trade(s): "
-          f"{s['closed']} closed, {s['open']} open, {s['missed_entries']} entries never filled")
-    print(f"realised P/L {s['realised_pnl_jpy']} JPY; paper equity {s['equity_start']} -> {s['equity_end']} JPY; "
-          f"{s['telegram_messages']} messages and {s['telegram_photos']} charts sent; "
-          f"{s['daily_reports']} daily report(s)")
+    print(
+        f"demo finished in {s['seconds']} s: {s['cycles']} cycles; signals by verdict {s['verdicts']}"
+    )
+    print(
+        f"the person decided {sum(s['decided_by_person'].values())} in Telegram; {s['trades']} trade(s): "
+        f"{s['closed']} closed, {s['open']} open, {s['missed_entries']} entries never filled"
+    )
+    print(
+        f"realised P/L {s['realised_pnl_jpy']} JPY; paper equity {s['equity_start']} -> {s['equity_end']} JPY; "
+        f"{s['telegram_messages']} messages and {s['telegram_photos']} charts sent; "
+        f"{s['daily_reports']} daily report(s)"
+    )
     print(f"database left at {s['db']}\nreport written to {s['report']}")

@@ -12,14 +12,21 @@ from signaldesk import doctor
 from signaldesk.clock import utc_now
 
 NETWORK_TIMEOUT_SECONDS = 5.0
-GMO_READ_ATTEMPTS = 2  # one retry of a temporary failure, then report it: a pre-flight check should not linger
+GMO_READ_ATTEMPTS = (
+    2  # one retry of a temporary failure, then report it: a pre-flight check should not linger
+)
 
 
 def add_arguments(parser) -> None:
     """Add the options of `doctor`."""
-    parser.add_argument("--offline", action="store_true",
-                        help="skip the checks that talk to Telegram and GMO (reported as SKIP)")
-    parser.add_argument("--json", action="store_true", help='print {"checks": [...], "ok": bool} as the last line')
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="skip the checks that talk to Telegram and GMO (reported as SKIP)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help='print {"checks": [...], "ok": bool} as the last line'
+    )
 
 
 def run(args, settings) -> int:
@@ -31,28 +38,47 @@ def run(args, settings) -> int:
     return EXIT_FAILED if doctor.failed(checks) else EXIT_OK
 
 
-def diagnose(settings, *, env_file: Path, offline: bool = False,
-             clock: Callable[[], datetime] = utc_now) -> list[doctor.Check]:
+def diagnose(
+    settings, *, env_file: Path, offline: bool = False, clock: Callable[[], datetime] = utc_now
+) -> list[doctor.Check]:
     """Return the verdict of every check; `env_file` is the .env load_settings read (the working directory's)."""
     named = doctor.local_checks(settings, env_file, clock()) + telegram_checks(settings, offline)
     if offline:
-        return doctor.run_checks(named + doctor.skipped(doctor.GMO_CHECKS, "--offline"), settings.secrets())
+        return doctor.run_checks(
+            named + doctor.skipped(doctor.GMO_CHECKS, "--offline"), settings.secrets()
+        )
     from signaldesk.exchange.factory import build_gmo, build_http
 
     with build_http(NETWORK_TIMEOUT_SECONDS) as http:
         gmo = build_gmo(settings, http, clock=clock, read_attempts=GMO_READ_ATTEMPTS)
-        return doctor.run_checks(named + doctor.gmo_checks(settings, gmo, http, clock), settings.secrets())
+        return doctor.run_checks(
+            named + doctor.gmo_checks(settings, gmo, http, clock), settings.secrets()
+        )
 
 
 def telegram_checks(settings, offline: bool) -> list[tuple[str, doctor.CheckFn]]:
     """Return the Telegram checks: settings always; getMe and getChat unless offline or there is no token."""
-    named = [("telegram settings", lambda: doctor.telegram_settings_check(settings, missing_telegram(settings)))]
+    named = [
+        (
+            "telegram settings",
+            lambda: doctor.telegram_settings_check(settings, missing_telegram(settings)),
+        )
+    ]
     if offline:
         return named + doctor.skipped(doctor.TELEGRAM_CHECKS, "--offline")
     if not settings.telegram_bot_token:
-        return named + doctor.skipped(doctor.TELEGRAM_CHECKS, "no TELEGRAM_BOT_TOKEN (see telegram settings)")
-    return named + [("telegram bot", lambda: doctor.telegram_verdicts(asyncio.run(probe_telegram(settings, NETWORK_TIMEOUT_SECONDS)),
-                                                                      settings.telegram_chat_id))]
+        return named + doctor.skipped(
+            doctor.TELEGRAM_CHECKS, "no TELEGRAM_BOT_TOKEN (see telegram settings)"
+        )
+    return named + [
+        (
+            "telegram bot",
+            lambda: doctor.telegram_verdicts(
+                asyncio.run(probe_telegram(settings, NETWORK_TIMEOUT_SECONDS)),
+                settings.telegram_chat_id,
+            ),
+        )
+    ]
 
 
 def probe_telegram(settings, timeout: float):

@@ -11,14 +11,31 @@ from jobs.train import frames_from_csv, frames_from_db, parse_day, parse_symbols
 
 def add_arguments(parser) -> None:
     """Add the options of `evaluate`."""
-    parser.add_argument("--model", type=Path, help="model version folder (default: the active model, SIGNALDESK_MODEL)")
-    parser.add_argument("--symbols", required=True, help="comma-separated desk symbols, e.g. BTC_JPY,ETH_JPY")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="model version folder (default: the active model, SIGNALDESK_MODEL)",
+    )
+    parser.add_argument(
+        "--symbols", required=True, help="comma-separated desk symbols, e.g. BTC_JPY,ETH_JPY"
+    )
     parser.add_argument("--since", required=True, help="first scored candle day (UTC, YYYY-MM-DD)")
-    parser.add_argument("--until", help="day after the last scored candle (UTC, exclusive); default: all")
-    parser.add_argument("--csv-dir", type=Path, help="read the shared 15m CSV files from DIR instead of the database")
-    parser.add_argument("--allow-overlap", action="store_true",
-                        help="score even when the window overlaps the model's training data (numbers then flatter it)")
-    parser.add_argument("--json", action="store_true", help="print the full metrics as JSON on the last line")
+    parser.add_argument(
+        "--until", help="day after the last scored candle (UTC, exclusive); default: all"
+    )
+    parser.add_argument(
+        "--csv-dir",
+        type=Path,
+        help="read the shared 15m CSV files from DIR instead of the database",
+    )
+    parser.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="score even when the window overlaps the model's training data (numbers then flatter it)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the full metrics as JSON on the last line"
+    )
 
 
 def run(args, settings) -> int:
@@ -31,18 +48,26 @@ def run(args, settings) -> int:
     try:
         symbols = parse_symbols(args.symbols)
         since, until = parse_day(args.since, "--since"), parse_day(args.until, "--until")
-        model = load_model(args.model or settings.model_dir, datetime.now(UTC), settings.health.model_max_age_days)
+        model = load_model(
+            args.model or settings.model_dir, datetime.now(UTC), settings.health.model_max_age_days
+        )
     except (ValueError, ModelMissing, ModelMismatch) as exc:
         print(f"evaluate: {exc}")
         return EXIT_USAGE
     overlap = training_overlap(model.metadata, since, until)
     if overlap and not args.allow_overlap:
-        print(f"evaluate: the window overlaps the model's training data: {overlap}; choose --since after it "
-              f"(or pass --allow-overlap to score anyway, knowing the numbers flatter the model)")
+        print(
+            f"evaluate: the window overlaps the model's training data: {overlap}; choose --since after it "
+            f"(or pass --allow-overlap to score anyway, knowing the numbers flatter the model)"
+        )
         return EXIT_USAGE
     strategy = settings.strategy
-    thresholds = Thresholds(strategy.long_threshold, strategy.short_threshold, strategy.top_fraction)
-    warm_up = since - timedelta(days=7)  # features need ~500 earlier candles (5.2 days); those rows are not scored
+    thresholds = Thresholds(
+        strategy.long_threshold, strategy.short_threshold, strategy.top_fraction
+    )
+    warm_up = since - timedelta(
+        days=7
+    )  # features need ~500 earlier candles (5.2 days); those rows are not scored
     try:
         load = frames_from_csv if args.csv_dir else frames_from_db
         frames, sources = load(args.csv_dir or settings.db_path, symbols, warm_up, until)
@@ -67,11 +92,15 @@ def print_evaluation(result: dict) -> None:
             m = block[side]
             auc = "-" if m["auc"] is None else f"{m['auc']:.3f}"
             top = m["top_fraction"]["mean_return_after_fees"]
-            print(f"  {name:8} {side:5} rows {m['rows']:6}  event AUC {auc}  Brier {m['brier']:.4f} "
-                  f"(base {m['base_rate_brier']:.4f})  at threshold {m['at_threshold']['per_day'] or 0:.2f}/day "
-                  f"precision {_num(m['at_threshold']['precision'])}  top-10% return after fees {_pct(top)}")
-        print(f"  {name:8} directional AUC {_num(block['direction']['directional_auc'])} "
-              f"on {block['direction']['moved_rows']} candles that moved")
+            print(
+                f"  {name:8} {side:5} rows {m['rows']:6}  event AUC {auc}  Brier {m['brier']:.4f} "
+                f"(base {m['base_rate_brier']:.4f})  at threshold {m['at_threshold']['per_day'] or 0:.2f}/day "
+                f"precision {_num(m['at_threshold']['precision'])}  top-10% return after fees {_pct(top)}"
+            )
+        print(
+            f"  {name:8} directional AUC {_num(block['direction']['directional_auc'])} "
+            f"on {block['direction']['moved_rows']} candles that moved"
+        )
 
 
 def _num(value) -> str:

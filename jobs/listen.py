@@ -14,8 +14,10 @@ log = logging.getLogger("signaldesk.listen")
 
 def add_arguments(parser) -> None:
     """Add the options of `listen` (none: everything comes from settings, [listener] and BYBIT_WS_URL)."""
-    parser.epilog = ("Runs until SIGTERM/SIGINT, then writes the current minute and exits 0. "
-                     "Exits 1 when Bybit refuses every configured topic, 3 on pending migrations.")
+    parser.epilog = (
+        "Runs until SIGTERM/SIGINT, then writes the current minute and exits 0. "
+        "Exits 1 when Bybit refuses every configured topic, 3 on pending migrations."
+    )
 
 
 def run(args, settings) -> int:
@@ -24,7 +26,11 @@ def run(args, settings) -> int:
 
     db = open_current_db(settings.db_path)
     config = StreamConfig.from_settings(settings)
-    log.info("listener starting: %s, contracts %s", config.url, ", ".join(c for c, _ in config.symbol_map))
+    log.info(
+        "listener starting: %s, contracts %s",
+        config.url,
+        ", ".join(c for c, _ in config.symbol_map),
+    )
     try:
         asyncio.run(_listen_until_signalled(db, config))
     except StreamRefused as exc:

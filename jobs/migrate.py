@@ -8,7 +8,9 @@ from signaldesk.storage import applied_migrations, apply_migrations, open_db, pe
 
 def add_arguments(parser) -> None:
     """Add the options of `migrate`."""
-    parser.add_argument("--list", action="store_true", help="list applied and pending migrations; change nothing")
+    parser.add_argument(
+        "--list", action="store_true", help="list applied and pending migrations; change nothing"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
@@ -22,11 +24,22 @@ def run(args, settings) -> int:
                 print(f"applied  {name}  ({at})")
             for name in pending:
                 print(f"pending  {name}")
-            result = {"db": str(settings.db_path), "applied": [n for n, _ in applied], "pending": pending}
+            result = {
+                "db": str(settings.db_path),
+                "applied": [n for n, _ in applied],
+                "pending": pending,
+            }
         else:
             done = apply_migrations(db)
-            print(f"{settings.db_path}: applied {len(done)} migration(s)" + (f": {', '.join(done)}" if done else ""))
-            result = {"db": str(settings.db_path), "applied": done, "pending": pending_migrations(db)}
+            print(
+                f"{settings.db_path}: applied {len(done)} migration(s)"
+                + (f": {', '.join(done)}" if done else "")
+            )
+            result = {
+                "db": str(settings.db_path),
+                "applied": done,
+                "pending": pending_migrations(db),
+            }
     finally:
         db.close()
     if args.json:

@@ -22,18 +22,40 @@ CSV_FILES = {
 
 def add_arguments(parser) -> None:
     """Add the options of `train`."""
-    parser.add_argument("--symbols", required=True, help="comma-separated desk symbols, e.g. BTC_JPY,ETH_JPY")
-    parser.add_argument("--since", help="first candle day (UTC, YYYY-MM-DD); default: all stored history")
-    parser.add_argument("--until", help="day after the last candle (UTC, YYYY-MM-DD, exclusive); default: all")
-    parser.add_argument("--holdout-from", help="first day of the untouched holdout, evaluated once "
-                                               "(default: the last 20%% of the time range)")
-    parser.add_argument("--out", type=Path, help="new model version folder (default: models/<UTC time>); "
-                                                 "an existing folder is refused")
-    parser.add_argument("--csv-dir", type=Path, help="read the shared 15m CSV files (btcusdt_binance_15m.csv.gz, "
-                                                     "ethusdt_...) from DIR instead of the database")
-    parser.add_argument("--test-days", type=int, default=91, help="length of each walk-forward test block")
-    parser.add_argument("--calibration-days", type=int, default=61, help="calibration slice before each test block")
-    parser.add_argument("--min-train-days", type=int, default=180, help="shortest training window of a fold")
+    parser.add_argument(
+        "--symbols", required=True, help="comma-separated desk symbols, e.g. BTC_JPY,ETH_JPY"
+    )
+    parser.add_argument(
+        "--since", help="first candle day (UTC, YYYY-MM-DD); default: all stored history"
+    )
+    parser.add_argument(
+        "--until", help="day after the last candle (UTC, YYYY-MM-DD, exclusive); default: all"
+    )
+    parser.add_argument(
+        "--holdout-from",
+        help="first day of the untouched holdout, evaluated once "
+        "(default: the last 20%% of the time range)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="new model version folder (default: models/<UTC time>); an existing folder is refused",
+    )
+    parser.add_argument(
+        "--csv-dir",
+        type=Path,
+        help="read the shared 15m CSV files (btcusdt_binance_15m.csv.gz, "
+        "ethusdt_...) from DIR instead of the database",
+    )
+    parser.add_argument(
+        "--test-days", type=int, default=91, help="length of each walk-forward test block"
+    )
+    parser.add_argument(
+        "--calibration-days", type=int, default=61, help="calibration slice before each test block"
+    )
+    parser.add_argument(
+        "--min-train-days", type=int, default=180, help="shortest training window of a fold"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
@@ -67,7 +89,9 @@ def frames_from_csv(folder: Path, symbols: list[str], since, until) -> tuple[dic
     for symbol in symbols:
         name, source = CSV_FILES[symbol]
         if not (folder / name).is_file():
-            raise FileNotFoundError(f"--csv-dir {folder}: {name} not found (the shared data folder is missing?)")
+            raise FileNotFoundError(
+                f"--csv-dir {folder}: {name} not found (the shared data folder is missing?)"
+            )
         frame = candles_to_frame(read_candle_csv(folder / name))
         frames[symbol], sources[symbol] = _clip(frame, since, until), f"{source}, file {name}"
     return frames, sources
@@ -85,9 +109,13 @@ def frames_from_db(db_path: Path, symbols: list[str], since, until) -> tuple[dic
         for symbol in symbols:
             candles = load_candles(db, symbol, "15m", since, until)
             if not candles:
-                raise FileNotFoundError(f"no stored 15m candles for {symbol} in {db_path}; run `signaldesk backfill`")
-            rows = db.execute("SELECT DISTINCT source FROM candles WHERE symbol = ? AND interval = '15m'",
-                              [symbol]).fetchall()
+                raise FileNotFoundError(
+                    f"no stored 15m candles for {symbol} in {db_path}; run `signaldesk backfill`"
+                )
+            rows = db.execute(
+                "SELECT DISTINCT source FROM candles WHERE symbol = ? AND interval = '15m'",
+                [symbol],
+            ).fetchall()
             frames[symbol] = candles_to_frame(candles)
             sources[symbol] = "database candles, source(s): " + ", ".join(r[0] for r in rows)
         return frames, sources
@@ -126,7 +154,9 @@ def run(args, settings) -> int:
         print(f"train: {exc}")
         return EXIT_USAGE
     if out.exists():
-        print(f"train: {out} already exists; model versions are never overwritten, choose a new --out")
+        print(
+            f"train: {out} already exists; model versions are never overwritten, choose a new --out"
+        )
         return EXIT_USAGE
     try:
         summary = train_version(args, settings, symbols, since, until, holdout_from, out, now)
@@ -139,7 +169,9 @@ def run(args, settings) -> int:
     return EXIT_OK
 
 
-def train_version(args, settings, symbols, since, until, holdout_from, out: Path, now: datetime) -> dict:
+def train_version(
+    args, settings, symbols, since, until, holdout_from, out: Path, now: datetime
+) -> dict:
     """Run the training pipeline and write the model folder; return the summary."""
     from signaldesk.labels import LabelSpec
     from signaldesk.model.artifacts import write_version
@@ -156,27 +188,44 @@ def train_version(args, settings, symbols, since, until, holdout_from, out: Path
     options = TrainingOptions(
         holdout_from=holdout_from or default_holdout(frames),
         label=LabelSpec(strategy.label_horizon_bars, strategy.label_move),
-        thresholds=Thresholds(strategy.long_threshold, strategy.short_threshold, strategy.top_fraction),
-        test_days=args.test_days, calibration_days=args.calibration_days, min_train_days=args.min_train_days)
-    result = train_and_evaluate(frames, sources, options, now, lambda text: print(f"train: {text}", flush=True))
+        thresholds=Thresholds(
+            strategy.long_threshold, strategy.short_threshold, strategy.top_fraction
+        ),
+        test_days=args.test_days,
+        calibration_days=args.calibration_days,
+        min_train_days=args.min_train_days,
+    )
+    result = train_and_evaluate(
+        frames, sources, options, now, lambda text: print(f"train: {text}", flush=True)
+    )
     note = data_note(bool(args.csv_dir), result.metadata["windows"]["calibration"]["end"])
-    write_version(out, result.model.boosters, {"version": out.name, "data_note": note, **result.metadata})
+    write_version(
+        out, result.model.boosters, {"version": out.name, "data_note": note, **result.metadata}
+    )
     write_report(out, {"data_note": note, **result.report}, f"Model {out.name}: evaluation report")
-    return {"model": str(out), **result.metadata["metrics"], "windows": result.metadata["windows"],
-            "suggested_thresholds": result.metadata["suggested_thresholds"]}
+    return {
+        "model": str(out),
+        **result.metadata["metrics"],
+        "windows": result.metadata["windows"],
+        "suggested_thresholds": result.metadata["suggested_thresholds"],
+    }
 
 
 def data_note(from_shared_csv: bool, seen_until: str) -> str:
     """Say plainly what the candles are and whether the bundled demo period is out of sample."""
     import pandas as pd
 
-    note = (f"The model saw candles up to {seen_until[:16]} UTC (training + calibration); later candles are out of "
-            f"sample. The bundled demo period {DEMO_PERIOD[0]}..{DEMO_PERIOD[1]} is "
-            f"{'outside' if pd.Timestamp(seen_until) <= pd.Timestamp(DEMO_PERIOD[0], tz='UTC') else 'INSIDE'} "
-            f"the model's training data.")
+    note = (
+        f"The model saw candles up to {seen_until[:16]} UTC (training + calibration); later candles are out of "
+        f"sample. The bundled demo period {DEMO_PERIOD[0]}..{DEMO_PERIOD[1]} is "
+        f"{'outside' if pd.Timestamp(seen_until) <= pd.Timestamp(DEMO_PERIOD[0], tz='UTC') else 'INSIDE'} "
+        f"the model's training data."
+    )
     if from_shared_csv:
-        note = ("Trained on Binance BTC/USDT and ETH/USDT 15m candles as a stand-in for GMO Coin BTC_JPY/ETH_JPY "
-                "(no long public JPY series exists); the features are scale-free. " + note)
+        note = (
+            "Trained on Binance BTC/USDT and ETH/USDT 15m candles as a stand-in for GMO Coin BTC_JPY/ETH_JPY "
+            "(no long public JPY series exists); the features are scale-free. " + note
+        )
     return note
 
 
@@ -185,8 +234,12 @@ def print_summary(summary: dict) -> None:
     print(f"model written to {summary['model']} (report.md beside it)")
     for block in ("walk_forward", "holdout"):
         m = summary[block]
-        print(f"  {block:12} event AUC long {m['long_auc']:.3f} short {m['short_auc']:.3f}  "
-              f"directional AUC {m['directional_auc']:.3f}  signals/day at thresholds "
-              f"{m['signals_per_day_at_thresholds']:.2f}")
-    print(f"  shuffled-label control AUC (holdout): long {summary['control_auc_holdout']['long']:.3f} "
-          f"short {summary['control_auc_holdout']['short']:.3f}")
+        print(
+            f"  {block:12} event AUC long {m['long_auc']:.3f} short {m['short_auc']:.3f}  "
+            f"directional AUC {m['directional_auc']:.3f}  signals/day at thresholds "
+            f"{m['signals_per_day_at_thresholds']:.2f}"
+        )
+    print(
+        f"  shuffled-label control AUC (holdout): long {summary['control_auc_holdout']['long']:.3f} "
+        f"short {summary['control_auc_holdout']['short']:.3f}"
+    )

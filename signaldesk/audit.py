@@ -34,4 +34,7 @@ def events(db, event: str | None = None, limit: int = 100) -> list[dict]:
     sql += " ORDER BY id DESC LIMIT ?"
     params.append(limit)
     rows = db.execute(sql, params).fetchall()
-    return [{"id": r[0], "at": r[1], "event": r[2], "actor": r[3], "detail": json.loads(r[4])} for r in rows]
+    return [
+        {"id": r[0], "at": r[1], "event": r[2], "actor": r[3], "detail": json.loads(r[4])}
+        for r in rows
+    ]

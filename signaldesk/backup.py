@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from signaldesk.storage import BUSY_TIMEOUT_MS, Database, applied_migrations, open_db, pending_migrations
+from signaldesk.storage import (
+    BUSY_TIMEOUT_MS,
+    Database,
+    applied_migrations,
+    open_db,
+    pending_migrations,
+)
 
 BACKUP_NAME = re.compile(r"^signaldesk-(\d{8}T\d{6}Z)\.sqlite3$")
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -81,12 +87,16 @@ def expired_backups(names: list[str], now: datetime, keep_days: int) -> list[str
     return [name for taken, name in dated[:-1] if taken < cutoff]
 
 
-def live_processes(beats: dict[str, datetime | None], windows: dict[str, timedelta], now: datetime) -> list[str]:
+def live_processes(
+    beats: dict[str, datetime | None], windows: dict[str, timedelta], now: datetime
+) -> list[str]:
     """Return 'process (beat N s ago)' for every heartbeat younger than its window: that process may be running."""
     alive = []
     for process, beat in beats.items():
         if beat is not None and now - beat < windows[process]:
-            alive.append(f"{process} (last heartbeat {max(0, int((now - beat).total_seconds()))} s ago)")
+            alive.append(
+                f"{process} (last heartbeat {max(0, int((now - beat).total_seconds()))} s ago)"
+            )
     return alive
 
 
@@ -106,8 +116,12 @@ def root_on_desk_files(db_path: Path, euid: int) -> str | None:
 
 def read_contents(db: Database) -> Contents:
     """Read applied migrations and rows per table (call inside a read transaction for one consistent snapshot)."""
-    tables = [r[0] for r in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()]
+    tables = [
+        r[0]
+        for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).fetchall()
+    ]
     rows = {t: db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables}
     return Contents(tuple(name for name, _ in applied_migrations(db)), rows)
 
@@ -124,12 +138,18 @@ def known_migrations() -> list[str]:
 def take_backup(db_path: Path, folder: Path, taken_at: datetime) -> Backup:
     """Copy the database inside one read snapshot, verify the copy, then give it its final name; raise BackupError."""
     if not db_path.is_file():
-        raise BackupError(f"database {db_path} does not exist; nothing to back up (run `signaldesk migrate`)")
+        raise BackupError(
+            f"database {db_path} does not exist; nothing to back up (run `signaldesk migrate`)"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / backup_name(taken_at)
     if final.exists():
-        raise BackupError(f"{final} already exists (two backups within one second); run the backup again")
-    partial = folder / f".{final.name}.partial"  # never matches BACKUP_NAME, so never mistaken for a backup
+        raise BackupError(
+            f"{final} already exists (two backups within one second); run the backup again"
+        )
+    partial = (
+        folder / f".{final.name}.partial"
+    )  # never matches BACKUP_NAME, so never mistaken for a backup
     try:
         expected = _copy_snapshot(db_path, partial)
         found = verify_copy(partial, expected)
@@ -154,12 +174,16 @@ def _copy_snapshot(db_path: Path, partial: Path) -> Contents:
     source = None
     try:
         source = open_db(db_path)
-        source.conn.execute("BEGIN")  # deferred: the snapshot starts at the first read, in read_contents
+        source.conn.execute(
+            "BEGIN"
+        )  # deferred: the snapshot starts at the first read, in read_contents
         expected = read_contents(source)
         copy = sqlite3.connect(partial)
         try:
             source.conn.backup(copy)
-            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+            copy.execute(
+                "PRAGMA journal_mode = DELETE"
+            )  # one self-contained file, no -wal beside it
         finally:
             copy.close()
         source.conn.execute("ROLLBACK")
@@ -175,13 +199,20 @@ def verify_copy(path: Path, expected: Contents) -> Contents:
     """Check a copy's integrity, migrations and row counts against the snapshot it was taken from; raise BackupError."""
     found = inspect_database(path)
     if found.migrations != expected.migrations:
-        raise BackupError(f"copy has migrations {list(found.migrations)}, the database {list(expected.migrations)}")
-    differing = [f"{t}: copy {found.rows.get(t)} rows, database {n}" for t, n in expected.rows.items()
-                 if found.rows.get(t) != n]
+        raise BackupError(
+            f"copy has migrations {list(found.migrations)}, the database {list(expected.migrations)}"
+        )
+    differing = [
+        f"{t}: copy {found.rows.get(t)} rows, database {n}"
+        for t, n in expected.rows.items()
+        if found.rows.get(t) != n
+    ]
     extra = sorted(set(found.rows) - set(expected.rows))
     if differing or extra:
-        raise BackupError("copy differs from the database snapshot: " + "; ".join(differing + [f"extra table {t}"
-                                                                                                for t in extra]))
+        raise BackupError(
+            "copy differs from the database snapshot: "
+            + "; ".join(differing + [f"extra table {t}" for t in extra])
+        )
     return found
 
 
@@ -191,9 +222,13 @@ def inspect_database(path: Path) -> Contents:
         raise BackupError(f"{path}: no such file")
     with path.open("rb") as handle:
         if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-            raise BackupError(f"{path} is not an SQLite database (it does not start with the SQLite header)")
+            raise BackupError(
+                f"{path} is not an SQLite database (it does not start with the SQLite header)"
+            )
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
+        )
     except sqlite3.Error as exc:
         raise BackupError(f"{path} cannot be opened: {exc}") from exc
     try:
@@ -232,9 +267,15 @@ def _fsync(path: Path) -> None:
 
 def _write_sidecar(backup: Backup, source: Path) -> None:
     """Write `<backup>.json` (sha256, size, migrations, rows) atomically beside the backup."""
-    document = {"file": backup.path.name, "taken_at": backup.taken_at.isoformat(), "source": str(source),
-                "sha256": backup.sha256, "bytes": backup.size_bytes, "migrations": list(backup.contents.migrations),
-                "rows": backup.contents.rows}
+    document = {
+        "file": backup.path.name,
+        "taken_at": backup.taken_at.isoformat(),
+        "source": str(source),
+        "sha256": backup.sha256,
+        "bytes": backup.size_bytes,
+        "migrations": list(backup.contents.migrations),
+        "rows": backup.contents.rows,
+    }
     target = sidecar_path(backup.path)
     partial = target.with_name(f".{target.name}.partial")
     partial.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -275,17 +316,23 @@ def check_backup(path: Path) -> tuple[Contents, str]:
     """
     recorded = recorded_sha256(path) if path.is_file() else None
     if recorded is not None and sha256_of(path) != recorded:
-        raise BackupError(f"{path} does not match the sha256 in {sidecar_path(path).name}: the file changed after "
-                          f"the backup was taken; choose another backup")
+        raise BackupError(
+            f"{path} does not match the sha256 in {sidecar_path(path).name}: the file changed after "
+            f"the backup was taken; choose another backup"
+        )
     contents = inspect_database(path)
     if not contents.migrations:
         raise BackupError(f"{path} holds no signaldesk migrations: it is not a signaldesk database")
     known = set(known_migrations())
     unknown = [name for name in contents.migrations if name not in known]
     if unknown:
-        raise BackupError(f"{path} was migrated by a newer signaldesk ({', '.join(unknown)}); upgrade signaldesk "
-                          f"before restoring it")
-    return contents, ("sha256 matches its sidecar" if recorded else "no sidecar, sha256 not checked")
+        raise BackupError(
+            f"{path} was migrated by a newer signaldesk ({', '.join(unknown)}); upgrade signaldesk "
+            f"before restoring it"
+        )
+    return contents, (
+        "sha256 matches its sidecar" if recorded else "no sidecar, sha256 not checked"
+    )
 
 
 def database_files(db_path: Path) -> list[Path]:
@@ -302,10 +349,14 @@ def keep_aside(db_path: Path, at: datetime) -> Path | None:
     db, wal, _shm = database_files(db_path)
     aside = db_path.with_name(f"{db_path.name}.before-restore-{stamp(at)}")
     if aside.exists():
-        raise BackupError(f"{aside} already exists (two restores within one second); run the restore again")
+        raise BackupError(
+            f"{aside} already exists (two restores within one second); run the restore again"
+        )
     kept = []
     for source, target in ((db, aside), (wal, Path(f"{aside}-wal"))):
-        if source.exists() and (source == db or source.stat().st_size):  # an empty -wal carries nothing
+        if source.exists() and (
+            source == db or source.stat().st_size
+        ):  # an empty -wal carries nothing
             shutil.copy2(source, target)
             _fsync(target)
             kept.append(target)
@@ -337,7 +388,9 @@ def _restore_target(db_path: Path) -> sqlite3.Connection:
     """
     db, wal, shm = database_files(db_path)
     if not db.exists():
-        wal.unlink(missing_ok=True)  # a -wal without its database would be replayed onto the new file
+        wal.unlink(
+            missing_ok=True
+        )  # a -wal without its database would be replayed onto the new file
         shm.unlink(missing_ok=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_MS / 1000)

@@ -66,30 +66,56 @@ def _row_to_candle(row: dict, path: Path, line: int) -> Candle:
 
 def check_candle(candle: Candle, where: str) -> None:
     """Raise CandleError unless low <= open, close <= high, prices > 0 and volume >= 0."""
-    prices_ok = all(p.is_finite() and p > 0 for p in (candle.open, candle.high, candle.low, candle.close))
-    shape_ok = candle.low <= min(candle.open, candle.close) and candle.high >= max(candle.open, candle.close)
+    prices_ok = all(
+        p.is_finite() and p > 0 for p in (candle.open, candle.high, candle.low, candle.close)
+    )
+    shape_ok = candle.low <= min(candle.open, candle.close) and candle.high >= max(
+        candle.open, candle.close
+    )
     if not (prices_ok and shape_ok and candle.volume.is_finite() and candle.volume >= 0):
         raise CandleError(f"{where}: inconsistent candle {candle}")
 
 
-def save_candles(db, symbol: str, interval: str, candles: list[Candle], source: str,
-                 now: datetime | None = None) -> int:
+def save_candles(
+    db, symbol: str, interval: str, candles: list[Candle], source: str, now: datetime | None = None
+) -> int:
     """Insert candles not yet stored (existing rows are kept as they are); return how many were new."""
     if interval not in INTERVAL_MINUTES:
         raise CandleError(f"interval {interval!r}: allowed {', '.join(INTERVAL_MINUTES)}")
     fetched = to_db(now or utc_now())
-    rows = [(symbol, interval, to_db(c.open_time), str(c.open), str(c.high), str(c.low), str(c.close),
-             str(c.volume), source, fetched) for c in candles]
+    rows = [
+        (
+            symbol,
+            interval,
+            to_db(c.open_time),
+            str(c.open),
+            str(c.high),
+            str(c.low),
+            str(c.close),
+            str(c.volume),
+            source,
+            fetched,
+        )
+        for c in candles
+    ]
     with writing(db):
         before = db.execute("SELECT total_changes()").fetchone()[0]
         db.conn.executemany(
             "INSERT INTO candles (symbol, interval, open_time, open, high, low, close, volume, source, fetched_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            rows,
+        )
         return db.execute("SELECT total_changes()").fetchone()[0] - before
 
 
-def load_candles(db, symbol: str, interval: str = "15m", since: datetime | None = None,
-                 until: datetime | None = None, limit: int | None = None) -> list[Candle]:
+def load_candles(
+    db,
+    symbol: str,
+    interval: str = "15m",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+) -> list[Candle]:
     """Return stored candles in time order; with `limit`, the latest `limit` of them."""
     sql = "SELECT open_time, open, high, low, close, volume FROM candles WHERE symbol = ? AND interval = ?"
     params: list = [symbol, interval]
@@ -112,7 +138,8 @@ def candle_summary(db) -> list[dict]:
     """Return per symbol and interval: rows, first and last open time, and sources."""
     rows = db.execute(
         "SELECT symbol, interval, COUNT(*), MIN(open_time), MAX(open_time), GROUP_CONCAT(DISTINCT source) "
-        "FROM candles GROUP BY symbol, interval ORDER BY symbol, interval").fetchall()
+        "FROM candles GROUP BY symbol, interval ORDER BY symbol, interval"
+    ).fetchall()
     keys = ("symbol", "interval", "rows", "first", "last", "sources")
     return [dict(zip(keys, r, strict=True)) for r in rows]
 

@@ -65,39 +65,66 @@ def latest_closed_open_time(now: datetime, publish_delay_seconds: int) -> dateti
 def missing_candles(db, exchange, symbol: str, latest_open: datetime) -> list[Candle]:
     """Fetch only the closed 15-minute candles the cache lacks (by GMO trading day); never the forming one."""
     stored = load_candles(db, symbol, "15m", limit=1)
-    start = stored[-1].open_time + STEP if stored else latest_open - timedelta(days=HISTORY_DAYS_WHEN_EMPTY)
+    start = (
+        stored[-1].open_time + STEP
+        if stored
+        else latest_open - timedelta(days=HISTORY_DAYS_WHEN_EMPTY)
+    )
     day, last_day, fresh = trading_day(start), trading_day(latest_open), []
     while start <= latest_open and day <= last_day:
-        fresh += [c for c in exchange.klines(symbol, "15m", kline_date("15min", day))
-                  if start <= c.open_time <= latest_open]
+        fresh += [
+            c
+            for c in exchange.klines(symbol, "15m", kline_date("15min", day))
+            if start <= c.open_time <= latest_open
+        ]
         day += timedelta(days=1)
     return fresh
 
 
-def feature_window(db, symbol: str, latest_open: datetime, bars: int) -> tuple[list[Candle], str | None]:
+def feature_window(
+    db, symbol: str, latest_open: datetime, bars: int
+) -> tuple[list[Candle], str | None]:
     """Return the last `bars` candles up to `latest_open` and a data problem (missing or gapped), if any."""
     candles = load_candles(db, symbol, "15m", until=latest_open + STEP, limit=bars)
     if not candles or candles[-1].open_time != latest_open:
-        have = f"newest stored is {candles[-1].open_time:%Y-%m-%d %H:%M} UTC" if candles else "no candles stored"
+        have = (
+            f"newest stored is {candles[-1].open_time:%Y-%m-%d %H:%M} UTC"
+            if candles
+            else "no candles stored"
+        )
         return candles, f"candle {latest_open:%Y-%m-%d %H:%M} UTC is not available ({have})"
     if len(candles) < bars:
         return candles, f"only {len(candles)} of {bars} candles needed for features"
     gaps = find_gaps([c.open_time for c in candles], "15m")
     if gaps:
         missing = sum(g.missing for g in gaps)
-        return candles, f"{missing} candle(s) missing in the feature window (first after " \
-                        f"{gaps[0].last_present:%Y-%m-%d %H:%M} UTC); not scoring on gapped data"
+        return (
+            candles,
+            f"{missing} candle(s) missing in the feature window (first after "
+            f"{gaps[0].last_present:%Y-%m-%d %H:%M} UTC); not scoring on gapped data",
+        )
     return candles, None
 
 
-def score_symbol(symbol: str, candles: list[Candle], data_problem: str | None, model, latest_open: datetime,
-                 timings: dict[str, float]) -> Scored:
+def score_symbol(
+    symbol: str,
+    candles: list[Candle],
+    data_problem: str | None,
+    model,
+    latest_open: datetime,
+    timings: dict[str, float],
+) -> Scored:
     """Compute features and both calibrated probabilities for the last candle of a clean window."""
     from signaldesk.features import FeatureError, candles_to_frame, latest_features
 
     last = candles[-1] if candles and candles[-1].open_time == latest_open else None
-    scored = Scored(symbol, latest_open, last.close if last else None, candles[-2] if last and len(candles) > 1
-                    else None, last)
+    scored = Scored(
+        symbol,
+        latest_open,
+        last.close if last else None,
+        candles[-2] if last and len(candles) > 1 else None,
+        last,
+    )
     if data_problem:
         scored.checks = [Check("data", False, data_problem)]
         return scored
@@ -112,8 +139,13 @@ def score_symbol(symbol: str, candles: list[Candle], data_problem: str | None, m
     scored.prediction = model.predict(latest.values)
     top = model.top_contributions(latest.values, 3, scored.prediction.direction)
     timings["inference"] = timings.get("inference", 0.0) + time.perf_counter() - started
-    scored.features = {"values": latest.as_dict(), "volume_ratio": latest.volume_ratio,
-                       "top": [{"feature": t.feature, "value": t.value, "contribution": t.contribution} for t in top]}
+    scored.features = {
+        "values": latest.as_dict(),
+        "volume_ratio": latest.volume_ratio,
+        "top": [
+            {"feature": t.feature, "value": t.value, "contribution": t.contribution} for t in top
+        ],
+    }
     scored.atr = Decimal(str(latest.atr))
     return scored
 
@@ -124,15 +156,23 @@ def judge(scored: Scored, market: Market, settings) -> None:
         scored.status = "FILTERED"
         return
     p = scored.prediction
-    candidate = Candidate(scored.symbol, p.direction, p.confidence, p.confidence_rank, p.prob_long, p.prob_short)
+    candidate = Candidate(
+        scored.symbol, p.direction, p.confidence, p.confidence_rank, p.prob_long, p.prob_short
+    )
     book = market.books.get(scored.symbol)
     side = "long" if p.direction == "LONG" else "short"
     spike = market.spikes.get((scored.symbol, side))
     context = Context(
-        spread_bps=book.spread_bps if book else None, volume_ratio=scored.features["volume_ratio"],
-        news_event=market.news_event, spike_side=side if spike else None, spike_detail=spike or "",
-        halted=market.halted, halt_reason=market.halt_reason, trades_today=market.trades_today,
-        loss_limit_breaches=market.loss_limit_breaches)
+        spread_bps=book.spread_bps if book else None,
+        volume_ratio=scored.features["volume_ratio"],
+        news_event=market.news_event,
+        spike_side=side if spike else None,
+        spike_detail=spike or "",
+        halted=market.halted,
+        halt_reason=market.halt_reason,
+        trades_today=market.trades_today,
+        loss_limit_breaches=market.loss_limit_breaches,
+    )
     scored.checks = evaluate(candidate, context, settings)
     scored.status = status_of(scored.checks)
     if scored.status == PENDING:
@@ -146,7 +186,9 @@ def propose_trade(scored: Scored, market: Market, settings) -> None:
 
     book, rules = market.books[scored.symbol], market.rules[scored.symbol]
     direction = scored.prediction.direction
-    entry = passive_price(entry_side(direction), book, rules.tick_size)  # what execution will post, on the tick grid
+    entry = passive_price(
+        entry_side(direction), book, rules.tick_size
+    )  # what execution will post, on the tick grid
     try:
         levels = trade_levels(direction, entry, scored.atr, rules.tick_size, settings.risk)
         sizing = size_for_risk(market.equity_jpy, levels, rules, settings.risk)
@@ -157,9 +199,14 @@ def propose_trade(scored: Scored, market: Market, settings) -> None:
         scored.checks.append(Check("size", False, refusal))
         scored.status = "FILTERED"
         return
-    scored.proposal = {"entry_price": levels.entry, "stop_loss": levels.stop_loss,
-                       "take_profit_1": levels.take_profit_1, "take_profit_2": levels.take_profit_2,
-                       "size": sizing.size, "risk_jpy": sizing.risk_jpy}
+    scored.proposal = {
+        "entry_price": levels.entry,
+        "stop_loss": levels.stop_loss,
+        "take_profit_1": levels.take_profit_1,
+        "take_profit_2": levels.take_profit_2,
+        "size": sizing.size,
+        "risk_jpy": sizing.risk_jpy,
+    }
 
 
 def write_scores(db, scored: list[Scored], model_version: str, settings, now: datetime) -> int:
@@ -173,7 +220,9 @@ def write_scores(db, scored: list[Scored], model_version: str, settings, now: da
                 "confidence_rank, features, model_version, status, reasons, close_price, atr, entry_price, stop_loss, "
                 "take_profit_1, take_profit_2, size, risk_jpy, expires_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (symbol, candle_time) DO NOTHING", _row(s, model_version, now, expires)).rowcount
+                "ON CONFLICT (symbol, candle_time) DO NOTHING",
+                _row(s, model_version, now, expires),
+            ).rowcount
     return written
 
 
@@ -181,12 +230,29 @@ def _row(s: Scored, model_version: str, now: datetime, expires: str) -> list:
     """Return the signals row values of one scored symbol."""
     p, q = s.prediction, s.proposal
     text = lambda v: None if v is None else str(v)  # noqa: E731
-    return [to_db(now), s.symbol, to_db(s.candle_time), p.direction if p else None, p.confidence if p else None,
-            p.prob_long if p else None, p.prob_short if p else None, p.confidence_rank if p else None,
-            json.dumps(s.features), model_version, s.status, json.dumps([c.as_dict() for c in s.checks]),
-            text(s.close), text(s.atr), text(q.get("entry_price")), text(q.get("stop_loss")),
-            text(q.get("take_profit_1")), text(q.get("take_profit_2")), text(q.get("size")), text(q.get("risk_jpy")),
-            expires if s.status == PENDING else None]
+    return [
+        to_db(now),
+        s.symbol,
+        to_db(s.candle_time),
+        p.direction if p else None,
+        p.confidence if p else None,
+        p.prob_long if p else None,
+        p.prob_short if p else None,
+        p.confidence_rank if p else None,
+        json.dumps(s.features),
+        model_version,
+        s.status,
+        json.dumps([c.as_dict() for c in s.checks]),
+        text(s.close),
+        text(s.atr),
+        text(q.get("entry_price")),
+        text(q.get("stop_loss")),
+        text(q.get("take_profit_1")),
+        text(q.get("take_profit_2")),
+        text(q.get("size")),
+        text(q.get("risk_jpy")),
+        expires if s.status == PENDING else None,
+    ]
 
 
 @dataclass(frozen=True)
@@ -201,7 +267,9 @@ class CycleResult:
     timings: dict[str, float]
 
 
-def gather_market(db, exchange, settings, symbols, now: datetime, calendar, timings: dict) -> Market:
+def gather_market(
+    db, exchange, settings, symbols, now: datetime, calendar, timings: dict
+) -> Market:
     """Read order books, symbol rules, news, liquidation spikes and the risk state for this cycle."""
     from signaldesk.liquidations import recent_spike
     from signaldesk.news import blackout_event
@@ -216,22 +284,36 @@ def gather_market(db, exchange, settings, symbols, now: datetime, calendar, timi
     spikes = {}
     for symbol in symbols:
         for side in ("long", "short"):
-            spike = recent_spike(db, symbol, now, settings.strategy.liquidation_window_minutes, side)
+            spike = recent_spike(
+                db, symbol, now, settings.strategy.liquidation_window_minutes, side
+            )
             if spike:
                 spikes[(symbol, side)] = describe_spike(spike)
-    return Market(books, rules, f"{event.title} at {event.at:%Y-%m-%d %H:%M} UTC" if event else None, spikes,
-                  snapshot.halted, snapshot.halt_reason, snapshot.trades_today,
-                  tuple(loss_limit_breaches(snapshot)), snapshot.equity_jpy)
+    return Market(
+        books,
+        rules,
+        f"{event.title} at {event.at:%Y-%m-%d %H:%M} UTC" if event else None,
+        spikes,
+        snapshot.halted,
+        snapshot.halt_reason,
+        snapshot.trades_today,
+        tuple(loss_limit_breaches(snapshot)),
+        snapshot.equity_jpy,
+    )
 
 
 def describe_spike(spike) -> str:
     """Return a liquidation spike as a verdict reason a trader understands."""
     ratio = f", {spike.ratio:.1f}x baseline" if spike.ratio else ""
-    return (f"{spike.side}s liquidated: {spike.count} liquidations, {spike.notional_usd:,.0f} USD in the minute "
-            f"{spike.minute:%H:%M} UTC (baseline {spike.baseline_usd:,.0f} USD{ratio})")
+    return (
+        f"{spike.side}s liquidated: {spike.count} liquidations, {spike.notional_usd:,.0f} USD in the minute "
+        f"{spike.minute:%H:%M} UTC (baseline {spike.baseline_usd:,.0f} USD{ratio})"
+    )
 
 
-def run_cycle(db, exchange, model, settings, now: datetime, calendar, *, fetch: bool = True) -> CycleResult:
+def run_cycle(
+    db, exchange, model, settings, now: datetime, calendar, *, fetch: bool = True
+) -> CycleResult:
     """Score the newest closed candle of every symbol: read everything first, then write candles and verdicts in
     one transaction, so an exchange error or a malformed payload leaves nothing partial behind."""
     from signaldesk.features import LIVE_FETCH_BARS
@@ -240,20 +322,32 @@ def run_cycle(db, exchange, model, settings, now: datetime, calendar, *, fetch: 
     symbols = settings.strategy.symbols
     latest_open = latest_closed_open_time(now, settings.strategy.candle_publish_delay_seconds)
     started = time.perf_counter()
-    fresh = {symbol: missing_candles(db, exchange, symbol, latest_open) if fetch else [] for symbol in symbols}
+    fresh = {
+        symbol: missing_candles(db, exchange, symbol, latest_open) if fetch else []
+        for symbol in symbols
+    }
     timings["fetch"] = time.perf_counter() - started
     market = gather_market(db, exchange, settings, symbols, now, calendar, timings)
     with writing(db):
-        fetched = sum(save_candles(db, s, "15m", rows, "gmo:klines", now) for s, rows in fresh.items())
-        windows = {symbol: feature_window(db, symbol, latest_open, LIVE_FETCH_BARS) for symbol in symbols}
-        scored = [score_symbol(symbol, *windows[symbol], model, latest_open, timings) for symbol in symbols]
+        fetched = sum(
+            save_candles(db, s, "15m", rows, "gmo:klines", now) for s, rows in fresh.items()
+        )
+        windows = {
+            symbol: feature_window(db, symbol, latest_open, LIVE_FETCH_BARS) for symbol in symbols
+        }
+        scored = [
+            score_symbol(symbol, *windows[symbol], model, latest_open, timings)
+            for symbol in symbols
+        ]
         for s in scored:
             judge(s, market, settings)
         started = time.perf_counter()
         written = write_scores(db, scored, model.version, settings, now)
         timings["writes"] = time.perf_counter() - started
     alerts = price_alerts(scored, settings)
-    return CycleResult(latest_open, {s.symbol: s.status for s in scored}, written, fetched, alerts, timings)
+    return CycleResult(
+        latest_open, {s.symbol: s.status for s in scored}, written, fetched, alerts, timings
+    )
 
 
 def price_alerts(scored: list[Scored], settings) -> list:
@@ -263,7 +357,9 @@ def price_alerts(scored: list[Scored], settings) -> list:
     alerts = []
     for s in scored:
         if s.last is not None:
-            alert = price_move_alert(s.symbol, s.previous, s.last, settings.health.price_move_warning)
+            alert = price_move_alert(
+                s.symbol, s.previous, s.last, settings.health.price_move_warning
+            )
             if alert:
                 alerts.append(alert)
     return alerts

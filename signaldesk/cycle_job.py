@@ -58,7 +58,9 @@ def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) ->
     except (ModelMissing, ModelMismatch, CalendarError) as exc:
         outcome = _failed(db, settings, now, run_id, "configuration", str(exc), critical=True)
     except Maintenance as exc:
-        outcome = _failed(db, settings, now, run_id, "maintenance", str(exc), critical=False, status="skipped")
+        outcome = _failed(
+            db, settings, now, run_id, "maintenance", str(exc), critical=False, status="skipped"
+        )
     except ExchangeError as exc:
         outcome = _exchange_failed(db, settings, now, run_id, exc)
     deliver_when_bot_is_down(db, settings, now)
@@ -72,7 +74,9 @@ def _build_exchange(settings, db):
     return build_exchange(settings, db)
 
 
-def _scored(db, settings, now, run_id, exchange, model, calendar, model_seconds: float) -> JobOutcome:
+def _scored(
+    db, settings, now, run_id, exchange, model, calendar, model_seconds: float
+) -> JobOutcome:
     """Run the cycle proper and record success, alerts and outcomes."""
     from signaldesk.cycle import run_cycle
 
@@ -83,19 +87,47 @@ def _scored(db, settings, now, run_id, exchange, model, calendar, model_seconds:
         raise_alert(db, settings, alert, now)
     check_memory(db, settings, now)
     resolved = resolve_and_score(db, settings, model.version, now)
-    counts = {"written": result.written, "fetched": result.fetched, "resolved": resolved, **result.statuses}
-    finish_run(db, run_id, "ok", now, candle_time=result.candle_time, counts=counts,
-               durations={k: round(v, 4) for k, v in result.timings.items()})
-    line = (f"cycle {result.candle_time:%Y-%m-%d %H:%M} UTC: " +
-            ", ".join(f"{s} {v}" for s, v in result.statuses.items()) + f"; {result.written} row(s) written")
-    return JobOutcome(True, line, {"candle_time": result.candle_time, "statuses": result.statuses, **counts,
-                                   "durations": result.timings, "model": model.version})
+    counts = {
+        "written": result.written,
+        "fetched": result.fetched,
+        "resolved": resolved,
+        **result.statuses,
+    }
+    finish_run(
+        db,
+        run_id,
+        "ok",
+        now,
+        candle_time=result.candle_time,
+        counts=counts,
+        durations={k: round(v, 4) for k, v in result.timings.items()},
+    )
+    line = (
+        f"cycle {result.candle_time:%Y-%m-%d %H:%M} UTC: "
+        + ", ".join(f"{s} {v}" for s, v in result.statuses.items())
+        + f"; {result.written} row(s) written"
+    )
+    return JobOutcome(
+        True,
+        line,
+        {
+            "candle_time": result.candle_time,
+            "statuses": result.statuses,
+            **counts,
+            "durations": result.timings,
+            "model": model.version,
+        },
+    )
 
 
 def check_memory(db, settings, now: datetime) -> None:
     """Warn over 80% memory use; over 90% halt trading and raise a critical alert."""
-    alert = memory_alert(memory_used_fraction(), settings.health.memory_warning, settings.health.memory_critical,
-                         now.astimezone(JST).strftime("%Y-%m-%dT%H"))
+    alert = memory_alert(
+        memory_used_fraction(),
+        settings.health.memory_warning,
+        settings.health.memory_critical,
+        now.astimezone(JST).strftime("%Y-%m-%dT%H"),
+    )
     if alert:
         raise_alert(db, settings, alert, now)
 
@@ -106,21 +138,35 @@ def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
 
     touched = resolve_outcomes(db, settings.strategy.label_horizon_bars, now)
     update_performance(db, touched, settings.strategy.label_move, now)
-    auc = trailing_auc(db, model_version, settings.strategy.label_move, now - timedelta(days=LIVE_AUC_DAYS))
-    alert = live_auc_alert(auc, settings.health.min_live_auc, model_version, now.astimezone(JST).date().isoformat())
+    auc = trailing_auc(
+        db, model_version, settings.strategy.label_move, now - timedelta(days=LIVE_AUC_DAYS)
+    )
+    alert = live_auc_alert(
+        auc, settings.health.min_live_auc, model_version, now.astimezone(JST).date().isoformat()
+    )
     if alert:
         raise_alert(db, settings, alert, now)
     return len(touched)
 
 
-def _failed(db, settings, now, run_id, kind: str, error: str, *, critical: bool, status: str = "failed") -> JobOutcome:
+def _failed(
+    db, settings, now, run_id, kind: str, error: str, *, critical: bool, status: str = "failed"
+) -> JobOutcome:
     """Record a failed (or skipped) run and queue an alert once per JST day and kind."""
     severity = "critical" if critical else "warning"
-    outbox.queue_alert(db, severity, kind, f"cycle {status}: {error}", now,
-                       f"cycle-{kind}:{now.astimezone(JST).date().isoformat()}")
+    outbox.queue_alert(
+        db,
+        severity,
+        kind,
+        f"cycle {status}: {error}",
+        now,
+        f"cycle-{kind}:{now.astimezone(JST).date().isoformat()}",
+    )
     finish_run(db, run_id, status, now, error=error)
     log.error("cycle %s: %s", status, error)
-    return JobOutcome(status == "skipped", f"cycle {status}: {error}", {"status": status, "error": error})
+    return JobOutcome(
+        status == "skipped", f"cycle {status}: {error}", {"status": status, "error": error}
+    )
 
 
 def _exchange_failed(db, settings, now, run_id, exc) -> JobOutcome:
@@ -132,14 +178,19 @@ def _exchange_failed(db, settings, now, run_id, exc) -> JobOutcome:
         raise_alert(db, settings, alert, now)
     finish_run(db, run_id, "failed", now, error=str(exc), counts={"api_failures": failures})
     log.error("cycle failed (%d in a row): %s", failures, exc)
-    return JobOutcome(False, f"cycle failed ({failures} in a row): {exc}",
-                      {"status": "failed", "error": str(exc), "api_failures": failures})
+    return JobOutcome(
+        False,
+        f"cycle failed ({failures} in a row): {exc}",
+        {"status": "failed", "error": str(exc), "api_failures": failures},
+    )
 
 
 def deliver_when_bot_is_down(db, settings, now: datetime) -> int:
     """Send unsent critical alerts straight to Telegram when the bot's heartbeat is stale; return how many."""
     beat = state.last_beat(db, "bot")
-    if beat is not None and now - beat <= timedelta(minutes=settings.health.bot_heartbeat_stale_minutes):
+    if beat is not None and now - beat <= timedelta(
+        minutes=settings.health.bot_heartbeat_stale_minutes
+    ):
         return 0
     critical = [a for a in outbox.unsent(db, 50) if a.severity == "critical"]
     if not critical or not (settings.telegram_bot_token and settings.telegram_chat_id is not None):
@@ -148,7 +199,9 @@ def deliver_when_bot_is_down(db, settings, now: datetime) -> int:
 
     sent = 0
     for alert in critical:
-        delivery = send_alert_direct(settings, f"[signaldesk cycle; the bot is silent] {alert.text}")
+        delivery = send_alert_direct(
+            settings, f"[signaldesk cycle; the bot is silent] {alert.text}"
+        )
         if not delivery.ok:
             outbox.mark_failed(db, alert.id, delivery.error)
             log.error("direct alert %d not delivered: %s", alert.id, delivery.error)
@@ -169,8 +222,10 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
     stored = {s: load_candles(db, s, "15m", until=until) for s in settings.strategy.symbols}
     missing = [s for s, rows in stored.items() if not rows]
     if missing:
-        line = (f"replay refused: no stored 15m candles for {', '.join(missing)} before {to_db(until)}; load them "
-                f"with `signaldesk backfill --symbol SYMBOL ...`")
+        line = (
+            f"replay refused: no stored 15m candles for {', '.join(missing)} before {to_db(until)}; load them "
+            f"with `signaldesk backfill --symbol SYMBOL ...`"
+        )
         return JobOutcome(False, line, {"error": line})
     feed = CandleFeed(stored, spread_bps=spread_bps)
     exchange = build_exchange(settings, db, feed=feed)
@@ -184,6 +239,14 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
         resolve_and_score(db, settings, model.version, now)
         for status in result.statuses.values():
             totals[status] = totals.get(status, 0) + 1
-        cycles, written, moment = cycles + 1, written + result.written, moment + timedelta(minutes=15)
+        cycles, written, moment = (
+            cycles + 1,
+            written + result.written,
+            moment + timedelta(minutes=15),
+        )
     line = f"replayed {cycles} cycle(s) {to_db(since)} .. {to_db(until)}: {written} row(s) written; {totals}"
-    return JobOutcome(True, line, {"cycles": cycles, "written": written, "statuses": totals, "model": model.version})
+    return JobOutcome(
+        True,
+        line,
+        {"cycles": cycles, "written": written, "statuses": totals, "model": model.version},
+    )

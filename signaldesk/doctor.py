@@ -68,10 +68,16 @@ def run_checks(named: Sequence[tuple[str, CheckFn]], secrets: Sequence[str] = ()
         try:
             outcome = check()
         except Exception as exc:  # the boundary: one broken check must not hide the others
-            outcome = Check(name, FAIL, f"the check itself failed: {type(exc).__name__}: {exc}",
-                            "fix what the error names, then run `signaldesk doctor` again")
+            outcome = Check(
+                name,
+                FAIL,
+                f"the check itself failed: {type(exc).__name__}: {exc}",
+                "fix what the error names, then run `signaldesk doctor` again",
+            )
         for verdict in outcome if isinstance(outcome, list) else [outcome]:
-            results.append(Check(verdict.name, verdict.status, redact(verdict.detail), redact(verdict.fix)))
+            results.append(
+                Check(verdict.name, verdict.status, redact(verdict.detail), redact(verdict.fix))
+            )
     return results
 
 
@@ -100,8 +106,10 @@ def render_table(checks: Sequence[Check]) -> str:
     counts = {s: sum(1 for c in checks if c.status == s) for s in (PASS, WARN, FAIL, SKIP)}
     verdict = "ready" + (" (read the warnings)" if counts[WARN] else "")
     verdict = "NOT READY: fix the FAIL lines" if counts[FAIL] else verdict
-    lines.append(f"{counts[PASS]} passed, {counts[WARN]} warnings, {counts[FAIL]} failed, {counts[SKIP]} skipped: "
-                 f"{verdict}")
+    lines.append(
+        f"{counts[PASS]} passed, {counts[WARN]} warnings, {counts[FAIL]} failed, {counts[SKIP]} skipped: "
+        f"{verdict}"
+    )
     return "\n".join(lines)
 
 
@@ -113,7 +121,9 @@ def _row(cells: tuple[str, str, str, str], name_width: int) -> list[str]:
     lines = []
     for i, (detail_line, fix_line) in enumerate(zip_longest(detail_lines, fix_lines, fillvalue="")):
         left = (name, status) if i == 0 else ("", "")
-        lines.append(f"{left[0]:<{name_width}}  {left[1]:<6}  {detail_line:<{WIDTHS['detail']}}  {fix_line}".rstrip())
+        lines.append(
+            f"{left[0]:<{name_width}}  {left[1]:<6}  {detail_line:<{WIDTHS['detail']}}  {fix_line}".rstrip()
+        )
     return lines
 
 
@@ -139,21 +149,34 @@ def settings_check(settings, env_file: Path) -> Check:
     """Report what the (already validated) settings say: mode, files and symbols."""
     config = settings.config_path or "none (built-in defaults)"
     env = env_file if env_file.is_file() else "none (process environment only)"
-    return Check("settings", PASS, f"mode {settings.mode}; config {config}; .env {env}; db {settings.db_path}; "
-                                   f"model {settings.model_dir}; symbols {', '.join(settings.strategy.symbols)}")
+    return Check(
+        "settings",
+        PASS,
+        f"mode {settings.mode}; config {config}; .env {env}; db {settings.db_path}; "
+        f"model {settings.model_dir}; symbols {', '.join(settings.strategy.symbols)}",
+    )
 
 
 def env_file_check(env_file: Path, mode: str) -> Check:
     """Check that the .env holding the secrets exists and is readable by its owner only (0600 or 0400)."""
     if not env_file.is_file():
         status = FAIL if mode == "live" else WARN
-        return Check(".env file", status, f"no {env_file}: live mode needs the GMO keys and the Telegram token "
-                                          f"from a .env readable by the desk's user only",
-                     f"cp .env.example {env_file} && chmod 600 {env_file}, then fill in the secrets")
+        return Check(
+            ".env file",
+            status,
+            f"no {env_file}: live mode needs the GMO keys and the Telegram token "
+            f"from a .env readable by the desk's user only",
+            f"cp .env.example {env_file} && chmod 600 {env_file}, then fill in the secrets",
+        )
     bits = stat.S_IMODE(env_file.stat().st_mode)
     if bits & 0o077:
-        return Check(".env file", FAIL, f"{env_file} has mode {bits:04o}: other users on this machine can read "
-                                        f"the GMO keys and the bot token", f"chmod 600 {env_file}")
+        return Check(
+            ".env file",
+            FAIL,
+            f"{env_file} has mode {bits:04o}: other users on this machine can read "
+            f"the GMO keys and the bot token",
+            f"chmod 600 {env_file}",
+        )
     return Check(".env file", PASS, f"{env_file} has mode {bits:04o} (owner only)")
 
 
@@ -174,7 +197,12 @@ def database_check(db_path: Path) -> Check:
     from signaldesk.storage import pending_migrations
 
     if not db_path.is_file():
-        return Check("database", FAIL, f"no database at {db_path}", "signaldesk migrate (creates and migrates it)")
+        return Check(
+            "database",
+            FAIL,
+            f"no database at {db_path}",
+            "signaldesk migrate (creates and migrates it)",
+        )
     with read_only(db_path) as db:
         journal = db.execute("PRAGMA journal_mode").fetchone()[0]
         integrity = db.execute("PRAGMA quick_check").fetchone()[0]
@@ -182,17 +210,35 @@ def database_check(db_path: Path) -> Check:
         newer = "" if pending else _newer_schema(db, db_path)
     size = f"{db_path.stat().st_size / MB:.1f} MB"
     if integrity != "ok":
-        return Check("database", FAIL, f"{db_path}: quick_check says {integrity!r}",
-                     "stop the desk and `signaldesk restore <latest verified backup>`")
+        return Check(
+            "database",
+            FAIL,
+            f"{db_path}: quick_check says {integrity!r}",
+            "stop the desk and `signaldesk restore <latest verified backup>`",
+        )
     if pending:
-        return Check("database", FAIL, f"{db_path}: {len(pending)} pending migration(s): {', '.join(pending)}; "
-                                       f"every process refuses to start", "signaldesk migrate")
+        return Check(
+            "database",
+            FAIL,
+            f"{db_path}: {len(pending)} pending migration(s): {', '.join(pending)}; "
+            f"every process refuses to start",
+            "signaldesk migrate",
+        )
     if newer:
-        return Check("database", FAIL, newer, "install the signaldesk version that migrated this database")
+        return Check(
+            "database", FAIL, newer, "install the signaldesk version that migrated this database"
+        )
     if journal != "wal":
-        return Check("database", WARN, f"{db_path}: journal mode {journal}, not wal: the three processes would "
-                                       f"block each other", "signaldesk migrate (opens it in WAL mode)")
-    return Check("database", PASS, f"{db_path} ({size}): WAL, quick_check ok, no pending migrations")
+        return Check(
+            "database",
+            WARN,
+            f"{db_path}: journal mode {journal}, not wal: the three processes would "
+            f"block each other",
+            "signaldesk migrate (opens it in WAL mode)",
+        )
+    return Check(
+        "database", PASS, f"{db_path} ({size}): WAL, quick_check ok, no pending migrations"
+    )
 
 
 def _newer_schema(db, db_path: Path) -> str:
@@ -208,14 +254,18 @@ def _newer_schema(db, db_path: Path) -> str:
 
 def disk_check(db_path: Path) -> Check:
     """Check free disk space on the filesystem that holds the database."""
-    where = next(p for p in (Path(db_path).resolve().parent, *Path(db_path).resolve().parents) if p.exists())
+    where = next(
+        p for p in (Path(db_path).resolve().parent, *Path(db_path).resolve().parents) if p.exists()
+    )
     return disk_verdict(shutil.disk_usage(where).free, where)
 
 
 def disk_verdict(free_bytes: int, where: Path) -> Check:
     """Return FAIL under 200 MB free, WARN under 1 GB, else PASS."""
-    detail = (f"{free_bytes / MB:,.0f} MB free on the filesystem of {where} (warn < {DISK_WARN_BYTES // MB:,} MB, "
-              f"fail < {DISK_FAIL_BYTES // MB} MB)")
+    detail = (
+        f"{free_bytes / MB:,.0f} MB free on the filesystem of {where} (warn < {DISK_WARN_BYTES // MB:,} MB, "
+        f"fail < {DISK_FAIL_BYTES // MB} MB)"
+    )
     fix = f"free space on that disk (old logs, old backups) or move SIGNALDESK_DB; `du -sh {where}/*` shows what is big"
     if free_bytes < DISK_FAIL_BYTES:
         return Check("disk", FAIL, detail, fix)
@@ -228,15 +278,19 @@ def memory_check(meminfo: Path, health) -> Check:
     """Check available memory (/proc/meminfo) against the desk's budget and the cycle's halt threshold."""
     fields = dict(line.split(":", 1) for line in meminfo.read_text().splitlines() if ":" in line)
     total_kb, available_kb = (int(fields[key].split()[0]) for key in ("MemTotal", "MemAvailable"))
-    return memory_verdict(total_kb * 1024, available_kb * 1024, health.memory_warning, health.memory_critical)
+    return memory_verdict(
+        total_kb * 1024, available_kb * 1024, health.memory_warning, health.memory_critical
+    )
 
 
 def memory_verdict(total: int, available: int, warning: float, critical: float) -> Check:
     """Return FAIL under 250 MB available or at the halt level, WARN under 400 MB or at the warning level."""
     used = 1 - available / total
-    detail = (f"{available / MB:,.0f} MB available of {total / MB:,.0f} MB ({used:.0%} used); the desk needs "
-              f"{MEMORY_WARN_BYTES // MB} MB for bot + listener + cycle, {MEMORY_FAIL_BYTES // MB} MB for one cycle; "
-              f"the cycle warns at {warning:.0%} used and halts trading at {critical:.0%}")
+    detail = (
+        f"{available / MB:,.0f} MB available of {total / MB:,.0f} MB ({used:.0%} used); the desk needs "
+        f"{MEMORY_WARN_BYTES // MB} MB for bot + listener + cycle, {MEMORY_FAIL_BYTES // MB} MB for one cycle; "
+        f"the cycle warns at {warning:.0%} used and halts trading at {critical:.0%}"
+    )
     fix = "stop other programs on this machine or move to a machine with more memory (1 GB is comfortable)"
     if available < MEMORY_FAIL_BYTES or used >= critical:
         return Check("memory", FAIL, detail, fix)
@@ -254,17 +308,34 @@ def model_check(model_dir: Path, now: datetime, max_age_days: float) -> Check:
     try:
         model = load_model(model_dir, now, max_age_days)
     except ModelMissing as exc:
-        return Check("model", FAIL, str(exc), "signaldesk train --symbols BTC_JPY,ETH_JPY --out models/<version>, "
-                                              "or set SIGNALDESK_MODEL to an existing version")
+        return Check(
+            "model",
+            FAIL,
+            str(exc),
+            "signaldesk train --symbols BTC_JPY,ETH_JPY --out models/<version>, "
+            "or set SIGNALDESK_MODEL to an existing version",
+        )
     except ModelMismatch as exc:
-        return Check("model", FAIL, str(exc), "retrain (signaldesk train) or point SIGNALDESK_MODEL at a matching one")
+        return Check(
+            "model",
+            FAIL,
+            str(exc),
+            "retrain (signaldesk train) or point SIGNALDESK_MODEL at a matching one",
+        )
     trained = now - timedelta(days=model.age_days)
-    detail = (f"version {model.version} ({model_dir}) loads; its {len(FEATURE_NAMES)} features match "
-              f"signaldesk/features.py; trained {trained:%Y-%m-%d %H:%M} UTC, {model.age_days:.0f} days ago "
-              f"(limit {max_age_days:g})")
+    detail = (
+        f"version {model.version} ({model_dir}) loads; its {len(FEATURE_NAMES)} features match "
+        f"signaldesk/features.py; trained {trained:%Y-%m-%d %H:%M} UTC, {model.age_days:.0f} days ago "
+        f"(limit {max_age_days:g})"
+    )
     if model.age_days > max_age_days:
-        return Check("model", WARN, detail, "retrain on recent candles: signaldesk train (then point SIGNALDESK_MODEL "
-                                            "at the new version)")
+        return Check(
+            "model",
+            WARN,
+            detail,
+            "retrain on recent candles: signaldesk train (then point SIGNALDESK_MODEL "
+            "at the new version)",
+        )
     return Check("model", PASS, detail)
 
 
@@ -272,20 +343,39 @@ def calendar_check(path: Path, now: datetime) -> Check:
     """Check that the news calendar exists, parses and lists at least one event still ahead."""
     from signaldesk.news import CalendarError, future_events, read_calendar
 
-    fix = (f"add upcoming FOMC/CPI/BoJ times to {path} as `time_utc,title` lines, e.g. "
-           f"2026-12-16T19:00:00+00:00,FOMC decision")
+    fix = (
+        f"add upcoming FOMC/CPI/BoJ times to {path} as `time_utc,title` lines, e.g. "
+        f"2026-12-16T19:00:00+00:00,FOMC decision"
+    )
     if not path.is_file():
-        return Check("news calendar", WARN, f"no calendar at {path}: the news blackout never applies", fix)
+        return Check(
+            "news calendar", WARN, f"no calendar at {path}: the news blackout never applies", fix
+        )
     try:
         events = read_calendar(path)
     except CalendarError as exc:
-        return Check("news calendar", FAIL, f"{exc}; every cycle fails on it (critical alert)", "fix that line")
+        return Check(
+            "news calendar",
+            FAIL,
+            f"{exc}; every cycle fails on it (critical alert)",
+            "fix that line",
+        )
     ahead = future_events(events, now)
     if not ahead:
-        last = f"; the last was {events[-1].title} at {events[-1].at:%Y-%m-%d %H:%M} UTC" if events else ""
-        return Check("news calendar", WARN, f"{path}: {len(events)} event(s), none ahead{last}", fix)
-    return Check("news calendar", PASS, f"{path}: {len(ahead)} event(s) ahead, next {ahead[0].title} at "
-                                        f"{ahead[0].at:%Y-%m-%d %H:%M} UTC")
+        last = (
+            f"; the last was {events[-1].title} at {events[-1].at:%Y-%m-%d %H:%M} UTC"
+            if events
+            else ""
+        )
+        return Check(
+            "news calendar", WARN, f"{path}: {len(events)} event(s), none ahead{last}", fix
+        )
+    return Check(
+        "news calendar",
+        PASS,
+        f"{path}: {len(ahead)} event(s) ahead, next {ahead[0].title} at "
+        f"{ahead[0].at:%Y-%m-%d %H:%M} UTC",
+    )
 
 
 def post_only_check(symbols: Sequence[str]) -> Check:
@@ -294,15 +384,21 @@ def post_only_check(symbols: Sequence[str]) -> Check:
 
     without = [s for s in symbols if not accepts_post_only(s)]
     if not without:
-        return Check("post-only", PASS, f"{', '.join(symbols)}: GMO accepts post-only (SOK) limits "
-                                        f"(gmo-coin-api.md §7.3)")
-    return Check("post-only", WARN,
-                 f"{', '.join(without)}: GMO takes no post-only (SOK) order there (gmo-coin-api.md §7.3: all spot "
-                 f"symbols; leverage only BTC_JPY, DOT_JPY, ATOM_JPY, ADA_JPY, LINK_JPY, DOGE_JPY, SOL_JPY, as of "
-                 f"2024-06-01). Entries there go out as a passive FAS limit at the best bid/ask, which fills at once "
-                 f"as taker if the market moved through it, instead of expiring like a post-only order",
-                 "accept occasional taker entries, or trade a symbol with SOK instead ([strategy] symbols in "
-                 "config.toml, e.g. BTC_JPY, or spot ETH long-only)")
+        return Check(
+            "post-only",
+            PASS,
+            f"{', '.join(symbols)}: GMO accepts post-only (SOK) limits (gmo-coin-api.md §7.3)",
+        )
+    return Check(
+        "post-only",
+        WARN,
+        f"{', '.join(without)}: GMO takes no post-only (SOK) order there (gmo-coin-api.md §7.3: all spot "
+        f"symbols; leverage only BTC_JPY, DOT_JPY, ATOM_JPY, ADA_JPY, LINK_JPY, DOGE_JPY, SOL_JPY, as of "
+        f"2024-06-01). Entries there go out as a passive FAS limit at the best bid/ask, which fills at once "
+        f"as taker if the market moved through it, instead of expiring like a post-only order",
+        "accept occasional taker entries, or trade a symbol with SOK instead ([strategy] symbols in "
+        "config.toml, e.g. BTC_JPY, or spot ETH long-only)",
+    )
 
 
 def processes_check(db_path: Path, now: datetime, health) -> Check:
@@ -316,13 +412,22 @@ def processes_check(db_path: Path, now: datetime, health) -> Check:
     with read_only(db_path) as db:
         if pending_migrations(db):
             return Check("processes", SKIP, "database not migrated (see database)")
-        seen = {"bot": last_beat(db, "bot"), "listener": last_beat(db, "listener"), "cycle": last_ok_cycle(db)}
-    limits = {"bot": health.bot_heartbeat_stale_minutes, "listener": health.listener_dead_minutes,
-              "cycle": health.cycle_dead_minutes}
+        seen = {
+            "bot": last_beat(db, "bot"),
+            "listener": last_beat(db, "listener"),
+            "cycle": last_ok_cycle(db),
+        }
+    limits = {
+        "bot": health.bot_heartbeat_stale_minutes,
+        "listener": health.listener_dead_minutes,
+        "cycle": health.cycle_dead_minutes,
+    }
     return liveness_verdict(seen, limits, now)
 
 
-def liveness_verdict(seen: dict[str, datetime | None], limits: dict[str, int], now: datetime) -> Check:
+def liveness_verdict(
+    seen: dict[str, datetime | None], limits: dict[str, int], now: datetime
+) -> Check:
     """Return WARN naming every process whose last sign of life is missing or older than its limit."""
     parts, stale = [], []
     for process, moment in seen.items():
@@ -336,10 +441,13 @@ def liveness_verdict(seen: dict[str, datetime | None], limits: dict[str, int], n
         if age > timedelta(minutes=limits[process]):
             stale.append(process)
     if stale:
-        return Check("processes", WARN, "; ".join(parts) + f": {', '.join(stale)} not running (normal before the "
-                                                         f"first start)",
-                     "systemctl start signaldesk-bot signaldesk-listener; install the cycle schedule "
-                     "(crontab.example or signaldesk-cycle.timer); then journalctl -u <unit> for errors")
+        return Check(
+            "processes",
+            WARN,
+            "; ".join(parts) + f": {', '.join(stale)} not running (normal before the first start)",
+            "systemctl start signaldesk-bot signaldesk-listener; install the cycle schedule "
+            "(crontab.example or signaldesk-cycle.timer); then journalctl -u <unit> for errors",
+        )
     return Check("processes", PASS, "; ".join(parts))
 
 
@@ -359,26 +467,47 @@ def _ago(age: timedelta) -> str:
 def telegram_settings_check(settings, missing: Sequence[str]) -> Check:
     """Check that token, chat id and allowed user ids are all set (the bot denies everything otherwise)."""
     if missing:
-        return Check("telegram settings", FAIL, f"missing {'; '.join(missing)}: the bot refuses to start (deny by "
-                                                f"default)", "fill them in .env")
-    return Check("telegram settings", PASS, f"token set; chat {settings.telegram_chat_id}; "
-                                            f"{len(settings.telegram_user_ids)} allowed user id(s)")
+        return Check(
+            "telegram settings",
+            FAIL,
+            f"missing {'; '.join(missing)}: the bot refuses to start (deny by default)",
+            "fill them in .env",
+        )
+    return Check(
+        "telegram settings",
+        PASS,
+        f"token set; chat {settings.telegram_chat_id}; "
+        f"{len(settings.telegram_user_ids)} allowed user id(s)",
+    )
 
 
 def telegram_verdicts(probe: TelegramProbe, chat_id: int | None) -> list[Check]:
     """Return the verdicts of getMe (the token works) and getChat (the bot can reach the configured chat)."""
     if probe.bot_error:
-        fix = ("copy the token again from @BotFather into TELEGRAM_BOT_TOKEN (and check TELEGRAM_API_URL)"
-               if probe.token_rejected else "check TELEGRAM_API_URL and that this machine reaches it over HTTPS")
+        fix = (
+            "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN (and check TELEGRAM_API_URL)"
+            if probe.token_rejected
+            else "check TELEGRAM_API_URL and that this machine reaches it over HTTPS"
+        )
         bot = Check("telegram bot", FAIL, f"getMe: {probe.bot_error}", fix)
         return [bot, Check("telegram chat", SKIP, "needs a working token (see telegram bot)")]
     bot = Check("telegram bot", PASS, f"getMe: {probe.bot}")
     if chat_id is None:
-        return [bot, Check("telegram chat", SKIP, "TELEGRAM_CHAT_ID is not set (see telegram settings)")]
+        return [
+            bot,
+            Check("telegram chat", SKIP, "TELEGRAM_CHAT_ID is not set (see telegram settings)"),
+        ]
     if probe.chat_error:
-        return [bot, Check("telegram chat", FAIL, f"getChat {chat_id}: {probe.chat_error}",
-                           "check TELEGRAM_CHAT_ID; in a private chat send /start to the bot first, in a group "
-                           "add the bot to it")]
+        return [
+            bot,
+            Check(
+                "telegram chat",
+                FAIL,
+                f"getChat {chat_id}: {probe.chat_error}",
+                "check TELEGRAM_CHAT_ID; in a private chat send /start to the bot first, in a group "
+                "add the bot to it",
+            ),
+        ]
     return [bot, Check("telegram chat", PASS, f"getChat {chat_id}: {probe.chat}")]
 
 
@@ -405,7 +534,9 @@ def gmo_status_check(gmo) -> Check:
     except Maintenance as exc:
         return Check("gmo status", WARN, f"GMO is in maintenance: {exc}", wait)
     except ExchangeError as exc:
-        return Check("gmo status", FAIL, str(exc), "check GMO_PUBLIC_URL and this machine's network")
+        return Check(
+            "gmo status", FAIL, str(exc), "check GMO_PUBLIC_URL and this machine's network"
+        )
     if status == "OPEN":
         return Check("gmo status", PASS, "GMO Coin is OPEN")
     return Check("gmo status", WARN, f"GMO Coin is {status}: orders are refused until OPEN", wait)
@@ -420,8 +551,12 @@ def gmo_tickers_check(gmo, symbols: Sequence[str]) -> Check:
         try:
             ticker = gmo.ticker(symbol)
         except ExchangeError as exc:
-            return Check("gmo tickers", FAIL, f"{symbol}: {exc}",
-                         "check [strategy] symbols (GMO spells them BTC_JPY, BTC, ...) and GMO_PUBLIC_URL")
+            return Check(
+                "gmo tickers",
+                FAIL,
+                f"{symbol}: {exc}",
+                "check [strategy] symbols (GMO spells them BTC_JPY, BTC, ...) and GMO_PUBLIC_URL",
+            )
         quotes.append(f"{symbol} bid {ticker.bid} / ask {ticker.ask}")
     return Check("gmo tickers", PASS, "; ".join(quotes))
 
@@ -431,14 +566,24 @@ def clock_skew_check(http, public_url: str, clock: Callable[[], datetime]) -> Ch
     sent = clock()
     try:
         response = http.get(f"{public_url}/v1/status")
-    except Exception as exc:  # the transport's own errors (httpx is the exchange module's to import)
-        return Check("clock skew", FAIL, f"GET /public/v1/status: {type(exc).__name__}: {exc}",
-                     "check GMO_PUBLIC_URL and this machine's network")
+    except (
+        Exception
+    ) as exc:  # the transport's own errors (httpx is the exchange module's to import)
+        return Check(
+            "clock skew",
+            FAIL,
+            f"GET /public/v1/status: {type(exc).__name__}: {exc}",
+            "check GMO_PUBLIC_URL and this machine's network",
+        )
     received = clock()
     server = response_time(response.content)
     if server is None:
-        return Check("clock skew", WARN, f"GMO answered HTTP {response.status_code} without a responsetime; skew not "
-                                         f"measured", "run `signaldesk doctor` again later; keep NTP on")
+        return Check(
+            "clock skew",
+            WARN,
+            f"GMO answered HTTP {response.status_code} without a responsetime; skew not measured",
+            "run `signaldesk doctor` again later; keep NTP on",
+        )
     round_trip = (received - sent).total_seconds()
     skew = (sent + (received - sent) / 2 - server).total_seconds()
     return skew_verdict(skew, round_trip)
@@ -448,7 +593,9 @@ def response_time(content: bytes) -> datetime | None:
     """Return GMO's `responsetime` from an answer (success or error envelope), or None when absent."""
     try:
         text = json.loads(content).get("responsetime")
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) if isinstance(text, str) else None
+        return (
+            datetime.fromisoformat(text.replace("Z", "+00:00")) if isinstance(text, str) else None
+        )
     except (ValueError, AttributeError):
         return None
 
@@ -456,9 +603,11 @@ def response_time(content: bytes) -> datetime | None:
 def skew_verdict(skew_seconds: float, round_trip_seconds: float) -> Check:
     """Return FAIL beyond 30 s, WARN beyond 2 s; positive skew means the local clock is ahead of GMO."""
     side = "ahead of" if skew_seconds > 0 else "behind"
-    detail = (f"local clock {abs(skew_seconds):.2f} s {side} GMO's responsetime (round trip {round_trip_seconds:.2f} "
-              f"s); warn > {SKEW_WARN_SECONDS:g} s, fail > {SKEW_FAIL_SECONDS:g} s: GMO refuses signed requests "
-              f"too far off (ERR-5008/5009), window undocumented (gmo-coin-api.md §3)")
+    detail = (
+        f"local clock {abs(skew_seconds):.2f} s {side} GMO's responsetime (round trip {round_trip_seconds:.2f} "
+        f"s); warn > {SKEW_WARN_SECONDS:g} s, fail > {SKEW_FAIL_SECONDS:g} s: GMO refuses signed requests "
+        f"too far off (ERR-5008/5009), window undocumented (gmo-coin-api.md §3)"
+    )
     fix = "turn on time sync: timedatectl set-ntp true (systemd-timesyncd or chrony), then check timedatectl status"
     if abs(skew_seconds) > SKEW_FAIL_SECONDS:
         return Check("clock skew", FAIL, detail, fix)
@@ -498,10 +647,18 @@ def gmo_private_check(gmo, settings) -> Check:
 
     key, secret = bool(settings.gmo_api_key), bool(settings.gmo_api_secret)
     if not (key or secret):
-        return Check("gmo private", SKIP, "paper mode without GMO keys: the desk sends nothing to the private API")
+        return Check(
+            "gmo private",
+            SKIP,
+            "paper mode without GMO keys: the desk sends nothing to the private API",
+        )
     if not (key and secret):
-        return Check("gmo private", FAIL, f"{'GMO_API_SECRET' if key else 'GMO_API_KEY'} is empty while the other "
-                                          f"is set", "set both GMO_API_KEY and GMO_API_SECRET in .env")
+        return Check(
+            "gmo private",
+            FAIL,
+            f"{'GMO_API_SECRET' if key else 'GMO_API_KEY'} is empty while the other is set",
+            "set both GMO_API_KEY and GMO_API_SECRET in .env",
+        )
     verified = []
     for label, read in private_reads(gmo, settings.strategy.symbols):
         try:
@@ -527,9 +684,12 @@ def private_verdict(mode: str, verified: Sequence[str]) -> Check:
     reads = f"read access works: {', '.join(verified)}"
     if mode != "live":
         return Check("gmo private", PASS, f"{reads}; paper mode sends no orders to GMO")
-    return Check("gmo private", WARN,
-                 f"{reads}. Not verified: placing, changing and cancelling orders, closing positions and moving the "
-                 f"loss-cut price; GMO exposes no read-only way to test those permissions, and the doctor never "
-                 f"sends an order",
-                 "on the GMO member site, confirm this API key may place, change and cancel orders and close "
-                 "positions; then approve one minimum-size trade and watch it")
+    return Check(
+        "gmo private",
+        WARN,
+        f"{reads}. Not verified: placing, changing and cancelling orders, closing positions and moving the "
+        f"loss-cut price; GMO exposes no read-only way to test those permissions, and the doctor never "
+        f"sends an order",
+        "on the GMO member site, confirm this API key may place, change and cancel orders and close "
+        "positions; then approve one minimum-size trade and watch it",
+    )

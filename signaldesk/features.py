@@ -41,16 +41,36 @@ FEATURE_SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("ret_4", "log return of close over the last 4 bars (1 hour)", (("bars", 4),)),
     FeatureSpec("ret_16", "log return of close over the last 16 bars (4 hours)", (("bars", 16),)),
     FeatureSpec("rsi_14", "RSI(14, Wilder) of close, scaled to 0..1", (("length", 14),)),
-    FeatureSpec("macd_hist", "MACD(12, 26, 9) histogram divided by close", (("fast", 12), ("slow", 26), ("signal", 9))),
-    FeatureSpec("bb_percent_b", "position of close inside Bollinger Bands(20, 2 sd): 0 = lower, 1 = upper band",
-                (("length", 20), ("std", 2.0))),
-    FeatureSpec("bb_width", "Bollinger Bands(20, 2 sd) width: (upper - lower) / middle", (("length", 20), ("std", 2.0))),
+    FeatureSpec(
+        "macd_hist",
+        "MACD(12, 26, 9) histogram divided by close",
+        (("fast", 12), ("slow", 26), ("signal", 9)),
+    ),
+    FeatureSpec(
+        "bb_percent_b",
+        "position of close inside Bollinger Bands(20, 2 sd): 0 = lower, 1 = upper band",
+        (("length", 20), ("std", 2.0)),
+    ),
+    FeatureSpec(
+        "bb_width",
+        "Bollinger Bands(20, 2 sd) width: (upper - lower) / middle",
+        (("length", 20), ("std", 2.0)),
+    ),
     FeatureSpec("atr_pct", "ATR(14, Wilder) divided by close", (("length", ATR_BARS),)),
     FeatureSpec("adx_14", "ADX(14) trend strength, scaled to 0..1", (("length", 14),)),
-    FeatureSpec("stoch_k", "slow stochastic %K(14, 3, 3), scaled to 0..1", (("k", 14), ("d", 3), ("smooth_k", 3))),
-    FeatureSpec("volume_ratio", "volume divided by its 96-bar simple average (the bar itself included)",
-                (("bars", VOLUME_AVERAGE_BARS),)),
-    FeatureSpec("hour_utc", "time of day of the candle's open, UTC, as a fraction of the day (0..1)", ()),
+    FeatureSpec(
+        "stoch_k",
+        "slow stochastic %K(14, 3, 3), scaled to 0..1",
+        (("k", 14), ("d", 3), ("smooth_k", 3)),
+    ),
+    FeatureSpec(
+        "volume_ratio",
+        "volume divided by its 96-bar simple average (the bar itself included)",
+        (("bars", VOLUME_AVERAGE_BARS),),
+    ),
+    FeatureSpec(
+        "hour_utc", "time of day of the candle's open, UTC, as a fraction of the day (0..1)", ()
+    ),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in FEATURE_SPECS)
 
@@ -78,17 +98,24 @@ class LatestFeatures:
 
 def feature_spec_hash() -> str:
     """Return a short hash of the feature names, definitions and parameters (stored in model metadata)."""
-    payload = {"version": SPEC_VERSION, "features": [[s.name, s.definition, list(s.params)] for s in FEATURE_SPECS]}
+    payload = {
+        "version": SPEC_VERSION,
+        "features": [[s.name, s.definition, list(s.params)] for s in FEATURE_SPECS],
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def candles_to_frame(candles: Sequence[Candle]) -> pd.DataFrame:
     """Turn candles into the float frame the features read (open_time UTC, open, high, low, close, volume)."""
-    frame = pd.DataFrame({
-        "open_time": pd.to_datetime([c.open_time for c in candles], utc=True),
-        **{k: np.array([float(getattr(c, k)) for c in candles], dtype=float)
-           for k in ("open", "high", "low", "close", "volume")},
-    })
+    frame = pd.DataFrame(
+        {
+            "open_time": pd.to_datetime([c.open_time for c in candles], utc=True),
+            **{
+                k: np.array([float(getattr(c, k)) for c in candles], dtype=float)
+                for k in ("open", "high", "low", "close", "volume")
+            },
+        }
+    )
     return frame
 
 
@@ -106,7 +133,9 @@ def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
     import pandas_ta as ta
 
     check_frame(frame)
-    high, low, close, volume = (frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close", "volume"))
+    high, low, close, volume = (
+        frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close", "volume")
+    )
     log_close = np.log(close)
     macd = ta.macd(close, fast=12, slow=26, signal=9)
     bands = ta.bbands(close, length=20, std=2.0)
@@ -145,7 +174,9 @@ def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series
     """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up."""
     import pandas_ta as ta
 
-    high, low, close = (frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close"))
+    high, low, close = (
+        frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close")
+    )
     return _column(ta.atr(high, low, close, length=length), close)
 
 
@@ -155,15 +186,18 @@ def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.S
     return volume.rolling(bars, min_periods=bars).mean()
 
 
-def latest_features(frame: pd.DataFrame, volume_average_bars: int = VOLUME_AVERAGE_BARS,
-                    bars: int = LIVE_FETCH_BARS) -> LatestFeatures:
+def latest_features(
+    frame: pd.DataFrame, volume_average_bars: int = VOLUME_AVERAGE_BARS, bars: int = LIVE_FETCH_BARS
+) -> LatestFeatures:
     """Return the features of the last candle from its last `bars` candles; raise FeatureError if not ready."""
     if len(frame) < bars:
         raise FeatureError(f"need at least {bars} closed candles for features, got {len(frame)}")
     window = frame.iloc[-bars:].reset_index(drop=True)
     row = compute_features(window).iloc[-1]
     if row.isna().any():
-        raise FeatureError(f"features undefined for the last candle: {', '.join(row[row.isna()].index)}")
+        raise FeatureError(
+            f"features undefined for the last candle: {', '.join(row[row.isna()].index)}"
+        )
     last = window.iloc[-1]
     return LatestFeatures(
         open_time=last["open_time"].to_pydatetime(),
@@ -175,8 +209,12 @@ def latest_features(frame: pd.DataFrame, volume_average_bars: int = VOLUME_AVERA
     )
 
 
-def lookahead_features(compute: Callable[[pd.DataFrame], pd.DataFrame], frame: pd.DataFrame,
-                       cuts: Sequence[int], rtol: float = 1e-9) -> list[str]:
+def lookahead_features(
+    compute: Callable[[pd.DataFrame], pd.DataFrame],
+    frame: pd.DataFrame,
+    cuts: Sequence[int],
+    rtol: float = 1e-9,
+) -> list[str]:
     """Return the features whose value at row t changes when the candles after t are removed (look-ahead)."""
     full = compute(frame)
     leaking: set[str] = set()
@@ -188,8 +226,13 @@ def lookahead_features(compute: Callable[[pd.DataFrame], pd.DataFrame], frame: p
     return sorted(leaking)
 
 
-def warmup_mismatches(frame: pd.DataFrame, cuts: Sequence[int], window: int = LIVE_FETCH_BARS,
-                      rtol: float = 1e-6, atol: float = 1e-9) -> list[str]:
+def warmup_mismatches(
+    frame: pd.DataFrame,
+    cuts: Sequence[int],
+    window: int = LIVE_FETCH_BARS,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+) -> list[str]:
     """Return the features where a `window`-candle live fetch does not reproduce the long-history value."""
     full = compute_features(frame)
     differing: set[str] = set()

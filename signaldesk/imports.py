@@ -16,7 +16,9 @@ def import_without(module: str, optional: tuple[str, ...]) -> ModuleType:
     """
     hidden = [name for name in optional if name not in sys.modules]
     for name in hidden:
-        sys.modules[name] = None  # `import name` now raises ImportError, which these libraries tolerate
+        sys.modules[name] = (
+            None  # `import name` now raises ImportError, which these libraries tolerate
+        )
     try:
         return importlib.import_module(module)
     finally:

@@ -21,8 +21,10 @@ class LabelSpec:
 
     def describe(self) -> str:
         """Return the definition in one line (shown in metadata and reports)."""
-        return (f"long event: close {self.horizon_bars} bars (15m) later >= +{self.move:.2%} above the close; "
-                f"short event: <= -{self.move:.2%}")
+        return (
+            f"long event: close {self.horizon_bars} bars (15m) later >= +{self.move:.2%} above the close; "
+            f"short event: <= -{self.move:.2%}"
+        )
 
 
 def forward_return(frame: pd.DataFrame, horizon_bars: int) -> pd.Series:
@@ -39,5 +41,7 @@ def event_labels(frame: pd.DataFrame, spec: LabelSpec) -> pd.DataFrame:
     known = ret.notna()
     long_event = np.where(known, (ret >= spec.move - ROUNDING).astype(float), np.nan)
     short_event = np.where(known, (ret <= -spec.move + ROUNDING).astype(float), np.nan)
-    return pd.DataFrame({"forward_return": ret, "long_event": long_event, "short_event": short_event},
-                        index=frame.index)
+    return pd.DataFrame(
+        {"forward_return": ret, "long_event": long_event, "short_event": short_event},
+        index=frame.index,
+    )

@@ -63,8 +63,10 @@ class SpikeRule:
 
     def describe(self) -> str:
         """Return the rule as evidence text."""
-        return (f"notional > max({self.multiple} x median of the previous {self.baseline_minutes} min, "
-                f"{self.floor_usd} USD)")
+        return (
+            f"notional > max({self.multiple} x median of the previous {self.baseline_minutes} min, "
+            f"{self.floor_usd} USD)"
+        )
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def parse_push(frame: Mapping) -> list[Liquidation]:
     data = frame.get("data")
     if not isinstance(data, list):
         raise PushError(f"bybit push {topic}: data must be a list, got {type(data).__name__}")
-    contract = topic[len(TOPIC_PREFIX):]
+    contract = topic[len(TOPIC_PREFIX) :]
     return [_liquidation(topic, contract, item) for item in data]
 
 
@@ -107,12 +109,19 @@ def _liquidation(topic: str, contract: str, item: object) -> Liquidation:
     if not isinstance(item, dict):
         raise PushError(f"bybit push {topic}: data entry is not an object")
     if item.get("s") != contract:
-        raise PushError(f"bybit push {topic}: entry symbol {item.get('s')!r} does not match the topic")
+        raise PushError(
+            f"bybit push {topic}: entry symbol {item.get('s')!r} does not match the topic"
+        )
     side = LIQUIDATED_SIDE.get(item.get("S"))
     if side is None:
         raise PushError(f"bybit push {topic}: side S={item.get('S')!r}, expected 'Buy' or 'Sell'")
-    return Liquidation(contract, side, _positive(topic, "v", item.get("v")), _positive(topic, "p", item.get("p")),
-                       _millis(topic, item.get("T")))
+    return Liquidation(
+        contract,
+        side,
+        _positive(topic, "v", item.get("v")),
+        _positive(topic, "p", item.get("p")),
+        _millis(topic, item.get("T")),
+    )
 
 
 def _positive(topic: str, name: str, value: object) -> Decimal:
@@ -152,7 +161,9 @@ class MinuteBook:
             if symbol is None:
                 continue
             notional = liq.notional_usd
-            slot = self._open.setdefault((symbol, liq.time_ms // MINUTE_MS, liq.side), [0, ZERO, ZERO, set()])
+            slot = self._open.setdefault(
+                (symbol, liq.time_ms // MINUTE_MS, liq.side), [0, ZERO, ZERO, set()]
+            )
             slot[0] += 1
             slot[1] += notional
             slot[2] = max(slot[2], notional)
@@ -173,14 +184,23 @@ class MinuteBook:
         """Remove one minute and return it as a MinuteTotal."""
         count, notional, biggest, contracts = self._open.pop(key)
         minute = datetime.fromtimestamp(key[1] * 60, UTC)
-        return MinuteTotal(key[0], ",".join(sorted(contracts)), minute, key[2], count, notional, biggest)
+        return MinuteTotal(
+            key[0], ",".join(sorted(contracts)), minute, key[2], count, notional, biggest
+        )
 
 
 def merge_totals(old: MinuteTotal, new: MinuteTotal) -> MinuteTotal:
     """Return the sum of two totals of the same symbol, minute and side (a late push, or a restart mid-minute)."""
     contracts = ",".join(sorted(set(old.contracts.split(",")) | set(new.contracts.split(","))))
-    return MinuteTotal(old.symbol, contracts, old.minute, old.side, old.count + new.count,
-                       old.notional_usd + new.notional_usd, max(old.max_single_usd, new.max_single_usd))
+    return MinuteTotal(
+        old.symbol,
+        contracts,
+        old.minute,
+        old.side,
+        old.count + new.count,
+        old.notional_usd + new.notional_usd,
+        max(old.max_single_usd, new.max_single_usd),
+    )
 
 
 def detect_spike(total: MinuteTotal, history: Sequence[Decimal], rule: SpikeRule) -> Spike | None:
@@ -190,8 +210,16 @@ def detect_spike(total: MinuteTotal, history: Sequence[Decimal], rule: SpikeRule
     if total.notional_usd <= threshold:
         return None
     ratio = float(total.notional_usd / baseline) if baseline > 0 else None
-    return Spike(total.symbol, total.minute, total.side, total.count, total.notional_usd, baseline, ratio,
-                 rule.describe())
+    return Spike(
+        total.symbol,
+        total.minute,
+        total.side,
+        total.count,
+        total.notional_usd,
+        baseline,
+        ratio,
+        rule.describe(),
+    )
 
 
 def baseline_history(db, symbol: str, side: str, minute: datetime, minutes: int) -> list[Decimal]:
@@ -210,7 +238,9 @@ def write_minutes(db, totals: Sequence[MinuteTotal], rule: SpikeRule, now: datet
     with writing(db):
         for total in totals:
             merged = _save_minute(db, total)
-            history = baseline_history(db, merged.symbol, merged.side, merged.minute, rule.baseline_minutes)
+            history = baseline_history(
+                db, merged.symbol, merged.side, merged.minute, rule.baseline_minutes
+            )
             spike = detect_spike(merged, history, rule)
             if spike is not None:
                 _save_spike(db, spike, now)
@@ -222,16 +252,26 @@ def _save_minute(db, total: MinuteTotal) -> MinuteTotal:
     """Add one minute to its stored row (if any) and return the stored total."""
     row = db.execute(
         "SELECT contract, count, notional_usd, max_single_usd FROM liquidation_minutes "
-        "WHERE symbol = ? AND minute = ? AND side = ?", [total.symbol, to_db(total.minute), total.side],
+        "WHERE symbol = ? AND minute = ? AND side = ?",
+        [total.symbol, to_db(total.minute), total.side],
     ).fetchone()
     if row is not None:
-        stored = MinuteTotal(total.symbol, row[0], total.minute, total.side, row[1], Decimal(row[2]), Decimal(row[3]))
+        stored = MinuteTotal(
+            total.symbol, row[0], total.minute, total.side, row[1], Decimal(row[2]), Decimal(row[3])
+        )
         total = merge_totals(stored, total)
     db.execute(
         "INSERT OR REPLACE INTO liquidation_minutes (symbol, contract, minute, side, count, notional_usd, "
         "max_single_usd) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [total.symbol, total.contracts, to_db(total.minute), total.side, total.count, str(total.notional_usd),
-         str(total.max_single_usd)],
+        [
+            total.symbol,
+            total.contracts,
+            to_db(total.minute),
+            total.side,
+            total.count,
+            str(total.notional_usd),
+            str(total.max_single_usd),
+        ],
     )
     return total
 
@@ -243,23 +283,40 @@ def _save_spike(db, spike: Spike, now: datetime) -> None:
         "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (symbol, minute, side) DO UPDATE SET "
         "count = excluded.count, notional_usd = excluded.notional_usd, baseline_usd = excluded.baseline_usd, "
         "ratio = excluded.ratio, rule = excluded.rule",
-        [spike.symbol, to_db(spike.minute), spike.side, spike.count, str(spike.notional_usd),
-         str(spike.baseline_usd), spike.ratio, spike.rule, to_db(now)],
+        [
+            spike.symbol,
+            to_db(spike.minute),
+            spike.side,
+            spike.count,
+            str(spike.notional_usd),
+            str(spike.baseline_usd),
+            spike.ratio,
+            spike.rule,
+            to_db(now),
+        ],
     )
 
 
-def recent_spike(db, symbol: str, now: datetime, window_minutes: int, side: str | None = None) -> Spike | None:
+def recent_spike(
+    db, symbol: str, now: datetime, window_minutes: int, side: str | None = None
+) -> Spike | None:
     """Return the latest spike of a desk symbol in any minute overlapping the last `window_minutes`, or None."""
-    sql = ("SELECT symbol, minute, side, count, notional_usd, baseline_usd, ratio, rule FROM liquidation_spikes "
-           "WHERE symbol = ? AND minute > ? AND minute <= ?")
+    sql = (
+        "SELECT symbol, minute, side, count, notional_usd, baseline_usd, ratio, rule FROM liquidation_spikes "
+        "WHERE symbol = ? AND minute > ? AND minute <= ?"
+    )
     params: list = [symbol, to_db(now - timedelta(minutes=window_minutes + 1)), to_db(now)]
     if side is not None:
         sql += " AND side = ?"
         params.append(side)
-    row = db.execute(sql + " ORDER BY minute DESC, CAST(notional_usd AS REAL) DESC LIMIT 1", params).fetchone()
+    row = db.execute(
+        sql + " ORDER BY minute DESC, CAST(notional_usd AS REAL) DESC LIMIT 1", params
+    ).fetchone()
     if row is None:
         return None
-    return Spike(row[0], from_db(row[1]), row[2], row[3], Decimal(row[4]), Decimal(row[5]), row[6], row[7])
+    return Spike(
+        row[0], from_db(row[1]), row[2], row[3], Decimal(row[4]), Decimal(row[5]), row[6], row[7]
+    )
 
 
 def open_gap(db, started_at: datetime, reason: str) -> bool:
@@ -276,7 +333,9 @@ def open_gap(db, started_at: datetime, reason: str) -> bool:
 def close_gaps(db, ended_at: datetime) -> int:
     """End every open blind-time row (the stream is subscribed again); return how many were closed."""
     with writing(db):
-        cursor = db.execute("UPDATE listener_gaps SET ended_at = ? WHERE ended_at IS NULL", [to_db(ended_at)])
+        cursor = db.execute(
+            "UPDATE listener_gaps SET ended_at = ? WHERE ended_at IS NULL", [to_db(ended_at)]
+        )
     return cursor.rowcount
 
 

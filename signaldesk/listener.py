@@ -62,9 +62,18 @@ class StreamConfig:
     def from_settings(cls, settings) -> StreamConfig:
         """Build the production configuration from Settings."""
         listener = settings.listener
-        rule = SpikeRule(Decimal(str(listener.spike_multiple)), listener.baseline_minutes, listener.spike_floor_usd)
-        return cls(url=settings.urls.bybit_ws, symbol_map=listener.symbol_map, rule=rule,
-                   ping_seconds=listener.ping_seconds, silence_seconds=listener.silence_seconds)
+        rule = SpikeRule(
+            Decimal(str(listener.spike_multiple)),
+            listener.baseline_minutes,
+            listener.spike_floor_usd,
+        )
+        return cls(
+            url=settings.urls.bybit_ws,
+            symbol_map=listener.symbol_map,
+            rule=rule,
+            ping_seconds=listener.ping_seconds,
+            silence_seconds=listener.silence_seconds,
+        )
 
 
 @dataclass
@@ -132,7 +141,9 @@ def topics_for(symbol_map: tuple[tuple[str, str], ...]) -> list[str]:
     return [f"{TOPIC_PREFIX}{contract}" for contract, _ in symbol_map]
 
 
-def plan_after_rejection(batch: tuple[str, ...], ret_msg: str) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+def plan_after_rejection(
+    batch: tuple[str, ...], ret_msg: str
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """Return (topics to drop, batches to resubscribe) after a success:false answer to `batch`."""
     named = tuple(t for t in NAMED_TOPIC.findall(ret_msg or "") if t in batch)
     if named:
@@ -164,27 +175,45 @@ def next_flush_delay(now: datetime, period_seconds: float, grace_seconds: float)
     return period_seconds - elapsed
 
 
-def flush_minutes(db, book: MinuteBook, status: StreamStatus, rule: SpikeRule, cutoff: datetime | None,
-                  now: datetime) -> int:
+def flush_minutes(
+    db,
+    book: MinuteBook,
+    status: StreamStatus,
+    rule: SpikeRule,
+    cutoff: datetime | None,
+    now: datetime,
+) -> int:
     """Write the minutes closed by `cutoff` (all of them when None) and beat while live; return minutes written."""
     totals = book.pop_all() if cutoff is None else book.pop_closed(cutoff)
     spikes = write_minutes(db, totals, rule, now)
     if status.live:
         beat(db, "listener", now)
     for spike in spikes:
-        log.warning("liquidation spike %s %s %s: %s USD in %d liquidations, baseline %s USD (%s)", spike.symbol,
-                    spike.side, f"{spike.minute:%H:%M}", round(spike.notional_usd), spike.count,
-                    round(spike.baseline_usd), spike.rule)
+        log.warning(
+            "liquidation spike %s %s %s: %s USD in %d liquidations, baseline %s USD (%s)",
+            spike.symbol,
+            spike.side,
+            f"{spike.minute:%H:%M}",
+            round(spike.notional_usd),
+            spike.count,
+            round(spike.baseline_usd),
+            spike.rule,
+        )
     return len(totals)
 
 
-async def keep_minutes(db, book: MinuteBook, status: StreamStatus, config: StreamConfig,
-                       clock: Callable[[], datetime]) -> None:
+async def keep_minutes(
+    db, book: MinuteBook, status: StreamStatus, config: StreamConfig, clock: Callable[[], datetime]
+) -> None:
     """Write closed minutes once per period, for as long as the listener runs."""
     while True:
-        await asyncio.sleep(next_flush_delay(clock(), config.flush_period_seconds, config.flush_grace_seconds))
+        await asyncio.sleep(
+            next_flush_delay(clock(), config.flush_period_seconds, config.flush_grace_seconds)
+        )
         now = clock()
-        flush_minutes(db, book, status, config.rule, now - timedelta(seconds=config.flush_grace_seconds), now)
+        flush_minutes(
+            db, book, status, config.rule, now - timedelta(seconds=config.flush_grace_seconds), now
+        )
 
 
 def handle_frame(raw: str | bytes, book: MinuteBook, status: StreamStatus) -> dict | None:
@@ -203,34 +232,55 @@ def handle_frame(raw: str | bytes, book: MinuteBook, status: StreamStatus) -> di
     return frame
 
 
-async def follow_stream(db, book: MinuteBook, status: StreamStatus, config: StreamConfig,
-                        clock: Callable[[], datetime]) -> None:
+async def follow_stream(
+    db, book: MinuteBook, status: StreamStatus, config: StreamConfig, clock: Callable[[], datetime]
+) -> None:
     """Keep a subscribed connection forever: reconnect with exponential back-off and jitter, record blind time."""
     while True:
         retrying = AsyncRetrying(
-            wait=wait_exponential_jitter(multiplier=config.backoff_initial_seconds, max=config.backoff_max_seconds,
-                                         jitter=config.backoff_initial_seconds),
-            retry=retry_if_exception_type(StreamLost), before_sleep=_log_retry, reraise=True)
+            wait=wait_exponential_jitter(
+                multiplier=config.backoff_initial_seconds,
+                max=config.backoff_max_seconds,
+                jitter=config.backoff_initial_seconds,
+            ),
+            retry=retry_if_exception_type(StreamLost),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
         # A session that got subscribed returns after it is lost, so the next outage starts a fresh back-off.
         await retrying(_session, db, book, status, config, clock)
 
 
 def _log_retry(state) -> None:
     """Log a failed connection attempt and the wait before the next one."""
-    log.warning("bybit: %s; reconnecting in %.1f s (attempt %d)", state.outcome.exception(),
-                state.next_action.sleep, state.attempt_number + 1)
+    log.warning(
+        "bybit: %s; reconnecting in %.1f s (attempt %d)",
+        state.outcome.exception(),
+        state.next_action.sleep,
+        state.attempt_number + 1,
+    )
 
 
-async def _session(db, book: MinuteBook, status: StreamStatus, config: StreamConfig,
-                   clock: Callable[[], datetime]) -> None:
+async def _session(
+    db, book: MinuteBook, status: StreamStatus, config: StreamConfig, clock: Callable[[], datetime]
+) -> None:
     """Run one connection; return when it was lost after subscribing, raise StreamLost when it never got there."""
     try:
-        async with connect(config.url, ping_interval=None, open_timeout=config.pong_timeout_seconds,
-                           close_timeout=1, max_size=MAX_FRAME_BYTES) as ws:
+        async with connect(
+            config.url,
+            ping_interval=None,
+            open_timeout=config.pong_timeout_seconds,
+            close_timeout=1,
+            max_size=MAX_FRAME_BYTES,
+        ) as ws:
             status.connections += 1
             await _follow(ws, db, book, status, config, clock)
     except (StreamLost, OSError, TimeoutError, InvalidHandshake, ConnectionClosed) as exc:
-        reason = exc if isinstance(exc, StreamLost) else StreamLost(f"connection lost: {str(exc) or type(exc).__name__}")
+        reason = (
+            exc
+            if isinstance(exc, StreamLost)
+            else StreamLost(f"connection lost: {str(exc) or type(exc).__name__}")
+        )
         if not status.live:
             raise reason from (None if reason is exc else exc)
         status.live = False
@@ -238,8 +288,14 @@ async def _session(db, book: MinuteBook, status: StreamStatus, config: StreamCon
         log.warning("bybit: %s; blind until resubscribed", reason)
 
 
-async def _follow(ws, db, book: MinuteBook, status: StreamStatus, config: StreamConfig,
-                  clock: Callable[[], datetime]) -> None:
+async def _follow(
+    ws,
+    db,
+    book: MinuteBook,
+    status: StreamStatus,
+    config: StreamConfig,
+    clock: Callable[[], datetime],
+) -> None:
     """Subscribe, then read frames, ping and watch the deadlines until the connection is lost."""
     loop = asyncio.get_running_loop()
     subs = Subscriptions()
@@ -274,8 +330,15 @@ async def _receive(ws, deadline: float) -> str | bytes | None:
         return None
 
 
-async def _on_control(ws, frame: dict, subs: Subscriptions, alive: Liveness, db, status: StreamStatus,
-                      clock: Callable[[], datetime]) -> None:
+async def _on_control(
+    ws,
+    frame: dict,
+    subs: Subscriptions,
+    alive: Liveness,
+    db,
+    status: StreamStatus,
+    clock: Callable[[], datetime],
+) -> None:
     """Act on a pong or a subscribe answer; log frames this client does not expect."""
     kind = frame_kind(frame)
     if kind == "pong":
@@ -288,8 +351,15 @@ async def _on_control(ws, frame: dict, subs: Subscriptions, alive: Liveness, db,
         log.info("bybit: unexpected frame ignored: %.200s", json.dumps(frame))
 
 
-async def _on_subscribe_answer(ws, frame: dict, subs: Subscriptions, alive: Liveness, db, status: StreamStatus,
-                               clock: Callable[[], datetime]) -> None:
+async def _on_subscribe_answer(
+    ws,
+    frame: dict,
+    subs: Subscriptions,
+    alive: Liveness,
+    db,
+    status: StreamStatus,
+    clock: Callable[[], datetime],
+) -> None:
     """Confirm a subscribe, or drop the refused topic and resubscribe the rest; go live when none is pending."""
     batch = subs.answer(frame.get("req_id"))
     if frame.get("success") is not True:
@@ -309,21 +379,36 @@ async def _on_subscribe_answer(ws, frame: dict, subs: Subscriptions, alive: Live
         log.info("bybit: subscribed to %s", ", ".join(status.topics))
 
 
-def _drop_topics(db, status: StreamStatus, dropped: tuple[str, ...], ret_msg: str, now: datetime) -> None:
+def _drop_topics(
+    db, status: StreamStatus, dropped: tuple[str, ...], ret_msg: str, now: datetime
+) -> None:
     """Stop asking for topics Bybit refused, tell a person, and give up when none is left."""
     for topic in dropped:
         if topic in status.topics:
             status.topics.remove(topic)
         log.error("bybit refused %s: %s; dropped it, that symbol is not watched", topic, ret_msg)
-        queue_alert(db, "warning", "listener_topic_refused",
-                    f"Bybit refused {topic} ({ret_msg}); liquidation spikes are not watched for it. "
-                    f"Check [listener] symbol_map.", now, dedupe_key=f"listener-refused:{topic}:{now:%Y-%m-%d}")
+        queue_alert(
+            db,
+            "warning",
+            "listener_topic_refused",
+            f"Bybit refused {topic} ({ret_msg}); liquidation spikes are not watched for it. "
+            f"Check [listener] symbol_map.",
+            now,
+            dedupe_key=f"listener-refused:{topic}:{now:%Y-%m-%d}",
+        )
     if not status.topics:
-        raise StreamRefused(f"Bybit refused every liquidation topic ({ret_msg}); check [listener] symbol_map")
+        raise StreamRefused(
+            f"Bybit refused every liquidation topic ({ret_msg}); check [listener] symbol_map"
+        )
 
 
-async def listen(db, config: StreamConfig, stop: asyncio.Event, clock: Callable[[], datetime] = utc_now,
-                 status: StreamStatus | None = None) -> StreamStatus:
+async def listen(
+    db,
+    config: StreamConfig,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime] = utc_now,
+    status: StreamStatus | None = None,
+) -> StreamStatus:
     """Run the listener until `stop` is set; write the current minute and mark the blind time on the way out."""
     status = status or StreamStatus(topics_for(config.symbol_map))
     book = MinuteBook(dict(config.symbol_map))
@@ -331,8 +416,10 @@ async def listen(db, config: StreamConfig, stop: asyncio.Event, clock: Callable[
     refused: StreamRefused | None = None
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(keep_minutes(db, book, status, config, clock)),
-                     group.create_task(follow_stream(db, book, status, config, clock))]
+            tasks = [
+                group.create_task(keep_minutes(db, book, status, config, clock)),
+                group.create_task(follow_stream(db, book, status, config, clock)),
+            ]
             await stop.wait()
             for task in tasks:
                 task.cancel()
@@ -342,8 +429,13 @@ async def listen(db, config: StreamConfig, stop: asyncio.Event, clock: Callable[
         status.live, now = False, clock()
         written = flush_minutes(db, book, status, config.rule, None, now)
         open_gap(db, now, "listener stopped")
-        log.info("listener stopped: wrote %d open minute(s); %d frames, %d liquidations, %d malformed", written,
-                 status.frames, status.liquidations, status.malformed)
+        log.info(
+            "listener stopped: wrote %d open minute(s); %d frames, %d liquidations, %d malformed",
+            written,
+            status.frames,
+            status.liquidations,
+            status.malformed,
+        )
     if refused is not None:
         raise refused
     return status

@@ -11,7 +11,14 @@ from pathlib import Path
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 KEEP_DAYS = 7
 TOKEN_IN_URL = re.compile(r"/bot\d+:[A-Za-z0-9_-]+")
-QUIET_LOGGERS = ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler", "websockets.client", "numba")
+QUIET_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "telegram.ext.ExtBot",
+    "apscheduler",
+    "websockets.client",
+    "numba",
+)
 
 
 class RedactSecrets(logging.Filter):
@@ -40,7 +47,9 @@ class RedactSecrets(logging.Filter):
         return TOKEN_IN_URL.sub("/bot***", text)
 
 
-def setup_logging(process: str, log_dir: Path | None, secrets: tuple[str, ...] = (), level: int = logging.INFO) -> None:
+def setup_logging(
+    process: str, log_dir: Path | None, secrets: tuple[str, ...] = (), level: int = logging.INFO
+) -> None:
     """Configure the root logger for one process: stdout, plus `<log_dir>/<process>.log` rotated daily, kept 7 days."""
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -50,8 +59,15 @@ def setup_logging(process: str, log_dir: Path | None, secrets: tuple[str, ...] =
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.TimedRotatingFileHandler(
-            log_dir / f"{process}.log", when="midnight", backupCount=KEEP_DAYS, utc=True, encoding="utf-8"))
+        handlers.append(
+            logging.handlers.TimedRotatingFileHandler(
+                log_dir / f"{process}.log",
+                when="midnight",
+                backupCount=KEEP_DAYS,
+                utc=True,
+                encoding="utf-8",
+            )
+        )
     for handler in handlers:
         handler.setFormatter(logging.Formatter(FORMAT))
         handler.addFilter(redact)

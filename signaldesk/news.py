@@ -39,9 +39,13 @@ def _event(row: list[str], path: Path, line: int) -> NewsEvent:
     try:
         at = datetime.fromisoformat(row[0].strip())
     except ValueError:
-        raise CalendarError(f"{path} row {line}: {row[0]!r} is not an ISO time like 2026-12-10T13:30:00+00:00") from None
+        raise CalendarError(
+            f"{path} row {line}: {row[0]!r} is not an ISO time like 2026-12-10T13:30:00+00:00"
+        ) from None
     if at.tzinfo is None:
-        raise CalendarError(f"{path} row {line}: {row[0]!r} has no time zone; write it in UTC with +00:00")
+        raise CalendarError(
+            f"{path} row {line}: {row[0]!r} has no time zone; write it in UTC with +00:00"
+        )
     return NewsEvent(at, ",".join(row[1:]).strip() or "(untitled)")
 
 

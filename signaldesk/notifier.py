@@ -25,9 +25,15 @@ class DirectSend:
 def send_alert_direct(settings, text: str, client: httpx.Client | None = None) -> DirectSend:
     """POST one escaped HTML message to the configured chat; never raises, never logs the token."""
     if not settings.telegram_bot_token or settings.telegram_chat_id is None:
-        return DirectSend(False, "TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must be set to send alerts")
+        return DirectSend(
+            False, "TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must be set to send alerts"
+        )
     url = f"{settings.urls.telegram_api}/bot{settings.telegram_bot_token.reveal()}/sendMessage"
-    body = {"chat_id": settings.telegram_chat_id, "text": html.escape(text[:MAX_TEXT]), "parse_mode": "HTML"}
+    body = {
+        "chat_id": settings.telegram_chat_id,
+        "text": html.escape(text[:MAX_TEXT]),
+        "parse_mode": "HTML",
+    }
     own = client is None
     client = client or httpx.Client(timeout=TIMEOUT_SECONDS)
     try:
@@ -44,13 +50,20 @@ def _answer(response: httpx.Response) -> DirectSend:
     try:
         payload = response.json()
     except ValueError:
-        return DirectSend(False, f"Telegram sendMessage: HTTP {response.status_code} with a non-JSON body")
+        return DirectSend(
+            False, f"Telegram sendMessage: HTTP {response.status_code} with a non-JSON body"
+        )
     if not isinstance(payload, dict):
-        return DirectSend(False, f"Telegram sendMessage: HTTP {response.status_code} with an unexpected body")
+        return DirectSend(
+            False, f"Telegram sendMessage: HTTP {response.status_code} with an unexpected body"
+        )
     if response.is_success and payload.get("ok") is True:
         return DirectSend(True)
     parameters = payload.get("parameters") if isinstance(payload.get("parameters"), dict) else {}
     retry = parameters.get("retry_after")
     description = str(payload.get("description", "no description"))[:200]
-    return DirectSend(False, f"Telegram sendMessage: HTTP {response.status_code} {description}",
-                      int(retry) if isinstance(retry, int) else None)
+    return DirectSend(
+        False,
+        f"Telegram sendMessage: HTTP {response.status_code} {description}",
+        int(retry) if isinstance(retry, int) else None,
+    )

@@ -22,7 +22,9 @@ class Alert:
     text: str
 
 
-def queue_alert(db, severity: str, kind: str, text: str, now: datetime, dedupe_key: str | None = None) -> bool:
+def queue_alert(
+    db, severity: str, kind: str, text: str, now: datetime, dedupe_key: str | None = None
+) -> bool:
     """Queue an alert; with a dedupe key, a second alert with the same key is dropped. Return True if queued."""
     if severity not in SEVERITIES:
         raise ValueError(f"severity {severity!r}: allowed {', '.join(SEVERITIES)}")
@@ -38,7 +40,8 @@ def queue_alert(db, severity: str, kind: str, text: str, now: datetime, dedupe_k
 def unsent(db, limit: int = 20) -> list[Alert]:
     """Return alerts not yet delivered, oldest first."""
     rows = db.execute(
-        "SELECT id, created_at, severity, kind, text FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?", [limit]
+        "SELECT id, created_at, severity, kind, text FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
+        [limit],
     ).fetchall()
     return [Alert(*r) for r in rows]
 
@@ -56,4 +59,7 @@ def mark_sent(db, alert_id: int, now: datetime, via: str) -> bool:
 def mark_failed(db, alert_id: int, error: str) -> None:
     """Count a failed delivery attempt and keep the error text."""
     with writing(db):
-        db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?", [error[:500], alert_id])
+        db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+            [error[:500], alert_id],
+        )

@@ -46,13 +46,16 @@ def resolve_outcomes(db, horizon_bars: int, now: datetime) -> list[tuple[str, st
         "AND c.open_time = strftime('%Y-%m-%dT%H:%M:%f+00:00', s.candle_time, ?) "
         "WHERE s.resolved_at IS NULL AND s.prob_long IS NOT NULL AND s.close_price IS NOT NULL "
         "AND s.candle_time <= ?",
-        [f"+{int(horizon.total_seconds())} seconds", to_db(cutoff)]).fetchall()
+        [f"+{int(horizon.total_seconds())} seconds", to_db(cutoff)],
+    ).fetchall()
     touched = set()
     with writing(db):
         for signal_id, candle_time, close, model, symbol, future_close in rows:
             ret = float(Decimal(future_close) / Decimal(close) - 1)
-            db.execute("UPDATE signals SET outcome_return = ?, outcome_up = ?, resolved_at = ? WHERE id = ?",
-                       [ret, int(ret > 0), to_db(now), signal_id])
+            db.execute(
+                "UPDATE signals SET outcome_return = ?, outcome_up = ?, resolved_at = ? WHERE id = ?",
+                [ret, int(ret > 0), to_db(now), signal_id],
+            )
             touched.add((from_db(candle_time).astimezone(JST).date().isoformat(), model, symbol))
     return sorted(touched)
 
@@ -72,10 +75,19 @@ def update_performance(db, touched: list[tuple[str, str, str]], move: float, now
             rows = db.execute(
                 "SELECT prob_long, prob_short, outcome_return FROM signals WHERE model_version = ? AND symbol = ? "
                 "AND candle_time >= ? AND candle_time < ? AND outcome_return IS NOT NULL",
-                [model, symbol, start, end]).fetchall()
+                [model, symbol, start, end],
+            ).fetchall()
             for direction, column in (("LONG", 0), ("SHORT", 1)):
-                _write_performance(db, day, model, symbol, direction,
-                                   [r[column] for r in rows], [event_of(direction, r[2], move) for r in rows], now)
+                _write_performance(
+                    db,
+                    day,
+                    model,
+                    symbol,
+                    direction,
+                    [r[column] for r in rows],
+                    [event_of(direction, r[2], move) for r in rows],
+                    now,
+                )
                 written += 1
     return written
 
@@ -83,23 +95,42 @@ def update_performance(db, touched: list[tuple[str, str, str]], move: float, now
 def _write_performance(db, day, model, symbol, direction, probs, events, now) -> None:
     """Upsert one model_performance row."""
     n = len(probs)
-    accuracy = sum(int(p >= 0.5) == e for p, e in zip(probs, events, strict=True)) / n if n else None
+    accuracy = (
+        sum(int(p >= 0.5) == e for p, e in zip(probs, events, strict=True)) / n if n else None
+    )
     brier = sum((p - e) ** 2 for p, e in zip(probs, events, strict=True)) / n if n else None
     db.execute(
         "INSERT INTO model_performance (date, model_version, symbol, direction, predictions, positives, accuracy, "
         "auc, brier, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (date, model_version, symbol, "
         "direction) DO UPDATE SET predictions = excluded.predictions, positives = excluded.positives, "
         "accuracy = excluded.accuracy, auc = excluded.auc, brier = excluded.brier, updated_at = excluded.updated_at",
-        [day, model, symbol, direction, n, sum(events), accuracy, auc(events, probs), brier, to_db(now)])
+        [
+            day,
+            model,
+            symbol,
+            direction,
+            n,
+            sum(events),
+            accuracy,
+            auc(events, probs),
+            brier,
+            to_db(now),
+        ],
+    )
 
 
 def trailing_auc(db, model: str, move: float, since: datetime) -> float | None:
     """Return the mean of the long and short models' live AUC over resolved predictions since `since`."""
-    rows = db.execute("SELECT prob_long, prob_short, outcome_return FROM signals WHERE model_version = ? "
-                      "AND outcome_return IS NOT NULL AND candle_time >= ?", [model, to_db(since)]).fetchall()
+    rows = db.execute(
+        "SELECT prob_long, prob_short, outcome_return FROM signals WHERE model_version = ? "
+        "AND outcome_return IS NOT NULL AND candle_time >= ?",
+        [model, to_db(since)],
+    ).fetchall()
     if len(rows) < MIN_ROWS_FOR_AUC:
         return None
-    scores = [auc([event_of(d, r[2], move) for r in rows], [r[i] for r in rows])
-              for i, d in ((0, "LONG"), (1, "SHORT"))]
+    scores = [
+        auc([event_of(d, r[2], move) for r in rows], [r[i] for r in rows])
+        for i, d in ((0, "LONG"), (1, "SHORT"))
+    ]
     known = [s for s in scores if s is not None]
     return sum(known) / len(known) if known else None

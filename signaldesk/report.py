@@ -134,8 +134,19 @@ def closed_trades(db, start: datetime, end: datetime) -> list[ClosedTrade]:
         "WHERE status = 'closed' AND exit_time >= ? AND exit_time < ? ORDER BY exit_time, id",
         [to_db(start), to_db(end)],
     ).fetchall()
-    return [ClosedTrade(r[0], r[1], r[2], from_db(r[3]), Decimal(r[4] or 0), Decimal(r[5]) if r[5] else None,
-                        Decimal(r[6] or 0), r[7]) for r in rows]
+    return [
+        ClosedTrade(
+            r[0],
+            r[1],
+            r[2],
+            from_db(r[3]),
+            Decimal(r[4] or 0),
+            Decimal(r[5]) if r[5] else None,
+            Decimal(r[6] or 0),
+            r[7],
+        )
+        for r in rows
+    ]
 
 
 def trade_returns(trades: Sequence[ClosedTrade]) -> list[float]:
@@ -185,40 +196,72 @@ def daily_report(db, day: date, tz: ZoneInfo = JST) -> DailyReport:
     rejected, n_rejected = missed_return(db, "REJECTED", start, end)
     expired, n_expired = missed_return(db, "EXPIRED", start, end)
     return DailyReport(
-        day=day, trades=tuple(trades), total_pnl_jpy=sum(pnls, ZERO),
-        fees_jpy=sum((t.fees_jpy for t in trades), ZERO), win_rate=win_rate(pnls),
-        profit_factor=profit_factor(pnls), max_drawdown_jpy=max_drawdown(pnls), sharpe=sharpe(trade_returns(trades)),
+        day=day,
+        trades=tuple(trades),
+        total_pnl_jpy=sum(pnls, ZERO),
+        fees_jpy=sum((t.fees_jpy for t in trades), ZERO),
+        win_rate=win_rate(pnls),
+        profit_factor=profit_factor(pnls),
+        max_drawdown_jpy=max_drawdown(pnls),
+        sharpe=sharpe(trade_returns(trades)),
         signals_generated=sum(counts.values()),
         signals_approved=sum(counts.get(s, 0) for s in APPROVED_STATUSES),
-        signals_rejected=counts.get("REJECTED", 0), signals_expired=counts.get("EXPIRED", 0),
-        missed_rejected_pct=rejected, missed_expired_pct=expired, missed_resolved=n_rejected + n_expired,
+        signals_rejected=counts.get("REJECTED", 0),
+        signals_expired=counts.get("EXPIRED", 0),
+        missed_rejected_pct=rejected,
+        missed_expired_pct=expired,
+        missed_resolved=n_rejected + n_expired,
         model_auc=live_auc(db, day),
     )
 
 
 def save_daily_summary(db, report: DailyReport, equity_jpy: Decimal | None, now: datetime) -> None:
     """Write (or rewrite) the daily_summary row of the report's day."""
-    pf = report.profit_factor if report.profit_factor is None or math.isfinite(report.profit_factor) else None
+    pf = (
+        report.profit_factor
+        if report.profit_factor is None or math.isfinite(report.profit_factor)
+        else None
+    )
     with writing(db):
         db.execute(
             "INSERT OR REPLACE INTO daily_summary (date, total_trades, winning_trades, losing_trades, win_rate, "
             "total_pnl_jpy, fees_jpy, profit_factor, max_drawdown_jpy, sharpe, signals_generated, signals_approved, "
             "signals_rejected, signals_expired, missed_return_pct, equity_jpy, model_auc, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [report.day.isoformat(), len(report.trades), report.winning, report.losing, report.win_rate,
-             str(report.total_pnl_jpy), str(report.fees_jpy), pf, str(report.max_drawdown_jpy), report.sharpe,
-             report.signals_generated, report.signals_approved, report.signals_rejected, report.signals_expired,
-             report.missed_return_pct, None if equity_jpy is None else str(equity_jpy), report.model_auc, to_db(now)],
+            [
+                report.day.isoformat(),
+                len(report.trades),
+                report.winning,
+                report.losing,
+                report.win_rate,
+                str(report.total_pnl_jpy),
+                str(report.fees_jpy),
+                pf,
+                str(report.max_drawdown_jpy),
+                report.sharpe,
+                report.signals_generated,
+                report.signals_approved,
+                report.signals_rejected,
+                report.signals_expired,
+                report.missed_return_pct,
+                None if equity_jpy is None else str(equity_jpy),
+                report.model_auc,
+                to_db(now),
+            ],
         )
 
 
-def equity_points(db, end: datetime, days: int, end_equity: Decimal | None) -> list[tuple[datetime, Decimal]]:
+def equity_points(
+    db, end: datetime, days: int, end_equity: Decimal | None
+) -> list[tuple[datetime, Decimal]]:
     """Return (time, equity) after each trade closed in the `days` before `end`, ending at `end_equity` if known."""
     trades = closed_trades(db, end - timedelta(days=days), end)
     pnls = [t.pnl_jpy for t in trades]
     start = (end_equity - sum(pnls, ZERO)) if end_equity is not None else ZERO
     curve = equity_curve(pnls, start)
-    return [(end - timedelta(days=days), curve[0])] + [(t.exit_time, e) for t, e in zip(trades, curve[1:], strict=True)]
+    return [(end - timedelta(days=days), curve[0])] + [
+        (t.exit_time, e) for t, e in zip(trades, curve[1:], strict=True)
+    ]
 
 
 @dataclass(frozen=True)
@@ -244,8 +287,19 @@ def open_trades(db) -> list[OpenTrade]:
         "SELECT id, symbol, direction, status, size, entry_price, stop_loss, take_profit_1, take_profit_2, "
         "entry_time, time_stop_at FROM trades WHERE status IN ('pending', 'open') ORDER BY id"
     ).fetchall()
-    return [OpenTrade(r[0], r[1], r[2], r[3], Decimal(r[4]), *(_decimal(v) for v in r[5:9]), _time(r[9]),
-                      _time(r[10])) for r in rows]
+    return [
+        OpenTrade(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            Decimal(r[4]),
+            *(_decimal(v) for v in r[5:9]),
+            _time(r[9]),
+            _time(r[10]),
+        )
+        for r in rows
+    ]
 
 
 def _decimal(text: str | None) -> Decimal | None:

@@ -107,39 +107,84 @@ def unrealised_pnl(direction: str, size: Decimal, entry_price: Decimal, mark: De
     return direction_sign(direction) * (mark - entry_price) * size
 
 
-def build_snapshot(equity: Decimal, halted: bool, halt_reason: str, events: Sequence[PnlEvent],
-                   exposures: Sequence[OpenExposure], trades_today: int, risk, now: datetime) -> RiskSnapshot:
+def build_snapshot(
+    equity: Decimal,
+    halted: bool,
+    halt_reason: str,
+    events: Sequence[PnlEvent],
+    exposures: Sequence[OpenExposure],
+    trades_today: int,
+    risk,
+    now: datetime,
+) -> RiskSnapshot:
     """Return the risk snapshot from equity, realised P/L events and open exposures (pure)."""
     unrealised = sum((x.unrealised_jpy for x in exposures), ZERO)
-    day, week, month = (realised_between(events, start(now), now) for start in (jst_day_start, jst_week_start,
-                                                                                jst_month_start))
-    limits = [equity * f for f in (risk.daily_loss_limit, risk.weekly_loss_limit, risk.monthly_loss_limit)]
+    day, week, month = (
+        realised_between(events, start(now), now)
+        for start in (jst_day_start, jst_week_start, jst_month_start)
+    )
+    limits = [
+        equity * f for f in (risk.daily_loss_limit, risk.weekly_loss_limit, risk.monthly_loss_limit)
+    ]
     pnls = [day + unrealised, week + unrealised, month + unrealised]
     budgets = [limit + pnl for limit, pnl in zip(limits, pnls, strict=True)]
-    return RiskSnapshot(now, equity, halted, halt_reason, day, week, month, unrealised, *pnls, *limits, *budgets,
-                        trades_today, risk.max_trades_per_day, list(exposures))
+    return RiskSnapshot(
+        now,
+        equity,
+        halted,
+        halt_reason,
+        day,
+        week,
+        month,
+        unrealised,
+        *pnls,
+        *limits,
+        *budgets,
+        trades_today,
+        risk.max_trades_per_day,
+        list(exposures),
+    )
 
 
 def loss_limit_breaches(snapshot: RiskSnapshot) -> list[str]:
     """Return one plain sentence per loss limit that is used up (empty = none)."""
-    periods = (("today (JST)", snapshot.pnl_day_jpy, snapshot.limit_day_jpy, snapshot.budget_day_left_jpy),
-               ("this week (JST, from Monday)", snapshot.pnl_week_jpy, snapshot.limit_week_jpy,
-                snapshot.budget_week_left_jpy),
-               ("this month (JST)", snapshot.pnl_month_jpy, snapshot.limit_month_jpy, snapshot.budget_month_left_jpy))
-    return [f"Loss limit reached {name}: P/L {pnl:,.0f} JPY against a limit of -{limit:,.0f} JPY"
-            for name, pnl, limit, left in periods if left <= 0]
+    periods = (
+        ("today (JST)", snapshot.pnl_day_jpy, snapshot.limit_day_jpy, snapshot.budget_day_left_jpy),
+        (
+            "this week (JST, from Monday)",
+            snapshot.pnl_week_jpy,
+            snapshot.limit_week_jpy,
+            snapshot.budget_week_left_jpy,
+        ),
+        (
+            "this month (JST)",
+            snapshot.pnl_month_jpy,
+            snapshot.limit_month_jpy,
+            snapshot.budget_month_left_jpy,
+        ),
+    )
+    return [
+        f"Loss limit reached {name}: P/L {pnl:,.0f} JPY against a limit of -{limit:,.0f} JPY"
+        for name, pnl, limit, left in periods
+        if left <= 0
+    ]
 
 
-def check_new_trade(snapshot: RiskSnapshot, proposal: TradeProposal, market: OrderBook, settings,
-                    now: datetime) -> list[str]:
+def check_new_trade(
+    snapshot: RiskSnapshot, proposal: TradeProposal, market: OrderBook, settings, now: datetime
+) -> list[str]:
     """Return the reasons a new trade is refused, in words a person understands (empty = allowed)."""
     reasons: list[str] = []
     if snapshot.halted:
-        reasons.append(f"Trading is halted ({snapshot.halt_reason or 'no reason given'}); /resume lifts the halt.")
+        reasons.append(
+            f"Trading is halted ({snapshot.halt_reason or 'no reason given'}); /resume lifts the halt."
+        )
     reasons += loss_limit_breaches(snapshot) or _budget_refusals(snapshot, proposal)
     if snapshot.trades_today >= settings.risk.max_trades_per_day:
-        reasons.append(f"Already {snapshot.trades_today} trade(s) today (JST); the limit is "
-                       f"{settings.risk.max_trades_per_day} per day.")
+        reasons.append(
+            f"Already {snapshot.trades_today} trade(s) today (JST); the limit is "
+            f"{settings.risk.max_trades_per_day} per day."
+        )
     reasons += _position_refusals(snapshot, proposal, settings.risk)
     reasons += _market_refusals(proposal, market, settings)
     return reasons
@@ -147,45 +192,67 @@ def check_new_trade(snapshot: RiskSnapshot, proposal: TradeProposal, market: Ord
 
 def _budget_refusals(snapshot: RiskSnapshot, proposal: TradeProposal) -> list[str]:
     """Refuse a trade whose stop-loss would take a loss budget below zero."""
-    budgets = (("today's", snapshot.budget_day_left_jpy), ("this week's", snapshot.budget_week_left_jpy),
-               ("this month's", snapshot.budget_month_left_jpy))
-    return [f"This trade risks {proposal.risk_jpy:,.0f} JPY at its stop, but only {left:,.0f} JPY of {name} "
-            f"loss limit is left." for name, left in budgets if proposal.risk_jpy > left]
+    budgets = (
+        ("today's", snapshot.budget_day_left_jpy),
+        ("this week's", snapshot.budget_week_left_jpy),
+        ("this month's", snapshot.budget_month_left_jpy),
+    )
+    return [
+        f"This trade risks {proposal.risk_jpy:,.0f} JPY at its stop, but only {left:,.0f} JPY of {name} "
+        f"loss limit is left."
+        for name, left in budgets
+        if proposal.risk_jpy > left
+    ]
 
 
 def _position_refusals(snapshot: RiskSnapshot, proposal: TradeProposal, risk) -> list[str]:
     """Refuse spot shorts, empty sizes and positions above the notional limit."""
     reasons = []
     if proposal.direction == SHORT and not is_leverage(proposal.symbol):
-        reasons.append(f"{proposal.symbol} is a spot symbol: it cannot be sold short (use the _JPY leverage symbol).")
+        reasons.append(
+            f"{proposal.symbol} is a spot symbol: it cannot be sold short (use the _JPY leverage symbol)."
+        )
     if proposal.size <= 0:
         reasons.append("The trade has no size.")
     cap = snapshot.equity_jpy * risk.max_position_fraction
     if proposal.notional_jpy > cap:
-        reasons.append(f"Position value {proposal.notional_jpy:,.0f} JPY is above the limit of {cap:,.0f} JPY "
-                       f"({risk.max_position_fraction * 100:.0f}% of equity).")
+        reasons.append(
+            f"Position value {proposal.notional_jpy:,.0f} JPY is above the limit of {cap:,.0f} JPY "
+            f"({risk.max_position_fraction * 100:.0f}% of equity)."
+        )
     return reasons
 
 
 def _market_refusals(proposal: TradeProposal, market: OrderBook, settings) -> list[str]:
     """Refuse when the book is empty, the spread is too wide, or the price ran away since the signal."""
     if not market.asks or not market.bids:
-        return [f"The {proposal.symbol} order book is empty on one side; no passive price to quote."]
+        return [
+            f"The {proposal.symbol} order book is empty on one side; no passive price to quote."
+        ]
     reasons = []
     if market.spread_bps > settings.strategy.max_spread_bps:
-        reasons.append(f"Spread is {market.spread_bps:.1f} bps, wider than the {settings.strategy.max_spread_bps} "
-                       f"bps allowed.")
+        reasons.append(
+            f"Spread is {market.spread_bps:.1f} bps, wider than the {settings.strategy.max_spread_bps} "
+            f"bps allowed."
+        )
     mid = (market.best_ask + market.best_bid) / 2
     allowed = settings.risk.max_drift_atr * proposal.atr
     if abs(mid - proposal.signal_price) > allowed:
-        reasons.append(f"Stale signal: price moved {abs(mid - proposal.signal_price):,.0f} JPY since the signal "
-                       f"({proposal.signal_price:,.0f} -> {mid:,.0f}), more than {settings.risk.max_drift_atr} x ATR "
-                       f"= {allowed:,.0f} JPY.")
+        reasons.append(
+            f"Stale signal: price moved {abs(mid - proposal.signal_price):,.0f} JPY since the signal "
+            f"({proposal.signal_price:,.0f} -> {mid:,.0f}), more than {settings.risk.max_drift_atr} x ATR "
+            f"= {allowed:,.0f} JPY."
+        )
     return reasons
 
 
-def account_equity(mode: str, assets: Sequence[Asset], margin: Margin | None, unrealised: Decimal,
-                   spot_symbols: Sequence[str]) -> Decimal:
+def account_equity(
+    mode: str,
+    assets: Sequence[Asset],
+    margin: Margin | None,
+    unrealised: Decimal,
+    spot_symbols: Sequence[str],
+) -> Decimal:
     """Return equity in JPY (see the module docstring for paper vs live)."""
     coins = sum((a.amount * a.conversion_rate for a in assets if a.symbol in spot_symbols), ZERO)
     if mode != "paper" and margin is not None:
@@ -205,19 +272,25 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     exposures = open_exposures(db, exchange, settings.mode)
     unrealised = sum((x.unrealised_jpy for x in exposures), ZERO)
     symbols = settings.strategy.symbols
-    margin = exchange.margin() if settings.mode != "paper" and any(map(is_leverage, symbols)) else None
+    margin = (
+        exchange.margin() if settings.mode != "paper" and any(map(is_leverage, symbols)) else None
+    )
     spot = [s for s in symbols if not is_leverage(s)]
     equity = account_equity(settings.mode, exchange.assets(), margin, unrealised, spot)
     events = pnl_events(db, settings.mode, min(jst_week_start(now), jst_month_start(now)))
     count = trades_since(db, settings.mode, jst_day_start(now))
-    return build_snapshot(equity, state.halted, state.reason, events, exposures, count, settings.risk, now)
+    return build_snapshot(
+        equity, state.halted, state.reason, events, exposures, count, settings.risk, now
+    )
 
 
 def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
     """Return the open part of every desk trade, marked at the current ticker."""
     rows = db.execute(
         "SELECT id, symbol, direction, remaining_size, entry_price FROM trades "
-        "WHERE mode = ? AND status IN ('pending', 'open') AND entry_price IS NOT NULL ORDER BY id", [mode]).fetchall()
+        "WHERE mode = ? AND status IN ('pending', 'open') AND entry_price IS NOT NULL ORDER BY id",
+        [mode],
+    ).fetchall()
     tickers: dict[str, Ticker] = {}
     exposures = []
     for trade_id, symbol, direction, remaining, entry in rows:
@@ -226,7 +299,9 @@ def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
         ticker = tickers.get(symbol) or tickers.setdefault(symbol, exchange.ticker(symbol))
         mark = mark_price(direction, ticker)
         pnl = unrealised_pnl(direction, Decimal(remaining), Decimal(entry), mark)
-        exposures.append(OpenExposure(trade_id, symbol, direction, Decimal(remaining), Decimal(entry), mark, pnl))
+        exposures.append(
+            OpenExposure(trade_id, symbol, direction, Decimal(remaining), Decimal(entry), mark, pnl)
+        )
     return exposures
 
 
@@ -234,14 +309,18 @@ def pnl_events(db, mode: str, since: datetime) -> list[PnlEvent]:
     """Return the realised P/L (net of fees) of every desk fill since a moment."""
     rows = db.execute(
         "SELECT f.executed_at, COALESCE(f.realized_pnl, '0'), f.fee FROM fills f JOIN orders o ON o.id = f.order_id "
-        "WHERE o.mode = ? AND f.executed_at >= ? ORDER BY f.executed_at", [mode, to_db(since)]).fetchall()
+        "WHERE o.mode = ? AND f.executed_at >= ? ORDER BY f.executed_at",
+        [mode, to_db(since)],
+    ).fetchall()
     return [PnlEvent(from_db(at), Decimal(pnl) - Decimal(fee)) for at, pnl, fee in rows]
 
 
 def trades_since(db, mode: str, since: datetime) -> int:
     """Return how many desk trades were started since a moment (cancelled entries that never filled excluded)."""
-    row = db.execute("SELECT COUNT(*) FROM trades WHERE mode = ? AND created_at >= ? AND status != 'cancelled'",
-                     [mode, to_db(since)]).fetchone()
+    row = db.execute(
+        "SELECT COUNT(*) FROM trades WHERE mode = ? AND created_at >= ? AND status != 'cancelled'",
+        [mode, to_db(since)],
+    ).fetchone()
     return int(row[0])
 
 

@@ -55,7 +55,11 @@ def threshold_check(c: Candidate, long_threshold: float, short_threshold: float)
     other = c.prob_short if c.direction == "LONG" else c.prob_long
     ok = c.confidence >= threshold and c.confidence > other
     op = ">=" if c.confidence >= threshold else "<"
-    return Check("threshold", ok, f"{c.direction} {c.confidence:.3f} {op} {threshold:.2f} (other side {other:.3f})")
+    return Check(
+        "threshold",
+        ok,
+        f"{c.direction} {c.confidence:.3f} {op} {threshold:.2f} (other side {other:.3f})",
+    )
 
 
 def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
@@ -68,22 +72,49 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
     return [
         Check("data", ctx.data_problem is None, ctx.data_problem or "candles complete"),
         threshold_check(c, s.long_threshold, s.short_threshold),
-        Check("top_rank", c.confidence_rank >= top,
-              f"confidence rank {c.confidence_rank:.1%} vs top {s.top_fraction:.0%} (needs >= {top:.0%})"),
-        Check("spread", ctx.spread_bps is not None and ctx.spread_bps <= s.max_spread_bps,
-              f"spread {spread} vs max {s.max_spread_bps} bps"),
-        Check("volume", ctx.volume_ratio >= s.min_volume_ratio,
-              f"volume {ctx.volume_ratio:.0%} of its average (needs >= {s.min_volume_ratio:.0%})"),
-        Check("news", ctx.news_event is None,
-              f"news blackout: {ctx.news_event}" if ctx.news_event else "no listed event within "
-              f"+-{s.news_blackout_minutes} min"),
+        Check(
+            "top_rank",
+            c.confidence_rank >= top,
+            f"confidence rank {c.confidence_rank:.1%} vs top {s.top_fraction:.0%} (needs >= {top:.0%})",
+        ),
+        Check(
+            "spread",
+            ctx.spread_bps is not None and ctx.spread_bps <= s.max_spread_bps,
+            f"spread {spread} vs max {s.max_spread_bps} bps",
+        ),
+        Check(
+            "volume",
+            ctx.volume_ratio >= s.min_volume_ratio,
+            f"volume {ctx.volume_ratio:.0%} of its average (needs >= {s.min_volume_ratio:.0%})",
+        ),
+        Check(
+            "news",
+            ctx.news_event is None,
+            f"news blackout: {ctx.news_event}"
+            if ctx.news_event
+            else f"no listed event within +-{s.news_blackout_minutes} min",
+        ),
         Check("liquidations", not spike_blocks, ctx.spike_detail or "no liquidation spike"),
-        Check("halted", not ctx.halted, f"trading halted: {ctx.halt_reason}" if ctx.halted else "trading running"),
-        Check("trades_today", ctx.trades_today < settings.risk.max_trades_per_day,
-              f"{ctx.trades_today} of {settings.risk.max_trades_per_day} trades today"),
-        Check("loss_limits", not ctx.loss_limit_breaches,
-              "; ".join(ctx.loss_limit_breaches) or "within day/week/month loss limits"),
-        Check("spot_short", not spot_short, "spot symbols cannot go short" if spot_short else "direction allowed"),
+        Check(
+            "halted",
+            not ctx.halted,
+            f"trading halted: {ctx.halt_reason}" if ctx.halted else "trading running",
+        ),
+        Check(
+            "trades_today",
+            ctx.trades_today < settings.risk.max_trades_per_day,
+            f"{ctx.trades_today} of {settings.risk.max_trades_per_day} trades today",
+        ),
+        Check(
+            "loss_limits",
+            not ctx.loss_limit_breaches,
+            "; ".join(ctx.loss_limit_breaches) or "within day/week/month loss limits",
+        ),
+        Check(
+            "spot_short",
+            not spot_short,
+            "spot symbols cannot go short" if spot_short else "direction allowed",
+        ),
     ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import time
 from decimal import Decimal, InvalidOperation
@@ -169,14 +170,31 @@ class Settings:
 
     def secrets(self) -> tuple[str, ...]:
         """Return the non-empty secret values, for log redaction."""
-        return tuple(s.reveal() for s in (self.gmo_api_key, self.gmo_api_secret, self.telegram_bot_token) if s)
+        return tuple(
+            s.reveal()
+            for s in (self.gmo_api_key, self.gmo_api_secret, self.telegram_bot_token)
+            if s
+        )
 
 
 ENV_KEYS = (
-    "SIGNALDESK_MODE", "SIGNALDESK_DB", "SIGNALDESK_CONFIG", "SIGNALDESK_MODEL", "SIGNALDESK_LOG_DIR",
-    "SIGNALDESK_DATA_DIR", "GMO_API_KEY", "GMO_API_SECRET", "GMO_PUBLIC_URL", "GMO_PRIVATE_URL",
-    "GMO_WS_PUBLIC_URL", "GMO_WS_PRIVATE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_CHAT_ID", "TELEGRAM_USER_IDS",
-    "TELEGRAM_API_URL", "BYBIT_WS_URL",
+    "SIGNALDESK_MODE",
+    "SIGNALDESK_DB",
+    "SIGNALDESK_CONFIG",
+    "SIGNALDESK_MODEL",
+    "SIGNALDESK_LOG_DIR",
+    "SIGNALDESK_DATA_DIR",
+    "GMO_API_KEY",
+    "GMO_API_SECRET",
+    "GMO_PUBLIC_URL",
+    "GMO_PRIVATE_URL",
+    "GMO_WS_PUBLIC_URL",
+    "GMO_WS_PRIVATE_URL",
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_CHAT_ID",
+    "TELEGRAM_USER_IDS",
+    "TELEGRAM_API_URL",
+    "BYBIT_WS_URL",
 )
 URL_KEYS = {
     "GMO_PUBLIC_URL": ("gmo_public", ("http://", "https://")),
@@ -215,11 +233,15 @@ def _cross_checks(settings: Settings) -> list[str]:
     """Return problems that involve more than one key."""
     problems = []
     if settings.mode == "live" and not (settings.gmo_api_key and settings.gmo_api_secret):
-        problems.append("SIGNALDESK_MODE=live needs GMO_API_KEY and GMO_API_SECRET (or use SIGNALDESK_MODE=paper)")
+        problems.append(
+            "SIGNALDESK_MODE=live needs GMO_API_KEY and GMO_API_SECRET (or use SIGNALDESK_MODE=paper)"
+        )
     if settings.health.memory_warning >= settings.health.memory_critical:
         problems.append("[health] memory_warning must be below memory_critical")
     if settings.risk.take_profit_1_atr_multiple > settings.risk.take_profit_2_atr_multiple:
-        problems.append("[risk] take_profit_1_atr_multiple must not exceed take_profit_2_atr_multiple")
+        problems.append(
+            "[risk] take_profit_1_atr_multiple must not exceed take_profit_2_atr_multiple"
+        )
     return problems
 
 
@@ -241,7 +263,11 @@ def _from_env(env: dict[str, str], problems: list[str]) -> Settings:
     model = env.get("SIGNALDESK_MODEL", "").strip()
     model_dir = PROJECT_ROOT / "models" / DEFAULT_MODEL_VERSION
     if model:
-        model_dir = Path(model) if ("/" in model or model.startswith(".")) else PROJECT_ROOT / "models" / model
+        model_dir = (
+            Path(model)
+            if ("/" in model or model.startswith("."))
+            else PROJECT_ROOT / "models" / model
+        )
     urls = {}
     for key, (attr, schemes) in URL_KEYS.items():
         value = env.get(key, "").strip().rstrip("/")
@@ -273,7 +299,9 @@ def _chat_id(value: str, problems: list[str]) -> int | None:
     try:
         return int(value)
     except ValueError:
-        problems.append(f"TELEGRAM_CHAT_ID={value!r}: must be a numeric chat id such as 111111111 or -1001234567890")
+        problems.append(
+            f"TELEGRAM_CHAT_ID={value!r}: must be a numeric chat id such as 111111111 or -1001234567890"
+        )
         return None
 
 
@@ -284,7 +312,9 @@ def _user_ids(value: str, problems: list[str]) -> tuple[int, ...]:
         if not part:
             continue
         if not part.isdigit():
-            problems.append(f"TELEGRAM_USER_IDS contains {part!r}: must be comma-separated numeric user ids")
+            problems.append(
+                f"TELEGRAM_USER_IDS contains {part!r}: must be comma-separated numeric user ids"
+            )
             continue
         ids.append(int(part))
     return tuple(ids)
@@ -318,7 +348,9 @@ def _apply_config(base: Settings, config: dict[str, Any], problems: list[str]) -
     sections: dict[str, Any] = {}
     for name, value in config.items():
         if name not in SECTIONS:
-            problems.append(f"[{name}]: unknown section; allowed sections are {', '.join(SECTIONS)}")
+            problems.append(
+                f"[{name}]: unknown section; allowed sections are {', '.join(SECTIONS)}"
+            )
             continue
         if not isinstance(value, dict):
             problems.append(f"[{name}]: must be a table of keys")
@@ -328,7 +360,10 @@ def _apply_config(base: Settings, config: dict[str, Any], problems: list[str]) -
     current.update({k: v for k, v in sections.items() if v is not None})
     for name, section in current.items():
         problems.extend(_check_section(name, section))
-    return Settings(**{f.name: getattr(base, f.name) for f in fields(Settings) if f.name not in SECTIONS}, **current)
+    return Settings(
+        **{f.name: getattr(base, f.name) for f in fields(Settings) if f.name not in SECTIONS},
+        **current,
+    )
 
 
 def _section(name: str, cls: type, values: dict[str, Any], problems: list[str]) -> Any:
@@ -349,33 +384,30 @@ def _section(name: str, cls: type, values: dict[str, Any], problems: list[str]) 
 
 def _coerce(default: Any, raw: Any) -> Any:
     """Convert a TOML value to the type of the default it replaces."""
-    if isinstance(default, bool):
-        if not isinstance(raw, bool):
-            raise TypeError("must be true or false")
-        return raw
-    if isinstance(default, Decimal):
-        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-            raise TypeError("must be a number")
-        return Decimal(str(raw))
-    if isinstance(default, int):
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise TypeError("must be a whole number")
-        return raw
-    if isinstance(default, float):
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise TypeError("must be a number")
-        return float(raw)
-    if isinstance(default, Path):
-        return Path(str(raw)).expanduser()
-    if isinstance(default, time):
-        return _clock_time(raw)
-    if isinstance(default, tuple):
-        return _tuple(default, raw)
-    if isinstance(default, str):
-        if not isinstance(raw, str):
-            raise TypeError("must be text")
-        return raw
+    for kind, convert in _COERCIONS:
+        if isinstance(default, kind):
+            return convert(default, raw)
     raise TypeError("unsupported setting")
+
+
+def _typed(raw: Any, kinds: tuple[type, ...], what: str) -> Any:
+    """Return raw when it is one of kinds (never a bool unless asked); raise TypeError saying what it must be."""
+    if (isinstance(raw, bool) and bool not in kinds) or not isinstance(raw, kinds):
+        raise TypeError(f"must be {what}")
+    return raw
+
+
+# Checked in order: bool before int (a bool is an int), Decimal before the plain numbers.
+_COERCIONS: tuple[tuple[type, Callable[[Any, Any], Any]], ...] = (
+    (bool, lambda d, raw: _typed(raw, (bool,), "true or false")),
+    (Decimal, lambda d, raw: Decimal(str(_typed(raw, (int, float, str), "a number")))),
+    (int, lambda d, raw: _typed(raw, (int,), "a whole number")),
+    (float, lambda d, raw: float(_typed(raw, (int, float), "a number"))),
+    (Path, lambda d, raw: Path(str(raw)).expanduser()),
+    (time, lambda d, raw: _clock_time(raw)),
+    (tuple, lambda d, raw: _tuple(d, raw)),
+    (str, lambda d, raw: _typed(raw, (str,), "text")),
+)
 
 
 def _clock_time(raw: Any) -> time:
@@ -386,14 +418,14 @@ def _clock_time(raw: Any) -> time:
         hour, minute = (int(p) for p in str(raw).split(":"))
         return time(hour, minute)
     except ValueError:
-        raise ValueError("must be a time of day like \"09:00\"") from None
+        raise ValueError('must be a time of day like "09:00"') from None
 
 
 def _tuple(default: tuple, raw: Any) -> tuple:
     """Parse a list (of strings) or a table (symbol map) into a tuple."""
     if default and isinstance(default[0], tuple):
         if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-            raise TypeError("must be a table like { BTCUSDT = \"BTC_JPY\" }")
+            raise TypeError('must be a table like { BTCUSDT = "BTC_JPY" }')
         return tuple((str(k), v) for k, v in raw.items())
     if isinstance(raw, str):
         raw = [p.strip() for p in raw.split(",") if p.strip()]
@@ -439,8 +471,10 @@ def _valid_tz(name: str) -> bool:
 
 RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
     "strategy": {
-        "symbols": (lambda v: bool(v) and all(s in KNOWN_SYMBOLS for s in v) and len(set(v)) == len(v),
-                    f"a non-empty list without repeats drawn from {', '.join(KNOWN_SYMBOLS)}"),
+        "symbols": (
+            lambda v: bool(v) and all(s in KNOWN_SYMBOLS for s in v) and len(set(v)) == len(v),
+            f"a non-empty list without repeats drawn from {', '.join(KNOWN_SYMBOLS)}",
+        ),
         "long_threshold": (_fraction(0, 1), "a probability in (0, 1]"),
         "short_threshold": (_fraction(0, 1), "a probability in (0, 1]"),
         "top_fraction": (_fraction(0, 1), "a fraction in (0, 1], e.g. 0.10 for the top 10%"),
@@ -486,8 +520,10 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "model_max_age_days": (_positive, "days > 0"),
     },
     "listener": {
-        "symbol_map": (lambda v: bool(v) and all(d in KNOWN_SYMBOLS for _, d in v),
-                       f"a table of Bybit contract = desk symbol, desk symbols from {', '.join(KNOWN_SYMBOLS)}"),
+        "symbol_map": (
+            lambda v: bool(v) and all(d in KNOWN_SYMBOLS for _, d in v),
+            f"a table of Bybit contract = desk symbol, desk symbols from {', '.join(KNOWN_SYMBOLS)}",
+        ),
         "ping_seconds": (lambda v: 5 <= v <= 60, "seconds between 5 and 60"),
         "silence_seconds": (lambda v: 10 <= v <= 600, "seconds between 10 and 600"),
         "baseline_minutes": (lambda v: 5 <= v <= 1440, "minutes between 5 and 1440"),

@@ -74,19 +74,27 @@ def trade_levels(direction: str, entry: Decimal, atr: Decimal, tick: Decimal, ri
     tp2 = round_to_tick(entry + sign * risk.take_profit_2_atr_multiple * atr, tick, up=not long)
     levels = TradeLevels(entry, stop, tp1, tp2)
     if stop <= 0 or tp1 <= 0 or tp2 <= 0 or (stop - entry) * sign >= 0 or (tp1 - entry) * sign <= 0:
-        raise ValueError(f"ATR {atr} is too small (or too large) for a tick of {tick}: levels {levels}")
+        raise ValueError(
+            f"ATR {atr} is too small (or too large) for a tick of {tick}: levels {levels}"
+        )
     return levels
 
 
 def size_for_risk(equity: Decimal, levels: TradeLevels, rules: SymbolRules, risk) -> Sizing:
     """Return the size risking `risk.risk_per_trade` of equity over the stop distance, within every limit."""
     if equity <= 0:
-        return Sizing(Decimal(0), Decimal(0), Decimal(0), f"equity is {equity} JPY; nothing can be risked")
+        return Sizing(
+            Decimal(0), Decimal(0), Decimal(0), f"equity is {equity} JPY; nothing can be risked"
+        )
     by_risk = equity * risk.risk_per_trade / levels.stop_distance
     by_position = equity * risk.max_position_fraction / levels.entry
     size = floor_to_step(min(by_risk, by_position, rules.max_size), rules.size_step)
     if size < rules.min_size:
-        return Sizing(Decimal(0), Decimal(0), Decimal(0),
-                      f"the size this risk allows ({min(by_risk, by_position):.8f} {rules.symbol}) is below the "
-                      f"minimum order of {rules.min_size}; equity {equity:,.0f} JPY is too small for this stop")
+        return Sizing(
+            Decimal(0),
+            Decimal(0),
+            Decimal(0),
+            f"the size this risk allows ({min(by_risk, by_position):.8f} {rules.symbol}) is below the "
+            f"minimum order of {rules.min_size}; equity {equity:,.0f} JPY is too small for this stop",
+        )
     return Sizing(size, size * levels.stop_distance, size * levels.entry)

@@ -40,11 +40,15 @@ def set_value(db, key: str, value: str, now: datetime, by: str) -> None:
 
 def trading_state(db) -> TradingState:
     """Return the current RUNNING/HALTED state with its reason."""
-    row = db.execute("SELECT value, updated_at, updated_by FROM system_state WHERE key = 'trading'").fetchone()
+    row = db.execute(
+        "SELECT value, updated_at, updated_by FROM system_state WHERE key = 'trading'"
+    ).fetchone()
     if row is None:
         return TradingState(False, "", None, "")
     reason = get_value(db, "halt_reason") or ""
-    return TradingState(row[0] == HALTED, reason if row[0] == HALTED else "", from_db(row[1]), row[2])
+    return TradingState(
+        row[0] == HALTED, reason if row[0] == HALTED else "", from_db(row[1]), row[2]
+    )
 
 
 def halt(db, reason: str, now: datetime, by: str) -> bool:

@@ -71,7 +71,9 @@ def apply_migrations(db: Database) -> list[str]:
     names = pending_migrations(db)
     unknown = _unknown_applied(db)
     if unknown:
-        raise SchemaError(f"database has migrations this code does not know: {', '.join(unknown)}; upgrade signaldesk")
+        raise SchemaError(
+            f"database has migrations this code does not know: {', '.join(unknown)}; upgrade signaldesk"
+        )
     migration_set().apply(db)
     return names
 
@@ -92,7 +94,9 @@ def require_current_schema(db: Database, db_path: Path | str) -> None:
         )
     unknown = _unknown_applied(db)
     if unknown:
-        raise SchemaError(f"database {db_path} was migrated by a newer signaldesk ({', '.join(unknown)}); upgrade first")
+        raise SchemaError(
+            f"database {db_path} was migrated by a newer signaldesk ({', '.join(unknown)}); upgrade first"
+        )
 
 
 def open_current_db(path: Path | str) -> Database:

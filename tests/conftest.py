@@ -36,7 +36,10 @@ def make_settings(tmp_path: Path):
     """Return a factory of Settings from an explicit environment (no .env, no real config)."""
 
     def build(**env: str):
-        base = {"SIGNALDESK_DB": str(tmp_path / "signaldesk.sqlite3"), "SIGNALDESK_LOG_DIR": str(tmp_path / "log")}
+        base = {
+            "SIGNALDESK_DB": str(tmp_path / "signaldesk.sqlite3"),
+            "SIGNALDESK_LOG_DIR": str(tmp_path / "log"),
+        }
         base.update(env)
         return load_settings(environ=base, env_file=tmp_path / "no.env")
 

@@ -62,8 +62,14 @@ def equity_chart(result: BacktestResult, baseline: dict, path: Path) -> Path:
     for points, label, colour in lines:
         times = [moment.astimezone(JST) for moment, _ in points]
         top.step(times, [float(v) for _, v in points], where="post", color=colour, label=label)
-        bottom.fill_between(times, [-pct for _, pct in drawdown_pct(points)], step="post", color=colour,
-                            alpha=0.35 if label == "desk" else 0.15, label=label)
+        bottom.fill_between(
+            times,
+            [-pct for _, pct in drawdown_pct(points)],
+            step="post",
+            color=colour,
+            alpha=0.35 if label == "desk" else 0.15,
+            label=label,
+        )
     top.set_title(f"Equity: desk vs buy-and-hold (no fees), {period_label(result)}")
     _jpy_axis(top)
     bottom.set(ylabel="drawdown %", xlabel="time (JST)")
@@ -79,14 +85,23 @@ def monthly_returns_chart(result: BacktestResult, path: Path) -> Path:
     figure, (axes,) = _figure(1, 4)
     months = period_returns(equity_path(result), jst_month)
     values = [r * 100 for _, r in months]
-    bars = axes.bar(range(len(months)), values, color=[LONG if v >= 0 else SHORT for v in values],
-                    tick_label=[m for m, _ in months])  # positions, not month strings: no categorical-axis guessing
+    bars = axes.bar(
+        range(len(months)),
+        values,
+        color=[LONG if v >= 0 else SHORT for v in values],
+        tick_label=[m for m, _ in months],
+    )  # positions, not month strings: no categorical-axis guessing
     axes.bar_label(bars, labels=[f"{v:+.2f}%" for v in values], fontsize=8, padding=2)
     axes.axhline(0, color="grey", linewidth=0.8)
     if not months:
-        axes.text(0.5, 0.5, "no replayed cycles", ha="center", va="center", transform=axes.transAxes)
-    axes.set(title=f"Desk return by calendar month (JST), {period_label(result)}", ylabel="return %",
-             xlabel="month")
+        axes.text(
+            0.5, 0.5, "no replayed cycles", ha="center", va="center", transform=axes.transAxes
+        )
+    axes.set(
+        title=f"Desk return by calendar month (JST), {period_label(result)}",
+        ylabel="return %",
+        xlabel="month",
+    )
     axes.margins(y=0.2)
     axes.tick_params(axis="x", rotation=45 if len(months) > 12 else 0)
     axes.grid(True, axis="y", alpha=0.3)
@@ -96,11 +111,18 @@ def monthly_returns_chart(result: BacktestResult, path: Path) -> Path:
 def signals_chart(result: BacktestResult, path: Path) -> Path:
     """Draw, per symbol, the close, executed entries and exits, and every other signal muted by verdict."""
     figure, panels = _figure(len(result.symbols) or 1, 3.2 * max(len(result.symbols), 1))
-    colours = {s: MUTED[i % len(MUTED)] for i, s in enumerate(sorted({s.status for s in result.signals}))}
+    colours = {
+        s: MUTED[i % len(MUTED)] for i, s in enumerate(sorted({s.status for s in result.signals}))
+    }
     for axes, symbol in zip(panels, result.symbols, strict=False):
         prices = result.prices.get(symbol, [])
-        axes.plot([t.astimezone(JST) for t, _ in prices], [float(p) for _, p in prices], color=DESK,
-                  linewidth=0.8, label="close")
+        axes.plot(
+            [t.astimezone(JST) for t, _ in prices],
+            [float(p) for _, p in prices],
+            color=DESK,
+            linewidth=0.8,
+            label="close",
+        )
         _draw_other_signals(axes, result, symbol, colours)
         _draw_trades(axes, result, symbol)
         axes.set_title(f"{symbol}: signals and trades")
@@ -120,20 +142,45 @@ def _draw_other_signals(axes, result: BacktestResult, symbol: str, colours: dict
         if s.symbol == symbol and s.status not in ("EXECUTED", "LOGGED") and s.price is not None:
             by_status[s.status].append(s)
     for status, signals in sorted(by_status.items()):
-        axes.scatter([s.time.astimezone(JST) for s in signals], [float(s.price) for s in signals], s=14,
-                     color=colours[status], alpha=0.7, linewidths=0,
-                     label=f"{status.lower()} ({len(signals)})", zorder=2)
+        axes.scatter(
+            [s.time.astimezone(JST) for s in signals],
+            [float(s.price) for s in signals],
+            s=14,
+            color=colours[status],
+            alpha=0.7,
+            linewidths=0,
+            label=f"{status.lower()} ({len(signals)})",
+            zorder=2,
+        )
 
 
 def _draw_trades(axes, result: BacktestResult, symbol: str) -> None:
     """Draw the symbol's filled entries (LONG up, SHORT down) and exits."""
     trades = [t for t in result.trades if t.symbol == symbol]
     for direction, marker, colour in (("LONG", "^", LONG), ("SHORT", "v", SHORT)):
-        entries = [t for t in trades
-                   if t.direction == direction and t.entry_time and t.entry_price is not None]
-        axes.scatter([t.entry_time.astimezone(JST) for t in entries], [float(t.entry_price) for t in entries],
-                     marker=marker, s=60, color=colour, edgecolors="black", linewidths=0.5,
-                     label=f"{direction.lower()} entry ({len(entries)})", zorder=4)
+        entries = [
+            t
+            for t in trades
+            if t.direction == direction and t.entry_time and t.entry_price is not None
+        ]
+        axes.scatter(
+            [t.entry_time.astimezone(JST) for t in entries],
+            [float(t.entry_price) for t in entries],
+            marker=marker,
+            s=60,
+            color=colour,
+            edgecolors="black",
+            linewidths=0.5,
+            label=f"{direction.lower()} entry ({len(entries)})",
+            zorder=4,
+        )
     exits = [t for t in trades if t.exit_time and t.exit_price is not None]
-    axes.scatter([t.exit_time.astimezone(JST) for t in exits], [float(t.exit_price) for t in exits],
-                 marker="x", s=40, color=EXIT, label=f"exit ({len(exits)})", zorder=4)
+    axes.scatter(
+        [t.exit_time.astimezone(JST) for t in exits],
+        [float(t.exit_price) for t in exits],
+        marker="x",
+        s=40,
+        color=EXIT,
+        label=f"exit ({len(exits)})",
+        zorder=4,
+    )

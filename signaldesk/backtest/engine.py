@@ -42,7 +42,11 @@ class ApprovalPolicy:
 
     def describe(self) -> str:
         """Return the policy as a person reads it."""
-        return "approve all" if self.fraction >= 1.0 else f"approve {self.fraction:.0%} at random (seed {self.seed})"
+        return (
+            "approve all"
+            if self.fraction >= 1.0
+            else f"approve {self.fraction:.0%} at random (seed {self.seed})"
+        )
 
 
 def parse_policy(text: str, seed: int) -> ApprovalPolicy:
@@ -54,7 +58,9 @@ def parse_policy(text: str, seed: int) -> ApprovalPolicy:
     except ValueError:
         fraction = -1.0
     if not 0 < fraction <= 1:
-        raise BacktestError(f"--approve {text!r}: allowed values are 'all' or a fraction in (0, 1], e.g. 0.7")
+        raise BacktestError(
+            f"--approve {text!r}: allowed values are 'all' or a fraction in (0, 1], e.g. 0.7"
+        )
     return ApprovalPolicy(fraction, seed)
 
 
@@ -93,7 +99,10 @@ class PolicyDesk:
 
         for signal in pending_signals(self.db, now):
             verdict = APPROVED if self.approve(signal.id) else REJECTED
-            if decide(self.db, signal.id, verdict, POLICY_ACTOR, now).changed and verdict == APPROVED:
+            if (
+                decide(self.db, signal.id, verdict, POLICY_ACTOR, now).changed
+                and verdict == APPROVED
+            ):
                 execute_signal(self.db, self.exchange, self.settings, signal.id, now)
 
     def sweep(self, now: datetime) -> None:
@@ -133,8 +142,10 @@ class Progress:
         elapsed = time.perf_counter() - self.started
         eta = elapsed / done * (self.total - done) if done else 0.0
         bar = "#" * (percent // 4) + "." * (25 - percent // 4)
-        self.stream.write(f"{'\r' if live else ''}{self.label} [{bar}] {percent:3d}% {done}/{self.total} cycles, "
-                          f"{moment:%Y-%m-%d %H:%M} UTC, {elapsed:5.0f} s, ~{eta:4.0f} s left ")
+        self.stream.write(
+            f"{'\r' if live else ''}{self.label} [{bar}] {percent:3d}% {done}/{self.total} cycles, "
+            f"{moment:%Y-%m-%d %H:%M} UTC, {elapsed:5.0f} s, ~{eta:4.0f} s left "
+        )
         if done >= self.total or not live:
             self.stream.write("\n")
         self.stream.flush()
@@ -170,8 +181,17 @@ def cycle_now(candle_open: datetime, settings) -> datetime:
     return candle_open + STEP + timedelta(seconds=settings.strategy.candle_publish_delay_seconds)
 
 
-def run_steps(db, exchange, feed, models: Callable[[datetime], object], settings, calendar, desk: DeskSide,
-              opens: Sequence[datetime], progress: Progress | None = None) -> StepLog:
+def run_steps(
+    db,
+    exchange,
+    feed,
+    models: Callable[[datetime], object],
+    settings,
+    calendar,
+    desk: DeskSide,
+    opens: Sequence[datetime],
+    progress: Progress | None = None,
+) -> StepLog:
     """Replay one desk step per candle open time; return equity, exposure and time per stage."""
     from signaldesk.cycle import run_cycle
     from signaldesk.cycle_job import resolve_and_score
@@ -186,8 +206,13 @@ def run_steps(db, exchange, feed, models: Callable[[datetime], object], settings
             desk.morning(report_day, now)
         model = models(candle_open)
         log.timed("manage", desk.manage, now)
-        scored = log.timed("cycle", run_cycle, db, exchange, model, settings, now, calendar, fetch=False)
-        for stage, seconds in scored.timings.items():  # the cycle's own split: fetch (book, risk), features, ...
+        scored = log.timed(
+            "cycle", run_cycle, db, exchange, model, settings, now, calendar, fetch=False
+        )
+        for (
+            stage,
+            seconds,
+        ) in scored.timings.items():  # the cycle's own split: fetch (book, risk), features, ...
             log.seconds[f"cycle.{stage}"] = log.seconds.get(f"cycle.{stage}", 0.0) + seconds
         log.timed("outcomes", resolve_and_score, db, settings, model.version, now)
         log.timed("decide", desk.decide_pending, now)
@@ -211,4 +236,3 @@ def morning_due(day, now: datetime, settings) -> tuple[object, object]:
 def _has_open_trade(db) -> bool:
     """Return True when any trade holds a position."""
     return db.execute("SELECT 1 FROM trades WHERE status = 'open' LIMIT 1").fetchone() is not None
-

@@ -19,20 +19,22 @@ DAYS_PER_YEAR = 365  # crypto trades every day
 Z_95 = 1.96
 CONVENTIONS = {
     "days": "JST calendar days; a day's close is the last equity point of that day, the first day's base "
-            "is the starting equity",
+    "is the starting equity",
     "annualisation": "Sharpe and Sortino of daily returns times sqrt(365); None with fewer than 2 daily "
-                     "returns or no spread (Sortino: no losing day)",
+    "returns or no spread (Sortino: no losing day)",
     "sortino_downside": "root mean square of min(daily return, 0) over all days (target 0)",
     "max_drawdown": "JPY: largest fall from a running peak; %: largest fall as a share of its running peak "
-                    "(the two can come from different falls); the starting equity counts as a peak",
+    "(the two can come from different falls); the starting equity counts as a peak",
     "win_rate": "share of closed trades with P/L > 0 (break-even is not a win); interval is Wilson 95%",
     "profit_factor": "gross profit / gross loss of closed trades; None without a loss (see gross figures)",
     "average_loss_jpy": "mean P/L of losing trades (negative)",
     "exposure": "share of replayed cycles that ended with a position open",
     "months": "JST calendar months",
 }
-HOLD_METHOD = ("starting equity split equally across the symbols, each bought at its first close in the "
-               "period and marked at every later close; no fees, spread or slippage")
+HOLD_METHOD = (
+    "starting equity split equally across the symbols, each bought at its first close in the "
+    "period and marked at every later close; no fees, spread or slippage"
+)
 
 EquityPath = Sequence[tuple[datetime, Decimal]]
 
@@ -71,7 +73,9 @@ def drawdown_pct(path: EquityPath) -> list[tuple[datetime, float]]:
     return out
 
 
-def period_closes(path: EquityPath, period: Callable[[datetime], Hashable]) -> list[tuple[Hashable, Decimal]]:
+def period_closes(
+    path: EquityPath, period: Callable[[datetime], Hashable]
+) -> list[tuple[Hashable, Decimal]]:
     """Return the last equity of each period (e.g. JST day) after the first point, which is the base."""
     closes: dict[Hashable, Decimal] = {}
     for moment, level in path[1:]:
@@ -89,7 +93,9 @@ def jst_month(moment: datetime) -> str:
     return moment.astimezone(JST).strftime("%Y-%m")
 
 
-def period_returns(path: EquityPath, period: Callable[[datetime], Hashable]) -> list[tuple[Hashable, float]]:
+def period_returns(
+    path: EquityPath, period: Callable[[datetime], Hashable]
+) -> list[tuple[Hashable, float]]:
     """Return each period's return (fraction) from the previous close, the first from the path's start."""
     out, base = [], path[0][1] if path else None
     for key, close in period_closes(path, period):
@@ -128,7 +134,7 @@ def wilson_interval(wins: int, n: int) -> list[float] | None:
     """Return the Wilson 95% interval of a win rate, or None without trades."""
     if n == 0:
         return None
-    p, z2 = wins / n, Z_95 ** 2
+    p, z2 = wins / n, Z_95**2
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return [round(max(centre - half, 0.0), 4), round(min(centre + half, 1.0), 4)]
@@ -147,7 +153,9 @@ def trade_figures(closed: Sequence[TradeRecord], starting_equity: Decimal) -> di
         "gross_loss_jpy": _money(-sum(losses, ZERO)),
         "net_pnl_jpy": _money(sum(pnls, ZERO)),
         "expectancy_jpy": _money(expectancy),
-        "expectancy_pct": None if expectancy is None else _round(_pct(expectancy, starting_equity), 4),
+        "expectancy_pct": None
+        if expectancy is None
+        else _round(_pct(expectancy, starting_equity), 4),
         "average_win_jpy": _money(_mean(wins)),
         "average_loss_jpy": _money(_mean(losses)),
     }
@@ -156,8 +164,12 @@ def trade_figures(closed: Sequence[TradeRecord], starting_equity: Decimal) -> di
 def trade_counts(trades: Sequence[TradeRecord]) -> dict:
     """Return how many trades there were: in all, closed, open at the end, cancelled (entry never filled)."""
     by_status = Counter(t.status for t in trades)
-    return {"total": len(trades), "closed": by_status["closed"], "open_at_end": by_status["open"],
-            "cancelled": by_status["cancelled"]}
+    return {
+        "total": len(trades),
+        "closed": by_status["closed"],
+        "open_at_end": by_status["open"],
+        "cancelled": by_status["cancelled"],
+    }
 
 
 def exits_by_reason(closed: Sequence[TradeRecord]) -> dict:
@@ -165,8 +177,10 @@ def exits_by_reason(closed: Sequence[TradeRecord]) -> dict:
     groups: dict[str, list[Decimal]] = defaultdict(list)
     for t in closed:
         groups[t.exit_reason or "unknown"].append(t.pnl_jpy or ZERO)
-    return {reason: {"trades": len(pnls), "pnl_jpy": _money(sum(pnls, ZERO))}
-            for reason, pnls in sorted(groups.items())}
+    return {
+        reason: {"trades": len(pnls), "pnl_jpy": _money(sum(pnls, ZERO))}
+        for reason, pnls in sorted(groups.items())
+    }
 
 
 def per_symbol(symbols: Sequence[str], closed: Sequence[TradeRecord]) -> dict:
@@ -174,8 +188,11 @@ def per_symbol(symbols: Sequence[str], closed: Sequence[TradeRecord]) -> dict:
     out = {}
     for symbol in dict.fromkeys([*symbols, *(t.symbol for t in closed)]):
         pnls = [t.pnl_jpy or ZERO for t in closed if t.symbol == symbol]
-        out[symbol] = {"trades": len(pnls), "pnl_jpy": _money(sum(pnls, ZERO)),
-                       "win_rate": _round(win_rate(pnls), 4)}
+        out[symbol] = {
+            "trades": len(pnls),
+            "pnl_jpy": _money(sum(pnls, ZERO)),
+            "win_rate": _round(win_rate(pnls), 4),
+        }
     return out
 
 
@@ -188,8 +205,11 @@ def fee_figures(trades: Sequence[TradeRecord]) -> dict:
     """Return fees paid, maker rebates received and the net, over every trade."""
     paid = sum((t.fees_paid_jpy for t in trades), ZERO)
     received = sum((t.fees_received_jpy for t in trades), ZERO)
-    return {"fees_paid_jpy": _money(paid), "fees_received_jpy": _money(received),
-            "fees_net_jpy": _money(paid - received)}
+    return {
+        "fees_paid_jpy": _money(paid),
+        "fees_received_jpy": _money(received),
+        "fees_net_jpy": _money(paid - received),
+    }
 
 
 def summarize(result: BacktestResult) -> dict:
@@ -197,8 +217,11 @@ def summarize(result: BacktestResult) -> dict:
     closed = [t for t in result.trades if t.status == "closed"]
     path = equity_path(result)
     return {
-        "period": {"since": result.since.isoformat(), "until": result.until.isoformat(),
-                   "days": round((result.until - result.since).total_seconds() / 86400, 2)},
+        "period": {
+            "since": result.since.isoformat(),
+            "until": result.until.isoformat(),
+            "days": round((result.until - result.since).total_seconds() / 86400, 2),
+        },
         "symbols": list(result.symbols),
         "starting_equity_jpy": _money(result.starting_equity),
         **path_figures(path),
@@ -226,7 +249,9 @@ def hold_path(result: BacktestResult) -> tuple[list[tuple[datetime, Decimal]], l
     for symbol in result.symbols:
         for moment, close in result.prices.get(symbol, []):
             if close <= 0:
-                raise ValueError(f"price of {symbol} at {moment.isoformat()} is {close}; closes must be > 0")
+                raise ValueError(
+                    f"price of {symbol} at {moment.isoformat()} is {close}; closes must be > 0"
+                )
             closes[moment][symbol] = close
     units: dict[str, Decimal] = {}
     marks: dict[str, Decimal] = {}
@@ -243,5 +268,10 @@ def hold_path(result: BacktestResult) -> tuple[list[tuple[datetime, Decimal]], l
 def buy_and_hold(result: BacktestResult) -> dict:
     """Return the buy-and-hold baseline's figures over the period, its equity path under "equity"."""
     path, unpriced = hold_path(result)
-    return {"method": HOLD_METHOD, "starting_equity_jpy": _money(result.starting_equity),
-            **path_figures(path), "unpriced_symbols": unpriced, "equity": path}
+    return {
+        "method": HOLD_METHOD,
+        "starting_equity_jpy": _money(result.starting_equity),
+        **path_figures(path),
+        "unpriced_symbols": unpriced,
+        "equity": path,
+    }

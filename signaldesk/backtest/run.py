@@ -27,8 +27,12 @@ from signaldesk.candles import Candle, load_candles, read_candle_csv, save_candl
 from signaldesk.clock import from_db
 
 log = logging.getLogger("signaldesk.backtest")
-WARMUP = timedelta(days=7)  # > 500 bars of 15m candles (LIVE_FETCH_BARS) before the first scored candle
-CSV_PATTERN = "{coin}usdt_binance_15m*.csv.gz"  # the shared and bundled files: Binance USDT stand-ins for JPY
+WARMUP = timedelta(
+    days=7
+)  # > 500 bars of 15m candles (LIVE_FETCH_BARS) before the first scored candle
+CSV_PATTERN = (
+    "{coin}usdt_binance_15m*.csv.gz"  # the shared and bundled files: Binance USDT stand-ins for JPY
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class BacktestPlan:
     policy: ApprovalPolicy
     out_dir: Path
     spread_bps: Decimal
-    candles_from: Path | None = None   # a folder of candle CSVs; None = the desk database
+    candles_from: Path | None = None  # a folder of candle CSVs; None = the desk database
     walk_forward: WalkForward | None = None
 
 
@@ -59,25 +63,35 @@ def coin_of(symbol: str) -> str:
     return symbol.split("_")[0].lower()
 
 
-def csv_candles(folder: Path, symbol: str, since: datetime, until: datetime) -> tuple[list[Candle], str]:
+def csv_candles(
+    folder: Path, symbol: str, since: datetime, until: datetime
+) -> tuple[list[Candle], str]:
     """Read every 15m CSV of a symbol's coin in the folder, clipped to [since, until); return candles and source."""
     files = sorted(glob.glob(str(folder / CSV_PATTERN.format(coin=coin_of(symbol)))))
     if not files:
-        raise BacktestError(f"--candles {folder}: no file matching {CSV_PATTERN.format(coin=coin_of(symbol))}")
+        raise BacktestError(
+            f"--candles {folder}: no file matching {CSV_PATTERN.format(coin=coin_of(symbol))}"
+        )
     rows: dict[datetime, Candle] = {}
     for name in files:
-        rows.update({c.open_time: c for c in read_candle_csv(Path(name)) if since <= c.open_time < until})
+        rows.update(
+            {c.open_time: c for c in read_candle_csv(Path(name)) if since <= c.open_time < until}
+        )
     source = f"binance:{coin_of(symbol).upper()}USDT 15m (stand-in for {symbol}), {', '.join(Path(f).name for f in files)}"
     return [rows[t] for t in sorted(rows)], source
 
 
-def db_candles(db_path: Path, symbol: str, since: datetime, until: datetime) -> tuple[list[Candle], str]:
+def db_candles(
+    db_path: Path, symbol: str, since: datetime, until: datetime
+) -> tuple[list[Candle], str]:
     """Read stored 15m candles of a symbol from the desk database (never written)."""
     from signaldesk.storage import open_db
 
     if not Path(db_path).is_file():
-        raise BacktestError(f"no desk database at {db_path}: load candles with `signaldesk backfill`, or pass "
-                            f"--candles DIR (e.g. data/)")
+        raise BacktestError(
+            f"no desk database at {db_path}: load candles with `signaldesk backfill`, or pass "
+            f"--candles DIR (e.g. data/)"
+        )
     db = open_db(db_path)
     try:
         return load_candles(db, symbol, "15m", since=since, until=until), f"desk database {db_path}"
@@ -90,11 +104,16 @@ def gather_candles(plan: BacktestPlan, settings) -> tuple[dict[str, list[Candle]
     start = plan.since - WARMUP
     if plan.walk_forward:
         wf = plan.walk_forward
-        start = min(start, plan.since - timedelta(days=wf.train_days + wf.calibration_days) - 2 * wf.gap)
+        start = min(
+            start, plan.since - timedelta(days=wf.train_days + wf.calibration_days) - 2 * wf.gap
+        )
     candles, sources = {}, {}
     for symbol in settings.strategy.symbols:
-        rows, source = (csv_candles(plan.candles_from, symbol, start, plan.until) if plan.candles_from
-                        else db_candles(settings.db_path, symbol, start, plan.until))
+        rows, source = (
+            csv_candles(plan.candles_from, symbol, start, plan.until)
+            if plan.candles_from
+            else db_candles(settings.db_path, symbol, start, plan.until)
+        )
         check_coverage(symbol, rows, plan.since, plan.until)
         candles[symbol], sources[symbol] = rows, source
     return candles, sources
@@ -102,10 +121,20 @@ def gather_candles(plan: BacktestPlan, settings) -> tuple[dict[str, list[Candle]
 
 def check_coverage(symbol: str, rows: list[Candle], since: datetime, until: datetime) -> None:
     """Raise BacktestError unless the candles cover the warm-up and the whole period."""
-    if not rows or rows[0].open_time > since - timedelta(days=5) or rows[-1].open_time < until - STEP * 2:
-        have = f"{rows[0].open_time:%Y-%m-%d} .. {rows[-1].open_time:%Y-%m-%d %H:%M}" if rows else "none"
-        raise BacktestError(f"{symbol}: candles must cover {since - WARMUP:%Y-%m-%d} (warm-up) .. {until:%Y-%m-%d}; "
-                            f"have {have}. Load them with `signaldesk backfill` or pass --candles DIR")
+    if (
+        not rows
+        or rows[0].open_time > since - timedelta(days=5)
+        or rows[-1].open_time < until - STEP * 2
+    ):
+        have = (
+            f"{rows[0].open_time:%Y-%m-%d} .. {rows[-1].open_time:%Y-%m-%d %H:%M}"
+            if rows
+            else "none"
+        )
+        raise BacktestError(
+            f"{symbol}: candles must cover {since - WARMUP:%Y-%m-%d} (warm-up) .. {until:%Y-%m-%d}; "
+            f"have {have}. Load them with `signaldesk backfill` or pass --candles DIR"
+        )
 
 
 def scratch_db(out_dir: Path):
@@ -129,15 +158,22 @@ def fixed_models(settings, plan: BacktestPlan) -> tuple[Callable[[datetime], obj
     from signaldesk.model.pipeline import training_overlap
 
     model = load_model(settings.model_dir, plan.until, float("inf"))
-    overlap = training_overlap(model.metadata, pd.Timestamp(plan.since), pd.Timestamp(plan.until)) \
-        if model.metadata.get("windows") else None
-    facts = {"model": model.version, "model_windows": model.metadata.get("windows"),
-             "model_overlap": overlap}
+    overlap = (
+        training_overlap(model.metadata, pd.Timestamp(plan.since), pd.Timestamp(plan.until))
+        if model.metadata.get("windows")
+        else None
+    )
+    facts = {
+        "model": model.version,
+        "model_windows": model.metadata.get("windows"),
+        "model_overlap": overlap,
+    }
     return (lambda _moment: model), facts
 
 
-def walk_forward_models(candles: dict[str, list[Candle]], plan: BacktestPlan, settings,
-                        say: Callable[[str], None]) -> tuple[Callable[[datetime], object], dict]:
+def walk_forward_models(
+    candles: dict[str, list[Candle]], plan: BacktestPlan, settings, say: Callable[[str], None]
+) -> tuple[Callable[[datetime], object], dict]:
     """Return a model per block: each trained only on candles that opened before its block starts."""
     blocks = block_starts(plan.since, plan.until, plan.walk_forward.retrain_days)
     cache: dict[datetime, object] = {}
@@ -149,12 +185,17 @@ def walk_forward_models(candles: dict[str, list[Candle]], plan: BacktestPlan, se
             cache.clear()  # one model in memory at a time
             cache[start], facts = train_block(candles, start, plan, settings)
             trained.append(facts)
-            say(f"walk-forward: trained {facts['version']} on {facts['train']['start'][:10]} .. "
-                f"{facts['calibration']['end'][:10]} in {facts['seconds']:.0f} s")
+            say(
+                f"walk-forward: trained {facts['version']} on {facts['train']['start'][:10]} .. "
+                f"{facts['calibration']['end'][:10]} in {facts['seconds']:.0f} s"
+            )
         return cache[start]
 
-    return model_for, {"model": "walk-forward", "walk_forward": dataclasses.asdict(plan.walk_forward) | {
-        "gap": str(plan.walk_forward.gap)}, "walk_forward_blocks": trained}
+    return model_for, {
+        "model": "walk-forward",
+        "walk_forward": dataclasses.asdict(plan.walk_forward) | {"gap": str(plan.walk_forward.gap)},
+        "walk_forward_blocks": trained,
+    }
 
 
 def block_starts(since: datetime, until: datetime, days: int) -> list[datetime]:
@@ -166,7 +207,9 @@ def block_starts(since: datetime, until: datetime, days: int) -> list[datetime]:
     return starts
 
 
-def train_block(candles: dict[str, list[Candle]], start: datetime, plan: BacktestPlan, settings) -> tuple:
+def train_block(
+    candles: dict[str, list[Candle]], start: datetime, plan: BacktestPlan, settings
+) -> tuple:
     """Fit long/short models on candles opening before `start` (train, gap, calibration, gap); return model, facts."""
     import pandas as pd
 
@@ -176,16 +219,28 @@ def train_block(candles: dict[str, list[Candle]], start: datetime, plan: Backtes
 
     started = time.perf_counter()
     wf = plan.walk_forward
-    frames = {s: candles_to_frame([c for c in rows if c.open_time < start]) for s, rows in candles.items()}
+    frames = {
+        s: candles_to_frame([c for c in rows if c.open_time < start]) for s, rows in candles.items()
+    }
     label = LabelSpec(settings.strategy.label_horizon_bars, settings.strategy.label_move)
     data = build_dataset(frames, label)
-    first = pd.Timestamp(start) - pd.Timedelta(days=wf.train_days + wf.calibration_days) - 2 * pd.Timedelta(wf.gap)
-    fold = fold_for_test(Window(pd.Timestamp(start), pd.Timestamp(start) + pd.Timedelta(days=wf.retrain_days)),
-                         max(first, data["open_time"].min()), pd.Timedelta(days=wf.calibration_days),
-                         pd.Timedelta(wf.gap), f"wf-{start:%Y%m%d}")
+    first = (
+        pd.Timestamp(start)
+        - pd.Timedelta(days=wf.train_days + wf.calibration_days)
+        - 2 * pd.Timedelta(wf.gap)
+    )
+    fold = fold_for_test(
+        Window(pd.Timestamp(start), pd.Timestamp(start) + pd.Timedelta(days=wf.retrain_days)),
+        max(first, data["open_time"].min()),
+        pd.Timedelta(days=wf.calibration_days),
+        pd.Timedelta(wf.gap),
+        f"wf-{start:%Y%m%d}",
+    )
     model = fit_pair(data, fold)
     if data["open_time"].max() >= pd.Timestamp(start):
-        raise BacktestError(f"walk-forward block {start}: training data reaches into the block (look-ahead)")
+        raise BacktestError(
+            f"walk-forward block {start}: training data reaches into the block (look-ahead)"
+        )
     facts = {"version": model.version, **fold.to_dict(), "seconds": time.perf_counter() - started}
     return model, facts
 
@@ -194,12 +249,15 @@ def strategy_with(settings, thresholds: tuple[float, float] | None):
     """Return settings with the long/short thresholds replaced (None: unchanged)."""
     if thresholds is None:
         return settings
-    strategy = dataclasses.replace(settings.strategy, long_threshold=thresholds[0], short_threshold=thresholds[1])
+    strategy = dataclasses.replace(
+        settings.strategy, long_threshold=thresholds[0], short_threshold=thresholds[1]
+    )
     return dataclasses.replace(settings, strategy=strategy)
 
 
-def run_backtest(plan: BacktestPlan, settings, progress_stream=None, say: Callable[[str], None] = print
-                 ) -> BacktestResult:
+def run_backtest(
+    plan: BacktestPlan, settings, progress_stream=None, say: Callable[[str], None] = print
+) -> BacktestResult:
     """Replay [since, until) through the desk's code on the paper exchange; return the records for the report."""
     from signaldesk.exchange.factory import build_exchange
     from signaldesk.exchange.feed import CandleFeed
@@ -211,57 +269,117 @@ def run_backtest(plan: BacktestPlan, settings, progress_stream=None, say: Callab
     db, path = scratch_db(plan.out_dir)
     try:
         for symbol, rows in candles.items():
-            save_candles(db, symbol, "15m", [c for c in rows if c.open_time >= plan.since - WARMUP], sources[symbol])
+            save_candles(
+                db,
+                symbol,
+                "15m",
+                [c for c in rows if c.open_time >= plan.since - WARMUP],
+                sources[symbol],
+            )
         timings["load"] = time.perf_counter() - started
-        models, model_facts = (walk_forward_models(candles, plan, settings, say) if plan.walk_forward
-                               else fixed_models(settings, plan))
-        feed = CandleFeed({s: [c for c in rows if c.open_time >= plan.since - WARMUP] for s, rows in candles.items()},
-                          spread_bps=plan.spread_bps)
+        models, model_facts = (
+            walk_forward_models(candles, plan, settings, say)
+            if plan.walk_forward
+            else fixed_models(settings, plan)
+        )
+        feed = CandleFeed(
+            {
+                s: [c for c in rows if c.open_time >= plan.since - WARMUP]
+                for s, rows in candles.items()
+            },
+            spread_bps=plan.spread_bps,
+        )
         exchange = build_exchange(settings, db, feed=feed)
         desk = PolicyDesk(db, exchange, settings, plan.policy)
         opens = step_times(plan.since, plan.until)
-        steps = run_steps(db, exchange, feed, models, settings, read_calendar(settings.strategy.news_calendar), desk,
-                          opens, Progress(len(opens), progress_stream))
+        steps = run_steps(
+            db,
+            exchange,
+            feed,
+            models,
+            settings,
+            read_calendar(settings.strategy.news_calendar),
+            desk,
+            opens,
+            Progress(len(opens), progress_stream),
+        )
         meta = describe(plan, settings, sources, model_facts, steps, timings, desk.resumes, path)
         return collect(db, plan, settings, candles, steps, meta)
     finally:
         db.close()
 
 
-def describe(plan: BacktestPlan, settings, sources, model_facts, steps: StepLog, timings, resumes, path) -> dict:
+def describe(
+    plan: BacktestPlan, settings, sources, model_facts, steps: StepLog, timings, resumes, path
+) -> dict:
     """Return the facts of the run for summary.json and the report."""
     s, r = settings.strategy, settings.risk
     return {
-        **model_facts, "policy": plan.policy.describe(), "approve_fraction": plan.policy.fraction,
-        "seed": plan.policy.seed, "thresholds": {"long": s.long_threshold, "short": s.short_threshold,
-                                                 "top_fraction": s.top_fraction},
-        "risk": {"risk_per_trade": r.risk_per_trade, "stop_atr_multiple": r.stop_atr_multiple,
-                 "time_stop_hours": r.time_stop_hours, "max_trades_per_day": r.max_trades_per_day},
-        "spread_bps": str(plan.spread_bps), "data_source": sources, "cycles": len(steps.equity),
-        "timings_seconds": {**{k: round(v, 2) for k, v in timings.items()},
-                            **{k: round(v, 2) for k, v in steps.seconds.items()}},
-        "loss_limit_resumes": resumes, "database": str(path),
-        "caveats": ["No liquidation history is replayed: the liquidation-spike rule never fires.",
-                    "Fills are judged on 15-minute candles: a limit fills only when a later candle trades through "
-                    "its price; when a candle touches both the stop and a take-profit, the paper exchange's rule "
-                    "decides (see signaldesk/exchange/paperfills.py).",
-                    f"The order book is the candle close +- {plan.spread_bps} bps / 2 (median bitFlyer spread)."],
+        **model_facts,
+        "policy": plan.policy.describe(),
+        "approve_fraction": plan.policy.fraction,
+        "seed": plan.policy.seed,
+        "thresholds": {
+            "long": s.long_threshold,
+            "short": s.short_threshold,
+            "top_fraction": s.top_fraction,
+        },
+        "risk": {
+            "risk_per_trade": r.risk_per_trade,
+            "stop_atr_multiple": r.stop_atr_multiple,
+            "time_stop_hours": r.time_stop_hours,
+            "max_trades_per_day": r.max_trades_per_day,
+        },
+        "spread_bps": str(plan.spread_bps),
+        "data_source": sources,
+        "cycles": len(steps.equity),
+        "timings_seconds": {
+            **{k: round(v, 2) for k, v in timings.items()},
+            **{k: round(v, 2) for k, v in steps.seconds.items()},
+        },
+        "loss_limit_resumes": resumes,
+        "database": str(path),
+        "caveats": [
+            "No liquidation history is replayed: the liquidation-spike rule never fires.",
+            "Fills are judged on 15-minute candles: a limit fills only when a later candle trades through "
+            "its price; when a candle touches both the stop and a take-profit, the paper exchange's rule "
+            "decides (see signaldesk/exchange/paperfills.py).",
+            f"The order book is the candle close +- {plan.spread_bps} bps / 2 (median bitFlyer spread).",
+        ],
     }
 
 
-def collect(db, plan: BacktestPlan, settings, candles, steps: StepLog, meta: dict) -> BacktestResult:
+def collect(
+    db, plan: BacktestPlan, settings, candles, steps: StepLog, meta: dict
+) -> BacktestResult:
     """Read trades, signals and verdicts back from the scratch database into plain records."""
-    prices = {s: [(c.open_time + STEP, c.close) for c in rows if plan.since <= c.open_time < plan.until]
-              for s, rows in candles.items()}
+    prices = {
+        s: [(c.open_time + STEP, c.close) for c in rows if plan.since <= c.open_time < plan.until]
+        for s, rows in candles.items()
+    }
     verdicts = dict(db.execute("SELECT status, COUNT(*) FROM signals GROUP BY status").fetchall())
-    missed = db.execute("SELECT COUNT(*) FROM trades WHERE status = 'cancelled' AND CAST(filled_size AS REAL) = 0"
-                        ).fetchone()[0]
-    expired = db.execute("SELECT COUNT(*) FROM orders WHERE purpose = 'entry' AND cancel_type = 'EXPIRED_SOK'"
-                         ).fetchone()[0]
+    missed = db.execute(
+        "SELECT COUNT(*) FROM trades WHERE status = 'cancelled' AND CAST(filled_size AS REAL) = 0"
+    ).fetchone()[0]
+    expired = db.execute(
+        "SELECT COUNT(*) FROM orders WHERE purpose = 'entry' AND cancel_type = 'EXPIRED_SOK'"
+    ).fetchone()[0]
     meta = {**meta, "leverage_fees_jpy": str(leverage_fees(db))}
-    return BacktestResult(plan.since, plan.until, tuple(settings.strategy.symbols),
-                          Decimal(str(settings.risk.paper_equity_jpy)), steps.equity, steps.exposure, prices,
-                          trade_records(db), signal_records(db), verdicts, missed, expired, meta)
+    return BacktestResult(
+        plan.since,
+        plan.until,
+        tuple(settings.strategy.symbols),
+        Decimal(str(settings.risk.paper_equity_jpy)),
+        steps.equity,
+        steps.exposure,
+        prices,
+        trade_records(db),
+        signal_records(db),
+        verdicts,
+        missed,
+        expired,
+        meta,
+    )
 
 
 def leverage_fees(db) -> Decimal:
@@ -275,25 +393,52 @@ def trade_records(db) -> list[TradeRecord]:
     rows = db.execute(
         "SELECT t.id, t.signal_id, t.symbol, t.direction, t.status, t.size, t.filled_size, t.entry_time, "
         "t.entry_price, t.exit_time, t.exit_price, t.exit_reason, t.pnl_jpy, s.candle_time FROM trades t "
-        "JOIN signals s ON s.id = t.signal_id ORDER BY t.id").fetchall()
+        "JOIN signals s ON s.id = t.signal_id ORDER BY t.id"
+    ).fetchall()
     return [_trade_record(db, row) for row in rows]
 
 
 def _trade_record(db, row) -> TradeRecord:
     """Build one TradeRecord from a trades row and its fills."""
-    fees = [Decimal(f) for (f,) in db.execute("SELECT f.fee FROM fills f JOIN orders o ON o.id = f.order_id "
-                                              "WHERE o.trade_id = ?", [row[0]]).fetchall()]
+    fees = [
+        Decimal(f)
+        for (f,) in db.execute(
+            "SELECT f.fee FROM fills f JOIN orders o ON o.id = f.order_id WHERE o.trade_id = ?",
+            [row[0]],
+        ).fetchall()
+    ]
     paid = sum((f for f in fees if f > 0), Decimal(0))
     received = -sum((f for f in fees if f < 0), Decimal(0))
     dec = lambda v: Decimal(v) if v not in (None, "") else None  # noqa: E731
     when = lambda v: from_db(v) if v else None  # noqa: E731
-    return TradeRecord(row[0], row[1], row[2], row[3], row[4], Decimal(row[5]), Decimal(row[6]), when(row[7]),
-                       dec(row[8]), when(row[9]), dec(row[10]), row[11], dec(row[12]), paid - received, paid,
-                       received, from_db(row[13]) + STEP)
+    return TradeRecord(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        Decimal(row[5]),
+        Decimal(row[6]),
+        when(row[7]),
+        dec(row[8]),
+        when(row[9]),
+        dec(row[10]),
+        row[11],
+        dec(row[12]),
+        paid - received,
+        paid,
+        received,
+        from_db(row[13]) + STEP,
+    )
 
 
 def signal_records(db) -> list[SignalRecord]:
     """Return every scored candle that pointed somewhere, with its final verdict."""
-    rows = db.execute("SELECT candle_time, symbol, direction, status, close_price, confidence FROM signals "
-                      "WHERE direction IS NOT NULL ORDER BY candle_time, symbol").fetchall()
-    return [SignalRecord(from_db(t) + STEP, s, d, st, Decimal(p) if p else None, c) for t, s, d, st, p, c in rows]
+    rows = db.execute(
+        "SELECT candle_time, symbol, direction, status, close_price, confidence FROM signals "
+        "WHERE direction IS NOT NULL ORDER BY candle_time, symbol"
+    ).fetchall()
+    return [
+        SignalRecord(from_db(t) + STEP, s, d, st, Decimal(p) if p else None, c)
+        for t, s, d, st, p, c in rows
+    ]

@@ -73,10 +73,14 @@ class Exchange(Protocol):
     def cancel_order(self, order_id: int) -> None:
         """Cancel one order; an order already final counts as cancelled."""
 
-    def cancel_bulk(self, symbols: Sequence[str], side: str | None = None, settle_type: str | None = None) -> list[int]:
+    def cancel_bulk(
+        self, symbols: Sequence[str], side: str | None = None, settle_type: str | None = None
+    ) -> list[int]:
         """Cancel every matching active order; return the ids cancelled."""
 
-    def change_order(self, order_id: int, price: Decimal, losscut_price: Decimal | None = None) -> None:
+    def change_order(
+        self, order_id: int, price: Decimal, losscut_price: Decimal | None = None
+    ) -> None:
         """Change the price (and loss-cut price) of a resting order."""
 
     def change_losscut_price(self, position_id: int, losscut_price: Decimal) -> None:

@@ -31,7 +31,15 @@ class OrderRejected(ExchangeError):
     `reason` is a short machine-readable word from REJECT_REASONS (e.g. `price_band`, `invalid_size`).
     """
 
-    def __init__(self, message: str, *, reason: str = "", endpoint: str = "", code: str = "", vendor_text: str = ""):
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "",
+        endpoint: str = "",
+        code: str = "",
+        vendor_text: str = "",
+    ):
         self.reason = reason
         super().__init__(message, endpoint=endpoint, code=code, vendor_text=vendor_text)
 
@@ -39,9 +47,18 @@ class OrderRejected(ExchangeError):
 class InsufficientFunds(OrderRejected):
     """Not enough balance or margin for the order (ERR-201/208): do not retry."""
 
-    def __init__(self, message: str, *, reason: str = "insufficient_funds", endpoint: str = "", code: str = "",
-                 vendor_text: str = ""):
-        super().__init__(message, reason=reason, endpoint=endpoint, code=code, vendor_text=vendor_text)
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "insufficient_funds",
+        endpoint: str = "",
+        code: str = "",
+        vendor_text: str = "",
+    ):
+        super().__init__(
+            message, reason=reason, endpoint=endpoint, code=code, vendor_text=vendor_text
+        )
 
 
 class AuthError(ExchangeError):
@@ -65,7 +82,18 @@ class OrderOutcomeUnknown(ExchangeError):
 
 
 REJECT_REASONS = (
-    "invalid_price", "invalid_size", "price_band", "post_only_would_cross", "stop_would_trigger",
-    "invalid_time_in_force", "not_allowed", "too_many_orders", "position_conflict", "margin_call",
-    "order_final", "change_limit", "insufficient_funds", "invalid_parameter",
+    "invalid_price",
+    "invalid_size",
+    "price_band",
+    "post_only_would_cross",
+    "stop_would_trigger",
+    "invalid_time_in_force",
+    "not_allowed",
+    "too_many_orders",
+    "position_conflict",
+    "margin_call",
+    "order_final",
+    "change_limit",
+    "insufficient_funds",
+    "invalid_parameter",
 )

@@ -18,12 +18,24 @@ def build_http(timeout: httpx.Timeout | float = DEFAULT_TIMEOUT) -> httpx.Client
 
 def build_gmo(settings, http: httpx.Client, **options) -> GmoExchange:
     """Return the live GMO client at the configured base URLs with the configured keys."""
-    return GmoExchange(http, public_url=settings.urls.gmo_public, private_url=settings.urls.gmo_private,
-                       api_key=settings.gmo_api_key, api_secret=settings.gmo_api_secret, **options)
+    return GmoExchange(
+        http,
+        public_url=settings.urls.gmo_public,
+        private_url=settings.urls.gmo_private,
+        api_key=settings.gmo_api_key,
+        api_secret=settings.gmo_api_secret,
+        **options,
+    )
 
 
-def build_exchange(settings, db, *, http: httpx.Client | None = None, feed: MarketFeed | None = None,
-                   account: str = "paper") -> Exchange:
+def build_exchange(
+    settings,
+    db,
+    *,
+    http: httpx.Client | None = None,
+    feed: MarketFeed | None = None,
+    account: str = "paper",
+) -> Exchange:
     """Return the exchange for `settings.mode`: live GMO, or paper filled against `feed` (default: live public GMO).
 
     `http` is the httpx client for GMO (built with default timeouts when omitted); `feed` is a CandleFeed in

@@ -19,7 +19,9 @@ from signaldesk.exchange.tradingday import (
     trading_day_start,
 )
 
-REPLAY_SPREAD_BPS = Decimal("4.3")  # median bitFlyer BTC/JPY spread in the bundled real ticker sample
+REPLAY_SPREAD_BPS = Decimal(
+    "4.3"
+)  # median bitFlyer BTC/JPY spread in the bundled real ticker sample
 
 
 class MarketFeed(Protocol):
@@ -56,7 +58,13 @@ class PublicMarket(Protocol):
 class LiveFeed:
     """Live GMO public data for paper trading; trades-through are read from closed 1-minute klines."""
 
-    def __init__(self, market: PublicMarket, *, clock: Callable[[], datetime] = utc_now, interval: str = "1min"):
+    def __init__(
+        self,
+        market: PublicMarket,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        interval: str = "1min",
+    ):
         self.market, self.clock, self.interval = market, clock, gmo_interval(interval)
         self.step = timedelta(minutes=INTERVAL_MINUTES[self.interval])
 
@@ -97,8 +105,14 @@ class CandleFeed:
     with an optional spread (`spread_bps`, default 0: a post-only BUY at or above the close would cross).
     """
 
-    def __init__(self, candles: Mapping[str, Sequence[Candle]], *, interval_minutes: int = 15,
-                 spread_bps: Decimal = Decimal(0), start: datetime | None = None):
+    def __init__(
+        self,
+        candles: Mapping[str, Sequence[Candle]],
+        *,
+        interval_minutes: int = 15,
+        spread_bps: Decimal = Decimal(0),
+        start: datetime | None = None,
+    ):
         self.step = timedelta(minutes=interval_minutes)
         self.spread_bps = spread_bps
         self.series = {s: sorted(rows, key=lambda c: c.open_time) for s, rows in candles.items()}
@@ -131,19 +145,23 @@ class CandleFeed:
     def _released_count(self, symbol: str) -> int:
         """Return how many candles of a symbol have closed by now."""
         if symbol not in self.series:
-            raise KeyError(f"CandleFeed has no candles for {symbol!r} (has {', '.join(self.series)})")
+            raise KeyError(
+                f"CandleFeed has no candles for {symbol!r} (has {', '.join(self.series)})"
+            )
         return bisect.bisect_right(self.opens[symbol], self.now() - self.step)
 
     def _between(self, symbol: str, since: datetime) -> list[Candle]:
         """Return released candles opening at or after `since`."""
         first = bisect.bisect_left(self.opens[symbol], since)
-        return self.series[symbol][first:self._released_count(symbol)]
+        return self.series[symbol][first : self._released_count(symbol)]
 
     def current(self, symbol: str) -> Candle:
         """Return the latest closed candle of a symbol."""
         count = self._released_count(symbol)
         if not count:
-            raise KeyError(f"CandleFeed: no candle of {symbol} has closed by {self.now():%Y-%m-%d %H:%M} UTC")
+            raise KeyError(
+                f"CandleFeed: no candle of {symbol} has closed by {self.now():%Y-%m-%d %H:%M} UTC"
+            )
         return self.series[symbol][count - 1]
 
     def _quotes(self, symbol: str) -> tuple[Decimal, Decimal, Candle]:
@@ -156,8 +174,16 @@ class CandleFeed:
         """Return a ticker from the latest closed candle (high/low/volume over the last 24 hours)."""
         ask, bid, candle = self._quotes(symbol)
         day = self._between(symbol, self.now() - timedelta(days=1))
-        return Ticker(symbol, ask, bid, candle.close, max(c.high for c in day), min(c.low for c in day),
-                      sum((c.volume for c in day), Decimal(0)), self.now())
+        return Ticker(
+            symbol,
+            ask,
+            bid,
+            candle.close,
+            max(c.high for c in day),
+            min(c.low for c in day),
+            sum((c.volume for c in day), Decimal(0)),
+            self.now(),
+        )
 
     def order_book(self, symbol: str) -> OrderBook:
         """Return a one-level book at the latest close (sized by the candle's volume)."""

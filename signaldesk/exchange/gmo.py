@@ -74,11 +74,24 @@ def _reveal(secret: Any) -> str:
 class GmoExchange:
     """GMO Coin (spot and leverage) behind the `Exchange` interface; reads retried, order POSTs sent exactly once."""
 
-    def __init__(self, http: httpx.Client, *, public_url: str, private_url: str, api_key: Any = "",
-                 api_secret: Any = "", limits: RateLimits | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], datetime] = utc_now,
-                 read_attempts: int = 4):
-        self.http, self.public_url, self.private_url = http, public_url.rstrip("/"), private_url.rstrip("/")
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        public_url: str,
+        private_url: str,
+        api_key: Any = "",
+        api_secret: Any = "",
+        limits: RateLimits | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = utc_now,
+        read_attempts: int = 4,
+    ):
+        self.http, self.public_url, self.private_url = (
+            http,
+            public_url.rstrip("/"),
+            private_url.rstrip("/"),
+        )
         self._key, self._secret = _reveal(api_key), _reveal(api_secret)
         self.limits = limits or RateLimits.conservative(sleep=sleep)
         self.sleep, self.clock, self.read_attempts = sleep, clock, read_attempts
@@ -87,8 +100,15 @@ class GmoExchange:
 
     # -- transport -------------------------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, *, private: bool, params: dict | None = None,
-              body: dict | None = None) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        private: bool,
+        params: dict | None = None,
+        body: dict | None = None,
+    ) -> Any:
         """Send one request and return `data`; raise the translated ExchangeError."""
         endpoint = f"{method} {'/private' if private else '/public'}{path}"
         payload = json.dumps(body, separators=(",", ":")) if body is not None else ""
@@ -96,7 +116,9 @@ class GmoExchange:
         self.limits.for_request(private, method).acquire()
         url = (self.private_url if private else self.public_url) + path
         try:
-            response = self.http.request(method, url, params=params, content=payload or None, headers=headers)
+            response = self.http.request(
+                method, url, params=params, content=payload or None, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise self._transport_error(endpoint, method, path, exc) from exc
         if method == "POST" and path in ORDER_CREATING:
@@ -106,14 +128,21 @@ class GmoExchange:
     def _headers(self, method: str, path: str, payload: str, endpoint: str) -> dict[str, str]:
         """Return signed headers; AuthError when no keys are configured."""
         if not (self._key and self._secret):
-            raise AuthError("no GMO API key/secret configured (set GMO_API_KEY and GMO_API_SECRET)", endpoint=endpoint)
+            raise AuthError(
+                "no GMO API key/secret configured (set GMO_API_KEY and GMO_API_SECRET)",
+                endpoint=endpoint,
+            )
         return auth_headers(self._key, self._secret, to_ms(self.clock()), method, path, payload)
 
-    def _transport_error(self, endpoint: str, method: str, path: str, exc: httpx.HTTPError) -> ExchangeError:
+    def _transport_error(
+        self, endpoint: str, method: str, path: str, exc: httpx.HTTPError
+    ) -> ExchangeError:
         """Translate a transport failure; a POST that may have reached GMO becomes OrderOutcomeUnknown."""
         text = f"{type(exc).__name__}: {exc}"
         if method == "POST" and path in ORDER_CREATING and not isinstance(exc, NOT_SENT):
-            return OrderOutcomeUnknown(f"no answer, the order may or may not exist ({text})", endpoint=endpoint)
+            return OrderOutcomeUnknown(
+                f"no answer, the order may or may not exist ({text})", endpoint=endpoint
+            )
         return TemporaryError(f"transport failure ({text})", endpoint=endpoint)
 
     def _order_answer(self, endpoint: str, response: httpx.Response) -> Any:
@@ -123,21 +152,28 @@ class GmoExchange:
         except (MalformedResponse, TemporaryError) as exc:
             if exc.code:  # GMO answered with an error envelope: the order was refused, not lost
                 raise
-            raise OrderOutcomeUnknown(f"unreadable answer, the order may or may not exist ({exc})",
-                                      endpoint=endpoint) from exc
+            raise OrderOutcomeUnknown(
+                f"unreadable answer, the order may or may not exist ({exc})", endpoint=endpoint
+            ) from exc
 
     def _read(self, path: str, *, private: bool = False, params: dict | None = None) -> Any:
         """GET with retries on temporary errors (exponential backoff, injectable sleep)."""
         retrying = Retrying(
-            stop=stop_after_attempt(self.read_attempts), retry=retry_if_exception_type(TemporaryError),
+            stop=stop_after_attempt(self.read_attempts),
+            retry=retry_if_exception_type(TemporaryError),
             wait=lambda state: backoff_seconds(state.attempt_number, state.outcome.exception()),
-            sleep=self.sleep, before_sleep=self._count_retry, reraise=True)
+            sleep=self.sleep,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
         return retrying(self._send, "GET", path, private=private, params=params)
 
     def _count_retry(self, state: RetryCallState) -> None:
         """Count and log one retry."""
         self.read_retries += 1
-        log.warning("retrying after %s (attempt %d)", state.outcome.exception(), state.attempt_number)
+        log.warning(
+            "retrying after %s (attempt %d)", state.outcome.exception(), state.attempt_number
+        )
 
     def _write(self, path: str, body: dict) -> Any:
         """POST once; never retried."""
@@ -147,7 +183,9 @@ class GmoExchange:
         """Read every page of a paginated private list endpoint ({} = empty)."""
         rows: list = []
         for page in range(1, MAX_PAGES + 1):
-            data = self._read(path, private=True, params={**params, "page": page, "count": PAGE_SIZE})
+            data = self._read(
+                path, private=True, params={**params, "page": page, "count": PAGE_SIZE}
+            )
             batch = parse.page_list(f"GET /private{path}", data)
             rows.extend(batch)
             if len(batch) < PAGE_SIZE:
@@ -163,14 +201,18 @@ class GmoExchange:
     def symbol_rules(self) -> dict[str, SymbolRules]:
         """Return trade rules per symbol, loaded from GET /v1/symbols once and kept."""
         if self._rules is None:
-            self._rules = parse.parse_symbol_rules("GET /public/v1/symbols", self._read("/v1/symbols"))
+            self._rules = parse.parse_symbol_rules(
+                "GET /public/v1/symbols", self._read("/v1/symbols")
+            )
         return dict(self._rules)
 
     def rules_for(self, symbol: str) -> SymbolRules:
         """Return the rules of one symbol; OrderRejected when GMO does not list it."""
         rules = self.symbol_rules()
         if symbol not in rules:
-            raise OrderRejected(f"symbol {symbol!r} is not traded on GMO Coin", reason="invalid_parameter")
+            raise OrderRejected(
+                f"symbol {symbol!r} is not traded on GMO Coin", reason="invalid_parameter"
+            )
         return rules[symbol]
 
     def tickers(self) -> list[Ticker]:
@@ -180,20 +222,28 @@ class GmoExchange:
     def ticker(self, symbol: str) -> Ticker:
         """Return the ticker of one symbol."""
         endpoint = "GET /public/v1/ticker"
-        rows = [t for t in parse.parse_tickers(endpoint, self._read("/v1/ticker", params={"symbol": symbol}))
-                if t.symbol == symbol]
+        rows = [
+            t
+            for t in parse.parse_tickers(
+                endpoint, self._read("/v1/ticker", params={"symbol": symbol})
+            )
+            if t.symbol == symbol
+        ]
         if not rows:
             raise MalformedResponse(f"no ticker row for {symbol}", endpoint=endpoint)
         return rows[0]
 
     def order_book(self, symbol: str) -> OrderBook:
         """Return the order book of one symbol (asks ascending, bids descending)."""
-        return parse.parse_order_book("GET /public/v1/orderbooks",
-                                      self._read("/v1/orderbooks", params={"symbol": symbol}))
+        return parse.parse_order_book(
+            "GET /public/v1/orderbooks", self._read("/v1/orderbooks", params={"symbol": symbol})
+        )
 
     def trades(self, symbol: str, count: int = PAGE_SIZE) -> list[PublicTrade]:
         """Return the latest public trades of one symbol, newest first."""
-        data = self._read("/v1/trades", params={"symbol": symbol, "page": 1, "count": min(count, PAGE_SIZE)})
+        data = self._read(
+            "/v1/trades", params={"symbol": symbol, "page": 1, "count": min(count, PAGE_SIZE)}
+        )
         return parse.parse_trades("GET /public/v1/trades", data, symbol)
 
     def klines(self, symbol: str, interval: str, date: str) -> list[Candle]:
@@ -211,11 +261,15 @@ class GmoExchange:
 
     def assets(self) -> list[Asset]:
         """Return spot balances (JPY and coins)."""
-        return parse.parse_assets("GET /private/v1/account/assets", self._read("/v1/account/assets", private=True))
+        return parse.parse_assets(
+            "GET /private/v1/account/assets", self._read("/v1/account/assets", private=True)
+        )
 
     def margin(self) -> Margin:
         """Return the leverage margin summary."""
-        return parse.parse_margin("GET /private/v1/account/margin", self._read("/v1/account/margin", private=True))
+        return parse.parse_margin(
+            "GET /private/v1/account/margin", self._read("/v1/account/margin", private=True)
+        )
 
     def trading_volume(self) -> TradingVolume:
         """Return this week's volume, the rate-limit tier and account fees."""
@@ -232,7 +286,7 @@ class GmoExchange:
         found: list[Order] = []
         ids = [int(i) for i in order_ids]
         for start in range(0, len(ids), 10):
-            chunk = ",".join(str(i) for i in ids[start:start + 10])
+            chunk = ",".join(str(i) for i in ids[start : start + 10])
             data = self._read("/v1/orders", private=True, params={"orderId": chunk})
             found.extend(parse.parse_orders("GET /private/v1/orders", data))
         return found
@@ -244,7 +298,9 @@ class GmoExchange:
 
     def latest_executions(self, symbol: str) -> list[Execution]:
         """Return the fills of about the last day for one symbol, newest first."""
-        data = self._read("/v1/latestExecutions", private=True, params={"symbol": symbol, "page": 1, "count": 100})
+        data = self._read(
+            "/v1/latestExecutions", private=True, params={"symbol": symbol, "page": 1, "count": 100}
+        )
         return parse.parse_executions("GET /private/v1/latestExecutions", data)
 
     def open_positions(self, symbol: str) -> list[Position]:
@@ -254,17 +310,30 @@ class GmoExchange:
 
     def position_summary(self, symbol: str | None = None) -> list[PositionSummary]:
         """Return open positions summed per symbol and side."""
-        data = self._read("/v1/positionSummary", private=True, params={"symbol": symbol} if symbol else None)
+        data = self._read(
+            "/v1/positionSummary", private=True, params={"symbol": symbol} if symbol else None
+        )
         return parse.parse_position_summary("GET /private/v1/positionSummary", data)
 
     # -- private writes --------------------------------------------------------------------------------------
 
     def place_order(self, request: OrderRequest) -> int:
         """Send a new order once and return its id; a lost answer raises OrderOutcomeUnknown (never re-sent)."""
-        tif = check_order_shape(self.rules_for(request.symbol), request.side, request.execution_type, request.size,
-                                request.price, request.time_in_force, request.losscut_price)
-        body: dict[str, Any] = {"symbol": request.symbol, "side": request.side,
-                                "executionType": request.execution_type, "timeInForce": tif}
+        tif = check_order_shape(
+            self.rules_for(request.symbol),
+            request.side,
+            request.execution_type,
+            request.size,
+            request.price,
+            request.time_in_force,
+            request.losscut_price,
+        )
+        body: dict[str, Any] = {
+            "symbol": request.symbol,
+            "side": request.side,
+            "executionType": request.execution_type,
+            "timeInForce": tif,
+        }
         if request.price is not None:
             body["price"] = wire(request.price)
         if request.losscut_price is not None:
@@ -274,25 +343,51 @@ class GmoExchange:
 
     def close_order(self, request: CloseRequest) -> int:
         """Send an order closing one leverage position once and return its id."""
-        tif = check_order_shape(self.rules_for(request.symbol), request.side, request.execution_type, request.size,
-                                request.price, request.time_in_force)
-        body: dict[str, Any] = {"symbol": request.symbol, "side": request.side,
-                                "executionType": request.execution_type, "timeInForce": tif}
+        tif = check_order_shape(
+            self.rules_for(request.symbol),
+            request.side,
+            request.execution_type,
+            request.size,
+            request.price,
+            request.time_in_force,
+        )
+        body: dict[str, Any] = {
+            "symbol": request.symbol,
+            "side": request.side,
+            "executionType": request.execution_type,
+            "timeInForce": tif,
+        }
         if request.price is not None:
             body["price"] = wire(request.price)
-        body["settlePosition"] = [{"positionId": int(request.position_id), "size": wire(request.size)}]
-        return parse.parse_order_id("POST /private/v1/closeOrder", self._write("/v1/closeOrder", body))
+        body["settlePosition"] = [
+            {"positionId": int(request.position_id), "size": wire(request.size)}
+        ]
+        return parse.parse_order_id(
+            "POST /private/v1/closeOrder", self._write("/v1/closeOrder", body)
+        )
 
     def close_bulk(self, request: CloseBulkRequest) -> int:
         """Send an order closing `size` across positions of the opposite side, once; return its id."""
-        tif = check_order_shape(self.rules_for(request.symbol), request.side, request.execution_type, request.size,
-                                request.price, request.time_in_force)
-        body: dict[str, Any] = {"symbol": request.symbol, "side": request.side,
-                                "executionType": request.execution_type, "timeInForce": tif}
+        tif = check_order_shape(
+            self.rules_for(request.symbol),
+            request.side,
+            request.execution_type,
+            request.size,
+            request.price,
+            request.time_in_force,
+        )
+        body: dict[str, Any] = {
+            "symbol": request.symbol,
+            "side": request.side,
+            "executionType": request.execution_type,
+            "timeInForce": tif,
+        }
         if request.price is not None:
             body["price"] = wire(request.price)
         body["size"] = wire(request.size)
-        return parse.parse_order_id("POST /private/v1/closeBulkOrder", self._write("/v1/closeBulkOrder", body))
+        return parse.parse_order_id(
+            "POST /private/v1/closeBulkOrder", self._write("/v1/closeBulkOrder", body)
+        )
 
     def cancel_order(self, order_id: int) -> None:
         """Cancel one order; an order already final (ERR-5122) counts as cancelled."""
@@ -310,8 +405,9 @@ class GmoExchange:
         data = self._write("/v1/cancelOrders", {"orderIds": ids})
         return parse.parse_cancel_result("POST /private/v1/cancelOrders", data)
 
-    def cancel_bulk(self, symbols: Sequence[str], side: str | None = None,
-                    settle_type: str | None = None) -> list[int]:
+    def cancel_bulk(
+        self, symbols: Sequence[str], side: str | None = None, settle_type: str | None = None
+    ) -> list[int]:
         """Cancel every matching active order (GMO cancels 10 per call: repeat until none); return the ids."""
         body: dict[str, Any] = {"symbols": list(symbols)}
         if side:
@@ -320,13 +416,17 @@ class GmoExchange:
             body["settleType"] = settle_type
         cancelled: list[int] = []
         for _ in range(MAX_PAGES):
-            batch = parse.parse_id_list("POST /private/v1/cancelBulkOrder", self._write("/v1/cancelBulkOrder", body))
+            batch = parse.parse_id_list(
+                "POST /private/v1/cancelBulkOrder", self._write("/v1/cancelBulkOrder", body)
+            )
             cancelled.extend(i for i in batch if i not in cancelled)
             if len(batch) < 10:
                 break
         return cancelled
 
-    def change_order(self, order_id: int, price: Decimal, losscut_price: Decimal | None = None) -> None:
+    def change_order(
+        self, order_id: int, price: Decimal, losscut_price: Decimal | None = None
+    ) -> None:
         """Change the price (and loss-cut price) of a resting order."""
         body: dict[str, Any] = {"orderId": int(order_id), "price": wire(price)}
         if losscut_price is not None:
@@ -335,4 +435,7 @@ class GmoExchange:
 
     def change_losscut_price(self, position_id: int, losscut_price: Decimal) -> None:
         """Set the loss-cut price of one leverage position."""
-        self._write("/v1/changeLosscutPrice", {"positionId": int(position_id), "losscutPrice": wire(losscut_price)})
+        self._write(
+            "/v1/changeLosscutPrice",
+            {"positionId": int(position_id), "losscutPrice": wire(losscut_price)},
+        )

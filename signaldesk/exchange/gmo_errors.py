@@ -41,7 +41,11 @@ CODES: dict[str, tuple[type[ExchangeError], str, str]] = {
     "ERR-5014": (AuthError, "", "membership agreement not completed"),
     "ERR-5106": (OrderRejected, "invalid_parameter", "invalid request parameter"),
     "ERR-5111": (OrderRejected, "invalid_time_in_force", "timeInForce not allowed for this order"),
-    "ERR-5114": (OrderRejected, "invalid_price", "too many decimals (round price to tick, size to step)"),
+    "ERR-5114": (
+        OrderRejected,
+        "invalid_price",
+        "too many decimals (round price to tick, size to step)",
+    ),
     "ERR-5118": (OrderRejected, "not_allowed", "losscutPrice cannot be specified here"),
     "ERR-5121": (OrderRejected, "price_band", "order price outside the allowed range"),
     "ERR-5122": (OrderRejected, "order_final", "order can no longer be changed or cancelled"),
@@ -65,7 +69,9 @@ CODES: dict[str, tuple[type[ExchangeError], str, str]] = {
 def error_for_code(endpoint: str, code: str, text: str) -> ExchangeError:
     """Return the desk error for one GMO message_code; unknown codes keep their code and text."""
     if code not in CODES:
-        return ExchangeError(f"unrecognised GMO error: {text}", endpoint=endpoint, code=code, vendor_text=text)
+        return ExchangeError(
+            f"unrecognised GMO error: {text}", endpoint=endpoint, code=code, vendor_text=text
+        )
     cls, reason, meaning = CODES[code]
     message = f"{meaning} ({text})" if text else meaning
     if issubclass(cls, OrderRejected):

@@ -48,8 +48,11 @@ def check_range(since: date, until: date, today: date) -> None:
 def stored_count(db, symbol: str, day: date) -> int:
     """Return how many 15m candles of one trading day are stored."""
     start = trading_day_start(day)
-    row = db.execute("SELECT COUNT(*) FROM candles WHERE symbol = ? AND interval = '15m' AND open_time >= ? "
-                     "AND open_time < ?", [symbol, to_db(start), to_db(start + timedelta(days=1))]).fetchone()
+    row = db.execute(
+        "SELECT COUNT(*) FROM candles WHERE symbol = ? AND interval = '15m' AND open_time >= ? "
+        "AND open_time < ?",
+        [symbol, to_db(start), to_db(start + timedelta(days=1))],
+    ).fetchone()
     return row[0]
 
 
@@ -57,12 +60,23 @@ def backfill_day(source: KlineSource, db, symbol: str, day: date, now: datetime)
     """Fetch one trading day and store its closed candles; return (closed candles received, new rows)."""
     start = trading_day_start(day)
     rows = source.klines(symbol, "15min", f"{day:%Y%m%d}")
-    closed = [c for c in rows if start <= c.open_time < start + timedelta(days=1) and c.open_time + STEP <= now]
+    closed = [
+        c
+        for c in rows
+        if start <= c.open_time < start + timedelta(days=1) and c.open_time + STEP <= now
+    ]
     return len(closed), save_candles(db, symbol, "15m", closed, SOURCE, now)
 
 
-def backfill_klines(source: KlineSource, db, symbol: str, since: date, until: date, now: datetime,
-                    progress: Callable[[int, int, date, BackfillReport], None] | None = None) -> BackfillReport:
+def backfill_klines(
+    source: KlineSource,
+    db,
+    symbol: str,
+    since: date,
+    until: date,
+    now: datetime,
+    progress: Callable[[int, int, date, BackfillReport], None] | None = None,
+) -> BackfillReport:
     """Backfill trading days since..until (complete days already stored are skipped); report gaps."""
     report = BackfillReport(symbol)
     last = min(until, trading_day(now))
@@ -77,7 +91,9 @@ def backfill_klines(source: KlineSource, db, symbol: str, since: date, until: da
             _note_short_day(report, day, received, now)
         if progress:
             progress(n, len(days), day, report)
-    stored = load_candles(db, symbol, "15m", trading_day_start(since), trading_day_start(last + timedelta(days=1)))
+    stored = load_candles(
+        db, symbol, "15m", trading_day_start(since), trading_day_start(last + timedelta(days=1))
+    )
     report.gaps = find_gaps([c.open_time for c in stored], "15m")
     return report
 

@@ -11,7 +11,9 @@ LIMIT, MARKET, STOP = "LIMIT", "MARKET", "STOP"
 FAS, FAK, FOK, SOK = "FAS", "FAK", "FOK", "SOK"
 OPEN_SETTLE, CLOSE_SETTLE = "OPEN", "CLOSE"
 # Leverage symbols that accept post-only (SOK) as of the spec (2024-06-01); every spot symbol accepts it.
-SOK_LEVERAGE_SYMBOLS = frozenset({"BTC_JPY", "DOT_JPY", "ATOM_JPY", "ADA_JPY", "LINK_JPY", "DOGE_JPY", "SOL_JPY"})
+SOK_LEVERAGE_SYMBOLS = frozenset(
+    {"BTC_JPY", "DOT_JPY", "ATOM_JPY", "ADA_JPY", "LINK_JPY", "DOGE_JPY", "SOL_JPY"}
+)
 ACTIVE_STATUSES = frozenset({"WAITING", "ORDERED", "MODIFYING", "CANCELLING"})
 
 

@@ -68,8 +68,10 @@ from signaldesk.storage import writing
 
 ZERO = Decimal(0)
 ACTIVE_SQL = "('WAITING', 'ORDERED', 'MODIFYING', 'CANCELLING')"
-ORDER_COLUMNS = ("order_id, symbol, side, execution_type, settle_type, time_in_force, size, executed_size, price, "
-                 "losscut_price, status, cancel_type, position_id, bulk, placed_at, active_from, checked_until")
+ORDER_COLUMNS = (
+    "order_id, symbol, side, execution_type, settle_type, time_in_force, size, executed_size, price, "
+    "losscut_price, status, cancel_type, position_id, bulk, placed_at, active_from, checked_until"
+)
 
 
 def text(value: Decimal) -> str:
@@ -102,11 +104,44 @@ class PaperOrder:
     @classmethod
     def from_row(cls, row: tuple) -> PaperOrder:
         """Build from a SELECT of ORDER_COLUMNS."""
-        (oid, symbol, side, etype, settle, tif, size, executed, price, losscut, status, cancel, pos, bulk,
-         placed, active_from, checked) = row
-        return cls(oid, symbol, side, etype, settle, tif, Decimal(size), Decimal(executed), Decimal(price),
-                   Decimal(losscut), status, cancel, pos, bool(bulk), from_db(placed), from_db(active_from),
-                   from_db(checked) if checked else None)
+        (
+            oid,
+            symbol,
+            side,
+            etype,
+            settle,
+            tif,
+            size,
+            executed,
+            price,
+            losscut,
+            status,
+            cancel,
+            pos,
+            bulk,
+            placed,
+            active_from,
+            checked,
+        ) = row
+        return cls(
+            oid,
+            symbol,
+            side,
+            etype,
+            settle,
+            tif,
+            Decimal(size),
+            Decimal(executed),
+            Decimal(price),
+            Decimal(losscut),
+            status,
+            cancel,
+            pos,
+            bool(bulk),
+            from_db(placed),
+            from_db(active_from),
+            from_db(checked) if checked else None,
+        )
 
     @property
     def remaining(self) -> Decimal:
@@ -115,9 +150,22 @@ class PaperOrder:
 
     def to_order(self) -> Order:
         """Return the order as the exchange interface reports it."""
-        return Order(self.order_id, self.order_id, self.symbol, self.side, self.execution_type, self.settle_type,
-                     self.size, self.executed_size, self.price, self.losscut_price, self.status, self.cancel_type,
-                     self.time_in_force, self.placed_at)
+        return Order(
+            self.order_id,
+            self.order_id,
+            self.symbol,
+            self.side,
+            self.execution_type,
+            self.settle_type,
+            self.size,
+            self.executed_size,
+            self.price,
+            self.losscut_price,
+            self.status,
+            self.cancel_type,
+            self.time_in_force,
+            self.placed_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -141,20 +189,34 @@ def open_account(db, account: str, starting_jpy: Decimal, now: datetime) -> bool
     with writing(db):
         if db.execute("SELECT 1 FROM paper_accounts WHERE account = ?", [account]).fetchone():
             return False
-        db.execute("INSERT INTO paper_accounts (account, starting_jpy, created_at) VALUES (?, ?, ?)",
-                   [account, text(starting_jpy), to_db(now)])
-        db.execute("INSERT INTO paper_balances (account, asset, amount, updated_at) VALUES (?, 'JPY', ?, ?)",
-                   [account, text(starting_jpy), to_db(now)])
-        db.execute("INSERT INTO paper_ledger (account, at, kind, asset, amount, reference) "
-                   "VALUES (?, ?, 'deposit', 'JPY', ?, 'starting balance')", [account, to_db(now), text(starting_jpy)])
+        db.execute(
+            "INSERT INTO paper_accounts (account, starting_jpy, created_at) VALUES (?, ?, ?)",
+            [account, text(starting_jpy), to_db(now)],
+        )
+        db.execute(
+            "INSERT INTO paper_balances (account, asset, amount, updated_at) VALUES (?, 'JPY', ?, ?)",
+            [account, text(starting_jpy), to_db(now)],
+        )
+        db.execute(
+            "INSERT INTO paper_ledger (account, at, kind, asset, amount, reference) "
+            "VALUES (?, ?, 'deposit', 'JPY', ?, 'starting balance')",
+            [account, to_db(now), text(starting_jpy)],
+        )
         return True
 
 
 class PaperExchange:
     """The `Exchange` interface kept in SQLite and filled against a MarketFeed (live public data or candles)."""
 
-    def __init__(self, db, feed: MarketFeed, *, account: str = "paper", starting_jpy: Decimal = Decimal("1000000"),
-                 rules: dict[str, SymbolRules] | None = None):
+    def __init__(
+        self,
+        db,
+        feed: MarketFeed,
+        *,
+        account: str = "paper",
+        starting_jpy: Decimal = Decimal("1000000"),
+        rules: dict[str, SymbolRules] | None = None,
+    ):
         self.db, self.feed, self.account = db, feed, account
         self.rules = dict(rules or DEFAULT_RULES)
         open_account(db, account, starting_jpy, feed.now())
@@ -196,27 +258,35 @@ class PaperExchange:
 
     def _symbols_with_active_orders(self) -> list[str]:
         """Return symbols that have resting orders."""
-        rows = self.db.execute(f"SELECT DISTINCT symbol FROM paper_orders WHERE account = ? AND status IN {ACTIVE_SQL}",
-                               [self.account]).fetchall()
+        rows = self.db.execute(
+            f"SELECT DISTINCT symbol FROM paper_orders WHERE account = ? AND status IN {ACTIVE_SQL}",
+            [self.account],
+        ).fetchall()
         return sorted(r[0] for r in rows)
 
     def _bars_needed_since(self, symbol: str) -> datetime | None:
         """Return the earliest bar open time some resting order of the symbol has not been compared with."""
-        moments = [o.checked_until + timedelta(microseconds=1) if o.checked_until else o.active_from
-                   for o in self._active(symbol)]
+        moments = [
+            o.checked_until + timedelta(microseconds=1) if o.checked_until else o.active_from
+            for o in self._active(symbol)
+        ]
         return min(moments) if moments else None
 
     def _match_bar(self, symbol: str, bar: Candle) -> None:
         """Fill every resting order of the symbol that this bar trades through (oldest order first)."""
         for order in self._active(symbol):
-            if bar.open_time < order.active_from or (order.checked_until and bar.open_time <= order.checked_until):
+            if bar.open_time < order.active_from or (
+                order.checked_until and bar.open_time <= order.checked_until
+            ):
                 continue
             fill = bar_fill(order.execution_type, order.side, order.price, bar)
             if fill is not None:
                 self._execute(order, [replace(fill, size=order.remaining)], bar.open_time)
-        self.db.execute(f"UPDATE paper_orders SET checked_until = ? WHERE account = ? AND symbol = ? "
-                        f"AND status IN {ACTIVE_SQL} AND active_from <= ?",
-                        [to_db(bar.open_time), self.account, symbol, to_db(bar.open_time)])
+        self.db.execute(
+            f"UPDATE paper_orders SET checked_until = ? WHERE account = ? AND symbol = ? "
+            f"AND status IN {ACTIVE_SQL} AND active_from <= ?",
+            [to_db(bar.open_time), self.account, symbol, to_db(bar.open_time)],
+        )
 
     def _charge_leverage_fees(self, now: datetime) -> None:
         """Charge 0.04 % of position value for every 06:00 JST each open position was held across."""
@@ -228,45 +298,71 @@ class PaperExchange:
         with writing(self.db):
             for position, moments in due:
                 charge = leverage_fee(prices[position.symbol], position.size, len(moments))
-                self._move("JPY", -charge, "leverage_fee", f"position {position.position_id}", moments[-1])
-                self.db.execute("UPDATE paper_positions SET fee_paid_until = ? WHERE position_id = ?",
-                                [to_db(moments[-1]), position.position_id])
+                self._move(
+                    "JPY", -charge, "leverage_fee", f"position {position.position_id}", moments[-1]
+                )
+                self.db.execute(
+                    "UPDATE paper_positions SET fee_paid_until = ? WHERE position_id = ?",
+                    [to_db(moments[-1]), position.position_id],
+                )
 
     # -- rows ------------------------------------------------------------------------------------------------
 
     def _active(self, symbol: str | None = None) -> list[PaperOrder]:
         """Return resting orders (of one symbol), oldest first."""
-        sql = f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE account = ? AND status IN {ACTIVE_SQL}"
+        sql = (
+            f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE account = ? AND status IN {ACTIVE_SQL}"
+        )
         params: list = [self.account]
         if symbol:
             sql += " AND symbol = ?"
             params.append(symbol)
-        return [PaperOrder.from_row(r) for r in self.db.execute(sql + " ORDER BY order_id", params).fetchall()]
+        return [
+            PaperOrder.from_row(r)
+            for r in self.db.execute(sql + " ORDER BY order_id", params).fetchall()
+        ]
 
     def _order(self, order_id: int) -> PaperOrder:
         """Return one order; NotFound (like ERR-5123) when this account has none with that id."""
-        row = self.db.execute(f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE account = ? AND order_id = ?",
-                              [self.account, int(order_id)]).fetchone()
+        row = self.db.execute(
+            f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE account = ? AND order_id = ?",
+            [self.account, int(order_id)],
+        ).fetchone()
         if row is None:
             raise NotFound(f"order {order_id} does not exist", endpoint="paper", code="ERR-5123")
         return PaperOrder.from_row(row)
 
     def _positions(self, symbol: str | None = None) -> list[PaperPosition]:
         """Return open positions (of one symbol), oldest first."""
-        sql = ("SELECT position_id, symbol, side, size, price, losscut_price, opened_at, fee_paid_until "
-               "FROM paper_positions WHERE account = ? AND closed_at IS NULL")
+        sql = (
+            "SELECT position_id, symbol, side, size, price, losscut_price, opened_at, fee_paid_until "
+            "FROM paper_positions WHERE account = ? AND closed_at IS NULL"
+        )
         params: list = [self.account]
         if symbol:
             sql += " AND symbol = ?"
             params.append(symbol)
         rows = self.db.execute(sql + " ORDER BY position_id", params).fetchall()
-        return [PaperPosition(r[0], r[1], r[2], Decimal(r[3]), Decimal(r[4]), Decimal(r[5]), from_db(r[6]),
-                              from_db(r[7])) for r in rows]
+        return [
+            PaperPosition(
+                r[0],
+                r[1],
+                r[2],
+                Decimal(r[3]),
+                Decimal(r[4]),
+                Decimal(r[5]),
+                from_db(r[6]),
+                from_db(r[7]),
+            )
+            for r in rows
+        ]
 
     def _balance(self, asset: str) -> Decimal:
         """Return the amount of one asset."""
-        row = self.db.execute("SELECT amount FROM paper_balances WHERE account = ? AND asset = ?",
-                              [self.account, asset]).fetchone()
+        row = self.db.execute(
+            "SELECT amount FROM paper_balances WHERE account = ? AND asset = ?",
+            [self.account, asset],
+        ).fetchone()
         return Decimal(row[0]) if row else ZERO
 
     def _move(self, asset: str, amount: Decimal, kind: str, reference: str, at: datetime) -> None:
@@ -276,14 +372,21 @@ class PaperExchange:
         self.db.execute(
             "INSERT INTO paper_balances (account, asset, amount, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (account, asset) DO UPDATE SET amount = ?, updated_at = excluded.updated_at",
-            [self.account, asset, text(amount), to_db(at), text(self._balance(asset) + amount)])
-        self.db.execute("INSERT INTO paper_ledger (account, at, kind, asset, amount, reference) VALUES (?, ?, ?, ?, ?, ?)",
-                        [self.account, to_db(at), kind, asset, text(amount), reference])
+            [self.account, asset, text(amount), to_db(at), text(self._balance(asset) + amount)],
+        )
+        self.db.execute(
+            "INSERT INTO paper_ledger (account, at, kind, asset, amount, reference) VALUES (?, ?, ?, ?, ?, ?)",
+            [self.account, to_db(at), kind, asset, text(amount), reference],
+        )
 
-    def _set_status(self, order: PaperOrder, status: str, cancel_type: str | None, at: datetime) -> None:
+    def _set_status(
+        self, order: PaperOrder, status: str, cancel_type: str | None, at: datetime
+    ) -> None:
         """Move an order to a new status."""
-        self.db.execute("UPDATE paper_orders SET status = ?, cancel_type = ?, updated_at = ? WHERE order_id = ?",
-                        [status, cancel_type, to_db(at), order.order_id])
+        self.db.execute(
+            "UPDATE paper_orders SET status = ?, cancel_type = ?, updated_at = ? WHERE order_id = ?",
+            [status, cancel_type, to_db(at), order.order_id],
+        )
 
     # -- fills -----------------------------------------------------------------------------------------------
 
@@ -291,8 +394,11 @@ class PaperExchange:
         """Apply fills to balances/positions, record executions and update the order."""
         executed, ran_out = order.executed_size, False
         for fill in fills:
-            done = self._close_fill(order, fill, at) if order.settle_type == CLOSE_SETTLE else self._open_fill(
-                order, fill, at)
+            done = (
+                self._close_fill(order, fill, at)
+                if order.settle_type == CLOSE_SETTLE
+                else self._open_fill(order, fill, at)
+            )
             executed += done
             if done < fill.size:
                 ran_out = True
@@ -300,17 +406,41 @@ class PaperExchange:
         status, cancel = ("EXECUTED", None) if executed >= order.size else (order.status, None)
         if ran_out:  # the positions this close order was for are gone
             status, cancel = "CANCELED", "CLOSED_ORDER"
-        self.db.execute("UPDATE paper_orders SET executed_size = ?, status = ?, cancel_type = ?, updated_at = ? "
-                        "WHERE order_id = ?", [text(executed), status, cancel, to_db(at), order.order_id])
+        self.db.execute(
+            "UPDATE paper_orders SET executed_size = ?, status = ?, cancel_type = ?, updated_at = ? "
+            "WHERE order_id = ?",
+            [text(executed), status, cancel, to_db(at), order.order_id],
+        )
 
-    def _record(self, order: PaperOrder, fill: Fill, size: Decimal, position_id: int | None, loss_gain: Decimal,
-                charged: Decimal, at: datetime) -> None:
+    def _record(
+        self,
+        order: PaperOrder,
+        fill: Fill,
+        size: Decimal,
+        position_id: int | None,
+        loss_gain: Decimal,
+        charged: Decimal,
+        at: datetime,
+    ) -> None:
         """Insert one execution row."""
         self.db.execute(
             "INSERT INTO paper_executions (account, order_id, position_id, symbol, side, settle_type, size, price, "
             "loss_gain, fee, maker, executed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [self.account, order.order_id, position_id, order.symbol, order.side, order.settle_type, text(size),
-             text(fill.price), text(loss_gain), text(charged), int(fill.maker), to_db(at)])
+            [
+                self.account,
+                order.order_id,
+                position_id,
+                order.symbol,
+                order.side,
+                order.settle_type,
+                text(size),
+                text(fill.price),
+                text(loss_gain),
+                text(charged),
+                int(fill.maker),
+                to_db(at),
+            ],
+        )
 
     def _open_fill(self, order: PaperOrder, fill: Fill, at: datetime) -> Decimal:
         """Apply a spot trade or a leverage opening fill; return the size done."""
@@ -322,8 +452,17 @@ class PaperExchange:
             cursor = self.db.execute(
                 "INSERT INTO paper_positions (account, symbol, side, size, price, losscut_price, opened_at, "
                 "fee_paid_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [self.account, order.symbol, order.side, text(fill.size), text(fill.price),
-                 text(order.losscut_price), to_db(at), to_db(at)])
+                [
+                    self.account,
+                    order.symbol,
+                    order.side,
+                    text(fill.size),
+                    text(fill.price),
+                    text(order.losscut_price),
+                    to_db(at),
+                    to_db(at),
+                ],
+            )
             position_id = cursor.lastrowid
         else:
             coin, gross = order.symbol, fill.price * fill.size
@@ -335,8 +474,11 @@ class PaperExchange:
 
     def _close_fill(self, order: PaperOrder, fill: Fill, at: datetime) -> Decimal:
         """Close positions with a fill (one named position, or FIFO across the opposite side); return size done."""
-        targets = [p for p in self._positions(order.symbol) if p.side != order.side
-                   and (order.bulk or p.position_id == order.position_id)]
+        targets = [
+            p
+            for p in self._positions(order.symbol)
+            if p.side != order.side and (order.bulk or p.position_id == order.position_id)
+        ]
         rules, left = self.rules[order.symbol], fill.size
         for position in targets:
             if left <= 0:
@@ -348,8 +490,10 @@ class PaperExchange:
             self._move("JPY", -charged, "fee", f"order {order.order_id}", at)
             self._record(order, fill, size, position.position_id, pnl, charged, at)
             rest = position.size - size
-            self.db.execute("UPDATE paper_positions SET size = ?, closed_at = ? WHERE position_id = ?",
-                            [text(rest), to_db(at) if rest == 0 else None, position.position_id])
+            self.db.execute(
+                "UPDATE paper_positions SET size = ?, closed_at = ? WHERE position_id = ?",
+                [text(rest), to_db(at) if rest == 0 else None, position.position_id],
+            )
             left -= size
         return fill.size - left
 
@@ -369,7 +513,11 @@ class PaperExchange:
             if is_leverage(order.symbol):
                 held += required_margin(order.price, order.remaining)
             elif order.side == BUY:
-                held += order.price * order.remaining * (1 + max(self.rules[order.symbol].taker_fee, ZERO))
+                held += (
+                    order.price
+                    * order.remaining
+                    * (1 + max(self.rules[order.symbol].taker_fee, ZERO))
+                )
         return held
 
     def _available_jpy(self) -> Decimal:
@@ -388,38 +536,76 @@ class PaperExchange:
         rules = self.rules[request.symbol]
         if not is_leverage(request.symbol) and request.side == SELL:
             if self._available_coin(request.symbol) < request.size:
-                raise InsufficientFunds(f"{request.symbol}: selling {request.size} needs that many coins "
-                                        f"(available {self._available_coin(request.symbol)}); spot cannot go short",
-                                        endpoint="paper", code="ERR-208")
+                raise InsufficientFunds(
+                    f"{request.symbol}: selling {request.size} needs that many coins "
+                    f"(available {self._available_coin(request.symbol)}); spot cannot go short",
+                    endpoint="paper",
+                    code="ERR-208",
+                )
             return
         value = reference_price * request.size
-        need = required_margin(reference_price, request.size) if is_leverage(request.symbol) else value
+        need = (
+            required_margin(reference_price, request.size) if is_leverage(request.symbol) else value
+        )
         need += value * max(rules.taker_fee, ZERO)
         available = self._available_jpy()
         if need > available:
-            raise InsufficientFunds(f"{request.symbol}: order needs {need:.0f} JPY, available {available:.0f} JPY",
-                                    endpoint="paper", code="ERR-201" if is_leverage(request.symbol) else "ERR-208")
+            raise InsufficientFunds(
+                f"{request.symbol}: order needs {need:.0f} JPY, available {available:.0f} JPY",
+                endpoint="paper",
+                code="ERR-201" if is_leverage(request.symbol) else "ERR-208",
+            )
 
     # -- placing ---------------------------------------------------------------------------------------------
 
     def _rules_for(self, symbol: str) -> SymbolRules:
         """Return the paper rules of a symbol; OrderRejected for unknown symbols."""
         if symbol not in self.rules:
-            raise OrderRejected(f"symbol {symbol!r} is not traded here (paper knows {', '.join(self.rules)})",
-                                reason="invalid_parameter", endpoint="paper", code="ERR-5106")
+            raise OrderRejected(
+                f"symbol {symbol!r} is not traded here (paper knows {', '.join(self.rules)})",
+                reason="invalid_parameter",
+                endpoint="paper",
+                code="ERR-5106",
+            )
         return self.rules[symbol]
 
-    def _insert(self, symbol: str, side: str, execution_type: str, settle: str, tif: str, size: Decimal,
-                price: Decimal | None, losscut: Decimal | None, position_id: int | None, bulk: bool) -> PaperOrder:
+    def _insert(
+        self,
+        symbol: str,
+        side: str,
+        execution_type: str,
+        settle: str,
+        tif: str,
+        size: Decimal,
+        price: Decimal | None,
+        losscut: Decimal | None,
+        position_id: int | None,
+        bulk: bool,
+    ) -> PaperOrder:
         """Insert a new resting order row (WAITING for stops, ORDERED otherwise) and return it."""
         now = to_db(self.feed.now())
         cursor = self.db.execute(
             "INSERT INTO paper_orders (account, symbol, side, execution_type, settle_type, time_in_force, size, "
             "price, losscut_price, status, position_id, bulk, placed_at, active_from, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [self.account, symbol, side, execution_type, settle, tif, text(size), text(price or ZERO),
-             text(losscut or ZERO), "WAITING" if execution_type == STOP else "ORDERED", position_id, int(bulk),
-             now, now, now])
+            [
+                self.account,
+                symbol,
+                side,
+                execution_type,
+                settle,
+                tif,
+                text(size),
+                text(price or ZERO),
+                text(losscut or ZERO),
+                "WAITING" if execution_type == STOP else "ORDERED",
+                position_id,
+                int(bulk),
+                now,
+                now,
+                now,
+            ],
+        )
         return self._order(cursor.lastrowid)
 
     def _arrive(self, order: PaperOrder, book: OrderBook) -> None:
@@ -450,69 +636,170 @@ class PaperExchange:
         """Place a spot order or open a leverage position; return its id (it may already be filled or expired)."""
         self.sync()
         rules = self._rules_for(request.symbol)
-        tif = check_order_shape(rules, request.side, request.execution_type, request.size, request.price,
-                                request.time_in_force, request.losscut_price)
+        tif = check_order_shape(
+            rules,
+            request.side,
+            request.execution_type,
+            request.size,
+            request.price,
+            request.time_in_force,
+            request.losscut_price,
+        )
         book = self.feed.order_book(request.symbol)
         if request.execution_type == STOP and stop_triggers_now(request.side, request.price, book):
-            raise OrderRejected(f"{request.symbol}: stop {request.price} would trigger at once",
-                                reason="stop_would_trigger", endpoint="paper", code="ERR-5129")
+            raise OrderRejected(
+                f"{request.symbol}: stop {request.price} would trigger at once",
+                reason="stop_would_trigger",
+                endpoint="paper",
+                code="ERR-5129",
+            )
         reference = request.price or (book.best_ask if request.side == BUY else book.best_bid)
         self._check_funds(request, reference)
         with writing(self.db):
-            order = self._insert(request.symbol, request.side, request.execution_type, OPEN_SETTLE, tif,
-                                 request.size, request.price, request.losscut_price, None, False)
+            order = self._insert(
+                request.symbol,
+                request.side,
+                request.execution_type,
+                OPEN_SETTLE,
+                tif,
+                request.size,
+                request.price,
+                request.losscut_price,
+                None,
+                False,
+            )
             self._arrive(order, book)
         return order.order_id
 
     def _closable(self, position: PaperPosition) -> Decimal:
         """Return the size of a position not yet covered by resting close orders."""
-        covered = sum((o.remaining for o in self._active(position.symbol)
-                       if o.settle_type == CLOSE_SETTLE and o.position_id == position.position_id), ZERO)
+        covered = sum(
+            (
+                o.remaining
+                for o in self._active(position.symbol)
+                if o.settle_type == CLOSE_SETTLE and o.position_id == position.position_id
+            ),
+            ZERO,
+        )
         return position.size - covered
 
     def close_order(self, request: CloseRequest) -> int:
         """Place an order closing (part of) one leverage position; return its id."""
         self.sync()
         rules = self._rules_for(request.symbol)
-        tif = check_order_shape(rules, request.side, request.execution_type, request.size, request.price,
-                                request.time_in_force)
-        position = next((p for p in self._positions(request.symbol) if p.position_id == request.position_id), None)
+        tif = check_order_shape(
+            rules,
+            request.side,
+            request.execution_type,
+            request.size,
+            request.price,
+            request.time_in_force,
+        )
+        position = next(
+            (p for p in self._positions(request.symbol) if p.position_id == request.position_id),
+            None,
+        )
         if position is None:
-            raise NotFound(f"position {request.position_id} does not exist", endpoint="paper", code="ERR-254")
+            raise NotFound(
+                f"position {request.position_id} does not exist", endpoint="paper", code="ERR-254"
+            )
         if position.side == request.side:
-            raise OrderRejected(f"closing a {position.side} position needs side {SELL if position.side == BUY else BUY}",
-                                reason="position_conflict", endpoint="paper", code="ERR-70")
+            raise OrderRejected(
+                f"closing a {position.side} position needs side {SELL if position.side == BUY else BUY}",
+                reason="position_conflict",
+                endpoint="paper",
+                code="ERR-70",
+            )
         if request.size > self._closable(position):
-            raise OrderRejected(f"close size {request.size} exceeds the open size {self._closable(position)}",
-                                reason="position_conflict", endpoint="paper", code="ERR-189")
-        return self._place_close(request.symbol, request.side, request.execution_type, tif, request.size,
-                                 request.price, request.position_id, False)
+            raise OrderRejected(
+                f"close size {request.size} exceeds the open size {self._closable(position)}",
+                reason="position_conflict",
+                endpoint="paper",
+                code="ERR-189",
+            )
+        return self._place_close(
+            request.symbol,
+            request.side,
+            request.execution_type,
+            tif,
+            request.size,
+            request.price,
+            request.position_id,
+            False,
+        )
 
     def close_bulk(self, request: CloseBulkRequest) -> int:
         """Place an order closing `size` across positions of the opposite side, oldest first; return its id."""
         self.sync()
         rules = self._rules_for(request.symbol)
-        tif = check_order_shape(rules, request.side, request.execution_type, request.size, request.price,
-                                request.time_in_force)
-        open_size = sum((p.size for p in self._positions(request.symbol) if p.side != request.side), ZERO)
+        tif = check_order_shape(
+            rules,
+            request.side,
+            request.execution_type,
+            request.size,
+            request.price,
+            request.time_in_force,
+        )
+        open_size = sum(
+            (p.size for p in self._positions(request.symbol) if p.side != request.side), ZERO
+        )
         if open_size == 0:
-            raise NotFound(f"no {request.symbol} positions to close with {request.side}", endpoint="paper",
-                           code="ERR-422")
+            raise NotFound(
+                f"no {request.symbol} positions to close with {request.side}",
+                endpoint="paper",
+                code="ERR-422",
+            )
         if request.size > open_size:
-            raise OrderRejected(f"close size {request.size} exceeds the open size {open_size}",
-                                reason="position_conflict", endpoint="paper", code="ERR-189")
-        return self._place_close(request.symbol, request.side, request.execution_type, tif, request.size,
-                                 request.price, None, True)
+            raise OrderRejected(
+                f"close size {request.size} exceeds the open size {open_size}",
+                reason="position_conflict",
+                endpoint="paper",
+                code="ERR-189",
+            )
+        return self._place_close(
+            request.symbol,
+            request.side,
+            request.execution_type,
+            tif,
+            request.size,
+            request.price,
+            None,
+            True,
+        )
 
-    def _place_close(self, symbol: str, side: str, execution_type: str, tif: str, size: Decimal,
-                     price: Decimal | None, position_id: int | None, bulk: bool) -> int:
+    def _place_close(
+        self,
+        symbol: str,
+        side: str,
+        execution_type: str,
+        tif: str,
+        size: Decimal,
+        price: Decimal | None,
+        position_id: int | None,
+        bulk: bool,
+    ) -> int:
         """Insert a close order and let it arrive at the book."""
         book = self.feed.order_book(symbol)
         if execution_type == STOP and stop_triggers_now(side, price, book):
-            raise OrderRejected(f"{symbol}: stop {price} would trigger at once", reason="stop_would_trigger",
-                                endpoint="paper", code="ERR-5129")
+            raise OrderRejected(
+                f"{symbol}: stop {price} would trigger at once",
+                reason="stop_would_trigger",
+                endpoint="paper",
+                code="ERR-5129",
+            )
         with writing(self.db):
-            order = self._insert(symbol, side, execution_type, CLOSE_SETTLE, tif, size, price, None, position_id, bulk)
+            order = self._insert(
+                symbol,
+                side,
+                execution_type,
+                CLOSE_SETTLE,
+                tif,
+                size,
+                price,
+                None,
+                position_id,
+                bulk,
+            )
             self._arrive(order, book)
         return order.order_id
 
@@ -544,32 +831,58 @@ class PaperExchange:
             cancelled.append(order.order_id)
         return CancelResult(tuple(cancelled), tuple(failed))
 
-    def cancel_bulk(self, symbols: Sequence[str], side: str | None = None, settle_type: str | None = None) -> list[int]:
+    def cancel_bulk(
+        self, symbols: Sequence[str], side: str | None = None, settle_type: str | None = None
+    ) -> list[int]:
         """Cancel every matching resting order; return the ids cancelled."""
         self.sync()
-        chosen = [o for o in self._active() if o.symbol in symbols and (side is None or o.side == side)
-                  and (settle_type is None or o.settle_type == settle_type)]
+        chosen = [
+            o
+            for o in self._active()
+            if o.symbol in symbols
+            and (side is None or o.side == side)
+            and (settle_type is None or o.settle_type == settle_type)
+        ]
         with writing(self.db):
             for order in chosen:
                 self._set_status(order, "CANCELED", "USER", self.feed.now())
         return [o.order_id for o in chosen]
 
-    def change_order(self, order_id: int, price: Decimal, losscut_price: Decimal | None = None) -> None:
+    def change_order(
+        self, order_id: int, price: Decimal, losscut_price: Decimal | None = None
+    ) -> None:
         """Change the price of a resting limit/stop; it rests anew from now (a crossing post-only expires)."""
         self.sync()
         order = self._order(order_id)
         if order.status not in ("ORDERED", "WAITING") or order.execution_type == MARKET:
-            raise OrderRejected(f"order {order_id} is {order.status} and cannot be changed", reason="order_final",
-                                endpoint="paper", code="ERR-5122")
-        check_order_shape(self.rules[order.symbol], order.side, order.execution_type, order.size, price,
-                          order.time_in_force)
+            raise OrderRejected(
+                f"order {order_id} is {order.status} and cannot be changed",
+                reason="order_final",
+                endpoint="paper",
+                code="ERR-5122",
+            )
+        check_order_shape(
+            self.rules[order.symbol],
+            order.side,
+            order.execution_type,
+            order.size,
+            price,
+            order.time_in_force,
+        )
         book = self.feed.order_book(order.symbol)
         now = to_db(self.feed.now())
         with writing(self.db):
-            self.db.execute("UPDATE paper_orders SET price = ?, losscut_price = COALESCE(?, losscut_price), "
-                            "active_from = ?, checked_until = NULL, updated_at = ? WHERE order_id = ?",
-                            [text(price), text(losscut_price) if losscut_price is not None else None, now, now,
-                             order.order_id])
+            self.db.execute(
+                "UPDATE paper_orders SET price = ?, losscut_price = COALESCE(?, losscut_price), "
+                "active_from = ?, checked_until = NULL, updated_at = ? WHERE order_id = ?",
+                [
+                    text(price),
+                    text(losscut_price) if losscut_price is not None else None,
+                    now,
+                    now,
+                    order.order_id,
+                ],
+            )
             changed = self._order(order.order_id)
             if changed.execution_type == LIMIT and crosses(changed.side, changed.price, book):
                 self._cross(changed, book, self.feed.now())
@@ -578,18 +891,25 @@ class PaperExchange:
         """Set the loss-cut price of one open position (recorded; paper does not simulate loss-cuts)."""
         self.sync()
         if not any(p.position_id == position_id for p in self._positions()):
-            raise NotFound(f"position {position_id} does not exist", endpoint="paper", code="ERR-254")
+            raise NotFound(
+                f"position {position_id} does not exist", endpoint="paper", code="ERR-254"
+            )
         with writing(self.db):
-            self.db.execute("UPDATE paper_positions SET losscut_price = ? WHERE position_id = ?",
-                            [text(losscut_price), int(position_id)])
+            self.db.execute(
+                "UPDATE paper_positions SET losscut_price = ? WHERE position_id = ?",
+                [text(losscut_price), int(position_id)],
+            )
 
     # -- private reads ---------------------------------------------------------------------------------------
 
     def assets(self) -> list[Asset]:
         """Return JPY and coin balances; available excludes what resting orders hold back."""
         self.sync()
-        rows = self.db.execute("SELECT asset, amount FROM paper_balances WHERE account = ? ORDER BY asset != 'JPY', "
-                               "asset", [self.account]).fetchall()
+        rows = self.db.execute(
+            "SELECT asset, amount FROM paper_balances WHERE account = ? ORDER BY asset != 'JPY', "
+            "asset",
+            [self.account],
+        ).fetchall()
         assets = []
         for asset, amount in rows:
             amount = Decimal(amount)
@@ -597,7 +917,9 @@ class PaperExchange:
                 available = amount - self._reserved_jpy()
                 assets.append(Asset("JPY", amount, available, Decimal(1)))
             else:
-                assets.append(Asset(asset, amount, self._available_coin(asset), self._price_of(asset)))
+                assets.append(
+                    Asset(asset, amount, self._available_coin(asset), self._price_of(asset))
+                )
         return assets
 
     def _price_of(self, coin: str) -> Decimal:
@@ -620,8 +942,10 @@ class PaperExchange:
         """Return the last 7 days' executed JPY value, tier 1, and the paper fees."""
         self.sync()
         since = to_db(self.feed.now() - timedelta(days=7))
-        rows = self.db.execute("SELECT price, size FROM paper_executions WHERE account = ? AND executed_at >= ?",
-                               [self.account, since]).fetchall()
+        rows = self.db.execute(
+            "SELECT price, size FROM paper_executions WHERE account = ? AND executed_at >= ?",
+            [self.account, since],
+        ).fetchall()
         volume = sum((Decimal(p) * Decimal(s) for p, s in rows), ZERO)
         limits = tuple(FeeLimit(r.symbol, r.taker_fee, r.maker_fee) for r in self.rules.values())
         return TradingVolume(volume, 1, limits)
@@ -647,9 +971,24 @@ class PaperExchange:
         rows = self.db.execute(
             "SELECT execution_id, order_id, position_id, symbol, side, settle_type, size, price, loss_gain, fee, "
             f"executed_at FROM paper_executions WHERE account = ? AND {where} ORDER BY execution_id DESC",
-            [self.account, *params]).fetchall()
-        return [Execution(r[0], r[1], r[2], r[3], r[4], r[5], Decimal(r[6]), Decimal(r[7]), Decimal(r[8]),
-                          Decimal(r[9]), from_db(r[10])) for r in rows]
+            [self.account, *params],
+        ).fetchall()
+        return [
+            Execution(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                Decimal(r[6]),
+                Decimal(r[7]),
+                Decimal(r[8]),
+                Decimal(r[9]),
+                from_db(r[10]),
+            )
+            for r in rows
+        ]
 
     def executions(self, order_id: int) -> list[Execution]:
         """Return the fills of one order."""
@@ -669,9 +1008,21 @@ class PaperExchange:
         if not positions:
             return []
         last = self.feed.ticker(symbol).last
-        return [Position(p.position_id, p.symbol, p.side, p.size, p.size - self._closable(p), p.price,
-                         position_pnl(p.side, p.price, last, p.size), LEVERAGE, p.losscut_price, p.opened_at)
-                for p in positions]
+        return [
+            Position(
+                p.position_id,
+                p.symbol,
+                p.side,
+                p.size,
+                p.size - self._closable(p),
+                p.price,
+                position_pnl(p.side, p.price, last, p.size),
+                LEVERAGE,
+                p.losscut_price,
+                p.opened_at,
+            )
+            for p in positions
+        ]
 
     def position_summary(self, symbol: str | None = None) -> list[PositionSummary]:
         """Return open positions summed per symbol and side."""
@@ -683,6 +1034,14 @@ class PaperExchange:
                 if rows:
                     size = sum((p.size for p in rows), ZERO)
                     average = sum((p.price * p.size for p in rows), ZERO) / size
-                    summary.append(PositionSummary(name, side, average, sum((p.loss_gain for p in rows), ZERO),
-                                                   sum((p.ordered_size for p in rows), ZERO), size))
+                    summary.append(
+                        PositionSummary(
+                            name,
+                            side,
+                            average,
+                            sum((p.loss_gain for p in rows), ZERO),
+                            sum((p.ordered_size for p in rows), ZERO),
+                            size,
+                        )
+                    )
         return summary

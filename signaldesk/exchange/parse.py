@@ -36,7 +36,11 @@ def decode_envelope(endpoint: str, http_status: int, content: bytes) -> Any:
         body = json.loads(content, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
         body = None
-    if not isinstance(body, dict) or not isinstance(body.get("status"), int) or isinstance(body["status"], bool):
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("status"), int)
+        or isinstance(body["status"], bool)
+    ):
         if http_status != 200:
             raise error_for_http(endpoint, http_status, content.decode("utf-8", "replace"))
         raise MalformedResponse(f"not a GMO envelope: {content[:120]!r}", endpoint=endpoint)
@@ -51,7 +55,9 @@ def _envelope_error(endpoint: str, body: dict) -> ExchangeError:
     if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
         return MalformedResponse(f"status {body['status']} without messages", endpoint=endpoint)
     first = messages[0]
-    return error_for_code(endpoint, str(first.get("message_code", "")), str(first.get("message_string", "")))
+    return error_for_code(
+        endpoint, str(first.get("message_code", "")), str(first.get("message_string", ""))
+    )
 
 
 class Fields:
@@ -59,11 +65,15 @@ class Fields:
 
     def __init__(self, endpoint: str, obj: Any, what: str):
         if not isinstance(obj, dict):
-            raise MalformedResponse(f"{what}: expected an object, got {type(obj).__name__}", endpoint=endpoint)
+            raise MalformedResponse(
+                f"{what}: expected an object, got {type(obj).__name__}", endpoint=endpoint
+            )
         self.endpoint, self.obj, self.what = endpoint, obj, what
 
     def _bad(self, key: str, why: str) -> MalformedResponse:
-        return MalformedResponse(f"{self.what}.{key}: {why} (value {self.obj.get(key)!r})", endpoint=self.endpoint)
+        return MalformedResponse(
+            f"{self.what}.{key}: {why} (value {self.obj.get(key)!r})", endpoint=self.endpoint
+        )
 
     def raw(self, key: str) -> Any:
         """Return a required raw value."""
@@ -129,7 +139,9 @@ class Fields:
 def _list(endpoint: str, data: Any, what: str) -> list:
     """Return a JSON array, or MalformedResponse."""
     if not isinstance(data, list):
-        raise MalformedResponse(f"{what}: expected a list, got {type(data).__name__}", endpoint=endpoint)
+        raise MalformedResponse(
+            f"{what}: expected a list, got {type(data).__name__}", endpoint=endpoint
+        )
     return data
 
 
@@ -138,7 +150,9 @@ def page_list(endpoint: str, data: Any) -> list:
     if data is None:
         return []
     if not isinstance(data, dict):
-        raise MalformedResponse(f"data: expected an object, got {type(data).__name__}", endpoint=endpoint)
+        raise MalformedResponse(
+            f"data: expected an object, got {type(data).__name__}", endpoint=endpoint
+        )
     return _list(endpoint, data.get("list", []), "data.list")
 
 
@@ -153,8 +167,16 @@ def parse_status(endpoint: str, data: Any) -> str:
 def parse_ticker(endpoint: str, item: Any) -> Ticker:
     """Return one ticker row."""
     f = Fields(endpoint, item, "ticker")
-    return Ticker(f.text("symbol"), f.decimal("ask"), f.decimal("bid"), f.decimal("last"), f.decimal("high"),
-                  f.decimal("low"), f.decimal("volume"), f.time("timestamp"))
+    return Ticker(
+        f.text("symbol"),
+        f.decimal("ask"),
+        f.decimal("bid"),
+        f.decimal("last"),
+        f.decimal("high"),
+        f.decimal("low"),
+        f.decimal("volume"),
+        f.time("timestamp"),
+    )
 
 
 def parse_tickers(endpoint: str, data: Any) -> list[Ticker]:
@@ -185,7 +207,11 @@ def parse_trades(endpoint: str, data: Any, symbol: str) -> list[PublicTrade]:
     trades = []
     for row in page_list(endpoint, data):
         f = Fields(endpoint, row, "trade")
-        trades.append(PublicTrade(symbol, f.text("side"), f.decimal("price"), f.decimal("size"), f.time("timestamp")))
+        trades.append(
+            PublicTrade(
+                symbol, f.text("side"), f.decimal("price"), f.decimal("size"), f.time("timestamp")
+            )
+        )
     return trades
 
 
@@ -195,7 +221,9 @@ def parse_klines(endpoint: str, data: Any) -> list[Candle]:
     for row in _list(endpoint, data, "data"):
         f = Fields(endpoint, row, "kline")
         opened = f.integer("openTime")
-        candle = Candle(from_ms(opened), *(f.decimal(k) for k in ("open", "high", "low", "close", "volume")))
+        candle = Candle(
+            from_ms(opened), *(f.decimal(k) for k in ("open", "high", "low", "close", "volume"))
+        )
         try:
             check_candle(candle, f"kline {opened}")
         except CandleError as exc:
@@ -209,10 +237,19 @@ def parse_symbol_rules(endpoint: str, data: Any) -> dict[str, SymbolRules]:
     rules = {}
     for row in _list(endpoint, data, "data"):
         f = Fields(endpoint, row, "symbol")
-        rule = SymbolRules(f.text("symbol"), f.decimal("minOrderSize"), f.decimal("maxOrderSize"),
-                           f.decimal("sizeStep"), f.decimal("tickSize"), f.decimal("takerFee"), f.decimal("makerFee"))
+        rule = SymbolRules(
+            f.text("symbol"),
+            f.decimal("minOrderSize"),
+            f.decimal("maxOrderSize"),
+            f.decimal("sizeStep"),
+            f.decimal("tickSize"),
+            f.decimal("takerFee"),
+            f.decimal("makerFee"),
+        )
         if rule.size_step <= 0 or rule.tick_size <= 0 or rule.min_size <= 0:
-            raise MalformedResponse(f"symbol {rule.symbol}: non-positive step, tick or minimum", endpoint=endpoint)
+            raise MalformedResponse(
+                f"symbol {rule.symbol}: non-positive step, tick or minimum", endpoint=endpoint
+            )
         rules[rule.symbol] = rule
     return rules
 
@@ -222,15 +259,27 @@ def parse_assets(endpoint: str, data: Any) -> list[Asset]:
     assets = []
     for row in _list(endpoint, data, "data"):
         f = Fields(endpoint, row, "asset")
-        assets.append(Asset(f.text("symbol"), f.decimal("amount"), f.decimal("available"), f.decimal("conversionRate")))
+        assets.append(
+            Asset(
+                f.text("symbol"),
+                f.decimal("amount"),
+                f.decimal("available"),
+                f.decimal("conversionRate"),
+            )
+        )
     return assets
 
 
 def parse_margin(endpoint: str, data: Any) -> Margin:
     """Return the leverage margin summary."""
     f = Fields(endpoint, data, "data")
-    return Margin(f.decimal("actualProfitLoss"), f.decimal("availableAmount"), f.decimal("margin"),
-                  f.decimal("profitLoss"), f.text("marginCallStatus"))
+    return Margin(
+        f.decimal("actualProfitLoss"),
+        f.decimal("availableAmount"),
+        f.decimal("margin"),
+        f.decimal("profitLoss"),
+        f.text("marginCallStatus"),
+    )
 
 
 def normal_symbol(symbol: str) -> str:
@@ -244,15 +293,24 @@ def parse_trading_volume(endpoint: str, data: Any) -> TradingVolume:
     limits = []
     for row in _list(endpoint, data.get("limit", []), "data.limit"):
         g = Fields(endpoint, row, "limit")
-        limits.append(FeeLimit(normal_symbol(g.text("symbol")), g.decimal("takerFee"), g.decimal("makerFee"),
-                               g.optional_decimal("todayLimitOpenSize"), g.optional_decimal("todayLimitBuySize"),
-                               g.optional_decimal("todayLimitSellSize")))
+        limits.append(
+            FeeLimit(
+                normal_symbol(g.text("symbol")),
+                g.decimal("takerFee"),
+                g.decimal("makerFee"),
+                g.optional_decimal("todayLimitOpenSize"),
+                g.optional_decimal("todayLimitBuySize"),
+                g.optional_decimal("todayLimitSellSize"),
+            )
+        )
     return TradingVolume(f.decimal("jpyVolume"), f.integer("tierLevel"), tuple(limits))
 
 
 def parse_order_id(endpoint: str, data: Any) -> int:
     """Return the new order id (a string in create answers)."""
-    if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isdigit())):
+    if isinstance(data, bool) or not (
+        isinstance(data, int) or (isinstance(data, str) and data.isdigit())
+    ):
         raise MalformedResponse(f"data: expected an order id, got {data!r}", endpoint=endpoint)
     return int(data)
 
@@ -260,10 +318,22 @@ def parse_order_id(endpoint: str, data: Any) -> int:
 def parse_order(endpoint: str, item: Any) -> Order:
     """Return one order."""
     f = Fields(endpoint, item, "order")
-    return Order(f.integer("orderId"), f.integer("rootOrderId"), f.text("symbol"), f.text("side"),
-                 f.text("executionType"), f.text("settleType"), f.decimal("size"), f.decimal("executedSize"),
-                 f.decimal("price"), f.optional_decimal("losscutPrice") or Decimal(0), f.text("status"),
-                 f.optional_text("cancelType"), f.optional_text("timeInForce"), f.time("timestamp"))
+    return Order(
+        f.integer("orderId"),
+        f.integer("rootOrderId"),
+        f.text("symbol"),
+        f.text("side"),
+        f.text("executionType"),
+        f.text("settleType"),
+        f.decimal("size"),
+        f.decimal("executedSize"),
+        f.decimal("price"),
+        f.optional_decimal("losscutPrice") or Decimal(0),
+        f.text("status"),
+        f.optional_text("cancelType"),
+        f.optional_text("timeInForce"),
+        f.time("timestamp"),
+    )
 
 
 def parse_orders(endpoint: str, data: Any) -> list[Order]:
@@ -274,9 +344,19 @@ def parse_orders(endpoint: str, data: Any) -> list[Order]:
 def parse_execution(endpoint: str, item: Any) -> Execution:
     """Return one execution."""
     f = Fields(endpoint, item, "execution")
-    return Execution(f.integer("executionId"), f.integer("orderId"), f.optional_integer("positionId"),
-                     f.text("symbol"), f.text("side"), f.text("settleType"), f.decimal("size"), f.decimal("price"),
-                     f.decimal("lossGain"), f.decimal("fee"), f.time("timestamp"))
+    return Execution(
+        f.integer("executionId"),
+        f.integer("orderId"),
+        f.optional_integer("positionId"),
+        f.text("symbol"),
+        f.text("side"),
+        f.text("settleType"),
+        f.decimal("size"),
+        f.decimal("price"),
+        f.decimal("lossGain"),
+        f.decimal("fee"),
+        f.time("timestamp"),
+    )
 
 
 def parse_executions(endpoint: str, data: Any) -> list[Execution]:
@@ -290,9 +370,18 @@ def parse_position(endpoint: str, item: Any) -> Position:
     ordered = f.optional_decimal("orderdSize")
     if ordered is None:
         ordered = f.decimal("orderedSize")
-    return Position(f.integer("positionId"), f.text("symbol"), f.text("side"), f.decimal("size"), ordered,
-                    f.decimal("price"), f.decimal("lossGain"), f.decimal("leverage"), f.decimal("losscutPrice"),
-                    f.time("timestamp"))
+    return Position(
+        f.integer("positionId"),
+        f.text("symbol"),
+        f.text("side"),
+        f.decimal("size"),
+        ordered,
+        f.decimal("price"),
+        f.decimal("lossGain"),
+        f.decimal("leverage"),
+        f.decimal("losscutPrice"),
+        f.time("timestamp"),
+    )
 
 
 def parse_positions(endpoint: str, data: Any) -> list[Position]:
@@ -305,9 +394,16 @@ def parse_position_summary(endpoint: str, data: Any) -> list[PositionSummary]:
     rows = []
     for item in page_list(endpoint, data):
         f = Fields(endpoint, item, "summary")
-        rows.append(PositionSummary(f.text("symbol"), f.text("side"), f.decimal("averagePositionRate"),
-                                    f.decimal("positionLossGain"), f.decimal("sumOrderQuantity"),
-                                    f.decimal("sumPositionQuantity")))
+        rows.append(
+            PositionSummary(
+                f.text("symbol"),
+                f.text("side"),
+                f.decimal("averagePositionRate"),
+                f.decimal("positionLossGain"),
+                f.decimal("sumOrderQuantity"),
+                f.decimal("sumPositionQuantity"),
+            )
+        )
     return rows
 
 
@@ -324,6 +420,15 @@ def parse_cancel_result(endpoint: str, data: Any) -> CancelResult:
     failed = []
     for row in _list(endpoint, data.get("failed", []), "data.failed"):
         g = Fields(endpoint, row, "failed")
-        failed.append(CancelFailure(g.integer("orderId"), g.text("message_code"), g.optional_text("message_string") or ""))
-    cancelled = tuple(parse_order_id(endpoint, i) for i in _list(endpoint, f.obj.get("success", []), "data.success"))
+        failed.append(
+            CancelFailure(
+                g.integer("orderId"),
+                g.text("message_code"),
+                g.optional_text("message_string") or "",
+            )
+        )
+    cancelled = tuple(
+        parse_order_id(endpoint, i)
+        for i in _list(endpoint, f.obj.get("success", []), "data.success")
+    )
     return CancelResult(cancelled, tuple(failed))

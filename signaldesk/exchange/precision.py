@@ -35,24 +35,37 @@ def sized_order(size: Decimal, rules: SymbolRules) -> Decimal:
     """Round a size down to the step and refuse it (OrderRejected, reason invalid_size) outside [min, max]."""
     rounded = round_size(size, rules)
     if rounded < rules.min_size:
-        raise OrderRejected(f"{rules.symbol}: size {size} rounds to {rounded}, below the minimum {rules.min_size}",
-                            reason="invalid_size")
+        raise OrderRejected(
+            f"{rules.symbol}: size {size} rounds to {rounded}, below the minimum {rules.min_size}",
+            reason="invalid_size",
+        )
     if rounded > rules.max_size:
-        raise OrderRejected(f"{rules.symbol}: size {rounded} above the maximum {rules.max_size}", reason="invalid_size")
+        raise OrderRejected(
+            f"{rules.symbol}: size {rounded} above the maximum {rules.max_size}",
+            reason="invalid_size",
+        )
     return rounded
 
 
 def check_order_numbers(rules: SymbolRules, size: Decimal, price: Decimal | None) -> None:
     """Raise OrderRejected unless size is a step multiple within [min, max] and price a positive tick multiple."""
     if not (size.is_finite() and is_multiple(size, rules.size_step)):
-        raise OrderRejected(f"{rules.symbol}: size {size} is not a multiple of the step {rules.size_step}",
-                            reason="invalid_size")
+        raise OrderRejected(
+            f"{rules.symbol}: size {size} is not a multiple of the step {rules.size_step}",
+            reason="invalid_size",
+        )
     if not rules.min_size <= size <= rules.max_size:
-        raise OrderRejected(f"{rules.symbol}: size {size} outside [{rules.min_size}, {rules.max_size}]",
-                            reason="invalid_size")
-    if price is not None and not (price.is_finite() and price > 0 and is_multiple(price, rules.tick_size)):
-        raise OrderRejected(f"{rules.symbol}: price {price} is not a positive multiple of the tick {rules.tick_size}",
-                            reason="invalid_price")
+        raise OrderRejected(
+            f"{rules.symbol}: size {size} outside [{rules.min_size}, {rules.max_size}]",
+            reason="invalid_size",
+        )
+    if price is not None and not (
+        price.is_finite() and price > 0 and is_multiple(price, rules.tick_size)
+    ):
+        raise OrderRejected(
+            f"{rules.symbol}: price {price} is not a positive multiple of the tick {rules.tick_size}",
+            reason="invalid_price",
+        )
 
 
 def fee(price: Decimal, size: Decimal, rules: SymbolRules, *, maker: bool) -> Decimal:
@@ -61,7 +74,9 @@ def fee(price: Decimal, size: Decimal, rules: SymbolRules, *, maker: bool) -> De
     return price * size * rate
 
 
-def net_proceeds(price: Decimal, size: Decimal, side: str, rules: SymbolRules, *, maker: bool) -> Decimal:
+def net_proceeds(
+    price: Decimal, size: Decimal, side: str, rules: SymbolRules, *, maker: bool
+) -> Decimal:
     """Return the JPY a spot fill moves: negative for a BUY (paid), positive for a SELL (received), fees included."""
     gross = price * size
     paid_fee = fee(price, size, rules, maker=maker)

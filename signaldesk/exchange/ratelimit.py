@@ -18,8 +18,13 @@ PUBLIC_PER_SECOND = 5
 class RequestWindow:
     """Blocks (with an injectable sleep) until a request fits in the sliding one-second window."""
 
-    def __init__(self, per_second: int, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        per_second: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if per_second < 1:
             raise ValueError("per_second must be >= 1")
         self.per_second, self.clock, self.sleep = per_second, clock, sleep
@@ -51,12 +56,18 @@ class RateLimits:
     private_post: RequestWindow
 
     @classmethod
-    def conservative(cls, *, clock: Callable[[], float] = time.monotonic,
-                     sleep: Callable[[float], None] = time.sleep) -> RateLimits:
+    def conservative(
+        cls,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> RateLimits:
         """Return the default limits (public 5/s, private GET 10/s, POST 10/s)."""
-        return cls(RequestWindow(PUBLIC_PER_SECOND, clock=clock, sleep=sleep),
-                   RequestWindow(PRIVATE_GET_PER_SECOND, clock=clock, sleep=sleep),
-                   RequestWindow(PRIVATE_POST_PER_SECOND, clock=clock, sleep=sleep))
+        return cls(
+            RequestWindow(PUBLIC_PER_SECOND, clock=clock, sleep=sleep),
+            RequestWindow(PRIVATE_GET_PER_SECOND, clock=clock, sleep=sleep),
+            RequestWindow(PRIVATE_POST_PER_SECOND, clock=clock, sleep=sleep),
+        )
 
     def for_request(self, private: bool, method: str) -> RequestWindow:
         """Return the window a request counts against."""

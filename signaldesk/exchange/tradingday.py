@@ -18,7 +18,9 @@ def gmo_interval(interval: str) -> str:
     """Return GMO's interval name for a desk name (`15m` -> `15min`); GMO names pass through; ValueError otherwise."""
     name = DESK_TO_GMO_INTERVAL.get(interval, interval)
     if name not in SHORT_INTERVALS + LONG_INTERVALS:
-        raise ValueError(f"interval {interval!r}: use one of {', '.join(SHORT_INTERVALS + LONG_INTERVALS)}")
+        raise ValueError(
+            f"interval {interval!r}: use one of {', '.join(SHORT_INTERVALS + LONG_INTERVALS)}"
+        )
     return name
 
 

@@ -5,5 +5,13 @@ from signaldesk.execution.manage import manage_trades
 from signaldesk.execution.reconcile import ReconcileReport, reconcile
 from signaldesk.execution.stop import StopReport, close_trade, emergency_stop
 
-__all__ = ["ExecutionOutcome", "ReconcileReport", "StopReport", "close_trade", "emergency_stop", "execute_signal",
-           "manage_trades", "reconcile"]
+__all__ = [
+    "ExecutionOutcome",
+    "ReconcileReport",
+    "StopReport",
+    "close_trade",
+    "emergency_stop",
+    "execute_signal",
+    "manage_trades",
+    "reconcile",
+]

@@ -9,7 +9,15 @@ from datetime import datetime
 from signaldesk.exchange.errors import ExchangeError
 from signaldesk.execution import notices as say
 from signaldesk.execution.orders import cancel, reprice, resolve_order, send, sync_orders
-from signaldesk.execution.plan import Action, Cancel, Place, Reprice, entry_step, plan_trade, trade_changes
+from signaldesk.execution.plan import (
+    Action,
+    Cancel,
+    Place,
+    Reprice,
+    entry_step,
+    plan_trade,
+    trade_changes,
+)
 from signaldesk.execution.records import (
     UNRESOLVED,
     active_trades,
@@ -60,19 +68,33 @@ def resolve_unresolved(db, exchange, mode: str, now: datetime) -> list[str]:
 def manage_trade(db, exchange, settings, rules, trade_id: int, now: datetime) -> list[str]:
     """Run one management step for one trade: sync, settle, act on the plan, settle again."""
     trade = load_trade(db, trade_id)
-    notices = sync_orders(db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now)
+    notices = sync_orders(
+        db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now
+    )
     book = exchange.order_book(trade.symbol)
     notices += settle_trade(db, exchange, settings, rules, trade_id, book, now)
     trade = load_trade(db, trade_id)
-    actions = plan_trade(trade, trade_orders(db, trade_id), trade_fills(db, trade_id), book, rules, settings.risk, now)
-    if trading_state(db).halted:  # a halt stops new exposure: no entry re-quotes, protection goes on
+    actions = plan_trade(
+        trade,
+        trade_orders(db, trade_id),
+        trade_fills(db, trade_id),
+        book,
+        rules,
+        settings.risk,
+        now,
+    )
+    if trading_state(
+        db
+    ).halted:  # a halt stops new exposure: no entry re-quotes, protection goes on
         actions = [a for a in actions if not (isinstance(a, Place) and a.intent.purpose == "entry")]
     for action in actions:
         notices += apply_action(db, exchange, settings.mode, trade_id, action, now)
     return notices + settle_trade(db, exchange, settings, rules, trade_id, book, now)
 
 
-def apply_action(db, exchange, mode: str, trade_id: int, action: Action, now: datetime) -> list[str]:
+def apply_action(
+    db, exchange, mode: str, trade_id: int, action: Action, now: datetime
+) -> list[str]:
     """Carry out one planned action at the exchange and record it."""
     if isinstance(action, Place):
         return send(db, exchange, mode, trade_id, action.intent, now)[1]
@@ -93,7 +115,9 @@ def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: dateti
         return []
     orders = trade_orders(db, trade_id)
     _, entry_done = entry_step(trade, orders, book, rules, settings.risk, now)
-    changes = trade_changes(trade, orders, trade_fills(db, trade_id), entry_done, rules, settings.risk)
+    changes = trade_changes(
+        trade, orders, trade_fills(db, trade_id), entry_done, rules, settings.risk
+    )
     update_trade(db, trade_id, now, **changes)
     notices = _transition_notices(trade, changes)
     if changes.get("status") in ("closed", "cancelled"):

@@ -6,10 +6,21 @@ from decimal import Decimal
 
 from signaldesk.execution.records import OrderIntent, OrderRow, TradeRow
 
-PURPOSE_WORDS = {"entry": "Entry", "stop": "Stop-loss", "take_profit_1": "Take-profit 1",
-                 "take_profit_2": "Take-profit 2", "exit": "Exit"}
-REASON_WORDS = {"tp1": "take-profit 1", "tp2": "take-profit 2", "stop_loss": "stop-loss", "time_stop": "time stop",
-                "manual": "manual close", "emergency": "emergency stop"}
+PURPOSE_WORDS = {
+    "entry": "Entry",
+    "stop": "Stop-loss",
+    "take_profit_1": "Take-profit 1",
+    "take_profit_2": "Take-profit 2",
+    "exit": "Exit",
+}
+REASON_WORDS = {
+    "tp1": "take-profit 1",
+    "tp2": "take-profit 2",
+    "stop_loss": "stop-loss",
+    "time_stop": "time stop",
+    "manual": "manual close",
+    "emergency": "emergency stop",
+}
 
 
 def money(value: Decimal | None) -> str:
@@ -44,22 +55,28 @@ def filled(trade_id: int | None, order: OrderRow, size: Decimal, price: Decimal 
 
 def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str | None) -> str:
     """Say an order ended without filling completely."""
-    why = {"EXPIRED_SOK": "it would have taken liquidity (post-only)"}.get(cancel_type or "", cancel_type or status)
+    why = {"EXPIRED_SOK": "it would have taken liquidity (post-only)"}.get(
+        cancel_type or "", cancel_type or status
+    )
     return f"{PURPOSE_WORDS[order.purpose]} order of trade #{trade_id} ended ({status.lower()}): {why}."
 
 
 def trade_closed(trade: TradeRow, changes: dict) -> str:
     """Say a trade is closed, with its result."""
     reason = REASON_WORDS.get(changes["exit_reason"], changes["exit_reason"])
-    return (f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by {reason}: exit {money(changes['exit_price'])}, "
-            f"P/L {changes['pnl_jpy']:+,.0f} JPY ({changes['pnl_pct']:+.2f}%), fees {changes['fees_jpy']:+,.0f} JPY.")
+    return (
+        f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by {reason}: exit {money(changes['exit_price'])}, "
+        f"P/L {changes['pnl_jpy']:+,.0f} JPY ({changes['pnl_pct']:+.2f}%), fees {changes['fees_jpy']:+,.0f} JPY."
+    )
 
 
 def trade_opened(trade: TradeRow, changes: dict) -> str:
     """Say a trade has a position."""
-    return (f"Trade #{trade.id} {trade.direction} {trade.symbol} is open: {changes['filled_size']} at "
-            f"{money(changes['entry_price'])}; stop {money(trade.stop_loss)}, take-profits "
-            f"{money(trade.take_profit_1)} / {money(trade.take_profit_2)}, time stop {changes['time_stop_at']:%H:%M} UTC.")
+    return (
+        f"Trade #{trade.id} {trade.direction} {trade.symbol} is open: {changes['filled_size']} at "
+        f"{money(changes['entry_price'])}; stop {money(trade.stop_loss)}, take-profits "
+        f"{money(trade.take_profit_1)} / {money(trade.take_profit_2)}, time stop {changes['time_stop_at']:%H:%M} UTC."
+    )
 
 
 def trade_cancelled(trade: TradeRow) -> str:

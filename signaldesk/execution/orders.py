@@ -43,12 +43,23 @@ def exchange_request(intent: OrderIntent) -> OrderRequest | CloseRequest:
     """Return the exchange request of an intent (a leverage close names its position)."""
     price = intent.price if intent.execution_type in (LIMIT, STOP) else None
     if intent.settle == CLOSE_SETTLE and is_leverage(intent.symbol):
-        return CloseRequest(intent.symbol, intent.side, intent.execution_type, intent.position_id, intent.size,
-                            price, intent.time_in_force)
-    return OrderRequest(intent.symbol, intent.side, intent.execution_type, intent.size, price, intent.time_in_force)
+        return CloseRequest(
+            intent.symbol,
+            intent.side,
+            intent.execution_type,
+            intent.position_id,
+            intent.size,
+            price,
+            intent.time_in_force,
+        )
+    return OrderRequest(
+        intent.symbol, intent.side, intent.execution_type, intent.size, price, intent.time_in_force
+    )
 
 
-def send(db, exchange, mode: str, trade_id: int | None, intent: OrderIntent, now: datetime) -> tuple[OrderRow, list[str]]:
+def send(
+    db, exchange, mode: str, trade_id: int | None, intent: OrderIntent, now: datetime
+) -> tuple[OrderRow, list[str]]:
     """Record the order (PLACING), send it once, record the answer; return the row and notices.
 
     Never re-sends: a lost answer leaves the row UNKNOWN and is resolved from the exchange's own records.
@@ -56,8 +67,11 @@ def send(db, exchange, mode: str, trade_id: int | None, intent: OrderIntent, now
     order_id = insert_intent(db, trade_id, intent, mode, now)
     request = exchange_request(intent)
     try:
-        exchange_id = (exchange.close_order(request) if isinstance(request, CloseRequest)
-                       else exchange.place_order(request))
+        exchange_id = (
+            exchange.close_order(request)
+            if isinstance(request, CloseRequest)
+            else exchange.place_order(request)
+        )
     except OrderOutcomeUnknown as exc:
         update_order(db, order_id, now, status="UNKNOWN", error=str(exc)[:300])
         log.warning("order %s outcome unknown: %s", order_id, exc)
@@ -83,7 +97,7 @@ def sync_orders(db, exchange, rows: Sequence[OrderRow], now: datetime) -> list[s
     ids = [r.exchange_order_id for r in rows if r.exchange_order_id is not None and not _final(r)]
     fetched: dict[int, Order] = {}
     for start in range(0, len(ids), 10):
-        fetched.update({o.order_id: o for o in exchange.orders(ids[start:start + 10])})
+        fetched.update({o.order_id: o for o in exchange.orders(ids[start : start + 10])})
     notices: list[str] = []
     for row in rows:
         order = fetched.get(row.exchange_order_id)
@@ -100,12 +114,25 @@ def _final(row: OrderRow) -> bool:
 def apply_exchange_state(db, exchange, row: OrderRow, order: Order, now: datetime) -> list[str]:
     """Record the exchange's view of one order and its new fills; return notices of what changed."""
     notices: list[str] = []
-    new_fills = record_fills(db, exchange, row, now) if order.executed_size > row.executed_size else []
+    new_fills = (
+        record_fills(db, exchange, row, now) if order.executed_size > row.executed_size else []
+    )
     status = order_status(order)
-    update_order(db, row.id, now, status=status, executed_size=order.executed_size, cancel_type=order.cancel_type)
+    update_order(
+        db,
+        row.id,
+        now,
+        status=status,
+        executed_size=order.executed_size,
+        cancel_type=order.cancel_type,
+    )
     if new_fills:
         notices.append(say.filled(row.trade_id, row, order.executed_size, vwap(new_fills)))
-    if status in ("CANCELED", "EXPIRED") and order.executed_size < row.size and row.status != status:
+    if (
+        status in ("CANCELED", "EXPIRED")
+        and order.executed_size < row.size
+        and row.status != status
+    ):
         notices.append(say.ended(row.trade_id, row, status, order.cancel_type))
     return notices
 
@@ -113,7 +140,9 @@ def apply_exchange_state(db, exchange, row: OrderRow, order: Order, now: datetim
 def record_fills(db, exchange, row: OrderRow, now: datetime) -> list:
     """Store the executions of one order not stored yet; closing fills carry their realised P/L."""
     trade = load_trade(db, row.trade_id) if row.trade_id is not None else None
-    entry_price = vwap([f for f in trade_fills(db, trade.id) if f.purpose == "entry"]) if trade else None
+    entry_price = (
+        vwap([f for f in trade_fills(db, trade.id) if f.purpose == "entry"]) if trade else None
+    )
     new = []
     for execution in exchange.executions(row.exchange_order_id):
         pnl = None
@@ -141,7 +170,9 @@ def reprice(db, exchange, row: OrderRow, price: Decimal, now: datetime) -> list[
         log.warning("price change of order %s failed: %s", row.id, exc)
         return []
     update_order(db, row.id, now, price=price)
-    return [f"Trade #{row.trade_id}: {say.PURPOSE_WORDS[row.purpose].lower()} moved to {say.money(price)}."]
+    return [
+        f"Trade #{row.trade_id}: {say.PURPOSE_WORDS[row.purpose].lower()} moved to {say.money(price)}."
+    ]
 
 
 # ---- lost answers ---------------------------------------------------------------------------------------------
@@ -152,14 +183,17 @@ def candidates(exchange, row: OrderRow, known: set[int]) -> list[Order]:
     price = row.price if row.execution_type != MARKET else None
 
     def fits(order: Order) -> bool:
-        return (order.order_id not in known and order.execution_type == row.execution_type
-                and matches(order, row.side, row.size, price, row.created_at))
+        return (
+            order.order_id not in known
+            and order.execution_type == row.execution_type
+            and matches(order, row.side, row.size, price, row.created_at)
+        )
 
     found = [o for o in exchange.active_orders(row.symbol) if fits(o)]
     if not found:
         recent = sorted({e.order_id for e in exchange.latest_executions(row.symbol)} - known)
         for start in range(0, len(recent), 10):
-            found += [o for o in exchange.orders(recent[start:start + 10]) if fits(o)]
+            found += [o for o in exchange.orders(recent[start : start + 10]) if fits(o)]
     return found
 
 
@@ -171,18 +205,43 @@ def resolve_order(db, exchange, row: OrderRow, now: datetime) -> list[str]:
         log.warning("could not resolve order %s yet: %s", row.id, exc)
         return []
     if len(found) == 1:
-        update_order(db, row.id, now, exchange_order_id=found[0].order_id, status="OPEN",
-                     error=f"outcome was unknown; found on the exchange as {found[0].order_id}")
+        update_order(
+            db,
+            row.id,
+            now,
+            exchange_order_id=found[0].order_id,
+            status="OPEN",
+            error=f"outcome was unknown; found on the exchange as {found[0].order_id}",
+        )
         notices = sync_orders(db, exchange, [load_order(db, row.id)], now)
-        return [f"Order #{row.id} of trade #{row.trade_id} had no answer; it is on the exchange as "
-                f"{found[0].order_id}.", *notices]
+        return [
+            f"Order #{row.id} of trade #{row.trade_id} had no answer; it is on the exchange as "
+            f"{found[0].order_id}.",
+            *notices,
+        ]
     if len(found) > 1:
-        update_order(db, row.id, now, status="UNKNOWN", error=f"{len(found)} exchange orders match; check by hand")
-        return [f"Order #{row.id} of trade #{row.trade_id} had no answer and {len(found)} exchange orders match it "
-                f"({', '.join(str(o.order_id) for o in found)}); please check them on GMO."]
+        update_order(
+            db,
+            row.id,
+            now,
+            status="UNKNOWN",
+            error=f"{len(found)} exchange orders match; check by hand",
+        )
+        return [
+            f"Order #{row.id} of trade #{row.trade_id} had no answer and {len(found)} exchange orders match it "
+            f"({', '.join(str(o.order_id) for o in found)}); please check them on GMO."
+        ]
     if now - row.created_at < UNKNOWN_PATIENCE:
         update_order(db, row.id, now, status="UNKNOWN")
         return []
-    update_order(db, row.id, now, status="CANCELED", error="not found on the exchange: the order was never placed")
-    return [f"Order #{row.id} of trade #{row.trade_id} had no answer and is not on the exchange: treated as never "
-            f"placed."]
+    update_order(
+        db,
+        row.id,
+        now,
+        status="CANCELED",
+        error="not found on the exchange: the order was never placed",
+    )
+    return [
+        f"Order #{row.id} of trade #{row.trade_id} had no answer and is not on the exchange: treated as never "
+        f"placed."
+    ]

@@ -84,10 +84,21 @@ def limit_time_in_force(symbol: str) -> str:
     return SOK if accepts_post_only(symbol) else FAS
 
 
-def entry_intent(symbol: str, direction: str, size: Decimal, price: Decimal, attempt: int = 1) -> OrderIntent:
+def entry_intent(
+    symbol: str, direction: str, size: Decimal, price: Decimal, attempt: int = 1
+) -> OrderIntent:
     """Return a passive limit entry order."""
-    return OrderIntent("entry", symbol, entry_side(direction), OPEN_SETTLE, LIMIT, size, price,
-                       limit_time_in_force(symbol), attempt=attempt)
+    return OrderIntent(
+        "entry",
+        symbol,
+        entry_side(direction),
+        OPEN_SETTLE,
+        LIMIT,
+        size,
+        price,
+        limit_time_in_force(symbol),
+        attempt=attempt,
+    )
 
 
 def vwap(fills: Sequence[FillRow]) -> Decimal | None:
@@ -132,8 +143,14 @@ def stop_crossed(direction: str, stop: Decimal, book: OrderBook) -> bool:
 # ---- entry ----------------------------------------------------------------------------------------------------
 
 
-def entry_step(trade: TradeRow, orders: Sequence[OrderRow], book: OrderBook, rules: SymbolRules, risk,
-               now: datetime) -> tuple[list[Action], bool]:
+def entry_step(
+    trade: TradeRow,
+    orders: Sequence[OrderRow],
+    book: OrderBook,
+    rules: SymbolRules,
+    risk,
+    now: datetime,
+) -> tuple[list[Action], bool]:
     """Return entry actions (cancel at window end, re-quote after EXPIRED_SOK) and whether the entry is finished."""
     entries = [o for o in orders if o.purpose == "entry"]
     if not entries:
@@ -141,27 +158,55 @@ def entry_step(trade: TradeRow, orders: Sequence[OrderRow], book: OrderBook, rul
     deadline = trade.created_at + timedelta(minutes=risk.entry_window_minutes)
     working = [o for o in entries if o.is_working or o.is_unresolved]
     if working:
-        late = [Cancel(o.id, "entry window ended") for o in working if o.is_working and now >= deadline]
+        late = [
+            Cancel(o.id, "entry window ended") for o in working if o.is_working and now >= deadline
+        ]
         return late, False
     last = entries[-1]
-    left = floor_to_step(trade.size - sum((o.executed_size for o in entries), ZERO), rules.size_step)
+    left = floor_to_step(
+        trade.size - sum((o.executed_size for o in entries), ZERO), rules.size_step
+    )
     price = passive_price(entry_side(trade.direction), book, rules.tick_size)
-    requote = (last.status == "EXPIRED" and last.cancel_type == "EXPIRED_SOK" and last.attempt <= risk.max_requotes
-               and now < deadline and left >= rules.min_size)
+    requote = (
+        last.status == "EXPIRED"
+        and last.cancel_type == "EXPIRED_SOK"
+        and last.attempt <= risk.max_requotes
+        and now < deadline
+        and left >= rules.min_size
+    )
     if requote and price is not None:
-        return [Place(entry_intent(trade.symbol, trade.direction, left, price, last.attempt + 1))], False
+        return [
+            Place(entry_intent(trade.symbol, trade.direction, left, price, last.attempt + 1))
+        ], False
     return [], not requote
 
 
 # ---- protection and exits -------------------------------------------------------------------------------------
 
 
-def close_intent(trade: TradeRow, purpose: str, holding: Holding, size: Decimal, execution_type: str,
-                 price: Decimal | None = None, reason: str | None = None) -> OrderIntent:
+def close_intent(
+    trade: TradeRow,
+    purpose: str,
+    holding: Holding,
+    size: Decimal,
+    execution_type: str,
+    price: Decimal | None = None,
+    reason: str | None = None,
+) -> OrderIntent:
     """Return an order closing (part of) one holding."""
     tif = limit_time_in_force(trade.symbol) if execution_type == LIMIT else None
-    return OrderIntent(purpose, trade.symbol, exit_side(trade.direction), CLOSE_SETTLE, execution_type, size, price,
-                       tif, holding.position_id, reason)
+    return OrderIntent(
+        purpose,
+        trade.symbol,
+        exit_side(trade.direction),
+        CLOSE_SETTLE,
+        execution_type,
+        size,
+        price,
+        tif,
+        holding.position_id,
+        reason,
+    )
 
 
 def tp1_size(trade: TradeRow, open_size: Decimal, rules: SymbolRules, risk) -> Decimal:
@@ -183,8 +228,14 @@ def allocate(total: Decimal, holds: Sequence[Holding]) -> dict[int | None, Decim
     return shares
 
 
-def take_profit_due(trade: TradeRow, working: Sequence[OrderRow], holds: Sequence[Holding], book: OrderBook,
-                    rules: SymbolRules, risk) -> tuple[str, dict[int | None, Decimal]]:
+def take_profit_due(
+    trade: TradeRow,
+    working: Sequence[OrderRow],
+    holds: Sequence[Holding],
+    book: OrderBook,
+    rules: SymbolRules,
+    risk,
+) -> tuple[str, dict[int | None, Decimal]]:
     """Return the take-profit to start now (purpose and size per position), or ('', {})."""
     if any(o.purpose in TAKE_PROFITS for o in working):
         return "", {}
@@ -196,8 +247,9 @@ def take_profit_due(trade: TradeRow, working: Sequence[OrderRow], holds: Sequenc
     return "", {}
 
 
-def stop_actions(trade: TradeRow, holding: Holding, stops: Sequence[OrderRow],
-                 size: Decimal) -> tuple[list[Action], list[Action]]:
+def stop_actions(
+    trade: TradeRow, holding: Holding, stops: Sequence[OrderRow], size: Decimal
+) -> tuple[list[Action], list[Action]]:
     """Return (cancels/reprices, placements) that leave exactly one stop of `size` at the trade's stop price."""
     if size <= 0:
         return [Cancel(o.id, "no size left to protect") for o in stops], []
@@ -208,55 +260,93 @@ def stop_actions(trade: TradeRow, holding: Holding, stops: Sequence[OrderRow],
     return cancels, [Place(close_intent(trade, "stop", holding, size, STOP, trade.stop_loss))]
 
 
-def holding_actions(trade: TradeRow, holding: Holding, mine: Sequence[OrderRow], new_tp: tuple[str, Decimal],
-                    book: OrderBook, tick: Decimal, time_up: bool) -> list[Action]:
+def holding_actions(
+    trade: TradeRow,
+    holding: Holding,
+    mine: Sequence[OrderRow],
+    new_tp: tuple[str, Decimal],
+    book: OrderBook,
+    tick: Decimal,
+    time_up: bool,
+) -> list[Action]:
     """Return what one holding needs: a stop for what no take-profit covers, a take-profit, or an exit."""
     stops = [o for o in mine if o.purpose == "stop"]
     tps = [o for o in mine if o.purpose in TAKE_PROFITS]
     if any(o.purpose == "exit" for o in mine):
         return []
     if time_up:
-        return ([Cancel(o.id, "time stop") for o in [*stops, *tps]]
-                + [Place(close_intent(trade, "exit", holding, holding.size, MARKET, reason="time_stop"))])
+        return [Cancel(o.id, "time stop") for o in [*stops, *tps]] + [
+            Place(close_intent(trade, "exit", holding, holding.size, MARKET, reason="time_stop"))
+        ]
     if stop_crossed(trade.direction, trade.stop_loss, book):
         good = [o for o in stops if o.price == trade.stop_loss]
-        actions: list[Action] = [Cancel(o.id, "price is through the stop") for o in [*tps, *stops] if o not in good]
+        actions: list[Action] = [
+            Cancel(o.id, "price is through the stop") for o in [*tps, *stops] if o not in good
+        ]
         rest = holding.size - sum((o.open_size for o in good), ZERO)
         if rest > 0:
-            actions.append(Place(close_intent(trade, "exit", holding, rest, MARKET, reason="stop_loss")))
+            actions.append(
+                Place(close_intent(trade, "exit", holding, rest, MARKET, reason="stop_loss"))
+            )
         return actions
     purpose, tp = new_tp
     stop_size = holding.size - sum((o.open_size for o in tps), ZERO) - tp
     cancels, places = stop_actions(trade, holding, stops, stop_size)
     tp_price = passive_price(exit_side(trade.direction), book, tick)
-    take = [Place(close_intent(trade, purpose, holding, tp, LIMIT, tp_price))] if tp > 0 and tp_price else []
+    take = (
+        [Place(close_intent(trade, purpose, holding, tp, LIMIT, tp_price))]
+        if tp > 0 and tp_price
+        else []
+    )
     return cancels + take + places
 
 
-def closing_actions(trade: TradeRow, orders: Sequence[OrderRow], holds: Sequence[Holding], book: OrderBook,
-                    rules: SymbolRules, risk, now: datetime, entry_done: bool) -> list[Action]:
+def closing_actions(
+    trade: TradeRow,
+    orders: Sequence[OrderRow],
+    holds: Sequence[Holding],
+    book: OrderBook,
+    rules: SymbolRules,
+    risk,
+    now: datetime,
+    entry_done: bool,
+) -> list[Action]:
     """Return the protection, take-profit, time-stop and clean-up actions of a trade."""
     working = [o for o in orders if o.is_working and o.purpose in CLOSING_PURPOSES]
     time_up = entry_done and trade.time_stop_at is not None and now >= trade.time_stop_at
-    purpose, shares = ("", {}) if time_up or not entry_done else take_profit_due(trade, working, holds, book,
-                                                                                 rules, risk)
+    purpose, shares = (
+        ("", {})
+        if time_up or not entry_done
+        else take_profit_due(trade, working, holds, book, rules, risk)
+    )
     actions: list[Action] = []
     for holding in holds:
         mine = [o for o in working if o.position_id == holding.position_id]
         tp = (purpose, shares.get(holding.position_id, ZERO))
         actions += holding_actions(trade, holding, mine, tp, book, rules.tick_size, time_up)
     held = {h.position_id for h in holds}
-    actions += [Cancel(o.id, "position already closed") for o in working if o.position_id not in held]
+    actions += [
+        Cancel(o.id, "position already closed") for o in working if o.position_id not in held
+    ]
     return actions
 
 
-def plan_trade(trade: TradeRow, orders: Sequence[OrderRow], fills: Sequence[FillRow], book: OrderBook,
-               rules: SymbolRules, risk, now: datetime) -> list[Action]:
+def plan_trade(
+    trade: TradeRow,
+    orders: Sequence[OrderRow],
+    fills: Sequence[FillRow],
+    book: OrderBook,
+    rules: SymbolRules,
+    risk,
+    now: datetime,
+) -> list[Action]:
     """Return every action a trade needs now; nothing while one of its orders has an unknown outcome."""
     if any(o.is_unresolved for o in orders) or not trade.is_active:
         return []
     entry_actions, entry_done = entry_step(trade, orders, book, rules, risk, now)
-    return entry_actions + closing_actions(trade, orders, holdings(fills), book, rules, risk, now, entry_done)
+    return entry_actions + closing_actions(
+        trade, orders, holdings(fills), book, rules, risk, now, entry_done
+    )
 
 
 # ---- the trade row from its fills -----------------------------------------------------------------------------
@@ -269,23 +359,44 @@ def exit_reason(fills: Sequence[FillRow], orders: Sequence[OrderRow]) -> str:
     return EXIT_REASONS.get(order.purpose) or order.reason or "manual"
 
 
-def trade_changes(trade: TradeRow, orders: Sequence[OrderRow], fills: Sequence[FillRow], entry_done: bool,
-                  rules: SymbolRules, risk) -> dict:
+def trade_changes(
+    trade: TradeRow,
+    orders: Sequence[OrderRow],
+    fills: Sequence[FillRow],
+    entry_done: bool,
+    rules: SymbolRules,
+    risk,
+) -> dict:
     """Return the trade columns implied by its fills: sizes, prices, fees, break-even stop, status and result."""
     entries = [f for f in fills if f.purpose == "entry"]
     closes = [f for f in fills if f.purpose != "entry"]
     filled = sum((f.size for f in entries), ZERO)
     remaining = filled - sum((f.size for f in closes), ZERO)
-    changes: dict = {"filled_size": filled, "remaining_size": remaining,
-                     "fees_jpy": sum((f.fee for f in fills), ZERO)}
+    changes: dict = {
+        "filled_size": filled,
+        "remaining_size": remaining,
+        "fees_jpy": sum((f.fee for f in fills), ZERO),
+    }
     if entries:
         entry_price = vwap(entries)
-        changes.update(entry_price=entry_price, entry_time=entries[0].executed_at, status="open",
-                       position_id=entries[0].position_id,
-                       time_stop_at=entries[0].executed_at + timedelta(hours=risk.time_stop_hours))
-        tp1_working = any(o.purpose == "take_profit_1" and (o.is_working or o.is_unresolved) for o in orders)
-        if any(f.purpose == "take_profit_1" for f in closes) and not tp1_working and not trade.tp1_done:
-            changes.update(tp1_done=1, stop_loss=break_even(trade.direction, entry_price, rules.tick_size))
+        changes.update(
+            entry_price=entry_price,
+            entry_time=entries[0].executed_at,
+            status="open",
+            position_id=entries[0].position_id,
+            time_stop_at=entries[0].executed_at + timedelta(hours=risk.time_stop_hours),
+        )
+        tp1_working = any(
+            o.purpose == "take_profit_1" and (o.is_working or o.is_unresolved) for o in orders
+        )
+        if (
+            any(f.purpose == "take_profit_1" for f in closes)
+            and not tp1_working
+            and not trade.tp1_done
+        ):
+            changes.update(
+                tp1_done=1, stop_loss=break_even(trade.direction, entry_price, rules.tick_size)
+            )
     if entry_done and not entries:
         changes["status"] = "cancelled"
     elif entry_done and remaining <= 0:
@@ -293,11 +404,21 @@ def trade_changes(trade: TradeRow, orders: Sequence[OrderRow], fills: Sequence[F
     return changes
 
 
-def _result(trade: TradeRow, orders: Sequence[OrderRow], entries: Sequence[FillRow], closes: Sequence[FillRow],
-            fees: Decimal) -> dict:
+def _result(
+    trade: TradeRow,
+    orders: Sequence[OrderRow],
+    entries: Sequence[FillRow],
+    closes: Sequence[FillRow],
+    fees: Decimal,
+) -> dict:
     """Return the closing columns: exit price and time, reason, P/L in JPY and percent."""
     pnl = sum((f.realized_pnl or ZERO for f in closes), ZERO) - fees
     cost = vwap(entries) * sum((f.size for f in entries), ZERO)
-    return {"status": "closed", "exit_price": vwap(closes), "exit_time": closes[-1].executed_at,
-            "exit_reason": exit_reason([*entries, *closes], orders), "pnl_jpy": pnl,
-            "pnl_pct": (pnl / cost * 100).quantize(Decimal("0.0001"))}
+    return {
+        "status": "closed",
+        "exit_price": vwap(closes),
+        "exit_time": closes[-1].executed_at,
+        "exit_reason": exit_reason([*entries, *closes], orders),
+        "pnl_jpy": pnl,
+        "pnl_pct": (pnl / cost * 100).quantize(Decimal("0.0001")),
+    }

@@ -40,14 +40,21 @@ def reconcile(db, exchange, settings, now: datetime) -> ReconcileReport:
         still = {o.id for o in orders_with_status(db, settings.mode, UNRESOLVED)}
         trades = active_trades(db, settings.mode)
         for trade in trades:
-            notices += sync_orders(db, exchange, [o for o in trade_orders(db, trade.id) if o.is_working], now)
-        differences = [f"Order #{i} still has an unknown outcome; it will be checked again." for i in sorted(still)]
+            notices += sync_orders(
+                db, exchange, [o for o in trade_orders(db, trade.id) if o.is_working], now
+            )
+        differences = [
+            f"Order #{i} still has an unknown outcome; it will be checked again."
+            for i in sorted(still)
+        ]
         differences += exchange_differences(db, exchange, settings, trades)
         notices += executed_signals_of_trades(db, now)
         rules = exchange.symbol_rules()
         for trade in trades:
             book = exchange.order_book(trade.symbol)
-            notices += settle_trade(db, exchange, settings, rules[trade.symbol], trade.id, book, now)
+            notices += settle_trade(
+                db, exchange, settings, rules[trade.symbol], trade.id, book, now
+            )
         return ReconcileReport(differences, notices, [i for i in before if i not in still])
 
 
@@ -78,34 +85,52 @@ def _desk_holdings(db, trades: Sequence[TradeRow]) -> dict[int | None, tuple[int
 
 def unknown_orders(active: Sequence[Order], known: set[int]) -> list[str]:
     """Return a difference per active exchange order the desk never sent."""
-    return [f"Order {o.order_id} ({o.side} {o.size} {o.symbol} {o.execution_type} at {o.price}) is on the exchange "
-            f"but not in the desk's records." for o in active if o.order_id not in known]
+    return [
+        f"Order {o.order_id} ({o.side} {o.size} {o.symbol} {o.execution_type} at {o.price}) is on the exchange "
+        f"but not in the desk's records."
+        for o in active
+        if o.order_id not in known
+    ]
 
 
-def position_differences(desk: dict[int | None, tuple[int, Decimal]], positions: Sequence[Position]) -> list[str]:
+def position_differences(
+    desk: dict[int | None, tuple[int, Decimal]], positions: Sequence[Position]
+) -> list[str]:
     """Return differences between the desk's positions and the exchange's open positions of one symbol."""
     on_exchange = {p.position_id: p for p in positions}
     differences = []
     for position_id, (trade_id, size) in desk.items():
         position = on_exchange.get(position_id)
         if position is None:
-            differences.append(f"Trade #{trade_id}: position {position_id} ({size}) is not open on the exchange "
-                               f"(closed by hand or loss-cut?).")
+            differences.append(
+                f"Trade #{trade_id}: position {position_id} ({size}) is not open on the exchange "
+                f"(closed by hand or loss-cut?)."
+            )
         elif position.size != size:
-            differences.append(f"Trade #{trade_id}: position {position_id} is {position.size} on the exchange, "
-                               f"{size} in the desk's records.")
-    differences += [f"Position {p.position_id} ({p.side} {p.size} {p.symbol} at {p.price}) is on the exchange but is "
-                    f"not a desk trade." for p in positions if p.position_id not in desk]
+            differences.append(
+                f"Trade #{trade_id}: position {position_id} is {position.size} on the exchange, "
+                f"{size} in the desk's records."
+            )
+    differences += [
+        f"Position {p.position_id} ({p.side} {p.size} {p.symbol} at {p.price}) is on the exchange but is "
+        f"not a desk trade."
+        for p in positions
+        if p.position_id not in desk
+    ]
     return differences
 
 
-def coin_differences(desk: dict[str, dict], assets: Sequence[Asset], spot: Sequence[str]) -> list[str]:
+def coin_differences(
+    desk: dict[str, dict], assets: Sequence[Asset], spot: Sequence[str]
+) -> list[str]:
     """Return a difference per spot coin whose balance is below what the desk's open trades hold."""
     balances = {a.symbol: a.amount for a in assets}
     differences = []
     for symbol in spot:
         held = sum((size for _, size in desk[symbol].values()), Decimal(0))
         if balances.get(symbol, Decimal(0)) < held:
-            differences.append(f"{symbol}: the desk's open trades hold {held}, the balance is "
-                               f"{balances.get(symbol, Decimal(0))}.")
+            differences.append(
+                f"{symbol}: the desk's open trades hold {held}, the balance is "
+                f"{balances.get(symbol, Decimal(0))}."
+            )
     return differences

@@ -58,19 +58,65 @@ class TradeRow:
         return self.status in ("pending", "open")
 
 
-TRADE_COLUMNS = ("id, signal_id, symbol, direction, status, mode, size, filled_size, remaining_size, entry_price, "
-                 "exit_price, stop_loss, take_profit_1, take_profit_2, tp1_done, entry_time, exit_time, time_stop_at, "
-                 "exit_reason, pnl_jpy, pnl_pct, fees_jpy, created_at")
+TRADE_COLUMNS = (
+    "id, signal_id, symbol, direction, status, mode, size, filled_size, remaining_size, entry_price, "
+    "exit_price, stop_loss, take_profit_1, take_profit_2, tp1_done, entry_time, exit_time, time_stop_at, "
+    "exit_reason, pnl_jpy, pnl_pct, fees_jpy, created_at"
+)
 
 
 def _trade(row) -> TradeRow:
     """Build a TradeRow from a SELECT of TRADE_COLUMNS."""
-    (tid, sid, symbol, direction, status, mode, size, filled, remaining, entry, exit_, stop, tp1, tp2, tp1_done,
-     entry_time, exit_time, time_stop_at, reason, pnl, pct, fees, created) = row
-    return TradeRow(tid, sid, symbol, direction, status, mode, Decimal(size), Decimal(filled), Decimal(remaining),
-                    _dec(entry), _dec(exit_), Decimal(stop), Decimal(tp1), Decimal(tp2), bool(tp1_done),
-                    _time(entry_time), _time(exit_time), _time(time_stop_at), reason, _dec(pnl), _dec(pct),
-                    Decimal(fees), from_db(created))
+    (
+        tid,
+        sid,
+        symbol,
+        direction,
+        status,
+        mode,
+        size,
+        filled,
+        remaining,
+        entry,
+        exit_,
+        stop,
+        tp1,
+        tp2,
+        tp1_done,
+        entry_time,
+        exit_time,
+        time_stop_at,
+        reason,
+        pnl,
+        pct,
+        fees,
+        created,
+    ) = row
+    return TradeRow(
+        tid,
+        sid,
+        symbol,
+        direction,
+        status,
+        mode,
+        Decimal(size),
+        Decimal(filled),
+        Decimal(remaining),
+        _dec(entry),
+        _dec(exit_),
+        Decimal(stop),
+        Decimal(tp1),
+        Decimal(tp2),
+        bool(tp1_done),
+        _time(entry_time),
+        _time(exit_time),
+        _time(time_stop_at),
+        reason,
+        _dec(pnl),
+        _dec(pct),
+        Decimal(fees),
+        from_db(created),
+    )
 
 
 @dataclass(frozen=True)
@@ -113,16 +159,56 @@ class OrderRow:
         return self.size - self.executed_size
 
 
-ORDER_COLUMNS = ("id, trade_id, purpose, symbol, side, settle, execution_type, time_in_force, price, size, "
-                 "executed_size, status, exchange_order_id, cancel_type, error, attempt, position_id, reason, created_at")
+ORDER_COLUMNS = (
+    "id, trade_id, purpose, symbol, side, settle, execution_type, time_in_force, price, size, "
+    "executed_size, status, exchange_order_id, cancel_type, error, attempt, position_id, reason, created_at"
+)
 
 
 def _order(row) -> OrderRow:
     """Build an OrderRow from a SELECT of ORDER_COLUMNS."""
-    (oid, tid, purpose, symbol, side, settle, etype, tif, price, size, executed, status, xid, cancel_type, error,
-     attempt, position_id, reason, created) = row
-    return OrderRow(oid, tid, purpose, symbol, side, settle, etype, tif, _dec(price), Decimal(size), Decimal(executed),
-                    status, xid, cancel_type, error, attempt, position_id, reason, from_db(created))
+    (
+        oid,
+        tid,
+        purpose,
+        symbol,
+        side,
+        settle,
+        etype,
+        tif,
+        price,
+        size,
+        executed,
+        status,
+        xid,
+        cancel_type,
+        error,
+        attempt,
+        position_id,
+        reason,
+        created,
+    ) = row
+    return OrderRow(
+        oid,
+        tid,
+        purpose,
+        symbol,
+        side,
+        settle,
+        etype,
+        tif,
+        _dec(price),
+        Decimal(size),
+        Decimal(executed),
+        status,
+        xid,
+        cancel_type,
+        error,
+        attempt,
+        position_id,
+        reason,
+        from_db(created),
+    )
 
 
 @dataclass(frozen=True)
@@ -166,34 +252,45 @@ def load_trade(db, trade_id: int) -> TradeRow | None:
 
 def load_trade_for_signal(db, signal_id: int) -> TradeRow | None:
     """Return the trade of a signal, or None."""
-    row = db.execute(f"SELECT {TRADE_COLUMNS} FROM trades WHERE signal_id = ?", [signal_id]).fetchone()
+    row = db.execute(
+        f"SELECT {TRADE_COLUMNS} FROM trades WHERE signal_id = ?", [signal_id]
+    ).fetchone()
     return _trade(row) if row else None
 
 
 def active_trades(db, mode: str) -> list[TradeRow]:
     """Return pending and open trades of a mode, oldest first."""
-    rows = db.execute(f"SELECT {TRADE_COLUMNS} FROM trades WHERE mode = ? AND status IN ('pending', 'open') "
-                      "ORDER BY id", [mode]).fetchall()
+    rows = db.execute(
+        f"SELECT {TRADE_COLUMNS} FROM trades WHERE mode = ? AND status IN ('pending', 'open') "
+        "ORDER BY id",
+        [mode],
+    ).fetchall()
     return [_trade(r) for r in rows]
 
 
 def trade_orders(db, trade_id: int) -> list[OrderRow]:
     """Return every order of a trade, oldest first."""
-    rows = db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE trade_id = ? ORDER BY id", [trade_id]).fetchall()
+    rows = db.execute(
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE trade_id = ? ORDER BY id", [trade_id]
+    ).fetchall()
     return [_order(r) for r in rows]
 
 
 def orders_with_status(db, mode: str, statuses: tuple[str, ...]) -> list[OrderRow]:
     """Return every order of a mode in one of the statuses, oldest first."""
     marks = ",".join("?" * len(statuses))
-    rows = db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE mode = ? AND status IN ({marks}) ORDER BY id",
-                      [mode, *statuses]).fetchall()
+    rows = db.execute(
+        f"SELECT {ORDER_COLUMNS} FROM orders WHERE mode = ? AND status IN ({marks}) ORDER BY id",
+        [mode, *statuses],
+    ).fetchall()
     return [_order(r) for r in rows]
 
 
 def load_order(db, order_id: int) -> OrderRow:
     """Return one order."""
-    return _order(db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?", [order_id]).fetchone())
+    return _order(
+        db.execute(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = ?", [order_id]).fetchone()
+    )
 
 
 def trade_fills(db, trade_id: int) -> list[FillRow]:
@@ -201,25 +298,57 @@ def trade_fills(db, trade_id: int) -> list[FillRow]:
     rows = db.execute(
         "SELECT f.order_id, o.purpose, f.exchange_execution_id, f.side, f.price, f.size, f.fee, f.realized_pnl, "
         "f.position_id, f.executed_at FROM fills f JOIN orders o ON o.id = f.order_id WHERE o.trade_id = ? "
-        "ORDER BY f.executed_at, f.id", [trade_id]).fetchall()
-    return [FillRow(r[0], r[1], r[2], r[3], Decimal(r[4]), Decimal(r[5]), Decimal(r[6]), _dec(r[7]), r[8],
-                    from_db(r[9])) for r in rows]
+        "ORDER BY f.executed_at, f.id",
+        [trade_id],
+    ).fetchall()
+    return [
+        FillRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            Decimal(r[4]),
+            Decimal(r[5]),
+            Decimal(r[6]),
+            _dec(r[7]),
+            r[8],
+            from_db(r[9]),
+        )
+        for r in rows
+    ]
 
 
 def known_exchange_ids(db) -> set[int]:
     """Return every exchange order id the desk has recorded."""
-    return {r[0] for r in db.execute("SELECT exchange_order_id FROM orders WHERE exchange_order_id IS NOT NULL")}
+    return {
+        r[0]
+        for r in db.execute(
+            "SELECT exchange_order_id FROM orders WHERE exchange_order_id IS NOT NULL"
+        )
+    }
 
 
-def insert_trade(db, signal_id: int, symbol: str, direction: str, mode: str, size: Decimal, levels,
-                 now: datetime) -> int:
+def insert_trade(
+    db, signal_id: int, symbol: str, direction: str, mode: str, size: Decimal, levels, now: datetime
+) -> int:
     """Insert a pending trade for a signal and return its id."""
     with writing(db):
         cursor = db.execute(
             "INSERT INTO trades (signal_id, symbol, direction, status, mode, size, stop_loss, take_profit_1, "
             "take_profit_2, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
-            [signal_id, symbol, direction, mode, str(size), str(levels.stop_loss), str(levels.take_profit_1),
-             str(levels.take_profit_2), to_db(now), to_db(now)])
+            [
+                signal_id,
+                symbol,
+                direction,
+                mode,
+                str(size),
+                str(levels.stop_loss),
+                str(levels.take_profit_1),
+                str(levels.take_profit_2),
+                to_db(now),
+                to_db(now),
+            ],
+        )
     return cursor.lastrowid
 
 
@@ -230,9 +359,24 @@ def insert_intent(db, trade_id: int | None, intent: OrderIntent, mode: str, now:
             "INSERT INTO orders (trade_id, purpose, symbol, side, settle, execution_type, time_in_force, price, size, "
             "status, attempt, mode, position_id, reason, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PLACING', ?, ?, ?, ?, ?, ?)",
-            [trade_id, intent.purpose, intent.symbol, intent.side, intent.settle, intent.execution_type,
-             intent.time_in_force, None if intent.price is None else str(intent.price), str(intent.size),
-             intent.attempt, mode, intent.position_id, intent.reason, to_db(now), to_db(now)])
+            [
+                trade_id,
+                intent.purpose,
+                intent.symbol,
+                intent.side,
+                intent.settle,
+                intent.execution_type,
+                intent.time_in_force,
+                None if intent.price is None else str(intent.price),
+                str(intent.size),
+                intent.attempt,
+                mode,
+                intent.position_id,
+                intent.reason,
+                to_db(now),
+                to_db(now),
+            ],
+        )
     return cursor.lastrowid
 
 
@@ -250,24 +394,43 @@ def _update(db, table: str, row_id: int, now: datetime, values: dict) -> None:
     """Update one row by id, converting Decimals and datetimes to the database's text."""
     if not values:
         return
-    converted = {k: (to_db(v) if isinstance(v, datetime) else format(v, "f") if isinstance(v, Decimal) else v)
-                 for k, v in values.items()}
+    converted = {
+        k: (
+            to_db(v) if isinstance(v, datetime) else format(v, "f") if isinstance(v, Decimal) else v
+        )
+        for k, v in values.items()
+    }
     sets = ", ".join(f"{k} = ?" for k in converted)
     with writing(db):
-        db.execute(f"UPDATE {table} SET {sets}, updated_at = ? WHERE id = ?",
-                   [*converted.values(), to_db(now), row_id])
+        db.execute(
+            f"UPDATE {table} SET {sets}, updated_at = ? WHERE id = ?",
+            [*converted.values(), to_db(now), row_id],
+        )
 
 
-def insert_fill(db, order: OrderRow, execution, realized_pnl: Decimal | None, now: datetime) -> bool:
+def insert_fill(
+    db, order: OrderRow, execution, realized_pnl: Decimal | None, now: datetime
+) -> bool:
     """Record one execution of an order once; return True when it was new."""
     with writing(db):
         cursor = db.execute(
             "INSERT INTO fills (order_id, exchange_execution_id, symbol, side, price, size, fee, realized_pnl, "
             "position_id, executed_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (exchange_execution_id) DO NOTHING",
-            [order.id, execution.execution_id, execution.symbol, execution.side, str(execution.price),
-             str(execution.size), str(execution.fee), None if realized_pnl is None else str(realized_pnl),
-             execution.position_id, to_db(execution.timestamp), to_db(now)])
+            [
+                order.id,
+                execution.execution_id,
+                execution.symbol,
+                execution.side,
+                str(execution.price),
+                str(execution.size),
+                str(execution.fee),
+                None if realized_pnl is None else str(realized_pnl),
+                execution.position_id,
+                to_db(execution.timestamp),
+                to_db(now),
+            ],
+        )
     return cursor.rowcount == 1
 
 
@@ -276,15 +439,19 @@ def set_signal_status(db, signal_id: int, status: str, note: str, now: datetime,
     converted = {k: str(v) for k, v in values.items()}
     sets = "".join(f", {k} = ?" for k in converted)
     with writing(db):
-        db.execute(f"UPDATE signals SET status = ?, decision_note = COALESCE(decision_note || ' | ', '') || ?{sets} "
-                   "WHERE id = ? AND status = 'APPROVED'",
-                   [status, note, *converted.values(), signal_id])
+        db.execute(
+            f"UPDATE signals SET status = ?, decision_note = COALESCE(decision_note || ' | ', '') || ?{sets} "
+            "WHERE id = ? AND status = 'APPROVED'",
+            [status, note, *converted.values(), signal_id],
+        )
 
 
 def executed_signals_of_trades(db, now: datetime) -> list[str]:
     """Mark APPROVED signals that already have a trade as EXECUTED (after a crash mid-execution); return notices."""
-    rows = db.execute("SELECT s.id, t.id FROM signals s JOIN trades t ON t.signal_id = s.id "
-                      "WHERE s.status = 'APPROVED' AND t.status != 'cancelled'").fetchall()
+    rows = db.execute(
+        "SELECT s.id, t.id FROM signals s JOIN trades t ON t.signal_id = s.id "
+        "WHERE s.status = 'APPROVED' AND t.status != 'cancelled'"
+    ).fetchall()
     for signal_id, trade_id in rows:
         set_signal_status(db, signal_id, "EXECUTED", f"trade #{trade_id} (recovered)", now)
     return [f"Signal #{s} was mid-execution at a restart; its trade #{t} is live." for s, t in rows]

@@ -31,7 +31,11 @@ def emergency_stop(db, exchange, settings, now: datetime, by: str, flatten: bool
     """Halt trading, cancel resting entries and, with flatten, close every open trade at market. Idempotent."""
     with DESK_LOCK:
         halted_now = halt(db, f"/stop by {by}" + (" (flatten)" if flatten else ""), now, by)
-        notices = ["Trading halted; /resume lifts the halt."] if halted_now else ["Trading was already halted."]
+        notices = (
+            ["Trading halted; /resume lifts the halt."]
+            if halted_now
+            else ["Trading was already halted."]
+        )
         notices += resolve_unresolved(db, exchange, settings.mode, now)
         cancelled: list[int] = []
         flattened: list[int] = []
@@ -42,14 +46,21 @@ def emergency_stop(db, exchange, settings, now: datetime, by: str, flatten: bool
             if flatten and _flatten(db, exchange, settings.mode, trade.id, now, notices):
                 flattened.append(trade.id)
             book = exchange.order_book(trade.symbol)
-            notices += settle_trade(db, exchange, settings, rules[trade.symbol], trade.id, book, now)
+            notices += settle_trade(
+                db, exchange, settings, rules[trade.symbol], trade.id, book, now
+            )
         return StopReport(halted_now, cancelled, flattened, notices)
 
 
-def _cancel_working(db, exchange, trade_id: int, purposes: tuple[str, ...] | None, now: datetime,
-                    notices: list[str]) -> list[int]:
+def _cancel_working(
+    db, exchange, trade_id: int, purposes: tuple[str, ...] | None, now: datetime, notices: list[str]
+) -> list[int]:
     """Cancel the working orders of a trade (only some purposes, or all); return their order ids."""
-    rows = [o for o in trade_orders(db, trade_id) if o.is_working and (purposes is None or o.purpose in purposes)]
+    rows = [
+        o
+        for o in trade_orders(db, trade_id)
+        if o.is_working and (purposes is None or o.purpose in purposes)
+    ]
     for row in rows:
         notices += cancel(db, exchange, row, now)
     return [r.id for r in rows]
@@ -57,13 +68,21 @@ def _cancel_working(db, exchange, trade_id: int, purposes: tuple[str, ...] | Non
 
 def _flatten(db, exchange, mode: str, trade_id: int, now: datetime, notices: list[str]) -> bool:
     """Close every holding of a trade at market (exit reason emergency); return True when something was sent."""
-    notices += sync_orders(db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now)
+    notices += sync_orders(
+        db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now
+    )
     trade = load_trade(db, trade_id)
     sent = False
     for holding in holdings(trade_fills(db, trade_id)):
         try:
-            order, more = send(db, exchange, mode, trade_id,
-                               close_intent(trade, "exit", holding, holding.size, MARKET, reason="emergency"), now)
+            order, more = send(
+                db,
+                exchange,
+                mode,
+                trade_id,
+                close_intent(trade, "exit", holding, holding.size, MARKET, reason="emergency"),
+                now,
+            )
         except ExchangeError as exc:
             log.warning("flatten of trade %s failed: %s", trade_id, exc)
             continue
@@ -81,8 +100,16 @@ def close_trade(db, exchange, settings, trade_id: int, now: datetime, by: str) -
         notices = [f"Closing trade #{trade_id} at market, as asked by {by}."]
         _cancel_working(db, exchange, trade_id, None, now, notices)
         for holding in holdings(trade_fills(db, trade_id)):
-            notices += send(db, exchange, settings.mode, trade_id,
-                            close_intent(trade, "exit", holding, holding.size, MARKET, reason="manual"), now)[1]
+            notices += send(
+                db,
+                exchange,
+                settings.mode,
+                trade_id,
+                close_intent(trade, "exit", holding, holding.size, MARKET, reason="manual"),
+                now,
+            )[1]
         book = exchange.order_book(trade.symbol)
-        notices += settle_trade(db, exchange, settings, exchange.symbol_rules()[trade.symbol], trade_id, book, now)
+        notices += settle_trade(
+            db, exchange, settings, exchange.symbol_rules()[trade.symbol], trade_id, book, now
+        )
         return notices

@@ -27,7 +27,9 @@ class PlattMap:
     def from_dict(cls, data: dict) -> PlattMap:
         """Build the map from metadata; raise ValueError when it is not a Platt map."""
         if data.get("method") != "platt":
-            raise ValueError(f"unknown calibration method {data.get('method')!r} (expected 'platt')")
+            raise ValueError(
+                f"unknown calibration method {data.get('method')!r} (expected 'platt')"
+            )
         return cls(float(data["slope"]), float(data["intercept"]))
 
 

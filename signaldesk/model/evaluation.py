@@ -31,15 +31,23 @@ def _auc(outcome: np.ndarray, score: np.ndarray) -> float | None:
     return float(roc_auc_score(outcome, score)) if 0 < outcome.sum() < len(outcome) else None
 
 
-def calibration_table(prob: np.ndarray, outcome: np.ndarray, bins: int = CALIBRATION_BINS) -> list[dict]:
+def calibration_table(
+    prob: np.ndarray, outcome: np.ndarray, bins: int = CALIBRATION_BINS
+) -> list[dict]:
     """Return, per predicted-probability bin of width 1/bins, the count, mean prediction and observed rate."""
     edges = np.minimum((prob * bins).astype(int), bins - 1)
     table = []
     for b in range(bins):
         inside = edges == b
         if inside.any():
-            table.append({"bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}", "count": int(inside.sum()),
-                          "mean_predicted": float(prob[inside].mean()), "observed": float(outcome[inside].mean())})
+            table.append(
+                {
+                    "bin": f"{b / bins:.1f}-{(b + 1) / bins:.1f}",
+                    "count": int(inside.sum()),
+                    "mean_predicted": float(prob[inside].mean()),
+                    "observed": float(outcome[inside].mean()),
+                }
+            )
     return table
 
 
@@ -49,19 +57,28 @@ def event_metrics(prob: np.ndarray, outcome: np.ndarray) -> dict:
 
     base_rate = float(outcome.mean())
     return {
-        "rows": int(len(outcome)), "base_rate": base_rate, "auc": _auc(outcome, prob),
-        "max_predicted": float(prob.max()), "brier": float(np.mean((prob - outcome) ** 2)), "base_rate_brier": base_rate * (1 - base_rate),
+        "rows": int(len(outcome)),
+        "base_rate": base_rate,
+        "auc": _auc(outcome, prob),
+        "max_predicted": float(prob.max()),
+        "brier": float(np.mean((prob - outcome) ** 2)),
+        "base_rate_brier": base_rate * (1 - base_rate),
         "log_loss": float(log_loss(outcome, np.clip(prob, 1e-9, 1 - 1e-9), labels=[0, 1])),
         "calibration": calibration_table(prob, outcome),
     }
 
 
-def selection_metrics(chosen: np.ndarray, outcome: np.ndarray, gain: np.ndarray, days: float) -> dict:
+def selection_metrics(
+    chosen: np.ndarray, outcome: np.ndarray, gain: np.ndarray, days: float
+) -> dict:
     """Return how often a selection fires, its precision and its mean forward gain after costs."""
     count = int(chosen.sum())
-    return {"signals": count, "per_day": count / days if days else None,
-            "precision": float(outcome[chosen].mean()) if count else None,
-            "mean_return_after_fees": float(gain[chosen].mean() - ROUND_TRIP_COST) if count else None}
+    return {
+        "signals": count,
+        "per_day": count / days if days else None,
+        "precision": float(outcome[chosen].mean()) if count else None,
+        "mean_return_after_fees": float(gain[chosen].mean() - ROUND_TRIP_COST) if count else None,
+    }
 
 
 def direction_metrics(scored: pd.DataFrame, side: str, thresholds: Thresholds, days: float) -> dict:
@@ -70,10 +87,15 @@ def direction_metrics(scored: pd.DataFrame, side: str, thresholds: Thresholds, d
     The top fraction uses the `cutoff_<side>` column: each row's model's own percentile-table cutoff.
     """
     cutoff = scored[f"cutoff_{side}"].to_numpy()
-    prob, other = scored[f"prob_{side}"].to_numpy(), scored[f"prob_{'short' if side == 'long' else 'long'}"].to_numpy()
+    prob, other = (
+        scored[f"prob_{side}"].to_numpy(),
+        scored[f"prob_{'short' if side == 'long' else 'long'}"].to_numpy(),
+    )
     outcome = scored[f"{side}_event"].to_numpy()
     gain = scored["forward_return"].to_numpy() * (1 if side == "long" else -1)
-    sides = signal_side(scored["prob_long"], scored["prob_short"], thresholds.long, thresholds.short)
+    sides = signal_side(
+        scored["prob_long"], scored["prob_short"], thresholds.long, thresholds.short
+    )
     at_threshold = sides == (1 if side == "long" else -1)
     top = (prob >= cutoff) & (prob > other)
     return {
@@ -91,8 +113,11 @@ def directional_metrics(scored: pd.DataFrame, move: float) -> dict:
     """Return how well long-minus-short separates up from down on candles that moved at least `move`."""
     moved = scored[scored["forward_return"].abs() >= move]
     up = (moved["forward_return"] > 0).to_numpy().astype(float)
-    return {"moved_rows": int(len(moved)), "share_up": float(up.mean()) if len(up) else None,
-            "directional_auc": _auc(up, (moved["prob_long"] - moved["prob_short"]).to_numpy())}
+    return {
+        "moved_rows": int(len(moved)),
+        "share_up": float(up.mean()) if len(up) else None,
+        "directional_auc": _auc(up, (moved["prob_long"] - moved["prob_short"]).to_numpy()),
+    }
 
 
 def return_by_decile(scored: pd.DataFrame) -> list[dict]:
@@ -100,15 +125,20 @@ def return_by_decile(scored: pd.DataFrame) -> list[dict]:
     score = scored["prob_long"] - scored["prob_short"]
     decile = pd.qcut(score.rank(method="first"), 10, labels=False) + 1
     grouped = scored["forward_return"].groupby(decile.to_numpy())
-    return [{"decile": int(d), "rows": int(len(g)), "mean_forward_return": float(g.mean())} for d, g in grouped]
+    return [
+        {"decile": int(d), "rows": int(len(g)), "mean_forward_return": float(g.mean())}
+        for d, g in grouped
+    ]
 
 
 def score_block(scored: pd.DataFrame, move: float, thresholds: Thresholds) -> dict:
     """Return every metric for a block of scored, labelled candles (pooled over its symbols)."""
     days = scored["open_time"].dt.floor("D").nunique()
     return {
-        "rows": int(len(scored)), "days": int(days),
-        "first": scored["open_time"].min().isoformat(), "last": scored["open_time"].max().isoformat(),
+        "rows": int(len(scored)),
+        "days": int(days),
+        "first": scored["open_time"].min().isoformat(),
+        "last": scored["open_time"].max().isoformat(),
         "long": direction_metrics(scored, "long", thresholds, days),
         "short": direction_metrics(scored, "short", thresholds, days),
         "direction": directional_metrics(scored, move),
@@ -116,7 +146,9 @@ def score_block(scored: pd.DataFrame, move: float, thresholds: Thresholds) -> di
     }
 
 
-def suggested_thresholds(scored: pd.DataFrame, targets: tuple[float, ...] = (1, 2, 3)) -> list[dict]:
+def suggested_thresholds(
+    scored: pd.DataFrame, targets: tuple[float, ...] = (1, 2, 3)
+) -> list[dict]:
     """Return per-side thresholds giving about `target` desk-wide signals a day (split evenly), with precision."""
     days = scored["open_time"].dt.floor("D").nunique()
     suggestions = []
@@ -125,7 +157,9 @@ def suggested_thresholds(scored: pd.DataFrame, targets: tuple[float, ...] = (1, 
         for side, other in (("long", "short"), ("short", "long")):
             wins = scored[scored[f"prob_{side}"] > scored[f"prob_{other}"]]
             wanted = int(round(target / 2 * days))
-            threshold = float(np.sort(wins[f"prob_{side}"].to_numpy())[::-1][min(wanted, len(wins)) - 1])
+            threshold = float(
+                np.sort(wins[f"prob_{side}"].to_numpy())[::-1][min(wanted, len(wins)) - 1]
+            )
             chosen = wins[wins[f"prob_{side}"] >= threshold]
             row[side] = {"threshold": threshold, "precision": float(chosen[f"{side}_event"].mean())}
         suggestions.append(row)

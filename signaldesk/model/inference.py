@@ -11,7 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from signaldesk.features import FEATURE_NAMES, feature_spec_hash
-from signaldesk.model.artifacts import BOOSTER_FILES, ModelMismatch, check_feature_names, read_metadata
+from signaldesk.model.artifacts import (
+    BOOSTER_FILES,
+    ModelMismatch,
+    check_feature_names,
+    read_metadata,
+)
 from signaldesk.model.calibration import PlattMap
 
 log = logging.getLogger("signaldesk.model")
@@ -61,23 +66,32 @@ class LoadedModel:
     def probabilities(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return calibrated long and short probabilities for a 2-D array of feature rows."""
         rows = np.asarray(rows, dtype=float).reshape(-1, len(FEATURE_NAMES))
-        return tuple(self.calibration[d].apply(self.boosters[d].predict(rows, raw_score=True, num_threads=ONE))
-                     for d in ("long", "short"))
+        return tuple(
+            self.calibration[d].apply(
+                self.boosters[d].predict(rows, raw_score=True, num_threads=ONE)
+            )
+            for d in ("long", "short")
+        )
 
     def predict(self, features_row: Sequence[float]) -> Prediction:
         """Score one feature row (values in FEATURE_NAMES order)."""
-        prob_long, prob_short = (float(p[0]) for p in self.probabilities(np.asarray([features_row])))
+        prob_long, prob_short = (
+            float(p[0]) for p in self.probabilities(np.asarray([features_row]))
+        )
         direction = "LONG" if prob_long >= prob_short else "SHORT"
         confidence = prob_long if direction == "LONG" else prob_short
-        return Prediction(prob_long, prob_short, direction, confidence, self.rank(direction, confidence))
+        return Prediction(
+            prob_long, prob_short, direction, confidence, self.rank(direction, confidence)
+        )
 
     def rank(self, direction: str, confidence: float) -> float:
         """Return where a confidence falls (0..1) among the held-out probabilities of that direction."""
         table = self.percentiles[direction.lower()]
         return float(np.interp(confidence, table, np.linspace(0.0, 1.0, len(table))))
 
-    def top_contributions(self, features_row: Sequence[float], k: int = 3,
-                          direction: str | None = None) -> list[Contribution]:
+    def top_contributions(
+        self, features_row: Sequence[float], k: int = 3, direction: str | None = None
+    ) -> list[Contribution]:
         """Return the k features that moved the direction's raw score most for this row, largest first."""
         row = np.asarray([features_row], dtype=float)
         direction = (direction or self.predict(features_row).direction).lower()
@@ -86,8 +100,9 @@ class LoadedModel:
         return [Contribution(FEATURE_NAMES[i], float(row[0, i]), float(contrib[i])) for i in order]
 
 
-def signal_side(prob_long: np.ndarray, prob_short: np.ndarray, long_threshold: float,
-                short_threshold: float) -> np.ndarray:
+def signal_side(
+    prob_long: np.ndarray, prob_short: np.ndarray, long_threshold: float, short_threshold: float
+) -> np.ndarray:
     """Return +1 (long), -1 (short) or 0: a side fires when its probability meets its threshold and beats the other."""
     prob_long, prob_short = np.asarray(prob_long, dtype=float), np.asarray(prob_short, dtype=float)
     long_fires = (prob_long >= long_threshold) & (prob_long > prob_short)
@@ -99,23 +114,34 @@ def load_model(folder: Path, now: datetime, max_age_days: float = 45) -> LoadedM
     """Load a model version; raise ModelMissing / ModelMismatch; warn (log + .warnings) when it is too old."""
     from signaldesk.imports import import_without
 
-    lgb = import_without("lightgbm", ("sklearn",))  # inference needs only Booster: skip scikit-learn's import cost
+    lgb = import_without(
+        "lightgbm", ("sklearn",)
+    )  # inference needs only Booster: skip scikit-learn's import cost
     folder = Path(folder)
     metadata = read_metadata(folder)
     check_feature_names(folder, metadata.get("feature_names", []), list(FEATURE_NAMES))
     if metadata.get("feature_spec_hash") != feature_spec_hash():
-        raise ModelMismatch(f"model {folder} has feature spec hash {metadata.get('feature_spec_hash')} but the code's "
-                            f"is {feature_spec_hash()} (same names, different definitions); retrain the model")
+        raise ModelMismatch(
+            f"model {folder} has feature spec hash {metadata.get('feature_spec_hash')} but the code's "
+            f"is {feature_spec_hash()} (same names, different definitions); retrain the model"
+        )
     boosters = {d: lgb.Booster(model_file=str(folder / name)) for d, name in BOOSTER_FILES.items()}
     for booster in boosters.values():
         check_feature_names(folder, booster.feature_name(), list(FEATURE_NAMES))
     age_days = (now - datetime.fromisoformat(metadata["created_at"])).total_seconds() / 86400
     warnings = _age_warnings(folder, age_days, max_age_days)
     return LoadedModel(
-        folder=folder, version=str(metadata.get("version", folder.name)), boosters=boosters,
+        folder=folder,
+        version=str(metadata.get("version", folder.name)),
+        boosters=boosters,
         calibration={d: PlattMap.from_dict(metadata["calibration"][d]) for d in BOOSTER_FILES},
-        percentiles={d: np.asarray(metadata["confidence_percentiles"][d], dtype=float) for d in BOOSTER_FILES},
-        metadata=metadata, age_days=age_days, warnings=warnings)
+        percentiles={
+            d: np.asarray(metadata["confidence_percentiles"][d], dtype=float) for d in BOOSTER_FILES
+        },
+        metadata=metadata,
+        age_days=age_days,
+        warnings=warnings,
+    )
 
 
 def _age_warnings(folder: Path, age_days: float, max_age_days: float) -> tuple[str, ...]:

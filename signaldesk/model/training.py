@@ -14,9 +14,19 @@ from signaldesk.model.calibration import fit_platt
 from signaldesk.model.inference import LoadedModel
 
 BOOSTER_PARAMS = {
-    "objective": "binary", "learning_rate": 0.05, "num_leaves": 7, "min_data_in_leaf": 400,
-    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
-    "num_threads": 1, "verbose": -1, "seed": 7, "deterministic": True, "force_row_wise": True,
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "min_data_in_leaf": 400,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "num_threads": 1,
+    "verbose": -1,
+    "seed": 7,
+    "deterministic": True,
+    "force_row_wise": True,
 }
 BOOST_ROUNDS = 100
 PERCENTILE_POINTS = 101
@@ -49,8 +59,12 @@ class Fold:
 
     def to_dict(self) -> dict:
         """Return the fold's windows."""
-        return {"name": self.name, "train": self.train.to_dict(), "calibration": self.calibration.to_dict(),
-                "test": self.test.to_dict()}
+        return {
+            "name": self.name,
+            "train": self.train.to_dict(),
+            "calibration": self.calibration.to_dict(),
+            "test": self.test.to_dict(),
+        }
 
 
 def build_dataset(frames: dict[str, pd.DataFrame], label: LabelSpec) -> pd.DataFrame:
@@ -61,19 +75,32 @@ def build_dataset(frames: dict[str, pd.DataFrame], label: LabelSpec) -> pd.DataF
         part.insert(0, "open_time", frame["open_time"].to_numpy())
         part.insert(0, "symbol", symbol)
         parts.append(part.dropna())
-    return pd.concat(parts, ignore_index=True).sort_values(["open_time", "symbol"], ignore_index=True)
+    return pd.concat(parts, ignore_index=True).sort_values(
+        ["open_time", "symbol"], ignore_index=True
+    )
 
 
-def fold_for_test(test: Window, data_start: pd.Timestamp, calibration: pd.Timedelta, gap: pd.Timedelta,
-                  name: str) -> Fold:
+def fold_for_test(
+    test: Window, data_start: pd.Timestamp, calibration: pd.Timedelta, gap: pd.Timedelta, name: str
+) -> Fold:
     """Return the fold that tests on `test`: calibration just before it, training on everything earlier."""
     calibration_start = test.start - gap - calibration
-    return Fold(name, Window(data_start, calibration_start - gap),
-                Window(calibration_start, test.start - gap), test)
+    return Fold(
+        name,
+        Window(data_start, calibration_start - gap),
+        Window(calibration_start, test.start - gap),
+        test,
+    )
 
 
-def walk_forward_folds(data_start: pd.Timestamp, holdout_from: pd.Timestamp, test: pd.Timedelta,
-                       calibration: pd.Timedelta, min_train: pd.Timedelta, gap: pd.Timedelta) -> list[Fold]:
+def walk_forward_folds(
+    data_start: pd.Timestamp,
+    holdout_from: pd.Timestamp,
+    test: pd.Timedelta,
+    calibration: pd.Timedelta,
+    min_train: pd.Timedelta,
+    gap: pd.Timedelta,
+) -> list[Fold]:
     """Return expanding-window folds whose test blocks tile the time before the holdout, oldest first."""
     folds = []
     end = holdout_from
@@ -84,37 +111,65 @@ def walk_forward_folds(data_start: pd.Timestamp, holdout_from: pd.Timestamp, tes
             break
         folds.append(fold)
         end = start
-    return [Fold(f"fold {n + 1}", f.train, f.calibration, f.test) for n, f in enumerate(reversed(folds))]
+    return [
+        Fold(f"fold {n + 1}", f.train, f.calibration, f.test) for n, f in enumerate(reversed(folds))
+    ]
 
 
 def fit_booster(rows: pd.DataFrame, outcome: np.ndarray, params: dict, rounds: int):
     """Fit one LightGBM binary classifier on the 12 features."""
     import lightgbm as lgb
 
-    dataset = lgb.Dataset(rows[list(FEATURE_NAMES)].to_numpy(dtype=float), label=outcome,
-                          feature_name=list(FEATURE_NAMES), free_raw_data=True)
+    dataset = lgb.Dataset(
+        rows[list(FEATURE_NAMES)].to_numpy(dtype=float),
+        label=outcome,
+        feature_name=list(FEATURE_NAMES),
+        free_raw_data=True,
+    )
     return lgb.train(params, dataset, num_boost_round=rounds)
 
 
-def fit_pair(data: pd.DataFrame, fold: Fold, params: dict = BOOSTER_PARAMS, rounds: int = BOOST_ROUNDS) -> LoadedModel:
+def fit_pair(
+    data: pd.DataFrame, fold: Fold, params: dict = BOOSTER_PARAMS, rounds: int = BOOST_ROUNDS
+) -> LoadedModel:
     """Fit the long and short boosters on the train window and calibrate them on the calibration window."""
-    train, held = data[fold.train.mask(data["open_time"])], data[fold.calibration.mask(data["open_time"])]
+    train, held = (
+        data[fold.train.mask(data["open_time"])],
+        data[fold.calibration.mask(data["open_time"])],
+    )
     if len(train) < 1000 or len(held) < 500:
-        raise ValueError(f"{fold.name or 'fold'}: too few rows (train {len(train)}, calibration {len(held)}); "
-                         f"give more history")
+        raise ValueError(
+            f"{fold.name or 'fold'}: too few rows (train {len(train)}, calibration {len(held)}); "
+            f"give more history"
+        )
     boosters, calibration, percentiles = {}, {}, {}
     for direction in ("long", "short"):
         booster = fit_booster(train, train[f"{direction}_event"].to_numpy(), params, rounds)
         raw = booster.predict(held[list(FEATURE_NAMES)].to_numpy(dtype=float), raw_score=True)
         calibration[direction] = fit_platt(raw, held[f"{direction}_event"].to_numpy())
-        percentiles[direction] = np.quantile(calibration[direction].apply(raw), np.linspace(0, 1, PERCENTILE_POINTS))
+        percentiles[direction] = np.quantile(
+            calibration[direction].apply(raw), np.linspace(0, 1, PERCENTILE_POINTS)
+        )
         boosters[direction] = booster
-    return LoadedModel(folder=Path(fold.name or "in-memory"), version=fold.name or "in-memory", boosters=boosters,
-                       calibration=calibration, percentiles=percentiles, metadata={}, age_days=0.0)
+    return LoadedModel(
+        folder=Path(fold.name or "in-memory"),
+        version=fold.name or "in-memory",
+        boosters=boosters,
+        calibration=calibration,
+        percentiles=percentiles,
+        metadata={},
+        age_days=0.0,
+    )
 
 
-def shuffled_control_auc(data: pd.DataFrame, fold: Fold, test: pd.DataFrame, seeds: tuple[int, ...],
-                         params: dict = BOOSTER_PARAMS, rounds: int = BOOST_ROUNDS) -> dict:
+def shuffled_control_auc(
+    data: pd.DataFrame,
+    fold: Fold,
+    test: pd.DataFrame,
+    seeds: tuple[int, ...],
+    params: dict = BOOSTER_PARAMS,
+    rounds: int = BOOST_ROUNDS,
+) -> dict:
     """Return the test AUC of boosters trained on permuted labels (raw scores), averaged over seeds: must be ~0.5.
 
     One noise-trained booster is a random function of strongly predictive features, so a single run strays by
@@ -128,7 +183,9 @@ def shuffled_control_auc(data: pd.DataFrame, fold: Fold, test: pd.DataFrame, see
     for direction in ("long", "short"):
         runs = []
         for seed in seeds:
-            permuted = np.random.default_rng(seed).permutation(train[f"{direction}_event"].to_numpy())
+            permuted = np.random.default_rng(seed).permutation(
+                train[f"{direction}_event"].to_numpy()
+            )
             raw = fit_booster(train, permuted, params, rounds).predict(rows, raw_score=True)
             runs.append(float(roc_auc_score(test[f"{direction}_event"], raw)))
         control[direction], control[f"{direction}_runs"] = float(np.mean(runs)), runs

@@ -39,7 +39,12 @@ from backtesting.lib import FractionalBacktest
 from signaldesk.backtest.engine import STEP
 from signaldesk.candles import Candle
 from signaldesk.exchange.model import SymbolRules
-from signaldesk.features import FEATURE_NAMES, average_true_range, candles_to_frame, compute_features
+from signaldesk.features import (
+    FEATURE_NAMES,
+    average_true_range,
+    candles_to_frame,
+    compute_features,
+)
 from signaldesk.model.inference import Contribution, Prediction
 from signaldesk.settings import RiskSettings
 
@@ -49,8 +54,10 @@ RSI_LOW, RSI_HIGH = 0.30, 0.70
 # position across 21:00 UTC = 06:00 JST, when the paper exchange charges the daily leverage fee. backtesting.py has
 # no financing charge; with the fee our equity, and from it the next sizes, would drift from the reference's.
 SESSION_END_HOUR = 16
-TIME_STOP_BARS = 15        # the time stop fires at the step after the 16th bar counted from the entry bar
-LIMIT_NUDGE = Decimal("0.001")  # JPY; less than the candles' 0.01 resolution, see the module docstring
+TIME_STOP_BARS = 15  # the time stop fires at the step after the 16th bar counted from the entry bar
+LIMIT_NUDGE = Decimal(
+    "0.001"
+)  # JPY; less than the candles' 0.01 resolution, see the module docstring
 MARKET_EXITS = ("time_stop", "stop_loss_at_step")
 
 
@@ -78,15 +85,20 @@ class ReferenceRuleModel:
             return Prediction(0.5, 0.5, LONG, 0.5, 0.5)
         strong, weak = 0.9, 0.1
         long = direction == LONG
-        return Prediction(strong if long else weak, weak if long else strong, direction, strong, 1.0)
+        return Prediction(
+            strong if long else weak, weak if long else strong, direction, strong, 1.0
+        )
 
-    def top_contributions(self, values: Sequence[float], n: int = 3, direction: str | None = None
-                          ) -> list[Contribution]:
+    def top_contributions(
+        self, values: Sequence[float], n: int = 3, direction: str | None = None
+    ) -> list[Contribution]:
         """Return the features the rule reads, contribution 1 when it fired and 0 otherwise (report text only)."""
         row = dict(zip(FEATURE_NAMES, values, strict=True))
         fired = rule_direction(row) is not None
-        return [Contribution(name, row[name], 1.0 if fired else 0.0)
-                for name in ("rsi_14", "bb_percent_b", "hour_utc")][:n]
+        return [
+            Contribution(name, row[name], 1.0 if fired else 0.0)
+            for name in ("rsi_14", "bb_percent_b", "hour_utc")
+        ][:n]
 
 
 # ---- the desk's rules, re-implemented for the mirror (Decimal, as the desk computes them) -----------------------
@@ -112,11 +124,16 @@ class Levels:
     take_profit: Decimal
 
 
-def desk_levels(direction: str, entry: Decimal, atr: Decimal, tick: Decimal, risk: RiskSettings) -> Levels:
+def desk_levels(
+    direction: str, entry: Decimal, atr: Decimal, tick: Decimal, risk: RiskSettings
+) -> Levels:
     """Return the levels: stop and take-profit ATR multiples around the posted entry, rounded toward it."""
     sign, long = (1, True) if direction == LONG else (-1, False)
-    return Levels(entry, to_multiple(entry - sign * risk.stop_atr_multiple * atr, tick, up=long),
-                  to_multiple(entry + sign * risk.take_profit_1_atr_multiple * atr, tick, up=not long))
+    return Levels(
+        entry,
+        to_multiple(entry - sign * risk.stop_atr_multiple * atr, tick, up=long),
+        to_multiple(entry + sign * risk.take_profit_1_atr_multiple * atr, tick, up=not long),
+    )
 
 
 def desk_size(equity: Decimal, levels: Levels, risk: RiskSettings, rules: SymbolRules) -> Decimal:
@@ -198,7 +215,11 @@ class MirrorStrategy(Strategy):
             self._close_at_market(tag, trade, "stop_loss_at_step")
         elif mine.take_profit_resting:
             return
-        elif (closing_price >= mine.levels.take_profit) if long else (closing_price <= mine.levels.take_profit):
+        elif (
+            (closing_price >= mine.levels.take_profit)
+            if long
+            else (closing_price <= mine.levels.take_profit)
+        ):
             exit_price = to_multiple(ask if long else bid, self.plan.rules.tick_size, up=long)
             trade.sl = None
             trade.tp = self._scaled(exit_price + (LIMIT_NUDGE if long else -LIMIT_NUDGE))
@@ -234,7 +255,11 @@ class MirrorStrategy(Strategy):
         units = int(size / rules.size_step)
         tag = self.data.index[-1]
         limit = self._scaled(posted - LIMIT_NUDGE if long else posted + LIMIT_NUDGE)
-        order = self.buy(size=units, limit=limit, tag=tag) if long else self.sell(size=units, limit=limit, tag=tag)
+        order = (
+            self.buy(size=units, limit=limit, tag=tag)
+            if long
+            else self.sell(size=units, limit=limit, tag=tag)
+        )
         self.signals[tag] = MirrorTrade(direction, levels, size, order)
         self.active.append(tag)
 
@@ -267,9 +292,18 @@ def mirror_frame(candles: Sequence[Candle], start: datetime) -> pd.DataFrame:
     """Return backtesting.py's OHLC frame from `start`, with the features and ATR computed on all candles before."""
     frame = candles_to_frame(candles)
     features = compute_features(frame)
-    table = pd.DataFrame({"Open": frame["open"], "High": frame["high"], "Low": frame["low"], "Close": frame["close"],
-                          "Volume": frame["volume"], "close_jpy": frame["close"],
-                          "atr_jpy": average_true_range(frame), **{n: features[n] for n in FEATURE_NAMES}})
+    table = pd.DataFrame(
+        {
+            "Open": frame["open"],
+            "High": frame["high"],
+            "Low": frame["low"],
+            "Close": frame["close"],
+            "Volume": frame["volume"],
+            "close_jpy": frame["close"],
+            "atr_jpy": average_true_range(frame),
+            **{n: features[n] for n in FEATURE_NAMES},
+        }
+    )
     table.index = pd.DatetimeIndex(frame["open_time"])
     return table[table.index >= pd.Timestamp(start)]
 
@@ -277,17 +311,33 @@ def mirror_frame(candles: Sequence[Candle], start: datetime) -> pd.DataFrame:
 def run_reference(candles: Sequence[Candle], plan: MirrorPlan, commission: float) -> ReferenceRun:
     """Run the mirror over candles (warm-up included) in backtesting.py; return its trades in desk conventions."""
     if plan.rules.maker_fee != plan.rules.taker_fee:
-        raise ValueError(f"{plan.rules.symbol}: maker {plan.rules.maker_fee} != taker {plan.rules.taker_fee}; "
-                         "backtesting.py charges one commission for every fill")
+        raise ValueError(
+            f"{plan.rules.symbol}: maker {plan.rules.maker_fee} != taker {plan.rules.taker_fee}; "
+            "backtesting.py charges one commission for every fill"
+        )
     data = mirror_frame(candles, plan.since - timedelta(days=1))
-    backtest = FractionalBacktest(data, MirrorStrategy, cash=float(plan.cash), commission=commission, margin=0.5,
-                                  trade_on_close=True, hedging=True, exclusive_orders=False,
-                                  fractional_unit=float(plan.rules.size_step))
+    backtest = FractionalBacktest(
+        data,
+        MirrorStrategy,
+        cash=float(plan.cash),
+        commission=commission,
+        margin=0.5,
+        trade_on_close=True,
+        hedging=True,
+        exclusive_orders=False,
+        fractional_unit=float(plan.rules.size_step),
+    )
     stats = backtest.run(plan=plan)
     strategy = stats["_strategy"]
-    trades = [_reference_trade(row, strategy.signals[row.Tag]) for row in stats["_trades"].itertuples()]
-    return ReferenceRun(sorted(trades, key=lambda t: t.entry_time), strategy.signals, len(strategy.trades),
-                        Decimal(str(stats["Equity Final [$]"])))
+    trades = [
+        _reference_trade(row, strategy.signals[row.Tag]) for row in stats["_trades"].itertuples()
+    ]
+    return ReferenceRun(
+        sorted(trades, key=lambda t: t.entry_time),
+        strategy.signals,
+        len(strategy.trades),
+        Decimal(str(stats["Equity Final [$]"])),
+    )
 
 
 def _reference_trade(row, mine: MirrorTrade) -> ReferenceTrade:
@@ -295,19 +345,37 @@ def _reference_trade(row, mine: MirrorTrade) -> ReferenceTrade:
     at_close = mine.exit_reason in MARKET_EXITS
     reason = "stop_loss" if mine.exit_reason == "stop_loss_at_step" else mine.exit_reason
     money = lambda v: Decimal(str(v))  # noqa: E731
-    return ReferenceTrade(mine.direction, money(round(abs(row.Size), 8)), row.EntryTime.to_pydatetime(),
-                          money(row.EntryPrice), (row.ExitTime + (STEP if at_close else timedelta(0))).to_pydatetime(),
-                          money(row.ExitPrice), reason, money(row.PnL))
+    return ReferenceTrade(
+        mine.direction,
+        money(round(abs(row.Size), 8)),
+        row.EntryTime.to_pydatetime(),
+        money(row.EntryPrice),
+        (row.ExitTime + (STEP if at_close else timedelta(0))).to_pydatetime(),
+        money(row.ExitPrice),
+        reason,
+        money(row.PnL),
+    )
 
 
 def reference_settings(settings, news_calendar: Path):
     """Return settings simplified so backtesting.py can mirror every rule that acts (see the test's docstring)."""
-    strategy = replace(settings.strategy, symbols=("BTC_JPY",), min_volume_ratio=0.0, news_blackout_minutes=0,
-                       news_calendar=news_calendar)
+    strategy = replace(
+        settings.strategy,
+        symbols=("BTC_JPY",),
+        min_volume_ratio=0.0,
+        news_blackout_minutes=0,
+        news_calendar=news_calendar,
+    )
     # 0.04 % instead of 2 %: on USDT-sized prices (~1e5) 2 % of 1e6 over a ~500 stop is ~40 BTC and the 10 %
     # position cap (~0.95 BTC) always binds; at 0.04 % the risk-based size binds on wide stops and the cap on
     # narrow ones, so both sizing limits are compared.
-    risk = replace(settings.risk, risk_per_trade=Decimal("0.0004"), take_profit_1_fraction=Decimal(1),
-                   max_trades_per_day=50, daily_loss_limit=Decimal(1), weekly_loss_limit=Decimal(1),
-                   monthly_loss_limit=Decimal(1))
+    risk = replace(
+        settings.risk,
+        risk_per_trade=Decimal("0.0004"),
+        take_profit_1_fraction=Decimal(1),
+        max_trades_per_day=50,
+        daily_loss_limit=Decimal(1),
+        weekly_loss_limit=Decimal(1),
+        monthly_loss_limit=Decimal(1),
+    )
     return replace(settings, strategy=strategy, risk=risk)

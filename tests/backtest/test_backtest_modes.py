@@ -34,27 +34,61 @@ def test_bad_policy_names_the_allowed_values(text):
         parse_policy(text, 1)
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--approve", "2"], "--approve '2': allowed values"),
-    (["--thresholds", "0.5"], "--thresholds '0.5': give two probabilities"),
-    (["--until", "2025-06-01"], "must be before --until"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--approve", "2"], "--approve '2': allowed values"),
+        (["--thresholds", "0.5"], "--thresholds '0.5': give two probabilities"),
+        (["--until", "2025-06-01"], "must be before --until"),
+    ],
+)
 def test_bad_cli_options_exit_2_and_write_nothing(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
     # argparse keeps the last value of a repeated option, so argv overrides these defaults
-    assert main(["backtest", "--since", "2025-06-10", "--until", "2025-06-11", *argv, "--candles", str(DATA),
-                 "--out", str(out), "--quiet"]) == EXIT_USAGE
+    assert (
+        main(
+            [
+                "backtest",
+                "--since",
+                "2025-06-10",
+                "--until",
+                "2025-06-11",
+                *argv,
+                "--candles",
+                str(DATA),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == EXIT_USAGE
+    )
     assert message in capsys.readouterr().out
     assert not out.exists()
 
 
-def test_backtest_without_candles_says_where_to_get_them_and_creates_nothing(tmp_path, monkeypatch, capsys):
+def test_backtest_without_candles_says_where_to_get_them_and_creates_nothing(
+    tmp_path, monkeypatch, capsys
+):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIGNALDESK_DB", str(tmp_path / "desk.sqlite3"))
     monkeypatch.setenv("SIGNALDESK_LOG_DIR", str(tmp_path / "log"))
-    assert main(["backtest", "--since", "2025-06-10", "--until", "2025-06-11", "--out", str(tmp_path / "out"),
-                 "--quiet"]) == 1
+    assert (
+        main(
+            [
+                "backtest",
+                "--since",
+                "2025-06-10",
+                "--until",
+                "2025-06-11",
+                "--out",
+                str(tmp_path / "out"),
+                "--quiet",
+            ]
+        )
+        == 1
+    )
     assert "no desk database at" in capsys.readouterr().out
     assert not (tmp_path / "desk.sqlite3").exists()
 
@@ -63,15 +97,24 @@ def test_backtest_without_candles_says_where_to_get_them_and_creates_nothing(tmp
 def test_walk_forward_trades_only_with_models_that_never_saw_the_block(tmp_path):
     settings = strategy_with(load_settings(environ={}), (0.50, 0.45))
     since, until = datetime(2025, 6, 20, tzinfo=UTC), datetime(2025, 6, 24, tzinfo=UTC)
-    plan = BacktestPlan(since, until, ApprovalPolicy(1.0, 1), tmp_path, REPLAY_SPREAD_BPS, DATA,
-                        WalkForward(train_days=45, calibration_days=20, retrain_days=2))
+    plan = BacktestPlan(
+        since,
+        until,
+        ApprovalPolicy(1.0, 1),
+        tmp_path,
+        REPLAY_SPREAD_BPS,
+        DATA,
+        WalkForward(train_days=45, calibration_days=20, retrain_days=2),
+    )
     result = run_backtest(plan, settings, None, say=lambda _line: None)
 
     blocks = result.meta["walk_forward_blocks"]
     assert [b["version"] for b in blocks] == ["wf-20250620", "wf-20250622"]
     for block in blocks:
         start = datetime.strptime(block["version"], "wf-%Y%m%d").replace(tzinfo=UTC)
-        assert datetime.fromisoformat(block["calibration"]["end"]) <= start - timedelta(days=1)  # gap >= horizon
+        assert datetime.fromisoformat(block["calibration"]["end"]) <= start - timedelta(
+            days=1
+        )  # gap >= horizon
         assert datetime.fromisoformat(block["test"]["start"]) == start
     db = open_db(tmp_path / "backtest.sqlite3")
     try:

@@ -73,12 +73,20 @@ from tests.backtest.reference_rule import (
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SYMBOL = "BTC_JPY"
-SINCE, UNTIL = datetime(2025, 6, 9, tzinfo=UTC), datetime(2025, 6, 18, tzinfo=UTC)  # 27 trades, every exit kind
-FEE_SINCE, FEE_UNTIL = datetime(2025, 5, 28, 12, tzinfo=UTC), datetime(2025, 5, 30, 12, tzinfo=UTC)  # 11 + 1 unfilled
+SINCE, UNTIL = (
+    datetime(2025, 6, 9, tzinfo=UTC),
+    datetime(2025, 6, 18, tzinfo=UTC),
+)  # 27 trades, every exit kind
+FEE_SINCE, FEE_UNTIL = (
+    datetime(2025, 5, 28, 12, tzinfo=UTC),
+    datetime(2025, 5, 30, 12, tzinfo=UTC),
+)  # 11 + 1 unfilled
 FLAT_FEE = Decimal("0.0005")  # maker = taker = 0.05 %: GMO's spot taker fee, charged on every fill
 SPREAD_BPS = Decimal("0.1")
 TICK = DEFAULT_RULES[SYMBOL].tick_size
-HISTORY_START = datetime(2025, 4, 1, tzinfo=UTC)  # the mirror's features see every bundled candle before a bar
+HISTORY_START = datetime(
+    2025, 4, 1, tzinfo=UTC
+)  # the mirror's features see every bundled candle before a bar
 
 
 @dataclasses.dataclass
@@ -105,7 +113,10 @@ class Pair:
 
 def settings_for(tmp: Path, fee: Decimal = Decimal(0)):
     """Return the simplified settings and the paper symbol rules (BTC_JPY with maker = taker = `fee`)."""
-    rules = {**DEFAULT_RULES, SYMBOL: dataclasses.replace(DEFAULT_RULES[SYMBOL], maker_fee=fee, taker_fee=fee)}
+    rules = {
+        **DEFAULT_RULES,
+        SYMBOL: dataclasses.replace(DEFAULT_RULES[SYMBOL], maker_fee=fee, taker_fee=fee),
+    }
     base = dataclasses.replace(Settings(), db_path=tmp / "unused.sqlite3", log_dir=tmp / "log")
     return reference_settings(base, tmp / "no-news-calendar.csv"), rules
 
@@ -120,21 +131,37 @@ def run_desk(out_dir: Path, settings, rules, since: datetime, until: datetime) -
         exchange = PaperExchange(db, feed, starting_jpy=settings.risk.paper_equity_jpy, rules=rules)
         desk = PolicyDesk(db, exchange, settings, ApprovalPolicy())
         model = ReferenceRuleModel()
-        steps = run_steps(db, exchange, feed, lambda _moment: model, settings,
-                          read_calendar(settings.strategy.news_calendar), desk, step_times(since, until))
+        steps = run_steps(
+            db,
+            exchange,
+            feed,
+            lambda _moment: model,
+            settings,
+            read_calendar(settings.strategy.news_calendar),
+            desk,
+            step_times(since, until),
+        )
         return DeskRun(trade_records(db), leverage_fees(db), steps.equity[-1][1])
     finally:
         db.close()
 
 
-def run_mirror(settings, rules, since: datetime, until: datetime, commission: float | None = None) -> ReferenceRun:
+def run_mirror(
+    settings, rules, since: datetime, until: datetime, commission: float | None = None
+) -> ReferenceRun:
     """Run backtesting.py over the same candles (plus earlier history for its features) and settings."""
     candles, _ = csv_candles(DATA, SYMBOL, HISTORY_START, until)
-    plan = MirrorPlan(since, SPREAD_BPS, settings.risk, rules[SYMBOL], settings.risk.paper_equity_jpy)
+    plan = MirrorPlan(
+        since, SPREAD_BPS, settings.risk, rules[SYMBOL], settings.risk.paper_equity_jpy
+    )
     with warnings.catch_warnings():  # trades still open at the end are counted and compared instead
         warnings.filterwarnings("ignore", message="Some trades remain open")
-        warnings.filterwarnings("ignore", message="DatetimeIndex.dayofweek")  # inside backtesting.py's stats
-        return run_reference(candles, plan, float(rules[SYMBOL].maker_fee) if commission is None else commission)
+        warnings.filterwarnings(
+            "ignore", message="DatetimeIndex.dayofweek"
+        )  # inside backtesting.py's stats
+        return run_reference(
+            candles, plan, float(rules[SYMBOL].maker_fee) if commission is None else commission
+        )
 
 
 def pair_trades(ours: Sequence[TradeRecord], ref: Sequence[ReferenceTrade]) -> list[Pair]:
@@ -151,14 +178,19 @@ def trade_problems(pair: Pair) -> list[str]:
         side = "backtesting.py" if o is None else "our engine"
         t = o or r
         return [f"{t.entry_time:%m-%d %H:%M} {t.direction}: only {side} has this trade"]
-    checks = [("size", o.filled_size, r.size, o.filled_size == r.size),
-              ("exit time", o.exit_time, r.exit_time, o.exit_time == r.exit_time),
-              ("exit reason", o.exit_reason, r.exit_reason, o.exit_reason == r.exit_reason),
-              ("entry price", o.entry_price, r.entry_price, abs(o.entry_price - r.entry_price) < TICK),
-              ("exit price", o.exit_price, r.exit_price, abs(o.exit_price - r.exit_price) < TICK),
-              ("P/L", o.pnl_jpy, r.pnl_jpy, abs(o.pnl_jpy - r.pnl_jpy) <= pair.allowance)]
-    return [f"{o.entry_time:%m-%d %H:%M} {o.direction}: {name} differs: ours {mine}, backtesting.py {theirs}"
-            for name, mine, theirs, ok in checks if not ok]
+    checks = [
+        ("size", o.filled_size, r.size, o.filled_size == r.size),
+        ("exit time", o.exit_time, r.exit_time, o.exit_time == r.exit_time),
+        ("exit reason", o.exit_reason, r.exit_reason, o.exit_reason == r.exit_reason),
+        ("entry price", o.entry_price, r.entry_price, abs(o.entry_price - r.entry_price) < TICK),
+        ("exit price", o.exit_price, r.exit_price, abs(o.exit_price - r.exit_price) < TICK),
+        ("P/L", o.pnl_jpy, r.pnl_jpy, abs(o.pnl_jpy - r.pnl_jpy) <= pair.allowance),
+    ]
+    return [
+        f"{o.entry_time:%m-%d %H:%M} {o.direction}: {name} differs: ours {mine}, backtesting.py {theirs}"
+        for name, mine, theirs, ok in checks
+        if not ok
+    ]
 
 
 def comparison_problems(desk: DeskRun, ref: ReferenceRun) -> list[str]:
@@ -169,11 +201,15 @@ def comparison_problems(desk: DeskRun, ref: ReferenceRun) -> list[str]:
     ours_total = sum((t.pnl_jpy for t in desk.trades if t.status == "closed"), Decimal(0))
     ref_total = sum((t.pnl_jpy for t in ref.trades), Decimal(0))
     if abs(ours_total - ref_total) > allowance:
-        problems.append(f"total P/L {ours_total:.2f} vs {ref_total:.2f} JPY, allowed +-{allowance:.2f}")
+        problems.append(
+            f"total P/L {ours_total:.2f} vs {ref_total:.2f} JPY, allowed +-{allowance:.2f}"
+        )
     if abs(desk.equity_final - ref.equity_final) > allowance:
         problems.append(f"final equity {desk.equity_final:.2f} vs {ref.equity_final:.2f} JPY")
     if missed_entries(desk) != ref_missed_entries(ref):
-        problems.append(f"unfilled entries differ: {missed_entries(desk)} vs {ref_missed_entries(ref)}")
+        problems.append(
+            f"unfilled entries differ: {missed_entries(desk)} vs {ref_missed_entries(ref)}"
+        )
     if sum(t.status == "open" for t in desk.trades) != ref.still_open:
         problems.append("a different number of trades is still open at the end")
     return problems
@@ -186,14 +222,18 @@ def missed_entries(desk: DeskRun) -> list[datetime]:
 
 def ref_missed_entries(ref: ReferenceRun) -> list[datetime]:
     """Return the signal candles (open time) whose entry never filled, backtesting.py's."""
-    return sorted(tag.to_pydatetime() for tag, s in ref.signals.items() if s.exit_reason == "entry not filled")
+    return sorted(
+        tag.to_pydatetime() for tag, s in ref.signals.items() if s.exit_reason == "entry not filled"
+    )
 
 
 def comparison_table(desk: DeskRun, ref: ReferenceRun) -> str:
     """Return both trade lists side by side with the differences, for the log."""
-    lines = [f"{'entry (UTC)':<11} {'dir':<5} {'size':>5} {'bt.py':>5} {'entry ours':>11} {'entry bt.py':>11} "
-             f"{'exit (UTC)':<11} {'exit ours':>11} {'exit bt.py':>11} {'reason':<9} {'P/L ours':>8} "
-             f"{'P/L bt.py':>9} {'diff':>5}"]
+    lines = [
+        f"{'entry (UTC)':<11} {'dir':<5} {'size':>5} {'bt.py':>5} {'entry ours':>11} {'entry bt.py':>11} "
+        f"{'exit (UTC)':<11} {'exit ours':>11} {'exit bt.py':>11} {'reason':<9} {'P/L ours':>8} "
+        f"{'P/L bt.py':>9} {'diff':>5}"
+    ]
     show = lambda v, places: "-" if v is None else f"{v:.{places}f}"  # noqa: E731
     for pair in pair_trades(desk.trades, ref.trades):
         o, r = pair.ours, pair.ref
@@ -203,12 +243,15 @@ def comparison_table(desk: DeskRun, ref: ReferenceRun) -> str:
             f"{show(r and r.size, 3):>5} {show(o and o.entry_price, 3):>11} {show(r and r.entry_price, 3):>11} "
             f"{t.exit_time:%m-%d %H:%M} {show(o and o.exit_price, 3):>11} {show(r and r.exit_price, 3):>11} "
             f"{t.exit_reason:<9} {show(o and o.pnl_jpy, 2):>8} {show(r and r.pnl_jpy, 2):>9} "
-            f"{show(o and r and o.pnl_jpy - r.pnl_jpy, 2):>5}")
+            f"{show(o and r and o.pnl_jpy - r.pnl_jpy, 2):>5}"
+        )
     ours_total = sum((t.pnl_jpy for t in desk.trades if t.status == "closed"), Decimal(0))
     ref_total = sum((t.pnl_jpy for t in ref.trades), Decimal(0))
-    lines.append(f"total P/L ours {ours_total:,.2f} JPY, backtesting.py {ref_total:,.2f} JPY; final equity ours "
-                 f"{desk.equity_final:,.2f}, backtesting.py {ref.equity_final:,.2f}; unfilled entries "
-                 f"{len(missed_entries(desk))} / {len(ref_missed_entries(ref))}; leverage fees {desk.leverage_fees}")
+    lines.append(
+        f"total P/L ours {ours_total:,.2f} JPY, backtesting.py {ref_total:,.2f} JPY; final equity ours "
+        f"{desk.equity_final:,.2f}, backtesting.py {ref.equity_final:,.2f}; unfilled entries "
+        f"{len(missed_entries(desk))} / {len(ref_missed_entries(ref))}; leverage fees {desk.leverage_fees}"
+    )
     return "\n".join(lines)
 
 
@@ -217,13 +260,22 @@ def zero_fee(tmp_path_factory) -> tuple[DeskRun, ReferenceRun, tuple]:
     """Run both sides over the main window with the default BTC_JPY fees (maker 0, taker 0)."""
     tmp = tmp_path_factory.mktemp("reference")
     settings, rules = settings_for(tmp)
-    return run_desk(tmp, settings, rules, SINCE, UNTIL), run_mirror(settings, rules, SINCE, UNTIL), (settings, rules)
+    return (
+        run_desk(tmp, settings, rules, SINCE, UNTIL),
+        run_mirror(settings, rules, SINCE, UNTIL),
+        (settings, rules),
+    )
 
 
 def test_trades_and_pl_agree_with_backtesting_py(zero_fee):
     desk, ref, _ = zero_fee
-    print(f"\nreference check {SINCE:%Y-%m-%d} .. {UNTIL:%Y-%m-%d}, fees 0 / 0\n" + comparison_table(desk, ref))
-    assert desk.leverage_fees == 0, "a position was held across 06:00 JST; the rule's session window is broken"
+    print(
+        f"\nreference check {SINCE:%Y-%m-%d} .. {UNTIL:%Y-%m-%d}, fees 0 / 0\n"
+        + comparison_table(desk, ref)
+    )
+    assert desk.leverage_fees == 0, (
+        "a position was held across 06:00 JST; the rule's session window is broken"
+    )
     assert len([t for t in desk.trades if t.status == "closed"]) >= 20, "too few trades to compare"
     problems = comparison_problems(desk, ref)
     assert not problems, "\n".join(problems)
@@ -234,20 +286,25 @@ def test_every_exit_kind_and_both_directions_are_compared(zero_fee):
     closed = [t for t in desk.trades if t.status == "closed"]
     assert {t.exit_reason for t in closed} == {"tp1", "stop_loss", "time_stop"}
     assert {t.direction for t in closed} == {LONG, SHORT}
-    assert any(s.exit_reason == "stop_loss_at_step" for s in ref.signals.values()), \
+    assert any(s.exit_reason == "stop_loss_at_step" for s in ref.signals.values()), (
         "no trade closed at market because a step's price was already through its stop"
+    )
 
 
 def test_the_comparison_fails_when_backtesting_py_uses_a_wider_stop(zero_fee):
     desk, _, (settings, rules) = zero_fee
-    wider = dataclasses.replace(settings, risk=dataclasses.replace(settings.risk, stop_atr_multiple=Decimal("2.5")))
+    wider = dataclasses.replace(
+        settings, risk=dataclasses.replace(settings.risk, stop_atr_multiple=Decimal("2.5"))
+    )
     problems = comparison_problems(desk, run_mirror(wider, rules, SINCE, UNTIL))
     assert any("exit price differs" in p for p in problems)
 
 
 def test_the_comparison_fails_when_only_backtesting_py_charges_a_fee(zero_fee):
     desk, _, (settings, rules) = zero_fee
-    problems = comparison_problems(desk, run_mirror(settings, rules, SINCE, UNTIL, commission=float(FLAT_FEE)))
+    problems = comparison_problems(
+        desk, run_mirror(settings, rules, SINCE, UNTIL, commission=float(FLAT_FEE))
+    )
     assert any("P/L differs" in p for p in problems)
 
 
@@ -255,8 +312,10 @@ def test_fees_agree_with_backtesting_py_at_a_flat_fee(tmp_path):
     settings, rules = settings_for(tmp_path, FLAT_FEE)
     desk = run_desk(tmp_path, settings, rules, FEE_SINCE, FEE_UNTIL)
     ref = run_mirror(settings, rules, FEE_SINCE, FEE_UNTIL)
-    print(f"\nreference check {FEE_SINCE:%Y-%m-%d %H:%M} .. {FEE_UNTIL:%Y-%m-%d %H:%M}, fees {FLAT_FEE} / "
-          f"{FLAT_FEE}\n" + comparison_table(desk, ref))
+    print(
+        f"\nreference check {FEE_SINCE:%Y-%m-%d %H:%M} .. {FEE_UNTIL:%Y-%m-%d %H:%M}, fees {FLAT_FEE} / "
+        f"{FLAT_FEE}\n" + comparison_table(desk, ref)
+    )
     assert sum((t.fees_jpy for t in desk.trades), Decimal(0)) > 0
     assert missed_entries(desk), "no unfilled entry in the fee window to compare"
     problems = comparison_problems(desk, ref)

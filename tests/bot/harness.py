@@ -33,41 +33,89 @@ def fake_telegram():
 @pytest.fixture
 def bot_settings(make_settings, fake_telegram, db_path):
     """Return settings for one allowed user (Alice) in her private chat, pointing at the fake server."""
-    return make_settings(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=str(ALICE), TELEGRAM_USER_IDS=str(ALICE),
-                         TELEGRAM_API_URL=fake_telegram.url, SIGNALDESK_DB=str(db_path))
+    return make_settings(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_CHAT_ID=str(ALICE),
+        TELEGRAM_USER_IDS=str(ALICE),
+        TELEGRAM_API_URL=fake_telegram.url,
+        SIGNALDESK_DB=str(db_path),
+    )
 
 
 def seed_signal(db, now: datetime, **values) -> int:
     """Insert a PENDING LONG BTC_JPY signal expiring in 15 minutes (override any column); return its id."""
     row = {
-        "created_at": to_db(now), "symbol": "BTC_JPY", "candle_time": to_db(now - timedelta(minutes=15)),
-        "direction": "LONG", "confidence": 0.81, "prob_long": 0.81, "prob_short": 0.05, "confidence_rank": 0.95,
-        "features": json.dumps({"top": [{"feature": "rsi_14", "value": 61.5, "contribution": 0.42},
-                                        {"feature": "atr_ratio", "value": 0.0041, "contribution": -0.3},
-                                        {"feature": "volume_z", "value": 1.2, "contribution": 0.1}]}),
-        "model_version": "v-test", "status": "PENDING", "reasons": json.dumps(["passed all rules"]),
-        "close_price": "10000000", "atr": "50000", "entry_price": "10000000", "stop_loss": "9900000",
-        "take_profit_1": "10100000", "take_profit_2": "10200000", "size": "0.01", "risk_jpy": "1000.00",
+        "created_at": to_db(now),
+        "symbol": "BTC_JPY",
+        "candle_time": to_db(now - timedelta(minutes=15)),
+        "direction": "LONG",
+        "confidence": 0.81,
+        "prob_long": 0.81,
+        "prob_short": 0.05,
+        "confidence_rank": 0.95,
+        "features": json.dumps(
+            {
+                "top": [
+                    {"feature": "rsi_14", "value": 61.5, "contribution": 0.42},
+                    {"feature": "atr_ratio", "value": 0.0041, "contribution": -0.3},
+                    {"feature": "volume_z", "value": 1.2, "contribution": 0.1},
+                ]
+            }
+        ),
+        "model_version": "v-test",
+        "status": "PENDING",
+        "reasons": json.dumps(["passed all rules"]),
+        "close_price": "10000000",
+        "atr": "50000",
+        "entry_price": "10000000",
+        "stop_loss": "9900000",
+        "take_profit_1": "10100000",
+        "take_profit_2": "10200000",
+        "size": "0.01",
+        "risk_jpy": "1000.00",
         "expires_at": to_db(now + timedelta(minutes=15)),
     }
     row.update(values)
     with db.conn:
-        cursor = db.conn.execute(f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                                 list(row.values()))
+        cursor = db.conn.execute(
+            f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
     return cursor.lastrowid
 
 
-def seed_trade(db, exit_time: datetime, pnl: str, pnl_pct: str | None = None, status: str = "closed",
-               fees: str = "0", symbol: str = "BTC_JPY") -> int:
+def seed_trade(
+    db,
+    exit_time: datetime,
+    pnl: str,
+    pnl_pct: str | None = None,
+    status: str = "closed",
+    fees: str = "0",
+    symbol: str = "BTC_JPY",
+) -> int:
     """Insert one trade (closed at exit_time with P/L `pnl`, or open); return its id."""
-    row = {"symbol": symbol, "direction": "LONG", "status": status, "mode": "paper", "size": "0.01",
-           "entry_price": "10000000", "stop_loss": "9900000", "entry_time": to_db(exit_time - timedelta(hours=1)),
-           "exit_time": to_db(exit_time) if status == "closed" else None, "pnl_jpy": pnl if status == "closed" else None,
-           "pnl_pct": pnl_pct, "fees_jpy": fees, "exit_reason": "tp1" if status == "closed" else None,
-           "created_at": to_db(exit_time - timedelta(hours=1)), "updated_at": to_db(exit_time)}
+    row = {
+        "symbol": symbol,
+        "direction": "LONG",
+        "status": status,
+        "mode": "paper",
+        "size": "0.01",
+        "entry_price": "10000000",
+        "stop_loss": "9900000",
+        "entry_time": to_db(exit_time - timedelta(hours=1)),
+        "exit_time": to_db(exit_time) if status == "closed" else None,
+        "pnl_jpy": pnl if status == "closed" else None,
+        "pnl_pct": pnl_pct,
+        "fees_jpy": fees,
+        "exit_reason": "tp1" if status == "closed" else None,
+        "created_at": to_db(exit_time - timedelta(hours=1)),
+        "updated_at": to_db(exit_time),
+    }
     with db.conn:
-        cursor = db.conn.execute(f"INSERT INTO trades ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                                 list(row.values()))
+        cursor = db.conn.execute(
+            f"INSERT INTO trades ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        )
     return cursor.lastrowid
 
 
@@ -83,15 +131,18 @@ def texts_to(fake: FakeTelegram, chat_id: int) -> list[str]:
 
 
 @asynccontextmanager
-async def running_desk(settings, db, times: JobTimes = FAST, clock: Callable[[], datetime] = utc_now, **parts):
+async def running_desk(
+    settings, db, times: JobTimes = FAST, clock: Callable[[], datetime] = utc_now, **parts
+):
     """Run the real application against the fake server (manual lifecycle, post_init called by hand)."""
     desk = Desk(settings=settings, db=db, clock=clock, **parts)
     app = build_application(settings, desk, times)
     async with app:
         await start_desk(app)
         await app.start()
-        await app.updater.start_polling(poll_interval=0, timeout=timedelta(seconds=1),
-                                        allowed_updates=Update.ALL_TYPES)
+        await app.updater.start_polling(
+            poll_interval=0, timeout=timedelta(seconds=1), allowed_updates=Update.ALL_TYPES
+        )
         try:
             yield app
         finally:
@@ -102,4 +153,3 @@ async def running_desk(settings, db, times: JobTimes = FAST, clock: Callable[[],
 def fixed_clock(moment: datetime) -> Callable[[], datetime]:
     """Return a clock that always says `moment`."""
     return lambda: moment
-

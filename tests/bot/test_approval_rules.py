@@ -29,7 +29,11 @@ def test_only_the_first_decision_changes_the_signal(db):
     first = decide(db, signal_id, "APPROVED", "111", now)
     second = decide(db, signal_id, "REJECTED", "333", now)
     assert (first.changed, second.changed, second.signal.status, second.signal.approved_by) == (
-        True, False, "APPROVED", "111")
+        True,
+        False,
+        "APPROVED",
+        "111",
+    )
 
 
 def test_refused_decisions_are_audited_too(db):
@@ -42,7 +46,9 @@ def test_refused_decisions_are_audited_too(db):
 
 def test_a_decision_after_expiry_time_changes_nothing(db):
     now = utc_now()
-    signal_id = seed_signal(db, now - timedelta(minutes=16), expires_at=to_db(now - timedelta(minutes=1)))
+    signal_id = seed_signal(
+        db, now - timedelta(minutes=16), expires_at=to_db(now - timedelta(minutes=1))
+    )
     decision = decide(db, signal_id, "APPROVED", "111", now)
     assert (decision.changed, decision.signal.status) == (False, "PENDING")
 
@@ -65,28 +71,37 @@ def test_the_sweeper_expires_only_stale_pending_signals(db):
 
 
 def test_parse_modification_maps_keys_to_columns():
-    assert parse_modification("size=0.002 TP1=10,100,000") == {"size": D("0.002"), "take_profit_1": D("10100000")}
+    assert parse_modification("size=0.002 TP1=10,100,000") == {
+        "size": D("0.002"),
+        "take_profit_1": D("10100000"),
+    }
 
 
-@pytest.mark.parametrize("text, words", [
-    ("", "nothing to change"),
-    ("size", "is not key=value"),
-    ("leverage=10", "is not key=value"),
-    ("size=1 size=2", "size is given twice"),
-    ("stop=NaN", "is not a finite number"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("", "nothing to change"),
+        ("size", "is not key=value"),
+        ("leverage=10", "is not key=value"),
+        ("size=1 size=2", "size is given twice"),
+        ("stop=NaN", "is not a finite number"),
+    ],
+)
 def test_parse_modification_refuses_malformed_input(text, words):
     with pytest.raises(ModificationError, match=words):
         parse_modification(text)
 
 
-@pytest.mark.parametrize("changes, words", [
-    ({"size": D("-0.001")}, "size -0.001 must be between 0"),
-    ({"stop_loss": D("10000000")}, "stop 10000000 must be below entry"),
-    ({"take_profit_2": D("9990000")}, "tp2 9990000 must be above entry"),
-    ({"take_profit_1": D("10300000")}, "tp1 10300000 must not be beyond tp2"),
-    ({"entry_price": D("0")}, "entry_price 0 must be above 0"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"size": D("-0.001")}, "size -0.001 must be between 0"),
+        ({"stop_loss": D("10000000")}, "stop 10000000 must be below entry"),
+        ({"take_profit_2": D("9990000")}, "tp2 9990000 must be above entry"),
+        ({"take_profit_1": D("10300000")}, "tp1 10300000 must not be beyond tp2"),
+        ({"entry_price": D("0")}, "entry_price 0 must be above 0"),
+    ],
+)
 def test_check_modification_enforces_the_risk_rules(db, changes, words):
     signal = load_signal(db, seed_signal(db, utc_now()))
     with pytest.raises(ModificationError, match=words):
@@ -94,8 +109,17 @@ def test_check_modification_enforces_the_risk_rules(db, changes, words):
 
 
 def test_a_short_needs_its_stop_above_and_targets_below(db):
-    signal = load_signal(db, seed_signal(db, utc_now(), direction="SHORT", stop_loss="10100000",
-                                        take_profit_1="9900000", take_profit_2="9800000"))
+    signal = load_signal(
+        db,
+        seed_signal(
+            db,
+            utc_now(),
+            direction="SHORT",
+            stop_loss="10100000",
+            take_profit_1="9900000",
+            take_profit_2="9800000",
+        ),
+    )
     moved = check_modification(signal, {"entry_price": D("10050000")})
     assert moved.risk_jpy == D("500.00")  # 0.01 * (10100000 - 10050000)
 

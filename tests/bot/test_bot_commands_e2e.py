@@ -10,7 +10,15 @@ from bot.views import BOT_COMMANDS
 from signaldesk.audit import events
 from signaldesk.clock import JST, to_db, utc_now
 from signaldesk.state import beat, trading_state
-from tests.bot.harness import ALICE, fixed_clock, running_desk, seed_signal, seed_trade, signal_row, texts_to
+from tests.bot.harness import (
+    ALICE,
+    fixed_clock,
+    running_desk,
+    seed_signal,
+    seed_trade,
+    signal_row,
+    texts_to,
+)
 from tests.fakes.telegram_server import message_update
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=JST)
@@ -24,7 +32,9 @@ async def ask(fake, text: str, n: int) -> str:
     return texts_to(fake, ALICE)[n - 1]
 
 
-def test_stop_halts_and_says_nothing_was_cancelled_without_execution(bot_settings, db, fake_telegram):
+def test_stop_halts_and_says_nothing_was_cancelled_without_execution(
+    bot_settings, db, fake_telegram
+):
     async def scenario():
         async with running_desk(bot_settings, db):
             return await ask(fake_telegram, "/stop", 1)
@@ -36,7 +46,9 @@ def test_stop_halts_and_says_nothing_was_cancelled_without_execution(bot_setting
     assert events(db, "stop_command")[0]["detail"]["flatten"] is False
 
 
-def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(bot_settings, db, fake_telegram):
+def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(
+    bot_settings, db, fake_telegram
+):
     async def scenario():
         async with running_desk(bot_settings, db):
             usage = await ask(fake_telegram, "/stop now", 1)
@@ -56,8 +68,10 @@ def test_status_shows_todays_pnl_trades_positions_and_health(bot_settings, db, f
     seed_trade(db, NOON - timedelta(hours=16), "500")  # yesterday (JST): not today's
     seed_trade(db, NOON, "0", status="open")
     with db.conn:
-        db.conn.execute("INSERT INTO runs (kind, started_at, finished_at, status) VALUES ('cycle', ?, ?, 'ok')",
-                        [to_db(NOON - timedelta(minutes=15, seconds=5)), to_db(NOON - timedelta(minutes=15))])
+        db.conn.execute(
+            "INSERT INTO runs (kind, started_at, finished_at, status) VALUES ('cycle', ?, ?, 'ok')",
+            [to_db(NOON - timedelta(minutes=15, seconds=5)), to_db(NOON - timedelta(minutes=15))],
+        )
     beat(db, "listener", NOON - timedelta(minutes=1))
 
     async def scenario():
@@ -75,21 +89,39 @@ def test_status_shows_todays_pnl_trades_positions_and_health(bot_settings, db, f
 def seed_report_day(db) -> None:
     """Seed 2026-03-09 (JST): four closed trades, signals of every kind, model performance; plus neighbours."""
     day = datetime(2026, 3, 9, 0, 0, tzinfo=JST)
-    for hours, pnl, pct in ((1, "3000", "0.03"), (5, "-1000", "-0.01"), (12, "2000", "0.02"), (23.5, "-500", "-0.005")):
+    for hours, pnl, pct in (
+        (1, "3000", "0.03"),
+        (5, "-1000", "-0.01"),
+        (12, "2000", "0.02"),
+        (23.5, "-500", "-0.005"),
+    ):
         seed_trade(db, day + timedelta(hours=hours), pnl, pct, fees="10")
     seed_trade(db, day - timedelta(minutes=1), "10000", "0.1")  # 03-08 23:59 JST
     seed_trade(db, day + timedelta(hours=24, minutes=10), "7000", "0.07")  # 03-10 00:10 JST
-    kinds = (("APPROVED", "LONG", None), ("EXECUTED", "LONG", None), ("REJECTED", "LONG", 0.004),
-             ("REJECTED", "LONG", None), ("EXPIRED", "SHORT", -0.006), ("LOGGED", "LONG", 0.01),
-             ("FILTERED", "LONG", 0.02))
+    kinds = (
+        ("APPROVED", "LONG", None),
+        ("EXECUTED", "LONG", None),
+        ("REJECTED", "LONG", 0.004),
+        ("REJECTED", "LONG", None),
+        ("EXPIRED", "SHORT", -0.006),
+        ("LOGGED", "LONG", 0.01),
+        ("FILTERED", "LONG", 0.02),
+    )
     for minute, (status, direction, outcome) in enumerate(kinds):
-        seed_signal(db, day + timedelta(hours=2, minutes=15 * minute), status=status, direction=direction,
-                    outcome_return=outcome)
+        seed_signal(
+            db,
+            day + timedelta(hours=2, minutes=15 * minute),
+            status=status,
+            direction=direction,
+            outcome_return=outcome,
+        )
     with db.conn:
         for version, auc, n in (("v1", 0.60, 100), ("v2", 0.50, 300)):
-            db.conn.execute("INSERT INTO model_performance (date, model_version, symbol, direction, predictions, "
-                            "positives, auc, updated_at) VALUES ('2026-03-09', ?, 'BTC_JPY', 'LONG', ?, 10, ?, ?)",
-                            [version, n, auc, to_db(day)])
+            db.conn.execute(
+                "INSERT INTO model_performance (date, model_version, symbol, direction, predictions, "
+                "positives, auc, updated_at) VALUES ('2026-03-09', ?, 'BTC_JPY', 'LONG', ?, 10, ?, ?)",
+                [version, n, auc, to_db(day)],
+            )
 
 
 def test_report_shows_the_previous_jst_day_and_writes_the_summary(bot_settings, db, fake_telegram):
@@ -106,14 +138,30 @@ def test_report_shows_the_previous_jst_day_and_writes_the_summary(bot_settings, 
     assert lines[0] == "<b>Daily report 2026-03-09 (JST)</b>"
     assert lines[1] == "Trades 4 (won 2, lost 2) · P/L ¥3,500 · fees ¥40"  # 3000-1000+2000-500
     # win 2/4; PF (3000+2000)/(1000+500)=3.33; drawdown 3000->2000 = 1000; Sharpe mean .00875 / sd .019311 = 0.45
-    assert lines[2] == "Win rate 50.0% · profit factor 3.33 · max drawdown ¥1,000 · Sharpe 0.45 (per trade)"
-    assert lines[3] == "Signals 5: approved 2, rejected 2, expired 1"  # LOGGED/FILTERED are not proposals
-    assert lines[4] == "Missed (resolved 2): rejected +0.40%, expired +0.60%"  # SHORT earns from a -0.6% move
+    assert (
+        lines[2]
+        == "Win rate 50.0% · profit factor 3.33 · max drawdown ¥1,000 · Sharpe 0.45 (per trade)"
+    )
+    assert (
+        lines[3] == "Signals 5: approved 2, rejected 2, expired 1"
+    )  # LOGGED/FILTERED are not proposals
+    assert (
+        lines[4] == "Missed (resolved 2): rejected +0.40%, expired +0.60%"
+    )  # SHORT earns from a -0.6% move
     assert lines[5] == "Model live AUC 0.525 · equity n/a"  # (0.6*100 + 0.5*300) / 400
     assert photo["photo"][:8] == b"\x89PNG\r\n\x1a\n"
-    row = db.conn.execute("SELECT total_trades, total_pnl_jpy, max_drawdown_jpy, signals_generated, "
-                          "missed_return_pct, model_auc FROM daily_summary WHERE date = '2026-03-09'").fetchone()
-    assert (row[0], row[1], row[2], row[3], round(row[4], 6), round(row[5], 6)) == (4, "3500", "1000", 5, 1.0, 0.525)
+    row = db.conn.execute(
+        "SELECT total_trades, total_pnl_jpy, max_drawdown_jpy, signals_generated, "
+        "missed_return_pct, model_auc FROM daily_summary WHERE date = '2026-03-09'"
+    ).fetchone()
+    assert (row[0], row[1], row[2], row[3], round(row[4], 6), round(row[5], 6)) == (
+        4,
+        "3500",
+        "1000",
+        5,
+        1.0,
+        0.525,
+    )
 
 
 def test_report_refuses_a_day_that_is_not_finished(bot_settings, db, fake_telegram):
@@ -121,7 +169,9 @@ def test_report_refuses_a_day_that_is_not_finished(bot_settings, db, fake_telegr
         async with running_desk(bot_settings, db, clock=fixed_clock(REPORT_MORNING)):
             return await ask(fake_telegram, "/report 2026-03-10", 1)
 
-    assert asyncio.run(scenario()).startswith("Usage: /report or /report YYYY-MM-DD (a finished day, 2026-03-09")
+    assert asyncio.run(scenario()).startswith(
+        "Usage: /report or /report YYYY-MM-DD (a finished day, 2026-03-09"
+    )
 
 
 def test_help_lists_exactly_the_registered_commands(bot_settings, db, fake_telegram):
@@ -132,7 +182,9 @@ def test_help_lists_exactly_the_registered_commands(bot_settings, db, fake_teleg
     text = asyncio.run(scenario())
     registered = fake_telegram.calls_to("setMyCommands")[0]["commands"]
     assert [(c["command"], c["description"]) for c in registered] == list(BOT_COMMANDS)
-    listed = [line.split(" — ")[0][1:] for line in text.split("\n")[1:] if "_&lt;id&gt;" not in line]
+    listed = [
+        line.split(" — ")[0][1:] for line in text.split("\n")[1:] if "_&lt;id&gt;" not in line
+    ]
     assert listed == [c["command"] for c in registered]
 
 
@@ -152,8 +204,12 @@ def test_modify_within_the_rules_recomputes_risk_and_stays_pending(bot_settings,
 
     text, edit = asyncio.run(scenario())
     row = signal_row(db, signal_id)
-    assert (row["status"], row["size"], row["stop_loss"], row["risk_jpy"]) == ("PENDING", "0.005", "9950000",
-                                                                                "250.00")  # 0.005 * 50000
+    assert (row["status"], row["size"], row["stop_loss"], row["risk_jpy"]) == (
+        "PENDING",
+        "0.005",
+        "9950000",
+        "250.00",
+    )  # 0.005 * 50000
     assert text.startswith(f"Signal #{signal_id} modified") and "Risk ¥250" in edit["text"]
     assert edit["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"approve:{signal_id}"
 
@@ -185,7 +241,9 @@ def test_pending_and_positions_list_what_is_open(bot_settings, db, fake_telegram
     async def scenario():
         async with running_desk(bot_settings, db):
             await fake_telegram.wait_for("sendMessage")
-            return await ask(fake_telegram, "/pending", 2), await ask(fake_telegram, "/positions", 3)
+            return await ask(fake_telegram, "/pending", 2), await ask(
+                fake_telegram, "/positions", 3
+            )
 
     pending, positions = asyncio.run(scenario())
     assert pending.startswith("<b>1 pending</b>") and f"/approve_{signal_id}" in pending

@@ -13,9 +13,12 @@ from tests.fakes.telegram_server import callback_update, message_update
 
 def announced(fake, signal_id: int) -> list[dict]:
     """Return the announcements of one signal (messages carrying its Approve button)."""
-    return [p for p in fake.calls_to("sendMessage")
-            if p.get("reply_markup") and p["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            == f"approve:{signal_id}"]
+    return [
+        p
+        for p in fake.calls_to("sendMessage")
+        if p.get("reply_markup")
+        and p["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"approve:{signal_id}"
+    ]
 
 
 async def wait_announced(fake, signal_id: int) -> dict:
@@ -44,7 +47,10 @@ def test_pending_signal_is_announced_once_with_buttons_and_stored(bot_settings, 
     assert len(announced(fake_telegram, signal_id)) == 1
     assert sent["reply_markup"]["inline_keyboard"][0][1]["callback_data"] == f"reject:{signal_id}"
     assert "calibrated probability of a ≥0.3% move up within 1h 00m" in sent["text"]
-    assert "rsi_14 = 61.5 (pushed the score +0.420)" in sent["text"] and f"/approve_{signal_id}" in sent["text"]
+    assert (
+        "rsi_14 = 61.5 (pushed the score +0.420)" in sent["text"]
+        and f"/approve_{signal_id}" in sent["text"]
+    )
     assert (row["telegram_chat_id"], row["announced_at"] is not None) == (ALICE, True)
     assert row["telegram_message_id"] >= 1000
 
@@ -56,7 +62,9 @@ def test_approve_by_button_sets_approved_and_says_nothing_was_sent(bot_settings,
         async with running_desk(bot_settings, db):
             await wait_announced(fake_telegram, signal_id)
             message_id = signal_row(db, signal_id)["telegram_message_id"]
-            fake_telegram.push_update(callback_update(f"approve:{signal_id}", ALICE, ALICE, message_id))
+            fake_telegram.push_update(
+                callback_update(f"approve:{signal_id}", ALICE, ALICE, message_id)
+            )
             answers = await fake_telegram.wait_for("answerCallbackQuery")
             edits = await fake_telegram.wait_for("editMessageText")
             return answers, edits
@@ -65,7 +73,9 @@ def test_approve_by_button_sets_approved_and_says_nothing_was_sent(bot_settings,
     row = signal_row(db, signal_id)
     assert (row["status"], row["approved_by"]) == ("APPROVED", str(ALICE))
     assert answers[0]["text"] == f"Signal #{signal_id} approved"
-    assert "nothing was sent to the exchange" in edits[-1]["text"] and "reply_markup" not in edits[-1]
+    assert (
+        "nothing was sent to the exchange" in edits[-1]["text"] and "reply_markup" not in edits[-1]
+    )
     assert [e["detail"]["signal_id"] for e in events(db, "approved")] == [signal_id]
 
 
@@ -78,7 +88,9 @@ def test_approve_by_text_then_double_approve_changes_nothing(bot_settings, db, f
             fake_telegram.push_update(message_update(f"/approve_{signal_id}", ALICE, ALICE))
             first = await reply_to(fake_telegram, ALICE, 2)  # the announcement, then the answer
             decided_at = signal_row(db, signal_id)["decided_at"]
-            fake_telegram.push_update(message_update(f"/approve_{signal_id}@example_approval_bot", ALICE, ALICE))
+            fake_telegram.push_update(
+                message_update(f"/approve_{signal_id}@example_approval_bot", ALICE, ALICE)
+            )
             second = await reply_to(fake_telegram, ALICE, 3)
             return first, decided_at, second
 
@@ -95,8 +107,12 @@ def test_double_tap_is_answered_with_the_actual_state(bot_settings, db, fake_tel
         async with running_desk(bot_settings, db):
             await wait_announced(fake_telegram, signal_id)
             message_id = signal_row(db, signal_id)["telegram_message_id"]
-            fake_telegram.push_update(callback_update(f"reject:{signal_id}", ALICE, ALICE, message_id))
-            fake_telegram.push_update(callback_update(f"approve:{signal_id}", ALICE, ALICE, message_id))
+            fake_telegram.push_update(
+                callback_update(f"reject:{signal_id}", ALICE, ALICE, message_id)
+            )
+            fake_telegram.push_update(
+                callback_update(f"approve:{signal_id}", ALICE, ALICE, message_id)
+            )
             return await fake_telegram.wait_for("answerCallbackQuery", n=2)
 
     answers = asyncio.run(scenario())
@@ -106,7 +122,9 @@ def test_double_tap_is_answered_with_the_actual_state(bot_settings, db, fake_tel
 
 def test_late_approve_of_an_expired_signal_changes_nothing(bot_settings, db, fake_telegram):
     now = utc_now()
-    signal_id = seed_signal(db, now - timedelta(minutes=20), expires_at=to_db(now - timedelta(minutes=5)))
+    signal_id = seed_signal(
+        db, now - timedelta(minutes=20), expires_at=to_db(now - timedelta(minutes=5))
+    )
 
     async def scenario():
         async with running_desk(bot_settings, db, times=IDLE):
@@ -140,16 +158,25 @@ def test_stranger_is_dropped_silently_and_audited(bot_settings, db, fake_telegra
             await wait_announced(fake_telegram, signal_id)
             message_id = signal_row(db, signal_id)["telegram_message_id"]
             fake_telegram.push_update(message_update(f"/approve_{signal_id}", MALLORY, MALLORY))
-            fake_telegram.push_update(callback_update(f"approve:{signal_id}", MALLORY, ALICE, message_id))
-            fake_telegram.push_update(message_update("/help", ALICE, ALICE))  # processed after the strangers
+            fake_telegram.push_update(
+                callback_update(f"approve:{signal_id}", MALLORY, ALICE, message_id)
+            )
+            fake_telegram.push_update(
+                message_update("/help", ALICE, ALICE)
+            )  # processed after the strangers
             await reply_to(fake_telegram, ALICE, 2)
 
     asyncio.run(scenario())
     refused = events(db, "unauthorized")
     assert signal_row(db, signal_id)["status"] == "PENDING"
-    assert texts_to(fake_telegram, MALLORY) == [] and fake_telegram.calls_to("answerCallbackQuery") == []
+    assert (
+        texts_to(fake_telegram, MALLORY) == []
+        and fake_telegram.calls_to("answerCallbackQuery") == []
+    )
     assert sorted((e["detail"]["user_id"], e["detail"]["chat_id"]) for e in refused) == [
-        (MALLORY, ALICE), (MALLORY, MALLORY)]
+        (MALLORY, ALICE),
+        (MALLORY, MALLORY),
+    ]
 
 
 def test_edited_command_and_other_bots_command_are_ignored(bot_settings, db, fake_telegram):
@@ -158,8 +185,12 @@ def test_edited_command_and_other_bots_command_are_ignored(bot_settings, db, fak
     async def scenario():
         async with running_desk(bot_settings, db):
             await wait_announced(fake_telegram, signal_id)
-            fake_telegram.push_update(message_update(f"/approve_{signal_id}", ALICE, ALICE, edited=True))
-            fake_telegram.push_update(message_update(f"/approve_{signal_id}@otherbot", ALICE, ALICE))
+            fake_telegram.push_update(
+                message_update(f"/approve_{signal_id}", ALICE, ALICE, edited=True)
+            )
+            fake_telegram.push_update(
+                message_update(f"/approve_{signal_id}@otherbot", ALICE, ALICE)
+            )
             fake_telegram.push_update(message_update("/help", ALICE, ALICE))
             await reply_to(fake_telegram, ALICE, 2)
 
@@ -180,5 +211,7 @@ def test_expiry_marks_timeout_and_edits_the_buttons_away(bot_settings, db, fake_
     edits = asyncio.run(scenario())
     row = signal_row(db, signal_id)
     assert (row["status"], row["approved_by"]) == ("EXPIRED", "timeout")
-    assert int(edits[0]["message_id"]) == row["telegram_message_id"] and "reply_markup" not in edits[0]
+    assert (
+        int(edits[0]["message_id"]) == row["telegram_message_id"] and "reply_markup" not in edits[0]
+    )
     assert "Expired at" in edits[0]["text"]

@@ -22,7 +22,9 @@ from tests.fakes.telegram_server import fixture, message_update
 
 def outbox_row(db, alert_kind: str) -> tuple:
     """Return (sent_at, sent_via, attempts) of one alert."""
-    return db.conn.execute("SELECT sent_at, sent_via, attempts FROM outbox WHERE kind = ?", [alert_kind]).fetchone()
+    return db.conn.execute(
+        "SELECT sent_at, sent_via, attempts FROM outbox WHERE kind = ?", [alert_kind]
+    ).fetchone()
 
 
 def test_critical_alerts_ring_and_warnings_are_silent(bot_settings, db, fake_telegram):
@@ -35,14 +37,19 @@ def test_critical_alerts_ring_and_warnings_are_silent(bot_settings, db, fake_tel
             return await fake_telegram.wait_for("sendMessage", n=2)
 
     critical, warning = asyncio.run(scenario())[:2]
-    assert critical.get("disable_notification") in (None, "false") and "3 consecutive GMO failures" in critical["text"]
+    assert (
+        critical.get("disable_notification") in (None, "false")
+        and "3 consecutive GMO failures" in critical["text"]
+    )
     assert warning["disable_notification"] == "true" and "&lt;fast&gt;" in warning["text"]
     assert outbox_row(db, "price_move")[:2][1] == "bot"
 
 
 def test_network_loss_keeps_the_alert_queued_until_it_is_sent(bot_settings, db, fake_telegram):
     queue_alert(db, "critical", "cycle_dead", "no cycle", utc_now())
-    fake_telegram.fail_next("sendMessage", 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+    fake_telegram.fail_next(
+        "sendMessage", 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+    )
 
     async def scenario():
         async with running_desk(bot_settings, db):
@@ -53,9 +60,13 @@ def test_network_loss_keeps_the_alert_queued_until_it_is_sent(bot_settings, db, 
     assert (sent_at is not None, via, attempts) == (True, "bot", 2)
 
 
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # raised inside AIORateLimiter
+@pytest.mark.filterwarnings(
+    "ignore::telegram.warnings.PTBDeprecationWarning"
+)  # raised inside AIORateLimiter
 def test_telegram_429_is_waited_out_and_the_answer_still_arrives(bot_settings, db, fake_telegram):
-    fake_telegram.fail_next("sendMessage", 429, fixture("error_429.json") | {"parameters": {"retry_after": 1}})
+    fake_telegram.fail_next(
+        "sendMessage", 429, fixture("error_429.json") | {"parameters": {"retry_after": 1}}
+    )
 
     async def scenario():
         async with running_desk(bot_settings, db):
@@ -80,8 +91,10 @@ def test_dead_man_alerts_once_per_silence(db, make_settings):
     health = make_settings().health
     now = utc_now()
     with db.conn:
-        db.conn.execute("INSERT INTO runs (kind, started_at, finished_at, status) VALUES ('cycle', ?, ?, 'ok')",
-                        [to_db(now - timedelta(minutes=40)), to_db(now - timedelta(minutes=36))])
+        db.conn.execute(
+            "INSERT INTO runs (kind, started_at, finished_at, status) VALUES ('cycle', ?, ?, 'ok')",
+            [to_db(now - timedelta(minutes=40)), to_db(now - timedelta(minutes=36))],
+        )
     beat(db, "listener", now - timedelta(minutes=2))
     started = now - timedelta(hours=1)
     first = queue_deadman_alerts(db, health, started, now)
@@ -95,7 +108,10 @@ def test_dead_man_gives_a_fresh_bot_its_grace_period(db, make_settings):
 
 
 def test_refuses_to_start_and_names_the_missing_settings(make_settings, capsys):
-    code = run(argparse.Namespace(check=False, json=False), make_settings(TELEGRAM_BOT_TOKEN="1:PLACEHOLDER"))
+    code = run(
+        argparse.Namespace(check=False, json=False),
+        make_settings(TELEGRAM_BOT_TOKEN="1:PLACEHOLDER"),
+    )
     out = capsys.readouterr().out
     assert code == 2 and "TELEGRAM_USER_IDS" in out and "TELEGRAM_CHAT_ID" in out
     assert "TELEGRAM_BOT_TOKEN" not in out
@@ -116,4 +132,8 @@ def test_the_daily_report_is_scheduled_at_nine_tokyo_time(bot_settings, db):
     app = build_application(bot_settings, Desk(settings=bot_settings, db=db))
     job = app.job_queue.get_jobs_by_name("report")[0]
     trigger = job.job.trigger
-    assert (str(trigger.timezone), str(trigger.fields[5]), str(trigger.fields[6])) == ("Asia/Tokyo", "9", "0")
+    assert (str(trigger.timezone), str(trigger.fields[5]), str(trigger.fields[6])) == (
+        "Asia/Tokyo",
+        "9",
+        "0",
+    )

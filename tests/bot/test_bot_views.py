@@ -31,17 +31,34 @@ def test_alert_text_escapes_html():
 
 
 def test_why_lines_orders_contributions_by_size_and_escapes():
-    features = {"top": [{"feature": "a", "value": 1.5, "contribution": 0.1},
-                        {"feature": "<b>", "value": 0.25, "contribution": -0.5}]}
-    lines = why_lines(features, [{"rule": "spread", "ok": True, "detail": "spread 4.30 bps vs max 5 bps"}, "plain"])
-    assert lines == ["• &lt;b&gt; = 0.25 (pushed the score -0.500)", "• a = 1.5 (pushed the score +0.100)",
-                     "• spread: spread 4.30 bps vs max 5 bps", "• plain"]
+    features = {
+        "top": [
+            {"feature": "a", "value": 1.5, "contribution": 0.1},
+            {"feature": "<b>", "value": 0.25, "contribution": -0.5},
+        ]
+    }
+    lines = why_lines(
+        features,
+        [{"rule": "spread", "ok": True, "detail": "spread 4.30 bps vs max 5 bps"}, "plain"],
+    )
+    assert lines == [
+        "• &lt;b&gt; = 0.25 (pushed the score -0.500)",
+        "• a = 1.5 (pushed the score +0.100)",
+        "• spread: spread 4.30 bps vs max 5 bps",
+        "• plain",
+    ]
 
 
 def test_confidence_meaning_names_the_direction_and_horizon():
     assert confidence_meaning("SHORT", 0.003, timedelta(hours=1)) == (
-        "calibrated probability of a ≥0.3% move down within 1h 00m")
+        "calibrated probability of a ≥0.3% move down within 1h 00m"
+    )
 
 
 def test_duration_reads_like_a_person_would_say_it():
-    assert [duration(timedelta(seconds=s)) for s in (5, 125, 3725, 90000)] == ["5s", "2m", "1h 02m", "1d 1h"]
+    assert [duration(timedelta(seconds=s)) for s in (5, 125, 3725, 90000)] == [
+        "5s",
+        "2m",
+        "1h 02m",
+        "1d 1h",
+    ]

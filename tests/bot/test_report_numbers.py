@@ -56,7 +56,9 @@ def test_sharpe_is_mean_over_sample_deviation():
 
 
 def test_sharpe_scales_by_the_square_root_of_periods():
-    assert round(sharpe([0.01, 0.03], periods_per_year=4), 6) == round(0.02 / math.sqrt(0.0002) * 2, 6)
+    assert round(sharpe([0.01, 0.03], periods_per_year=4), 6) == round(
+        0.02 / math.sqrt(0.0002) * 2, 6
+    )
 
 
 def test_sharpe_is_undefined_for_one_trade_or_no_spread():
@@ -73,4 +75,7 @@ def test_the_previous_jst_day_of_a_morning_report():
 
 def test_a_jst_day_starts_at_15_utc_the_day_before():
     start, end = day_bounds(date(2026, 3, 9))
-    assert (start.isoformat(), (end - start).total_seconds()) == ("2026-03-09T00:00:00+09:00", 86400)
+    assert (start.isoformat(), (end - start).total_seconds()) == (
+        "2026-03-09T00:00:00+09:00",
+        86400,
+    )

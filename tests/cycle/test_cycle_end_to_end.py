@@ -16,7 +16,9 @@ from signaldesk.storage import open_current_db
 from tests.fakes.gmo_server import FakeGmo
 from tests.fakes.telegram_server import FakeTelegram
 
-NOW = datetime(2025, 6, 10, 12, 0, 25, tzinfo=UTC)  # the 11:45 UTC candle closed at 12:00 and is published
+NOW = datetime(
+    2025, 6, 10, 12, 0, 25, tzinfo=UTC
+)  # the 11:45 UTC candle closed at 12:00 and is published
 TOKEN = "7000000001:TESTTOKENplaceholder"
 PERMISSIVE = """[strategy]
 long_threshold = 0.01
@@ -30,7 +32,10 @@ min_volume_ratio = 0.0
 def fake():
     with FakeGmo() as server:
         server.load_bundled_klines()
-        for symbol, bid, ask in (("BTC_JPY", "109600", "109610"), ("ETH_JPY", "2700.00", "2700.50")):
+        for symbol, bid, ask in (
+            ("BTC_JPY", "109600", "109610"),
+            ("ETH_JPY", "2700.00", "2700.50"),
+        ):
             server.set_book(symbol, bid, ask)
         yield server
 
@@ -43,9 +48,15 @@ def desk(fake, make_settings, db_path, tmp_path):
     def build(config: str = "", **env):
         path = tmp_path / "config.toml"
         path.write_text(config)
-        settings = make_settings(SIGNALDESK_MODE="live", GMO_API_KEY=fake.api_key, GMO_API_SECRET=fake.api_secret,
-                                 GMO_PUBLIC_URL=fake.public_url, GMO_PRIVATE_URL=fake.private_url,
-                                 SIGNALDESK_CONFIG=str(path), **env)
+        settings = make_settings(
+            SIGNALDESK_MODE="live",
+            GMO_API_KEY=fake.api_key,
+            GMO_API_SECRET=fake.api_secret,
+            GMO_PUBLIC_URL=fake.public_url,
+            GMO_PRIVATE_URL=fake.private_url,
+            SIGNALDESK_CONFIG=str(path),
+            **env,
+        )
         db = open_current_db(db_path)
         http = build_http(2.0)
         opened.append((db, http))
@@ -81,8 +92,10 @@ def test_cycle_writes_one_row_per_symbol_and_a_rerun_writes_nothing(desk):
         assert len(json.loads(row["features"])["values"]) == 12
         assert row["status"] == "LOGGED"  # honest calibrated probabilities stay below 0.75 / 0.80
         assert not _checks(row)["threshold"]["ok"]
-    btc_close = db.execute("SELECT close FROM candles WHERE symbol = 'BTC_JPY' AND open_time = ?",
-                           ["2025-06-10T11:45:00.000+00:00"]).fetchone()[0]
+    btc_close = db.execute(
+        "SELECT close FROM candles WHERE symbol = 'BTC_JPY' AND open_time = ?",
+        ["2025-06-10T11:45:00.000+00:00"],
+    ).fetchone()[0]
     assert rows[0]["close_price"] == btc_close
     run = db.execute("SELECT status, counts, durations FROM runs WHERE kind = 'cycle'").fetchone()
     assert run[0] == "ok" and json.loads(run[1])["written"] == 2
@@ -111,17 +124,29 @@ def test_a_signal_passing_every_rule_becomes_pending_with_a_trade_plan(desk):
 
 def _spike(db, symbol, side):
     minute = to_db(NOW.replace(second=0) - timedelta(minutes=3))
-    db.execute("INSERT INTO liquidation_spikes (symbol, minute, side, count, notional_usd, baseline_usd, ratio, rule, "
-               "detected_at) VALUES (?, ?, ?, 40, '9000000', '100000', 90.0, 'test', ?)",
-               [symbol, minute, side, minute])
+    db.execute(
+        "INSERT INTO liquidation_spikes (symbol, minute, side, count, notional_usd, baseline_usd, ratio, rule, "
+        "detected_at) VALUES (?, ?, ?, 40, '9000000', '100000', 90.0, 'test', ?)",
+        [symbol, minute, side, minute],
+    )
 
 
-@pytest.mark.parametrize("block, rule", [("spread", "spread"), ("halt", "halted"), ("news", "news"),
-                                         ("spike", "liquidations"), ("cap", "trades_today")])
+@pytest.mark.parametrize(
+    "block, rule",
+    [
+        ("spread", "spread"),
+        ("halt", "halted"),
+        ("news", "news"),
+        ("spike", "liquidations"),
+        ("cap", "trades_today"),
+    ],
+)
 def test_each_rule_blocks_in_the_cycle_with_its_reason(desk, fake, tmp_path, block, rule):
     calendar = tmp_path / "news.csv"
     config = PERMISSIVE + f'news_calendar = "{calendar}"\n'
-    settings, db, exchange = desk(config + ("[risk]\nmax_trades_per_day = 0\n" if block == "cap" else ""))
+    settings, db, exchange = desk(
+        config + ("[risk]\nmax_trades_per_day = 0\n" if block == "cap" else "")
+    )
     if block == "spread":
         fake.set_book("BTC_JPY", "109000", "109610")
         fake.set_book("ETH_JPY", "2680.00", "2700.50")
@@ -129,7 +154,9 @@ def test_each_rule_blocks_in_the_cycle_with_its_reason(desk, fake, tmp_path, blo
         state.halt(db, "/stop by 111", NOW, "111")
     elif block == "news":
         calendar.write_text(f"time_utc,title\n{(NOW + timedelta(minutes=20)).isoformat()},US CPI\n")
-    elif block == "spike":  # both sides spiked; each signal is blocked by the side matching its direction
+    elif (
+        block == "spike"
+    ):  # both sides spiked; each signal is blocked by the side matching its direction
         for symbol in ("BTC_JPY", "ETH_JPY"):
             _spike(db, symbol, "long")
             _spike(db, symbol, "short")
@@ -143,17 +170,24 @@ def test_each_rule_blocks_in_the_cycle_with_its_reason(desk, fake, tmp_path, blo
         assert row["entry_price"] is None and row["expires_at"] is None
         if block == "spike":
             side = "longs" if row["direction"] == "LONG" else "shorts"
-            assert checks["liquidations"]["detail"].startswith(f"{side} liquidated: 40 liquidations")
+            assert checks["liquidations"]["detail"].startswith(
+                f"{side} liquidated: 40 liquidations"
+            )
 
 
 def test_three_failing_cycles_halt_trading_and_queue_a_critical_alert(desk, fake):
     settings, db, exchange = desk()
     fake.fail_next("/v1/orderbooks", "http500", times=100)
-    outcomes = [run_live_cycle(db, settings, NOW + timedelta(minutes=15 * i), exchange=exchange) for i in range(3)]
+    outcomes = [
+        run_live_cycle(db, settings, NOW + timedelta(minutes=15 * i), exchange=exchange)
+        for i in range(3)
+    ]
     assert [o.ok for o in outcomes] == [False, False, False]
     assert "/v1/orderbooks" in outcomes[0].line
     assert state.trading_state(db).halted
-    alerts = db.execute("SELECT severity, kind, text FROM outbox WHERE kind = 'api_failures'").fetchall()
+    alerts = db.execute(
+        "SELECT severity, kind, text FROM outbox WHERE kind = 'api_failures'"
+    ).fetchall()
     assert len(alerts) == 1 and alerts[0][0] == "critical" and "3 consecutive" in alerts[0][2]
     assert db.execute("SELECT COUNT(*) FROM signals").fetchone()[0] == 0
     fake.faults.clear()
@@ -163,10 +197,13 @@ def test_three_failing_cycles_halt_trading_and_queue_a_critical_alert(desk, fake
 
 
 def test_a_stale_bot_heartbeat_sends_critical_alerts_directly(desk, fake):
-    telegram = FakeTelegram(TOKEN, {"id": 7000000001, "is_bot": True, "first_name": "Desk", "username": "desk_bot"})
+    telegram = FakeTelegram(
+        TOKEN, {"id": 7000000001, "is_bot": True, "first_name": "Desk", "username": "desk_bot"}
+    )
     try:
-        settings, db, exchange = desk(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID="111111111",
-                                      TELEGRAM_API_URL=telegram.url)
+        settings, db, exchange = desk(
+            TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID="111111111", TELEGRAM_API_URL=telegram.url
+        )
         state.beat(db, "bot", NOW - timedelta(hours=1))
         fake.fail_next("/v1/orderbooks", "http500", times=100)
         for i in range(3):
@@ -174,24 +211,32 @@ def test_a_stale_bot_heartbeat_sends_critical_alerts_directly(desk, fake):
         sent = telegram.calls_to("sendMessage")
         assert len(sent) == 1 and "3 consecutive cycles failed" in sent[0]["text"]
         assert str(sent[0]["chat_id"]) == "111111111"
-        row = db.execute("SELECT sent_at, sent_via FROM outbox WHERE kind = 'api_failures'").fetchone()
+        row = db.execute(
+            "SELECT sent_at, sent_via FROM outbox WHERE kind = 'api_failures'"
+        ).fetchone()
         assert row[0] is not None and row[1] == "direct"
     finally:
         telegram.close()
 
 
 def test_a_fresh_bot_heartbeat_leaves_alerts_to_the_bot(desk, fake):
-    telegram = FakeTelegram(TOKEN, {"id": 7000000001, "is_bot": True, "first_name": "Desk", "username": "desk_bot"})
+    telegram = FakeTelegram(
+        TOKEN, {"id": 7000000001, "is_bot": True, "first_name": "Desk", "username": "desk_bot"}
+    )
     try:
-        settings, db, exchange = desk(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID="111111111",
-                                      TELEGRAM_API_URL=telegram.url)
+        settings, db, exchange = desk(
+            TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID="111111111", TELEGRAM_API_URL=telegram.url
+        )
         fake.fail_next("/v1/orderbooks", "http500", times=100)
         for i in range(3):
             now = NOW + timedelta(minutes=15 * i)
             state.beat(db, "bot", now)
             run_live_cycle(db, settings, now, exchange=exchange)
         assert telegram.calls_to("sendMessage") == []
-        assert db.execute("SELECT sent_at FROM outbox WHERE kind = 'api_failures'").fetchone()[0] is None
+        assert (
+            db.execute("SELECT sent_at FROM outbox WHERE kind = 'api_failures'").fetchone()[0]
+            is None
+        )
     finally:
         telegram.close()
 

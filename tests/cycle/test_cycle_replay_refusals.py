@@ -11,7 +11,9 @@ def test_replay_without_candles_names_the_symbols_and_writes_nothing(tmp_path, m
     monkeypatch.setenv("SIGNALDESK_DB", str(tmp_path / "desk.sqlite3"))
     monkeypatch.setenv("SIGNALDESK_LOG_DIR", str(tmp_path / "log"))
     assert main(["migrate"]) == 0
-    assert main(["cycle", "--replay", "--since", "2025-06-01", "--until", "2025-06-02"]) == EXIT_FAILED
+    assert (
+        main(["cycle", "--replay", "--since", "2025-06-01", "--until", "2025-06-02"]) == EXIT_FAILED
+    )
     assert "no stored 15m candles for BTC_JPY, ETH_JPY" in capsys.readouterr().out
     db = open_db(tmp_path / "desk.sqlite3")
     try:
@@ -24,5 +26,7 @@ def test_replay_needs_an_ordered_period(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIGNALDESK_DB", str(tmp_path / "desk.sqlite3"))
     monkeypatch.setenv("SIGNALDESK_LOG_DIR", str(tmp_path / "log"))
-    assert main(["cycle", "--replay", "--since", "2025-06-02", "--until", "2025-06-01"]) == EXIT_USAGE
+    assert (
+        main(["cycle", "--replay", "--since", "2025-06-02", "--until", "2025-06-01"]) == EXIT_USAGE
+    )
     assert "since < until" in capsys.readouterr().out

@@ -8,7 +8,12 @@ from decimal import Decimal
 import pytest
 
 from signaldesk.candles import Candle
-from signaldesk.health import api_failure_alert, memory_alert, memory_used_fraction, price_move_alert
+from signaldesk.health import (
+    api_failure_alert,
+    memory_alert,
+    memory_used_fraction,
+    price_move_alert,
+)
 from signaldesk.news import CalendarError, blackout_event, future_events, read_calendar
 from signaldesk.outcomes import auc, event_of
 
@@ -17,7 +22,9 @@ T0 = datetime(2025, 6, 11, 12, 30, tzinfo=UTC)
 
 def test_calendar_blackout_is_plus_minus_the_window(tmp_path):
     path = tmp_path / "news.csv"
-    path.write_text("time_utc,title\n# comment\n2025-06-11T12:30:00+00:00,US CPI\n2025-06-18T18:00:00+00:00,FOMC\n")
+    path.write_text(
+        "time_utc,title\n# comment\n2025-06-11T12:30:00+00:00,US CPI\n2025-06-18T18:00:00+00:00,FOMC\n"
+    )
     events = read_calendar(path)
     assert [e.title for e in events] == ["US CPI", "FOMC"]
     assert blackout_event(events, T0 - timedelta(minutes=30), 30).title == "US CPI"
@@ -26,7 +33,9 @@ def test_calendar_blackout_is_plus_minus_the_window(tmp_path):
     assert read_calendar(tmp_path / "missing.csv") == []
 
 
-@pytest.mark.parametrize("line, words", [("tomorrow,CPI", "not an ISO time"), ("2025-06-11T12:30:00,CPI", "time zone")])
+@pytest.mark.parametrize(
+    "line, words", [("tomorrow,CPI", "not an ISO time"), ("2025-06-11T12:30:00,CPI", "time zone")]
+)
 def test_bad_calendar_line_is_named(tmp_path, line, words):
     path = tmp_path / "news.csv"
     path.write_text(f"time_utc,title\n{line}\n")

@@ -9,9 +9,20 @@ import pytest
 
 from signaldesk.rules import Candidate, Context, evaluate, status_of
 
-PASSING = Candidate("BTC_JPY", "LONG", confidence=0.80, confidence_rank=0.95, prob_long=0.80, prob_short=0.05)
-CALM = Context(spread_bps=Decimal("2"), volume_ratio=1.2, news_event=None, spike_side=None, spike_detail="",
-               halted=False, halt_reason="", trades_today=0, loss_limit_breaches=())
+PASSING = Candidate(
+    "BTC_JPY", "LONG", confidence=0.80, confidence_rank=0.95, prob_long=0.80, prob_short=0.05
+)
+CALM = Context(
+    spread_bps=Decimal("2"),
+    volume_ratio=1.2,
+    news_event=None,
+    spike_side=None,
+    spike_detail="",
+    halted=False,
+    halt_reason="",
+    trades_today=0,
+    loss_limit_breaches=(),
+)
 
 
 def verdict(settings, candidate=PASSING, context=CALM):
@@ -23,15 +34,29 @@ def test_a_clean_candidate_passes_every_rule(make_settings):
     status, checks = verdict(make_settings())
     assert status == "PENDING"
     assert all(c.ok for c in checks.values())
-    assert list(checks) == ["data", "threshold", "top_rank", "spread", "volume", "news", "liquidations", "halted",
-                            "trades_today", "loss_limits", "spot_short"]
+    assert list(checks) == [
+        "data",
+        "threshold",
+        "top_rank",
+        "spread",
+        "volume",
+        "news",
+        "liquidations",
+        "halted",
+        "trades_today",
+        "loss_limits",
+        "spot_short",
+    ]
 
 
-@pytest.mark.parametrize("change, rule, status, words", [
-    ({"confidence": 0.70, "prob_long": 0.70}, "threshold", "LOGGED", "0.700 < 0.75"),
-    ({"prob_short": 0.85}, "threshold", "LOGGED", "other side 0.850"),
-    ({"confidence_rank": 0.85}, "top_rank", "LOGGED", "needs >= 90%"),
-])
+@pytest.mark.parametrize(
+    "change, rule, status, words",
+    [
+        ({"confidence": 0.70, "prob_long": 0.70}, "threshold", "LOGGED", "0.700 < 0.75"),
+        ({"prob_short": 0.85}, "threshold", "LOGGED", "other side 0.850"),
+        ({"confidence_rank": 0.85}, "top_rank", "LOGGED", "needs >= 90%"),
+    ],
+)
 def test_model_rules_log_below_threshold(make_settings, change, rule, status, words):
     got, checks = verdict(make_settings(), candidate=replace(PASSING, **change))
     assert got == status and not checks[rule].ok and words in checks[rule].detail
@@ -43,17 +68,28 @@ def test_short_needs_its_own_higher_threshold(make_settings):
     assert got == "LOGGED" and "0.780 < 0.80" in checks["threshold"].detail
 
 
-@pytest.mark.parametrize("change, rule, words", [
-    ({"spread_bps": Decimal("6.5")}, "spread", "6.50 bps vs max 5"),
-    ({"spread_bps": None}, "spread", "unknown"),
-    ({"volume_ratio": 0.5}, "volume", "50% of its average"),
-    ({"news_event": "US CPI at 2025-06-11 12:30 UTC"}, "news", "US CPI"),
-    ({"spike_side": "long", "spike_detail": "longs liquidated: 40 liquidations"}, "liquidations", "longs liquidated"),
-    ({"halted": True, "halt_reason": "/stop by 111"}, "halted", "/stop by 111"),
-    ({"trades_today": 3}, "trades_today", "3 of 3"),
-    ({"loss_limit_breaches": ("Loss limit reached today (JST)",)}, "loss_limits", "today (JST)"),
-    ({"data_problem": "2 candle(s) missing"}, "data", "missing"),
-])
+@pytest.mark.parametrize(
+    "change, rule, words",
+    [
+        ({"spread_bps": Decimal("6.5")}, "spread", "6.50 bps vs max 5"),
+        ({"spread_bps": None}, "spread", "unknown"),
+        ({"volume_ratio": 0.5}, "volume", "50% of its average"),
+        ({"news_event": "US CPI at 2025-06-11 12:30 UTC"}, "news", "US CPI"),
+        (
+            {"spike_side": "long", "spike_detail": "longs liquidated: 40 liquidations"},
+            "liquidations",
+            "longs liquidated",
+        ),
+        ({"halted": True, "halt_reason": "/stop by 111"}, "halted", "/stop by 111"),
+        ({"trades_today": 3}, "trades_today", "3 of 3"),
+        (
+            {"loss_limit_breaches": ("Loss limit reached today (JST)",)},
+            "loss_limits",
+            "today (JST)",
+        ),
+        ({"data_problem": "2 candle(s) missing"}, "data", "missing"),
+    ],
+)
 def test_each_market_and_desk_rule_filters_with_its_reason(make_settings, change, rule, words):
     got, checks = verdict(make_settings(), context=replace(CALM, **change))
     assert got == "FILTERED"
@@ -76,14 +112,35 @@ def test_a_liquidation_spike_blocks_only_the_direction_it_matches(make_settings)
     from signaldesk.exchange.model import BookLevel, OrderBook
 
     settings = make_settings()
-    book = OrderBook("BTC_JPY", (BookLevel(Decimal("100.01"), Decimal(1)),), (BookLevel(Decimal("100"), Decimal(1)),))
-    market = Market({"BTC_JPY": book}, {}, None, {("BTC_JPY", "short"): "shorts liquidated: 9 liquidations"},
-                    False, "", 0, (), Decimal("1000000"))
+    book = OrderBook(
+        "BTC_JPY",
+        (BookLevel(Decimal("100.01"), Decimal(1)),),
+        (BookLevel(Decimal("100"), Decimal(1)),),
+    )
+    market = Market(
+        {"BTC_JPY": book},
+        {},
+        None,
+        {("BTC_JPY", "short"): "shorts liquidated: 9 liquidations"},
+        False,
+        "",
+        0,
+        (),
+        Decimal("1000000"),
+    )
     for direction, blocked in (("LONG", False), ("SHORT", True)):
-        prediction = SimpleNamespace(direction=direction, confidence=0.5, confidence_rank=0.5, prob_long=0.5,
-                                     prob_short=0.4)
-        scored = Scored("BTC_JPY", None, Decimal(100), None, None, features={"volume_ratio": 1.0},
-                        prediction=prediction)
+        prediction = SimpleNamespace(
+            direction=direction, confidence=0.5, confidence_rank=0.5, prob_long=0.5, prob_short=0.4
+        )
+        scored = Scored(
+            "BTC_JPY",
+            None,
+            Decimal(100),
+            None,
+            None,
+            features={"volume_ratio": 1.0},
+            prediction=prediction,
+        )
         judge(scored, market, settings)
         check = next(c for c in scored.checks if c.rule == "liquidations")
         assert check.ok is not blocked

@@ -37,15 +37,23 @@ def test_paper_mode_without_feed_uses_live_public_data(db, make_settings):
         settings = make_settings(GMO_PUBLIC_URL=fake.public_url, GMO_PRIVATE_URL=fake.private_url)
         with httpx.Client(timeout=5) as http:
             exchange = build_exchange(settings, db, http=http)
-            order_id = exchange.place_order(OrderRequest("BTC_JPY", BUY, LIMIT, Decimal("0.01"), Decimal("10000000"), SOK))
+            order_id = exchange.place_order(
+                OrderRequest("BTC_JPY", BUY, LIMIT, Decimal("0.01"), Decimal("10000000"), SOK)
+            )
             assert exchange.orders([order_id])[0].cancel_type == "EXPIRED_SOK"
         assert fake.count("POST", "/v1/order") == 0  # paper never sends orders
 
 
 def test_live_mode_builds_the_gmo_client_at_the_configured_urls(db, make_settings):
-    settings = make_settings(SIGNALDESK_MODE="live", GMO_API_KEY="placeholder-key", GMO_API_SECRET="placeholder-secret",
-                             GMO_PRIVATE_URL="http://127.0.0.1:9/private")
+    settings = make_settings(
+        SIGNALDESK_MODE="live",
+        GMO_API_KEY="placeholder-key",
+        GMO_API_SECRET="placeholder-secret",
+        GMO_PRIVATE_URL="http://127.0.0.1:9/private",
+    )
     with httpx.Client() as http:
         exchange = build_exchange(settings, db, http=http)
-    assert isinstance(exchange, GmoExchange) and exchange.private_url == "http://127.0.0.1:9/private"
+    assert (
+        isinstance(exchange, GmoExchange) and exchange.private_url == "http://127.0.0.1:9/private"
+    )
     assert all(callable(getattr(exchange, name)) for name in PROTOCOL_METHODS)

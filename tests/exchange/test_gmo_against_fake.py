@@ -39,8 +39,14 @@ def fake():
 @pytest.fixture
 def gmo(fake):
     with httpx.Client(timeout=0.4) as http:
-        yield GmoExchange(http, public_url=fake.public_url, private_url=fake.private_url, api_key=fake.api_key,
-                          api_secret=fake.api_secret, sleep=lambda s: None)
+        yield GmoExchange(
+            http,
+            public_url=fake.public_url,
+            private_url=fake.private_url,
+            api_key=fake.api_key,
+            api_secret=fake.api_secret,
+            sleep=lambda s: None,
+        )
 
 
 def test_public_market_data(gmo):
@@ -64,7 +70,11 @@ def test_post_only_rests_then_cancels(gmo, fake):
 def test_post_only_that_would_cross_expires_sok(gmo):
     order_id = gmo.place_order(OrderRequest("BTC_JPY", BUY, LIMIT, D("0.01"), D("10000000"), SOK))
     (order,) = gmo.orders([order_id])
-    assert (order.status, order.cancel_type, order.executed_size) == ("EXPIRED", "EXPIRED_SOK", D("0"))
+    assert (order.status, order.cancel_type, order.executed_size) == (
+        "EXPIRED",
+        "EXPIRED_SOK",
+        D("0"),
+    )
     assert gmo.executions(order_id) == []
 
 
@@ -88,7 +98,9 @@ def test_stop_triggers_on_the_trade_and_closes_a_position(gmo, fake):
     gmo.place_order(OrderRequest("BTC_JPY", BUY, MARKET, D("0.005")))
     (position,) = gmo.open_positions("BTC_JPY")
     assert (position.side, position.price) == (BUY, D("10000000"))
-    stop_id = gmo.close_order(CloseRequest("BTC_JPY", SELL, STOP, position.position_id, D("0.005"), D("9900000")))
+    stop_id = gmo.close_order(
+        CloseRequest("BTC_JPY", SELL, STOP, position.position_id, D("0.005"), D("9900000"))
+    )
     assert gmo.orders([stop_id])[0].status == "WAITING"
     assert gmo.open_positions("BTC_JPY")[0].ordered_size == D("0.005")
     fake.trade_at("BTC_JPY", "9950000")
@@ -134,8 +146,14 @@ def test_spot_cannot_sell_coins_it_does_not_hold(gmo):
 
 def test_bad_signature_is_refused_by_the_fake(fake):
     with httpx.Client(timeout=2) as http:
-        wrong = GmoExchange(http, public_url=fake.public_url, private_url=fake.private_url, api_key=fake.api_key,
-                            api_secret="not-the-secret", sleep=lambda s: None)
+        wrong = GmoExchange(
+            http,
+            public_url=fake.public_url,
+            private_url=fake.private_url,
+            api_key=fake.api_key,
+            api_secret="not-the-secret",
+            sleep=lambda s: None,
+        )
         with pytest.raises(errors.AuthError) as raised:
             wrong.assets()
     assert raised.value.code == "ERR-5010"
@@ -143,17 +161,28 @@ def test_bad_signature_is_refused_by_the_fake(fake):
 
 def test_skewed_clock_is_refused(fake):
     with httpx.Client(timeout=2) as http:
-        late = GmoExchange(http, public_url=fake.public_url, private_url=fake.private_url, api_key=fake.api_key,
-                           api_secret=fake.api_secret, clock=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+        late = GmoExchange(
+            http,
+            public_url=fake.public_url,
+            private_url=fake.private_url,
+            api_key=fake.api_key,
+            api_secret=fake.api_secret,
+            clock=lambda: datetime(2020, 1, 1, tzinfo=UTC),
+        )
         with pytest.raises(errors.AuthError) as raised:
             late.margin()
     assert raised.value.code == "ERR-5009"
 
 
-@pytest.mark.parametrize(("kind", "error"), [
-    ("maintenance", errors.Maintenance), ("malformed", errors.MalformedResponse),
-    ("truncated", errors.MalformedResponse), ("ERR-5012", errors.AuthError),
-])
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("maintenance", errors.Maintenance),
+        ("malformed", errors.MalformedResponse),
+        ("truncated", errors.MalformedResponse),
+        ("ERR-5012", errors.AuthError),
+    ],
+)
 def test_faults_become_clear_errors(gmo, fake, kind, error):
     fake.fail_next("/v1/activeOrders", kind)
     with pytest.raises(error, match="/v1/activeOrders"):

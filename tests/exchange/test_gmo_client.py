@@ -44,21 +44,32 @@ class FakeClock:
 def client(handler, clock: FakeClock | None = None) -> GmoExchange:
     clock = clock or FakeClock()
     http = httpx.Client(transport=httpx.MockTransport(handler))
-    return GmoExchange(http, public_url="https://gmo.test/public", private_url="https://gmo.test/private",
-                       api_key=KEY, api_secret=SECRET, limits=RateLimits.conservative(clock=clock, sleep=clock.sleep),
-                       sleep=clock.sleep, clock=lambda: NOW)
+    return GmoExchange(
+        http,
+        public_url="https://gmo.test/public",
+        private_url="https://gmo.test/private",
+        api_key=KEY,
+        api_secret=SECRET,
+        limits=RateLimits.conservative(clock=clock, sleep=clock.sleep),
+        sleep=clock.sleep,
+        clock=lambda: NOW,
+    )
 
 
 def envelope_error(code: str, text: str = "vendor text") -> bytes:
-    return json.dumps({"status": 1, "messages": [{"message_code": code, "message_string": text}]}).encode()
+    return json.dumps(
+        {"status": 1, "messages": [{"message_code": code, "message_string": text}]}
+    ).encode()
 
 
 def symbols_or(answer):
     """Return a handler serving /v1/symbols from the fixture and everything else with `answer(request)`."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/public/v1/symbols":
             return httpx.Response(200, content=fixture("symbols.json"))
         return answer(request)
+
     return handler
 
 
@@ -72,29 +83,49 @@ def test_every_documented_code_maps_to_its_error_type(code):
     assert raised.value.code == code and raised.value.vendor_text == "vendor text"
 
 
-@pytest.mark.parametrize(("code", "reason"), [
-    ("ERR-5121", "price_band"), ("ERR-5126", "invalid_size"), ("ERR-5114", "invalid_price"),
-    ("ERR-201", "insufficient_funds"), ("ERR-5129", "stop_would_trigger"),
-])
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("ERR-5121", "price_band"),
+        ("ERR-5126", "invalid_size"),
+        ("ERR-5114", "invalid_price"),
+        ("ERR-201", "insufficient_funds"),
+        ("ERR-5129", "stop_would_trigger"),
+    ],
+)
 def test_order_rejections_carry_the_reason(code, reason):
     exchange = client(symbols_or(lambda request: httpx.Response(200, content=envelope_error(code))))
     with pytest.raises(errors.OrderRejected) as raised:
-        exchange.place_order(OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK))
+        exchange.place_order(
+            OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK)
+        )
     assert raised.value.reason == reason
 
 
 def test_unknown_code_keeps_its_code_and_text():
-    exchange = client(lambda request: httpx.Response(200, content=envelope_error("ERR-9999", "brand new")))
+    exchange = client(
+        lambda request: httpx.Response(200, content=envelope_error("ERR-9999", "brand new"))
+    )
     with pytest.raises(errors.ExchangeError) as raised:
         exchange.assets()
     assert (type(raised.value), raised.value.code, raised.value.vendor_text) == (
-        errors.ExchangeError, "ERR-9999", "brand new")
+        errors.ExchangeError,
+        "ERR-9999",
+        "brand new",
+    )
 
 
-@pytest.mark.parametrize(("status", "error"), [
-    (500, errors.TemporaryError), (502, errors.TemporaryError), (429, errors.RateLimited),
-    (401, errors.AuthError), (404, errors.NotFound), (400, errors.InvalidRequest),
-])
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (500, errors.TemporaryError),
+        (502, errors.TemporaryError),
+        (429, errors.RateLimited),
+        (401, errors.AuthError),
+        (404, errors.NotFound),
+        (400, errors.InvalidRequest),
+    ],
+)
 def test_http_status_without_envelope(status, error):
     exchange = client(lambda request: httpx.Response(status, content=b"<html>oops</html>"))
     exchange.read_attempts = 1
@@ -103,8 +134,11 @@ def test_http_status_without_envelope(status, error):
 
 
 def test_reads_are_retried_with_backoff_and_counted():
-    answers = [httpx.Response(200, content=fixture("error_ERR-5003_rate_limit.json")),
-               httpx.Response(503, content=b"busy"), httpx.Response(200, content=fixture("margin.json"))]
+    answers = [
+        httpx.Response(200, content=fixture("error_ERR-5003_rate_limit.json")),
+        httpx.Response(503, content=b"busy"),
+        httpx.Response(200, content=fixture("margin.json")),
+    ]
     seen = []
 
     def handler(request):
@@ -144,7 +178,11 @@ def test_maintenance_is_not_retried():
 
 
 def test_klines_not_found_is_an_empty_day():
-    exchange = client(lambda request: httpx.Response(404, content=fixture("error_ERR-5207_not_found_http404.json")))
+    exchange = client(
+        lambda request: httpx.Response(
+            404, content=fixture("error_ERR-5207_not_found_http404.json")
+        )
+    )
     assert exchange.klines("BTC_JPY", "15m", "20210101") == []
 
 
@@ -160,15 +198,21 @@ def test_private_request_is_signed_without_query_and_with_exact_body():
 
     exchange = client(handler)
     exchange.active_orders("BTC")
-    exchange.place_order(OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK))
+    exchange.place_order(
+        OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK)
+    )
     get, post = seen["/private/v1/activeOrders"], seen["/private/v1/order"]
     stamp = get.headers["API-TIMESTAMP"]
     assert get.url.params["symbol"] == "BTC"
     assert get.headers["API-SIGN"] == sign(SECRET, stamp, "GET", "/v1/activeOrders")
     body = post.content.decode()
-    assert body == ('{"symbol":"BTC","side":"BUY","executionType":"LIMIT","timeInForce":"SOK",'
-                    '"price":"10000000","size":"0.0001"}')
-    assert post.headers["API-SIGN"] == sign(SECRET, post.headers["API-TIMESTAMP"], "POST", "/v1/order", body)
+    assert body == (
+        '{"symbol":"BTC","side":"BUY","executionType":"LIMIT","timeInForce":"SOK",'
+        '"price":"10000000","size":"0.0001"}'
+    )
+    assert post.headers["API-SIGN"] == sign(
+        SECRET, post.headers["API-TIMESTAMP"], "POST", "/v1/order", body
+    )
 
 
 def test_an_order_refused_locally_is_never_sent():
@@ -180,15 +224,24 @@ def test_an_order_refused_locally_is_never_sent():
 
     exchange = client(symbols_or(answer))
     with pytest.raises(errors.OrderRejected, match="not a multiple of the step") as raised:
-        exchange.place_order(OrderRequest("BTC", BUY, LIMIT, Decimal("0.00015"), Decimal("10000000"), SOK))
+        exchange.place_order(
+            OrderRequest("BTC", BUY, LIMIT, Decimal("0.00015"), Decimal("10000000"), SOK)
+        )
     assert raised.value.reason == "invalid_size" and sent == []
 
 
 def test_order_post_that_times_out_is_sent_once_and_resolved_by_reconciliation():
     posts = []
     active = json.loads(fixture("activeOrders.json"))
-    active["data"]["list"][0].update({"orderId": 637000, "rootOrderId": 637000, "size": "0.0001",
-                                      "price": "10000000", "timestamp": "2026-01-05T03:00:01.000Z"})
+    active["data"]["list"][0].update(
+        {
+            "orderId": 637000,
+            "rootOrderId": 637000,
+            "size": "0.0001",
+            "price": "10000000",
+            "timestamp": "2026-01-05T03:00:01.000Z",
+        }
+    )
 
     def answer(request):
         if request.method == "POST":
@@ -203,13 +256,17 @@ def test_order_post_that_times_out_is_sent_once_and_resolved_by_reconciliation()
     with pytest.raises(errors.OrderOutcomeUnknown, match="POST /private/v1/order"):
         exchange.place_order(request)
     assert len(posts) == 1
-    found = resolve_unknown_order(exchange, "BTC", BUY, request.size, request.price, placed_after=NOW)
+    found = resolve_unknown_order(
+        exchange, "BTC", BUY, request.size, request.price, placed_after=NOW
+    )
     assert found is not None and found.order_id == 637000 and len(posts) == 1
 
 
 def test_reconciliation_finds_a_filled_order_through_latest_executions():
     execution = json.loads(fixture("latestExecutions.json"))
-    execution["data"]["list"][0].update({"orderId": 223456789, "timestamp": "2026-01-05T03:00:02.000Z"})
+    execution["data"]["list"][0].update(
+        {"orderId": 223456789, "timestamp": "2026-01-05T03:00:02.000Z"}
+    )
     orders = json.loads(fixture("orders.json"))
     orders["data"]["list"] = orders["data"]["list"][:1]
     orders["data"]["list"][0].update({"symbol": "BTC", "timestamp": "2026-01-05T03:00:01.000Z"})
@@ -223,12 +280,16 @@ def test_reconciliation_finds_a_filled_order_through_latest_executions():
             return httpx.Response(200, content=json.dumps(orders).encode())
         return httpx.Response(200, content=fixture("activeOrders_empty.json"))
 
-    found = resolve_unknown_order(client(handler), "BTC", BUY, Decimal("0.02"), Decimal("1430001"), NOW)
+    found = resolve_unknown_order(
+        client(handler), "BTC", BUY, Decimal("0.02"), Decimal("1430001"), NOW
+    )
     assert found is not None and found.status == "EXECUTED"
 
 
 def test_reconciliation_reports_none_when_nothing_matches():
-    exchange = client(lambda request: httpx.Response(200, content=fixture("activeOrders_empty.json")))
+    exchange = client(
+        lambda request: httpx.Response(200, content=fixture("activeOrders_empty.json"))
+    )
     assert resolve_unknown_order(exchange, "BTC", BUY, Decimal("0.0001"), Decimal("1"), NOW) is None
 
 
@@ -241,7 +302,9 @@ def test_malformed_answer_to_an_order_post_is_an_unknown_outcome_not_a_retry():
 
     exchange = client(symbols_or(answer))
     with pytest.raises(errors.OrderOutcomeUnknown) as raised:
-        exchange.place_order(OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK))
+        exchange.place_order(
+            OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK)
+        )
     assert isinstance(raised.value.__cause__, errors.MalformedResponse) and len(posts) == 1
 
 
@@ -254,7 +317,8 @@ def test_order_post_refused_by_rate_limit_is_raised_as_such_and_not_retried():
 
     with pytest.raises(errors.RateLimited):
         client(symbols_or(answer)).place_order(
-            OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK))
+            OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK)
+        )
     assert len(posts) == 1
 
 
@@ -266,7 +330,9 @@ def test_cancel_of_an_order_already_final_counts_as_done():
 def test_private_call_without_keys_is_refused_before_sending():
     sent = []
     http = httpx.Client(transport=httpx.MockTransport(lambda request: sent.append(1)))
-    exchange = GmoExchange(http, public_url="https://gmo.test/public", private_url="https://gmo.test/private")
+    exchange = GmoExchange(
+        http, public_url="https://gmo.test/public", private_url="https://gmo.test/private"
+    )
     with pytest.raises(errors.AuthError, match="GMO_API_KEY"):
         exchange.assets()
     assert sent == []

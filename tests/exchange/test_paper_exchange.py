@@ -46,36 +46,84 @@ def first(predicate) -> int:
     return next(i for i in range(len(candles) - 1) if predicate(candles[i], candles[i + 1]))
 
 
-def desk(db, i: int, symbol_pairs=("BTC_JPY", "BTC"), jpy: str = "1000000") -> tuple[PaperExchange, CandleFeed]:
+def desk(
+    db, i: int, symbol_pairs=("BTC_JPY", "BTC"), jpy: str = "1000000"
+) -> tuple[PaperExchange, CandleFeed]:
     """Return a paper exchange whose feed has just released candle i."""
-    feed = CandleFeed({s: btc() for s in symbol_pairs}, start=btc()[i].open_time + timedelta(minutes=15))
+    feed = CandleFeed(
+        {s: btc() for s in symbol_pairs}, start=btc()[i].open_time + timedelta(minutes=15)
+    )
     return PaperExchange(db, feed, starting_jpy=D(jpy), rules=RULES), feed
 
 
 # (name, chooser of candle index, order builder from (current, next), expected status after the next candle)
 CASES = [
-    ("post-only buy at the close would cross", lambda c, n: True,
-     lambda c, n: (BUY, LIMIT, c.close, SOK), ("EXPIRED", "EXPIRED_SOK", D(0))),
-    ("post-only sell at the close would cross", lambda c, n: True,
-     lambda c, n: (SELL, LIMIT, c.close, SOK), ("EXPIRED", "EXPIRED_SOK", D(0))),
-    ("buy limit touched by the low does not fill", lambda c, n: n.low < c.close,
-     lambda c, n: (BUY, LIMIT, n.low, SOK), ("ORDERED", None, D(0))),
-    ("buy limit traded through fills at its price", lambda c, n: n.low + CENT < c.close,
-     lambda c, n: (BUY, LIMIT, n.low + CENT, SOK), ("EXECUTED", None, D("0.01"))),
-    ("sell limit touched by the high does not fill", lambda c, n: n.high > c.close,
-     lambda c, n: (SELL, LIMIT, n.high, SOK), ("ORDERED", None, D(0))),
-    ("sell limit traded through fills (leverage short)", lambda c, n: n.high - CENT > c.close,
-     lambda c, n: (SELL, LIMIT, n.high - CENT, SOK), ("EXECUTED", None, D("0.01"))),
-    ("past prices never fill a new order", lambda c, n: c.low + CENT < min(c.close, n.low),
-     lambda c, n: (BUY, LIMIT, c.low + CENT, SOK), ("ORDERED", None, D(0))),
-    ("buy stop triggers when the high reaches it", lambda c, n: n.high > c.close + CENT,
-     lambda c, n: (BUY, STOP, n.high, None), ("EXECUTED", None, D("0.01"))),
-    ("passive fill-and-kill expires", lambda c, n: True,
-     lambda c, n: (BUY, LIMIT, c.close - CENT, FAK), ("EXPIRED", "EXPIRED_FAK", D(0))),
-    ("crossing FAS limit takes the close at once", lambda c, n: True,
-     lambda c, n: (BUY, LIMIT, c.close + 100, FAS), ("EXECUTED", None, D("0.01"))),
-    ("market order fills at once", lambda c, n: True,
-     lambda c, n: (SELL, MARKET, None, None), ("EXECUTED", None, D("0.01"))),
+    (
+        "post-only buy at the close would cross",
+        lambda c, n: True,
+        lambda c, n: (BUY, LIMIT, c.close, SOK),
+        ("EXPIRED", "EXPIRED_SOK", D(0)),
+    ),
+    (
+        "post-only sell at the close would cross",
+        lambda c, n: True,
+        lambda c, n: (SELL, LIMIT, c.close, SOK),
+        ("EXPIRED", "EXPIRED_SOK", D(0)),
+    ),
+    (
+        "buy limit touched by the low does not fill",
+        lambda c, n: n.low < c.close,
+        lambda c, n: (BUY, LIMIT, n.low, SOK),
+        ("ORDERED", None, D(0)),
+    ),
+    (
+        "buy limit traded through fills at its price",
+        lambda c, n: n.low + CENT < c.close,
+        lambda c, n: (BUY, LIMIT, n.low + CENT, SOK),
+        ("EXECUTED", None, D("0.01")),
+    ),
+    (
+        "sell limit touched by the high does not fill",
+        lambda c, n: n.high > c.close,
+        lambda c, n: (SELL, LIMIT, n.high, SOK),
+        ("ORDERED", None, D(0)),
+    ),
+    (
+        "sell limit traded through fills (leverage short)",
+        lambda c, n: n.high - CENT > c.close,
+        lambda c, n: (SELL, LIMIT, n.high - CENT, SOK),
+        ("EXECUTED", None, D("0.01")),
+    ),
+    (
+        "past prices never fill a new order",
+        lambda c, n: c.low + CENT < min(c.close, n.low),
+        lambda c, n: (BUY, LIMIT, c.low + CENT, SOK),
+        ("ORDERED", None, D(0)),
+    ),
+    (
+        "buy stop triggers when the high reaches it",
+        lambda c, n: n.high > c.close + CENT,
+        lambda c, n: (BUY, STOP, n.high, None),
+        ("EXECUTED", None, D("0.01")),
+    ),
+    (
+        "passive fill-and-kill expires",
+        lambda c, n: True,
+        lambda c, n: (BUY, LIMIT, c.close - CENT, FAK),
+        ("EXPIRED", "EXPIRED_FAK", D(0)),
+    ),
+    (
+        "crossing FAS limit takes the close at once",
+        lambda c, n: True,
+        lambda c, n: (BUY, LIMIT, c.close + 100, FAS),
+        ("EXECUTED", None, D("0.01")),
+    ),
+    (
+        "market order fills at once",
+        lambda c, n: True,
+        lambda c, n: (SELL, MARKET, None, None),
+        ("EXECUTED", None, D("0.01")),
+    ),
 ]
 
 
@@ -108,7 +156,9 @@ def test_stop_that_gaps_fills_at_the_open(db):
     i = first(lambda c, n: n.open > c.close + CENT)
     current, following = btc()[i], btc()[i + 1]
     paper, feed = desk(db, i)
-    order_id = paper.place_order(OrderRequest("BTC_JPY", BUY, STOP, D("0.01"), current.close + CENT))
+    order_id = paper.place_order(
+        OrderRequest("BTC_JPY", BUY, STOP, D("0.01"), current.close + CENT)
+    )
     feed.advance()
     assert paper.executions(order_id)[0].price == following.open
 
@@ -141,7 +191,9 @@ def test_leverage_short_opens_and_closes_with_the_profit(db):
     assert (position.side, position.price, position.size) == (SELL, entry, D("0.02"))
     feed.advance()
     exit_price = btc()[1].close
-    order_id = paper.close_order(CloseRequest("BTC_JPY", BUY, MARKET, position.position_id, D("0.02")))
+    order_id = paper.close_order(
+        CloseRequest("BTC_JPY", BUY, MARKET, position.position_id, D("0.02"))
+    )
     (fill,) = paper.executions(order_id)
     assert fill.loss_gain == (entry - exit_price) * D("0.02")
     assert paper.open_positions("BTC_JPY") == []
@@ -177,15 +229,21 @@ def test_leverage_fee_charged_for_each_0600_jst_crossed(db):
 
 def test_change_order_to_a_crossing_price_expires_a_post_only(db):
     paper, _ = desk(db, 0)
-    order_id = paper.place_order(OrderRequest("BTC_JPY", BUY, LIMIT, D("0.01"), btc()[0].close - 100, SOK))
+    order_id = paper.place_order(
+        OrderRequest("BTC_JPY", BUY, LIMIT, D("0.01"), btc()[0].close - 100, SOK)
+    )
     paper.change_order(order_id, btc()[0].close + 1)
     assert paper.orders([order_id])[0].cancel_type == "EXPIRED_SOK"
 
 
 def test_cancel_and_state_survive_a_restart(db):
     paper, feed = desk(db, 0)
-    order_id = paper.place_order(OrderRequest("BTC_JPY", BUY, LIMIT, D("0.01"), btc()[0].close - 5000, SOK))
-    again = PaperExchange(db, feed, starting_jpy=D("5"), rules=RULES)  # existing account keeps its balance
+    order_id = paper.place_order(
+        OrderRequest("BTC_JPY", BUY, LIMIT, D("0.01"), btc()[0].close - 5000, SOK)
+    )
+    again = PaperExchange(
+        db, feed, starting_jpy=D("5"), rules=RULES
+    )  # existing account keeps its balance
     assert [o.order_id for o in again.active_orders("BTC_JPY")] == [order_id]
     assert again.assets()[0].amount == D("1000000")
     again.cancel_order(order_id)

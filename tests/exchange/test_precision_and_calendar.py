@@ -23,10 +23,15 @@ D = Decimal
 BTC_JPY, BTC = DEFAULT_RULES["BTC_JPY"], DEFAULT_RULES["BTC"]
 
 
-@pytest.mark.parametrize(("price", "side", "expected"), [
-    (D("10000000.6"), BUY, D("10000000")), (D("10000000.4"), SELL, D("10000001")),
-    (D("10000000"), BUY, D("10000000")), (D("10000000"), SELL, D("10000000")),
-])
+@pytest.mark.parametrize(
+    ("price", "side", "expected"),
+    [
+        (D("10000000.6"), BUY, D("10000000")),
+        (D("10000000.4"), SELL, D("10000001")),
+        (D("10000000"), BUY, D("10000000")),
+        (D("10000000"), SELL, D("10000000")),
+    ],
+)
 def test_price_rounds_passively(price, side, expected):
     assert round_price(price, side, BTC_JPY) == expected
 
@@ -52,7 +57,10 @@ def test_trading_day_starts_0600_jst():
     assert trading_day(datetime(2024, 1, 1, 20, 59, tzinfo=UTC)) == date(2024, 1, 1)
     assert trading_day(datetime(2024, 1, 1, 21, 0, tzinfo=UTC)) == date(2024, 1, 2)
     assert trading_day_start(date(2024, 1, 1)) == datetime(2023, 12, 31, 21, 0, tzinfo=UTC)
-    assert (kline_date("15m", date(2024, 1, 1)), kline_date("1day", date(2024, 1, 1))) == ("20240101", "2024")
+    assert (kline_date("15m", date(2024, 1, 1)), kline_date("1day", date(2024, 1, 1))) == (
+        "20240101",
+        "2024",
+    )
     assert gmo_interval("1h") == "1hour"
     with pytest.raises(ValueError, match="interval"):
         gmo_interval("2m")
@@ -62,4 +70,7 @@ def test_leverage_fee_boundaries_are_0600_jst_crossings():
     start = datetime(2024, 1, 1, 20, 0, tzinfo=UTC)
     assert fee_boundaries(start, datetime(2024, 1, 1, 20, 59, tzinfo=UTC)) == []
     assert fee_boundaries(start, datetime(2024, 1, 3, 21, 0, tzinfo=UTC)) == [
-        datetime(2024, 1, 1, 21, tzinfo=UTC), datetime(2024, 1, 2, 21, tzinfo=UTC), datetime(2024, 1, 3, 21, tzinfo=UTC)]
+        datetime(2024, 1, 1, 21, tzinfo=UTC),
+        datetime(2024, 1, 2, 21, tzinfo=UTC),
+        datetime(2024, 1, 3, 21, tzinfo=UTC),
+    ]

@@ -34,7 +34,13 @@ def atr(candles: Sequence[Candle], index: int, bars: int = 14) -> Decimal:
     ranges = []
     for i in range(index - bars + 1, index + 1):
         prev = candles[i - 1].close
-        ranges.append(max(candles[i].high - candles[i].low, abs(candles[i].high - prev), abs(candles[i].low - prev)))
+        ranges.append(
+            max(
+                candles[i].high - candles[i].low,
+                abs(candles[i].high - prev),
+                abs(candles[i].low - prev),
+            )
+        )
     return (sum(ranges, Decimal(0)) / bars).quantize(Decimal("0.01"))
 
 
@@ -61,7 +67,11 @@ class ShiftingFeed(CandleFeed):
     def order_book(self, symbol: str) -> OrderBook:
         """Return the candle book, or the moved book once enough reads happened."""
         self.reads += 1
-        if self.moved_book is not None and symbol == self.moved_book.symbol and self.reads > self.moved_after:
+        if (
+            self.moved_book is not None
+            and symbol == self.moved_book.symbol
+            and self.reads > self.moved_after
+        ):
             return self.moved_book
         return super().order_book(symbol)
 
@@ -89,7 +99,9 @@ class Desk:
         """Advance candle by candle until the trade is closed or cancelled; return every notice."""
         notices = []
         for _ in range(max_steps):
-            status = self.db.execute("SELECT status FROM trades WHERE id = ?", [trade_id]).fetchone()[0]
+            status = self.db.execute(
+                "SELECT status FROM trades WHERE id = ?", [trade_id]
+            ).fetchone()[0]
             if status in ("closed", "cancelled"):
                 break
             notices += self.step()
@@ -99,8 +111,12 @@ class Desk:
 def open_desk(db, settings, symbol: str, index: int) -> Desk:
     """Return a paper desk whose present is the close of candle `index` of the symbol's real data."""
     candles = real_candles(symbol)
-    feed = ShiftingFeed({symbol: candles}, spread_bps=SPREAD_BPS, start=candles[index].open_time + STEP)
-    return Desk(db, feed, PaperExchange(db, feed, starting_jpy=settings.risk.paper_equity_jpy), settings)
+    feed = ShiftingFeed(
+        {symbol: candles}, spread_bps=SPREAD_BPS, start=candles[index].open_time + STEP
+    )
+    return Desk(
+        db, feed, PaperExchange(db, feed, starting_jpy=settings.risk.paper_equity_jpy), settings
+    )
 
 
 def approved_signal(db, symbol: str, direction: str, candle: Candle, atr_value: Decimal) -> int:
@@ -110,12 +126,22 @@ def approved_signal(db, symbol: str, direction: str, candle: Candle, atr_value: 
             "INSERT INTO signals (created_at, symbol, candle_time, direction, confidence, features, model_version, "
             "status, close_price, atr, expires_at, approved_by) VALUES (?, ?, ?, ?, 0.8, '{}', 'test', 'APPROVED', "
             "?, ?, ?, 'tester')",
-            [to_db(candle.open_time + STEP), symbol, to_db(candle.open_time), direction, str(candle.close),
-             str(atr_value), to_db(candle.open_time + 2 * STEP)])
+            [
+                to_db(candle.open_time + STEP),
+                symbol,
+                to_db(candle.open_time),
+                direction,
+                str(candle.close),
+                str(atr_value),
+                to_db(candle.open_time + 2 * STEP),
+            ],
+        )
     return cursor.lastrowid
 
 
-def find_start(symbol: str, wanted: Callable[[Sequence[Candle], int, Decimal], bool], first: int = 20) -> int:
+def find_start(
+    symbol: str, wanted: Callable[[Sequence[Candle], int, Decimal], bool], first: int = 20
+) -> int:
     """Return the first candle index of the real data after which the market did what `wanted` describes."""
     candles = real_candles(symbol)
     for index in range(first, len(candles) - 40):

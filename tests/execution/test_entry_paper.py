@@ -34,8 +34,10 @@ def start(db, settings, symbol="BTC_JPY", direction="LONG", index=INDEX):
 
 def entry_rows(db):
     """Return (attempt, status, cancel_type, executed_size) of every entry order."""
-    return db.execute("SELECT attempt, status, cancel_type, executed_size FROM orders WHERE purpose = 'entry' "
-                      "ORDER BY id").fetchall()
+    return db.execute(
+        "SELECT attempt, status, cancel_type, executed_size FROM orders WHERE purpose = 'entry' "
+        "ORDER BY id"
+    ).fetchall()
 
 
 def test_expired_post_only_is_requoted_at_the_new_passive_price(db, make_settings):
@@ -62,8 +64,9 @@ def test_partial_fill_becomes_the_position_and_the_rest_is_cancelled(db, make_se
 
     manage_trades(db, desk.exchange, desk.settings, desk.now + timedelta(minutes=15))
 
-    trade = db.execute("SELECT status, filled_size, remaining_size FROM trades WHERE id = ?",
-                       [outcome.trade_id]).fetchone()
+    trade = db.execute(
+        "SELECT status, filled_size, remaining_size FROM trades WHERE id = ?", [outcome.trade_id]
+    ).fetchone()
     assert (trade[0], Decimal(trade[1]), Decimal(trade[2])) == ("open", 2, 2)
     assert entry_rows(db)[0][1:3] == ("CANCELED", "USER")
     (stop,) = desk.exchange.active_orders("ETH_JPY")
@@ -84,7 +87,9 @@ def test_crash_after_the_post_leaves_exactly_one_order_after_restart(db_path, ma
     execute_signal(db, restarted.exchange, settings, signal_id, restarted.now)
 
     (order,) = restarted.exchange.active_orders("BTC_JPY")
-    assert db.execute("SELECT status, exchange_order_id FROM orders").fetchall() == [("OPEN", order.order_id)]
+    assert db.execute("SELECT status, exchange_order_id FROM orders").fetchall() == [
+        ("OPEN", order.order_id)
+    ]
     assert report.resolved_orders == [1] and report.differences == []
     restarted.run_until_closed(1)
     assert db.execute("SELECT status FROM trades").fetchone()[0] in ("closed", "cancelled")
@@ -101,7 +106,10 @@ def test_approval_during_a_halt_is_blocked(db, make_settings):
     assert (outcome.status, outcome.trade_id) == ("BLOCKED", None)
     assert "Trading is halted (/stop by 42)" in outcome.reason
     assert desk.exchange.active_orders("BTC_JPY") == []
-    assert db.execute("SELECT status FROM signals WHERE id = ?", [signal_id]).fetchone()[0] == "BLOCKED"
+    assert (
+        db.execute("SELECT status FROM signals WHERE id = ?", [signal_id]).fetchone()[0]
+        == "BLOCKED"
+    )
 
 
 def _loss_today(db, now, pnl: str) -> None:
@@ -111,13 +119,19 @@ def _loss_today(db, now, pnl: str) -> None:
         trade_id = db.execute(
             "INSERT INTO trades (symbol, direction, status, mode, size, stop_loss, take_profit_1, take_profit_2, "
             "created_at, updated_at, exit_time, pnl_jpy) VALUES ('BTC_JPY', 'LONG', 'closed', 'paper', '1', '1', "
-            "'2', '3', ?, ?, ?, ?)", [at, at, at, pnl]).lastrowid
+            "'2', '3', ?, ?, ?, ?)",
+            [at, at, at, pnl],
+        ).lastrowid
         order_id = db.execute(
             "INSERT INTO orders (trade_id, purpose, symbol, side, execution_type, size, status, mode, created_at, "
             "updated_at) VALUES (?, 'exit', 'BTC_JPY', 'SELL', 'MARKET', '1', 'FILLED', 'paper', ?, ?)",
-            [trade_id, at, at]).lastrowid
-        db.execute("INSERT INTO fills (order_id, symbol, side, price, size, fee, realized_pnl, executed_at, "
-                   "recorded_at) VALUES (?, 'BTC_JPY', 'SELL', '1', '1', '0', ?, ?, ?)", [order_id, pnl, at, at])
+            [trade_id, at, at],
+        ).lastrowid
+        db.execute(
+            "INSERT INTO fills (order_id, symbol, side, price, size, fee, realized_pnl, executed_at, "
+            "recorded_at) VALUES (?, 'BTC_JPY', 'SELL', '1', '1', '0', ?, ?, ?)",
+            [order_id, pnl, at, at],
+        )
 
 
 def test_approval_that_would_break_the_daily_loss_limit_is_blocked(db, make_settings):
@@ -153,7 +167,10 @@ def test_stop_cancels_resting_entries_and_is_idempotent(db, make_settings):
     assert (first.halted_now, first.cancelled_orders) == (True, [1])
     assert (second.halted_now, second.cancelled_orders, second.flattened_trades) == (False, [], [])
     assert desk.exchange.active_orders("BTC_JPY") == []
-    assert db.execute("SELECT status FROM trades WHERE id = ?", [outcome.trade_id]).fetchone()[0] == "cancelled"
+    assert (
+        db.execute("SELECT status FROM trades WHERE id = ?", [outcome.trade_id]).fetchone()[0]
+        == "cancelled"
+    )
 
 
 def test_the_approved_plan_is_honoured_size_capped_and_modified_levels_kept(db, make_settings):
@@ -161,16 +178,20 @@ def test_the_approved_plan_is_honoured_size_capped_and_modified_levels_kept(db, 
     book = desk.exchange.order_book("BTC_JPY")
     entry = book.best_bid
     with writing(db):  # what /modify leaves behind: a smaller size and hand-set stop / take-profits
-        db.execute("UPDATE signals SET entry_price = ?, stop_loss = ?, take_profit_1 = ?, take_profit_2 = ?, "
-                   "size = '0.002' WHERE id = ?",
-                   [str(entry), str(entry - 700), str(entry + 500), str(entry + 900), signal_id])
+        db.execute(
+            "UPDATE signals SET entry_price = ?, stop_loss = ?, take_profit_1 = ?, take_profit_2 = ?, "
+            "size = '0.002' WHERE id = ?",
+            [str(entry), str(entry - 700), str(entry + 500), str(entry + 900), signal_id],
+        )
 
     outcome = execute_signal(db, desk.exchange, desk.settings, signal_id, desk.now)
 
     assert outcome.status == "EXECUTED", outcome.reason
     (order,) = desk.exchange.active_orders("BTC_JPY")
     assert order.size == Decimal("0.002") and order.price <= entry
-    trade = db.execute("SELECT size, stop_loss, take_profit_1, take_profit_2 FROM trades").fetchone()
+    trade = db.execute(
+        "SELECT size, stop_loss, take_profit_1, take_profit_2 FROM trades"
+    ).fetchone()
     assert [Decimal(v) for v in trade] == [Decimal("0.002"), entry - 700, entry + 500, entry + 900]
 
 
@@ -178,9 +199,11 @@ def test_an_approved_size_below_the_minimum_is_blocked(db, make_settings):
     desk, signal_id = start(db, make_settings())
     entry = desk.exchange.order_book("BTC_JPY").best_bid
     with writing(db):
-        db.execute("UPDATE signals SET entry_price = ?, stop_loss = ?, take_profit_1 = ?, take_profit_2 = ?, "
-                   "size = '0' WHERE id = ?", [str(entry), str(entry - 700), str(entry + 500), str(entry + 900),
-                                               signal_id])
+        db.execute(
+            "UPDATE signals SET entry_price = ?, stop_loss = ?, take_profit_1 = ?, take_profit_2 = ?, "
+            "size = '0' WHERE id = ?",
+            [str(entry), str(entry - 700), str(entry + 500), str(entry + 900), signal_id],
+        )
 
     outcome = execute_signal(db, desk.exchange, desk.settings, signal_id, desk.now)
 

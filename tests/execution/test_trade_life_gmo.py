@@ -12,7 +12,13 @@ from execution_harness import CrashAfterPost, CrashingExchange
 
 from signaldesk.clock import to_db, utc_now
 from signaldesk.exchange.factory import build_gmo
-from signaldesk.execution import close_trade, emergency_stop, execute_signal, manage_trades, reconcile
+from signaldesk.execution import (
+    close_trade,
+    emergency_stop,
+    execute_signal,
+    manage_trades,
+    reconcile,
+)
 from signaldesk.storage import open_db, writing
 from tests.fakes.gmo_server import FakeGmo
 
@@ -30,8 +36,13 @@ def fake():
 @pytest.fixture
 def live(fake, make_settings):
     """Return (settings, exchange) of a live desk pointed at the fake server."""
-    settings = make_settings(SIGNALDESK_MODE="live", GMO_API_KEY=fake.api_key, GMO_API_SECRET=fake.api_secret,
-                             GMO_PUBLIC_URL=fake.public_url, GMO_PRIVATE_URL=fake.private_url)
+    settings = make_settings(
+        SIGNALDESK_MODE="live",
+        GMO_API_KEY=fake.api_key,
+        GMO_API_SECRET=fake.api_secret,
+        GMO_PUBLIC_URL=fake.public_url,
+        GMO_PRIVATE_URL=fake.private_url,
+    )
     with httpx.Client(timeout=0.5) as http:
         yield settings, build_gmo(settings, http, sleep=lambda s: None)
 
@@ -53,8 +64,16 @@ def signal(db, direction: str, now) -> int:
         return db.execute(
             "INSERT INTO signals (created_at, symbol, candle_time, direction, features, model_version, status, "
             "close_price, atr, expires_at) VALUES (?, ?, ?, ?, '{}', 'test', 'APPROVED', ?, ?, ?)",
-            [to_db(now), SYMBOL, to_db(now - timedelta(minutes=15)), direction, str(BASE), str(ATR),
-             to_db(now + timedelta(minutes=15))]).lastrowid
+            [
+                to_db(now),
+                SYMBOL,
+                to_db(now - timedelta(minutes=15)),
+                direction,
+                str(BASE),
+                str(ATR),
+                to_db(now + timedelta(minutes=15)),
+            ],
+        ).lastrowid
 
 
 def trade(db, trade_id):
@@ -70,8 +89,9 @@ def enter(db, fake, settings, exchange, direction):
     now = utc_now()
     outcome = execute_signal(db, exchange, settings, signal(db, direction, now), now)
     assert outcome.status == "EXECUTED", outcome
-    entry = db.execute("SELECT price FROM orders WHERE trade_id = ? AND purpose = 'entry'",
-                       [outcome.trade_id]).fetchone()[0]
+    entry = db.execute(
+        "SELECT price FROM orders WHERE trade_id = ? AND purpose = 'entry'", [outcome.trade_id]
+    ).fetchone()[0]
     fake.trade_at(SYMBOL, entry)
     manage_trades(db, exchange, settings, now)
     return outcome.trade_id, sign, now
@@ -88,13 +108,20 @@ def take_profit(db, fake, settings, exchange, sign, offset, now):
 
 @pytest.mark.parametrize("direction", ["LONG", "SHORT"])
 @pytest.mark.parametrize("reason", ["stop_loss", "tp1", "tp2", "time_stop", "manual", "emergency"])
-def test_trade_lives_to_its_exit_over_http(db, fake, live, make_settings, tmp_path, direction, reason):
+def test_trade_lives_to_its_exit_over_http(
+    db, fake, live, make_settings, tmp_path, direction, reason
+):
     settings, exchange = live
     if reason == "tp1":
         (tmp_path / "c.toml").write_text("[risk]\ntake_profit_1_fraction = 1.0\n", encoding="utf-8")
-        settings = make_settings(SIGNALDESK_MODE="live", GMO_API_KEY=fake.api_key, GMO_API_SECRET=fake.api_secret,
-                                 GMO_PUBLIC_URL=fake.public_url, GMO_PRIVATE_URL=fake.private_url,
-                                 SIGNALDESK_CONFIG=str(tmp_path / "c.toml"))
+        settings = make_settings(
+            SIGNALDESK_MODE="live",
+            GMO_API_KEY=fake.api_key,
+            GMO_API_SECRET=fake.api_secret,
+            GMO_PUBLIC_URL=fake.public_url,
+            GMO_PRIVATE_URL=fake.private_url,
+            SIGNALDESK_CONFIG=str(tmp_path / "c.toml"),
+        )
     trade_id, sign, now = enter(db, fake, settings, exchange, direction)
     assert [o.execution_type for o in exchange.active_orders(SYMBOL)] == ["STOP"]
     if reason == "stop_loss":
@@ -115,22 +142,31 @@ def test_trade_lives_to_its_exit_over_http(db, fake, live, make_settings, tmp_pa
     row = trade(db, trade_id)
     assert (row["status"], row["exit_reason"]) == ("closed", reason)
     assert exchange.open_positions(SYMBOL) == [] and exchange.active_orders(SYMBOL) == []
-    fills = db.execute("SELECT o.purpose, f.size, f.realized_pnl, f.fee FROM fills f JOIN orders o ON o.id = "
-                       "f.order_id WHERE o.trade_id = ?", [trade_id]).fetchall()
+    fills = db.execute(
+        "SELECT o.purpose, f.size, f.realized_pnl, f.fee FROM fills f JOIN orders o ON o.id = "
+        "f.order_id WHERE o.trade_id = ?",
+        [trade_id],
+    ).fetchall()
     assert Decimal(row["pnl_jpy"]) == sum(Decimal(f[2] or 0) - Decimal(f[3]) for f in fills)
     assert (Decimal(row["pnl_jpy"]) > 0) == (reason in ("tp1", "tp2"))
 
 
 def test_expired_post_only_is_requoted_a_bounded_number_of_times(db, fake, live):
     settings, exchange = live
-    fake.set_book(SYMBOL, bid=str(BASE), ask=str(BASE))  # a locked book: every post-only BUY at the bid crosses
+    fake.set_book(
+        SYMBOL, bid=str(BASE), ask=str(BASE)
+    )  # a locked book: every post-only BUY at the bid crosses
     now = utc_now()
     outcome = execute_signal(db, exchange, settings, signal(db, "LONG", now), now)
     for step in range(1, 6):  # one re-quote per management step
         manage_trades(db, exchange, settings, now + timedelta(seconds=10 * step))
 
-    entries = db.execute("SELECT attempt, status, cancel_type FROM orders WHERE purpose = 'entry' ORDER BY id").fetchall()
-    assert entries == [(n, "EXPIRED", "EXPIRED_SOK") for n in range(1, settings.risk.max_requotes + 2)]
+    entries = db.execute(
+        "SELECT attempt, status, cancel_type FROM orders WHERE purpose = 'entry' ORDER BY id"
+    ).fetchall()
+    assert entries == [
+        (n, "EXPIRED", "EXPIRED_SOK") for n in range(1, settings.risk.max_requotes + 2)
+    ]
     assert fake.count("POST", "/v1/order") == settings.risk.max_requotes + 1
     assert trade(db, outcome.trade_id)["status"] == "cancelled"
 
@@ -142,13 +178,19 @@ def test_partial_fill_becomes_the_position_when_the_window_ends(db, fake, live):
     outcome = execute_signal(db, exchange, settings, signal(db, "LONG", now), now)
     entry_price = db.execute("SELECT price FROM orders WHERE purpose = 'entry'").fetchone()[0]
     fake.trade_at(SYMBOL, entry_price, size="0.03")
-    manage_trades(db, exchange, settings, now + timedelta(minutes=settings.risk.entry_window_minutes))
+    manage_trades(
+        db, exchange, settings, now + timedelta(minutes=settings.risk.entry_window_minutes)
+    )
 
     row = trade(db, outcome.trade_id)
     assert (row["status"], row["filled_size"], row["remaining_size"]) == ("open", "0.03", "0.03")
     (position,) = exchange.open_positions(SYMBOL)
     (stop,) = exchange.active_orders(SYMBOL)
-    assert (position.size, stop.execution_type, stop.size) == (Decimal("0.030"), "STOP", Decimal("0.030"))
+    assert (position.size, stop.execution_type, stop.size) == (
+        Decimal("0.030"),
+        "STOP",
+        Decimal("0.030"),
+    )
 
 
 def test_lost_answer_is_resolved_without_a_second_post(db, fake, live):
@@ -198,8 +240,12 @@ def test_reconcile_reports_what_the_desk_did_not_do(db, fake, live):
 
     (stop,) = exchange.active_orders(SYMBOL)
     exchange.cancel_order(stop.order_id)
-    exchange.close_order(CloseRequest(SYMBOL, "SELL", "MARKET", position.position_id, position.size))
+    exchange.close_order(
+        CloseRequest(SYMBOL, "SELL", "MARKET", position.position_id, position.size)
+    )
 
     report = reconcile(db, exchange, settings, now)
-    assert report.differences == [f"Trade #{trade_id}: position {position.position_id} ({position.size}) is not "
-                                  f"open on the exchange (closed by hand or loss-cut?)."]
+    assert report.differences == [
+        f"Trade #{trade_id}: position {position.position_id} ({position.size}) is not "
+        f"open on the exchange (closed by hand or loss-cut?)."
+    ]

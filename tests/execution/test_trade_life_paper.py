@@ -16,7 +16,7 @@ def moves(candles, s, sign):
     """Return per-bar (high, low, close) after candle s, measured from its close in the trade's direction."""
     base = candles[s].close
     out = []
-    for c in candles[s + 1:s + 19]:
+    for c in candles[s + 1 : s + 19]:
         high, low = (c.high - base, c.low - base) if sign == 1 else (base - c.low, base - c.high)
         out.append((high, low, (c.close - base) * sign))
     return out
@@ -41,8 +41,11 @@ def hits_tp1_whole(m, a) -> bool:
     """A close beyond take-profit 1, then a bar trading through the resting take-profit, no stop before."""
     for k in range(1, 13):
         if m[k][2] >= a * Decimal("2.3"):
-            return (all(m[j][2] < a * Decimal("1.9") for j in range(k)) and m[k + 1][0] > m[k][2] + a / 10
-                    and all(m[j][1] > -a * Decimal("1.6") for j in range(k + 2)))
+            return (
+                all(m[j][2] < a * Decimal("1.9") for j in range(k))
+                and m[k + 1][0] > m[k][2] + a / 10
+                and all(m[j][1] > -a * Decimal("1.6") for j in range(k + 2))
+            )
     return False
 
 
@@ -55,8 +58,11 @@ def hits_tp2(m, a) -> bool:
         return False
     for k2 in range(k1 + 2, 14):
         if m[k2][2] >= a * Decimal("4.3"):
-            return (m[k2 + 1][0] > m[k2][2] + a / 10 and all(m[j][1] > a / 5 for j in range(k1 + 1, k2 + 2))
-                    and all(m[j][2] < a * Decimal("3.9") for j in range(k1, k2)))
+            return (
+                m[k2 + 1][0] > m[k2][2] + a / 10
+                and all(m[j][1] > a / 5 for j in range(k1 + 1, k2 + 2))
+                and all(m[j][2] < a * Decimal("3.9") for j in range(k1, k2))
+            )
     return False
 
 
@@ -70,14 +76,22 @@ def calm_start(m, a) -> bool:
     return all(m[j][1] > -a * Decimal("1.5") and m[j][2] < a * Decimal("1.5") for j in range(3))
 
 
-PATHS = {"stop_loss": hits_stop, "tp1": hits_tp1_whole, "tp2": hits_tp2, "time_stop": drifts,
-         "manual": calm_start, "emergency": calm_start}
+PATHS = {
+    "stop_loss": hits_stop,
+    "tp1": hits_tp1_whole,
+    "tp2": hits_tp2,
+    "time_stop": drifts,
+    "manual": calm_start,
+    "emergency": calm_start,
+}
 
 
 def start_for(direction: str, reason: str) -> int:
     """Return a moment in the real data after which the market gives this exit."""
     sign = 1 if direction == "LONG" else -1
-    return find_start(SYMBOL, lambda c, s, a: (entry_fills(m := moves(c, s, sign), a) and PATHS[reason](m, a)))
+    return find_start(
+        SYMBOL, lambda c, s, a: entry_fills(m := moves(c, s, sign), a) and PATHS[reason](m, a)
+    )
 
 
 def desk_settings(make_settings, tmp_path, reason: str):
@@ -98,16 +112,25 @@ def trade_row(db, trade_id):
 def assert_consistent(db, trade_id):
     """The closed trade agrees with its fills: sizes, P/L and nothing left on the exchange."""
     trade = trade_row(db, trade_id)
-    fills = db.execute("SELECT o.purpose, f.size, f.price, f.fee, f.realized_pnl FROM fills f JOIN orders o "
-                       "ON o.id = f.order_id WHERE o.trade_id = ?", [trade_id]).fetchall()
+    fills = db.execute(
+        "SELECT o.purpose, f.size, f.price, f.fee, f.realized_pnl FROM fills f JOIN orders o "
+        "ON o.id = f.order_id WHERE o.trade_id = ?",
+        [trade_id],
+    ).fetchall()
     entered = sum(Decimal(f[1]) for f in fills if f[0] == "entry")
     exited = sum(Decimal(f[1]) for f in fills if f[0] != "entry")
     pnl = sum(Decimal(f[4] or 0) for f in fills) - sum(Decimal(f[3]) for f in fills)
     assert entered == exited == Decimal(trade["filled_size"]) > 0
     assert Decimal(trade["remaining_size"]) == 0
     assert Decimal(trade["pnl_jpy"]) == pnl
-    assert db.execute("SELECT COUNT(*) FROM orders WHERE trade_id = ? AND status IN ('OPEN', 'PARTIAL', 'PLACING', "
-                      "'UNKNOWN')", [trade_id]).fetchone()[0] == 0
+    assert (
+        db.execute(
+            "SELECT COUNT(*) FROM orders WHERE trade_id = ? AND status IN ('OPEN', 'PARTIAL', 'PLACING', "
+            "'UNKNOWN')",
+            [trade_id],
+        ).fetchone()[0]
+        == 0
+    )
 
 
 @pytest.mark.parametrize("direction", ["LONG", "SHORT"])
@@ -133,7 +156,10 @@ def test_trade_lives_to_its_exit(db, make_settings, tmp_path, direction, reason)
     trade = trade_row(db, outcome.trade_id)
     assert (trade["status"], trade["exit_reason"]) == ("closed", reason)
     assert_consistent(db, outcome.trade_id)
-    assert db.execute("SELECT status FROM signals WHERE id = ?", [signal_id]).fetchone()[0] == "EXECUTED"
+    assert (
+        db.execute("SELECT status FROM signals WHERE id = ?", [signal_id]).fetchone()[0]
+        == "EXECUTED"
+    )
 
 
 def test_protective_stop_rests_on_the_exchange_once_the_entry_fills(db, make_settings):
@@ -141,14 +167,20 @@ def test_protective_stop_rests_on_the_exchange_once_the_entry_fills(db, make_set
     index = start_for("LONG", "time_stop")
     candles = real_candles(SYMBOL)
     desk = open_desk(db, settings, SYMBOL, index)
-    outcome = execute_signal(db, desk.exchange, settings,
-                             approved_signal(db, SYMBOL, "LONG", candles[index], atr(candles, index)), desk.now)
+    outcome = execute_signal(
+        db,
+        desk.exchange,
+        settings,
+        approved_signal(db, SYMBOL, "LONG", candles[index], atr(candles, index)),
+        desk.now,
+    )
     desk.step()
 
     stops = [o for o in desk.exchange.active_orders(SYMBOL) if o.execution_type == "STOP"]
     trade = trade_row(db, outcome.trade_id)
-    assert [(o.side, o.size, o.price) for o in stops] == [("SELL", Decimal(trade["filled_size"]),
-                                                           Decimal(trade["stop_loss"]))]
+    assert [(o.side, o.size, o.price) for o in stops] == [
+        ("SELL", Decimal(trade["filled_size"]), Decimal(trade["stop_loss"]))
+    ]
 
 
 def test_take_profit_1_moves_the_stop_to_break_even(db, make_settings):
@@ -156,8 +188,13 @@ def test_take_profit_1_moves_the_stop_to_break_even(db, make_settings):
     index = start_for("LONG", "tp2")
     candles = real_candles(SYMBOL)
     desk = open_desk(db, settings, SYMBOL, index)
-    outcome = execute_signal(db, desk.exchange, settings,
-                             approved_signal(db, SYMBOL, "LONG", candles[index], atr(candles, index)), desk.now)
+    outcome = execute_signal(
+        db,
+        desk.exchange,
+        settings,
+        approved_signal(db, SYMBOL, "LONG", candles[index], atr(candles, index)),
+        desk.now,
+    )
     notices = desk.run_until_closed(outcome.trade_id)
 
     trade = trade_row(db, outcome.trade_id)

@@ -21,7 +21,9 @@ def fixture(name: str) -> dict:
 class FakeBybit:
     """Answers subscribe (ack or refusal) and ping (pong) like Bybit Linear, pushes frames, drops connections."""
 
-    def __init__(self, refuse: tuple[str, ...] = (), answer_pings: bool = True, echo_req_id: bool = True):
+    def __init__(
+        self, refuse: tuple[str, ...] = (), answer_pings: bool = True, echo_req_id: bool = True
+    ):
         self.refuse = set(refuse)
         self.answer_pings = answer_pings
         self.echo_req_id = echo_req_id
@@ -31,7 +33,9 @@ class FakeBybit:
         self._server = None
 
     async def __aenter__(self) -> FakeBybit:
-        self._server = await serve(self._serve_client, "127.0.0.1", 0, ping_interval=None, max_queue=None)
+        self._server = await serve(
+            self._serve_client, "127.0.0.1", 0, ping_interval=None, max_queue=None
+        )
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -111,5 +115,8 @@ def liquidation_push(contract: str, entries: list[tuple[str, str, str]], time_ms
     frame = fixture("liquidation_push_batch")
     frame["topic"] = f"allLiquidation.{contract}"
     frame["ts"] = time_ms + 300
-    frame["data"] = [{"T": time_ms + i, "s": contract, "S": s, "v": v, "p": p} for i, (s, v, p) in enumerate(entries)]
+    frame["data"] = [
+        {"T": time_ms + i, "s": contract, "S": s, "v": v, "p": p}
+        for i, (s, v, p) in enumerate(entries)
+    ]
     return frame

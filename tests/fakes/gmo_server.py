@@ -36,18 +36,50 @@ ACTIVE = ("WAITING", "ORDERED", "MODIFYING", "CANCELLING")
 # Wire rows of /v1/symbols: BTC from the docs example (fixture symbols.json), BTC_JPY/ETH_JPY from the spec's
 # live 2026 table, ETH spot by inference (spot fees of the 2026 fee page).
 SYMBOLS = [
-    {"symbol": "BTC", "minOrderSize": "0.0001", "maxOrderSize": "5", "sizeStep": "0.0001", "tickSize": "1",
-     "takerFee": "0.0005", "makerFee": "-0.0001"},
-    {"symbol": "ETH", "minOrderSize": "0.01", "maxOrderSize": "100", "sizeStep": "0.01", "tickSize": "1",
-     "takerFee": "0.0005", "makerFee": "-0.0001"},
-    {"symbol": "BTC_JPY", "minOrderSize": "0.001", "maxOrderSize": "5", "sizeStep": "0.001", "tickSize": "1",
-     "takerFee": "0", "makerFee": "0"},
-    {"symbol": "ETH_JPY", "minOrderSize": "0.01", "maxOrderSize": "100", "sizeStep": "0.01", "tickSize": "1",
-     "takerFee": "0", "makerFee": "0"},
+    {
+        "symbol": "BTC",
+        "minOrderSize": "0.0001",
+        "maxOrderSize": "5",
+        "sizeStep": "0.0001",
+        "tickSize": "1",
+        "takerFee": "0.0005",
+        "makerFee": "-0.0001",
+    },
+    {
+        "symbol": "ETH",
+        "minOrderSize": "0.01",
+        "maxOrderSize": "100",
+        "sizeStep": "0.01",
+        "tickSize": "1",
+        "takerFee": "0.0005",
+        "makerFee": "-0.0001",
+    },
+    {
+        "symbol": "BTC_JPY",
+        "minOrderSize": "0.001",
+        "maxOrderSize": "5",
+        "sizeStep": "0.001",
+        "tickSize": "1",
+        "takerFee": "0",
+        "makerFee": "0",
+    },
+    {
+        "symbol": "ETH_JPY",
+        "minOrderSize": "0.01",
+        "maxOrderSize": "100",
+        "sizeStep": "0.01",
+        "tickSize": "1",
+        "takerFee": "0",
+        "makerFee": "0",
+    },
 ]
 SOK_SYMBOLS = {"BTC", "ETH", "BTC_JPY"}
-BUNDLED = {"BTC_JPY": "btcusdt_binance_15m_2025-04_2025-06.csv.gz", "BTC": "btcusdt_binance_15m_2025-04_2025-06.csv.gz",
-           "ETH_JPY": "ethusdt_binance_15m_2025-04_2025-06.csv.gz", "ETH": "ethusdt_binance_15m_2025-04_2025-06.csv.gz"}
+BUNDLED = {
+    "BTC_JPY": "btcusdt_binance_15m_2025-04_2025-06.csv.gz",
+    "BTC": "btcusdt_binance_15m_2025-04_2025-06.csv.gz",
+    "ETH_JPY": "ethusdt_binance_15m_2025-04_2025-06.csv.gz",
+    "ETH": "ethusdt_binance_15m_2025-04_2025-06.csv.gz",
+}
 FAULTS = ("maintenance", "rate_limit", "timeout", "malformed", "truncated", "http500", "not_found")
 
 
@@ -66,7 +98,9 @@ def fixture(name: str) -> dict:
 
 def gmo_time(moment: datetime) -> str:
     """Render a time the way GMO does (ms, Z)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def expected_sign(secret: str, timestamp: str, method: str, path: str, body: str) -> str:
@@ -78,13 +112,23 @@ def expected_sign(secret: str, timestamp: str, method: str, path: str, body: str
 class FakeGmo:
     """GMO Coin public + private REST with in-memory orders, executions, positions and balances."""
 
-    def __init__(self, *, api_key: str = "test-api-key", api_secret: str = "test-api-secret",
-                 jpy: str = "10000000", coins: dict[str, str] | None = None, timeout_sleep: float = 1.5,
-                 max_clock_skew_ms: int = 30_000):
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-api-key",
+        api_secret: str = "test-api-secret",
+        jpy: str = "10000000",
+        coins: dict[str, str] | None = None,
+        timeout_sleep: float = 1.5,
+        max_clock_skew_ms: int = 30_000,
+    ):
         self.api_key, self.api_secret = api_key, api_secret
         self.timeout_sleep, self.max_clock_skew_ms = timeout_sleep, max_clock_skew_ms
         self.lock = threading.RLock()
-        self.rules = {row["symbol"]: {k: (D(v) if k != "symbol" else v) for k, v in row.items()} for row in SYMBOLS}
+        self.rules = {
+            row["symbol"]: {k: (D(v) if k != "symbol" else v) for k, v in row.items()}
+            for row in SYMBOLS
+        }
         self.balances = {"JPY": D(jpy), **{k: D(v) for k, v in (coins or {}).items()}}
         self.books: dict[str, dict[str, list[list[Decimal]]]] = {}
         self.last: dict[str, Decimal] = {}
@@ -134,7 +178,9 @@ class FakeGmo:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.httpd.block_on_close = False
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         """Stop serving."""
@@ -160,8 +206,16 @@ class FakeGmo:
 
     # -- test controls ---------------------------------------------------------------------------------------
 
-    def set_book(self, symbol: str, bid: str, ask: str, bid_size: str = "1", ask_size: str = "1",
-                 bids: list[tuple[str, str]] | None = None, asks: list[tuple[str, str]] | None = None) -> None:
+    def set_book(
+        self,
+        symbol: str,
+        bid: str,
+        ask: str,
+        bid_size: str = "1",
+        ask_size: str = "1",
+        bids: list[tuple[str, str]] | None = None,
+        asks: list[tuple[str, str]] | None = None,
+    ) -> None:
         """Set the order book (best bid/ask, or full levels); resting orders do not fill from a book change."""
         with self.lock:
             self.books[symbol] = {
@@ -170,14 +224,18 @@ class FakeGmo:
             }
             self.last.setdefault(symbol, (D(bid) + D(ask)) / 2)
 
-    def trade_at(self, symbol: str, price: str, size: str | None = None, side: str = "SELL") -> list[int]:
+    def trade_at(
+        self, symbol: str, price: str, size: str | None = None, side: str = "SELL"
+    ) -> list[int]:
         """Print a trade at `price`: fill resting limits priced through/at it and fire stops; return order ids hit."""
         with self.lock:
             price_d, left = D(price), (D(size) if size is not None else None)
             self.last[symbol] = price_d
             now = datetime.now(UTC)
             self.public_trades.setdefault(symbol, []).insert(
-                0, {"price": price, "side": side, "size": size or "0.01", "timestamp": gmo_time(now)})
+                0,
+                {"price": price, "side": side, "size": size or "0.01", "timestamp": gmo_time(now)},
+            )
             hit = []
             for order in sorted(self._active(symbol), key=lambda o: o["orderId"]):
                 if left is not None and left <= 0:
@@ -204,8 +262,17 @@ class FakeGmo:
 
     def set_klines(self, symbol: str, interval: str, candles) -> None:
         """Serve these candles (objects with open_time/open/high/low/close/volume) for klines of `interval`."""
-        rows = [{"openTime": str(int(c.open_time.timestamp() * 1000)), "open": str(c.open), "high": str(c.high),
-                 "low": str(c.low), "close": str(c.close), "volume": str(c.volume)} for c in candles]
+        rows = [
+            {
+                "openTime": str(int(c.open_time.timestamp() * 1000)),
+                "open": str(c.open),
+                "high": str(c.high),
+                "low": str(c.low),
+                "close": str(c.close),
+                "volume": str(c.volume),
+            }
+            for c in candles
+        ]
         with self.lock:
             self.klines[(symbol, interval)] = sorted(rows, key=lambda r: int(r["openTime"]))
 
@@ -245,7 +312,9 @@ class FakeGmo:
             time.sleep(self.timeout_sleep)
         self._write(handler, status, json.dumps(payload).encode())
 
-    def _answer(self, handler, method: str, path: str, query: dict, body: str, private: bool) -> tuple[int, dict]:
+    def _answer(
+        self, handler, method: str, path: str, query: dict, body: str, private: bool
+    ) -> tuple[int, dict]:
         """Return (HTTP status, envelope) for one request."""
         try:
             with self.lock:
@@ -257,8 +326,11 @@ class FakeGmo:
                 params = query if method == "GET" else self._json(body)
                 data = route(self, params)
         except Refusal as refusal:
-            return refusal.http, {"status": refusal.status, "messages": [
-                {"message_code": refusal.code, "message_string": refusal.text}], "responsetime": gmo_time(datetime.now(UTC))}
+            return refusal.http, {
+                "status": refusal.status,
+                "messages": [{"message_code": refusal.code, "message_string": refusal.text}],
+                "responsetime": gmo_time(datetime.now(UTC)),
+            }
         envelope = {"status": 0, "responsetime": gmo_time(datetime.now(UTC))}
         if data is not None:
             envelope["data"] = data
@@ -277,7 +349,9 @@ class FakeGmo:
 
     def _check_auth(self, handler, method: str, path: str, body: str) -> None:
         """Refuse a private request whose key, timestamp or signature is wrong (ERR-5011/5012/5007/5008/5009/5010)."""
-        key, stamp, sign = (handler.headers.get(h, "") for h in ("API-KEY", "API-TIMESTAMP", "API-SIGN"))
+        key, stamp, sign = (
+            handler.headers.get(h, "") for h in ("API-KEY", "API-TIMESTAMP", "API-SIGN")
+        )
         if not key:
             raise Refusal("ERR-5011", "API-KEY is empty.")
         if key != self.api_key:
@@ -295,19 +369,30 @@ class FakeGmo:
     def _write_fault(self, handler, fault: str) -> None:
         """Answer with an injected fault."""
         if fault == "maintenance":
-            self._write(handler, 200, json.dumps(fixture("error_ERR-5201_maintenance.json")).encode())
+            self._write(
+                handler, 200, json.dumps(fixture("error_ERR-5201_maintenance.json")).encode()
+            )
         elif fault == "rate_limit":
-            self._write(handler, 200, json.dumps(fixture("error_ERR-5003_rate_limit.json")).encode())
+            self._write(
+                handler, 200, json.dumps(fixture("error_ERR-5003_rate_limit.json")).encode()
+            )
         elif fault == "malformed":
             self._write(handler, 200, b"<html>502 Bad Gateway</html>")
         elif fault == "truncated":
-            self._write(handler, 200, b'{"status": 0, "data": {"list": [{"orderId": 1, "price": "10')
+            self._write(
+                handler, 200, b'{"status": 0, "data": {"list": [{"orderId": 1, "price": "10'
+            )
         elif fault == "http500":
             self._write(handler, 500, b"Internal Server Error")
         elif fault == "not_found":
-            self._write(handler, 404, json.dumps(fixture("error_ERR-5207_not_found_http404.json")).encode())
+            self._write(
+                handler, 404, json.dumps(fixture("error_ERR-5207_not_found_http404.json")).encode()
+            )
         else:
-            envelope = {"status": 1, "messages": [{"message_code": fault, "message_string": f"injected {fault}"}]}
+            envelope = {
+                "status": 1,
+                "messages": [{"message_code": fault, "message_string": f"injected {fault}"}],
+            }
             self._write(handler, 200, json.dumps(envelope).encode())
 
     @staticmethod
@@ -343,26 +428,44 @@ class FakeGmo:
         for symbol in symbols:
             book = self._book(symbol)
             last = self.last[symbol]
-            rows.append({"ask": str(book["asks"][0][0]), "bid": str(book["bids"][0][0]), "high": str(last),
-                         "last": str(last), "low": str(last), "symbol": symbol,
-                         "timestamp": gmo_time(datetime.now(UTC)), "volume": "0"})
+            rows.append(
+                {
+                    "ask": str(book["asks"][0][0]),
+                    "bid": str(book["bids"][0][0]),
+                    "high": str(last),
+                    "last": str(last),
+                    "low": str(last),
+                    "symbol": symbol,
+                    "timestamp": gmo_time(datetime.now(UTC)),
+                    "volume": "0",
+                }
+            )
         return rows
 
     def _orderbooks(self, params: dict) -> dict:
         book = self._book(params.get("symbol", ""))
-        return {"asks": [{"price": str(p), "size": str(s)} for p, s in book["asks"]],
-                "bids": [{"price": str(p), "size": str(s)} for p, s in book["bids"]], "symbol": params["symbol"]}
+        return {
+            "asks": [{"price": str(p), "size": str(s)} for p, s in book["asks"]],
+            "bids": [{"price": str(p), "size": str(s)} for p, s in book["bids"]],
+            "symbol": params["symbol"],
+        }
 
     def _trades(self, params: dict) -> dict:
         rows = self.public_trades.get(params.get("symbol", ""), [])[: int(params.get("count", 100))]
         return {"pagination": {"currentPage": 1, "count": len(rows)}, "list": rows} if rows else {}
 
     def _klines(self, params: dict) -> list:
-        symbol, interval, day = params.get("symbol", ""), params.get("interval", ""), params.get("date", "")
+        symbol, interval, day = (
+            params.get("symbol", ""),
+            params.get("interval", ""),
+            params.get("date", ""),
+        )
         rows = self.klines.get((symbol, interval))
         if not rows or len(day) != 8 or not day.isdigit():
             raise Refusal("ERR-5207", "Not found", 2, 404)
-        start = datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC) - timedelta(hours=3)  # 06:00 JST
+        start = datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC) - timedelta(
+            hours=3
+        )  # 06:00 JST
         lo, hi = int(start.timestamp() * 1000), int((start + timedelta(days=1)).timestamp() * 1000)
         chosen = [r for r in rows if lo <= int(r["openTime"]) < hi]
         if not chosen:
@@ -372,17 +475,35 @@ class FakeGmo:
     # -- private: accounts -----------------------------------------------------------------------------------
 
     def _assets(self, params: dict) -> list:
-        return [{"amount": str(v), "available": str(v), "conversionRate": str(self.last.get(k, D(1))),
-                 "symbol": k} for k, v in self.balances.items()]
+        return [
+            {
+                "amount": str(v),
+                "available": str(v),
+                "conversionRate": str(self.last.get(k, D(1))),
+                "symbol": k,
+            }
+            for k, v in self.balances.items()
+        ]
 
     def _margin(self, params: dict) -> dict:
-        unrealized = sum((self._pnl(p, self.last.get(p["symbol"], p["price"]), p["size"])
-                          for p in self.positions.values()), D(0))
+        unrealized = sum(
+            (
+                self._pnl(p, self.last.get(p["symbol"], p["price"]), p["size"])
+                for p in self.positions.values()
+            ),
+            D(0),
+        )
         used = sum((p["price"] * p["size"] / 2 for p in self.positions.values()), D(0))
         total = self.balances["JPY"] + unrealized
-        return {"actualProfitLoss": str(total), "availableAmount": str(total - used), "margin": str(used),
-                "marginCallStatus": "NORMAL", "marginRatio": "0", "profitLoss": str(unrealized),
-                "transferableAmount": str(total - used)}
+        return {
+            "actualProfitLoss": str(total),
+            "availableAmount": str(total - used),
+            "margin": str(used),
+            "marginCallStatus": "NORMAL",
+            "marginRatio": "0",
+            "profitLoss": str(unrealized),
+            "transferableAmount": str(total - used),
+        }
 
     def _trading_volume(self, params: dict) -> dict:
         return fixture("tradingVolume.json")["data"]
@@ -425,9 +546,18 @@ class FakeGmo:
         if (etype == "MARKET") != (price is None) or side not in ("BUY", "SELL"):
             raise Refusal("ERR-5106", "Invalid request parameter. price")
         self._check_numbers(rule, size, price)
-        return {"symbol": symbol, "side": side, "executionType": etype, "timeInForce": tif, "size": size,
-                "price": price, "settleType": settle, "losscutPrice": D(params.get("losscutPrice", "0")),
-                "positionId": None, "bulk": False}
+        return {
+            "symbol": symbol,
+            "side": side,
+            "executionType": etype,
+            "timeInForce": tif,
+            "size": size,
+            "price": price,
+            "settleType": settle,
+            "losscutPrice": D(params.get("losscutPrice", "0")),
+            "positionId": None,
+            "bulk": False,
+        }
 
     def _place(self, fields: dict) -> int:
         """Store an order and run it against the book; return its id."""
@@ -437,9 +567,15 @@ class FakeGmo:
             if (best >= fields["price"]) if fields["side"] == "BUY" else (best <= fields["price"]):
                 raise Refusal("ERR-5129", "The stop price would be executed immediately.")
         order_id = next(self._ids)
-        order = {**fields, "orderId": order_id, "executed": D(0), "remaining": fields["size"],
-                 "status": "WAITING" if fields["executionType"] == "STOP" else "ORDERED", "cancelType": None,
-                 "timestamp": datetime.now(UTC)}
+        order = {
+            **fields,
+            "orderId": order_id,
+            "executed": D(0),
+            "remaining": fields["size"],
+            "status": "WAITING" if fields["executionType"] == "STOP" else "ORDERED",
+            "cancelType": None,
+            "timestamp": datetime.now(UTC),
+        }
         self.orders[order_id] = order
         if order["executionType"] == "MARKET":
             self._take(order, None)
@@ -491,9 +627,13 @@ class FakeGmo:
     def _trade_fill(self, order: dict, price: Decimal) -> tuple[Decimal | None, bool]:
         """Return (fill price, maker) for a resting order when a trade prints at `price`."""
         buy = order["side"] == "BUY"
-        if order["executionType"] == "LIMIT" and (price <= order["price"] if buy else price >= order["price"]):
+        if order["executionType"] == "LIMIT" and (
+            price <= order["price"] if buy else price >= order["price"]
+        ):
             return order["price"], True
-        if order["executionType"] == "STOP" and (price >= order["price"] if buy else price <= order["price"]):
+        if order["executionType"] == "STOP" and (
+            price >= order["price"] if buy else price <= order["price"]
+        ):
             return price, False
         return None, False
 
@@ -513,13 +653,21 @@ class FakeGmo:
         elif order["status"] == "WAITING":
             order["status"] = "ORDERED"
 
-    def _open_fill(self, order: dict, price: Decimal, size: Decimal, fee: Decimal, now: datetime) -> None:
+    def _open_fill(
+        self, order: dict, price: Decimal, size: Decimal, fee: Decimal, now: datetime
+    ) -> None:
         symbol, position_id = order["symbol"], None
         if symbol.endswith("_JPY"):
             position_id = next(self._pos_ids)
-            self.positions[position_id] = {"positionId": position_id, "symbol": symbol, "side": order["side"],
-                                           "size": size, "price": price, "losscutPrice": order["losscutPrice"],
-                                           "timestamp": now}
+            self.positions[position_id] = {
+                "positionId": position_id,
+                "symbol": symbol,
+                "side": order["side"],
+                "size": size,
+                "price": price,
+                "losscutPrice": order["losscutPrice"],
+                "timestamp": now,
+            }
         else:
             sign = 1 if order["side"] == "BUY" else -1
             self.balances[symbol] = self.balances.get(symbol, D(0)) + sign * size
@@ -527,7 +675,9 @@ class FakeGmo:
         self.balances["JPY"] -= fee
         self._record(order, position_id, price, size, D(0), fee, now)
 
-    def _close_fill(self, order: dict, price: Decimal, size: Decimal, fee: Decimal, now: datetime) -> None:
+    def _close_fill(
+        self, order: dict, price: Decimal, size: Decimal, fee: Decimal, now: datetime
+    ) -> None:
         left = size
         for position in self._close_targets(order):
             take = min(left, position["size"])
@@ -542,8 +692,13 @@ class FakeGmo:
                 break
 
     def _close_targets(self, order: dict) -> list[dict]:
-        return [p for _, p in sorted(self.positions.items()) if p["symbol"] == order["symbol"]
-                and p["side"] != order["side"] and (order["bulk"] or p["positionId"] == order["positionId"])]
+        return [
+            p
+            for _, p in sorted(self.positions.items())
+            if p["symbol"] == order["symbol"]
+            and p["side"] != order["side"]
+            and (order["bulk"] or p["positionId"] == order["positionId"])
+        ]
 
     @staticmethod
     def _pnl(position: dict, price: Decimal, size: Decimal) -> Decimal:
@@ -551,10 +706,21 @@ class FakeGmo:
         return move if position["side"] == "BUY" else -move
 
     def _record(self, order: dict, position_id, price, size, pnl, fee, now) -> None:
-        self.executions.append({"executionId": next(self._exec_ids), "orderId": order["orderId"],
-                                "positionId": position_id, "symbol": order["symbol"], "side": order["side"],
-                                "settleType": order["settleType"], "size": str(size), "price": str(price),
-                                "lossGain": str(pnl), "fee": str(fee), "timestamp": gmo_time(now)})
+        self.executions.append(
+            {
+                "executionId": next(self._exec_ids),
+                "orderId": order["orderId"],
+                "positionId": position_id,
+                "symbol": order["symbol"],
+                "side": order["side"],
+                "settleType": order["settleType"],
+                "size": str(size),
+                "price": str(price),
+                "lossGain": str(pnl),
+                "fee": str(fee),
+                "timestamp": gmo_time(now),
+            }
+        )
 
     def _finish(self, order: dict, status: str, cancel_type: str | None) -> None:
         order["status"], order["cancelType"] = status, cancel_type
@@ -563,14 +729,29 @@ class FakeGmo:
         return D(self._margin({})["availableAmount"])
 
     def _active(self, symbol: str | None = None) -> list[dict]:
-        return [o for o in self.orders.values() if o["status"] in ACTIVE and (symbol is None or o["symbol"] == symbol)]
+        return [
+            o
+            for o in self.orders.values()
+            if o["status"] in ACTIVE and (symbol is None or o["symbol"] == symbol)
+        ]
 
     def _order_wire(self, order: dict) -> dict:
-        wire = {"rootOrderId": order["orderId"], "orderId": order["orderId"], "symbol": order["symbol"],
-                "side": order["side"], "orderType": "NORMAL", "executionType": order["executionType"],
-                "settleType": order["settleType"], "size": str(order["size"]), "executedSize": str(order["executed"]),
-                "price": str(order["price"] or 0), "losscutPrice": str(order["losscutPrice"]),
-                "status": order["status"], "timeInForce": order["timeInForce"], "timestamp": gmo_time(order["timestamp"])}
+        wire = {
+            "rootOrderId": order["orderId"],
+            "orderId": order["orderId"],
+            "symbol": order["symbol"],
+            "side": order["side"],
+            "orderType": "NORMAL",
+            "executionType": order["executionType"],
+            "settleType": order["settleType"],
+            "size": str(order["size"]),
+            "executedSize": str(order["executed"]),
+            "price": str(order["price"] or 0),
+            "losscutPrice": str(order["losscutPrice"]),
+            "status": order["status"],
+            "timeInForce": order["timeInForce"],
+            "timestamp": gmo_time(order["timestamp"]),
+        }
         if order["cancelType"]:
             wire["cancelType"] = order["cancelType"]
         return wire
@@ -601,7 +782,9 @@ class FakeGmo:
         if order is None:
             raise Refusal("ERR-5123", "The order does not exist.")
         if order["status"] not in ACTIVE:
-            raise Refusal("ERR-5122", "The request is invalid due to the status of the specified order.")
+            raise Refusal(
+                "ERR-5122", "The request is invalid due to the status of the specified order."
+            )
         self._finish(order, "CANCELED", "USER")
 
     def _cancel_order(self, params: dict) -> None:
@@ -614,13 +797,24 @@ class FakeGmo:
                 self._cancel(order_id)
                 success.append(order_id)
             except Refusal as refusal:
-                failed.append({"message_code": refusal.code, "message_string": refusal.text, "orderId": order_id})
+                failed.append(
+                    {
+                        "message_code": refusal.code,
+                        "message_string": refusal.text,
+                        "orderId": order_id,
+                    }
+                )
         return {"failed": failed, "success": success}
 
     def _cancel_bulk(self, params: dict) -> list:
         symbols = params.get("symbols") or []
-        chosen = [o for o in sorted(self._active(), key=lambda o: o["orderId"]) if o["symbol"] in symbols
-                  and params.get("side") in (None, o["side"]) and params.get("settleType") in (None, o["settleType"])]
+        chosen = [
+            o
+            for o in sorted(self._active(), key=lambda o: o["orderId"])
+            if o["symbol"] in symbols
+            and params.get("side") in (None, o["side"])
+            and params.get("settleType") in (None, o["settleType"])
+        ]
         for order in chosen[:10]:
             self._finish(order, "CANCELED", "USER")
         return [o["orderId"] for o in chosen[:10]]
@@ -630,7 +824,9 @@ class FakeGmo:
         if order is None:
             raise Refusal("ERR-5123", "The order does not exist.")
         if order["status"] not in ("ORDERED", "WAITING") or order["executionType"] == "MARKET":
-            raise Refusal("ERR-5122", "The request is invalid due to the status of the specified order.")
+            raise Refusal(
+                "ERR-5122", "The request is invalid due to the status of the specified order."
+            )
         order["price"] = D(params["price"])
         if "losscutPrice" in params:
             order["losscutPrice"] = D(params["losscutPrice"])
@@ -648,8 +844,10 @@ class FakeGmo:
     @staticmethod
     def _page(rows: list, params: dict) -> dict:
         page, count = int(params.get("page", 1)), int(params.get("count", 100))
-        chosen = rows[(page - 1) * count: page * count]
-        return {"pagination": {"currentPage": page, "count": count}, "list": chosen} if chosen else {}
+        chosen = rows[(page - 1) * count : page * count]
+        return (
+            {"pagination": {"currentPage": page, "count": count}, "list": chosen} if chosen else {}
+        )
 
     def _orders(self, params: dict) -> dict:
         ids = [int(i) for i in params.get("orderId", "").split(",") if i.isdigit()]
@@ -660,7 +858,10 @@ class FakeGmo:
     def _active_orders(self, params: dict) -> dict:
         if not params.get("symbol"):
             raise Refusal("ERR-5106", "Invalid request parameter. symbol")
-        rows = [self._order_wire(o) for o in sorted(self._active(params["symbol"]), key=lambda o: -o["orderId"])]
+        rows = [
+            self._order_wire(o)
+            for o in sorted(self._active(params["symbol"]), key=lambda o: -o["orderId"])
+        ]
         return self._page(rows, params)
 
     def _executions(self, params: dict) -> dict:
@@ -682,14 +883,34 @@ class FakeGmo:
         for position in sorted(self.positions.values(), key=lambda p: p["positionId"]):
             if position["symbol"] != params.get("symbol"):
                 continue
-            closing = sum((o["remaining"] for o in self._active(position["symbol"])
-                           if o["positionId"] == position["positionId"]), D(0))
-            rows.append({"positionId": position["positionId"], "symbol": position["symbol"], "side": position["side"],
-                         "size": str(position["size"]), "orderdSize": str(closing), "price": str(position["price"]),
-                         "lossGain": str(self._pnl(position, self.last.get(position["symbol"], position["price"]),
-                                                   position["size"])),
-                         "leverage": "2", "losscutPrice": str(position["losscutPrice"]),
-                         "timestamp": gmo_time(position["timestamp"])})
+            closing = sum(
+                (
+                    o["remaining"]
+                    for o in self._active(position["symbol"])
+                    if o["positionId"] == position["positionId"]
+                ),
+                D(0),
+            )
+            rows.append(
+                {
+                    "positionId": position["positionId"],
+                    "symbol": position["symbol"],
+                    "side": position["side"],
+                    "size": str(position["size"]),
+                    "orderdSize": str(closing),
+                    "price": str(position["price"]),
+                    "lossGain": str(
+                        self._pnl(
+                            position,
+                            self.last.get(position["symbol"], position["price"]),
+                            position["size"],
+                        )
+                    ),
+                    "leverage": "2",
+                    "losscutPrice": str(position["losscutPrice"]),
+                    "timestamp": gmo_time(position["timestamp"]),
+                }
+            )
         return self._page(rows, params)
 
     def _position_summary(self, params: dict) -> dict:
@@ -701,9 +922,19 @@ class FakeGmo:
         for (symbol, side), items in sorted(groups.items()):
             size = sum((p["size"] for p in items), D(0))
             average = sum((p["price"] * p["size"] for p in items), D(0)) / size
-            pnl = sum((self._pnl(p, self.last.get(symbol, p["price"]), p["size"]) for p in items), D(0))
-            rows.append({"averagePositionRate": str(average), "positionLossGain": str(pnl), "side": side,
-                         "sumOrderQuantity": "0", "sumPositionQuantity": str(size), "symbol": symbol})
+            pnl = sum(
+                (self._pnl(p, self.last.get(symbol, p["price"]), p["size"]) for p in items), D(0)
+            )
+            rows.append(
+                {
+                    "averagePositionRate": str(average),
+                    "positionLossGain": str(pnl),
+                    "side": side,
+                    "sumOrderQuantity": "0",
+                    "sumPositionQuantity": str(size),
+                    "symbol": symbol,
+                }
+            )
         return {"list": rows}
 
     def _ws_auth(self, params: dict) -> str:

@@ -22,7 +22,9 @@ def message_update(text: str, user_id: int, chat_id: int, edited: bool = False) 
     message["from"]["id"], message["chat"]["id"] = user_id, chat_id
     message["text"], message["date"] = text, int(time.time())
     command = text.split()[0] if text.startswith("/") else ""
-    message["entities"] = [{"offset": 0, "length": len(command), "type": "bot_command"}] if command else []
+    message["entities"] = (
+        [{"offset": 0, "length": len(command), "type": "bot_command"}] if command else []
+    )
     if edited:
         message["edit_date"] = int(time.time())
     return {"edited_message" if edited else "message": message}
@@ -30,7 +32,9 @@ def message_update(text: str, user_id: int, chat_id: int, edited: bool = False) 
 
 def callback_update(data: str, user_id: int, chat_id: int, message_id: int) -> dict:
     """Return an update carrying a button tap on one of the bot's messages."""
-    query = json.loads(json.dumps(fixture("getUpdates_callback.json")["result"][0]["callback_query"]))
+    query = json.loads(
+        json.dumps(fixture("getUpdates_callback.json")["result"][0]["callback_query"])
+    )
     query["from"]["id"], query["message"]["chat"]["id"] = user_id, chat_id
     query["message"]["message_id"], query["data"] = message_id, data
     query["id"] = f"cbq-{time.monotonic_ns()}"

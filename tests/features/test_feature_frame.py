@@ -45,8 +45,13 @@ def test_frame_keeps_candle_values_as_floats_with_utc_times(eth_candles):
 
 def test_features_are_scale_free(eth_candles):
     frame = candles_to_frame(eth_candles[:1500])
-    scaled = frame.assign(**{c: frame[c] * 150.0 for c in ("open", "high", "low", "close")}, volume=frame["volume"] / 40)
-    pd.testing.assert_frame_equal(compute_features(frame), compute_features(scaled), rtol=1e-6, atol=1e-9)
+    scaled = frame.assign(
+        **{c: frame[c] * 150.0 for c in ("open", "high", "low", "close")},
+        volume=frame["volume"] / 40,
+    )
+    pd.testing.assert_frame_equal(
+        compute_features(frame), compute_features(scaled), rtol=1e-6, atol=1e-9
+    )
 
 
 def test_latest_features_give_close_atr_and_volume_ratio_of_the_last_candle(eth_candles):
@@ -62,7 +67,9 @@ def test_latest_features_give_close_atr_and_volume_ratio_of_the_last_candle(eth_
 def test_atr_is_in_price_units(eth_candles):
     frame = candles_to_frame(eth_candles[:600])
     ratio = average_true_range(frame).iloc[-1] / frame["close"].iloc[-1]
-    assert 0.0005 < ratio < 0.05 and math.isclose(ratio, compute_features(frame)["atr_pct"].iloc[-1])
+    assert 0.0005 < ratio < 0.05 and math.isclose(
+        ratio, compute_features(frame)["atr_pct"].iloc[-1]
+    )
 
 
 def test_too_short_a_window_is_refused_with_the_length_needed(eth_candles):

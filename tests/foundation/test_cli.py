@@ -32,20 +32,40 @@ def test_top_level_help_lists_every_command(capsys):
 
 def test_bad_config_exits_non_zero_before_doing_anything(tmp_path):
     db = tmp_path / "untouched.sqlite3"
-    env = {"SIGNALDESK_DB": str(db), "SIGNALDESK_MODE": "yolo", "SIGNALDESK_LOG_DIR": str(tmp_path / "log"),
-           "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "jobs.cli", "migrate"], env=env, capture_output=True, text=True,
-                          cwd=tmp_path)
+    env = {
+        "SIGNALDESK_DB": str(db),
+        "SIGNALDESK_MODE": "yolo",
+        "SIGNALDESK_LOG_DIR": str(tmp_path / "log"),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "jobs.cli", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert done.returncode == 2
     assert "SIGNALDESK_MODE='yolo'" in done.stderr and "paper, live" in done.stderr
     assert not db.exists()
 
 
 def test_migrate_then_list(tmp_path):
-    env = {"SIGNALDESK_DB": str(tmp_path / "d.sqlite3"), "SIGNALDESK_LOG_DIR": str(tmp_path / "log"),
-           "PATH": "/usr/bin:/bin"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "jobs.cli", *a], env=env, capture_output=True,  # noqa: E731
-                                    text=True, cwd=tmp_path)
+    env = {
+        "SIGNALDESK_DB": str(tmp_path / "d.sqlite3"),
+        "SIGNALDESK_LOG_DIR": str(tmp_path / "log"),
+        "PATH": "/usr/bin:/bin",
+    }
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "jobs.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+
     applied = run("migrate", "--json")
     assert applied.returncode == 0, applied.stderr
     assert "0001_initial" in json.loads(applied.stdout.strip().splitlines()[-1])["applied"]
@@ -55,11 +75,27 @@ def test_migrate_then_list(tmp_path):
 
 
 def test_backfill_refuses_unmigrated_database(tmp_path):
-    env = {"SIGNALDESK_DB": str(tmp_path / "d.sqlite3"), "SIGNALDESK_LOG_DIR": str(tmp_path / "log"),
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "SIGNALDESK_DB": str(tmp_path / "d.sqlite3"),
+        "SIGNALDESK_LOG_DIR": str(tmp_path / "log"),
+        "PATH": "/usr/bin:/bin",
+    }
     data = Path(__file__).resolve().parents[2] / "data"
-    done = subprocess.run([sys.executable, "-m", "jobs.cli", "backfill", "--symbol", "BTC_JPY", "--csv",
-                           str(data / "btcusdt_binance_15m_2025-04_2025-06.csv.gz")],
-                          env=env, capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jobs.cli",
+            "backfill",
+            "--symbol",
+            "BTC_JPY",
+            "--csv",
+            str(data / "btcusdt_binance_15m_2025-04_2025-06.csv.gz"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert done.returncode == 3
     assert "pending migration" in done.stderr and "signaldesk migrate" in done.stderr

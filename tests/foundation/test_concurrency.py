@@ -33,8 +33,15 @@ WRITER = textwrap.dedent("""
 
 
 def test_three_processes_writing_for_ten_seconds_lose_nothing(db_path):
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), f"writer{i}", "10"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(db_path), f"writer{i}", "10"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     for proc, (_out, err) in zip(procs, results, strict=True):
         assert proc.returncode == 0, err
@@ -45,8 +52,21 @@ def test_three_processes_writing_for_ten_seconds_lose_nothing(db_path):
     conn = sqlite3.connect(db_path)
     for name, count in written.items():
         assert count > 50, f"{name} wrote only {count} rows in 10 s"
-        assert conn.execute("SELECT COUNT(*) FROM runs WHERE kind = ?", [name]).fetchone()[0] == count
-        assert conn.execute("SELECT COUNT(*) FROM audit_log WHERE actor = ?", [name]).fetchone()[0] == count
-        assert conn.execute("SELECT COUNT(*) FROM outbox WHERE text LIKE ?", [f"{name} %"]).fetchone()[0] == count
-        counts = [int(r[0]) for r in conn.execute("SELECT counts FROM runs WHERE kind = ? ORDER BY id", [name])]
+        assert (
+            conn.execute("SELECT COUNT(*) FROM runs WHERE kind = ?", [name]).fetchone()[0] == count
+        )
+        assert (
+            conn.execute("SELECT COUNT(*) FROM audit_log WHERE actor = ?", [name]).fetchone()[0]
+            == count
+        )
+        assert (
+            conn.execute("SELECT COUNT(*) FROM outbox WHERE text LIKE ?", [f"{name} %"]).fetchone()[
+                0
+            ]
+            == count
+        )
+        counts = [
+            int(r[0])
+            for r in conn.execute("SELECT counts FROM runs WHERE kind = ? ORDER BY id", [name])
+        ]
         assert counts == list(range(count))

@@ -11,8 +11,10 @@ from signaldesk.liquidations import LONG, SHORT, Liquidation, PushError, parse_p
 from tests.fakes.bybit_server import fixture
 
 # Bybit v5 docs, allLiquidation, field S (quoted verbatim):
-DOC_SENTENCE = ("Position side. Buy,Sell. When you receive a Buy update, this means that a long position has "
-                "been liquidated")
+DOC_SENTENCE = (
+    "Position side. Buy,Sell. When you receive a Buy update, this means that a long position has "
+    "been liquidated"
+)
 
 
 def push_with(**entry_changes) -> dict:
@@ -23,7 +25,10 @@ def push_with(**entry_changes) -> dict:
 
 
 def test_buy_means_a_long_position_was_liquidated_as_the_doc_says():
-    assert "When you receive a Buy update, this means that a long position has been liquidated" in DOC_SENTENCE
+    assert (
+        "When you receive a Buy update, this means that a long position has been liquidated"
+        in DOC_SENTENCE
+    )
     assert parse_push(push_with(S="Buy"))[0].side == LONG
 
 
@@ -33,7 +38,8 @@ def test_sell_means_a_short_position_was_liquidated():
 
 def test_doc_example_push_parses_to_decimals():
     assert parse_push(fixture("liquidation_push")) == [
-        Liquidation("ROSEUSDT", SHORT, Decimal("20000"), Decimal("0.04499"), 1739502302929)]
+        Liquidation("ROSEUSDT", SHORT, Decimal("20000"), Decimal("0.04499"), 1739502302929)
+    ]
 
 
 def test_notional_is_size_times_bankruptcy_price():
@@ -43,8 +49,10 @@ def test_notional_is_size_times_bankruptcy_price():
 def test_batch_push_yields_every_entry_in_order():
     records = parse_push(fixture("liquidation_push_batch"))
     assert [(r.side, r.size, r.time_ms) for r in records] == [
-        (LONG, Decimal("0.512"), 1767225600101), (LONG, Decimal("1.200"), 1767225600233),
-        (SHORT, Decimal("0.004"), 1767225600480)]
+        (LONG, Decimal("0.512"), 1767225600101),
+        (LONG, Decimal("1.200"), 1767225600233),
+        (SHORT, Decimal("0.004"), 1767225600480),
+    ]
 
 
 def test_empty_data_list_is_no_liquidation():
@@ -69,18 +77,21 @@ def test_data_object_instead_of_list_is_refused():
         parse_push(frame)
 
 
-@pytest.mark.parametrize("changes, problem", [
-    ({"S": "buy"}, "side"),
-    ({"S": None}, "side"),
-    ({"v": 20000}, "decimal string"),
-    ({"v": "abc"}, "not a number"),
-    ({"p": "-0.04"}, "positive"),
-    ({"p": "NaN"}, "positive"),
-    ({"v": "0"}, "positive"),
-    ({"T": "yesterday"}, "epoch milliseconds"),
-    ({"T": True}, "epoch milliseconds"),
-    ({"s": "BTCUSDT"}, "does not match the topic"),
-])
+@pytest.mark.parametrize(
+    "changes, problem",
+    [
+        ({"S": "buy"}, "side"),
+        ({"S": None}, "side"),
+        ({"v": 20000}, "decimal string"),
+        ({"v": "abc"}, "not a number"),
+        ({"p": "-0.04"}, "positive"),
+        ({"p": "NaN"}, "positive"),
+        ({"v": "0"}, "positive"),
+        ({"T": "yesterday"}, "epoch milliseconds"),
+        ({"T": True}, "epoch milliseconds"),
+        ({"s": "BTCUSDT"}, "does not match the topic"),
+    ],
+)
 def test_malformed_entry_is_refused_naming_the_problem(changes, problem):
     with pytest.raises(PushError, match=problem):
         parse_push(push_with(**changes))

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from signaldesk.listener import Liveness, Subscriptions, frame_kind, next_flush_delay, plan_after_rejection
+from signaldesk.listener import (
+    Liveness,
+    Subscriptions,
+    frame_kind,
+    next_flush_delay,
+    plan_after_rejection,
+)
 from tests.fakes.bybit_server import fixture
 
 BTC, ETH, BAD = "allLiquidation.BTCUSDT", "allLiquidation.ETHUSDT", "allLiquidation.NOTASYMBOL"
@@ -25,8 +31,11 @@ def test_refusal_naming_no_topic_retries_each_topic_alone():
 
 
 def test_subscribe_request_carries_a_req_id_and_the_topics():
-    assert json.loads(Subscriptions().request((BTC, ETH))) == {"req_id": "sub-1", "op": "subscribe",
-                                                              "args": [BTC, ETH]}
+    assert json.loads(Subscriptions().request((BTC, ETH))) == {
+        "req_id": "sub-1",
+        "op": "subscribe",
+        "args": [BTC, ETH],
+    }
 
 
 def test_ack_is_matched_by_its_echoed_req_id():
@@ -49,7 +58,9 @@ def test_liveness_is_dead_when_the_pong_is_late():
 
 
 def test_liveness_is_dead_after_silence():
-    assert Liveness(10, 30, heard=100.0, next_ping=200.0).expired(130.0) == "nothing received for 30 s"
+    assert (
+        Liveness(10, 30, heard=100.0, next_ping=200.0).expired(130.0) == "nothing received for 30 s"
+    )
 
 
 def test_liveness_is_alive_between_deadlines():
@@ -69,6 +80,15 @@ def test_flush_right_after_the_grace_waits_a_whole_period():
 
 
 def test_frames_are_told_apart_by_their_documented_shapes():
-    kinds = [frame_kind(fixture(n)) for n in ("pong", "subscribe_response", "subscribe_response_failure",
-                                              "liquidation_push_batch", "liquidation_push_legacy", "ping")]
+    kinds = [
+        frame_kind(fixture(n))
+        for n in (
+            "pong",
+            "subscribe_response",
+            "subscribe_response_failure",
+            "liquidation_push_batch",
+            "liquidation_push_legacy",
+            "ping",
+        )
+    ]
     assert kinds == ["pong", "subscribe", "subscribe", "push", "legacy", "other"]

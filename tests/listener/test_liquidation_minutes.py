@@ -27,9 +27,13 @@ RULE = SpikeRule(Decimal("5"), 60, Decimal("100000"))
 MINUTE = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)  # the batch fixture's minute
 
 
-def total(notional: str, side: str = LONG, minute: datetime = MINUTE, count: int = 1) -> MinuteTotal:
+def total(
+    notional: str, side: str = LONG, minute: datetime = MINUTE, count: int = 1
+) -> MinuteTotal:
     """Return a labelled minute total of BTC_JPY."""
-    return MinuteTotal("BTC_JPY", "BTCUSDT", minute, side, count, Decimal(notional), Decimal(notional))
+    return MinuteTotal(
+        "BTC_JPY", "BTCUSDT", minute, side, count, Decimal(notional), Decimal(notional)
+    )
 
 
 def batch_book() -> MinuteBook:
@@ -42,8 +46,11 @@ def batch_book() -> MinuteBook:
 def test_book_sums_count_notional_and_largest_per_side():
     longs, shorts = batch_book().pop_all()
     assert (longs.side, longs.count, longs.notional_usd, longs.max_single_usd) == (
-        LONG, 2, Decimal("0.512") * Decimal("86012.40") + Decimal("1.200") * Decimal("85990.10"),
-        Decimal("1.200") * Decimal("85990.10"))
+        LONG,
+        2,
+        Decimal("0.512") * Decimal("86012.40") + Decimal("1.200") * Decimal("85990.10"),
+        Decimal("1.200") * Decimal("85990.10"),
+    )
     assert (shorts.side, shorts.count, shorts.notional_usd) == (SHORT, 1, Decimal("344.60000"))
 
 
@@ -64,8 +71,12 @@ def test_open_minute_stays_in_the_book_until_it_ends():
 def test_minutes_are_split_by_liquidation_time():
     book = MinuteBook(MAP)
     t0 = int(MINUTE.timestamp() * 1000)
-    book.add([Liquidation("BTCUSDT", LONG, Decimal(1), Decimal(10), t0 + 59_999),
-              Liquidation("BTCUSDT", LONG, Decimal(1), Decimal(10), t0 + 60_000)])
+    book.add(
+        [
+            Liquidation("BTCUSDT", LONG, Decimal(1), Decimal(10), t0 + 59_999),
+            Liquidation("BTCUSDT", LONG, Decimal(1), Decimal(10), t0 + 60_000),
+        ]
+    )
     assert [t.minute for t in book.pop_all()] == [MINUTE, MINUTE + timedelta(minutes=1)]
 
 
@@ -92,25 +103,42 @@ def test_spike_over_a_zero_baseline_has_no_ratio():
 def test_written_minutes_flag_the_long_side_spike_with_its_evidence(db):
     now = MINUTE + timedelta(minutes=1, seconds=3)
     spikes = write_minutes(db, batch_book().pop_all(), RULE, now)
-    row = db.execute("SELECT symbol, side, count, notional_usd, baseline_usd, ratio, rule FROM liquidation_spikes"
-                     ).fetchall()
+    row = db.execute(
+        "SELECT symbol, side, count, notional_usd, baseline_usd, ratio, rule FROM liquidation_spikes"
+    ).fetchall()
     assert [s.side for s in spikes] == [LONG]
     assert row == [("BTC_JPY", LONG, 2, "147226.46880", "0", None, RULE.describe())]
 
 
 def test_written_minutes_are_stored_as_decimal_text_per_side(db):
     write_minutes(db, batch_book().pop_all(), RULE, MINUTE + timedelta(minutes=2))
-    rows = db.execute("SELECT symbol, contract, minute, side, count, notional_usd, max_single_usd "
-                      "FROM liquidation_minutes ORDER BY side").fetchall()
-    assert rows == [("BTC_JPY", "BTCUSDT", "2026-01-01T00:00:00.000+00:00", LONG, 2, "147226.46880", "103188.12000"),
-                    ("BTC_JPY", "BTCUSDT", "2026-01-01T00:00:00.000+00:00", SHORT, 1, "344.60000", "344.60000")]
+    rows = db.execute(
+        "SELECT symbol, contract, minute, side, count, notional_usd, max_single_usd "
+        "FROM liquidation_minutes ORDER BY side"
+    ).fetchall()
+    assert rows == [
+        (
+            "BTC_JPY",
+            "BTCUSDT",
+            "2026-01-01T00:00:00.000+00:00",
+            LONG,
+            2,
+            "147226.46880",
+            "103188.12000",
+        ),
+        ("BTC_JPY", "BTCUSDT", "2026-01-01T00:00:00.000+00:00", SHORT, 1, "344.60000", "344.60000"),
+    ]
 
 
 def test_a_minute_written_twice_is_summed_not_replaced(db):
     write_minutes(db, [total("60000")], RULE, MINUTE + timedelta(minutes=1))
     write_minutes(db, [total("50000", count=2)], RULE, MINUTE + timedelta(minutes=2))
-    assert db.execute("SELECT count, notional_usd FROM liquidation_minutes").fetchall() == [(3, "110000")]
-    assert recent_spike(db, "BTC_JPY", MINUTE + timedelta(minutes=2), 15).notional_usd == Decimal("110000")
+    assert db.execute("SELECT count, notional_usd FROM liquidation_minutes").fetchall() == [
+        (3, "110000")
+    ]
+    assert recent_spike(db, "BTC_JPY", MINUTE + timedelta(minutes=2), 15).notional_usd == Decimal(
+        "110000"
+    )
 
 
 def test_baseline_comes_from_the_stored_previous_minutes(db):
@@ -123,7 +151,11 @@ def test_recent_spike_is_read_back_with_side_minute_notional_and_baseline(db):
     write_minutes(db, batch_book().pop_all(), RULE, MINUTE + timedelta(minutes=1))
     spike = recent_spike(db, "BTC_JPY", MINUTE + timedelta(minutes=15), 15)
     assert (spike.side, spike.minute, spike.notional_usd, spike.baseline_usd) == (
-        LONG, MINUTE, Decimal("147226.46880"), Decimal(0))
+        LONG,
+        MINUTE,
+        Decimal("147226.46880"),
+        Decimal(0),
+    )
 
 
 def test_recent_spike_filters_by_side(db):
@@ -150,7 +182,11 @@ def test_closing_gaps_records_when_the_blind_time_ended(db):
     open_gap(db, MINUTE, "connection lost")
     close_gaps(db, MINUTE + timedelta(seconds=7))
     [gap] = gaps_between(db, MINUTE - timedelta(hours=1), MINUTE + timedelta(hours=1))
-    assert (gap.started_at, gap.ended_at, gap.reason) == (MINUTE, MINUTE + timedelta(seconds=7), "connection lost")
+    assert (gap.started_at, gap.ended_at, gap.reason) == (
+        MINUTE,
+        MINUTE + timedelta(seconds=7),
+        "connection lost",
+    )
 
 
 def test_gaps_outside_the_period_are_not_returned(db):

@@ -12,10 +12,17 @@ from signaldesk.features import candles_to_frame
 from signaldesk.model.artifacts import write_version
 from signaldesk.model.pipeline import TrainingOptions, train_and_evaluate
 
-BUNDLED = {"BTC_JPY": "btcusdt_binance_15m_2025-04_2025-06.csv.gz", "ETH_JPY": "ethusdt_binance_15m_2025-04_2025-06.csv.gz"}
+BUNDLED = {
+    "BTC_JPY": "btcusdt_binance_15m_2025-04_2025-06.csv.gz",
+    "ETH_JPY": "ethusdt_binance_15m_2025-04_2025-06.csv.gz",
+}
 TRAINED_AT = datetime(2025, 7, 1, tzinfo=UTC)
-TINY = {"holdout_from": pd.Timestamp("2025-06-10", tz="UTC"), "test_days": 14, "calibration_days": 10,
-        "min_train_days": 20}
+TINY = {
+    "holdout_from": pd.Timestamp("2025-06-10", tz="UTC"),
+    "test_days": 14,
+    "calibration_days": 10,
+    "min_train_days": 20,
+}
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +30,9 @@ def bundled_frames() -> dict[str, pd.DataFrame]:
     """Return the bundled BTC and ETH candles as feature frames."""
     from tests.conftest import DATA
 
-    return {symbol: candles_to_frame(read_candle_csv(DATA / name)) for symbol, name in BUNDLED.items()}
+    return {
+        symbol: candles_to_frame(read_candle_csv(DATA / name)) for symbol, name in BUNDLED.items()
+    }
 
 
 @pytest.fixture(scope="session")
@@ -37,4 +46,6 @@ def tiny_training(bundled_frames):
 def tiny_model_dir(tiny_training, tmp_path_factory):
     """Return a model version folder holding the tiny model."""
     folder = tmp_path_factory.mktemp("models") / "tiny"
-    return write_version(folder, tiny_training.model.boosters, {"version": "tiny", **tiny_training.metadata})
+    return write_version(
+        folder, tiny_training.model.boosters, {"version": "tiny", **tiny_training.metadata}
+    )

@@ -14,8 +14,16 @@ def frame_of(closes: list[float], skip: int | None = None) -> pd.DataFrame:
     if skip is not None:
         del times[skip]
     times = times[: len(closes)]
-    return pd.DataFrame({"open_time": times, "open": closes, "high": closes, "low": closes, "close": closes,
-                         "volume": 1.0})
+    return pd.DataFrame(
+        {
+            "open_time": times,
+            "open": closes,
+            "high": closes,
+            "low": closes,
+            "close": closes,
+            "volume": 1.0,
+        }
+    )
 
 
 def test_a_move_of_exactly_the_label_size_is_an_event():
@@ -30,10 +38,16 @@ def test_a_fall_of_the_label_size_is_a_short_event():
 
 def test_the_last_candles_have_no_label():
     labels = event_labels(frame_of([100.0] * 6), LabelSpec(4, 0.003))
-    assert labels["long_event"].iloc[2:].isna().all() and labels["long_event"].iloc[:2].notna().all()
+    assert (
+        labels["long_event"].iloc[2:].isna().all() and labels["long_event"].iloc[:2].notna().all()
+    )
 
 
 def test_a_missing_future_candle_leaves_the_label_unknown_instead_of_shifting():
-    labels = event_labels(frame_of([100.0, 101, 102, 103, 104, 105, 106], skip=4), LabelSpec(4, 0.003))
+    labels = event_labels(
+        frame_of([100.0, 101, 102, 103, 104, 105, 106], skip=4), LabelSpec(4, 0.003)
+    )
     assert np.isnan(labels["forward_return"].iloc[0])
-    assert labels["forward_return"].iloc[1] == 104 / 101 - 1  # the candle one hour later, not four rows later
+    assert (
+        labels["forward_return"].iloc[1] == 104 / 101 - 1
+    )  # the candle one hour later, not four rows later

@@ -39,7 +39,9 @@ def test_prediction_is_the_calibrated_probability_of_the_winning_side(loaded, ro
 def test_single_row_prediction_equals_the_batch_probabilities(loaded, rows):
     prob_long, prob_short = loaded.probabilities(rows)
     prediction = loaded.predict(rows[17])
-    assert (prediction.prob_long, prediction.prob_short) == pytest.approx((prob_long[17], prob_short[17]))
+    assert (prediction.prob_long, prediction.prob_short) == pytest.approx(
+        (prob_long[17], prob_short[17])
+    )
 
 
 def test_confidence_rank_follows_the_percentile_table(loaded):
@@ -88,11 +90,16 @@ def test_versions_are_never_overwritten(tiny_model_dir, loaded):
 
 
 def test_a_side_fires_only_above_its_threshold_and_the_other_side():
-    sides = signal_side(np.array([0.80, 0.76, 0.90, 0.50]), np.array([0.10, 0.85, 0.90, 0.79]), 0.75, 0.80)
+    sides = signal_side(
+        np.array([0.80, 0.76, 0.90, 0.50]), np.array([0.10, 0.85, 0.90, 0.79]), 0.75, 0.80
+    )
     assert sides.tolist() == [1, -1, 0, 0]
 
 
 def test_the_committed_default_model_loads_with_this_code():
     model = load_model(PROJECT_ROOT / "models" / "default", TRAINED_AT, max_age_days=10_000)
     assert model.metadata["feature_names"] == list(FEATURE_NAMES)
-    assert "stand-in" in model.metadata["data_note"] and model.metadata["windows"]["holdout"]["start"] >= "2025-01"
+    assert (
+        "stand-in" in model.metadata["data_note"]
+        and model.metadata["windows"]["holdout"]["start"] >= "2025-01"
+    )

@@ -36,7 +36,10 @@ def stored(tmp_path_factory):
     for symbol, name in BUNDLED.items():
         save_candles(db, symbol, "15m", read_candle_csv(DATA / name), f"bundled:{name}")
     db.close()
-    environ = {"SIGNALDESK_DB": str(folder / "signaldesk.sqlite3"), "SIGNALDESK_LOG_DIR": str(folder / "log")}
+    environ = {
+        "SIGNALDESK_DB": str(folder / "signaldesk.sqlite3"),
+        "SIGNALDESK_LOG_DIR": str(folder / "log"),
+    }
     return load_settings(environ=environ, env_file=folder / "no.env")
 
 
@@ -44,7 +47,16 @@ def stored(tmp_path_factory):
 def trained(stored, tmp_path_factory):
     """Train a tiny model from the database once; return its folder and the JSON summary line."""
     out = tmp_path_factory.mktemp("models") / "v1"
-    argv = ["--symbols", "BTC_JPY,ETH_JPY", "--holdout-from", "2025-06-10", "--out", str(out), "--json", *TINY_ARGS]
+    argv = [
+        "--symbols",
+        "BTC_JPY,ETH_JPY",
+        "--holdout-from",
+        "2025-06-10",
+        "--out",
+        str(out),
+        "--json",
+        *TINY_ARGS,
+    ]
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         assert run(jobs.train, argv, stored) == 0
@@ -54,7 +66,14 @@ def trained(stored, tmp_path_factory):
 def test_train_writes_a_versioned_folder_with_boosters_metadata_and_report(trained):
     out, summary = trained
     names = {p.name for p in out.iterdir()}
-    assert {"long.txt", "short.txt", "metadata.json", "report.json", "report.md", "calibration.png"} <= names
+    assert {
+        "long.txt",
+        "short.txt",
+        "metadata.json",
+        "report.json",
+        "report.md",
+        "calibration.png",
+    } <= names
     assert summary["model"] == str(out) and summary["holdout"]["long_auc"] is not None
 
 
@@ -75,7 +94,15 @@ def test_train_names_a_symbol_without_candles(stored, tmp_path, capsys):
 
 
 def test_evaluate_scores_unseen_candles_per_symbol_and_direction(trained, stored, capsys):
-    argv = ["--model", str(trained[0]), "--symbols", "BTC_JPY,ETH_JPY", "--since", "2025-06-10", "--json"]
+    argv = [
+        "--model",
+        str(trained[0]),
+        "--symbols",
+        "BTC_JPY,ETH_JPY",
+        "--since",
+        "2025-06-10",
+        "--json",
+    ]
     assert run(jobs.evaluate, argv, stored) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(result["per_symbol"]) == {"BTC_JPY", "ETH_JPY"}

@@ -59,13 +59,23 @@ WRITERS = ("writer0", "writer1", "writer2")
 
 def cli_env(db: Path, tmp_path: Path) -> dict[str, str]:
     """Return the environment of a `signaldesk` subprocess on this database (no .env, no config)."""
-    return {"SIGNALDESK_DB": str(db), "SIGNALDESK_LOG_DIR": str(tmp_path / "log"), "PATH": "/usr/bin:/bin"}
+    return {
+        "SIGNALDESK_DB": str(db),
+        "SIGNALDESK_LOG_DIR": str(tmp_path / "log"),
+        "PATH": "/usr/bin:/bin",
+    }
 
 
 def cli(env: dict[str, str], cwd: Path, *argv: str) -> subprocess.CompletedProcess:
     """Run the real command line in its own process."""
-    return subprocess.run([sys.executable, "-m", "jobs.cli", *argv], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.cli", *argv],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def last_json(stdout: str) -> dict:
@@ -91,15 +101,24 @@ def writes_per_table(path: Path) -> dict[str, dict[str, set[int]]]:
     conn = sqlite3.connect(path)
     try:
         runs = conn.execute("SELECT kind, CAST(counts AS INTEGER) FROM runs").fetchall()
-        audit = conn.execute("SELECT actor, json_extract(detail, '$.n') FROM audit_log WHERE event = 'test_write'")
-        outbox = conn.execute("SELECT substr(text, 1, 7), CAST(substr(text, 9) AS INTEGER) FROM outbox")
+        audit = conn.execute(
+            "SELECT actor, json_extract(detail, '$.n') FROM audit_log WHERE event = 'test_write'"
+        )
+        outbox = conn.execute(
+            "SELECT substr(text, 1, 7), CAST(substr(text, 9) AS INTEGER) FROM outbox"
+        )
         tables = {"runs": runs, "audit_log": audit.fetchall(), "outbox": outbox.fetchall()}
     finally:
         conn.close()
-    return {name: {table: {n for w, n in rows if w == name} for table, rows in tables.items()} for name in WRITERS}
+    return {
+        name: {table: {n for w, n in rows if w == name} for table, rows in tables.items()}
+        for name in WRITERS
+    }
 
 
-def wait_until_all_write(db: Path, procs: list[subprocess.Popen], after: dict[str, list[int]] | None = None) -> None:
+def wait_until_all_write(
+    db: Path, procs: list[subprocess.Popen], after: dict[str, list[int]] | None = None
+) -> None:
     """Wait until every writer has committed a transaction (one more than `after`, when given)."""
     end = time.monotonic() + 20
     while time.monotonic() < end:
@@ -111,10 +130,19 @@ def wait_until_all_write(db: Path, procs: list[subprocess.Popen], after: dict[st
     raise AssertionError("writers did not start writing")
 
 
-def test_backups_taken_while_three_processes_write_hold_every_row_committed_before_them(db_path, tmp_path):
+def test_backups_taken_while_three_processes_write_hold_every_row_committed_before_them(
+    db_path, tmp_path
+):
     stop = tmp_path / "stop-writing"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), name, str(stop)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for name in WRITERS]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(db_path), name, str(stop)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in WRITERS
+    ]
     env = cli_env(db_path, tmp_path)
     taken = []
     try:
@@ -123,7 +151,9 @@ def test_backups_taken_while_three_processes_write_hold_every_row_committed_befo
             before = committed(db_path)  # read strictly before the backup process starts
             done = cli(env, tmp_path, "backup", "--dir", str(tmp_path / folder), "--json")
             assert done.returncode == 0, done.stderr
-            assert all(p.poll() is None for p in procs), "the backup must run while the writers are still writing"
+            assert all(p.poll() is None for p in procs), (
+                "the backup must run while the writers are still writing"
+            )
             taken.append((before, last_json(done.stdout)))
         wait_until_all_write(db_path, procs, after=committed(db_path))
     finally:
@@ -140,7 +170,9 @@ def test_backups_taken_while_three_processes_write_hold_every_row_committed_befo
         assert done.returncode == 0, done.stderr
         conn = sqlite3.connect(restored)
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")] == live_migrations
+        assert [
+            r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")
+        ] == live_migrations
         assert last_json(done.stdout)["rows"] == summary["rows"]
         conn.close()
         in_backup = writes_per_table(restored)
@@ -151,8 +183,9 @@ def test_backups_taken_while_three_processes_write_hold_every_row_committed_befo
             # nothing torn: each transaction's three rows are all there or all absent
             assert in_backup[name]["audit_log"] == runs == in_backup[name]["outbox"]
             assert len(runs) <= len(final[name])
-        assert sum(len(final[n]) for n in WRITERS) > sum(len(in_backup[n]["runs"]) for n in WRITERS), \
-            "the writers went on after the backup, so the backup is a snapshot, not the end state"
+        assert sum(len(final[n]) for n in WRITERS) > sum(
+            len(in_backup[n]["runs"]) for n in WRITERS
+        ), "the writers went on after the backup, so the backup is a snapshot, not the end state"
 
 
 def test_sqlite_backup_copies_the_source_connections_read_snapshot_not_later_commits(tmp_path):
@@ -164,14 +197,18 @@ def test_sqlite_backup_copies_the_source_connections_read_snapshot_not_later_com
     writer.execute("CREATE TABLE t (x INTEGER)")
     with writer:
         writer.execute("BEGIN")
-        writer.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(20_000)])  # synthetic rows, ~40 pages
+        writer.executemany(
+            "INSERT INTO t VALUES (?)", [(i,) for i in range(20_000)]
+        )  # synthetic rows, ~40 pages
     for pages in (-1, 5):
         source = sqlite3.connect(path)
         source.execute("BEGIN")
         snapshot = source.execute("SELECT COUNT(*) FROM t").fetchone()[0]
         writer.execute("INSERT INTO t VALUES (-1)")  # committed after the snapshot began
         copy = sqlite3.connect(tmp_path / f"copy{pages}.sqlite3")
-        source.backup(copy, pages=pages, progress=lambda *_: writer.execute("INSERT INTO t VALUES (-2)"))
+        source.backup(
+            copy, pages=pages, progress=lambda *_: writer.execute("INSERT INTO t VALUES (-2)")
+        )
         source.execute("ROLLBACK")
         assert copy.execute("SELECT COUNT(*) FROM t").fetchone()[0] == snapshot
         assert writer.execute("SELECT COUNT(*) FROM t").fetchone()[0] > snapshot
@@ -191,7 +228,9 @@ def test_a_copy_that_differs_from_its_snapshot_is_rejected(db, db_path, tmp_path
 def test_a_failed_backup_leaves_no_file_with_a_final_name_and_says_why(tmp_path):
     db = tmp_path / "var" / "signaldesk.sqlite3"
     db.parent.mkdir()
-    db.write_bytes(b"not a database at all " * 400)  # synthetic garbage where the database should be
+    db.write_bytes(
+        b"not a database at all " * 400
+    )  # synthetic garbage where the database should be
     done = cli(cli_env(db, tmp_path), tmp_path, "backup", "--json")
     assert done.returncode == 1
     assert "no backup was written" in done.stderr and last_json(done.stdout)["ok"] is False
@@ -206,11 +245,17 @@ def test_backup_of_a_missing_database_exits_not_ready(tmp_path):
 
 # --- rotation -----------------------------------------------------------------------------------------------------
 
+
 def test_expired_backups_are_older_than_keep_days_never_the_newest_and_only_ours():
     now = datetime(2025, 6, 30, 18, 30, tzinfo=UTC)
     ours = [backup_name(now - timedelta(days=d, minutes=1)) for d in (0, 1, 2, 3, 10)]
-    foreign = ["notes.txt", "signaldesk-2025.sqlite3", "signaldesk-20251399T000000Z.sqlite3",
-               f".{ours[4]}.partial", ours[4].replace(".sqlite3", ".json")]
+    foreign = [
+        "notes.txt",
+        "signaldesk-2025.sqlite3",
+        "signaldesk-20251399T000000Z.sqlite3",
+        f".{ours[4]}.partial",
+        ours[4].replace(".sqlite3", ".json"),
+    ]
     assert expired_backups(ours + foreign, now, 3) == [ours[4], ours[3]]  # oldest first
     assert expired_backups([ours[4], ours[3]], now, 1) == [ours[4]]  # both old: the newest survives
     assert expired_backups([ours[4]], now, 1) == []
@@ -228,7 +273,16 @@ def test_backup_prunes_old_backups_with_their_sidecars_and_leaves_other_files(db
     foreign = ["notes.txt", "signaldesk.sqlite3", f".{old[3]}.partial", "signaldesk-old.sqlite3"]
     for name in foreign:
         (folder / name).write_text("keep me")
-    done = cli(cli_env(db_path, tmp_path), tmp_path, "backup", "--dir", str(folder), "--keep-days", "3", "--json")
+    done = cli(
+        cli_env(db_path, tmp_path),
+        tmp_path,
+        "backup",
+        "--dir",
+        str(folder),
+        "--keep-days",
+        "3",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     summary = last_json(done.stdout)
     left = {p.name for p in folder.iterdir()}
@@ -244,6 +298,7 @@ def test_keep_days_must_be_a_whole_number_of_days(db_path, tmp_path):
 
 
 # --- restore ------------------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def run_cli(monkeypatch, tmp_path, capsys):
@@ -312,7 +367,9 @@ def make_bad_file(kind: str, good: Path, tmp_path: Path) -> Path:
     elif kind == "corrupt_page":
         shutil.copy(good, bad)
         corrupt_page(bad, "audit_log")
-    elif kind == "changed_after_backup":  # still a sound database, but not the bytes the sidecar recorded
+    elif (
+        kind == "changed_after_backup"
+    ):  # still a sound database, but not the bytes the sidecar recorded
         shutil.copy(good, bad)
         shutil.copy(good.with_suffix(".json"), bad.with_suffix(".json"))
         bad.write_bytes(bad.read_bytes().replace(b"restore-me", b"RESTORE-ME"))
@@ -324,8 +381,10 @@ def make_bad_file(kind: str, good: Path, tmp_path: Path) -> Path:
     elif kind == "from_the_future":
         shutil.copy(good, bad)
         conn = sqlite3.connect(bad)
-        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
-                      "VALUES ('signaldesk', '9999_from_the_future', '2030-01-01')")
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) "
+            "VALUES ('signaldesk', '9999_from_the_future', '2030-01-01')"
+        )
         conn.commit()
         conn.close()
     return bad
@@ -397,7 +456,9 @@ def audit_events(path: Path) -> list[str]:
         conn.close()
 
 
-def test_restore_with_stale_heartbeats_brings_the_backup_back_and_keeps_the_old_database(desk, run_cli):
+def test_restore_with_stale_heartbeats_brings_the_backup_back_and_keeps_the_old_database(
+    desk, run_cli
+):
     db_path, good = desk
     beat_at(db_path, "bot", datetime.now(UTC) - timedelta(minutes=10))
     beat_at(db_path, "listener", datetime.now(UTC) - timedelta(minutes=10))
@@ -406,7 +467,9 @@ def test_restore_with_stale_heartbeats_brings_the_backup_back_and_keeps_the_old_
     assert code == 0, err
     summary = json.loads(out.strip().splitlines()[-1])
     aside = Path(summary["kept_aside"])
-    assert aside.name.startswith(f"{db_path.name}.before-restore-") and aside.read_bytes() == previous
+    assert (
+        aside.name.startswith(f"{db_path.name}.before-restore-") and aside.read_bytes() == previous
+    )
     assert audit_events(db_path) == ["approve"] * 3
     assert audit_events(aside) == ["approve"] * 3 + ["reject"] * 2
     conn = sqlite3.connect(db_path)
@@ -436,7 +499,9 @@ def test_restore_over_a_database_sqlite_cannot_read_keeps_it_aside_and_restores(
     assert aside.read_bytes().startswith(b"garbage where the database was")
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the database folder to another user")
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="needs root to give the database folder to another user"
+)
 def test_root_is_told_to_run_as_the_desks_user(desk, run_cli):
     db_path, good = desk
     os.chown(db_path.parent, 65534, 65534)
@@ -453,7 +518,9 @@ def test_restoring_a_backup_older_than_the_code_says_to_migrate(desk, tmp_path, 
     db_path, good = desk
     older = tmp_path / "older.sqlite3"
     shutil.copy(good, older)
-    conn = sqlite3.connect(older)  # synthetic: forget the last migration, as a backup from older code would
+    conn = sqlite3.connect(
+        older
+    )  # synthetic: forget the last migration, as a backup from older code would
     latest = known_migrations()[-1]
     conn.execute("DELETE FROM _sqlite_migrations WHERE name = ?", [latest])
     conn.commit()

@@ -21,7 +21,9 @@ def elsewhere(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_demo_ends_with_signals_taps_trades_and_reports(elsewhere, capsys):
     path = elsewhere / "demo.sqlite3"
-    assert main(["demo", "--days", "9", "--db", str(path), "--json"]) == 0  # 2025-06-22..30 holds signals
+    assert (
+        main(["demo", "--days", "9", "--db", str(path), "--json"]) == 0
+    )  # 2025-06-22..30 holds signals
     out = capsys.readouterr().out
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["verdicts"].get("EXECUTED", 0) >= 3
@@ -31,17 +33,31 @@ def test_demo_ends_with_signals_taps_trades_and_reports(elsewhere, capsys):
     assert "Daily report 2025-06-2" in out and "closed by" in out
     db = open_db(path)
     try:
-        by = {r[0] for r in db.execute("SELECT approved_by FROM signals WHERE approved_by IS NOT NULL")}
+        by = {
+            r[0]
+            for r in db.execute("SELECT approved_by FROM signals WHERE approved_by IS NOT NULL")
+        }
         fills = db.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
     finally:
         db.close()
-    assert by == {"1001"} and fills >= 6  # the demo person's id; entries and exits filled on the paper exchange
+    assert (
+        by == {"1001"} and fills >= 6
+    )  # the demo person's id; entries and exits filled on the paper exchange
     report = elsewhere / "report" / "report.md"
-    assert summary["report"] == str(report) and report.is_file() and (elsewhere / "report" / "equity.png").is_file()
+    assert (
+        summary["report"] == str(report)
+        and report.is_file()
+        and (elsewhere / "report" / "equity.png").is_file()
+    )
 
 
-@pytest.mark.parametrize("argv, message", [(["--days", "0"], "--days 0: allowed 1 to 60"),
-                                           (["--approve", "1.5"], "--approve 1.5: allowed a fraction")])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--days", "0"], "--days 0: allowed 1 to 60"),
+        (["--approve", "1.5"], "--approve 1.5: allowed a fraction"),
+    ],
+)
 def test_demo_refuses_bad_options(elsewhere, capsys, argv, message):
     assert main(["demo", "--db", str(elsewhere / "d.sqlite3"), *argv]) == EXIT_USAGE
     assert message in capsys.readouterr().out

@@ -35,20 +35,49 @@ from tests.fakes.telegram_server import FakeTelegram, fixture
 TOKEN = "7000000001:DOCTOR-PLACEHOLDER-TOKEN"
 ALICE = 111111111
 SYMBOLS = ("BTC_JPY", "BTC")
-BOOKS = {"BTC_JPY": ("9999000", "10000000"), "BTC": ("10001000", "10002000"), "ETH_JPY": ("399900", "400000")}
-EVERY_CHECK = ("settings", ".env file", "database", "disk", "memory", "model", "news calendar", "post-only",
-               "processes", "telegram settings", "telegram bot", "telegram chat", "gmo status", "gmo tickers",
-               "clock skew", "gmo private")
+BOOKS = {
+    "BTC_JPY": ("9999000", "10000000"),
+    "BTC": ("10001000", "10002000"),
+    "ETH_JPY": ("399900", "400000"),
+}
+EVERY_CHECK = (
+    "settings",
+    ".env file",
+    "database",
+    "disk",
+    "memory",
+    "model",
+    "news calendar",
+    "post-only",
+    "processes",
+    "telegram settings",
+    "telegram bot",
+    "telegram chat",
+    "gmo status",
+    "gmo tickers",
+    "clock skew",
+    "gmo private",
+)
 
 
 class DoctorTelegram(FakeTelegram):
     """The shared fake Bot API plus getChat, which it does not answer (the diff for it is in the ops report)."""
 
     def m_getchat(self, params):
-        return {"id": int(params["chat_id"]), "type": "private", "first_name": "Alice", "accent_color_id": 0,
-                "max_reaction_count": 11, "accepted_gift_types": {
-                    "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-                    "premium_subscription": False, "gifts_from_channels": False}}
+        return {
+            "id": int(params["chat_id"]),
+            "type": "private",
+            "first_name": "Alice",
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +119,9 @@ def model_copy(folder: Path, age: timedelta) -> Path:
 
 def write_calendar(path: Path, *offsets: timedelta) -> Path:
     """Write a news calendar with one event at each offset from now."""
-    rows = [f"{(utc_now() + o).isoformat(timespec='seconds')},Event {i}" for i, o in enumerate(offsets)]
+    rows = [
+        f"{(utc_now() + o).isoformat(timespec='seconds')},Event {i}" for i, o in enumerate(offsets)
+    ]
     path.write_text("time_utc,title\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -101,15 +132,26 @@ def desk(tmp_path, db, telegram, gmo):
     now = utc_now()
     for process in ("bot", "listener"):
         beat(db, process, now)
-    finish_run(db, start_run(db, "cycle", now - timedelta(minutes=5)), "ok", now - timedelta(minutes=4))
+    finish_run(
+        db, start_run(db, "cycle", now - timedelta(minutes=5)), "ok", now - timedelta(minutes=4)
+    )
     calendar = write_calendar(tmp_path / "news.csv", timedelta(days=-3), timedelta(days=5))
     config = tmp_path / "config.toml"
-    config.write_text(f'[strategy]\nsymbols = {json.dumps(list(SYMBOLS))}\nnews_calendar = "{calendar}"\n')
-    env = {"SIGNALDESK_CONFIG": str(config), "SIGNALDESK_MODEL": str(model_copy(tmp_path / "models" / "v-doc",
-                                                                                timedelta(days=2))),
-           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_CHAT_ID": str(ALICE), "TELEGRAM_USER_IDS": str(ALICE),
-           "TELEGRAM_API_URL": telegram.url, "GMO_API_KEY": gmo.api_key, "GMO_API_SECRET": gmo.api_secret,
-           "GMO_PUBLIC_URL": gmo.public_url, "GMO_PRIVATE_URL": gmo.private_url}
+    config.write_text(
+        f'[strategy]\nsymbols = {json.dumps(list(SYMBOLS))}\nnews_calendar = "{calendar}"\n'
+    )
+    env = {
+        "SIGNALDESK_CONFIG": str(config),
+        "SIGNALDESK_MODEL": str(model_copy(tmp_path / "models" / "v-doc", timedelta(days=2))),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_CHAT_ID": str(ALICE),
+        "TELEGRAM_USER_IDS": str(ALICE),
+        "TELEGRAM_API_URL": telegram.url,
+        "GMO_API_KEY": gmo.api_key,
+        "GMO_API_SECRET": gmo.api_secret,
+        "GMO_PUBLIC_URL": gmo.public_url,
+        "GMO_PRIVATE_URL": gmo.private_url,
+    }
     env_file = tmp_path / ".env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     env_file.chmod(0o600)
@@ -132,8 +174,9 @@ def test_a_good_desk_passes_every_check(make_settings, tmp_path, desk, gmo, tele
     assert telegram.calls_to("getChat") and gmo.count("GET", "/v1/account/assets") == 1
 
 
-def test_live_mode_warns_that_order_permissions_were_not_verified_and_sends_no_order(make_settings, tmp_path,
-                                                                                       desk, gmo):
+def test_live_mode_warns_that_order_permissions_were_not_verified_and_sends_no_order(
+    make_settings, tmp_path, desk, gmo
+):
     checks = verdicts(make_settings, tmp_path, {**desk, "SIGNALDESK_MODE": "live"})
     assert checks["gmo private"].status == WARN
     assert "Not verified: placing, changing and cancelling orders" in checks["gmo private"].detail
@@ -161,25 +204,40 @@ def test_unmigrated_database_fails_and_names_the_migrate_command(make_settings, 
 
 
 def test_missing_model_folder_fails(make_settings, tmp_path, desk):
-    check = verdicts(make_settings, tmp_path, {**desk, "SIGNALDESK_MODEL": str(tmp_path / "models" / "gone")})["model"]
-    assert check.status == FAIL and "missing metadata.json" in check.detail and "signaldesk train" in check.fix
+    check = verdicts(
+        make_settings, tmp_path, {**desk, "SIGNALDESK_MODEL": str(tmp_path / "models" / "gone")}
+    )["model"]
+    assert (
+        check.status == FAIL
+        and "missing metadata.json" in check.detail
+        and "signaldesk train" in check.fix
+    )
 
 
 def test_old_model_warns_and_mismatched_model_fails(make_settings, tmp_path, desk):
     old = model_copy(tmp_path / "models" / "v-old", timedelta(days=60))
-    check = verdicts(make_settings, tmp_path, {**desk, "SIGNALDESK_MODEL": str(old)}, offline=True)["model"]
+    check = verdicts(make_settings, tmp_path, {**desk, "SIGNALDESK_MODEL": str(old)}, offline=True)[
+        "model"
+    ]
     assert check.status == WARN and "60 days ago" in check.detail
     metadata = json.loads((old / "metadata.json").read_text())
     metadata["feature_names"] = metadata["feature_names"][::-1]
     (old / "metadata.json").write_text(json.dumps(metadata))
-    check = verdicts(make_settings, tmp_path, {**desk, "SIGNALDESK_MODEL": str(old)}, offline=True)["model"]
+    check = verdicts(make_settings, tmp_path, {**desk, "SIGNALDESK_MODEL": str(old)}, offline=True)[
+        "model"
+    ]
     assert check.status == FAIL and "retrain" in check.detail
 
 
-def test_bad_telegram_token_fails_the_bot_check_without_showing_any_token(make_settings, tmp_path, desk):
+def test_bad_telegram_token_fails_the_bot_check_without_showing_any_token(
+    make_settings, tmp_path, desk
+):
     wrong = "7000000001:WRONG-PLACEHOLDER-TOKEN"
     checks = verdicts(make_settings, tmp_path, {**desk, "TELEGRAM_BOT_TOKEN": wrong})
-    assert checks["telegram bot"].status == FAIL and "rejected the token" in checks["telegram bot"].detail
+    assert (
+        checks["telegram bot"].status == FAIL
+        and "rejected the token" in checks["telegram bot"].detail
+    )
     assert "@BotFather" in checks["telegram bot"].fix
     assert checks["telegram chat"].status == SKIP
     text = json.dumps([c.__dict__ for c in checks.values()])
@@ -187,14 +245,23 @@ def test_bad_telegram_token_fails_the_bot_check_without_showing_any_token(make_s
 
 
 def test_chat_not_found_fails_the_chat_check(make_settings, tmp_path, desk, telegram):
-    telegram.fail_next("getChat", 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"})
+    telegram.fail_next(
+        "getChat",
+        400,
+        {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+    )
     checks = verdicts(make_settings, tmp_path, desk)
     assert checks["telegram bot"].status == PASS
-    assert checks["telegram chat"].status == FAIL and "chat not found" in checks["telegram chat"].detail.lower()
+    assert (
+        checks["telegram chat"].status == FAIL
+        and "chat not found" in checks["telegram chat"].detail.lower()
+    )
 
 
 def test_missing_telegram_user_ids_fail_deny_by_default(make_settings, tmp_path, desk):
-    check = verdicts(make_settings, tmp_path, {**desk, "TELEGRAM_USER_IDS": ""}, offline=True)["telegram settings"]
+    check = verdicts(make_settings, tmp_path, {**desk, "TELEGRAM_USER_IDS": ""}, offline=True)[
+        "telegram settings"
+    ]
     assert check.status == FAIL and "TELEGRAM_USER_IDS" in check.detail
 
 
@@ -205,7 +272,9 @@ def test_gmo_maintenance_warns(make_settings, tmp_path, desk, gmo):
 
 
 def test_wrong_gmo_secret_fails_the_private_check(make_settings, tmp_path, desk):
-    check = verdicts(make_settings, tmp_path, {**desk, "GMO_API_SECRET": "not-the-secret"})["gmo private"]
+    check = verdicts(make_settings, tmp_path, {**desk, "GMO_API_SECRET": "not-the-secret"})[
+        "gmo private"
+    ]
     assert check.status == FAIL and "ERR-5010" in check.detail and "GMO_API_SECRET" in check.fix
 
 
@@ -232,10 +301,15 @@ def test_malformed_calendar_fails(make_settings, tmp_path, desk):
 
 
 def test_symbol_without_post_only_warns_with_the_consequence(make_settings, tmp_path, desk):
-    (tmp_path / "config.toml").write_text(f'[strategy]\nsymbols = ["BTC_JPY", "ETH_JPY"]\n'
-                                          f'news_calendar = "{tmp_path / "news.csv"}"\n')
+    (tmp_path / "config.toml").write_text(
+        f'[strategy]\nsymbols = ["BTC_JPY", "ETH_JPY"]\nnews_calendar = "{tmp_path / "news.csv"}"\n'
+    )
     check = verdicts(make_settings, tmp_path, desk)["post-only"]
-    assert check.status == WARN and check.detail.startswith("ETH_JPY:") and "BTC_JPY:" not in check.detail
+    assert (
+        check.status == WARN
+        and check.detail.startswith("ETH_JPY:")
+        and "BTC_JPY:" not in check.detail
+    )
     assert "taker" in check.detail
 
 
@@ -245,9 +319,18 @@ def test_stale_heartbeat_warns(make_settings, tmp_path, desk, db):
     assert check.status == WARN and "listener not running" in check.detail
 
 
-def test_offline_skips_the_network_checks_and_reaches_no_server(make_settings, tmp_path, desk, gmo, telegram):
+def test_offline_skips_the_network_checks_and_reaches_no_server(
+    make_settings, tmp_path, desk, gmo, telegram
+):
     checks = verdicts(make_settings, tmp_path, desk, offline=True)
-    network = ("telegram bot", "telegram chat", "gmo status", "gmo tickers", "clock skew", "gmo private")
+    network = (
+        "telegram bot",
+        "telegram chat",
+        "gmo status",
+        "gmo tickers",
+        "clock skew",
+        "gmo private",
+    )
     assert {n: checks[n].status for n in network} == dict.fromkeys(network, SKIP)
     assert gmo.requests == [] and telegram.calls == []
 
@@ -256,7 +339,9 @@ def test_a_check_that_raises_is_named_and_the_others_still_run():
     def broken():
         raise RuntimeError("boom with s3cret-value inside")
 
-    checks = run_checks([("first", broken), ("second", lambda: Check("second", PASS, "fine"))], ("s3cret-value",))
+    checks = run_checks(
+        [("first", broken), ("second", lambda: Check("second", PASS, "fine"))], ("s3cret-value",)
+    )
     assert [(c.name, c.status) for c in checks] == [("first", FAIL), ("second", PASS)]
     assert "RuntimeError: boom with *** inside" in checks[0].detail
 
@@ -264,27 +349,59 @@ def test_a_check_that_raises_is_named_and_the_others_still_run():
 def test_thresholds_of_disk_memory_and_clock():
     # Synthetic numbers at the edges of the stated thresholds.
     mb = 1024 * 1024
-    assert [disk_verdict(n * mb, Path("/")).status for n in (199, 200, 1023, 1024)] == [FAIL, WARN, WARN, PASS]
-    assert [memory_verdict(8000 * mb, n * mb, 0.99, 0.999).status for n in (249, 250, 399, 400)] == \
-        [FAIL, WARN, WARN, PASS]
-    assert memory_verdict(8000 * mb, 700 * mb, 0.8, 0.9).status == FAIL  # 91% used: the cycle would halt trading
-    assert memory_verdict(8000 * mb, 1200 * mb, 0.8, 0.9).status == WARN  # 85% used: the cycle warns
-    assert [skew_verdict(s, 0.01).status for s in (0.5, -2.5, 29.0, -31.0)] == [PASS, WARN, WARN, FAIL]
+    assert [disk_verdict(n * mb, Path("/")).status for n in (199, 200, 1023, 1024)] == [
+        FAIL,
+        WARN,
+        WARN,
+        PASS,
+    ]
+    assert [
+        memory_verdict(8000 * mb, n * mb, 0.99, 0.999).status for n in (249, 250, 399, 400)
+    ] == [FAIL, WARN, WARN, PASS]
+    assert (
+        memory_verdict(8000 * mb, 700 * mb, 0.8, 0.9).status == FAIL
+    )  # 91% used: the cycle would halt trading
+    assert (
+        memory_verdict(8000 * mb, 1200 * mb, 0.8, 0.9).status == WARN
+    )  # 85% used: the cycle warns
+    assert [skew_verdict(s, 0.01).status for s in (0.5, -2.5, 29.0, -31.0)] == [
+        PASS,
+        WARN,
+        WARN,
+        FAIL,
+    ]
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Run `signaldesk doctor` as a process in the desk folder (settings from its .env, like systemd/cron)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNALDESK_", "GMO_", "TELEGRAM_"))}
-    clean.update(PYTHONPATH=str(PROJECT_ROOT), SIGNALDESK_DB=str(tmp_path / "signaldesk.sqlite3"),
-                 SIGNALDESK_LOG_DIR=str(tmp_path / "log"))
-    return subprocess.run([sys.executable, "-m", "jobs.cli", "doctor", *args], cwd=tmp_path, env=clean,
-                          capture_output=True, text=True, timeout=60)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SIGNALDESK_", "GMO_", "TELEGRAM_"))
+    }
+    clean.update(
+        PYTHONPATH=str(PROJECT_ROOT),
+        SIGNALDESK_DB=str(tmp_path / "signaldesk.sqlite3"),
+        SIGNALDESK_LOG_DIR=str(tmp_path / "log"),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.cli", "doctor", *args],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_prints_the_table_and_json_and_exits_by_failure(tmp_path, desk):
     good = run_cli(tmp_path, "--json")
     assert good.returncode == 0, good.stdout + good.stderr
-    assert good.stdout.startswith("check ") and "gmo private" in good.stdout and "16 passed" in good.stdout
+    assert (
+        good.stdout.startswith("check ")
+        and "gmo private" in good.stdout
+        and "16 passed" in good.stdout
+    )
     summary = json.loads(good.stdout.strip().splitlines()[-1])
     assert summary["ok"] is True and len(summary["checks"]) == len(EVERY_CHECK)
     (tmp_path / ".env").chmod(0o640)

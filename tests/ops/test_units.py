@@ -20,15 +20,32 @@ SERVICES = sorted(p.name for p in SYSTEMD.glob("signaldesk-*.service"))
 TIMERS = sorted(p.name for p in SYSTEMD.glob("signaldesk-*.timer"))
 DAEMONS = ("signaldesk-bot.service", "signaldesk-listener.service")
 ANALYZE = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed, so units cannot be "
-                                                           "verified here (the structural checks below still run)")
+needs_analyze = pytest.mark.skipif(
+    ANALYZE is None,
+    reason="systemd-analyze is not installed, so units cannot be "
+    "verified here (the structural checks below still run)",
+)
 # Measured (README benchmarks): bot idle 53 MB, listener 38 MB, cycle peak 210 MB; the three share 400 MB.
-MEASURED_MB = {"signaldesk-bot.service": 53, "signaldesk-listener.service": 38, "signaldesk-cycle.service": 210}
+MEASURED_MB = {
+    "signaldesk-bot.service": 53,
+    "signaldesk-listener.service": 38,
+    "signaldesk-cycle.service": 210,
+}
 HARDENING = {
-    "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-    "PrivateDevices": "yes", "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes",
-    "ProtectControlGroups": "yes", "RestrictSUIDSGID": "yes", "LockPersonality": "yes", "RestrictRealtime": "yes",
-    "RestrictNamespaces": "yes", "SystemCallArchitectures": "native", "CapabilityBoundingSet": "",
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "strict",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "PrivateDevices": "yes",
+    "ProtectKernelTunables": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectControlGroups": "yes",
+    "RestrictSUIDSGID": "yes",
+    "LockPersonality": "yes",
+    "RestrictRealtime": "yes",
+    "RestrictNamespaces": "yes",
+    "SystemCallArchitectures": "native",
+    "CapabilityBoundingSet": "",
 }
 
 
@@ -61,8 +78,12 @@ def one(section: dict[str, list[str]], key: str) -> str:
 
 def from_install_script(snippet: str) -> str:
     """Return what a function or variable of install.sh prints, with the script sourced (main does not run)."""
-    done = subprocess.run(["bash", "-c", f'source "$1"; {snippet}', "_", str(INSTALL)], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        ["bash", "-c", f'source "$1"; {snippet}', "_", str(INSTALL)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout
 
 
@@ -82,6 +103,7 @@ def seconds(value: str) -> float:
 
 # --- systemd-analyze verify ---------------------------------------------------------------------------------------
 
+
 def copy_units(tmp_path: Path, with_backoff: bool) -> Path:
     """Copy every unit into a temp folder with /opt/signaldesk moved under it and a stub signaldesk executable."""
     prefix = tmp_path / "opt" / "signaldesk"
@@ -96,13 +118,17 @@ def copy_units(tmp_path: Path, with_backoff: bool) -> Path:
     if with_backoff:
         for name in DAEMONS:
             (units / f"{name}.d").mkdir()
-            (units / f"{name}.d" / "restart-backoff.conf").write_text(from_install_script("restart_backoff_dropin"))
+            (units / f"{name}.d" / "restart-backoff.conf").write_text(
+                from_install_script("restart_backoff_dropin")
+            )
     return units
 
 
 def verify(units: Path, name: str) -> tuple[int, list[str]]:
     """Run `systemd-analyze verify` on one unit; return its exit code and the lines about our units."""
-    done = subprocess.run([ANALYZE, "verify", str(units / name)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [ANALYZE, "verify", str(units / name)], capture_output=True, text=True, timeout=60
+    )
     lines = (done.stdout + done.stderr).splitlines()
     return done.returncode, [line for line in lines if "signaldesk" in line]
 
@@ -130,13 +156,17 @@ def test_the_restart_backoff_drop_in_verifies_where_systemd_knows_it(name, tmp_p
     else:  # older systemd ignores the two keys, which is why install.sh adds the drop-in only on >= 254
         assert [re.sub(r"^.*?:\d+: ", "", line) for line in lines] == [
             "Unknown key 'RestartSteps' in section [Service], ignoring.",
-            "Unknown key 'RestartMaxDelaySec' in section [Service], ignoring."]
+            "Unknown key 'RestartMaxDelaySec' in section [Service], ignoring.",
+        ]
 
 
 # --- structure ----------------------------------------------------------------------------------------------------
 
+
 def test_install_script_installs_every_unit_file():
-    assert sorted(from_install_script('printf "%s\\n" "${UNIT_FILES[@]}"').split()) == sorted(SERVICES + TIMERS)
+    assert sorted(from_install_script('printf "%s\\n" "${UNIT_FILES[@]}"').split()) == sorted(
+        SERVICES + TIMERS
+    )
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -156,7 +186,9 @@ def test_every_service_is_hardened_and_writes_only_under_var(name):
     for key, value in HARDENING.items():
         assert one(section, key) == value, key
     writable = [path for line in section["ReadWritePaths"] for path in line.split()]
-    assert writable and all(path == f"{PREFIX}/var" or path.startswith(f"{PREFIX}/var/") for path in writable)
+    assert writable and all(
+        path == f"{PREFIX}/var" or path.startswith(f"{PREFIX}/var/") for path in writable
+    )
     assert not any("models" in path for path in writable)
     assert one(section, "UMask") == "0027"  # the database and logs are not world-readable
 
@@ -177,7 +209,10 @@ def test_daemons_restart_always_but_not_on_errors_a_restart_cannot_fix(name):
     section = service(name)
     assert one(section, "Restart") == "always"
     assert seconds(one(section, "RestartSec")) >= 1
-    assert set(one(section, "RestartPreventExitStatus").split()) == {"2", "3"}  # bad settings, pending migrations
+    assert set(one(section, "RestartPreventExitStatus").split()) == {
+        "2",
+        "3",
+    }  # bad settings, pending migrations
     unit = parse_unit(SYSTEMD / name)["Unit"]
     assert "network-online.target" in one(unit, "After")
     assert parse_unit(SYSTEMD / name)["Install"]["WantedBy"] == ["multi-user.target"]
@@ -196,8 +231,12 @@ def restart_times(first: float, steps: int, most: float, count: int) -> list[flo
 def test_with_backoff_a_crash_loop_never_hits_the_start_limit_so_systemd_keeps_trying(name):
     unit, section = parse_unit(SYSTEMD / name)["Unit"], service(name)
     dropin = parse_unit_text(from_install_script("restart_backoff_dropin"))
-    times = restart_times(seconds(one(section, "RestartSec")), int(dropin["RestartSteps"]),
-                          seconds(dropin["RestartMaxDelaySec"]), 200)
+    times = restart_times(
+        seconds(one(section, "RestartSec")),
+        int(dropin["RestartSteps"]),
+        seconds(dropin["RestartMaxDelaySec"]),
+        200,
+    )
     window, burst = seconds(one(unit, "StartLimitIntervalSec")), int(one(unit, "StartLimitBurst"))
     most_in_window = max(sum(1 for t in times if start <= t < start + window) for start in times)
     assert most_in_window < burst
@@ -208,7 +247,9 @@ def test_with_backoff_a_crash_loop_never_hits_the_start_limit_so_systemd_keeps_t
 
 def parse_unit_text(text: str) -> dict[str, str]:
     """Return key -> value of a small drop-in's text."""
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#")
+    )
 
 
 def test_backup_timer_runs_daily_between_two_cycles_and_catches_up_after_downtime():

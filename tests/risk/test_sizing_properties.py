@@ -13,20 +13,49 @@ from signaldesk.settings import RiskSettings
 from signaldesk.sizing import size_for_risk, trade_levels
 
 RULES = {
-    "BTC_JPY": SymbolRules("BTC_JPY", Decimal("0.001"), Decimal("5"), Decimal("0.001"), Decimal("1"), Decimal(0),
-                           Decimal(0)),
-    "ETH_JPY": SymbolRules("ETH_JPY", Decimal("0.01"), Decimal("100"), Decimal("0.01"), Decimal("1"), Decimal(0),
-                           Decimal(0)),
-    "XRP_JPY": SymbolRules("XRP_JPY", Decimal("10"), Decimal("100000"), Decimal("10"), Decimal("0.001"), Decimal(0),
-                           Decimal(0)),
+    "BTC_JPY": SymbolRules(
+        "BTC_JPY",
+        Decimal("0.001"),
+        Decimal("5"),
+        Decimal("0.001"),
+        Decimal("1"),
+        Decimal(0),
+        Decimal(0),
+    ),
+    "ETH_JPY": SymbolRules(
+        "ETH_JPY",
+        Decimal("0.01"),
+        Decimal("100"),
+        Decimal("0.01"),
+        Decimal("1"),
+        Decimal(0),
+        Decimal(0),
+    ),
+    "XRP_JPY": SymbolRules(
+        "XRP_JPY",
+        Decimal("10"),
+        Decimal("100000"),
+        Decimal("10"),
+        Decimal("0.001"),
+        Decimal(0),
+        Decimal(0),
+    ),
 }
 RISK = RiskSettings()
-prices = st.decimals(min_value=Decimal("10000"), max_value=Decimal("20000000"), places=0)  # ATR >= 5 ticks
+prices = st.decimals(
+    min_value=Decimal("10000"), max_value=Decimal("20000000"), places=0
+)  # ATR >= 5 ticks
 equities = st.decimals(min_value=Decimal("1000"), max_value=Decimal("100000000"), places=0)
 atr_fractions = st.decimals(min_value=Decimal("0.0005"), max_value=Decimal("0.05"), places=4)
 
 
-@given(st.sampled_from(sorted(RULES)), st.sampled_from(["LONG", "SHORT"]), prices, atr_fractions, equities)
+@given(
+    st.sampled_from(sorted(RULES)),
+    st.sampled_from(["LONG", "SHORT"]),
+    prices,
+    atr_fractions,
+    equities,
+)
 def test_size_respects_every_limit(symbol, direction, entry, atr_fraction, equity):
     rules = RULES[symbol]
     levels = trade_levels(direction, entry, entry * atr_fraction, rules.tick_size, RISK)
@@ -45,8 +74,10 @@ def test_refusal_only_when_even_the_minimum_is_too_much(symbol, entry, atr_fract
     rules = RULES[symbol]
     levels = trade_levels("LONG", entry, entry * atr_fraction, rules.tick_size, RISK)
     sizing = size_for_risk(equity, levels, rules, RISK)
-    minimum_fits = (rules.min_size * levels.stop_distance <= equity * RISK.risk_per_trade
-                    and rules.min_size * levels.entry <= equity * RISK.max_position_fraction)
+    minimum_fits = (
+        rules.min_size * levels.stop_distance <= equity * RISK.risk_per_trade
+        and rules.min_size * levels.entry <= equity * RISK.max_position_fraction
+    )
     assert sizing.ok == minimum_fits
 
 
