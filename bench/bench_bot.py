@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from signaldesk import signals  # noqa: E402
 from signaldesk.clock import to_db, utc_now  # noqa: E402
 from signaldesk.storage import apply_migrations, open_db  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegram, callback_update, fixture  # noqa: E402
@@ -79,12 +80,7 @@ def seed(db, symbol: str, close: str, atr: str) -> int:
         "risk_jpy": "1000",
         "expires_at": to_db(now + timedelta(minutes=15)),
     }
-    with db.conn:
-        cur = db.conn.execute(
-            f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            list(row.values()),
-        )
-    return cur.lastrowid
+    return signals.insert(db, signals.from_row({c: row.get(c) for c in signals.COLUMNS}))
 
 
 def proc_figures(pid: int) -> tuple[float, float, float]:

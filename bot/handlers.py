@@ -21,16 +21,8 @@ from bot.views import (
     status_text,
     verdict_footer,
 )
-from signaldesk.approvals import (
-    APPROVED,
-    REJECTED,
-    ModificationError,
-    decide,
-    load_signal,
-    modify,
-    parse_modification,
-    pending_signals,
-)
+from signaldesk import signals
+from signaldesk.approvals import ModificationError, decide, modify, parse_modification
 from signaldesk.audit import record
 from signaldesk.clock import jst_day_start
 from signaldesk.report import last_ok_cycle, open_trades, previous_day, realised_between
@@ -42,7 +34,7 @@ DECISION_COMMAND = re.compile(
     r"^/(approve|reject|modify)(?:_([^\s@]*))?(?:@(\w+))?(?:\s+(.*))?$", re.S | re.I
 )
 BUTTON = re.compile(r"^(approve|reject):(\d+)$")
-VERDICT_OF = {"approve": APPROVED, "reject": REJECTED}
+VERDICT_OF = {"approve": signals.APPROVED, "reject": signals.REJECTED}
 HALT_NOTICES = (
     "Trading halted;",
     "Trading was already halted.",
@@ -71,7 +63,7 @@ async def settle(
     if on_changed is not None:
         await on_changed(decision.signal)
     signal, detail = decision.signal, ""
-    if verdict == APPROVED:
+    if verdict == signals.APPROVED:
         signal, detail = await execute(desk, signal)
     footer = verdict_footer(signal, detail)
     await refresh_announcement(context.bot, desk, signal, footer)
@@ -92,7 +84,7 @@ async def execute(desk: Desk, signal):
             signal,
             f"execution raised {type(exc).__name__}; the signal stays APPROVED — see the bot log",
         )
-    signal = await on_desk(desk, load_signal, signal.id)
+    signal = await on_desk(desk, signals.load, signal.id)
     parts = [f"{outcome.status}" + (f" trade #{outcome.trade_id}" if outcome.trade_id else "")]
     parts += [p for p in (outcome.reason, *outcome.notices) if p]
     return signal, "\n".join(parts)
@@ -286,7 +278,7 @@ async def on_pending(update: Update, context) -> None:
     """List signals waiting for a decision."""
     desk = desk_of(context)
     now = desk.clock()
-    await reply(update, context, pending_text(await on_desk(desk, pending_signals, now), now))
+    await reply(update, context, pending_text(await on_desk(desk, signals.pending, now), now))
 
 
 async def on_report(update: Update, context) -> None:

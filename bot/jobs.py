@@ -14,13 +14,8 @@ from bot.charts import equity_chart_png
 from bot.desk import Desk, desk_of, on_desk
 from bot.send import announce, refresh_announcement, send_text
 from bot.views import alert_text, jst, report_text, verdict_footer, yen
-from signaldesk.approvals import (
-    claim_announcement,
-    expire_stale_signals,
-    record_announcement,
-    release_announcement,
-    unannounced_signals,
-)
+from signaldesk import signals
+from signaldesk.approvals import expire_stale_signals
 from signaldesk.clock import to_db
 from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
 from signaldesk.report import (
@@ -69,16 +64,18 @@ def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
 async def announce_job(context) -> None:
     """Post each new pending signal once (claimed by compare-and-set; a failed send is released for the next round)."""
     desk = desk_of(context)
-    for signal in await on_desk(desk, unannounced_signals, desk.clock()):
-        if not await on_desk(desk, claim_announcement, signal.id, desk.clock()):
+    for signal in await on_desk(desk, signals.unannounced, desk.clock()):
+        if not await on_desk(desk, signals.claim_announcement, signal.id, desk.clock()):
             continue
         try:
             message = await announce(context.bot, desk, signal)
         except TelegramError as exc:
             log.warning("could not announce signal #%s (will retry): %s", signal.id, exc)
-            await on_desk(desk, release_announcement, signal.id)
+            await on_desk(desk, signals.release_announcement, signal.id)
             return
-        await on_desk(desk, record_announcement, signal.id, message.chat_id, message.message_id)
+        await on_desk(
+            desk, signals.record_announcement, signal.id, message.chat_id, message.message_id
+        )
 
 
 async def sweep_job(context) -> None:

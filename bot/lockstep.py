@@ -101,13 +101,13 @@ class LockstepBot:
 
     def _announced(self, now: datetime) -> list[tuple[int, int]]:
         """Return (signal id, message id) of announced signals still open, oldest first."""
-        from signaldesk.clock import to_db
+        from signaldesk import signals
 
-        return self.db.execute(
-            "SELECT id, telegram_message_id FROM signals WHERE status = 'PENDING' AND "
-            "telegram_message_id IS NOT NULL AND expires_at > ? ORDER BY id",
-            [to_db(now)],
-        ).fetchall()
+        return [
+            (s.id, s.telegram_message_id)
+            for s in signals.pending(self.db, now)
+            if s.telegram_message_id is not None
+        ]
 
     def _tap(self, signal_id: int, message_id: int, approved: bool) -> Update:
         """Return the callback_query update Telegram would deliver for a tap on the announcement."""

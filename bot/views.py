@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from html import escape
 
+from signaldesk import signals
 from signaldesk.clock import JST
 
 MAX_MESSAGE = 4000  # Telegram allows 4096 characters after entity parsing; keep a margin
@@ -136,7 +137,7 @@ def signal_text(signal, ctx: SignalContext, footer: str | None = None) -> str:
     if why:
         lines += ["Why it passed:", *why]
     lines.append(
-        f"Model {escape(signal.model_version)} (age {age}) · candle {escape(signal.candle_time[:16])}"
+        f"Model {escape(signal.model_version)} (age {age}) · candle {jst(signal.candle_time)}"
     )
     if footer:
         lines += ["", footer]
@@ -152,12 +153,12 @@ def verdict_footer(signal, detail: str = "") -> str:
     """Render the line that replaces the buttons once a signal is decided."""
     by = escape(str(signal.approved_by or ""))
     words = {
-        "APPROVED": f"✅ Approved by {by} at {jst(signal.decided_at)}",
-        "REJECTED": f"❌ Rejected by {by} at {jst(signal.decided_at)}",
-        "EXPIRED": f"⌛ Expired at {jst(signal.decided_at)}: no decision within the approval window",
-        "EXECUTED": f"✅ Approved by {by}; order placed",
-        "BLOCKED": f"⛔ Approved by {by}; blocked by the risk manager",
-        "FAILED": f"⚠️ Approved by {by}; execution failed",
+        signals.APPROVED: f"✅ Approved by {by} at {jst(signal.decided_at)}",
+        signals.REJECTED: f"❌ Rejected by {by} at {jst(signal.decided_at)}",
+        signals.EXPIRED: f"⌛ Expired at {jst(signal.decided_at)}: no decision within the approval window",
+        signals.EXECUTED: f"✅ Approved by {by}; order placed",
+        signals.BLOCKED: f"⛔ Approved by {by}; blocked by the risk manager",
+        signals.FAILED: f"⚠️ Approved by {by}; execution failed",
     }
     text = words.get(signal.status, f"Status {escape(signal.status)}")
     return f"{text}\n{escape(detail)}" if detail else text
@@ -167,7 +168,7 @@ def refusal_text(signal_id: int, signal, now: datetime) -> str:
     """Explain why a decision changed nothing, from the signal's actual state."""
     if signal is None:
         return f"Signal #{signal_id} does not exist; nothing changed."
-    if signal.status == "PENDING":
+    if signal.status == signals.PENDING:
         return f"Signal #{signal_id} expired at {jst(signal.expires_at)}; nothing changed."
     by = f" by {escape(str(signal.approved_by))}" if signal.approved_by else ""
     when = f" at {jst(signal.decided_at)}" if signal.decided_at else ""

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from jobs.cli import EXIT_OK, EXIT_USAGE, print_json
+from signaldesk import signals
 from signaldesk.candles import (
     candle_summary,
     find_gaps,
@@ -283,12 +284,7 @@ def run(args, settings) -> int:
 
 def demo_summary(db, result, paths: dict, path: Path, calls: dict, seconds: float) -> dict:
     """Return what the run did: signals by verdict, taps, trades, P/L, messages and where things are."""
-    taps = dict(
-        db.execute(
-            "SELECT status, COUNT(*) FROM signals WHERE approved_by = ? GROUP BY status",
-            [str(DEMO_PERSON)],
-        ).fetchall()
-    )
+    taps = signals.status_counts(db, approved_by=str(DEMO_PERSON))
     closed = [t for t in result.trades if t.status == "closed"]
     pnl = sum((t.pnl_jpy for t in closed if t.pnl_jpy is not None), 0)
     return {

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from signaldesk import signals
 from signaldesk.candles import Candle, find_gaps, load_candles, save_candles
-from signaldesk.clock import floor_to, to_db
+from signaldesk.clock import floor_to
 from signaldesk.exchange.model import OrderBook, SymbolRules
 from signaldesk.exchange.tradingday import kline_date, trading_day
-from signaldesk.rules import PENDING, Candidate, Check, Context, evaluate, status_of
+from signaldesk.rules import Candidate, Check, Context, evaluate, status_of
+from signaldesk.signals import FILTERED, PENDING, Signal
 from signaldesk.storage import writing
 
 log = logging.getLogger("signaldesk.cycle")
@@ -52,9 +53,31 @@ class Scored:
     features: dict = field(default_factory=dict)
     prediction: object | None = None
     checks: list[Check] = field(default_factory=list)
-    status: str = "FILTERED"
+    status: str = FILTERED
     atr: Decimal | None = None
     proposal: dict = field(default_factory=dict)
+
+    def to_signal(self, model_version: str, now: datetime, expires: datetime) -> Signal:
+        """Return the signals row of this verdict (a proposal and an expiry only when PENDING)."""
+        p = self.prediction
+        return Signal(
+            created_at=now,
+            symbol=self.symbol,
+            candle_time=self.candle_time,
+            direction=p.direction if p else None,
+            confidence=p.confidence if p else None,
+            prob_long=p.prob_long if p else None,
+            prob_short=p.prob_short if p else None,
+            confidence_rank=p.confidence_rank if p else None,
+            features=self.features,
+            model_version=model_version,
+            status=self.status,
+            reasons=[c.as_dict() for c in self.checks],
+            close_price=self.close,
+            atr=self.atr,
+            expires_at=expires if self.status == PENDING else None,
+            **self.proposal,
+        )
 
 
 def latest_closed_open_time(now: datetime, publish_delay_seconds: int) -> datetime:
@@ -153,7 +176,7 @@ def score_symbol(
 def judge(scored: Scored, market: Market, settings) -> None:
     """Apply every rule to a scored symbol and, when it passes, attach the proposed trade."""
     if scored.prediction is None:
-        scored.status = "FILTERED"
+        scored.status = FILTERED
         return
     p = scored.prediction
     candidate = Candidate(
@@ -197,7 +220,7 @@ def propose_trade(scored: Scored, market: Market, settings) -> None:
         refusal = str(exc)
     if refusal:
         scored.checks.append(Check("size", False, refusal))
-        scored.status = "FILTERED"
+        scored.status = FILTERED
         return
     scored.proposal = {
         "entry_price": levels.entry,
@@ -211,48 +234,8 @@ def propose_trade(scored: Scored, market: Market, settings) -> None:
 
 def write_scores(db, scored: list[Scored], model_version: str, settings, now: datetime) -> int:
     """Write one row per symbol and candle in one transaction; an existing row is left unchanged. Return rows new."""
-    expires = to_db(now + timedelta(minutes=settings.strategy.approval_window_minutes))
-    written = 0
-    with writing(db):
-        for s in scored:
-            written += db.execute(
-                "INSERT INTO signals (created_at, symbol, candle_time, direction, confidence, prob_long, prob_short, "
-                "confidence_rank, features, model_version, status, reasons, close_price, atr, entry_price, stop_loss, "
-                "take_profit_1, take_profit_2, size, risk_jpy, expires_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (symbol, candle_time) DO NOTHING",
-                _row(s, model_version, now, expires),
-            ).rowcount
-    return written
-
-
-def _row(s: Scored, model_version: str, now: datetime, expires: str) -> list:
-    """Return the signals row values of one scored symbol."""
-    p, q = s.prediction, s.proposal
-    text = lambda v: None if v is None else str(v)  # noqa: E731
-    return [
-        to_db(now),
-        s.symbol,
-        to_db(s.candle_time),
-        p.direction if p else None,
-        p.confidence if p else None,
-        p.prob_long if p else None,
-        p.prob_short if p else None,
-        p.confidence_rank if p else None,
-        json.dumps(s.features),
-        model_version,
-        s.status,
-        json.dumps([c.as_dict() for c in s.checks]),
-        text(s.close),
-        text(s.atr),
-        text(q.get("entry_price")),
-        text(q.get("stop_loss")),
-        text(q.get("take_profit_1")),
-        text(q.get("take_profit_2")),
-        text(q.get("size")),
-        text(q.get("risk_jpy")),
-        expires if s.status == PENDING else None,
-    ]
+    expires = now + timedelta(minutes=settings.strategy.approval_window_minutes)
+    return signals.insert_all(db, [s.to_signal(model_version, now, expires) for s in scored])
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from signaldesk import signals
 from signaldesk.clock import JST, from_db, to_db
+from signaldesk.columns import decimal_or_none, time_or_none
+from signaldesk.signals import APPROVED_STATUSES, EXPIRED, PROPOSED_STATUSES, REJECTED
 from signaldesk.storage import writing
 
 ZERO = Decimal(0)
-APPROVED_STATUSES = ("APPROVED", "EXECUTED", "BLOCKED", "FAILED")
-PROPOSED_STATUSES = ("PENDING", "REJECTED", "EXPIRED", *APPROVED_STATUSES)
 
 
 def win_rate(pnls: Sequence[Decimal]) -> float | None:
@@ -158,21 +159,17 @@ def trade_returns(trades: Sequence[ClosedTrade]) -> list[float]:
 
 def signal_counts(db, start: datetime, end: datetime) -> dict[str, int]:
     """Return how many proposed signals were created in [start, end), by status."""
-    rows = db.execute(
-        f"SELECT status, count(*) FROM signals WHERE created_at >= ? AND created_at < ? "
-        f"AND status IN ({', '.join('?' * len(PROPOSED_STATUSES))}) GROUP BY status",
-        [to_db(start), to_db(end), *PROPOSED_STATUSES],
-    ).fetchall()
-    return dict(rows)
+    return signals.status_counts(db, start, end, statuses=PROPOSED_STATUSES)
 
 
 def missed_return(db, status: str, start: datetime, end: datetime) -> tuple[float | None, int]:
     """Return the summed direction-signed outcome (percent) of resolved signals of one status, and how many."""
-    rows = db.execute(
-        "SELECT direction, outcome_return FROM signals WHERE status = ? AND created_at >= ? AND created_at < ? "
-        "AND outcome_return IS NOT NULL",
+    rows = signals.read_columns(
+        db,
+        ("direction", "outcome_return"),
+        "status = ? AND created_at >= ? AND created_at < ? AND outcome_return IS NOT NULL",
         [status, to_db(start), to_db(end)],
-    ).fetchall()
+    )
     if not rows:
         return None, 0
     return sum(signed_return(d, r) for d, r in rows) * 100, len(rows)
@@ -193,8 +190,8 @@ def daily_report(db, day: date, tz: ZoneInfo = JST) -> DailyReport:
     trades = closed_trades(db, start, end)
     pnls = [t.pnl_jpy for t in trades]
     counts = signal_counts(db, start, end)
-    rejected, n_rejected = missed_return(db, "REJECTED", start, end)
-    expired, n_expired = missed_return(db, "EXPIRED", start, end)
+    rejected, n_rejected = missed_return(db, REJECTED, start, end)
+    expired, n_expired = missed_return(db, EXPIRED, start, end)
     return DailyReport(
         day=day,
         trades=tuple(trades),
@@ -206,8 +203,8 @@ def daily_report(db, day: date, tz: ZoneInfo = JST) -> DailyReport:
         sharpe=sharpe(trade_returns(trades)),
         signals_generated=sum(counts.values()),
         signals_approved=sum(counts.get(s, 0) for s in APPROVED_STATUSES),
-        signals_rejected=counts.get("REJECTED", 0),
-        signals_expired=counts.get("EXPIRED", 0),
+        signals_rejected=counts.get(REJECTED, 0),
+        signals_expired=counts.get(EXPIRED, 0),
         missed_rejected_pct=rejected,
         missed_expired_pct=expired,
         missed_resolved=n_rejected + n_expired,
@@ -294,20 +291,12 @@ def open_trades(db) -> list[OpenTrade]:
             r[2],
             r[3],
             Decimal(r[4]),
-            *(_decimal(v) for v in r[5:9]),
-            _time(r[9]),
-            _time(r[10]),
+            *(decimal_or_none(v) for v in r[5:9]),
+            time_or_none(r[9]),
+            time_or_none(r[10]),
         )
         for r in rows
     ]
-
-
-def _decimal(text: str | None) -> Decimal | None:
-    return Decimal(text) if text else None
-
-
-def _time(text: str | None) -> datetime | None:
-    return from_db(text) if text else None
 
 
 def last_ok_cycle(db) -> datetime | None:

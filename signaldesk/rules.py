@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-LOGGED, FILTERED, PENDING = "LOGGED", "FILTERED", "PENDING"
+from signaldesk.signals import FILTERED, LOGGED, PENDING
 
 
 @dataclass(frozen=True)

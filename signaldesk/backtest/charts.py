@@ -8,6 +8,7 @@ from pathlib import Path
 from signaldesk.backtest.metrics import drawdown_pct, equity_path, jst_month, period_returns
 from signaldesk.backtest.result import BacktestResult
 from signaldesk.clock import JST
+from signaldesk.signals import EXECUTED, LOGGED
 
 DPI = 100
 DESK, HOLD, LONG, SHORT, EXIT = "#1f77b4", "#7f7f7f", "#2ca02c", "#d62728", "#222222"
@@ -139,7 +140,7 @@ def _draw_other_signals(axes, result: BacktestResult, symbol: str, colours: dict
     threshold, i.e. no signal at all, is left out: it would cover the price line)."""
     by_status = defaultdict(list)
     for s in result.signals:
-        if s.symbol == symbol and s.status not in ("EXECUTED", "LOGGED") and s.price is not None:
+        if s.symbol == symbol and s.status not in (EXECUTED, LOGGED) and s.price is not None:
             by_status[s.status].append(s)
     for status, signals in sorted(by_status.items()):
         axes.scatter(

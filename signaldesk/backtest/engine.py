@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from signaldesk.approvals import APPROVED, REJECTED, decide, expire_stale_signals, pending_signals
+from signaldesk import signals
+from signaldesk.approvals import decide, expire_stale_signals
+from signaldesk.signals import APPROVED, REJECTED
 from signaldesk.state import resume, trading_state
 
 STEP = timedelta(minutes=15)
@@ -97,7 +99,7 @@ class PolicyDesk:
         """Decide every open signal by the policy; an approval is executed at once, as the bot does."""
         from signaldesk.execution import execute_signal
 
-        for signal in pending_signals(self.db, now):
+        for signal in signals.pending(self.db, now):
             verdict = APPROVED if self.approve(signal.id) else REJECTED
             if (
                 decide(self.db, signal.id, verdict, POLICY_ACTOR, now).changed

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from signaldesk import signals
 from signaldesk.backtest.engine import (
     STEP,
     ApprovalPolicy,
@@ -357,7 +358,7 @@ def collect(
         s: [(c.open_time + STEP, c.close) for c in rows if plan.since <= c.open_time < plan.until]
         for s, rows in candles.items()
     }
-    verdicts = dict(db.execute("SELECT status, COUNT(*) FROM signals GROUP BY status").fetchall())
+    verdicts = signals.status_counts(db)
     missed = db.execute(
         "SELECT COUNT(*) FROM trades WHERE status = 'cancelled' AND CAST(filled_size AS REAL) = 0"
     ).fetchone()[0]
@@ -434,10 +435,11 @@ def _trade_record(db, row) -> TradeRecord:
 
 def signal_records(db) -> list[SignalRecord]:
     """Return every scored candle that pointed somewhere, with its final verdict."""
-    rows = db.execute(
-        "SELECT candle_time, symbol, direction, status, close_price, confidence FROM signals "
-        "WHERE direction IS NOT NULL ORDER BY candle_time, symbol"
-    ).fetchall()
+    rows = signals.read_columns(
+        db,
+        ("candle_time", "symbol", "direction", "status", "close_price", "confidence"),
+        "direction IS NOT NULL ORDER BY candle_time, symbol",
+    )
     return [
         SignalRecord(from_db(t) + STEP, s, d, st, Decimal(p) if p else None, c)
         for t, s, d, st, p, c in rows

@@ -48,7 +48,7 @@ def reconcile(db, exchange, settings, now: datetime) -> ReconcileReport:
             for i in sorted(still)
         ]
         differences += exchange_differences(db, exchange, settings, trades)
-        notices += executed_signals_of_trades(db, now)
+        notices += executed_signals_of_trades(db)
         rules = exchange.symbol_rules()
         for trade in trades:
             book = exchange.order_book(trade.symbol)

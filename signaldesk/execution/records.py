@@ -6,22 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from signaldesk import signals
 from signaldesk.clock import from_db, to_db
+from signaldesk.columns import decimal_or_none, decimal_text, time_or_none, to_column
 from signaldesk.storage import writing
 
 WORKING = ("OPEN", "PARTIAL")
 UNRESOLVED = ("PLACING", "UNKNOWN")
+ORDER_REJECTED = "REJECTED"  # the exchange refused the order: it never existed there
 CLOSING_PURPOSES = ("stop", "take_profit_1", "take_profit_2", "exit")
-
-
-def _dec(value) -> Decimal | None:
-    """Return a Decimal from a TEXT column, None for NULL."""
-    return None if value is None else Decimal(value)
-
-
-def _time(value) -> datetime | None:
-    """Return an aware datetime from a TEXT column, None for NULL."""
-    return None if value is None else from_db(value)
 
 
 @dataclass(frozen=True)
@@ -102,18 +95,18 @@ def _trade(row) -> TradeRow:
         Decimal(size),
         Decimal(filled),
         Decimal(remaining),
-        _dec(entry),
-        _dec(exit_),
+        decimal_or_none(entry),
+        decimal_or_none(exit_),
         Decimal(stop),
         Decimal(tp1),
         Decimal(tp2),
         bool(tp1_done),
-        _time(entry_time),
-        _time(exit_time),
-        _time(time_stop_at),
+        time_or_none(entry_time),
+        time_or_none(exit_time),
+        time_or_none(time_stop_at),
         reason,
-        _dec(pnl),
-        _dec(pct),
+        decimal_or_none(pnl),
+        decimal_or_none(pct),
         Decimal(fees),
         from_db(created),
     )
@@ -197,7 +190,7 @@ def _order(row) -> OrderRow:
         settle,
         etype,
         tif,
-        _dec(price),
+        decimal_or_none(price),
         Decimal(size),
         Decimal(executed),
         status,
@@ -310,7 +303,7 @@ def trade_fills(db, trade_id: int) -> list[FillRow]:
             Decimal(r[4]),
             Decimal(r[5]),
             Decimal(r[6]),
-            _dec(r[7]),
+            decimal_or_none(r[7]),
             r[8],
             from_db(r[9]),
         )
@@ -341,10 +334,10 @@ def insert_trade(
                 symbol,
                 direction,
                 mode,
-                str(size),
-                str(levels.stop_loss),
-                str(levels.take_profit_1),
-                str(levels.take_profit_2),
+                decimal_text(size),
+                decimal_text(levels.stop_loss),
+                decimal_text(levels.take_profit_1),
+                decimal_text(levels.take_profit_2),
                 to_db(now),
                 to_db(now),
             ],
@@ -367,8 +360,8 @@ def insert_intent(db, trade_id: int | None, intent: OrderIntent, mode: str, now:
                 intent.settle,
                 intent.execution_type,
                 intent.time_in_force,
-                None if intent.price is None else str(intent.price),
-                str(intent.size),
+                decimal_text(intent.price),
+                decimal_text(intent.size),
                 intent.attempt,
                 mode,
                 intent.position_id,
@@ -394,12 +387,7 @@ def _update(db, table: str, row_id: int, now: datetime, values: dict) -> None:
     """Update one row by id, converting Decimals and datetimes to the database's text."""
     if not values:
         return
-    converted = {
-        k: (
-            to_db(v) if isinstance(v, datetime) else format(v, "f") if isinstance(v, Decimal) else v
-        )
-        for k, v in values.items()
-    }
+    converted = {k: to_column(v) for k, v in values.items()}
     sets = ", ".join(f"{k} = ?" for k in converted)
     with writing(db):
         db.execute(
@@ -422,10 +410,10 @@ def insert_fill(
                 execution.execution_id,
                 execution.symbol,
                 execution.side,
-                str(execution.price),
-                str(execution.size),
-                str(execution.fee),
-                None if realized_pnl is None else str(realized_pnl),
+                decimal_text(execution.price),
+                decimal_text(execution.size),
+                decimal_text(execution.fee),
+                decimal_text(realized_pnl),
                 execution.position_id,
                 to_db(execution.timestamp),
                 to_db(now),
@@ -434,24 +422,14 @@ def insert_fill(
     return cursor.rowcount == 1
 
 
-def set_signal_status(db, signal_id: int, status: str, note: str, now: datetime, **values) -> None:
-    """Move an APPROVED signal to EXECUTED, BLOCKED or FAILED with a note (and proposed trade values)."""
-    converted = {k: str(v) for k, v in values.items()}
-    sets = "".join(f", {k} = ?" for k in converted)
-    with writing(db):
-        db.execute(
-            f"UPDATE signals SET status = ?, decision_note = COALESCE(decision_note || ' | ', '') || ?{sets} "
-            "WHERE id = ? AND status = 'APPROVED'",
-            [status, note, *converted.values(), signal_id],
-        )
-
-
-def executed_signals_of_trades(db, now: datetime) -> list[str]:
+def executed_signals_of_trades(db) -> list[str]:
     """Mark APPROVED signals that already have a trade as EXECUTED (after a crash mid-execution); return notices."""
-    rows = db.execute(
-        "SELECT s.id, t.id FROM signals s JOIN trades t ON t.signal_id = s.id "
-        "WHERE s.status = 'APPROVED' AND t.status != 'cancelled'"
-    ).fetchall()
-    for signal_id, trade_id in rows:
-        set_signal_status(db, signal_id, "EXECUTED", f"trade #{trade_id} (recovered)", now)
-    return [f"Signal #{s} was mid-execution at a restart; its trade #{t} is live." for s, t in rows]
+    notices = []
+    for signal_id, trade_id in signals.approved_with_trade(db):
+        if signals.move(
+            db, signal_id, signals.EXECUTED, append_note=f"trade #{trade_id} (recovered)"
+        ):
+            notices.append(
+                f"Signal #{signal_id} was mid-execution at a restart; its trade #{trade_id} is live."
+            )
+    return notices

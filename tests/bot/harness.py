@@ -13,6 +13,7 @@ from telegram import Update
 from bot.desk import Desk
 from bot.jobs import JobTimes
 from bot.main import build_application, start_desk
+from signaldesk import signals
 from signaldesk.clock import to_db, utc_now
 from tests.fakes.telegram_server import FakeTelegram, fixture
 
@@ -43,7 +44,7 @@ def bot_settings(make_settings, fake_telegram, db_path):
 
 
 def seed_signal(db, now: datetime, **values) -> int:
-    """Insert a PENDING LONG BTC_JPY signal expiring in 15 minutes (override any column); return its id."""
+    """Insert a PENDING LONG BTC_JPY signal expiring in 15 minutes (override any column, as stored); return its id."""
     row = {
         "created_at": to_db(now),
         "symbol": "BTC_JPY",
@@ -76,12 +77,7 @@ def seed_signal(db, now: datetime, **values) -> int:
         "expires_at": to_db(now + timedelta(minutes=15)),
     }
     row.update(values)
-    with db.conn:
-        cursor = db.conn.execute(
-            f"INSERT INTO signals ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            list(row.values()),
-        )
-    return cursor.lastrowid
+    return signals.insert(db, signals.from_row({c: row.get(c) for c in signals.COLUMNS}))
 
 
 def seed_trade(

@@ -10,16 +10,15 @@ import pytest
 from signaldesk.approvals import (
     ModificationError,
     check_modification,
-    claim_announcement,
     decide,
     expire_stale_signals,
-    load_signal,
     modify,
     parse_modification,
-    release_announcement,
 )
 from signaldesk.audit import events
 from signaldesk.clock import to_db, utc_now
+from signaldesk.signals import claim_announcement, release_announcement
+from signaldesk.signals import load as load_signal
 from tests.bot.harness import seed_signal
 
 
@@ -63,8 +62,8 @@ def test_an_announcement_is_claimed_once_and_a_released_claim_can_be_retaken(db)
 
 def test_the_sweeper_expires_only_stale_pending_signals(db):
     now = utc_now()
-    stale = seed_signal(db, now, candle_time="a", expires_at=to_db(now - timedelta(seconds=1)))
-    fresh = seed_signal(db, now, candle_time="b")
+    stale = seed_signal(db, now, expires_at=to_db(now - timedelta(seconds=1)))
+    fresh = seed_signal(db, now, candle_time=to_db(now))
     expired = expire_stale_signals(db, now)
     assert ([s.id for s in expired], load_signal(db, fresh).status) == ([stale], "PENDING")
     assert (expired[0].status, expired[0].approved_by) == ("EXPIRED", "timeout")

@@ -9,13 +9,12 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from signaldesk import signals
 from signaldesk.candles import Candle, read_candle_csv
-from signaldesk.clock import to_db
 from signaldesk.exchange.feed import CandleFeed
 from signaldesk.exchange.model import BookLevel, OrderBook
 from signaldesk.exchange.paper import PaperExchange
 from signaldesk.execution import manage_trades
-from signaldesk.storage import writing
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 STEP = timedelta(minutes=15)
@@ -119,24 +118,27 @@ def open_desk(db, settings, symbol: str, index: int) -> Desk:
     )
 
 
-def approved_signal(db, symbol: str, direction: str, candle: Candle, atr_value: Decimal) -> int:
-    """Insert an APPROVED signal for a candle and return its id."""
-    with writing(db):
-        cursor = db.execute(
-            "INSERT INTO signals (created_at, symbol, candle_time, direction, confidence, features, model_version, "
-            "status, close_price, atr, expires_at, approved_by) VALUES (?, ?, ?, ?, 0.8, '{}', 'test', 'APPROVED', "
-            "?, ?, ?, 'tester')",
-            [
-                to_db(candle.open_time + STEP),
-                symbol,
-                to_db(candle.open_time),
-                direction,
-                str(candle.close),
-                str(atr_value),
-                to_db(candle.open_time + 2 * STEP),
-            ],
-        )
-    return cursor.lastrowid
+def approved_signal(
+    db, symbol: str, direction: str, candle: Candle, atr_value: Decimal, **plan: Decimal
+) -> int:
+    """Insert an APPROVED signal for a candle (with an approved plan, if given) and return its id."""
+    return signals.insert(
+        db,
+        signals.Signal(
+            created_at=candle.open_time + STEP,
+            symbol=symbol,
+            candle_time=candle.open_time,
+            direction=direction,
+            confidence=0.8,
+            model_version="test",
+            status=signals.APPROVED,
+            close_price=candle.close,
+            atr=atr_value,
+            expires_at=candle.open_time + 2 * STEP,
+            approved_by="tester",
+            **plan,
+        ),
+    )
 
 
 def find_start(

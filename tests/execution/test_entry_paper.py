@@ -32,6 +32,17 @@ def start(db, settings, symbol="BTC_JPY", direction="LONG", index=INDEX):
     return desk, approved_signal(db, symbol, direction, candles[index], atr(candles, index))
 
 
+def start_with_plan(db, settings, size: Decimal):
+    """Open a paper desk and approve a BTC_JPY LONG with a hand-set plan around the bid; return desk, id, entry."""
+    candles = real_candles("BTC_JPY")
+    desk = open_desk(db, settings, "BTC_JPY", INDEX)
+    entry = desk.exchange.order_book("BTC_JPY").best_bid
+    plan = {"entry_price": entry, "stop_loss": entry - 700, "take_profit_1": entry + 500,
+            "take_profit_2": entry + 900, "size": size}  # fmt: skip
+    signal_id = approved_signal(db, "BTC_JPY", "LONG", candles[INDEX], atr(candles, INDEX), **plan)
+    return desk, signal_id, entry
+
+
 def entry_rows(db):
     """Return (attempt, status, cancel_type, executed_size) of every entry order."""
     return db.execute(
@@ -174,15 +185,8 @@ def test_stop_cancels_resting_entries_and_is_idempotent(db, make_settings):
 
 
 def test_the_approved_plan_is_honoured_size_capped_and_modified_levels_kept(db, make_settings):
-    desk, signal_id = start(db, make_settings())
-    book = desk.exchange.order_book("BTC_JPY")
-    entry = book.best_bid
-    with writing(db):  # what /modify leaves behind: a smaller size and hand-set stop / take-profits
-        db.execute(
-            "UPDATE signals SET entry_price = ?, stop_loss = ?, take_profit_1 = ?, take_profit_2 = ?, "
-            "size = '0.002' WHERE id = ?",
-            [str(entry), str(entry - 700), str(entry + 500), str(entry + 900), signal_id],
-        )
+    # what /modify leaves behind: a smaller size and hand-set stop / take-profits
+    desk, signal_id, entry = start_with_plan(db, make_settings(), Decimal("0.002"))
 
     outcome = execute_signal(db, desk.exchange, desk.settings, signal_id, desk.now)
 
@@ -196,14 +200,7 @@ def test_the_approved_plan_is_honoured_size_capped_and_modified_levels_kept(db, 
 
 
 def test_an_approved_size_below_the_minimum_is_blocked(db, make_settings):
-    desk, signal_id = start(db, make_settings())
-    entry = desk.exchange.order_book("BTC_JPY").best_bid
-    with writing(db):
-        db.execute(
-            "UPDATE signals SET entry_price = ?, stop_loss = ?, take_profit_1 = ?, take_profit_2 = ?, "
-            "size = '0' WHERE id = ?",
-            [str(entry), str(entry - 700), str(entry + 500), str(entry + 900), signal_id],
-        )
+    desk, signal_id, entry = start_with_plan(db, make_settings(), Decimal("0"))
 
     outcome = execute_signal(db, desk.exchange, desk.settings, signal_id, desk.now)
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 from execution_harness import CrashAfterPost, CrashingExchange
 
-from signaldesk.clock import to_db, utc_now
+from signaldesk import signals
+from signaldesk.clock import utc_now
 from signaldesk.exchange.factory import build_gmo
 from signaldesk.execution import (
     close_trade,
@@ -19,7 +20,7 @@ from signaldesk.execution import (
     manage_trades,
     reconcile,
 )
-from signaldesk.storage import open_db, writing
+from signaldesk.storage import open_db
 from tests.fakes.gmo_server import FakeGmo
 
 SYMBOL = "BTC_JPY"
@@ -60,20 +61,20 @@ def quote(fake, sign: int, offset: int) -> None:
 
 def signal(db, direction: str, now) -> int:
     """Insert an APPROVED signal at the base price with the test ATR."""
-    with writing(db):
-        return db.execute(
-            "INSERT INTO signals (created_at, symbol, candle_time, direction, features, model_version, status, "
-            "close_price, atr, expires_at) VALUES (?, ?, ?, ?, '{}', 'test', 'APPROVED', ?, ?, ?)",
-            [
-                to_db(now),
-                SYMBOL,
-                to_db(now - timedelta(minutes=15)),
-                direction,
-                str(BASE),
-                str(ATR),
-                to_db(now + timedelta(minutes=15)),
-            ],
-        ).lastrowid
+    return signals.insert(
+        db,
+        signals.Signal(
+            created_at=now,
+            symbol=SYMBOL,
+            candle_time=now - timedelta(minutes=15),
+            direction=direction,
+            model_version="test",
+            status=signals.APPROVED,
+            close_price=BASE,
+            atr=ATR,
+            expires_at=now + timedelta(minutes=15),
+        ),
+    )
 
 
 def trade(db, trade_id):

@@ -1,0 +1,116 @@
+"""The signal's owner: one type for the row, the schema's statuses, and compare-and-set transitions only."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from signaldesk import signals
+from signaldesk.clock import utc_now
+from signaldesk.columns import decimal_text
+from signaldesk.signals import Signal
+
+
+def pending(now, **values) -> Signal:
+    """Return a PENDING BTC_JPY signal open for 15 minutes."""
+    base = dict(created_at=now, symbol="BTC_JPY", candle_time=now - timedelta(minutes=15),
+                direction="LONG", model_version="v-test", status=signals.PENDING,
+                entry_price=Decimal("10000000"), size=Decimal("0.0000001"),
+                expires_at=now + timedelta(minutes=15))  # fmt: skip
+    return Signal(**{**base, **values})
+
+
+def test_the_schema_check_allows_exactly_the_modules_statuses(db):
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'signals'").fetchone()[0]
+    check = re.search(r"status IN \(([^)]*)\)", sql).group(1)
+    assert tuple(re.findall(r"'(\w+)'", check)) == signals.STATUSES
+
+
+def test_the_dataclass_and_the_table_have_the_same_columns(db):
+    assert [r[1] for r in db.execute("PRAGMA table_info(signals)")] == list(signals.COLUMNS)
+
+
+def test_a_signal_survives_the_round_trip_with_decimals_in_fixed_point(db):
+    now = utc_now().replace(microsecond=123000)
+    signal_id = signals.insert(db, pending(now, features={"top": []}, reasons=[{"rule": "x"}]))
+    raw = db.execute("SELECT size FROM signals WHERE id = ?", [signal_id]).fetchone()[0]
+    loaded = signals.load(db, signal_id)
+    assert raw == "0.0000001" and str(Decimal("0.0000001")) == "1E-7"
+    assert loaded == pending(now, id=signal_id, features={"top": []}, reasons=[{"rule": "x"}])
+
+
+def test_a_second_row_for_the_same_candle_is_not_written(db):
+    now = utc_now()
+    assert signals.insert(db, pending(now)) is not None
+    assert signals.insert(db, pending(now, direction="SHORT")) is None
+    assert signals.insert_all(db, [pending(now), pending(now, symbol="ETH_JPY")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "moves"),
+    [
+        (signals.PENDING, signals.APPROVED, True),
+        (signals.PENDING, signals.EXECUTED, False),
+        (signals.APPROVED, signals.EXECUTED, True),
+        (signals.APPROVED, signals.REJECTED, False),
+        (signals.REJECTED, signals.APPROVED, False),
+        (signals.EXPIRED, signals.APPROVED, False),
+        (signals.EXECUTED, signals.FAILED, False),
+    ],
+)
+def test_a_status_moves_only_from_its_one_source(db, source, target, moves):
+    signal_id = signals.insert(db, pending(utc_now(), status=source))
+    assert signals.move(db, signal_id, target) is moves
+    assert signals.load(db, signal_id).status == (target if moves else source)
+
+
+def test_only_the_first_of_two_moves_wins(db):
+    signal_id = signals.insert(db, pending(utc_now()))
+    first = signals.move(db, signal_id, signals.APPROVED, approved_by="1")
+    second = signals.move(db, signal_id, signals.REJECTED, approved_by="2")
+    assert (first, second, signals.load(db, signal_id).approved_by) == (True, False, "1")
+
+
+def test_no_signal_can_be_moved_to_a_status_that_is_not_a_target(db):
+    signal_id = signals.insert(db, pending(utc_now()))
+    for status in (signals.LOGGED, signals.FILTERED, signals.PENDING, "DONE"):
+        with pytest.raises(signals.TransitionError):
+            signals.move(db, signal_id, status)
+    assert signals.load(db, signal_id).status == signals.PENDING
+
+
+def test_a_decision_needs_an_open_window(db):
+    now = utc_now()
+    signal_id = signals.insert(db, pending(now, expires_at=now))
+    assert signals.move(db, signal_id, signals.APPROVED, open_at=now) is False
+    assert signals.move(db, signal_id, signals.EXPIRED) is True
+
+
+def test_notes_are_appended_not_replaced(db):
+    signal_id = signals.insert(db, pending(utc_now(), status=signals.APPROVED, decision_note="ok"))
+    signals.move(db, signal_id, signals.EXECUTED, append_note="trade #3")
+    assert signals.load(db, signal_id).decision_note == "ok | trade #3"
+
+
+def test_the_plan_changes_only_while_the_signal_is_open(db):
+    now = utc_now()
+    signal_id = signals.insert(db, pending(now))
+    assert signals.change_plan(db, signal_id, now, {"size": Decimal("0.001")})
+    signals.move(db, signal_id, signals.REJECTED)
+    assert not signals.change_plan(db, signal_id, now, {"size": Decimal("0.002")})
+    assert signals.load(db, signal_id).size == Decimal("0.001")
+    with pytest.raises(ValueError, match="not plan columns"):
+        signals.change_plan(db, signal_id, now, {"status": "APPROVED"})
+
+
+def test_decimal_text_never_uses_exponents():
+    assert [decimal_text(Decimal(v)) for v in ("1E-7", "1E+3", "0.0010", "-2.5")] == [
+        "0.0000001",
+        "1000",
+        "0.0010",
+        "-2.5",
+    ]
+    assert decimal_text(None) is None
