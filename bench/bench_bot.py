@@ -1,9 +1,8 @@
 """Benchmark of `signaldesk bot`: idle RSS and CPU after start, and approve -> order latency, against local fakes.
 
 Run (one core, like the VPS):  taskset -c 0 .venv/bin/python bench/bench_bot.py
-The bot runs as a child process (its own interpreter, as under systemd) in live mode against the fake GMO server
-when the execution package is available (so "order request" is the POST /v1/order reaching the fake exchange),
-otherwise in paper mode, timing the APPROVED row instead. Nothing leaves 127.0.0.1.
+The bot runs as a child process (its own interpreter, as under systemd) in live mode against the fake GMO server,
+so "order request" is the POST /v1/order reaching the fake exchange. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from signaldesk import signals  # noqa: E402
 from signaldesk.clock import to_db, utc_now  # noqa: E402
 from signaldesk.storage import apply_migrations, open_db  # noqa: E402
+from tests.fakes.gmo_server import FakeGmo  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegram, callback_update, fixture  # noqa: E402
 
 TOKEN = "7000000001:BENCH-PLACEHOLDER-TOKEN"
@@ -33,7 +33,7 @@ RUNNER = (
     "import argparse, sys\n"
     "from signaldesk.settings import load_settings\n"
     "from signaldesk.logs import setup_logging\n"
-    "from bot.main import run\n"
+    "from jobs.bot import run\n"
     "settings = load_settings()\n"
     "setup_logging('bot', settings.log_dir, settings.secrets())\n"
     "sys.exit(run(argparse.Namespace(check=False, json=False), settings))\n"
@@ -46,16 +46,6 @@ WITHOUT_PANDAS = (
     "del sys.modules['pandas'], sys.modules['numpy']\n"
 )
 BOOKS = {"BTC_JPY": ("9999000", "10000000", "50000"), "ETH_JPY": ("399900", "400000", "3000")}
-
-
-def execution_available() -> bool:
-    """Return True when the execution package and the GMO fake exist."""
-    try:
-        from signaldesk.execution import emergency_stop, execute_signal, manage_trades, reconcile  # noqa: F401
-        from tests.fakes.gmo_server import FakeGmo  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def seed(db, symbol: str, close: str, atr: str) -> int:
@@ -122,22 +112,19 @@ def environment(tmp: Path, telegram: FakeTelegram, gmo) -> dict:
         TELEGRAM_API_URL=telegram.url,
         PYTHONPATH=str(ROOT),
     )
-    if gmo is not None:
-        env.update(
-            SIGNALDESK_MODE="live",
-            GMO_API_KEY=gmo.api_key,
-            GMO_API_SECRET=gmo.api_secret,
-            GMO_PUBLIC_URL=gmo.public_url,
-            GMO_PRIVATE_URL=gmo.private_url,
-        )
-    else:
-        env.update(SIGNALDESK_MODE="paper", GMO_PUBLIC_URL="http://127.0.0.1:9/public")
+    env.update(
+        SIGNALDESK_MODE="live",
+        GMO_API_KEY=gmo.api_key,
+        GMO_API_SECRET=gmo.api_secret,
+        GMO_PUBLIC_URL=gmo.public_url,
+        GMO_PRIVATE_URL=gmo.private_url,
+    )
     return env
 
 
 def approve_latency(telegram, gmo, db, signal_id: int) -> dict:
     """Tap Approve on an announced signal; return ms to the APPROVED row and to the order POST at the fake."""
-    orders_before = gmo.count("POST", "/v1/order") if gmo else 0
+    orders_before = gmo.count("POST", "/v1/order")
     message_id = db.execute(
         "SELECT telegram_message_id FROM signals WHERE id = ?", [signal_id]
     ).fetchone()[0]
@@ -149,12 +136,11 @@ def approve_latency(telegram, gmo, db, signal_id: int) -> dict:
 
     approved = wait_until(lambda: status() != "PENDING", 10, "the decision")
     result = {"signal": signal_id, "approved_ms": round((approved - start) * 1000, 1)}
-    if gmo:
-        ordered = wait_until(
-            lambda: gmo.count("POST", "/v1/order") > orders_before, 10, "the order request"
-        )
-        wait_until(lambda: status() not in ("PENDING", "APPROVED"), 10, "the execution outcome")
-        result.update(order_ms=round((ordered - start) * 1000, 1), outcome=status())
+    ordered = wait_until(
+        lambda: gmo.count("POST", "/v1/order") > orders_before, 10, "the order request"
+    )
+    wait_until(lambda: status() not in ("PENDING", "APPROVED"), 10, "the execution outcome")
+    result.update(order_ms=round((ordered - start) * 1000, 1), outcome=status())
     return result
 
 
@@ -168,14 +154,10 @@ def main() -> int:
         help="what-if: keep sqlite-utils from importing pandas/numpy in the bot process",
     )
     args = parser.parse_args()
-    gmo = None
-    if execution_available():
-        from tests.fakes.gmo_server import FakeGmo
-
-        gmo = FakeGmo()
-        gmo.start()
-        for symbol, (bid, ask, _) in BOOKS.items():
-            gmo.set_book(symbol, bid=bid, ask=ask)
+    gmo = FakeGmo()
+    gmo.start()
+    for symbol, (bid, ask, _) in BOOKS.items():
+        gmo.set_book(symbol, bid=bid, ask=ask)
     telegram = FakeTelegram(TOKEN, fixture("getMe.json")["result"])
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -205,10 +187,9 @@ def main() -> int:
             if child.poll() is None:
                 child.kill()
             telegram.close()
-            if gmo:
-                gmo.stop()
+            gmo.stop()
         figures = {
-            "mode": "live vs fake GMO" if gmo else "paper (execution not available)",
+            "mode": "live vs fake GMO",
             "pandas_blocked": args.without_pandas,
             "start_to_announced_s": round(ready, 2),
             "idle_rss_mb": round(rss, 1),

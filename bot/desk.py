@@ -6,36 +6,28 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import utc_now
 from signaldesk.settings import Settings
 from signaldesk.storage import open_db
 
-NOT_WIRED = "order execution is not available yet; nothing was sent to the exchange"
+if TYPE_CHECKING:
+    from signaldesk.exchange.base import Exchange
+    from signaldesk.storage import Database
 
 
 @dataclass(frozen=True)
 class Desk:
-    """Collaborators of every handler and job; execution parts are None until that package is available."""
+    """Collaborators of every handler and job: settings, the database, the exchange (live or paper), the clock."""
 
     settings: Settings
-    db: Any
+    db: Database
+    exchange: Exchange
     clock: Callable[[], datetime] = utc_now
-    exchange: Any = None
-    execute_signal: Callable | None = None
-    manage_trades: Callable | None = None
-    reconcile: Callable | None = None
-    emergency_stop: Callable | None = None
-    risk_snapshot: Callable | None = None
     model_trained_at: Callable[[str], datetime | None] = lambda version: None
     # One thread at a time uses the connection (and the exchange built on it); the event loop never does.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def can_execute(self) -> bool:
-        """Return True when approvals can become orders."""
-        return self.execute_signal is not None and self.exchange is not None
 
 
 def desk_of(context) -> Desk:

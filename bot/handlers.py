@@ -9,7 +9,7 @@ from datetime import date
 from telegram import Update
 from telegram.error import BadRequest, NetworkError
 
-from bot.desk import NOT_WIRED, Desk, desk_of, on_desk, on_fresh_connection
+from bot.desk import Desk, desk_of, on_desk, on_fresh_connection
 from bot.jobs import send_daily_report
 from bot.send import refresh_announcement, send_text
 from bot.views import (
@@ -24,8 +24,9 @@ from bot.views import (
 from signaldesk import signals
 from signaldesk.approvals import ModificationError, decide, modify, parse_modification
 from signaldesk.audit import record
-from signaldesk.clock import jst_day_start
-from signaldesk.report import last_ok_cycle, open_trades, previous_day, realised_between
+from signaldesk.execution import emergency_stop, execute_signal
+from signaldesk.report import last_ok_cycle, open_trades, previous_day
+from signaldesk.risk import risk_snapshot
 from signaldesk.state import halt, last_beat, resume, trading_state
 
 log = logging.getLogger("bot.handlers")
@@ -71,12 +72,10 @@ async def settle(
 
 
 async def execute(desk: Desk, signal):
-    """Turn an approved signal into an order when execution is wired; return the reloaded signal and what happened."""
-    if not desk.can_execute:
-        return signal, f"approved — {NOT_WIRED}"
+    """Turn an approved signal into an order; return the reloaded signal and what happened."""
     try:
         outcome = await on_desk(
-            desk, desk.execute_signal, desk.exchange, desk.settings, signal.id, desk.clock()
+            desk, execute_signal, desk.exchange, desk.settings, signal.id, desk.clock()
         )
     except Exception as exc:  # the approval stands; the person must hear that the order step broke
         log.exception("execute_signal(%s) raised", signal.id)
@@ -175,37 +174,36 @@ async def on_stop(update: Update, context) -> None:
         return
     desk, by, flatten = desk_of(context), actor(update), bool(args)
     halted_now = await on_fresh_connection(desk, halt, f"/stop by {by}", desk.clock(), by)
-    lines = ["⛔ Trading halted." if halted_now else "⛔ Trading was already halted."]
-    if desk.emergency_stop is None or desk.exchange is None:
-        lines.append(f"No orders cancelled and no positions closed: {NOT_WIRED}.")
-        detail = {"flatten": flatten, "halted_now": halted_now, "execution": "not available"}
-    else:
-        report = await on_desk(
-            desk, desk.emergency_stop, desk.exchange, desk.settings, desk.clock(), by, flatten
-        )
-        if report.halted_now:
-            lines[0] = "⛔ Trading halted."
-        lines.append(
-            f"Cancelled orders: {', '.join(f'#{i}' for i in report.cancelled_orders) or 'none'}."
-        )
-        if flatten:
-            lines.append(
-                f"Flattened trades: {', '.join(f'#{i}' for i in report.flattened_trades) or 'none'}."
-            )
-        else:
-            lines.append("Positions kept (use /stop flatten to close them).")
-        lines += [
-            n for n in report.notices if not n.startswith(HALT_NOTICES)
-        ]  # the first line says it already
-        detail = {
-            "flatten": flatten,
-            "halted_now": halted_now,
-            "cancelled_orders": list(report.cancelled_orders),
-            "flattened_trades": list(report.flattened_trades),
-        }
+    report = await on_desk(
+        desk, emergency_stop, desk.exchange, desk.settings, desk.clock(), by, flatten
+    )
+    lines = [
+        "⛔ Trading halted."
+        if halted_now or report.halted_now
+        else "⛔ Trading was already halted."
+    ]
+    lines += stop_lines(report, flatten)
+    detail = {
+        "flatten": flatten,
+        "halted_now": halted_now,
+        "cancelled_orders": list(report.cancelled_orders),
+        "flattened_trades": list(report.flattened_trades),
+    }
     await on_desk(desk, record, "stop_command", by, detail, desk.clock())
     lines.append("/resume lifts the halt.")
     await reply(update, context, "\n".join(lines))
+
+
+def stop_lines(report, flatten: bool) -> list[str]:
+    """Return what /stop did to orders and positions (the halt itself is said on the first line)."""
+    lines = [f"Cancelled orders: {', '.join(f'#{i}' for i in report.cancelled_orders) or 'none'}."]
+    if flatten:
+        lines.append(
+            f"Flattened trades: {', '.join(f'#{i}' for i in report.flattened_trades) or 'none'}."
+        )
+    else:
+        lines.append("Positions kept (use /stop flatten to close them).")
+    return lines + [n for n in report.notices if not n.startswith(HALT_NOTICES)]
 
 
 async def on_resume(update: Update, context) -> None:
@@ -230,34 +228,17 @@ def gather_status(db, desk: Desk, now) -> StatusView:
         listener_beat_at=listener,
         now=now,
     )
-    if desk.risk_snapshot is not None:
-        s = desk.risk_snapshot(db, desk.exchange, desk.settings, now)
-        positions = s.open_positions  # a list of exposures (or a count)
-        count = len(positions) if isinstance(positions, list | tuple) else int(positions)
-        return StatusView(
-            **common,
-            equity_jpy=s.equity_jpy,
-            open_positions=count,
-            unrealised_jpy=s.unrealised_jpy,
-            pnl_day_jpy=s.pnl_day_jpy,
-            trades_today=s.trades_today,
-            budget_day_left_jpy=s.budget_day_left_jpy,
-            budget_week_left_jpy=s.budget_week_left_jpy,
-            budget_month_left_jpy=s.budget_month_left_jpy,
-        )
-    pnl, closed = realised_between(db, jst_day_start(now), now)
+    s = risk_snapshot(db, desk.exchange, desk.settings, now)
     return StatusView(
         **common,
-        equity_jpy=None,
-        open_positions=len(open_trades(db)),
-        unrealised_jpy=None,
-        pnl_day_jpy=pnl,
-        trades_today=closed,
-        budget_day_left_jpy=None,
-        budget_week_left_jpy=None,
-        budget_month_left_jpy=None,
-        note="Equity and risk budget need the risk module, which is not available yet; "
-        "P/L and trades are realised today (closed trades).",
+        equity_jpy=s.equity_jpy,
+        open_positions=len(s.open_positions),
+        unrealised_jpy=s.unrealised_jpy,
+        pnl_day_jpy=s.pnl_day_jpy,
+        trades_today=s.trades_today,
+        budget_day_left_jpy=s.budget_day_left_jpy,
+        budget_week_left_jpy=s.budget_week_left_jpy,
+        budget_month_left_jpy=s.budget_month_left_jpy,
     )
 
 

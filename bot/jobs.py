@@ -17,6 +17,7 @@ from bot.views import alert_text, jst, report_text, verdict_footer, yen
 from signaldesk import signals
 from signaldesk.approvals import expire_stale_signals
 from signaldesk.clock import to_db
+from signaldesk.execution import manage_trades
 from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
 from signaldesk.report import (
     daily_report,
@@ -25,6 +26,7 @@ from signaldesk.report import (
     previous_day,
     save_daily_summary,
 )
+from signaldesk.risk import risk_snapshot
 from signaldesk.state import beat, last_beat, trading_state
 
 log = logging.getLogger("bot.jobs")
@@ -51,8 +53,7 @@ def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
     job_queue.run_repeating(sweep_job, interval=times.sweep, first=times.first, name="sweep")
     job_queue.run_repeating(alerts_job, interval=times.alerts, first=times.first, name="alerts")
     job_queue.run_repeating(health_job, interval=times.health, first=times.first, name="health")
-    if desk.manage_trades is not None and desk.exchange is not None:
-        job_queue.run_repeating(manage_job, interval=times.manage, first=times.first, name="manage")
+    job_queue.run_repeating(manage_job, interval=times.manage, first=times.first, name="manage")
     report = desk.settings.report
     job_queue.run_daily(
         daily_report_job,
@@ -167,7 +168,7 @@ async def manage_job(context) -> None:
     desk = desk_of(context)
     now = desk.clock()
     try:
-        notices = await on_desk(desk, desk.manage_trades, desk.exchange, desk.settings, now)
+        notices = await on_desk(desk, manage_trades, desk.exchange, desk.settings, now)
     except (
         Exception
     ) as exc:  # one bad round must not stop trade management; tell the person once an hour
@@ -186,14 +187,12 @@ def gather_report(db, desk: Desk, day, now: datetime):
     report = daily_report(db, day, desk.settings.report.tz)
     state = trading_state(db)
     risk_lines = [f"Risk state: {'HALTED (' + state.reason + ')' if state.halted else 'RUNNING'}"]
-    equity = None
-    if desk.risk_snapshot is not None:
-        snap = desk.risk_snapshot(db, desk.exchange, desk.settings, now)
-        equity = snap.equity_jpy
-        risk_lines.append(
-            f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
-            f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
-        )
+    snap = risk_snapshot(db, desk.exchange, desk.settings, now)
+    equity = snap.equity_jpy
+    risk_lines.append(
+        f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
+        f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
+    )
     save_daily_summary(db, report, equity, now)
     return report, equity, risk_lines, equity_points(db, now, CHART_DAYS, equity)
 
@@ -203,11 +202,7 @@ async def send_daily_report(bot, desk: Desk, day) -> None:
     report, equity, risk_lines, points = await on_desk(desk, gather_report, desk, day, desk.clock())
     chat = desk.settings.telegram_chat_id
     await send_text(bot, chat, report_text(report, equity, risk_lines))
-    title = (
-        f"Equity, last {CHART_DAYS} days"
-        if equity is not None
-        else f"Cumulative P/L, last {CHART_DAYS} days"
-    )
+    title = f"Equity, last {CHART_DAYS} days"
     png = await asyncio.to_thread(equity_chart_png, points, title)
     await bot.send_photo(chat, png, caption=escape(f"{title} (to {day.isoformat()} report)"))
 

@@ -1,4 +1,4 @@
-"""`signaldesk bot`: compose the desk, wire every handler and job in one place, and poll Telegram until SIGTERM."""
+"""The Telegram desk's wiring: compose the desk, every handler and job in one place (run by `jobs/bot.py`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from bot.desk import Desk, on_desk
 from bot.gate import gate
 from bot.jobs import JobTimes, schedule_jobs
 from bot.views import BOT_COMMANDS
+from signaldesk.execution import reconcile
 from signaldesk.outbox import queue_alert
 from signaldesk.state import beat
 
@@ -40,18 +41,6 @@ COMMAND_HANDLERS = {
     "resume": handlers.on_resume,
     "help": handlers.on_help,
 }
-
-
-def add_arguments(parser) -> None:
-    """Add the options of `bot`."""
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="check the Telegram settings and the execution wiring, print them, and exit",
-    )
-    parser.add_argument(
-        "--json", action="store_true", help="with --check, print a JSON summary as the last line"
-    )
 
 
 def missing_settings(settings) -> list[str]:
@@ -108,12 +97,7 @@ async def start_desk(app: Application) -> None:
     desk: Desk = app.bot_data["desk"]
     await app.bot.set_my_commands(list(BOT_COMMANDS))
     await on_desk(desk, beat, "bot", desk.clock())
-    if desk.reconcile is None or desk.exchange is None:
-        log.warning(
-            "order execution is not available: approvals stay APPROVED and /stop only halts"
-        )
-        return
-    result = await on_desk(desk, desk.reconcile, desk.exchange, desk.settings, desk.clock())
+    result = await on_desk(desk, reconcile, desk.exchange, desk.settings, desk.clock())
     lines = [*map(str, result.differences), *result.notices]
     if lines:
         severity = "warning" if result.differences else "info"
@@ -144,41 +128,15 @@ def model_age_reader(models_root: Path):
     return trained_at
 
 
-def execution_entry_points() -> dict:
-    """Return execute_signal, manage_trades, reconcile, emergency_stop and risk_snapshot, or {} when not available."""
-    try:
-        from signaldesk import execution
-        from signaldesk.risk import risk_snapshot
-    except ImportError as exc:
-        log.warning("order execution is not available (%s)", exc)
-        return {}
-    names = ("execute_signal", "manage_trades", "reconcile", "emergency_stop")
-    missing = [name for name in names if not callable(getattr(execution, name, None))]
-    if missing:
-        log.warning(
-            "order execution is not available: signaldesk.execution lacks %s", ", ".join(missing)
-        )
-        return {}
-    return {"risk_snapshot": risk_snapshot, **{name: getattr(execution, name) for name in names}}
-
-
-def execution_parts(settings, db) -> dict:
-    """Return the exchange (built on the desk's connection) and the execution entry points, or {} without them."""
-    parts = execution_entry_points()
-    if not parts:
-        return {}
+def compose_desk(settings, db, http) -> Desk:
+    """Build the desk of the running bot: the exchange of the configured mode on the desk's connection."""
     from signaldesk.exchange.factory import build_exchange
 
-    return {"exchange": build_exchange(settings, db), **parts}
-
-
-def compose_desk(settings, db) -> Desk:
-    """Build the desk of the running bot from the real parts."""
     return Desk(
         settings=settings,
         db=db,
+        exchange=build_exchange(settings, db, http=http),
         model_trained_at=model_age_reader(settings.model_dir.parent),
-        **execution_parts(settings, db),
     )
 
 
@@ -187,38 +145,3 @@ def keep_http_logs_quiet() -> None:
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         logger.setLevel(max(logger.level, logging.WARNING))
-
-
-def run(args, settings) -> int:
-    """Refuse to start without the Telegram settings; otherwise poll until SIGINT/SIGTERM and exit 0."""
-    from jobs.cli import EXIT_OK, EXIT_USAGE, print_json
-    from signaldesk.storage import open_current_db
-
-    missing = missing_settings(settings)
-    if missing:
-        print(
-            "signaldesk bot: refusing to start; fill these settings in .env:\n  "
-            + "\n  ".join(missing)
-        )
-        return EXIT_USAGE
-    db = open_current_db(settings.db_path)
-    try:
-        desk = compose_desk(settings, db)
-        if args.check:
-            summary = {
-                "chat_id": settings.telegram_chat_id,
-                "user_ids": list(settings.telegram_user_ids),
-                "execution": desk.can_execute,
-                "mode": settings.mode,
-            }
-            print(
-                f"signaldesk bot: settings ok; execution {'wired' if desk.can_execute else 'not available'}"
-            )
-            if args.json:
-                print_json(summary)
-            return EXIT_OK
-        keep_http_logs_quiet()
-        build_application(settings, desk).run_polling(allowed_updates=Update.ALL_TYPES)
-    finally:
-        db.close()
-    return EXIT_OK

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the 15-minute signal cycle once (cron), or --replay it over stored candles",
     ),
     "bot": (
-        "bot.main",
+        "jobs.bot",
         "run the Telegram desk (long-running): announce signals, approvals, commands, report, alerts",
     ),
     "listen": (
@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "score a model version on stored candles it did not see, per symbol and direction",
     ),
     "demo": (
-        "jobs.demo",
+        "jobs.demo.command",
         "run the desk offline on the bundled real candles (paper mode, no keys needed)",
     ),
     "backtest": (

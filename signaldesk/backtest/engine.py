@@ -4,7 +4,7 @@ Each step does what the deployed desk does around a cycle, in the same order and
 bot's trade management (fills since the last step), the cycle (features, model, rules, proposal), outcome
 resolution, the person's verdicts on pending signals (approval -> execute_signal, as the bot does), and the expiry
 sweep. Who plays the person is a `DeskSide`: `PolicyDesk` decides directly by a seeded policy (backtest); the
-bot's lock-step driver (bot/lockstep.py) sends the same verdicts through the real Telegram handlers (demo, parity).
+bot's lock-step driver (jobs/demo/lockstep.py) sends the same verdicts through the real Telegram handlers (demo, parity).
 """
 
 from __future__ import annotations

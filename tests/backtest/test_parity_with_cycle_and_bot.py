@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.local_api import LocalBotApi
-from bot.lockstep import LockstepBot, ReplayClock
 from jobs.cli import main
+from jobs.demo.lockstep import LockstepBot, ReplayClock
+from jobs.demo.telegram_api import LocalBotApi
 from signaldesk.backtest.engine import cycle_now, morning_due, step_times
 from signaldesk.candles import load_candles
 from signaldesk.exchange.factory import build_exchange

@@ -7,7 +7,17 @@ from datetime import timedelta
 
 from signaldesk.audit import events
 from signaldesk.clock import to_db, utc_now
-from tests.bot.harness import ALICE, IDLE, MALLORY, running_desk, seed_signal, signal_row, texts_to
+from tests.bot.harness import (
+    ALICE,
+    IDLE,
+    MALLORY,
+    paper_exchange,
+    running_desk,
+    seed_market_signal,
+    seed_signal,
+    signal_row,
+    texts_to,
+)
 from tests.fakes.telegram_server import callback_update, message_update
 
 
@@ -55,11 +65,12 @@ def test_pending_signal_is_announced_once_with_buttons_and_stored(bot_settings, 
     assert row["telegram_message_id"] >= 1000
 
 
-def test_approve_by_button_sets_approved_and_says_nothing_was_sent(bot_settings, db, fake_telegram):
-    signal_id = seed_signal(db, utc_now())
+def test_approve_by_button_places_the_order_and_says_so(bot_settings, db, fake_telegram):
+    exchange = paper_exchange(db, bot_settings)
+    signal_id = seed_market_signal(db, exchange)
 
     async def scenario():
-        async with running_desk(bot_settings, db):
+        async with running_desk(bot_settings, db, clock=exchange.feed.now, exchange=exchange):
             await wait_announced(fake_telegram, signal_id)
             message_id = signal_row(db, signal_id)["telegram_message_id"]
             fake_telegram.push_update(
@@ -71,19 +82,19 @@ def test_approve_by_button_sets_approved_and_says_nothing_was_sent(bot_settings,
 
     answers, edits = asyncio.run(scenario())
     row = signal_row(db, signal_id)
-    assert (row["status"], row["approved_by"]) == ("APPROVED", str(ALICE))
+    assert (row["status"], row["approved_by"]) == ("EXECUTED", str(ALICE))
     assert answers[0]["text"] == f"Signal #{signal_id} approved"
-    assert (
-        "nothing was sent to the exchange" in edits[-1]["text"] and "reply_markup" not in edits[-1]
-    )
+    assert "order placed" in edits[-1]["text"] and "reply_markup" not in edits[-1]
+    assert [o.side for o in exchange.active_orders("BTC_JPY")] == ["BUY"]
     assert [e["detail"]["signal_id"] for e in events(db, "approved")] == [signal_id]
 
 
 def test_approve_by_text_then_double_approve_changes_nothing(bot_settings, db, fake_telegram):
-    signal_id = seed_signal(db, utc_now())
+    exchange = paper_exchange(db, bot_settings)
+    signal_id = seed_market_signal(db, exchange)
 
     async def scenario():
-        async with running_desk(bot_settings, db):
+        async with running_desk(bot_settings, db, clock=exchange.feed.now, exchange=exchange):
             await wait_announced(fake_telegram, signal_id)
             fake_telegram.push_update(message_update(f"/approve_{signal_id}", ALICE, ALICE))
             first = await reply_to(fake_telegram, ALICE, 2)  # the announcement, then the answer
@@ -95,9 +106,10 @@ def test_approve_by_text_then_double_approve_changes_nothing(bot_settings, db, f
             return first, decided_at, second
 
     first, decided_at, second = asyncio.run(scenario())
-    assert "approved — order execution is not available yet" in first
-    assert f"Signal #{signal_id} is already APPROVED by {ALICE}" in second
+    assert first.startswith(f"✅ Approved by {ALICE}; order placed\nEXECUTED trade #1")
+    assert f"Signal #{signal_id} is already EXECUTED by {ALICE}" in second
     assert signal_row(db, signal_id)["decided_at"] == decided_at
+    assert len(exchange.active_orders("BTC_JPY")) == 1
 
 
 def test_double_tap_is_answered_with_the_actual_state(bot_settings, db, fake_telegram):

@@ -7,7 +7,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bot.jobs import JobTimes
-from bot.main import execution_entry_points
 from signaldesk.candles import read_candle_csv
 from signaldesk.clock import to_db
 from signaldesk.exchange.feed import CandleFeed
@@ -61,7 +60,6 @@ def test_approve_places_a_resting_entry_and_stop_cancels_it(bot_settings, db, fa
             times=ONLY_DECISIONS,
             clock=feed.now,
             exchange=exchange,
-            **execution_entry_points(),
         ):
             await fake_telegram.wait_for("sendMessage")
             await asyncio.sleep(0.2)  # the announcement's message id is stored
@@ -71,18 +69,20 @@ def test_approve_places_a_resting_entry_and_stop_cancels_it(bot_settings, db, fa
             )
             edit = (await fake_telegram.wait_for("editMessageText"))[0]
             resting = [o.order_id for o in exchange.active_orders("BTC_JPY")]
+            fake_telegram.push_update(message_update("/positions", ALICE, ALICE))
             fake_telegram.push_update(message_update("/stop", ALICE, ALICE))
             await fake_telegram.wait_for(
-                "sendMessage", n=2, where=lambda p: int(p["chat_id"]) == ALICE
+                "sendMessage", n=3, where=lambda p: int(p["chat_id"]) == ALICE
             )
             return edit, resting
 
     edit, resting = asyncio.run(scenario())
-    stop_reply = texts_to(fake_telegram, ALICE)[1]
+    positions, stop_reply = texts_to(fake_telegram, ALICE)[1:3]
     cancelled = db.conn.execute(
         "SELECT id, exchange_order_id FROM orders WHERE purpose = 'entry' AND status = 'CANCELED'"
     ).fetchall()
     assert signal_row(db, signal_id)["status"] == "EXECUTED" and "EXECUTED trade #" in edit["text"]
     assert len(resting) == 1 and [r[1] for r in cancelled] == resting
     assert exchange.active_orders("BTC_JPY") == [] and trading_state(db).halted
+    assert positions.startswith("<b>1 open</b>\n#1 BTC_JPY LONG") and "(pending)" in positions
     assert stop_reply.startswith(f"⛔ Trading halted.\nCancelled orders: #{cancelled[0][0]}.")

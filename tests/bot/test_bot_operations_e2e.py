@@ -11,12 +11,13 @@ import pytest
 
 from bot.desk import Desk
 from bot.jobs import queue_deadman_alerts
-from bot.main import build_application, missing_settings, run
+from bot.main import build_application, missing_settings
+from jobs.bot import run
 from signaldesk.clock import to_db, utc_now
 from signaldesk.logs import setup_logging
 from signaldesk.outbox import queue_alert
 from signaldesk.state import beat, last_beat
-from tests.bot.harness import ALICE, running_desk, texts_to
+from tests.bot.harness import ALICE, paper_exchange, running_desk, texts_to
 from tests.fakes.telegram_server import fixture, message_update
 
 
@@ -124,12 +125,16 @@ def test_no_token_is_a_missing_setting(make_settings):
 
 def test_building_the_bot_keeps_httpx_logs_quiet(bot_settings, db, tmp_path):
     setup_logging("bot", None, bot_settings.secrets())
-    build_application(bot_settings, Desk(settings=bot_settings, db=db))
+    build_application(
+        bot_settings, Desk(settings=bot_settings, db=db, exchange=paper_exchange(db, bot_settings))
+    )
     assert logging.getLogger("httpx").getEffectiveLevel() >= logging.WARNING
 
 
 def test_the_daily_report_is_scheduled_at_nine_tokyo_time(bot_settings, db):
-    app = build_application(bot_settings, Desk(settings=bot_settings, db=db))
+    app = build_application(
+        bot_settings, Desk(settings=bot_settings, db=db, exchange=paper_exchange(db, bot_settings))
+    )
     job = app.job_queue.get_jobs_by_name("report")[0]
     trigger = job.job.trigger
     assert (str(trigger.timezone), str(trigger.fields[5]), str(trigger.fields[6])) == (

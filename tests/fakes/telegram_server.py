@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from bot.local_api import LocalBotApi as FakeTelegram  # noqa: F401 — the tests' name for the local server
+from jobs.demo.telegram_api import LocalBotApi as FakeTelegram  # noqa: F401 — the tests' name for the local server
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "telegram"
 

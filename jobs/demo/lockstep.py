@@ -19,7 +19,7 @@ from telegram.ext import CallbackContext
 
 from bot.desk import Desk
 from bot.jobs import JobTimes, alerts_job, announce_job, manage_job, send_daily_report, sweep_job
-from bot.main import build_application, execution_entry_points, model_age_reader, start_desk
+from bot.main import build_application, model_age_reader, start_desk
 from signaldesk.backtest.engine import resume_after_loss_limit
 
 IDLE = JobTimes(announce=86400, sweep=86400, alerts=86400, health=86400, manage=86400, first=86400)
@@ -57,7 +57,6 @@ class LockstepBot:
             clock=self.clock,
             exchange=self.exchange,
             model_trained_at=model_age_reader(self.settings.model_dir.parent),
-            **execution_entry_points(),
         )
         self.app = build_application(self.settings, desk, IDLE)
         self.context = CallbackContext(self.app)

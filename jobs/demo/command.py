@@ -180,7 +180,7 @@ def indent(text: str) -> str:
 
 def replay_days(db, settings, args, terminal_clock, terminal):
     """Run the desk over the last days of the data through the real bot; return the records for the report."""
-    from bot.lockstep import LockstepBot
+    from jobs.demo.lockstep import LockstepBot
     from signaldesk.backtest.engine import ApprovalPolicy, run_steps, step_times
     from signaldesk.backtest.run import BacktestPlan, collect
     from signaldesk.exchange.factory import build_exchange
@@ -244,8 +244,8 @@ def demo_meta(model, policy, settings, steps, cycles: int) -> dict:
 
 def run(args, settings) -> int:
     """Build the demo database, replay the last days through the real desk, print a summary and the paths."""
-    from bot.local_api import LocalBotApi
-    from bot.lockstep import ReplayClock
+    from jobs.demo.lockstep import ReplayClock
+    from jobs.demo.telegram_api import LocalBotApi
     from signaldesk.backtest.report import write_outputs
 
     if not 1 <= args.days <= 60:
