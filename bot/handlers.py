@@ -25,8 +25,9 @@ from signaldesk import signals
 from signaldesk.approvals import ModificationError, decide, modify, parse_modification
 from signaldesk.audit import record
 from signaldesk.execution import emergency_stop, execute_signal
-from signaldesk.report import last_ok_cycle, open_trades, previous_day
+from signaldesk.report import open_trades, previous_day
 from signaldesk.risk import risk_snapshot
+from signaldesk.runs import last_success
 from signaldesk.state import halt, last_beat, resume, trading_state
 
 log = logging.getLogger("bot.handlers")
@@ -219,7 +220,7 @@ async def on_resume(update: Update, context) -> None:
 
 def gather_status(db, desk: Desk, now) -> StatusView:
     """Collect what /status shows (runs in a worker thread)."""
-    state, cycle, listener = trading_state(db), last_ok_cycle(db), last_beat(db, "listener")
+    state, cycle, listener = trading_state(db), last_success(db, "cycle"), last_beat(db, "listener")
     common = dict(
         mode=desk.settings.mode,
         halted=state.halted,

@@ -22,11 +22,11 @@ from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
 from signaldesk.report import (
     daily_report,
     equity_points,
-    last_ok_cycle,
     previous_day,
     save_daily_summary,
 )
 from signaldesk.risk import risk_snapshot
+from signaldesk.runs import last_success
 from signaldesk.state import beat, last_beat, trading_state
 
 log = logging.getLogger("bot.jobs")
@@ -124,7 +124,7 @@ def queue_deadman_alerts(db, health, started_at: datetime, now: datetime) -> lis
     checks = (
         (
             "cycle",
-            last_ok_cycle(db),
+            last_success(db, "cycle"),
             health.cycle_dead_minutes,
             "critical",
             "no cycle has succeeded",

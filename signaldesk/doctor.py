@@ -403,7 +403,7 @@ def post_only_check(symbols: Sequence[str]) -> Check:
 
 def processes_check(db_path: Path, now: datetime, health) -> Check:
     """Check the bot's and listener's heartbeats and the last successful cycle (only on a ready database)."""
-    from signaldesk.report import last_ok_cycle
+    from signaldesk.runs import last_success
     from signaldesk.state import last_beat
     from signaldesk.storage import pending_migrations
 
@@ -415,7 +415,7 @@ def processes_check(db_path: Path, now: datetime, health) -> Check:
         seen = {
             "bot": last_beat(db, "bot"),
             "listener": last_beat(db, "listener"),
-            "cycle": last_ok_cycle(db),
+            "cycle": last_success(db, "cycle"),
         }
     limits = {
         "bot": health.bot_heartbeat_stale_minutes,

@@ -297,18 +297,3 @@ def open_trades(db) -> list[OpenTrade]:
         )
         for r in rows
     ]
-
-
-def last_ok_cycle(db) -> datetime | None:
-    """Return when the last successful cycle finished (or started, if it recorded no end)."""
-    row = db.execute(
-        "SELECT coalesce(finished_at, started_at) FROM runs WHERE kind = 'cycle' AND status = 'ok' "
-        "ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1"
-    ).fetchone()
-    return from_db(row[0]) if row else None
-
-
-def realised_between(db, start: datetime, end: datetime) -> tuple[Decimal, int]:
-    """Return realised P/L and the number of trades closed in [start, end)."""
-    pnls = [t.pnl_jpy for t in closed_trades(db, start, end)]
-    return sum(pnls, ZERO), len(pnls)
