@@ -72,11 +72,21 @@ def percent(value: float | None, digits: int = 1) -> str:
 
 
 def confidence_meaning(direction: str | None, label_move: float, horizon: timedelta) -> str:
-    """Explain what the confidence number is a probability of."""
-    way = "down" if direction == "SHORT" else "up"
-    return (
-        f"calibrated probability of a ≥{label_move * 100:g}% move {way} within {duration(horizon)}"
-    )
+    """Explain what the confidence number is a probability of (`label_move` is the retired v1 move size)."""
+    way = "lower" if direction == "SHORT" else "higher"
+    return f"calibrated probability that the price is {way} in {duration(horizon)}"
+
+
+NO_EDGE = "no measured edge after costs"
+
+
+def edge_line(reasons: list) -> str | None:
+    """Return the warning line for a signal whose model has no measured edge after costs, else None."""
+    for reason in reasons:
+        if isinstance(reason, dict) and reason.get("rule") == "edge":
+            detail = str(reason.get("detail", ""))
+            return f"⚠️ {escape(detail)}" if detail.startswith(NO_EDGE) else None
+    return None
 
 
 def why_lines(features: dict, reasons: list) -> list[str]:
@@ -132,6 +142,9 @@ def signal_text(signal, ctx: SignalContext, footer: str | None = None) -> str:
         f"TP1 {price(signal.take_profit_1)} · TP2 {price(signal.take_profit_2)}",
         f"Size {price(signal.size)} · Risk {yen(signal.risk_jpy)}",
     ]
+    warning = edge_line(signal.reasons)
+    if warning:
+        lines.append(warning)
     why = why_lines(signal.features, signal.reasons)
     if why:
         lines += ["Why it passed:", *why]

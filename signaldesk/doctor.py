@@ -323,18 +323,19 @@ def model_check(model_dir: Path, now: datetime, max_age_days: float) -> Check:
             "retrain (signaldesk train) or point SIGNALDESK_MODEL at a matching one",
         )
     trained = now - timedelta(days=model.age_days)
+    verdict = (model.metadata.get("edge") or {}).get("verdict", "edge after costs not measured")
     detail = (
         f"version {model.version} ({model_dir}) loads; its {len(FEATURE_NAMES)} features match "
-        f"signaldesk/features.py; trained {trained:%Y-%m-%d %H:%M} UTC, {model.age_days:.0f} days ago "
-        f"(limit {max_age_days:g})"
+        f"signaldesk/features.py; learned from candles up to {trained:%Y-%m-%d %H:%M} UTC, "
+        f"{model.age_days:.0f} days ago (limit {max_age_days:g}); {verdict}"
     )
     if model.age_days > max_age_days:
         return Check(
             "model",
             WARN,
             detail,
-            "retrain on recent candles: signaldesk train (then point SIGNALDESK_MODEL "
-            "at the new version)",
+            "retrain on recent candles: signaldesk retrain (promotes the new version only when "
+            "it scores better)",
         )
     return Check("model", PASS, detail)
 

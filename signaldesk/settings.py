@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_VERSION = "default"
+DEFAULT_MODEL_VERSION = "default-2"
 MODES = ("paper", "live")
 KNOWN_SYMBOLS = ("BTC", "ETH", "BTC_JPY", "ETH_JPY")
 
@@ -71,6 +71,11 @@ class StrategySettings:
     label_move: float = 0.003
     liquidation_window_minutes: int = 15
     candle_publish_delay_seconds: int = 20
+    # "model": the model's own operating point (rank cutoffs for signals_per_day, stored with it);
+    # "settings": the absolute long_threshold / short_threshold above.
+    threshold_source: str = "model"
+    signals_per_day: float = 1.5
+    announce_without_edge: bool = True
 
 
 @dataclass(frozen=True)
@@ -487,6 +492,8 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "label_move": (_fraction(0, 0.2), "a fraction in (0, 0.2]"),
         "liquidation_window_minutes": (_positive, "minutes > 0"),
         "candle_publish_delay_seconds": (lambda v: 0 <= v <= 300, "seconds between 0 and 300"),
+        "threshold_source": (lambda v: v in ("model", "settings"), "model or settings"),
+        "signals_per_day": (lambda v: 0 < v <= 20, "signals a day over all symbols in (0, 20]"),
     },
     "risk": {
         "risk_per_trade": (_fraction(0, 0.1), "a fraction of equity in (0, 0.1]"),

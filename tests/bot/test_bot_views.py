@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.views import alert_text, confidence_meaning, duration, split_message, why_lines
+from bot.views import (
+    alert_text,
+    confidence_meaning,
+    duration,
+    edge_line,
+    split_message,
+    why_lines,
+)
 
 
 def test_split_message_keeps_every_part_under_the_limit_and_loses_nothing():
@@ -51,8 +58,21 @@ def test_why_lines_orders_contributions_by_size_and_escapes():
 
 def test_confidence_meaning_names_the_direction_and_horizon():
     assert confidence_meaning("SHORT", 0.003, timedelta(hours=1)) == (
-        "calibrated probability of a ≥0.3% move down within 1h 00m"
+        "calibrated probability that the price is lower in 1h 00m"
     )
+
+
+def test_a_signal_without_a_measured_edge_says_so_on_its_card():
+    no_edge = {
+        "rule": "edge",
+        "ok": True,
+        "detail": "no measured edge after costs: decision support only",
+    }
+    measured = {**no_edge, "detail": "walk-forward edge after costs above zero with its interval"}
+    assert edge_line([{"rule": "threshold", "ok": True, "detail": "x"}, no_edge]) == (
+        "⚠️ no measured edge after costs: decision support only"
+    )
+    assert edge_line([measured]) is None and edge_line([]) is None
 
 
 def test_duration_reads_like_a_person_would_say_it():
