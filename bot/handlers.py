@@ -33,6 +33,7 @@ from signaldesk.approvals import (
 )
 from signaldesk.audit import record
 from signaldesk.clock import jst_day_start
+from signaldesk.model.registry import status_line
 from signaldesk.report import last_ok_cycle, open_trades, previous_day, realised_between
 from signaldesk.state import halt, last_beat, resume, trading_state
 
@@ -237,6 +238,7 @@ def gather_status(db, desk: Desk, now) -> StatusView:
         last_cycle_at=cycle,
         listener_beat_at=listener,
         now=now,
+        model_line=status_line(db, desk.settings, now),
     )
     if desk.risk_snapshot is not None:
         s = desk.risk_snapshot(db, desk.exchange, desk.settings, now)

@@ -233,6 +233,7 @@ class StatusView:
     listener_beat_at: datetime | None
     now: datetime
     note: str = ""
+    model_line: str = ""
 
 
 def status_text(v: StatusView) -> str:
@@ -247,6 +248,8 @@ def status_text(v: StatusView) -> str:
         f"Last good cycle: {jst(v.last_cycle_at)}{_ago(v.last_cycle_at, v.now)}",
         f"Listener heartbeat: {jst(v.listener_beat_at)}{_ago(v.listener_beat_at, v.now)}",
     ]
+    if v.model_line:
+        lines.append(escape(v.model_line))
     if v.note:
         lines.append(escape(v.note))
     return "\n".join(lines)

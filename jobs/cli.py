@@ -34,7 +34,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "evaluate": (
         "jobs.evaluate",
-        "score a model version on stored candles it did not see, per symbol and direction",
+        "score a model version on stored candles it did not see, per symbol and month",
+    ),
+    "model": (
+        "jobs.model_cmd",
+        "list the model versions, activate one, or roll back to the previous one",
     ),
     "demo": (
         "jobs.demo",

@@ -27,11 +27,12 @@ class JobOutcome:
     summary: dict = field(default_factory=dict)
 
 
-def load_active_model(settings, now: datetime):
-    """Load the configured model version; raises ModelMissing / ModelMismatch with a clear message."""
+def load_active_model(settings, now: datetime, db=None):
+    """Load the active model version (see signaldesk.model.registry); raises ModelMissing / ModelMismatch."""
     from signaldesk.model.inference import load_model
+    from signaldesk.model.registry import active_folder
 
-    return load_model(settings.model_dir, now, settings.health.model_max_age_days)
+    return load_model(active_folder(db, settings), now, settings.health.model_max_age_days)
 
 
 def raise_alert(db, settings, alert, now: datetime) -> None:
@@ -50,7 +51,7 @@ def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) ->
     run_id = start_run(db, "cycle", now, settings.strategy.symbols)
     try:
         started = time.perf_counter()
-        model = model or load_active_model(settings, now)
+        model = model or load_active_model(settings, now, db)
         loading = time.perf_counter() - started
         calendar = read_calendar(settings.strategy.news_calendar)
         exchange = exchange or _build_exchange(settings, db)
@@ -218,7 +219,7 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
     from signaldesk.exchange.feed import CandleFeed
     from signaldesk.news import read_calendar
 
-    model = load_active_model(settings, until)
+    model = load_active_model(settings, until, db)
     stored = {s: load_candles(db, s, "15m", until=until) for s in settings.strategy.symbols}
     missing = [s for s, rows in stored.items() if not rows]
     if missing:

@@ -138,7 +138,12 @@ def local_checks(settings, env_file: Path, now: datetime) -> list[tuple[str, Che
         ("database", lambda: database_check(settings.db_path)),
         ("disk", lambda: disk_check(settings.db_path)),
         ("memory", lambda: memory_check(Path("/proc/meminfo"), settings.health)),
-        ("model", lambda: model_check(settings.model_dir, now, settings.health.model_max_age_days)),
+        (
+            "model",
+            lambda: model_check(
+                active_model_dir(settings), now, settings.health.model_max_age_days
+            ),
+        ),
         ("news calendar", lambda: calendar_check(settings.strategy.news_calendar, now)),
         ("post-only", lambda: post_only_check(settings.strategy.symbols)),
         ("processes", lambda: processes_check(settings.db_path, now, settings.health)),
@@ -297,6 +302,24 @@ def memory_verdict(total: int, available: int, warning: float, critical: float) 
     if available < MEMORY_WARN_BYTES or used >= warning:
         return Check("memory", WARN, detail, fix)
     return Check("memory", PASS, detail)
+
+
+def active_model_dir(settings) -> Path:
+    """Return the active model version's folder: the database's record when it can be read, else the setting."""
+    import sqlite3
+
+    from signaldesk.model.registry import active_folder
+    from signaldesk.storage import open_db
+
+    if not settings.db_path.is_file():
+        return settings.model_dir
+    db = open_db(settings.db_path)
+    try:
+        return active_folder(db, settings)
+    except sqlite3.Error:  # not migrated yet: the database check says so
+        return settings.model_dir
+    finally:
+        db.close()
 
 
 def model_check(model_dir: Path, now: datetime, max_age_days: float) -> Check:

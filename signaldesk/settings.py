@@ -172,6 +172,8 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     listener: ListenerSettings = field(default_factory=ListenerSettings)
+    # SIGNALDESK_MODEL was set: it wins over the active version the database records.
+    model_pinned: bool = False
 
     def secrets(self) -> tuple[str, ...]:
         """Return the non-empty secret values, for log redaction."""
@@ -293,6 +295,7 @@ def _from_env(env: dict[str, str], problems: list[str]) -> Settings:
         telegram_chat_id=_chat_id(env.get("TELEGRAM_CHAT_ID", ""), problems),
         telegram_user_ids=_user_ids(env.get("TELEGRAM_USER_IDS", ""), problems),
         urls=Urls(**urls),
+        model_pinned=bool(model),
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.views import (
+    StatusView,
     alert_text,
     confidence_meaning,
     duration,
     edge_line,
     split_message,
+    status_text,
     why_lines,
 )
 
@@ -82,3 +84,29 @@ def test_duration_reads_like_a_person_would_say_it():
         "1h 02m",
         "1d 1h",
     ]
+
+
+def test_status_shows_the_active_model_line():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    now = datetime(2025, 6, 11, tzinfo=UTC)
+    view = StatusView(
+        "paper",
+        False,
+        "",
+        None,
+        0,
+        None,
+        Decimal(0),
+        0,
+        None,
+        None,
+        None,
+        now,
+        now,
+        now,
+        model_line="Model default-2: learned until 2024-12-31 (age 162d) · no measured edge after "
+        "costs: decision support only",
+    )
+    assert "no measured edge after costs: decision support only" in status_text(view)
