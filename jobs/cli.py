@@ -36,6 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jobs.evaluate",
         "score a model version on stored candles it did not see, per symbol and month",
     ),
+    "retrain": (
+        "jobs.retrain",
+        "backfill, train a candidate, promote it only when it beats the active model (weekly)",
+    ),
     "model": (
         "jobs.model_cmd",
         "list the model versions, activate one, or roll back to the previous one",
