@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jobs.model_cmd",
         "list the model versions, activate one, or roll back to the previous one",
     ),
+    "tune": (
+        "jobs.tune",
+        "search LightGBM parameters with Optuna over the walk-forward objective (off the VPS)",
+    ),
     "demo": (
         "jobs.demo",
         "run the desk offline on the bundled real candles (paper mode, no keys needed)",
