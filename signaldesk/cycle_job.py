@@ -15,7 +15,6 @@ from signaldesk.runs import finish_run, start_run
 
 log = logging.getLogger("signaldesk.cycle")
 FAILURES_KEY = "cycle_api_failures"
-LIVE_AUC_DAYS = 7
 
 
 @dataclass
@@ -88,6 +87,7 @@ def _scored(
         raise_alert(db, settings, alert, now)
     check_memory(db, settings, now)
     resolved = resolve_and_score(db, settings, model.version, now)
+    check_firing_rate(db, settings, model, now)
     counts = {
         "written": result.written,
         "fetched": result.fetched,
@@ -138,16 +138,38 @@ def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
     from signaldesk.outcomes import resolve_outcomes, trailing_auc, update_performance
 
     touched = resolve_outcomes(db, settings.strategy.label_horizon_bars, now)
-    update_performance(db, touched, settings.strategy.label_move, now)
-    auc = trailing_auc(
-        db, model_version, settings.strategy.label_move, now - timedelta(days=LIVE_AUC_DAYS)
-    )
+    update_performance(db, touched, now)
+    auc = trailing_auc(db, model_version, now - timedelta(days=settings.health.live_auc_days))
     alert = live_auc_alert(
         auc, settings.health.min_live_auc, model_version, now.astimezone(JST).date().isoformat()
     )
     if alert:
         raise_alert(db, settings, alert, now)
     return len(touched)
+
+
+def check_firing_rate(db, settings, model, now: datetime) -> None:
+    """Warn when the model's live firing rate has left its band around the operating point's rate."""
+    from signaldesk.health import firing_rate_alert
+    from signaldesk.outcomes import firing_counts
+
+    point = getattr(model, "operating_point", None)
+    if settings.strategy.threshold_source != "model" or point is None:
+        return
+    days = settings.health.firing_rate_days
+    fired, scored = firing_counts(db, model.version, now - timedelta(days=days))
+    trained_on = len(model.metadata.get("symbols") or settings.strategy.symbols)
+    alert = firing_rate_alert(
+        fired,
+        scored,
+        point.signals_per_day / (96 * trained_on),
+        days,
+        len(settings.strategy.symbols),
+        settings.health.firing_rate_band,
+        f"{model.version}:{now.astimezone(JST).date().isoformat()}",
+    )
+    if alert:
+        raise_alert(db, settings, alert, now)
 
 
 def _failed(

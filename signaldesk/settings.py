@@ -125,6 +125,9 @@ class HealthSettings:
     listener_dead_minutes: int = 5
     bot_heartbeat_stale_minutes: int = 5
     model_max_age_days: int = 45
+    live_auc_days: int = 28
+    firing_rate_days: int = 7
+    firing_rate_band: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -528,6 +531,12 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "listener_dead_minutes": (_positive, "minutes > 0"),
         "bot_heartbeat_stale_minutes": (_positive, "minutes > 0"),
         "model_max_age_days": (_positive, "days > 0"),
+        "live_auc_days": (lambda v: 1 <= v <= 365, "days between 1 and 365"),
+        "firing_rate_days": (lambda v: 1 <= v <= 90, "days between 1 and 90"),
+        "firing_rate_band": (
+            lambda v: v > 1,
+            "a multiple > 1 (alert below rate/band or above rate*band)",
+        ),
     },
     "listener": {
         "symbol_map": (
