@@ -149,8 +149,8 @@ def _age_warnings(folder: Path, age_days: float, max_age_days: float) -> tuple[s
     if age_days <= max_age_days:
         return ()
     text = (
-        f"model {folder} learned from candles up to {age_days:.0f} days ago (limit {max_age_days:g}); "
-        f"retrain it with `signaldesk retrain`"
+        f"model {folder}: its newest training candle is {age_days:.0f} days old "
+        f"(limit {max_age_days:g}); retrain it with `signaldesk retrain`"
     )
     log.warning(text)
     return (text,)

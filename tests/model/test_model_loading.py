@@ -115,7 +115,7 @@ def model_time(text: str):
 def test_an_old_model_loads_with_a_warning(tiny_model_dir, loaded):
     model = load_model(tiny_model_dir, TRAINED_AT + timedelta(days=50), max_age_days=45)
     assert model.age_days == pytest.approx(loaded.age_days + 49)
-    assert "days ago (limit 45)" in model.warnings[0]
+    assert "days old (limit 45)" in model.warnings[0]
 
 
 def test_a_fresh_model_has_no_warning(tiny_model_dir, tiny_training):
