@@ -31,10 +31,10 @@ class Candidate:
     confidence_rank: float
     prob_long: float
     prob_short: float
-    cutoff: float | None = None  # the model's operating-point probability for `direction`
-    measured_edge: bool | None = (
-        None  # walk-forward edge after costs above zero (None: not measured)
-    )
+    # The model's operating-point probability for `direction`, and whether its walk-forward edge after
+    # costs is above zero with its interval (None: not known for this model).
+    cutoff: float | None = None
+    measured_edge: bool | None = None
 
 
 @dataclass(frozen=True)
