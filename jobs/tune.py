@@ -14,6 +14,11 @@ from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
 from signaldesk.settings import PROJECT_ROOT
 
 DEFAULT_STORAGE = f"sqlite:///{PROJECT_ROOT / 'var' / 'tune.sqlite3'}"
+INSTALL_HINT = "optuna is not installed: pip install 'signaldesk[tune]' (or .[tune] in a checkout)"
+
+
+class TuningUnavailable(RuntimeError):
+    """Optuna is missing; the message says how to install it."""
 
 
 def add_arguments(parser) -> None:
@@ -54,7 +59,6 @@ def add_arguments(parser) -> None:
 def run(args, settings) -> int:
     """Load the candles before the holdout, join the study, run this worker's trials, report the best."""
     from jobs.train import parse_day, parse_symbols
-    from signaldesk.model.tuning import TuningUnavailable, import_optuna
 
     try:
         symbols = parse_symbols(args.symbols)
@@ -81,7 +85,7 @@ def tune(args, settings, symbols, since, holdout_from):
     from jobs.train import frames_from_csv, frames_from_db
     from signaldesk.labels import LabelSpec
     from signaldesk.model.training import build_dataset, walk_forward_folds
-    from signaldesk.model.tuning import Objective, open_study, run_trials
+    from signaldesk.model.tuning import Objective, run_trials
 
     load = frames_from_csv if args.csv_dir else frames_from_db
     frames, _ = load(args.csv_dir or settings.db_path, symbols, since, holdout_from)
@@ -133,3 +137,39 @@ def report(args, study) -> int:
             }
         )
     return EXIT_OK
+
+
+def open_study(storage_url: str, study_name: str, seed: int | None = None, attempts: int = 5):
+    """Create or join a study in RDB storage (SQLite waits for the lock instead of failing).
+
+    Workers started together race to create the storage's tables; the loser retries and joins.
+    """
+    import time
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    optuna = import_optuna()
+    engine = {"connect_args": {"timeout": 120}} if storage_url.startswith("sqlite") else {}
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.create_study(
+                study_name=study_name,
+                storage=optuna.storages.RDBStorage(storage_url, engine_kwargs=engine),
+                direction="maximize",
+                sampler=optuna.samplers.TPESampler(seed=seed),
+                load_if_exists=True,
+            )
+        except SQLAlchemyError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.5 * attempt)
+
+
+def import_optuna():
+    """Return the optuna module; raise TuningUnavailable with the install hint when it is missing."""
+    try:
+        import optuna
+    except ImportError:
+        raise TuningUnavailable(INSTALL_HINT) from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna

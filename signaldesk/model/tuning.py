@@ -1,8 +1,7 @@
-"""Tuning off the VPS: Optuna searches LightGBM's parameters over the walk-forward objective, never the holdout.
+"""Tuning off the VPS: the walk-forward objective (never the holdout) and the search space Optuna explores.
 
-Studies live in Optuna's RDB storage: a local SQLite file, or a PostgreSQL URL so workers on several machines
-share one study (Optuna's documented way to distribute a study). Optuna is an optional extra
-(`pip install signaldesk[tune]`), imported here only, and never by the cycle, the bot or the listener.
+Optuna itself is imported only by `signaldesk tune` (jobs/tune.py), which opens the study in RDB storage; the
+trial and study objects arrive here as arguments, so this module (and every desk process) stays free of it.
 """
 
 from __future__ import annotations
@@ -16,12 +15,6 @@ import pandas as pd
 
 from signaldesk.model.evaluation import sign_auc
 from signaldesk.model.training import BOOSTER_PARAMS, Fold, fit_model, score_rows
-
-INSTALL_HINT = "optuna is not installed: pip install 'signaldesk[tune]' (or .[tune] in a checkout)"
-
-
-class TuningUnavailable(RuntimeError):
-    """Optuna is missing; the message says how to install it."""
 
 
 @dataclass(frozen=True)
@@ -58,42 +51,6 @@ def suggest(trial) -> tuple[dict, int]:
         "feature_fraction": trial.suggest_float("feature_fraction", 0.5, 1.0),
     }
     return params, trial.suggest_int("num_boost_round", 50, 600, log=True)
-
-
-def open_study(storage_url: str, study_name: str, seed: int | None = None, attempts: int = 5):
-    """Create or join a study in RDB storage (SQLite waits for the lock instead of failing).
-
-    Workers started together race to create the storage's tables; the loser retries and joins.
-    """
-    import time
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    optuna = import_optuna()
-    engine = {"connect_args": {"timeout": 120}} if storage_url.startswith("sqlite") else {}
-    for attempt in range(1, attempts + 1):
-        try:
-            return optuna.create_study(
-                study_name=study_name,
-                storage=optuna.storages.RDBStorage(storage_url, engine_kwargs=engine),
-                direction="maximize",
-                sampler=optuna.samplers.TPESampler(seed=seed),
-                load_if_exists=True,
-            )
-        except SQLAlchemyError:
-            if attempt == attempts:
-                raise
-            time.sleep(0.5 * attempt)
-
-
-def import_optuna():
-    """Return the optuna module; raise TuningUnavailable with the install hint when it is missing."""
-    try:
-        import optuna
-    except ImportError:
-        raise TuningUnavailable(INSTALL_HINT) from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
 
 
 def run_trials(

@@ -106,3 +106,23 @@ def test_the_cycle_bot_and_listener_never_import_optuna():
         [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_only_the_tune_command_imports_optuna():
+    import ast
+
+    def imports_optuna(path):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        return any(
+            (isinstance(n, ast.Import) and any(a.name.split(".")[0] == "optuna" for a in n.names))
+            or (isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "optuna")
+            for n in ast.walk(tree)
+        )
+
+    users = [
+        str(p.relative_to(PROJECT_ROOT))
+        for package in ("signaldesk", "bot", "jobs")
+        for p in (PROJECT_ROOT / package).rglob("*.py")
+        if imports_optuna(p)
+    ]
+    assert users == ["jobs/tune.py"]
