@@ -25,6 +25,7 @@ from signaldesk import signals
 from signaldesk.approvals import ModificationError, decide, modify, parse_modification
 from signaldesk.audit import record
 from signaldesk.execution import emergency_stop, execute_signal
+from signaldesk.model.registry import status_line
 from signaldesk.report import open_trades, previous_day
 from signaldesk.risk import risk_snapshot
 from signaldesk.runs import last_success
@@ -228,6 +229,7 @@ def gather_status(db, desk: Desk, now) -> StatusView:
         last_cycle_at=cycle,
         listener_beat_at=listener,
         now=now,
+        model_line=status_line(db, desk.settings, now),
     )
     s = risk_snapshot(db, desk.exchange, desk.settings, now)
     return StatusView(

@@ -111,12 +111,13 @@ async def start_desk(app: Application) -> None:
         )
 
 
-def model_age_reader(models_root: Path):
+def model_age_reader(*models_roots: Path):
     """Return a cached lookup of a model version's training time from `<models>/<version>/metadata.json`."""
 
     @lru_cache(maxsize=16)
     def trained_at(version: str) -> datetime | None:
-        path = models_root / version / "metadata.json"
+        found = [root / version for root in models_roots if (root / version).is_dir()]
+        path = (found[0] if found else models_roots[0] / version) / "metadata.json"
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
             text = meta.get("trained_at") or meta.get("created_at")
@@ -131,12 +132,13 @@ def model_age_reader(models_root: Path):
 def compose_desk(settings, db, http) -> Desk:
     """Build the desk of the running bot: the exchange of the configured mode on the desk's connection."""
     from signaldesk.exchange.factory import build_exchange
+    from signaldesk.model.registry import roots
 
     return Desk(
         settings=settings,
         db=db,
         exchange=build_exchange(settings, db, http=http),
-        model_trained_at=model_age_reader(settings.model_dir.parent),
+        model_trained_at=model_age_reader(*roots(settings)),
     )
 
 

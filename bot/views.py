@@ -73,11 +73,21 @@ def percent(value: float | None, digits: int = 1) -> str:
 
 
 def confidence_meaning(direction: str | None, label_move: float, horizon: timedelta) -> str:
-    """Explain what the confidence number is a probability of."""
-    way = "down" if direction == "SHORT" else "up"
-    return (
-        f"calibrated probability of a ≥{label_move * 100:g}% move {way} within {duration(horizon)}"
-    )
+    """Explain what the confidence number is a probability of (`label_move` is the retired v1 move size)."""
+    way = "lower" if direction == "SHORT" else "higher"
+    return f"calibrated probability that the price is {way} in {duration(horizon)}"
+
+
+NO_EDGE = "no measured edge after costs"
+
+
+def edge_line(reasons: list) -> str | None:
+    """Return the warning line for a signal whose model has no measured edge after costs, else None."""
+    for reason in reasons:
+        if isinstance(reason, dict) and reason.get("rule") == "edge":
+            detail = str(reason.get("detail", ""))
+            return f"⚠️ {escape(detail)}" if detail.startswith(NO_EDGE) else None
+    return None
 
 
 def why_lines(features: dict, reasons: list) -> list[str]:
@@ -133,6 +143,9 @@ def signal_text(signal, ctx: SignalContext, footer: str | None = None) -> str:
         f"TP1 {price(signal.take_profit_1)} · TP2 {price(signal.take_profit_2)}",
         f"Size {price(signal.size)} · Risk {yen(signal.risk_jpy)}",
     ]
+    warning = edge_line(signal.reasons)
+    if warning:
+        lines.append(warning)
     why = why_lines(signal.features, signal.reasons)
     if why:
         lines += ["Why it passed:", *why]
@@ -221,6 +234,7 @@ class StatusView:
     listener_beat_at: datetime | None
     now: datetime
     note: str = ""
+    model_line: str = ""
 
 
 def status_text(v: StatusView) -> str:
@@ -235,6 +249,8 @@ def status_text(v: StatusView) -> str:
         f"Last good cycle: {jst(v.last_cycle_at)}{_ago(v.last_cycle_at, v.now)}",
         f"Listener heartbeat: {jst(v.listener_beat_at)}{_ago(v.listener_beat_at, v.now)}",
     ]
+    if v.model_line:
+        lines.append(escape(v.model_line))
     if v.note:
         lines.append(escape(v.note))
     return "\n".join(lines)

@@ -34,7 +34,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "evaluate": (
         "jobs.evaluate",
-        "score a model version on stored candles it did not see, per symbol and direction",
+        "score a model version on stored candles it did not see, per symbol and month",
+    ),
+    "retrain": (
+        "jobs.retrain",
+        "backfill, train a candidate, promote it only when it beats the active model (weekly)",
+    ),
+    "model": (
+        "jobs.model_cmd",
+        "list the model versions, activate one, or roll back to the previous one",
+    ),
+    "tune": (
+        "jobs.tune",
+        "search LightGBM parameters with Optuna over the walk-forward objective (off the VPS)",
     ),
     "demo": (
         "jobs.demo.command",

@@ -180,7 +180,14 @@ def judge(scored: Scored, market: Market, settings) -> None:
         return
     p = scored.prediction
     candidate = Candidate(
-        scored.symbol, p.direction, p.confidence, p.confidence_rank, p.prob_long, p.prob_short
+        scored.symbol,
+        p.direction,
+        p.confidence,
+        p.confidence_rank,
+        p.prob_long,
+        p.prob_short,
+        getattr(p, "cutoff", None),
+        getattr(p, "measured_edge", None),
     )
     book = market.books.get(scored.symbol)
     side = "long" if p.direction == "LONG" else "short"

@@ -15,7 +15,6 @@ from signaldesk.runs import finish_run, start_run
 
 log = logging.getLogger("signaldesk.cycle")
 FAILURES_KEY = "cycle_api_failures"
-LIVE_AUC_DAYS = 7
 
 
 @dataclass
@@ -27,11 +26,12 @@ class JobOutcome:
     summary: dict = field(default_factory=dict)
 
 
-def load_active_model(settings, now: datetime):
-    """Load the configured model version; raises ModelMissing / ModelMismatch with a clear message."""
+def load_active_model(settings, now: datetime, db=None):
+    """Load the active model version (see signaldesk.model.registry); raises ModelMissing / ModelMismatch."""
     from signaldesk.model.inference import load_model
+    from signaldesk.model.registry import active_folder
 
-    return load_model(settings.model_dir, now, settings.health.model_max_age_days)
+    return load_model(active_folder(db, settings), now, settings.health.model_max_age_days)
 
 
 def raise_alert(db, settings, alert, now: datetime) -> None:
@@ -50,7 +50,7 @@ def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) ->
     run_id = start_run(db, "cycle", now, settings.strategy.symbols)
     try:
         started = time.perf_counter()
-        model = model or load_active_model(settings, now)
+        model = model or load_active_model(settings, now, db)
         loading = time.perf_counter() - started
         calendar = read_calendar(settings.strategy.news_calendar)
         exchange = exchange or _build_exchange(settings, db)
@@ -87,6 +87,7 @@ def _scored(
         raise_alert(db, settings, alert, now)
     check_memory(db, settings, now)
     resolved = resolve_and_score(db, settings, model.version, now)
+    check_firing_rate(db, settings, model, now)
     counts = {
         "written": result.written,
         "fetched": result.fetched,
@@ -137,16 +138,38 @@ def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
     from signaldesk.outcomes import resolve_outcomes, trailing_auc, update_performance
 
     touched = resolve_outcomes(db, settings.strategy.label_horizon_bars, now)
-    update_performance(db, touched, settings.strategy.label_move, now)
-    auc = trailing_auc(
-        db, model_version, settings.strategy.label_move, now - timedelta(days=LIVE_AUC_DAYS)
-    )
+    update_performance(db, touched, now)
+    auc = trailing_auc(db, model_version, now - timedelta(days=settings.health.live_auc_days))
     alert = live_auc_alert(
         auc, settings.health.min_live_auc, model_version, now.astimezone(JST).date().isoformat()
     )
     if alert:
         raise_alert(db, settings, alert, now)
     return len(touched)
+
+
+def check_firing_rate(db, settings, model, now: datetime) -> None:
+    """Warn when the model's live firing rate has left its band around the operating point's rate."""
+    from signaldesk.health import firing_rate_alert
+    from signaldesk.outcomes import firing_counts
+
+    point = getattr(model, "operating_point", None)
+    if settings.strategy.threshold_source != "model" or point is None:
+        return
+    days = settings.health.firing_rate_days
+    fired, scored = firing_counts(db, model.version, now - timedelta(days=days))
+    trained_on = len(model.metadata.get("symbols") or settings.strategy.symbols)
+    alert = firing_rate_alert(
+        fired,
+        scored,
+        point.signals_per_day / (96 * trained_on),
+        days,
+        len(settings.strategy.symbols),
+        settings.health.firing_rate_band,
+        f"{model.version}:{now.astimezone(JST).date().isoformat()}",
+    )
+    if alert:
+        raise_alert(db, settings, alert, now)
 
 
 def _failed(
@@ -218,7 +241,7 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
     from signaldesk.exchange.feed import CandleFeed
     from signaldesk.news import read_calendar
 
-    model = load_active_model(settings, until)
+    model = load_active_model(settings, until, db)
     stored = {s: load_candles(db, s, "15m", until=until) for s in settings.strategy.symbols}
     missing = [s for s, rows in stored.items() if not rows]
     if missing:

@@ -1,4 +1,8 @@
-"""The 12 model features: one specification shared by training, backtest and the live cycle (owns pandas_ta)."""
+"""The 12 model features: one specification shared by training, backtest and the live cycle (owns pandas_ta).
+
+The live features are plain pandas/numpy (verified against pandas_ta in tests/features), so the cycle never
+imports pandas_ta; only the retired v1 design's features (kept for `train --baseline`) use it.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +20,12 @@ from signaldesk.candles import Candle
 FRAME_COLUMNS = ("open_time", "open", "high", "low", "close", "volume")
 ATR_BARS = 14
 VOLUME_AVERAGE_BARS = 96
-# Longest plain window is 96 bars (volume average); the EMA/Wilder-smoothed indicators (MACD 26, RSI/ATR/ADX 14)
-# forget their seed geometrically: after ~400 bars the seed's weight is below 1e-12, so 500 bars reproduce
-# long-history values (checked in tests/features).
+VOLATILITY_BARS = 96
+RETURN_BARS = (1, 4, 16, 64, 96)
+# Longest plain window is 97 closes (96 one-bar returns); RSI's Wilder smoothing forgets its seed geometrically:
+# after ~400 bars the seed's weight is below 1e-12, so 500 bars reproduce long-history values (tests/features).
 LIVE_FETCH_BARS = 500
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 
 
 class FeatureError(ValueError):
@@ -36,32 +41,38 @@ class FeatureSpec:
     params: tuple[tuple[str, float], ...] = ()
 
 
+def _z_spec(bars: int) -> FeatureSpec:
+    """Return the spec of one volatility-normalised return."""
+    return FeatureSpec(
+        f"z_{bars}",
+        f"log return of close over the last {bars} bar(s) divided by (96-bar standard deviation of "
+        f"1-bar log returns x sqrt({bars}))",
+        (("bars", bars), ("volatility_bars", VOLATILITY_BARS)),
+    )
+
+
 FEATURE_SPECS: tuple[FeatureSpec, ...] = (
-    FeatureSpec("ret_1", "log return of close over the last 1 bar (15 min)", (("bars", 1),)),
-    FeatureSpec("ret_4", "log return of close over the last 4 bars (1 hour)", (("bars", 4),)),
-    FeatureSpec("ret_16", "log return of close over the last 16 bars (4 hours)", (("bars", 16),)),
-    FeatureSpec("rsi_14", "RSI(14, Wilder) of close, scaled to 0..1", (("length", 14),)),
+    *(_z_spec(bars) for bars in RETURN_BARS),
     FeatureSpec(
-        "macd_hist",
-        "MACD(12, 26, 9) histogram divided by close",
-        (("fast", 12), ("slow", 26), ("signal", 9)),
+        "log_vol_96",
+        "natural log of the 96-bar standard deviation of 1-bar log returns (sample, ddof 1)",
+        (("bars", VOLATILITY_BARS),),
     ),
+    FeatureSpec(
+        "vol_ratio_16_96",
+        "16-bar over 96-bar standard deviation of 1-bar log returns",
+        (("short", 16), ("long", VOLATILITY_BARS)),
+    ),
+    FeatureSpec("rsi_14", "RSI(14, Wilder) of close, scaled to 0..1", (("length", 14),)),
     FeatureSpec(
         "bb_percent_b",
         "position of close inside Bollinger Bands(20, 2 sd): 0 = lower, 1 = upper band",
         (("length", 20), ("std", 2.0)),
     ),
     FeatureSpec(
-        "bb_width",
-        "Bollinger Bands(20, 2 sd) width: (upper - lower) / middle",
-        (("length", 20), ("std", 2.0)),
-    ),
-    FeatureSpec("atr_pct", "ATR(14, Wilder) divided by close", (("length", ATR_BARS),)),
-    FeatureSpec("adx_14", "ADX(14) trend strength, scaled to 0..1", (("length", 14),)),
-    FeatureSpec(
-        "stoch_k",
-        "slow stochastic %K(14, 3, 3), scaled to 0..1",
-        (("k", 14), ("d", 3), ("smooth_k", 3)),
+        "range_pos_16",
+        "position of close inside the high-low range of the last 16 bars: 0 = low, 1 = high",
+        (("bars", 16),),
     ),
     FeatureSpec(
         "volume_ratio",
@@ -73,6 +84,21 @@ FEATURE_SPECS: tuple[FeatureSpec, ...] = (
     ),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in FEATURE_SPECS)
+# The retired v1 design's features, computed only to compare designs on the same folds (`train --baseline`).
+BASELINE_FEATURE_NAMES: tuple[str, ...] = (
+    "ret_1",
+    "ret_4",
+    "ret_16",
+    "rsi_14",
+    "macd_hist",
+    "bb_percent_b",
+    "bb_width",
+    "atr_pct",
+    "adx_14",
+    "stoch_k",
+    "volume_ratio",
+    "hour_utc",
+)
 
 
 @dataclass(frozen=True)
@@ -130,12 +156,86 @@ def check_frame(frame: pd.DataFrame) -> None:
 
 def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the 12 features for every candle (NaN during warm-up), using only candles up to each row."""
+    check_frame(frame)
+    high, low, close, volume = _columns(frame, ("high", "low", "close", "volume"))
+    log_close = np.log(close)
+    one_bar = log_close.diff(1)
+    volatility = one_bar.rolling(VOLATILITY_BARS, min_periods=VOLATILITY_BARS).std()
+    highest, lowest = high.rolling(16, min_periods=16).max(), low.rolling(16, min_periods=16).min()
+    opened = pd.DatetimeIndex(frame["open_time"])
+    columns = {
+        **{f"z_{k}": log_close.diff(k) / (volatility * np.sqrt(k)) for k in RETURN_BARS},
+        "log_vol_96": np.log(volatility),
+        "vol_ratio_16_96": one_bar.rolling(16, min_periods=16).std() / volatility,
+        "rsi_14": relative_strength(close, 14),
+        "bb_percent_b": bollinger_percent_b(close, 20, 2.0),
+        "range_pos_16": (close - lowest) / (highest - lowest),
+        "volume_ratio": volume / volume_average(frame, VOLUME_AVERAGE_BARS),
+        "hour_utc": pd.Series((opened.hour * 60 + opened.minute) / 1440.0, dtype=float),
+    }
+    return _named(columns, FEATURE_NAMES, frame.index)
+
+
+def _columns(frame: pd.DataFrame, names: Sequence[str]) -> list[pd.Series]:
+    """Return float Series of the frame's columns, indexed 0..n-1."""
+    return [frame[c].astype(float).reset_index(drop=True) for c in names]
+
+
+def _named(columns: dict, names: Sequence[str], index) -> pd.DataFrame:
+    """Return the columns in `names` order on the frame's index, infinities as NaN."""
+    features = pd.DataFrame(columns)[list(names)]
+    features.index = index
+    return features.replace([np.inf, -np.inf], np.nan)
+
+
+def wilder_average(series: pd.Series, length: int) -> pd.Series:
+    """Return Wilder's moving average (an EMA with alpha = 1/length), as pandas_ta's `rma`."""
+    return series.ewm(alpha=1.0 / length, adjust=False).mean()
+
+
+def relative_strength(close: pd.Series, length: int = 14) -> pd.Series:
+    """Return RSI(length, Wilder) scaled to 0..1 (pandas_ta's `rsi` / 100 without TA-Lib)."""
+    change = close.diff(1)
+    gain, loss = change.clip(lower=0), change.clip(upper=0)
+    up, down = wilder_average(gain, length), wilder_average(loss, length)
+    return up / (up + down.abs())
+
+
+def bollinger_percent_b(close: pd.Series, length: int = 20, deviations: float = 2.0) -> pd.Series:
+    """Return where close sits inside Bollinger Bands(length, sample sd): 0 = lower band, 1 = upper."""
+    middle = close.rolling(length, min_periods=length).mean()
+    spread = deviations * np.sqrt(close.rolling(length, min_periods=length).var(1))
+    return (close - (middle - spread)) / (2 * spread)
+
+
+def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series:
+    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up.
+
+    As pandas_ta's `atr`: the first value is the mean true range of the first `length` candles, then Wilder.
+    """
+    high, low, close = _columns(frame, ("high", "low", "close"))
+    if len(close) < length + 1:
+        return pd.Series(np.nan, index=close.index, dtype=float)
+    previous = close.shift(1)
+    true_range = pd.concat([high - low, high - previous, previous - low], axis=1).abs().max(axis=1)
+    seeded = true_range.copy()
+    seeded.iloc[: length - 1] = np.nan
+    seeded.iloc[length - 1] = true_range.iloc[:length].mean()
+    return wilder_average(seeded, length)
+
+
+def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.Series:
+    """Return the simple average of volume over the last `bars` candles, the candle itself included."""
+    volume = frame["volume"].astype(float).reset_index(drop=True)
+    return volume.rolling(bars, min_periods=bars).mean()
+
+
+def baseline_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the retired v1 design's 12 features (for comparing designs on the same folds only)."""
     import pandas_ta as ta
 
     check_frame(frame)
-    high, low, close, volume = (
-        frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close", "volume")
-    )
+    high, low, close, volume = _columns(frame, ("high", "low", "close", "volume"))
     log_close = np.log(close)
     macd = ta.macd(close, fast=12, slow=26, signal=9)
     bands = ta.bbands(close, length=20, std=2.0)
@@ -145,22 +245,20 @@ def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
         "ret_1": log_close.diff(1),
         "ret_4": log_close.diff(4),
         "ret_16": log_close.diff(16),
-        "rsi_14": _column(ta.rsi(close, length=14), close) / 100.0,
-        "macd_hist": _column(macd, close, "MACDh_") / close,
-        "bb_percent_b": _column(bands, close, "BBP_"),
-        "bb_width": _column(bands, close, "BBB_") / 100.0,
+        "rsi_14": _indicator(ta.rsi(close, length=14), close) / 100.0,
+        "macd_hist": _indicator(macd, close, "MACDh_") / close,
+        "bb_percent_b": _indicator(bands, close, "BBP_"),
+        "bb_width": _indicator(bands, close, "BBB_") / 100.0,
         "atr_pct": average_true_range(frame) / close,
-        "adx_14": _column(ta.adx(high, low, close, length=14), close, "ADX_") / 100.0,
-        "stoch_k": _column(stoch, close, "STOCHk_") / 100.0,
+        "adx_14": _indicator(ta.adx(high, low, close, length=14), close, "ADX_") / 100.0,
+        "stoch_k": _indicator(stoch, close, "STOCHk_") / 100.0,
         "volume_ratio": volume / volume_average(frame, VOLUME_AVERAGE_BARS),
         "hour_utc": pd.Series((opened.hour * 60 + opened.minute) / 1440.0, dtype=float),
     }
-    features = pd.DataFrame(columns)[list(FEATURE_NAMES)]
-    features.index = frame.index
-    return features.replace([np.inf, -np.inf], np.nan)
+    return _named(columns, BASELINE_FEATURE_NAMES, frame.index)
 
 
-def _column(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
+def _indicator(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
     """Pick one output of a pandas_ta indicator as a float Series (all NaN when history is too short)."""
     if result is None:
         return pd.Series(np.nan, index=like.index, dtype=float)
@@ -168,22 +266,6 @@ def _column(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
         return result.astype(float)
     names = [c for c in result.columns if c.startswith(prefix)]
     return result[names[0]].astype(float)
-
-
-def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series:
-    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up."""
-    import pandas_ta as ta
-
-    high, low, close = (
-        frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close")
-    )
-    return _column(ta.atr(high, low, close, length=length), close)
-
-
-def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.Series:
-    """Return the simple average of volume over the last `bars` candles, the candle itself included."""
-    volume = frame["volume"].astype(float).reset_index(drop=True)
-    return volume.rolling(bars, min_periods=bars).mean()
 
 
 def latest_features(

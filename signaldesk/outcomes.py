@@ -1,4 +1,5 @@
-"""Live model accountability: resolve predictions once their horizon has passed, and keep `model_performance`."""
+"""Live model accountability: resolve predictions once their horizon has passed, keep `model_performance` (how
+well P(up) told up from down), and count how often the model fired."""
 
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ def auc(outcomes: list[int], scores: list[float]) -> float | None:
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
-def event_of(direction: str, forward_return: float, move: float) -> int:
-    """Return 1 when the forward return is a move event in `direction`, else 0."""
-    return int(forward_return >= move) if direction == "LONG" else int(forward_return <= -move)
+def went_its_way(direction: str, forward_return: float) -> int:
+    """Return 1 when the price went the direction's way over the horizon (up for LONG, down for SHORT), else 0."""
+    return int(forward_return > 0) if direction == "LONG" else int(forward_return < 0)
 
 
 def resolve_outcomes(db, horizon_bars: int, now: datetime) -> list[tuple[str, str, str]]:
@@ -66,8 +67,12 @@ def _day_bounds(day: str) -> tuple[str, str]:
     return to_db(start), to_db(start + timedelta(days=1))
 
 
-def update_performance(db, touched: list[tuple[str, str, str]], move: float, now: datetime) -> int:
-    """Recompute the model_performance rows of each touched (JST date, model, symbol); return rows written."""
+def update_performance(db, touched: list[tuple[str, str, str]], now: datetime) -> int:
+    """Recompute the model_performance rows of each touched (JST date, model, symbol); return rows written.
+
+    Per direction: predictions = resolved candles, positives = those that went the direction's way, accuracy =
+    share where the side with P >= 0.5 was right, AUC and Brier of the direction's probability.
+    """
     written = 0
     with writing(db):
         for day, model, symbol in touched:
@@ -85,7 +90,7 @@ def update_performance(db, touched: list[tuple[str, str, str]], move: float, now
                     symbol,
                     direction,
                     [r[column] for r in rows],
-                    [event_of(direction, r[2], move) for r in rows],
+                    [went_its_way(direction, r[2]) for r in rows],
                     now,
                 )
                 written += 1
@@ -119,18 +124,23 @@ def _write_performance(db, day, model, symbol, direction, probs, events, now) ->
     )
 
 
-def trailing_auc(db, model: str, move: float, since: datetime) -> float | None:
-    """Return the mean of the long and short models' live AUC over resolved predictions since `since`."""
+def trailing_auc(db, model: str, since: datetime) -> float | None:
+    """Return the live sign AUC: how well prob_long (P(up)) ranked resolved candles that rose above those that fell."""
     rows = db.execute(
-        "SELECT prob_long, prob_short, outcome_return FROM signals WHERE model_version = ? "
-        "AND outcome_return IS NOT NULL AND candle_time >= ?",
+        "SELECT prob_long, outcome_return FROM signals WHERE model_version = ? "
+        "AND outcome_return IS NOT NULL AND outcome_return != 0 AND candle_time >= ?",
         [model, to_db(since)],
     ).fetchall()
     if len(rows) < MIN_ROWS_FOR_AUC:
         return None
-    scores = [
-        auc([event_of(d, r[2], move) for r in rows], [r[i] for r in rows])
-        for i, d in ((0, "LONG"), (1, "SHORT"))
-    ]
-    known = [s for s in scores if s is not None]
-    return sum(known) / len(known) if known else None
+    return auc([int(r[1] > 0) for r in rows], [r[0] for r in rows])
+
+
+def firing_counts(db, model: str, since: datetime) -> tuple[int, int]:
+    """Return (candles the model fired on, candles it scored) since `since`: fired = passed threshold and rank."""
+    row = db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(status != 'LOGGED'), 0) FROM signals WHERE model_version = ? "
+        "AND prob_long IS NOT NULL AND candle_time >= ?",
+        [model, to_db(since)],
+    ).fetchone()
+    return int(row[1]), int(row[0])

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_VERSION = "default"
+DEFAULT_MODEL_VERSION = "default-2"
 MODES = ("paper", "live")
 KNOWN_SYMBOLS = ("BTC", "ETH", "BTC_JPY", "ETH_JPY")
 
@@ -71,6 +71,11 @@ class StrategySettings:
     label_move: float = 0.003
     liquidation_window_minutes: int = 15
     candle_publish_delay_seconds: int = 20
+    # "model": the model's own operating point (rank cutoffs for signals_per_day, stored with it);
+    # "settings": the absolute long_threshold / short_threshold above.
+    threshold_source: str = "model"
+    signals_per_day: float = 1.5
+    announce_without_edge: bool = True
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ class HealthSettings:
     listener_dead_minutes: int = 5
     bot_heartbeat_stale_minutes: int = 5
     model_max_age_days: int = 45
+    live_auc_days: int = 28
+    firing_rate_days: int = 7
+    firing_rate_band: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,8 @@ class Settings:
     report: ReportSettings = field(default_factory=ReportSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     listener: ListenerSettings = field(default_factory=ListenerSettings)
+    # SIGNALDESK_MODEL was set: it wins over the active version the database records.
+    model_pinned: bool = False
 
     def secrets(self) -> tuple[str, ...]:
         """Return the non-empty secret values, for log redaction."""
@@ -288,6 +298,7 @@ def _from_env(env: dict[str, str], problems: list[str]) -> Settings:
         telegram_chat_id=_chat_id(env.get("TELEGRAM_CHAT_ID", ""), problems),
         telegram_user_ids=_user_ids(env.get("TELEGRAM_USER_IDS", ""), problems),
         urls=Urls(**urls),
+        model_pinned=bool(model),
     )
 
 
@@ -487,6 +498,8 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "label_move": (_fraction(0, 0.2), "a fraction in (0, 0.2]"),
         "liquidation_window_minutes": (_positive, "minutes > 0"),
         "candle_publish_delay_seconds": (lambda v: 0 <= v <= 300, "seconds between 0 and 300"),
+        "threshold_source": (lambda v: v in ("model", "settings"), "model or settings"),
+        "signals_per_day": (lambda v: 0 < v <= 20, "signals a day over all symbols in (0, 20]"),
     },
     "risk": {
         "risk_per_trade": (_fraction(0, 0.1), "a fraction of equity in (0, 0.1]"),
@@ -518,6 +531,12 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "listener_dead_minutes": (_positive, "minutes > 0"),
         "bot_heartbeat_stale_minutes": (_positive, "minutes > 0"),
         "model_max_age_days": (_positive, "days > 0"),
+        "live_auc_days": (lambda v: 1 <= v <= 365, "days between 1 and 365"),
+        "firing_rate_days": (lambda v: 1 <= v <= 90, "days between 1 and 90"),
+        "firing_rate_band": (
+            lambda v: v > 1,
+            "a multiple > 1 (alert below rate/band or above rate*band)",
+        ),
     },
     "listener": {
         "symbol_map": (

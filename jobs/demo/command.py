@@ -38,9 +38,6 @@ BUNDLED = {
         "binance:ETHUSDT 15m (proxy for ETH_JPY)",
     ),
 }
-# The default model's own thresholds (0.75 / 0.80) fire ~0 signals a day on this data (models/default/report.md);
-# the demo uses the report's suggestion for ~1-2 a day so a week shows the desk at work. Said on screen.
-DEMO_THRESHOLDS = (0.50, 0.45)
 DEMO_TOKEN = "1000000001:DEMO-LOCAL-PLACEHOLDER-NOT-A-TOKEN"
 DEMO_PERSON = 1001  # the one allowed user id, in its private chat
 DEMO_BOT = {
@@ -107,14 +104,12 @@ def import_bundled(db, settings) -> list[dict]:
 
 
 def demo_settings(settings, db_path: Path, api_url: str):
-    """Return embedded demo settings: paper, the demo database, demo thresholds, the local Telegram, one person."""
+    """Return embedded demo settings: paper, the demo database, the model's own operating point, the local
+    Telegram, one person."""
     from signaldesk.settings import Secret
 
     strategy = dataclasses.replace(
-        settings.strategy,
-        symbols=tuple(BUNDLED),
-        long_threshold=DEMO_THRESHOLDS[0],
-        short_threshold=DEMO_THRESHOLDS[1],
+        settings.strategy, symbols=tuple(BUNDLED), threshold_source="model"
     )
     urls = dataclasses.replace(settings.urls, telegram_api=api_url)
     return dataclasses.replace(
@@ -227,8 +222,9 @@ def demo_meta(model, policy, settings, steps, cycles: int) -> dict:
         "approve_fraction": policy.fraction,
         "seed": policy.seed,
         "thresholds": {
-            "long": DEMO_THRESHOLDS[0],
-            "short": DEMO_THRESHOLDS[1],
+            "source": "the model's operating point",
+            "long": model.operating_point.long_cutoff,
+            "short": model.operating_point.short_cutoff,
             "top_fraction": settings.strategy.top_fraction,
         },
         "data_source": {s: src for s, (_f, src) in BUNDLED.items()},
@@ -236,8 +232,8 @@ def demo_meta(model, policy, settings, steps, cycles: int) -> dict:
         "timings_seconds": {k: round(v, 2) for k, v in steps.seconds.items()},
         "database": str(settings.db_path),
         "caveats": [
-            "Demo thresholds 0.50 / 0.45 instead of the configured defaults (which fire ~0 signals a "
-            "day on this data); see models/default/report.md."
+            f"Model {model.version}: {(model.metadata.get('edge') or {}).get('verdict', 'edge not measured')}"
+            f" (see {model.folder}/report.md)."
         ],
     }
 
@@ -264,9 +260,9 @@ def run(args, settings) -> int:
         candles = import_bundled(db, settings)
         settings = demo_settings(settings, path, api.url)
         print(
-            f"replaying the last {args.days} day(s) with the default model, thresholds long "
-            f"{DEMO_THRESHOLDS[0]} / short {DEMO_THRESHOLDS[1]} (demo), the person approves "
-            f"{args.approve:.0%} (seed {args.seed}); Telegram is a local server, printed below"
+            f"replaying the last {args.days} day(s) with the default model at its own operating point "
+            f"(the cutoffs stored with it, no hand-lowered thresholds), the person "
+            f"approves {args.approve:.0%} (seed {args.seed}); Telegram is a local server, printed below"
         )
         result, plan = replay_days(db, settings, args, clock, terminal)
         paths = write_outputs(result, plan.out_dir)

@@ -21,6 +21,7 @@ from bot.desk import Desk
 from bot.jobs import JobTimes, alerts_job, announce_job, manage_job, send_daily_report, sweep_job
 from bot.main import build_application, model_age_reader, start_desk
 from signaldesk.backtest.engine import resume_after_loss_limit
+from signaldesk.model.registry import roots
 
 IDLE = JobTimes(announce=86400, sweep=86400, alerts=86400, health=86400, manage=86400, first=86400)
 
@@ -56,7 +57,7 @@ class LockstepBot:
             db=self.db,
             clock=self.clock,
             exchange=self.exchange,
-            model_trained_at=model_age_reader(self.settings.model_dir.parent),
+            model_trained_at=model_age_reader(*roots(self.settings)),
         )
         self.app = build_application(self.settings, desk, IDLE)
         self.context = CallbackContext(self.app)

@@ -56,7 +56,7 @@ def test_pending_signal_is_announced_once_with_buttons_and_stored(bot_settings, 
     row = signal_row(db, signal_id)
     assert len(announced(fake_telegram, signal_id)) == 1
     assert sent["reply_markup"]["inline_keyboard"][0][1]["callback_data"] == f"reject:{signal_id}"
-    assert "calibrated probability of a ≥0.3% move up within 1h 00m" in sent["text"]
+    assert "calibrated probability that the price is higher in 1h 00m" in sent["text"]
     assert (
         "rsi_14 = 61.5 (pushed the score +0.420)" in sent["text"]
         and f"/approve_{signal_id}" in sent["text"]

@@ -4,33 +4,48 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from signaldesk.candles import read_candle_csv
 from signaldesk.features import (
+    BASELINE_FEATURE_NAMES,
     FEATURE_NAMES,
     FEATURE_SPECS,
     LIVE_FETCH_BARS,
     FeatureError,
     average_true_range,
+    baseline_features,
+    bollinger_percent_b,
     candles_to_frame,
     compute_features,
     feature_spec_hash,
     latest_features,
+    relative_strength,
 )
 from tests.conftest import DATA
+
+ETH = DATA / "ethusdt_binance_15m_2025-04_2025-06.csv.gz"
 
 
 @pytest.fixture(scope="module")
 def eth_candles():
     """Return the bundled ETH/USDT 15m candles."""
-    return read_candle_csv(DATA / "ethusdt_binance_15m_2025-04_2025-06.csv.gz")
+    return read_candle_csv(ETH)
 
 
 def test_there_are_exactly_twelve_named_documented_features():
     assert len(FEATURE_NAMES) == 12 and len(set(FEATURE_NAMES)) == 12
     assert all(spec.definition and "\n" not in spec.definition for spec in FEATURE_SPECS)
+    assert {"rsi_14", "bb_percent_b", "hour_utc", "volume_ratio"} <= set(FEATURE_NAMES)
+
+
+def test_the_retired_v1_features_still_compute_for_the_comparison(eth_candles):
+    features = baseline_features(candles_to_frame(eth_candles[:600]))
+    assert (
+        list(features.columns) == list(BASELINE_FEATURE_NAMES) and features.iloc[-1].notna().all()
+    )
 
 
 def test_spec_hash_is_stable_within_a_process():
@@ -67,9 +82,51 @@ def test_latest_features_give_close_atr_and_volume_ratio_of_the_last_candle(eth_
 def test_atr_is_in_price_units(eth_candles):
     frame = candles_to_frame(eth_candles[:600])
     ratio = average_true_range(frame).iloc[-1] / frame["close"].iloc[-1]
-    assert 0.0005 < ratio < 0.05 and math.isclose(
-        ratio, compute_features(frame)["atr_pct"].iloc[-1]
+    assert 0.0005 < ratio < 0.05
+
+
+def test_indicators_equal_pandas_ta_on_real_candles(eth_candles):
+    # pandas_ta is the reference implementation; the desk computes the same numbers without importing it.
+    import pandas_ta as ta
+
+    frame = candles_to_frame(eth_candles)
+    close = frame["close"]
+    bands = ta.bbands(close, length=20, std=2.0)
+    reference = {
+        "rsi": (ta.rsi(close, length=14) / 100, relative_strength(close, 14)),
+        "bb": (bands[[c for c in bands if c.startswith("BBP_")][0]], bollinger_percent_b(close)),
+        "atr": (ta.atr(frame["high"], frame["low"], close, length=14), average_true_range(frame)),
+    }
+    for name, (theirs, ours) in reference.items():
+        pd.testing.assert_series_equal(
+            ours, theirs, check_names=False, rtol=1e-9, atol=1e-12, obj=name
+        )
+
+
+def test_volatility_normalised_returns_follow_their_definition(eth_candles):
+    frame = candles_to_frame(eth_candles[:400])
+    features = compute_features(frame)
+    one_bar = np.log(frame["close"]).diff()
+    sd96 = one_bar.iloc[-96:].std()
+    expected = math.log(frame["close"].iloc[-1] / frame["close"].iloc[-17]) / (sd96 * 4)
+    assert features["z_16"].iloc[-1] == pytest.approx(expected, rel=1e-9)
+    assert features["log_vol_96"].iloc[-1] == pytest.approx(math.log(sd96), rel=1e-9)
+    assert features["vol_ratio_16_96"].iloc[-1] == pytest.approx(one_bar.iloc[-16:].std() / sd96)
+
+
+def test_the_live_features_do_not_import_pandas_ta():
+    # The cycle's CPU budget: importing pandas_ta costs ~0.2 s of one core per run.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from signaldesk.candles import read_candle_csv; "
+        "from signaldesk.features import candles_to_frame, latest_features; "
+        f"latest_features(candles_to_frame(read_candle_csv({str(ETH)!r})[-500:])); "
+        "print('pandas_ta' in sys.modules)"
     )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 def test_too_short_a_window_is_refused_with_the_length_needed(eth_candles):
