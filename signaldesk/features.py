@@ -1,7 +1,7 @@
 """The 12 model features: one specification shared by training, backtest and the live cycle (owns pandas_ta).
 
-The live features are plain pandas/numpy (verified against pandas_ta in tests/features), so the cycle never
-imports pandas_ta; only the retired v1 design's features (kept for `train --baseline`) use it.
+Returns, volatilities, ranges and volume ratios are plain pandas; the indicators (RSI, Bollinger %B, ATR) come
+from pandas-ta, the indicator library the desk is built on, imported only when features are computed.
 """
 
 from __future__ import annotations
@@ -188,40 +188,26 @@ def _named(columns: dict, names: Sequence[str], index) -> pd.DataFrame:
     return features.replace([np.inf, -np.inf], np.nan)
 
 
-def wilder_average(series: pd.Series, length: int) -> pd.Series:
-    """Return Wilder's moving average (an EMA with alpha = 1/length), as pandas_ta's `rma`."""
-    return series.ewm(alpha=1.0 / length, adjust=False).mean()
-
-
 def relative_strength(close: pd.Series, length: int = 14) -> pd.Series:
-    """Return RSI(length, Wilder) scaled to 0..1 (pandas_ta's `rsi` / 100 without TA-Lib)."""
-    change = close.diff(1)
-    gain, loss = change.clip(lower=0), change.clip(upper=0)
-    up, down = wilder_average(gain, length), wilder_average(loss, length)
-    return up / (up + down.abs())
+    """Return RSI(length, Wilder) scaled to 0..1 (pandas-ta)."""
+    import pandas_ta as ta
+
+    return _indicator(ta.rsi(close, length=length), close) / 100.0
 
 
 def bollinger_percent_b(close: pd.Series, length: int = 20, deviations: float = 2.0) -> pd.Series:
-    """Return where close sits inside Bollinger Bands(length, sample sd): 0 = lower band, 1 = upper."""
-    middle = close.rolling(length, min_periods=length).mean()
-    spread = deviations * np.sqrt(close.rolling(length, min_periods=length).var(1))
-    return (close - (middle - spread)) / (2 * spread)
+    """Return where close sits inside Bollinger Bands(length, deviations): 0 = lower band, 1 = upper (pandas-ta)."""
+    import pandas_ta as ta
+
+    return _indicator(ta.bbands(close, length=length, std=deviations), close, "BBP_")
 
 
 def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series:
-    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up.
+    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up (pandas-ta)."""
+    import pandas_ta as ta
 
-    As pandas_ta's `atr`: the first value is the mean true range of the first `length` candles, then Wilder.
-    """
     high, low, close = _columns(frame, ("high", "low", "close"))
-    if len(close) < length + 1:
-        return pd.Series(np.nan, index=close.index, dtype=float)
-    previous = close.shift(1)
-    true_range = pd.concat([high - low, high - previous, previous - low], axis=1).abs().max(axis=1)
-    seeded = true_range.copy()
-    seeded.iloc[: length - 1] = np.nan
-    seeded.iloc[length - 1] = true_range.iloc[:length].mean()
-    return wilder_average(seeded, length)
+    return _indicator(ta.atr(high, low, close, length=length), close)
 
 
 def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.Series:
@@ -245,7 +231,7 @@ def baseline_features(frame: pd.DataFrame) -> pd.DataFrame:
         "ret_1": log_close.diff(1),
         "ret_4": log_close.diff(4),
         "ret_16": log_close.diff(16),
-        "rsi_14": _indicator(ta.rsi(close, length=14), close) / 100.0,
+        "rsi_14": relative_strength(close, 14),
         "macd_hist": _indicator(macd, close, "MACDh_") / close,
         "bb_percent_b": _indicator(bands, close, "BBP_"),
         "bb_width": _indicator(bands, close, "BBB_") / 100.0,
