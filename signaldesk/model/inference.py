@@ -75,29 +75,68 @@ class LoadedModel:
 
     def predict(self, features_row: Sequence[float]) -> Prediction:
         """Score one feature row (values in FEATURE_NAMES order)."""
-        prob_long, prob_short = (
-            float(p[0]) for p in self.probabilities(np.asarray([features_row]))
-        )
-        direction = "LONG" if prob_long >= prob_short else "SHORT"
-        confidence = prob_long if direction == "LONG" else prob_short
-        return Prediction(
-            prob_long, prob_short, direction, confidence, self.rank(direction, confidence)
-        )
+        return self.predict_many(np.asarray([features_row], dtype=float))[0]
+
+    def predict_many(self, rows: np.ndarray) -> list[Prediction]:
+        """Score many feature rows in one batch (the backtest); row by row the same as `predict`."""
+        prob_long, prob_short = self.probabilities(rows)
+        is_long = prob_long >= prob_short
+        confidence = np.where(is_long, prob_long, prob_short)
+        rank = np.where(is_long, self.ranks("LONG", confidence), self.ranks("SHORT", confidence))
+        return [
+            Prediction(long, short, "LONG" if up else "SHORT", conf, r)
+            for long, short, up, conf, r in zip(
+                prob_long.tolist(),
+                prob_short.tolist(),
+                is_long.tolist(),
+                confidence.tolist(),
+                rank.tolist(),
+                strict=True,
+            )
+        ]
 
     def rank(self, direction: str, confidence: float) -> float:
         """Return where a confidence falls (0..1) among the held-out probabilities of that direction."""
+        return float(self.ranks(direction, np.asarray([confidence], dtype=float))[0])
+
+    def ranks(self, direction: str, confidences: np.ndarray) -> np.ndarray:
+        """Return `rank` of many confidences of one direction."""
         table = self.percentiles[direction.lower()]
-        return float(np.interp(confidence, table, np.linspace(0.0, 1.0, len(table))))
+        return np.interp(confidences, table, np.linspace(0.0, 1.0, len(table)))
 
     def top_contributions(
         self, features_row: Sequence[float], k: int = 3, direction: str | None = None
     ) -> list[Contribution]:
         """Return the k features that moved the direction's raw score most for this row, largest first."""
-        row = np.asarray([features_row], dtype=float)
-        direction = (direction or self.predict(features_row).direction).lower()
-        contrib = self.boosters[direction].predict(row, pred_contrib=True, num_threads=ONE)[0][:-1]
-        order = np.argsort(-np.abs(contrib))[:k]
-        return [Contribution(FEATURE_NAMES[i], float(row[0, i]), float(contrib[i])) for i in order]
+        direction = direction or self.predict(features_row).direction
+        return self.top_contributions_many(np.asarray([features_row], dtype=float), k, [direction])[
+            0
+        ]
+
+    def top_contributions_many(
+        self, rows: np.ndarray, k: int, directions: Sequence[str]
+    ) -> list[list[Contribution]]:
+        """Return `top_contributions` of many rows, each for its direction's booster, one batch per booster."""
+        rows = np.asarray(rows, dtype=float).reshape(-1, len(FEATURE_NAMES))
+        tops: list[list[Contribution]] = [[] for _ in range(len(rows))]
+        for side in ("long", "short"):
+            chosen = np.flatnonzero([d.lower() == side for d in directions])
+            if not len(chosen):
+                continue
+            contrib = self.boosters[side].predict(rows[chosen], pred_contrib=True, num_threads=ONE)
+            contrib = contrib[:, :-1]  # the last column is the expected value, not a feature
+            order = np.argsort(-np.abs(contrib), axis=1)[:, :k]
+            for row, features, pushes in zip(
+                chosen.tolist(),
+                order.tolist(),
+                np.take_along_axis(contrib, order, axis=1).tolist(),
+                strict=True,
+            ):
+                tops[row] = [
+                    Contribution(FEATURE_NAMES[i], float(rows[row, i]), push)
+                    for i, push in zip(features, pushes, strict=True)
+                ]
+        return tops
 
 
 def signal_side(
