@@ -14,6 +14,9 @@ from signaldesk.clock import floor_to, utc_now
 from signaldesk.exchange.feed import REPLAY_SPREAD_BPS
 
 log = logging.getLogger("signaldesk.cycle")
+EXIT_AT_ONCE = (
+    True  # run from cron every 15 minutes: end without interpreter teardown (jobs.cli.exit_at_once)
+)
 
 
 def add_arguments(parser) -> None:
