@@ -101,7 +101,7 @@ def live(settings, as_json: bool, at: datetime | None = None) -> int:
     finally:
         db.close()
     outcome.summary["startup_cpu_seconds"] = round(startup_cpu, 3)
-    print(outcome.line)
+    log.info(outcome.line)  # on stdout for cron's log, and in the rotated cycle.log
     if as_json:
         print_json(outcome.summary)
     return EXIT_OK if outcome.ok else EXIT_FAILED
@@ -117,7 +117,7 @@ def replay(settings, since: datetime, until: datetime, as_json: bool) -> int:
         outcome = run_replay(db, settings, since, until, REPLAY_SPREAD_BPS)
     finally:
         db.close()
-    print(outcome.line)
+    log.info(outcome.line)  # on stdout for cron's log, and in the rotated cycle.log
     if as_json:
         print_json(outcome.summary)
     return EXIT_OK if outcome.ok else EXIT_FAILED

@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from types import ModuleType
 
@@ -229,18 +230,27 @@ class FeatureHistory:
     def latest(self, i: int) -> LatestFeatures:
         """Return candle i as the cycle scores it; raise FeatureError when a feature is undefined there."""
         row = self.values[i]
-        undefined = np.isnan(row)
-        if undefined.any():
-            names = ", ".join(n for n, bad in zip(FEATURE_NAMES, undefined, strict=True) if bad)
+        if self._undefined[i]:
+            names = ", ".join(n for n, bad in zip(FEATURE_NAMES, np.isnan(row), strict=True) if bad)
             raise FeatureError(f"features undefined for the last candle: {names}")
         return LatestFeatures(
             open_time=self.open_time[i],
-            values=tuple(row.tolist()),
+            values=tuple(self._rows[i]),
             close=float(self.close[i]),
             atr=float(self.atr[i]),
             volume=float(self.volume[i]),
             volume_average=float(self.volume_average[i]),
         )
+
+    @cached_property
+    def _rows(self) -> list[list[float]]:
+        """Return the values as Python floats, row by row (converted once for all rows)."""
+        return self.values.tolist()
+
+    @cached_property
+    def _undefined(self) -> list[bool]:
+        """Return, per row, whether any feature is undefined."""
+        return np.isnan(self.values).any(axis=1).tolist()
 
 
 def feature_history(

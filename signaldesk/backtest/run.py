@@ -139,14 +139,20 @@ def check_coverage(symbol: str, rows: list[Candle], since: datetime, until: date
 
 
 def scratch_db(out_dir: Path):
-    """Create a fresh, migrated database for the backtest's own signals, trades and paper account."""
+    """Create a fresh, migrated database for the backtest's own signals, trades and paper account.
+
+    Only this process uses it and a failed run starts over, so it keeps its rollback journal in memory
+    and never waits for the disk (the desk's own database keeps WAL and its sync points).
+    """
     from signaldesk.storage import apply_migrations, open_db
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "backtest.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     db = open_db(path)
+    db.execute("PRAGMA journal_mode = MEMORY")
+    db.execute("PRAGMA synchronous = OFF")
     apply_migrations(db)
     return db, path
 
