@@ -55,21 +55,31 @@ def read_candle_csv(
     first = -math.inf if since is None else since.timestamp() * 1000
     end = math.inf if until is None else until.timestamp() * 1000
     with opener(path, "rt", newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"timestamp", *PRICE_COLUMNS} - set(reader.fieldnames or [])
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        missing = {"timestamp", *PRICE_COLUMNS} - set(header)
         if missing:
             raise CandleError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        stamp = header.index("timestamp")
+        rows = (
+            values for values in reader if values
+        )  # blank lines skipped, as csv.DictReader does
         return [
-            _row_to_candle(row, path, n)
-            for n, row in enumerate(reader, start=2)
-            if _in_range(row, first, end)
+            _row_to_candle(_fields(header, values), path, n)
+            for n, values in enumerate(rows, start=2)
+            if _in_range(values[stamp] if len(values) > stamp else None, first, end)
         ]
 
 
-def _in_range(row: dict, first: float, end: float) -> bool:
+def _fields(header: list[str], values: list[str]) -> dict:
+    """Return a row by column name; columns the row lacks are None (as csv.DictReader gives them)."""
+    return {name: values[i] if i < len(values) else None for i, name in enumerate(header)}
+
+
+def _in_range(stamp: str | None, first: float, end: float) -> bool:
     """Return True when a row opens in [first, end) ms, or has no readable time (converting it says why)."""
     try:
-        opened = float(row["timestamp"])
+        opened = float(stamp)
     except (TypeError, ValueError):
         return True
     return first <= opened < end or math.isnan(opened)
