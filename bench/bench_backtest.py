@@ -1,15 +1,17 @@
-"""Benchmark: a year of `signaldesk backtest` for BTC_JPY and ETH_JPY beside freqtrade's backtest of the same year.
+"""Benchmark: a year of `signaldesk backtest` for BTC_JPY and ETH_JPY beside freqtrade's backtest of
+the same year.
 
     .venv/bin/python bench/bench_backtest.py [--runs 3] [--since 2024-07-01 --until 2025-07-01]
-                                             [--shared ../shared/data] [--every-step] [--no-freqtrade]
+[--shared ../shared/data] [--every-step] [--no-freqtrade]
 
 Both run on the shared Binance 15m candles (real data; needs ../shared/data), each pinned to core 0
-(`taskset -c 0`) under `/usr/bin/time -v`, in alternating pairs (ours, freqtrade, ours, ...), and the figures are
-medians of the runs: whole-process CPU seconds (user + system) and peak RSS, and the ratio of ours to
-freqtrade's. Ours is the CLI as a user runs it (thresholds 0.50 / 0.45, approve all, report and charts
-included); freqtrade's is `backtesting` with RSI + Bollinger entries, a 2 x ATR stop and a 4-hour exit (see
-bench/bench_freqtrade.py: install it once with `install` and `convert`, then it runs offline). The table after
-the figures splits one run of ours by stage (summary.json: meta.timings_seconds, meta.steps).
+(`taskset -c 0`) under `/usr/bin/time -v`, in alternating pairs (ours, freqtrade, ours, ...), and
+the figures are medians of the runs: whole-process CPU seconds (user + system) and peak RSS, and the
+ratio of ours to freqtrade's. Ours is the CLI as a user runs it (thresholds 0.50 / 0.45, approve
+all, report and charts included); freqtrade's is `backtesting` with RSI + Bollinger entries, a 2 x
+ATR stop and a 4-hour exit (see bench/bench_freqtrade.py: install it once with `install` and
+`convert`, then it runs offline). The table after the figures splits one run of ours by stage
+(summary.json: meta.timings_seconds, meta.steps).
 """
 
 from __future__ import annotations
@@ -91,9 +93,8 @@ def main() -> None:
                 f"{runs[0]['trades']:>7}"
             )
     if theirs:
-        print(
-            f"ratio signaldesk / freqtrade (CPU): {median(ours, 'cpu_s') / median(theirs, 'cpu_s'):.2f}"
-        )
+        ratio = median(ours, "cpu_s") / median(theirs, "cpu_s")
+        print(f"ratio signaldesk / freqtrade (CPU): {ratio:.2f}")
     stages(ours[-1]["summary"])
 
 

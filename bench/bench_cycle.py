@@ -1,21 +1,24 @@
-"""Benchmark: one `signaldesk cycle` for 2 symbols, whole process start to exit, on one core, on a database holding
-one month and one holding three years of candles: the cost must not grow with the history the desk has stored.
+"""Benchmark: one `signaldesk cycle` for 2 symbols, whole process start to exit, on one core, on a
+database holding one month and one holding three years of candles: the cost must not grow with the
+history the desk has stored.
 
     .venv/bin/python bench/bench_cycle.py [--runs 5] [--shared ../shared/data]
 
-Each run copies a prepared database and runs, pinned to core 0 (`taskset -c 0`) under `/usr/bin/time -v`:
-- the live cycle, `signaldesk cycle --at T`, against the local fake GMO server (network served on 127.0.0.1 by
-  this process, moved off core 0 when there is another core), the database cached up to the candle before T so
-  the cycle fetches the current GMO trading day as it does every 15 minutes;
-- the replayed cycle, `signaldesk cycle --replay` of the same one candle, offline on the paper exchange.
-The two database sizes alternate run by run (A/B pairs); the figures are medians and the ratio is three years
-over one month. Budget (issue 19): one cycle <= 0.8 s CPU and <= 180 MB peak on three years, ratio <= 1.1.
+Each run copies a prepared database and runs, pinned to core 0 (`taskset -c 0`) under `/usr/bin/time
+-v`:
+- the live cycle, `signaldesk cycle --at T`, against the local fake GMO server (network served on
+  127.0.0.1 by this process, moved off core 0 when there is another core), the database cached up to
+  the candle before T so the cycle fetches the current GMO trading day as it does every 15 minutes;
+- the replayed cycle, `signaldesk cycle --replay` of the same one candle, offline on the paper
+  exchange. The two database sizes alternate run by run (A/B pairs); the figures are medians and the
+  ratio is three years over one month. Budget (issue 19): one cycle <= 0.8 s CPU and <= 180 MB peak
+  on three years, ratio <= 1.1.
 
-Candles: the real Binance 15m candles of ../shared/data (2023-01-01 onwards) stand in for GMO's, as everywhere in
-the desk's benchmarks. Three years before T reach back to 2022-06; the shared data starts in 2023, so the
-database's first 204 days are the 2023 candles moved back one year: padding for size only, 2.4 years older than
-any candle the cycle reads (its window is the last 500 candles). Without ../shared/data the bench runs the one
-month from the bundled candles alone.
+Candles: the real Binance 15m candles of ../shared/data (2023-01-01 onwards) stand in for GMO's, as
+everywhere in the desk's benchmarks. Three years before T reach back to 2022-06; the shared data
+starts in 2023, so the database's first 204 days are the 2023 candles moved back one year: padding
+for size only, 2.4 years older than any candle the cycle reads (its window is the last 500 candles).
+Without ../shared/data the bench runs the one month from the bundled candles alone.
 """
 
 from __future__ import annotations
@@ -46,10 +49,11 @@ CORE = "0"
 
 
 def prepare(db_path: Path, since: datetime | None = None, shared: Path | None = None) -> int:
-    """Migrate and cache candles from `since` up to the candle before the one the cycle scores; return rows.
+    """Migrate and cache candles from `since` up to the candle before the one the cycle scores;
+    return rows.
 
-    Without `since`, the bundled candles (three months); with it, the shared data, padded before its first
-    candle with candles moved back whole years (see the module docstring)."""
+    Without `since`, the bundled candles (three months); with it, the shared data, padded before its
+    first candle with candles moved back whole years (see the module docstring)."""
     db = open_db(db_path)
     apply_migrations(db)
     cutoff, rows = AT - timedelta(minutes=30), 0
@@ -64,8 +68,8 @@ def prepare(db_path: Path, since: datetime | None = None, shared: Path | None = 
 
 
 def padded(candles: list, since: datetime) -> list:
-    """Return the candles preceded, back to `since`, by copies of their first year moved back 52 weeks (the
-    copies keep their weekday and time of day); enough for up to a year of padding."""
+    """Return the candles preceded, back to `since`, by copies of their first year moved back 52
+    weeks (the copies keep their weekday and time of day); enough for up to a year of padding."""
     from dataclasses import replace
 
     if not candles:
@@ -99,11 +103,12 @@ def run_once(fake: FakeGmo, prepared: Path, workdir: Path, replay: bool) -> dict
         "GMO_PRIVATE_URL": fake.private_url,
     }
     candle = AT - timedelta(minutes=30, seconds=25)
+    until = candle + timedelta(minutes=15)
     command = (
-        ["cycle", "--replay", "--since", candle.isoformat(), "--until", (candle + timedelta(minutes=15)).isoformat()]
+        ["cycle", "--replay", "--since", candle.isoformat(), "--until", until.isoformat()]
         if replay
         else ["cycle", "--at", AT.isoformat()]
-    )  # fmt: skip
+    )
     cmd = [
         "taskset",
         "-c",
@@ -122,14 +127,14 @@ def run_once(fake: FakeGmo, prepared: Path, workdir: Path, replay: bool) -> dict
 
 
 def move_off_core() -> None:
-    """Run the fake GMO server on the other cores, when there are any, so it does not steal core 0."""
+    """Run the fake GMO server on the other cores, if any, so it does not take core 0's time."""
     others = set(range(os.cpu_count() or 1)) - {int(CORE)}
     if others:
         os.sched_setaffinity(0, others)
 
 
 def databases(workdir: Path, shared: Path) -> dict[str, Path]:
-    """Prepare the databases to compare: one month, and three years when the shared data is there."""
+    """Prepare the databases to compare: one month, and three years when the shared data is here."""
     sizes = {"one month": AT - timedelta(days=31)}
     if (shared / SHARED["BTC_JPY"]).is_file():
         sizes["three years"] = AT - timedelta(days=3 * 365)
@@ -145,7 +150,8 @@ def databases(workdir: Path, shared: Path) -> dict[str, Path]:
 def report(results: dict[tuple[str, str], list[dict]]) -> None:
     """Print the medians per path and database, and the three-year / one-month ratios."""
     print(
-        f"{'path':<8} {'database':<12} {'runs':>4} {'CPU s (median)':>15} {'peak RSS MB':>12}  stages (ms)"
+        f"{'path':<8} {'database':<12} {'runs':>4} {'CPU s (median)':>15} {'peak RSS MB':>12}"
+        "  stages (ms)"
     )
     medians = {}
     for (path, name), runs in results.items():
@@ -162,8 +168,8 @@ def report(results: dict[tuple[str, str], list[dict]]) -> None:
                 medians[(path, "one month")],
             )
             print(
-                f"{path}: three years / one month: CPU {cpu3 / cpu1:.2f}, peak RSS {rss3 / rss1:.2f} "
-                f"(budget: <= 1.1; three years <= 0.8 s CPU, <= 180 MB)"
+                f"{path}: three years / one month: CPU {cpu3 / cpu1:.2f}, "
+                f"peak RSS {rss3 / rss1:.2f} (budget: <= 1.1; three years <= 0.8 s CPU, <= 180 MB)"
             )
 
 
@@ -187,8 +193,10 @@ def main() -> None:
                 for name, prepared in paths.items():
                     run = run_once(fake, prepared, Path(tmp), path == "replay")
                     results.setdefault((path, name), []).append(run)
+    live = AT - timedelta(minutes=15, seconds=25)
     print(
-        f"signaldesk cycle, 2 symbols, taskset -c {CORE}, candle {AT - timedelta(minutes=30, seconds=25):%Y-%m-%d %H:%M} UTC"
+        f"signaldesk cycle, 2 symbols, taskset -c {CORE}: live scores the "
+        f"{live:%Y-%m-%d %H:%M} UTC candle, replay the one before"
     )
     report(results)
 

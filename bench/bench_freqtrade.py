@@ -1,17 +1,19 @@
-"""freqtrade on the same year and candles as `signaldesk backtest`: install once, convert the candles, run offline.
+"""freqtrade on the same year and candles as `signaldesk backtest`: install once, convert the
+candles, run offline.
 
-    .venv/bin/python bench/bench_freqtrade.py install   # once, needs PyPI: a venv with freqtrade 2026.9
-    .venv/bin/python bench/bench_freqtrade.py convert   # the shared 15m CSVs -> freqtrade's feather files
-    .venv/bin/python bench/bench_freqtrade.py run [--since 2024-07-01 --until 2025-07-01]
+    .venv/bin/python bench/bench_freqtrade.py install   # once, needs PyPI: a venv with freqtrade
+2026.9 .venv/bin/python bench/bench_freqtrade.py convert   # the shared 15m CSVs -> freqtrade's
+feather files .venv/bin/python bench/bench_freqtrade.py run [--since 2024-07-01 --until 2025-07-01]
 
-Everything lives outside the repository, in `--home` (default ../freqtrade-bench next to the checkout): the
-virtual environment (`venv/`) and freqtrade's data folder (`user_data/data/binance/`). After `install` and
-`convert` nothing needs the network: `run` starts freqtrade through bench/freqtrade/offline.py, which gives ccxt
-Binance's market list from bench/freqtrade/markets.json instead of downloading it (freqtrade loads the markets
-even to backtest). The strategy is bench/freqtrade/RsiBollingerAtr.py (RSI + Bollinger entries, a 2 x ATR stop,
-a 4-hour exit) with bench/freqtrade/config.json; `run` pins freqtrade to core 0 (`taskset -c 0`) under
-`/usr/bin/time -v` and prints its CPU seconds, peak RSS and trade count. bench/bench_backtest.py runs it beside
-`signaldesk backtest` in alternating pairs.
+Everything lives outside the repository, in `--home` (default ../freqtrade-bench next to the
+checkout): the virtual environment (`venv/`) and freqtrade's data folder
+(`user_data/data/binance/`). After `install` and `convert` nothing needs the network: `run` starts
+freqtrade through bench/freqtrade/offline.py, which gives ccxt Binance's market list from
+bench/freqtrade/markets.json instead of downloading it (freqtrade loads the markets even to
+backtest). The strategy is bench/freqtrade/RsiBollingerAtr.py (RSI + Bollinger entries, a 2 x ATR
+stop, a 4-hour exit) with bench/freqtrade/config.json; `run` pins freqtrade to core 0 (`taskset -c
+0`) under `/usr/bin/time -v` and prints its CPU seconds, peak RSS and trade count.
+bench/bench_backtest.py runs it beside `signaldesk backtest` in alternating pairs.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def convert(home: Path, shared: Path) -> None:
 
 
 def backtesting_command(home: Path, since: str, until: str) -> list[str]:
-    """Return `freqtrade backtesting` over [since, until) on one core, offline, under /usr/bin/time -v."""
+    """Return `freqtrade backtesting` of [since, until) on one core, offline, under time -v."""
     timerange = f"{since.replace('-', '')}-{until.replace('-', '')}"
     return [
         "taskset", "-c", "0", "/usr/bin/time", "-v",
@@ -83,8 +85,8 @@ def run(home: Path, since: str, until: str) -> dict:
     """Run freqtrade's backtest once; return its CPU, peak RSS and number of trades."""
     if not python_of(home).exists():
         raise SystemExit(
-            f"freqtrade is not installed in {home}: run `bench/bench_freqtrade.py install` (needs PyPI) "
-            "and `bench/bench_freqtrade.py convert` once"
+            f"freqtrade is not installed in {home}: run `bench/bench_freqtrade.py install` "
+            "(needs PyPI) and `bench/bench_freqtrade.py convert` once"
         )
     done = subprocess.run(
         backtesting_command(home, since, until), capture_output=True, text=True, check=False

@@ -110,10 +110,12 @@ def refuse(command: str, as_json: bool, code: int, reason: str) -> int:
 
 
 def exit_at_once(code: int) -> NoReturn:
-    """End a one-shot process without interpreter teardown: close the logs, flush the output, then exit.
+    """End a one-shot process without interpreter teardown: close the logs, flush the output, then
+    exit.
 
-    Tearing down the interpreter (freeing every module and object one by one) costs a cycle ~0.3 s of CPU and does
-    nothing the operating system does not do anyway; the command has closed its database and clients by now.
+    Tearing down the interpreter (freeing every module and object one by one) costs a cycle ~0.3 s
+    of CPU and does nothing the operating system does not do anyway; the command has closed its
+    database and clients by now.
     """
     logging.shutdown()
     sys.stdout.flush()
@@ -122,10 +124,12 @@ def exit_at_once(code: int) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line, build settings once, set up logging and run the subcommand; return the exit code.
+    """Parse the command line, build settings once, set up logging and run the subcommand; return
+    the exit code.
 
-    Run as the `signaldesk` process (no `argv`), a command module with `EXIT_AT_ONCE = True` ends the process
-    as soon as it returns (`exit_at_once`); called with `argv` (tests, the demo), main always returns.
+    Run as the `signaldesk` process (no `argv`), a command module with `EXIT_AT_ONCE = True` ends
+    the process as soon as it returns (`exit_at_once`); called with `argv` (tests, the demo), main
+    always returns.
     """
     if argv is not None:
         return run_command(list(argv))

@@ -1,9 +1,11 @@
-"""A covering index for model accountability: a model's resolved predictions read from the index alone.
+"""A covering index for model accountability: a model's resolved predictions read from the index
+alone.
 
-The daily live-AUC check (`outcomes.trailing_auc`, a week of predictions) and `update_performance` (one symbol's
-JST day) read only the probabilities and the outcome of each prediction, but with `idx_signals_model_candle` SQLite
-fetched every whole row, features and reasons included (~1.5 KB each): ~5 ms for the week's 1,344 rows. This
-index carries the columns those queries read, so they never touch the rows; it replaces the narrower one.
+The daily live-AUC check (`outcomes.trailing_auc`, a week of predictions) and `update_performance`
+(one symbol's JST day) read only the probabilities and the outcome of each prediction, but with
+`idx_signals_model_candle` SQLite fetched every whole row, features and reasons included (~1.5 KB
+each): ~5 ms for the week's 1,344 rows. This index carries the columns those queries read, so they
+never touch the rows; it replaces the narrower one.
 """
 
 

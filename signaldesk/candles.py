@@ -43,10 +43,11 @@ class Gap:
 def read_candle_csv(
     path: Path, since: datetime | None = None, until: datetime | None = None
 ) -> list[Candle]:
-    """Read a candle CSV in the shared format (timestamp ms, open, high, low, close, volume); raise CandleError.
+    """Read a candle CSV in the shared format (timestamp ms, open, high, low, close, volume); raise
+    CandleError.
 
-    With `since` / `until`, only candles opening in [since, until) are converted and checked (a year out of a
-    long file costs what the year costs).
+    With `since` / `until`, only candles opening in [since, until) are converted and checked (a year
+    out of a long file costs what the year costs).
     """
     import csv
     import gzip
@@ -72,12 +73,12 @@ def read_candle_csv(
 
 
 def _fields(header: list[str], values: list[str]) -> dict:
-    """Return a row by column name; columns the row lacks are None (as csv.DictReader gives them)."""
+    """Return a row by column name; columns the row lacks are None (as csv.DictReader does)."""
     return {name: values[i] if i < len(values) else None for i, name in enumerate(header)}
 
 
 def _in_range(stamp: str | None, first: float, end: float) -> bool:
-    """Return True when a row opens in [first, end) ms, or has no readable time (converting it says why)."""
+    """Return True when a row opens in [first, end) ms or has no readable time (refused later)."""
     try:
         opened = float(stamp)
     except (TypeError, ValueError):

@@ -113,7 +113,7 @@ def feature_window(
 
 
 def window_problem(times: list[datetime], latest_open: datetime, bars: int) -> str | None:
-    """Return why the stored candles opening at `times` (the newest `bars` up to `latest_open`) cannot be scored."""
+    """Return why the newest `bars` stored candles (opening at `times`) cannot be scored."""
     if not times or times[-1] != latest_open:
         have = f"newest stored is {times[-1]:%Y-%m-%d %H:%M} UTC" if times else "no candles stored"
         return f"candle {latest_open:%Y-%m-%d %H:%M} UTC is not available ({have})"
@@ -130,7 +130,7 @@ def window_problem(times: list[datetime], latest_open: datetime, bars: int) -> s
 
 
 def unscored(symbol: str, latest_open: datetime, candles: list[Candle]) -> Scored:
-    """Return a symbol's verdict before scoring: its close and its last two candles when the newest is there."""
+    """Return a symbol's verdict before scoring: its close and last two candles, when present."""
     last = candles[-1] if candles and candles[-1].open_time == latest_open else None
     previous = candles[-2] if last and len(candles) > 1 else None
     return Scored(symbol, latest_open, last.close if last else None, previous, last)
@@ -180,7 +180,7 @@ def score_symbol(
 
 
 def score_windows(db, symbols, model, latest_open: datetime, timings: dict) -> list[Scored]:
-    """Score every symbol on its last `LIVE_FETCH_BARS` stored candles (what the live cycle does)."""
+    """Score every symbol on its last `LIVE_FETCH_BARS` stored candles (the live cycle's way)."""
     from signaldesk.features import LIVE_FETCH_BARS
 
     return [
@@ -333,8 +333,8 @@ def run_cycle(
     """Score the newest closed candle of every symbol: read everything first, then write candles and verdicts in
     one transaction, so an exchange error or a malformed payload leaves nothing partial behind.
 
-    `scores` (the backtest's scores computed once for the whole span) replaces scoring the stored window; its
-    `scored(symbol, latest_open, model)` returns what `score_symbol` would.
+    `scores` (the backtest's scores computed once for the whole span) replaces scoring the stored
+    window; its `scored(symbol, latest_open, model)` returns what `score_symbol` would.
     """
     timings: dict[str, float] = {}
     symbols = settings.strategy.symbols

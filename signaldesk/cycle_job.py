@@ -75,8 +75,8 @@ def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) ->
 
 
 def _build_exchange(settings, db):
-    """Return the configured exchange (live client, or paper on live public data) and the HTTP client it uses,
-    which the caller closes."""
+    """Return the configured exchange (live client, or paper on live public data) and the HTTP
+    client it uses, which the caller closes."""
     from signaldesk.exchange.factory import build_exchange, build_http
 
     http = build_http()
@@ -142,8 +142,8 @@ def check_memory(db, settings, now: datetime) -> None:
 
 
 def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
-    """Resolve matured predictions, update model_performance and, once a day, check the live AUC; return the
-    (date, model, symbol) groups touched."""
+    """Resolve matured predictions, update model_performance and, once a day, check the live AUC;
+    return the (date, model, symbol) groups touched."""
     from signaldesk.outcomes import resolve_outcomes, update_performance
 
     touched = resolve_outcomes(db, settings.strategy.label_horizon_bars, now)
@@ -153,10 +153,11 @@ def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
 
 
 def check_live_auc(db, settings, model_version: str, now: datetime) -> None:
-    """On a model's first cycle of each JST day, warn when its live AUC over the trailing week is weak.
+    """On a model's first cycle of each JST day, warn when its live AUC over the trailing week is
+    weak.
 
-    A weak AUC is a slow signal (a week of outcomes; the alert is once a day anyway), so the cycle computes it
-    once a day instead of every 15 minutes.
+    A weak AUC is a slow signal (a week of outcomes; the alert is once a day anyway), so the cycle
+    computes it once a day instead of every 15 minutes.
     """
     from signaldesk.outcomes import trailing_auc
 
@@ -247,8 +248,9 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
     missing = [s for s, rows in stored.items() if not rows]
     if missing:
         line = (
-            f"replay refused: no stored 15m candles for {', '.join(missing)} between {to_db(start)} and "
-            f"{to_db(until)}; load them with `signaldesk backfill --symbol SYMBOL ...`"
+            f"replay refused: no stored 15m candles for {', '.join(missing)} between "
+            f"{to_db(start)} and {to_db(until)}; load them with "
+            "`signaldesk backfill --symbol SYMBOL ...`"
         )
         return JobOutcome(False, line, {"error": line})
     feed = CandleFeed(stored, spread_bps=spread_bps)
@@ -277,12 +279,12 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
 
 
 def replay_candles(db, settings, since: datetime, until: datetime) -> tuple[datetime, dict]:
-    """Return where the replay's window opens and the stored candles its paper exchange needs, per symbol: a
-    bounded window, whatever the database holds.
+    """Return where the replay's window opens and the stored candles its paper exchange needs, per
+    symbol: a bounded window, whatever the database holds.
 
-    The window opens a day before `since` (the ticker's 24 hours) or, when the paper account still has working
-    orders, when the oldest of them was placed (the bars it has not been compared with); the cycle itself reads
-    its own `LIVE_FETCH_BARS` candles from the database at every step.
+    The window opens a day before `since` (the ticker's 24 hours) or, when the paper account still
+    has working orders, when the oldest of them was placed (the bars it has not been compared with);
+    the cycle itself reads its own `LIVE_FETCH_BARS` candles from the database at every step.
     """
     from signaldesk.candles import load_candles
     from signaldesk.execution.records import UNRESOLVED, WORKING, orders_with_status

@@ -1,11 +1,11 @@
-"""The 12 model features: one specification shared by training, backtest and the live cycle (owns pandas_ta).
+"""The 12 model features: one specification for training, backtest and live cycle (owns pandas_ta).
 
-pandas-ta decorates its numeric kernels with numba's `njit` (of those the features use: the simple moving average
-inside Bollinger Bands and the stochastic). The desk imports pandas-ta with a stand-in for numba whose `njit`
-leaves each function as the plain numpy code it is written in: no JIT compiler and no compiled-code cache at run
-time (numba costs a 15-minute cycle ~0.3 s to import, ~0.3 s and ~36 MB to load its cache, ~3 s to compile when
-the cache is cold or unwritable). The plain functions give the same values to within 1e-15 (checked in
-tests/features).
+pandas-ta decorates its numeric kernels with numba's `njit` (of those the features use: the simple
+moving average inside Bollinger Bands and the stochastic). The desk imports pandas-ta with a
+stand-in for numba whose `njit` leaves each function as the plain numpy code it is written in: no
+JIT compiler and no compiled-code cache at run time (numba costs a 15-minute cycle ~0.3 s to import,
+~0.3 s and ~36 MB to load its cache, ~3 s to compile when the cache is cold or unwritable). The
+plain functions give the same values to within 1e-15 (checked in tests/features).
 """
 
 from __future__ import annotations
@@ -139,14 +139,14 @@ def check_frame(frame: pd.DataFrame) -> None:
 
 
 def _plain_njit(*args, **kwargs):
-    """numba.njit stand-in: leave the function as it is, whether used as `@njit` or `@njit(cache=True)`."""
+    """numba.njit stand-in: leave the function as it is (used as `@njit` or `@njit(cache=True)`)."""
     if len(args) == 1 and callable(args[0]) and not kwargs:
         return args[0]
     return lambda function: function
 
 
 def pandas_ta() -> ModuleType:
-    """Return pandas_ta, imported with its numba kernels left as plain numpy code (see the module docstring)."""
+    """Return pandas_ta, imported with its numba kernels left as plain numpy code."""
     from signaldesk.imports import import_with_stand_ins
 
     numba = ModuleType("numba")
@@ -214,10 +214,11 @@ def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.S
 
 @dataclass(frozen=True)
 class FeatureHistory:
-    """The features of every candle of a frame, with what the cycle's rules read per candle (close, ATR, volume).
+    """The features of every candle of a frame, with what the cycle's rules read per candle (close,
+    ATR, volume).
 
-    The backtest computes this once over the whole span; the live cycle over its last `LIVE_FETCH_BARS` candles.
-    `latest(i)` turns row i into exactly what the cycle scores.
+    The backtest computes this once over the whole span; the live cycle over its last
+    `LIVE_FETCH_BARS` candles. `latest(i)` turns row i into exactly what the cycle scores.
     """
 
     open_time: list[datetime]
@@ -228,7 +229,7 @@ class FeatureHistory:
     volume_average: np.ndarray
 
     def latest(self, i: int) -> LatestFeatures:
-        """Return candle i as the cycle scores it; raise FeatureError when a feature is undefined there."""
+        """Return candle i as the cycle scores it; FeatureError when a feature is undefined."""
         row = self.values[i]
         if self._undefined[i]:
             names = ", ".join(n for n, bad in zip(FEATURE_NAMES, np.isnan(row), strict=True) if bad)

@@ -28,10 +28,11 @@ def import_without(module: str, optional: tuple[str, ...]) -> ModuleType:
 
 
 def import_with_stand_ins(module: str, stand_ins: dict[str, ModuleType]) -> ModuleType:
-    """Import `module` while some of its dependencies are stand-in modules, then put the real ones back.
+    """Import `module` while some of its dependencies are stand-in modules, then put the real ones
+    back.
 
-    Only the import of `module` (and of the submodules it imports) sees the stand-ins; a module already loaded is
-    returned as it is. Later imports of the replaced names get the real modules.
+    Only the import of `module` (and of the submodules it imports) sees the stand-ins; a module
+    already loaded is returned as it is. Later imports of the replaced names get the real modules.
     """
     if module in sys.modules:
         return sys.modules[module]

@@ -45,10 +45,12 @@ def resolve_outcomes(db, horizon_bars: int, now: datetime) -> list[tuple[str, st
 def resolve_outcomes_through(
     db, horizon_bars: int, moments: Sequence[datetime]
 ) -> list[tuple[datetime, tuple[str, str, str]]]:
-    """Resolve predictions as one `resolve_outcomes` call at each of the increasing `moments` would, in one pass.
+    """Resolve predictions as one `resolve_outcomes` call at each of the increasing `moments` would,
+    in one pass.
 
-    Each prediction is resolved at the first moment its horizon has closed by (`resolved_at` is that moment);
-    return (moment, (date, model, symbol)) for every key touched, in the order the calls would have touched them.
+    Each prediction is resolved at the first moment its horizon has closed by (`resolved_at` is that
+    moment); return (moment, (date, model, symbol)) for every key touched, in the order the calls
+    would have touched them.
     """
     if not moments:
         return []
@@ -82,8 +84,8 @@ def resolve_outcomes_through(
 def score_outcomes_through(db, horizon_bars: int, move: float, moments: Sequence[datetime]) -> None:
     """Resolve and score as one `resolve_outcomes` + `update_performance` call at each moment would.
 
-    Each touched (date, model, symbol) is scored once, at the last moment that touched it: its rows are final by
-    then, so the stored figures and `updated_at` are those of the last per-moment call.
+    Each touched (date, model, symbol) is scored once, at the last moment that touched it: its rows
+    are final by then, so the stored figures and `updated_at` are those of the last per-moment call.
     """
     pairs = resolve_outcomes_through(db, horizon_bars, moments)
     last = {key: moment for moment, key in pairs}

@@ -159,10 +159,11 @@ def insert_all(db: Database, signals: Iterable[Signal]) -> int:
     """Write new signals in one transaction, leaving existing (symbol, candle) rows unchanged; return rows new."""
     new = 0
     with writing(db):
-        # consecutive rows with the same columns (with or without an id) go in one statement, in order
+        # consecutive rows with the same columns (with or without an id): one statement, in order
         for columns, rows in groupby(map(_row_of, signals), key=tuple):
+            marks = ", ".join("?" * len(columns))
             new += db.conn.executemany(
-                f"INSERT INTO signals ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                f"INSERT INTO signals ({', '.join(columns)}) VALUES ({marks}) "
                 "ON CONFLICT (symbol, candle_time) DO NOTHING",
                 [list(row.values()) for row in rows],
             ).rowcount

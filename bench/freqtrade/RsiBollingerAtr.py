@@ -1,9 +1,11 @@
-"""The freqtrade side of the backtest benchmark: RSI + Bollinger entries, a 2 x ATR stop and a 4-hour exit.
+"""The freqtrade side of the backtest benchmark: RSI + Bollinger entries, a 2 x ATR stop and a
+4-hour exit.
 
-A long entry when RSI(14) is below 30 and the close is below the lower Bollinger band (20, 2 sd), on 15-minute
-candles; the stop sits 2 x ATR(14) of the signal candle below the entry price (set once, when the entry fills);
-every trade still open 4 hours after its entry leaves at the next candle (minimal_roi "240": -1). Spot, long only.
-The indicators are TA-Lib's, as in freqtrade's own templates.
+A long entry when RSI(14) is below 30 and the close is below the lower Bollinger band (20, 2 sd), on
+15-minute candles; the stop sits 2 x ATR(14) of the signal candle below the entry price (set once,
+when the entry fills); every trade still open 4 hours after its entry leaves at the next candle
+(minimal_roi "240": -1). Spot, long only. The indicators are TA-Lib's, as in freqtrade's own
+templates.
 """
 
 from datetime import datetime, timedelta
@@ -70,7 +72,7 @@ class RsiBollingerAtr(IStrategy):
         after_fill: bool,
         **kwargs,
     ) -> float | None:
-        """Keep the stop at its fixed price (relative to the current rate, as freqtrade wants it)."""
+        """Keep the stop at its fixed price (relative to the current rate, as freqtrade wants)."""
         stop = trade.get_custom_data("stop")
         if stop is None:
             return None

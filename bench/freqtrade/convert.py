@@ -1,10 +1,11 @@
-"""Convert the shared 15-minute candle CSVs into freqtrade's data folder (feather, its default format).
+"""Convert the shared 15-minute candle CSVs into freqtrade's data folder (feather, its default
+format).
 
 Runs inside freqtrade's virtual environment (pandas and pyarrow come with freqtrade):
-    <venv>/bin/python convert.py SHARED_DATA_DIR DATADIR
-writes DATADIR/binance/BTC_USDT-15m.feather and ETH_USDT-15m.feather from btcusdt_binance_15m.csv.gz and
-ethusdt_binance_15m.csv.gz (timestamp in epoch ms UTC, open, high, low, close, volume), the same candles
-`signaldesk backtest --candles` reads.
+<venv>/bin/python convert.py SHARED_DATA_DIR DATADIR writes DATADIR/binance/BTC_USDT-15m.feather and
+ETH_USDT-15m.feather from btcusdt_binance_15m.csv.gz and ethusdt_binance_15m.csv.gz (timestamp in
+epoch ms UTC, open, high, low, close, volume), the same candles `signaldesk backtest --candles`
+reads.
 """
 
 import sys

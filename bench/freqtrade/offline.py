@@ -1,10 +1,12 @@
-"""Run freqtrade without the network: Binance's market list comes from markets.json instead of exchangeInfo.
+"""Run freqtrade without the network: Binance's market list comes from markets.json instead of
+exchangeInfo.
 
-freqtrade loads the exchange's markets (symbols, precision, limits) on start, even for `backtesting`, which
-otherwise needs no network. This launcher runs inside freqtrade's own virtual environment
-(`<venv>/bin/python offline.py backtesting ...`): it hands ccxt's own Binance parser the two spot entries recorded
-in markets.json (BTCUSDT and ETHUSDT, in the shape of Binance's /api/v3/exchangeInfo) and then calls freqtrade's
-command line unchanged. Nothing else of freqtrade is touched.
+freqtrade loads the exchange's markets (symbols, precision, limits) on start, even for
+`backtesting`, which otherwise needs no network. This launcher runs inside freqtrade's own virtual
+environment (`<venv>/bin/python offline.py backtesting ...`): it hands ccxt's own Binance parser the
+two spot entries recorded in markets.json (BTCUSDT and ETHUSDT, in the shape of Binance's
+/api/v3/exchangeInfo) and then calls freqtrade's command line unchanged. Nothing else of freqtrade
+is touched.
 """
 
 import json

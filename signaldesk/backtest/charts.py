@@ -51,7 +51,7 @@ def _save(figure, path: Path) -> Path:
 
 
 def date_numbers(moments) -> object:
-    """Return aware times as matplotlib date numbers in one vectorised step (a year is 35,040 points)."""
+    """Return aware times as matplotlib date numbers, converted in one vectorised step."""
     import matplotlib.dates as mdates
     import numpy as np
 

@@ -202,8 +202,8 @@ def run_steps(
 ) -> StepLog:
     """Replay one whole desk step per candle open time; return equity, exposure and time per stage.
 
-    `scores` (backtest.scores.BatchScores) gives the cycle the candles' scores computed once; without it the cycle
-    scores each candle from its stored window, as the live cycle does.
+    `scores` (backtest.scores.BatchScores) gives the cycle the candles' scores computed once;
+    without it the cycle scores each candle from its stored window, as the live cycle does.
     """
     log, day = StepLog(), None
     for done, candle_open in enumerate(opens, start=1):
@@ -220,13 +220,13 @@ def run_steps(
 
 
 def desk_step(db, exchange, model, settings, calendar, desk: DeskSide, now, log: StepLog, scores):
-    """Run what the deployed desk does around one cycle, in its order, and mark equity and exposure."""
+    """Run what the deployed desk does around one cycle, in its order; mark equity and exposure."""
     log.timed("manage", desk.manage, now)
     cycle_step(db, exchange, model, settings, calendar, desk, now, log, scores)
 
 
 def cycle_step(db, exchange, model, settings, calendar, desk: DeskSide, now, log: StepLog, scores):
-    """Run the rest of a desk step after trade management: cycle, outcomes, verdicts, sweep, marks."""
+    """Run a desk step after its trade management: cycle, outcomes, verdicts, sweep, marks."""
     from signaldesk.cycle import run_cycle
     from signaldesk.cycle_job import resolve_and_score
     from signaldesk.risk import risk_snapshot

@@ -1,23 +1,29 @@
-"""The replay's fast path: the desk's own code runs wherever something can happen; the rest is booked in bulk.
+"""The replay's fast path: the desk's own code runs wherever something can happen; the rest is
+booked in bulk.
 
-`engine.run_steps` runs every step whole. This path runs the same functions but only where they can act:
+`engine.run_steps` runs every step whole. This path runs the same functions but only where they can
+act:
 
-- a whole step (`engine.desk_step`: management, cycle, outcomes, verdicts, sweep, marks) when the cycle proposes a
-  trade (a candle passes every rule), on the first step of each JST day (trades-today and the loss-limit periods
-  start there, and the daily live-AUC check runs) and when the model changes (walk-forward);
-- a managed step while a trade is pending or open, an order works or is unresolved, or the exchange holds a
-  position, a resting order or coins, and after a morning lifted a halt: the bot's management step runs, then the
-  market is read (`gather_market`) and the cycle's rows judged against it;
-- a quiet step otherwise: nothing can trade, fill or halt, so only the cycle's rows are judged, against the market
-  read on the first quiet step after the last managed or whole step with this step's order books and news
-  blackout (nothing else it reads changes while the desk is idle within a JST day: no fill, order or halt, and
-  equity is the JPY balance; the backtest's database holds no liquidation spikes, which the replay checks first,
-  and otherwise it reads the whole market every step).
+- a whole step (`engine.desk_step`: management, cycle, outcomes, verdicts, sweep, marks) when the
+  cycle proposes a trade (a candle passes every rule), on the first step of each JST day
+  (trades-today and the loss-limit periods start there, and the daily live-AUC check runs) and when
+  the model changes (walk-forward);
+- a managed step while a trade is pending or open, an order works or is unresolved, or the exchange
+  holds a position, a resting order or coins, and after a morning lifted a halt: the bot's
+  management step runs, then the market is read (`gather_market`) and the cycle's rows judged
+  against it;
+- a quiet step otherwise: nothing can trade, fill or halt, so only the cycle's rows are judged,
+  against the market read on the first quiet step after the last managed or whole step with this
+  step's order books and news blackout (nothing else it reads changes while the desk is idle within
+  a JST day: no fill, order or halt, and equity is the JPY balance; the backtest's database holds no
+  liquidation spikes, which the replay checks first, and otherwise it reads the whole market every
+  step).
 
-Managed and quiet steps write nothing to the cycle's tables as they go: their rows (every candle LOGGED or
-FILTERED) and the outcomes that mature at their moments are kept and written in bulk before the next whole step,
-exactly as the step-by-step replay writes them (`tests/backtest/test_fast_path_parity.py` compares the two
-databases). Nothing the management step or the market reads depends on those rows.
+Managed and quiet steps write nothing to the cycle's tables as they go: their rows (every candle
+LOGGED or FILTERED) and the outcomes that mature at their moments are kept and written in bulk
+before the next whole step, exactly as the step-by-step replay writes them
+(`tests/backtest/test_fast_path_parity.py` compares the two databases). Nothing the management step
+or the market reads depends on those rows.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from signaldesk.signals import PENDING
 
 @dataclass
 class QuietBook:
-    """What managed and quiet steps owe the database: the cycle's rows and the moments outcomes resolve at."""
+    """What managed and quiet steps owe the database: the cycle's rows and their outcome moments."""
 
     rows: list = field(default_factory=list)
     moments: list[datetime] = field(default_factory=list)
@@ -69,7 +75,7 @@ class QuietBook:
 
 @dataclass
 class QuietMarket:
-    """The market steps are judged against: read whole by `gather_market`, then kept while the desk is idle."""
+    """The market rows are judged against: read by `gather_market`, kept while the desk is idle."""
 
     db: object
     exchange: object
@@ -87,7 +93,7 @@ class QuietMarket:
         return self.market
 
     def at(self, now: datetime) -> Market:
-        """Return the market of a quiet step: the kept one with this step's order books and news blackout."""
+        """Return a quiet step's market: the kept one with this step's order books and news."""
         if self.market is None or self.spikes_possible:
             return self.read(now)
         return replace(
@@ -123,7 +129,7 @@ def spikes_possible(db, settings, opens: Sequence[datetime]) -> bool:
 
 
 def judged_rows(scores, model, market: Market, settings, now: datetime) -> list | None:
-    """Return the cycle's rows at `now` judged against `market`, or None when one proposes a trade."""
+    """Return the cycle's rows at `now` judged against `market`; None when one proposes a trade."""
     latest_open = latest_closed_open_time(now, settings.strategy.candle_publish_delay_seconds)
     rows = []
     for symbol in settings.strategy.symbols:
@@ -137,7 +143,7 @@ def judged_rows(scores, model, market: Market, settings, now: datetime) -> list 
 
 @dataclass
 class Pace:
-    """What the fast path knows between steps: the previous step's JST day and model, and whether it is idle."""
+    """What the fast path knows between steps: the last step's JST day and model, and idleness."""
 
     idle: bool
     day: object = None
@@ -187,7 +193,7 @@ class FastReplay:
             self.after_desk_acted()
 
     def whole(self, model, now: datetime, managed: bool) -> None:
-        """Flush what is owed, then run the desk step whole (its management already done when `managed`)."""
+        """Flush what is owed, then run the desk step whole (its management done if `managed`)."""
         self.log.timed("bookkeeping", self.book.flush, self.db, self.settings)
         run = cycle_step if managed else desk_step
         run(
@@ -203,7 +209,7 @@ class FastReplay:
         self.pace.idle = self.log.timed("idle", desk_idle, self.db, self.exchange, self.settings)
 
     def morning(self, report_day, now: datetime) -> None:
-        """Run the desk's morning; a lifted halt makes the next step a managed one (it may halt again)."""
+        """Run the desk's morning; a lifted halt makes the step managed (it may halt again)."""
         from signaldesk.state import trading_state
 
         before = trading_state(self.db)
@@ -224,7 +230,7 @@ def run_fast(
     progress: Progress | None = None,
     scores=None,
 ) -> StepLog:
-    """Replay like `engine.run_steps` with `scores`, running the desk's code only where it can act."""
+    """Replay like `engine.run_steps` with `scores`, running the desk's code where it can act."""
     market = QuietMarket(db, exchange, settings, calendar, spikes_possible(db, settings, opens))
     replay = FastReplay(
         db,

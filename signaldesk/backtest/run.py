@@ -141,8 +141,8 @@ def check_coverage(symbol: str, rows: list[Candle], since: datetime, until: date
 def scratch_db(out_dir: Path):
     """Create a fresh, migrated database for the backtest's own signals, trades and paper account.
 
-    Only this process uses it and a failed run starts over, so it keeps its rollback journal in memory
-    and never waits for the disk (the desk's own database keeps WAL and its sync points).
+    Only this process uses it and a failed run starts over, so it keeps its rollback journal in
+    memory and never waits for the disk (the desk's own database keeps WAL and its sync points).
     """
     from signaldesk.storage import apply_migrations, open_db
 
@@ -299,8 +299,8 @@ def run_backtest(
 def replay(
     db, plan: BacktestPlan, settings, candles, models, scores, progress_stream
 ) -> tuple[StepLog, int]:
-    """Run the replay on the paper exchange over the candles (the fast path, or every step whole); return its
-    log and how many loss-limit halts the mornings lifted."""
+    """Run the replay on the paper exchange over the candles (the fast path, or every step whole);
+    return its log and how many loss-limit halts the mornings lifted."""
     from signaldesk.backtest.fast import run_fast
     from signaldesk.exchange.factory import build_exchange
     from signaldesk.exchange.feed import CandleFeed

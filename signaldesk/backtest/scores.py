@@ -1,14 +1,17 @@
-"""What the backtest computes once instead of every cycle: features, the gap rule and the model's scores.
+"""What the backtest computes once instead of every cycle: features, the gap rule and the model's
+scores.
 
-The live cycle scores the newest candle from its last `LIVE_FETCH_BARS` stored candles. Over a year that is
-35,040 feature computations and one-row predictions per symbol; here each symbol's features are computed once
-over the whole span (the features module's whole-history function), the data rule (`window_problem`) is decided
-for every candle from the open times alone, and each model scores every candle in one batch (probabilities, rank
-and the top contributions). `scored()` hands the cycle, candle by candle, what `score_symbol` would have built:
-the same `Scored` (close, last two candles, features, prediction, top contributions, ATR) or the same data check.
+The live cycle scores the newest candle from its last `LIVE_FETCH_BARS` stored candles. Over a year
+that is 35,040 feature computations and one-row predictions per symbol; here each symbol's features
+are computed once over the whole span (the features module's whole-history function), the data rule
+(`window_problem`) is decided for every candle from the open times alone, and each model scores
+every candle in one batch (probabilities, rank and the top contributions). `scored()` hands the
+cycle, candle by candle, what `score_symbol` would have built: the same `Scored` (close, last two
+candles, features, prediction, top contributions, ATR) or the same data check.
 
-Whole-history features differ from 500-candle-window features only where the smoothed indicators still remember
-their seed: by at most ~2e-8 (Bollinger %B near 0) on the shared 2023-2025 candles, without changing a decision.
+Whole-history features differ from 500-candle-window features only where the smoothed indicators
+still remember their seed: by at most ~2e-8 (Bollinger %B near 0) on the shared 2023-2025 candles,
+without changing a decision.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ CHUNK_ROWS = 30 * 96  # candles scored per batch predict: 30 days of 15-minute c
 
 @dataclass
 class SymbolScores:
-    """One symbol's candles, their features, and each model's predictions from the first candle it scored."""
+    """One symbol's candles, their features, and the current model's predictions in batches."""
 
     candles: Sequence[Candle]
     history: object  # features.FeatureHistory
@@ -45,18 +48,18 @@ class SymbolScores:
         self.clean = clean_windows(self.times, self.bars)
 
     def window_end(self, latest_open: datetime) -> int:
-        """Return the index of the newest candle opening at or before `latest_open` (-1 when none)."""
+        """Return the index of the newest candle opening by `latest_open` (-1 when none)."""
         return bisect.bisect_right(self.times, latest_open) - 1
 
     def problem(self, end: int, latest_open: datetime) -> str | None:
-        """Return the cycle's data problem for the window ending at candle `end` (None when clean)."""
+        """Return the cycle's data problem for the window ending at candle `end` (None: clean)."""
         if end >= 0 and self.clean[end] and self.times[end] == latest_open:
             return None
         window = self.times[max(end - self.bars + 1, 0) : end + 1]
         return window_problem(window, latest_open, self.bars)
 
     def prediction(self, model, row: int) -> tuple:
-        """Return a model's (prediction, top contributions) of one candle, scoring a month of rows per batch."""
+        """Return a model's (prediction, top contributions) of a candle; batches are 30 days."""
         if model.version not in self.by_model:
             self.by_model = {
                 model.version: {}
@@ -70,10 +73,11 @@ class SymbolScores:
 
 
 def clean_windows(times: list[datetime], bars: int) -> np.ndarray:
-    """Return, per candle, whether it ends `bars` candles exactly one 15-minute step apart (no gap, no stray).
+    """Return, per candle, whether it ends `bars` candles exactly one 15-minute step apart (no gap,
+    no stray).
 
-    Such a window always passes `window_problem` when it ends at the scored candle; every other window is left
-    to `window_problem` itself.
+    Such a window always passes `window_problem` when it ends at the scored candle; every other
+    window is left to `window_problem` itself.
     """
     minutes = np.array([t.timestamp() // 60 for t in times], dtype=np.int64)
     clean = np.zeros(len(times), dtype=bool)
@@ -85,7 +89,7 @@ def clean_windows(times: list[datetime], bars: int) -> np.ndarray:
 
 
 def score_rows(model, values: np.ndarray, start: int, stop: int) -> tuple[list, list]:
-    """Return predictions and top contributions of rows [start, stop) whose features are all defined."""
+    """Return predictions and top contributions of rows [start, stop) with all features defined."""
     rows = values[start:stop]
     defined = np.flatnonzero(~np.isnan(rows).any(axis=1))
     predictions: list = [None] * len(rows)
@@ -101,7 +105,7 @@ def score_rows(model, values: np.ndarray, start: int, stop: int) -> tuple[list, 
 
 
 class BatchScores:
-    """Scores of every candle of a backtest, computed once per symbol (features) and per model (predictions)."""
+    """Scores of a backtest's candles: features once per symbol, predictions once per model."""
 
     def __init__(self, candles: Mapping[str, Sequence[Candle]], bars: int | None = None):
         from signaldesk.features import LIVE_FETCH_BARS, candles_to_frame, feature_history
@@ -113,7 +117,7 @@ class BatchScores:
         }
 
     def scored(self, symbol: str, latest_open: datetime, model) -> Scored:
-        """Return the verdict `score_symbol` would build for a symbol's candle at `latest_open` (not yet judged)."""
+        """Return what `score_symbol` would build for a symbol's candle at `latest_open`."""
         from signaldesk.features import FeatureError
 
         scores = self.symbols[symbol]

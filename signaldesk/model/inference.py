@@ -116,7 +116,7 @@ class LoadedModel:
     def top_contributions_many(
         self, rows: np.ndarray, k: int, directions: Sequence[str]
     ) -> list[list[Contribution]]:
-        """Return `top_contributions` of many rows, each for its direction's booster, one batch per booster."""
+        """Return `top_contributions` of many rows (each by its direction's booster), batched."""
         rows = np.asarray(rows, dtype=float).reshape(-1, len(FEATURE_NAMES))
         tops: list[list[Contribution]] = [[] for _ in range(len(rows))]
         for side in ("long", "short"):

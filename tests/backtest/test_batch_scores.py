@@ -1,8 +1,10 @@
-"""The backtest's scores computed once give the cycle what it computes from its stored window, candle by candle.
+"""The backtest's scores computed once give the cycle what it computes from its stored window,
+candle by candle.
 
-`BatchScores.scored` (features over the whole span, the gap rule from the open times, one batch predict per
-model) against `score_symbol` on `feature_window` (the live cycle's 500 stored candles), on the bundled real
-candles and on the same candles with three removed (a synthetic gap, labelled as such).
+`BatchScores.scored` (features over the whole span, the gap rule from the open times, one batch
+predict per model) against `score_symbol` on `feature_window` (the live cycle's 500 stored candles),
+on the bundled real candles and on the same candles with three removed (a synthetic gap, labelled as
+such).
 """
 
 from __future__ import annotations
@@ -33,14 +35,14 @@ def model():
 
 @pytest.fixture(scope="module")
 def candles():
-    """Return five weeks of bundled BTC candles with a gap: three candles of 2025-04-20 removed (synthetic)."""
+    """Return five weeks of bundled BTC candles, three of 2025-04-20 removed (a synthetic gap)."""
     rows = read_candle_csv(DATA / "btcusdt_binance_15m_2025-04_2025-06.csv.gz")
     gap = {datetime(2025, 4, 20, 8, 15, tzinfo=UTC) + timedelta(minutes=15 * n) for n in range(3)}
     return [c for c in rows if c.open_time < FIRST + timedelta(days=35) and c.open_time not in gap]
 
 
 def moments() -> list[datetime]:
-    """Return the candles to compare: too little history, just enough, around the gap, a missing one, later."""
+    """Return candles to compare: short history, just enough, around the gap, missing, later."""
     start = FIRST + timedelta(minutes=15 * (LIVE_FETCH_BARS - 2))
     gap = datetime(2025, 4, 20, 8, 0, tzinfo=UTC)
     return [

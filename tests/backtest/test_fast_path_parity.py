@@ -1,15 +1,17 @@
 """Parity: the backtest's fast path writes exactly the database the step-by-step replay writes.
 
-The fast path (signaldesk/backtest/fast.py) runs the desk's whole step only where something can happen and books
-the other steps in bulk; `--every-step` runs every step whole. Over real candles, both must leave the same rows
-in every table (signals with their features and reasons, trades, orders, fills, the paper account, outcomes and
-model_performance, alerts, the audit log, the desk's state) and the same equity and exposure marks: equal to the
-yen, not approximately. Only wall-clock stamps (when a candle was stored, when a migration ran) may differ.
+The fast path (signaldesk/backtest/fast.py) runs the desk's whole step only where something can
+happen and books the other steps in bulk; `--every-step` runs every step whole. Over real candles,
+both must leave the same rows in every table (signals with their features and reasons, trades,
+orders, fills, the paper account, outcomes and model_performance, alerts, the audit log, the desk's
+state) and the same equity and exposure marks: equal to the yen, not approximately. Only wall-clock
+stamps (when a candle was stored, when a migration ran) may differ.
 
-The spans hold every way a trade ends (take-profit 2 after take-profit 1, a stop before and after take-profit 1
-moved it to break-even, the time stop before and after take-profit 1, an entry that never filled), rejected and
-blocked verdicts, and a loss-limit halt lifted by the morning and enforced again; a third replay switches models
-mid-span (the walk-forward case) and has a liquidation spike to filter on.
+The spans hold every way a trade ends (take-profit 2 after take-profit 1, a stop before and after
+take-profit 1 moved it to break-even, the time stop before and after take-profit 1, an entry that
+never filled), rejected and blocked verdicts, and a loss-limit halt lifted by the morning and
+enforced again; a third replay switches models mid-span (the walk-forward case) and has a
+liquidation spike to filter on.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ EXIT_KINDS = {
 
 
 def settings_for(daily: str = "0.03", weekly: str = "0.07"):
-    """Return the desk's settings with thresholds that fire on these candles, up to 8 trades a day."""
+    """Return the desk's settings with thresholds that fire on these candles, 8 trades a day."""
     settings = strategy_with(load_settings(environ={}), (0.50, 0.45))
     risk = dataclasses.replace(
         settings.risk,
@@ -87,7 +89,7 @@ def _rows(db, table: str) -> list[tuple]:
 
 
 def run_both(tmp_path: Path, since: datetime, until: datetime, settings, policy) -> tuple:
-    """Run the backtest's fast path and its step-by-step reference; return both results and databases."""
+    """Run the fast path and its step-by-step reference; return both results and databases."""
     runs = {}
     for every_step in (False, True):
         out = tmp_path / ("every" if every_step else "fast")
@@ -150,7 +152,7 @@ def test_fast_path_equals_every_step_over_every_exit_kind_and_a_halt(tmp_path):
 
 
 def replay_with(out: Path, every_step: bool, models, spike: datetime):
-    """Replay with a model per day (switching versions) over a database that holds a liquidation spike."""
+    """Replay with a model per day (switching versions) over a database with a liquidation spike."""
     settings = settings_for()
     since, until = datetime(2025, 6, 20, tzinfo=UTC), datetime(2025, 6, 23, tzinfo=UTC)
     plan = BacktestPlan(
@@ -163,8 +165,9 @@ def replay_with(out: Path, every_step: bool, models, spike: datetime):
             save_candles(db, symbol, "15m", rows, "bundled")
         minute = spike.isoformat(timespec="milliseconds")
         db.conn.executemany(
-            "INSERT INTO liquidation_spikes (symbol, minute, side, count, notional_usd, baseline_usd, "
-            "ratio, rule, detected_at) VALUES (?, ?, ?, 40, '2500000', '100000', 25.0, 'test', ?)",
+            "INSERT INTO liquidation_spikes (symbol, minute, side, count, notional_usd, "
+            "baseline_usd, ratio, rule, detected_at) "
+            "VALUES (?, ?, ?, 40, '2500000', '100000', 25.0, 'test', ?)",
             [(s, minute, side, minute) for s in candles for side in ("long", "short")],
         )
         db.conn.commit()

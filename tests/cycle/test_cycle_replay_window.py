@@ -1,5 +1,6 @@
-"""`cycle --replay` reads a bounded window of candles, whatever the database holds, and the `signaldesk cycle`
-process ends at once with its output and logs written (no interpreter teardown)."""
+"""`cycle --replay` reads a bounded window of candles, whatever the database holds, and the
+`signaldesk cycle` process ends at once with its output and logs written (no interpreter
+teardown)."""
 
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ def verdicts(path: Path) -> list[tuple]:
     db = open_db(path)
     try:
         return db.execute(
-            "SELECT symbol, candle_time, status, prob_long, prob_short, features, reasons, close_price, "
-            "atr, resolved_at, outcome_return FROM signals ORDER BY id"
+            "SELECT symbol, candle_time, status, prob_long, prob_short, features, reasons, "
+            "close_price, atr, resolved_at, outcome_return FROM signals ORDER BY id"
         ).fetchall()
     finally:
         db.close()

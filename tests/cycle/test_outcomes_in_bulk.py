@@ -1,7 +1,8 @@
-"""Outcomes resolved through many moments in one pass equal one call per moment; the live AUC is checked daily.
+"""Outcomes resolved through many moments in one pass equal one call per moment; the live AUC is
+checked daily.
 
-The predictions are synthetic (probabilities drawn from a seeded generator, labelled as such) on real bundled
-candles, whose closes give the forward returns.
+The predictions are synthetic (probabilities drawn from a seeded generator, labelled as such) on
+real bundled candles, whose closes give the forward returns.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ MOVE = 0.003
 
 
 def prepare(path, days: int = 3) -> list[datetime]:
-    """Store `days` of real BTC and ETH candles (one removed) with a synthetic prediction on each; return the
-    moments a cycle runs at over that span."""
+    """Store `days` of real BTC and ETH candles (one removed) with a synthetic prediction on each;
+    return the moments a cycle runs at over that span."""
     db = open_db(path)
     rng = random.Random(5)
     missing = START + timedelta(hours=30)  # its prediction four candles earlier can never resolve

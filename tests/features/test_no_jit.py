@@ -1,4 +1,5 @@
-"""The features run without numba: nothing is compiled or loaded from a cache, and the values are pandas-ta's.
+"""The features run without numba: nothing is compiled or loaded from a cache, and the values are
+pandas-ta's.
 
 Each check runs in its own interpreter, since an import can happen only once per process.
 """
@@ -31,7 +32,7 @@ print(json.dumps({"numba": "numba" in sys.modules, "values": values.to_numpy().t
 
 
 def features_in_a_fresh_process(imports: str = "") -> dict:
-    """Compute the bundled BTC features in a new interpreter; return them and whether numba was loaded."""
+    """Compute the bundled BTC features in a new interpreter; return them and if numba loaded."""
     done = subprocess.run(
         [sys.executable, "-c", FEATURES_OF_BTC.replace("IMPORTS", imports), str(BTC)],
         cwd=ROOT,
