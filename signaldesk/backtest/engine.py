@@ -205,18 +205,28 @@ def run_steps(
     `scores` (backtest.scores.BatchScores) gives the cycle the candles' scores computed once;
     without it the cycle scores each candle from its stored window, as the live cycle does.
     """
-    log, day = StepLog(), None
+    log = StepLog()
+
+    def step(candle_open: datetime, now: datetime) -> None:
+        desk_step(db, exchange, models(candle_open), settings, calendar, desk, now, log, scores)
+        log.count("whole")
+
+    walk(opens, settings, feed, desk.morning, step, progress)
+    return log
+
+
+def walk(opens: Sequence[datetime], settings, feed, morning, step, progress=None) -> None:
+    """Release the candles one by one; at each, the morning when it is due, then `step(open, now)`."""
+    day = None
     for done, candle_open in enumerate(opens, start=1):
         now = cycle_now(candle_open, settings)
         feed.advance_to(now)
         day, report_day = morning_due(day, now, settings)
         if report_day is not None:
-            desk.morning(report_day, now)
-        desk_step(db, exchange, models(candle_open), settings, calendar, desk, now, log, scores)
-        log.count("whole")
+            morning(report_day, now)
+        step(candle_open, now)
         if progress:
             progress.update(done, now)
-    return log
 
 
 def desk_step(db, exchange, model, settings, calendar, desk: DeskSide, now, log: StepLog, scores):

@@ -41,7 +41,7 @@ from signaldesk.backtest.engine import (
     cycle_step,
     desk_step,
     has_open_trade,
-    morning_due,
+    walk,
 )
 from signaldesk.clock import JST
 from signaldesk.cycle import (
@@ -242,15 +242,8 @@ def run_fast(
         market,
         Pace(desk_idle(db, exchange, settings)),
     )
-    report = None
-    for done, candle_open in enumerate(opens, start=1):
-        now = cycle_now(candle_open, settings)
-        feed.advance_to(now)
-        report, report_day = morning_due(report, now, settings)
-        if report_day is not None:
-            replay.morning(report_day, now)
-        replay.step(models(candle_open), now)
-        if progress:
-            progress.update(done, now)
+    walk(
+        opens, settings, feed, replay.morning, lambda o, now: replay.step(models(o), now), progress
+    )
     replay.log.timed("bookkeeping", replay.book.flush, db, settings)
     return replay.log
