@@ -14,6 +14,9 @@ from signaldesk.clock import floor_to, utc_now
 from signaldesk.exchange.feed import REPLAY_SPREAD_BPS
 
 log = logging.getLogger("signaldesk.cycle")
+EXIT_AT_ONCE = (
+    True  # run from cron every 15 minutes: end without interpreter teardown (jobs.cli.exit_at_once)
+)
 
 
 def add_arguments(parser) -> None:
@@ -98,7 +101,7 @@ def live(settings, as_json: bool, at: datetime | None = None) -> int:
     finally:
         db.close()
     outcome.summary["startup_cpu_seconds"] = round(startup_cpu, 3)
-    print(outcome.line)
+    log.info(outcome.line)  # on stdout for cron's log, and in the rotated cycle.log
     if as_json:
         print_json(outcome.summary)
     return EXIT_OK if outcome.ok else EXIT_FAILED
@@ -114,7 +117,7 @@ def replay(settings, since: datetime, until: datetime, as_json: bool) -> int:
         outcome = run_replay(db, settings, since, until, REPLAY_SPREAD_BPS)
     finally:
         db.close()
-    print(outcome.line)
+    log.info(outcome.line)  # on stdout for cron's log, and in the rotated cycle.log
     if as_json:
         print_json(outcome.summary)
     return EXIT_OK if outcome.ok else EXIT_FAILED

@@ -109,24 +109,45 @@ def feature_window(
 ) -> tuple[list[Candle], str | None]:
     """Return the last `bars` candles up to `latest_open` and a data problem (missing or gapped), if any."""
     candles = load_candles(db, symbol, "15m", until=latest_open + STEP, limit=bars)
-    if not candles or candles[-1].open_time != latest_open:
-        have = (
-            f"newest stored is {candles[-1].open_time:%Y-%m-%d %H:%M} UTC"
-            if candles
-            else "no candles stored"
-        )
-        return candles, f"candle {latest_open:%Y-%m-%d %H:%M} UTC is not available ({have})"
-    if len(candles) < bars:
-        return candles, f"only {len(candles)} of {bars} candles needed for features"
-    gaps = find_gaps([c.open_time for c in candles], "15m")
+    return candles, window_problem([c.open_time for c in candles], latest_open, bars)
+
+
+def window_problem(times: list[datetime], latest_open: datetime, bars: int) -> str | None:
+    """Return why the newest `bars` stored candles (opening at `times`) cannot be scored."""
+    if not times or times[-1] != latest_open:
+        have = f"newest stored is {times[-1]:%Y-%m-%d %H:%M} UTC" if times else "no candles stored"
+        return f"candle {latest_open:%Y-%m-%d %H:%M} UTC is not available ({have})"
+    if len(times) < bars:
+        return f"only {len(times)} of {bars} candles needed for features"
+    gaps = find_gaps(times, "15m")
     if gaps:
         missing = sum(g.missing for g in gaps)
         return (
-            candles,
             f"{missing} candle(s) missing in the feature window (first after "
-            f"{gaps[0].last_present:%Y-%m-%d %H:%M} UTC); not scoring on gapped data",
+            f"{gaps[0].last_present:%Y-%m-%d %H:%M} UTC); not scoring on gapped data"
         )
-    return candles, None
+    return None
+
+
+def unscored(symbol: str, latest_open: datetime, candles: list[Candle]) -> Scored:
+    """Return a symbol's verdict before scoring: its close and last two candles, when present."""
+    last = candles[-1] if candles and candles[-1].open_time == latest_open else None
+    previous = candles[-2] if last and len(candles) > 1 else None
+    return Scored(symbol, latest_open, last.close if last else None, previous, last)
+
+
+def with_score(scored: Scored, latest, prediction, top) -> Scored:
+    """Attach the features, both probabilities, the top contributions and the ATR to a verdict."""
+    scored.prediction = prediction
+    scored.features = {
+        "values": latest.as_dict(),
+        "volume_ratio": latest.volume_ratio,
+        "top": [
+            {"feature": t.feature, "value": t.value, "contribution": t.contribution} for t in top
+        ],
+    }
+    scored.atr = Decimal(str(latest.atr))
+    return scored
 
 
 def score_symbol(
@@ -140,14 +161,7 @@ def score_symbol(
     """Compute features and both calibrated probabilities for the last candle of a clean window."""
     from signaldesk.features import FeatureError, candles_to_frame, latest_features
 
-    last = candles[-1] if candles and candles[-1].open_time == latest_open else None
-    scored = Scored(
-        symbol,
-        latest_open,
-        last.close if last else None,
-        candles[-2] if last and len(candles) > 1 else None,
-        last,
-    )
+    scored = unscored(symbol, latest_open, candles)
     if data_problem:
         scored.checks = [Check("data", False, data_problem)]
         return scored
@@ -159,18 +173,26 @@ def score_symbol(
         return scored
     timings["features"] = timings.get("features", 0.0) + time.perf_counter() - started
     started = time.perf_counter()
-    scored.prediction = model.predict(latest.values)
-    top = model.top_contributions(latest.values, 3, scored.prediction.direction)
+    prediction = model.predict(latest.values)
+    top = model.top_contributions(latest.values, 3, prediction.direction)
     timings["inference"] = timings.get("inference", 0.0) + time.perf_counter() - started
-    scored.features = {
-        "values": latest.as_dict(),
-        "volume_ratio": latest.volume_ratio,
-        "top": [
-            {"feature": t.feature, "value": t.value, "contribution": t.contribution} for t in top
-        ],
-    }
-    scored.atr = Decimal(str(latest.atr))
-    return scored
+    return with_score(scored, latest, prediction, top)
+
+
+def score_windows(db, symbols, model, latest_open: datetime, timings: dict) -> list[Scored]:
+    """Score every symbol on its last `LIVE_FETCH_BARS` stored candles (the live cycle's way)."""
+    from signaldesk.features import LIVE_FETCH_BARS
+
+    return [
+        score_symbol(
+            symbol,
+            *feature_window(db, symbol, latest_open, LIVE_FETCH_BARS),
+            model,
+            latest_open,
+            timings,
+        )
+        for symbol in symbols
+    ]
 
 
 def judge(scored: Scored, market: Market, settings) -> None:
@@ -262,15 +284,13 @@ def gather_market(
 ) -> Market:
     """Read order books, symbol rules, news, liquidation spikes and the risk state for this cycle."""
     from signaldesk.liquidations import recent_spike
-    from signaldesk.news import blackout_event
     from signaldesk.risk import loss_limit_breaches, risk_snapshot
 
     started = time.perf_counter()
-    books = {symbol: exchange.order_book(symbol) for symbol in symbols}
+    books = order_books(exchange, symbols)
     rules = exchange.symbol_rules()
     snapshot = risk_snapshot(db, exchange, settings, now)
     timings["fetch"] = timings.get("fetch", 0.0) + time.perf_counter() - started
-    event = blackout_event(calendar, now, settings.strategy.news_blackout_minutes)
     spikes = {}
     for symbol in symbols:
         for side in ("long", "short"):
@@ -282,7 +302,7 @@ def gather_market(
     return Market(
         books,
         rules,
-        f"{event.title} at {event.at:%Y-%m-%d %H:%M} UTC" if event else None,
+        news_blackout(calendar, now, settings),
         spikes,
         snapshot.halted,
         snapshot.halt_reason,
@@ -290,6 +310,19 @@ def gather_market(
         tuple(loss_limit_breaches(snapshot)),
         snapshot.equity_jpy,
     )
+
+
+def order_books(exchange, symbols) -> dict[str, OrderBook]:
+    """Read the order book of every symbol."""
+    return {symbol: exchange.order_book(symbol) for symbol in symbols}
+
+
+def news_blackout(calendar, now: datetime, settings) -> str | None:
+    """Return the listed event whose blackout covers `now`, as a verdict reason, or None."""
+    from signaldesk.news import blackout_event
+
+    event = blackout_event(calendar, now, settings.strategy.news_blackout_minutes)
+    return f"{event.title} at {event.at:%Y-%m-%d %H:%M} UTC" if event else None
 
 
 def describe_spike(spike) -> str:
@@ -302,12 +335,14 @@ def describe_spike(spike) -> str:
 
 
 def run_cycle(
-    db, exchange, model, settings, now: datetime, calendar, *, fetch: bool = True
+    db, exchange, model, settings, now: datetime, calendar, *, fetch: bool = True, scores=None
 ) -> CycleResult:
     """Score the newest closed candle of every symbol: read everything first, then write candles and verdicts in
-    one transaction, so an exchange error or a malformed payload leaves nothing partial behind."""
-    from signaldesk.features import LIVE_FETCH_BARS
+    one transaction, so an exchange error or a malformed payload leaves nothing partial behind.
 
+    `scores` (the backtest's scores computed once for the whole span) replaces scoring the stored
+    window; its `scored(symbol, latest_open, model)` returns what `score_symbol` would.
+    """
     timings: dict[str, float] = {}
     symbols = settings.strategy.symbols
     latest_open = latest_closed_open_time(now, settings.strategy.candle_publish_delay_seconds)
@@ -320,15 +355,13 @@ def run_cycle(
     market = gather_market(db, exchange, settings, symbols, now, calendar, timings)
     with writing(db):
         fetched = sum(
-            save_candles(db, s, "15m", rows, "gmo:klines", now) for s, rows in fresh.items()
+            save_candles(db, s, "15m", rows, "gmo:klines", now) for s, rows in fresh.items() if rows
         )
-        windows = {
-            symbol: feature_window(db, symbol, latest_open, LIVE_FETCH_BARS) for symbol in symbols
-        }
-        scored = [
-            score_symbol(symbol, *windows[symbol], model, latest_open, timings)
-            for symbol in symbols
-        ]
+        scored = (
+            score_windows(db, symbols, model, latest_open, timings)
+            if scores is None
+            else [scores.scored(symbol, latest_open, model) for symbol in symbols]
+        )
         for s in scored:
             judge(s, market, settings)
         started = time.perf_counter()

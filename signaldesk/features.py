@@ -1,7 +1,13 @@
-"""The 12 model features: one specification shared by training, backtest and the live cycle (owns pandas_ta).
+"""The 12 model features: one specification for training, backtest and live cycle (owns pandas_ta).
 
 Returns, volatilities, ranges and volume ratios are plain pandas; the indicators (RSI, Bollinger %B, ATR) come
 from pandas-ta, the indicator library the desk is built on, imported only when features are computed.
+
+pandas-ta decorates some numeric kernels with numba's `njit`. The desk imports pandas-ta with a stand-in for
+numba whose `njit` leaves each function as the plain numpy code it is written in: no JIT compiler and no
+compiled-code cache at run time (numba costs a 15-minute cycle ~0.3 s to import, ~0.3 s and ~36 MB to load its
+cache, ~3 s to compile when the cache is cold or unwritable). The plain functions give the same values to within
+1e-15 (checked in tests/features).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -154,6 +162,22 @@ def check_frame(frame: pd.DataFrame) -> None:
         raise FeatureError("candle frame must be sorted by open_time without duplicates")
 
 
+def _plain_njit(*args, **kwargs):
+    """numba.njit stand-in: leave the function as it is (used as `@njit` or `@njit(cache=True)`)."""
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+    return lambda function: function
+
+
+def pandas_ta() -> ModuleType:
+    """Return pandas_ta, imported with its numba kernels left as plain numpy code."""
+    from signaldesk.imports import import_with_stand_ins
+
+    numba = ModuleType("numba")
+    numba.njit = _plain_njit
+    return import_with_stand_ins("pandas_ta", {"numba": numba})
+
+
 def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the 12 features for every candle (NaN during warm-up), using only candles up to each row."""
     check_frame(frame)
@@ -190,21 +214,21 @@ def _named(columns: dict, names: Sequence[str], index) -> pd.DataFrame:
 
 def relative_strength(close: pd.Series, length: int = 14) -> pd.Series:
     """Return RSI(length, Wilder) scaled to 0..1 (pandas-ta)."""
-    import pandas_ta as ta
+    ta = pandas_ta()
 
     return _indicator(ta.rsi(close, length=length), close) / 100.0
 
 
 def bollinger_percent_b(close: pd.Series, length: int = 20, deviations: float = 2.0) -> pd.Series:
     """Return where close sits inside Bollinger Bands(length, deviations): 0 = lower band, 1 = upper (pandas-ta)."""
-    import pandas_ta as ta
+    ta = pandas_ta()
 
     return _indicator(ta.bbands(close, length=length, std=deviations), close, "BBP_")
 
 
 def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series:
     """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up (pandas-ta)."""
-    import pandas_ta as ta
+    ta = pandas_ta()
 
     high, low, close = _columns(frame, ("high", "low", "close"))
     return _indicator(ta.atr(high, low, close, length=length), close)
@@ -218,7 +242,7 @@ def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.S
 
 def baseline_features(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the retired v1 design's 12 features (for comparing designs on the same folds only)."""
-    import pandas_ta as ta
+    ta = pandas_ta()
 
     check_frame(frame)
     high, low, close, volume = _columns(frame, ("high", "low", "close", "volume"))
@@ -254,6 +278,62 @@ def _indicator(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
     return result[names[0]].astype(float)
 
 
+@dataclass(frozen=True)
+class FeatureHistory:
+    """The features of every candle of a frame, with what the cycle's rules read per candle (close,
+    ATR, volume).
+
+    The backtest computes this once over the whole span; the live cycle over its last
+    `LIVE_FETCH_BARS` candles. `latest(i)` turns row i into exactly what the cycle scores.
+    """
+
+    open_time: list[datetime]
+    values: np.ndarray  # one row per candle, columns in FEATURE_NAMES order; NaN during warm-up
+    close: np.ndarray
+    atr: np.ndarray
+    volume: np.ndarray
+    volume_average: np.ndarray
+
+    def latest(self, i: int) -> LatestFeatures:
+        """Return candle i as the cycle scores it; FeatureError when a feature is undefined."""
+        row = self.values[i]
+        if self._undefined[i]:
+            names = ", ".join(n for n, bad in zip(FEATURE_NAMES, np.isnan(row), strict=True) if bad)
+            raise FeatureError(f"features undefined for the last candle: {names}")
+        return LatestFeatures(
+            open_time=self.open_time[i],
+            values=tuple(self._rows[i]),
+            close=float(self.close[i]),
+            atr=float(self.atr[i]),
+            volume=float(self.volume[i]),
+            volume_average=float(self.volume_average[i]),
+        )
+
+    @cached_property
+    def _rows(self) -> list[list[float]]:
+        """Return the values as Python floats, row by row (converted once for all rows)."""
+        return self.values.tolist()
+
+    @cached_property
+    def _undefined(self) -> list[bool]:
+        """Return, per row, whether any feature is undefined."""
+        return np.isnan(self.values).any(axis=1).tolist()
+
+
+def feature_history(
+    frame: pd.DataFrame, volume_average_bars: int = VOLUME_AVERAGE_BARS
+) -> FeatureHistory:
+    """Return the features of every candle of the frame, computed in one pass over it."""
+    return FeatureHistory(
+        open_time=list(frame["open_time"].dt.to_pydatetime()),
+        values=compute_features(frame).to_numpy(dtype=float),
+        close=frame["close"].to_numpy(dtype=float),
+        atr=average_true_range(frame).to_numpy(dtype=float),
+        volume=frame["volume"].to_numpy(dtype=float),
+        volume_average=volume_average(frame, volume_average_bars).to_numpy(dtype=float),
+    )
+
+
 def latest_features(
     frame: pd.DataFrame, volume_average_bars: int = VOLUME_AVERAGE_BARS, bars: int = LIVE_FETCH_BARS
 ) -> LatestFeatures:
@@ -261,20 +341,7 @@ def latest_features(
     if len(frame) < bars:
         raise FeatureError(f"need at least {bars} closed candles for features, got {len(frame)}")
     window = frame.iloc[-bars:].reset_index(drop=True)
-    row = compute_features(window).iloc[-1]
-    if row.isna().any():
-        raise FeatureError(
-            f"features undefined for the last candle: {', '.join(row[row.isna()].index)}"
-        )
-    last = window.iloc[-1]
-    return LatestFeatures(
-        open_time=last["open_time"].to_pydatetime(),
-        values=tuple(float(v) for v in row.to_numpy()),
-        close=float(last["close"]),
-        atr=float(average_true_range(window).iloc[-1]),
-        volume=float(last["volume"]),
-        volume_average=float(volume_average(window, volume_average_bars).iloc[-1]),
-    )
+    return feature_history(window, volume_average_bars).latest(bars - 1)
 
 
 def lookahead_features(

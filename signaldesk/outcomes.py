@@ -3,6 +3,8 @@ well P(up) told up from down), and count how often the model fired."""
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -12,23 +14,22 @@ from signaldesk.storage import writing
 MIN_ROWS_FOR_AUC = 100
 
 
-def auc(outcomes: list[int], scores: list[float]) -> float | None:
+def auc(outcomes: Sequence[int], scores: Sequence[float]) -> float | None:
     """Return the ROC AUC (Mann-Whitney, ties shared), or None when only one class is present."""
-    positives = sum(outcomes)
-    negatives = len(outcomes) - positives
+    import numpy as np
+
+    events = np.asarray(outcomes, dtype=bool)
+    positives = int(events.sum())
+    negatives = len(events) - positives
     if not positives or not negatives:
         return None
-    order = sorted(range(len(scores)), key=scores.__getitem__)
-    ranks = [0.0] * len(scores)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    rank_sum = sum(r for r, o in zip(ranks, outcomes, strict=True) if o)
+    values = np.asarray(scores, dtype=float)
+    order = np.argsort(values, kind="stable")
+    _, first, counts = np.unique(values[order], return_index=True, return_counts=True)
+    ranks = np.repeat(
+        first + (counts + 1) / 2, counts
+    )  # 1-based; tied scores share their mean rank
+    rank_sum = float(ranks[events[order]].sum())  # halves: summed exactly in any order
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
@@ -39,26 +40,60 @@ def went_its_way(direction: str, forward_return: float) -> int:
 
 def resolve_outcomes(db, horizon_bars: int, now: datetime) -> list[tuple[str, str, str]]:
     """Fill forward returns of predictions whose horizon has closed; return the (date, model, symbol) touched."""
+    return sorted({key for _moment, key in resolve_outcomes_through(db, horizon_bars, [now])})
+
+
+def resolve_outcomes_through(
+    db, horizon_bars: int, moments: Sequence[datetime]
+) -> list[tuple[datetime, tuple[str, str, str]]]:
+    """Resolve predictions as one `resolve_outcomes` call at each of the increasing `moments` would,
+    in one pass.
+
+    Each prediction is resolved at the first moment its horizon has closed by (`resolved_at` is that
+    moment); return (moment, (date, model, symbol)) for every key touched, in the order the calls
+    would have touched them.
+    """
+    if not moments:
+        return []
     horizon = timedelta(minutes=15 * horizon_bars)
-    cutoff = now - horizon - timedelta(minutes=15)
+    cutoffs = [to_db(m - horizon - timedelta(minutes=15)) for m in moments]
     rows = db.execute(
         "SELECT s.id, s.candle_time, s.close_price, s.model_version, s.symbol, c.close FROM signals s "
         "JOIN candles c ON c.symbol = s.symbol AND c.interval = '15m' "
         "AND c.open_time = strftime('%Y-%m-%dT%H:%M:%f+00:00', s.candle_time, ?) "
         "WHERE s.resolved_at IS NULL AND s.prob_long IS NOT NULL AND s.close_price IS NOT NULL "
         "AND s.candle_time <= ?",
-        [f"+{int(horizon.total_seconds())} seconds", to_db(cutoff)],
+        [f"+{int(horizon.total_seconds())} seconds", cutoffs[-1]],
     ).fetchall()
-    touched = set()
-    with writing(db):
-        for signal_id, candle_time, close, model, symbol, future_close in rows:
-            ret = float(Decimal(future_close) / Decimal(close) - 1)
-            db.execute(
+    updates, touched = [], set()
+    for signal_id, candle_time, close, model, symbol, future_close in rows:
+        moment = moments[bisect.bisect_left(cutoffs, candle_time)]
+        ret = float(Decimal(future_close) / Decimal(close) - 1)
+        updates.append((ret, int(ret > 0), to_db(moment), signal_id))
+        touched.add(
+            (moment, (from_db(candle_time).astimezone(JST).date().isoformat(), model, symbol))
+        )
+    if updates:
+        with writing(db):
+            db.conn.executemany(
                 "UPDATE signals SET outcome_return = ?, outcome_up = ?, resolved_at = ? WHERE id = ?",
-                [ret, int(ret > 0), to_db(now), signal_id],
+                updates,
             )
-            touched.add((from_db(candle_time).astimezone(JST).date().isoformat(), model, symbol))
     return sorted(touched)
+
+
+def score_outcomes_through(db, horizon_bars: int, moments: Sequence[datetime]) -> None:
+    """Resolve and score as one `resolve_outcomes` + `update_performance` call at each moment would.
+
+    Each touched (date, model, symbol) is scored once, at the last moment that touched it: its rows
+    are final by then, so the stored figures and `updated_at` are those of the last per-moment call.
+    """
+    pairs = resolve_outcomes_through(db, horizon_bars, moments)
+    last = {key: moment for moment, key in pairs}
+    for key in dict.fromkeys(
+        key for _moment, key in pairs
+    ):  # first touch first: rows keep their id order
+        update_performance(db, [key], last[key])
 
 
 def _day_bounds(day: str) -> tuple[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 
 from signaldesk.signals import FILTERED, LOGGED, PENDING
@@ -18,7 +18,7 @@ class Check:
 
     def as_dict(self) -> dict:
         """Return the check as a JSON-ready dict."""
-        return asdict(self)
+        return {"rule": self.rule, "ok": self.ok, "detail": self.detail}
 
 
 @dataclass(frozen=True)

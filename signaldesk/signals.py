@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from signaldesk.clock import to_db
@@ -156,8 +157,17 @@ def insert(db: Database, signal: Signal) -> int | None:
 
 def insert_all(db: Database, signals: Iterable[Signal]) -> int:
     """Write new signals in one transaction, leaving existing (symbol, candle) rows unchanged; return rows new."""
+    new = 0
     with writing(db):
-        return sum(insert(db, signal) is not None for signal in signals)
+        # consecutive rows with the same columns (with or without an id): one statement, in order
+        for columns, rows in groupby(map(_row_of, signals), key=tuple):
+            marks = ", ".join("?" * len(columns))
+            new += db.conn.executemany(
+                f"INSERT INTO signals ({', '.join(columns)}) VALUES ({marks}) "
+                "ON CONFLICT (symbol, candle_time) DO NOTHING",
+                [list(row.values()) for row in rows],
+            ).rowcount
+    return new
 
 
 def select(db: Database, where: str, params: Iterable[Any] = ()) -> list[Signal]:

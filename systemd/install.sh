@@ -63,8 +63,8 @@ need() {  # need COMMAND HINT: a real run stops when COMMAND is missing; a dry r
 }
 
 as_desk() {  # run a signaldesk subcommand as the desk's user, in the prefix (where .env is read)
-  act runuser -u "$SERVICE_USER" -- env -C "$PREFIX" XDG_CACHE_HOME="$PREFIX/var/cache" \
-    MPLCONFIGDIR="$PREFIX/var/cache/matplotlib" "$PREFIX/.venv/bin/signaldesk" "$@"
+  act runuser -u "$SERVICE_USER" -- env -C "$PREFIX" MPLCONFIGDIR="$PREFIX/var/cache/matplotlib" \
+    "$PREFIX/.venv/bin/signaldesk" "$@"
 }
 
 restart_backoff_dropin() {  # the drop-in for systemd >= 254: restart delays grow from 5 s to 5 min over 8 restarts

@@ -80,37 +80,75 @@ class LoadedModel:
 
     def predict(self, features_row: Sequence[float]) -> Prediction:
         """Score one feature row (values in FEATURE_NAMES order)."""
-        up = float(self.probabilities(np.asarray([features_row]))[0])
-        direction = "LONG" if up >= 0.5 else "SHORT"
-        confidence = up if direction == "LONG" else 1.0 - up
-        return Prediction(
-            up,
-            1.0 - up,
-            direction,
-            confidence,
-            self.rank(direction, confidence),
-            probability=up,
-            cutoff=self.operating_point.cutoff(direction) if self.operating_point else None,
-            measured_edge=self.measured_edge,
-        )
+        return self.predict_many(np.asarray([features_row], dtype=float))[0]
+
+    def predict_many(self, rows: np.ndarray) -> list[Prediction]:
+        """Score many feature rows in one batch (the backtest); row by row the same as `predict`."""
+        up = self.probabilities(rows)
+        is_long = up >= 0.5
+        confidence = np.where(is_long, up, 1.0 - up)
+        rank = np.where(is_long, self.ranks("LONG", confidence), self.ranks("SHORT", confidence))
+        point = self.operating_point
+        cutoffs = {d: point.cutoff(d) if point else None for d in DIRECTIONS}
+        return [
+            Prediction(
+                p,
+                1.0 - p,
+                d,
+                c,
+                r,
+                probability=p,
+                cutoff=cutoffs[d],
+                measured_edge=self.measured_edge,
+            )
+            for p, d, c, r in zip(
+                up.tolist(),
+                ["LONG" if x else "SHORT" for x in is_long.tolist()],
+                confidence.tolist(),
+                rank.tolist(),
+                strict=True,
+            )
+        ]
 
     def rank(self, direction: str, confidence: float) -> float:
         """Return the share (0..1) of calibration-window candles whose same-side probability is at most this."""
+        return float(self.ranks(direction, np.asarray([confidence], dtype=float))[0])
+
+    def ranks(self, direction: str, confidences: np.ndarray) -> np.ndarray:
+        """Return `rank` of many confidences of one direction."""
         grid = np.linspace(0.0, 1.0, len(self.percentiles))
         if direction == "LONG":
-            return float(np.interp(confidence, self.percentiles, grid))
-        return float(1.0 - np.interp(1.0 - confidence, self.percentiles, grid))
+            return np.interp(confidences, self.percentiles, grid)
+        return 1.0 - np.interp(1.0 - confidences, self.percentiles, grid)
 
     def top_contributions(
         self, features_row: Sequence[float], k: int = 3, direction: str | None = None
     ) -> list[Contribution]:
         """Return the k features that moved the score most for this row, largest first (+ = toward direction)."""
-        row = np.asarray([features_row], dtype=float)
         direction = direction or self.predict(features_row).direction
-        sign = 1.0 if direction == "LONG" else -1.0
-        contrib = self.booster.predict(row, pred_contrib=True, num_threads=ONE)[0][:-1] * sign
-        order = np.argsort(-np.abs(contrib))[:k]
-        return [Contribution(FEATURE_NAMES[i], float(row[0, i]), float(contrib[i])) for i in order]
+        return self.top_contributions_many(np.asarray([features_row], dtype=float), k, [direction])[
+            0
+        ]
+
+    def top_contributions_many(
+        self, rows: np.ndarray, k: int, directions: Sequence[str]
+    ) -> list[list[Contribution]]:
+        """Return `top_contributions` of many rows in one batch (+ = toward each row's direction)."""
+        rows = np.asarray(rows, dtype=float).reshape(-1, len(FEATURE_NAMES))
+        signs = np.where([d == "LONG" for d in directions], 1.0, -1.0)
+        contrib = self.booster.predict(rows, pred_contrib=True, num_threads=ONE)[
+            :, :-1
+        ]  # last: expected value
+        contrib = contrib * signs[:, None]
+        order = np.argsort(-np.abs(contrib), axis=1)[:, :k]
+        pushes = np.take_along_axis(contrib, order, axis=1).tolist()
+        return [
+            [
+                Contribution(FEATURE_NAMES[i], float(rows[n, i]), push)
+                for i, push in zip(idx, row_push, strict=True)
+            ]
+            for n, (idx, row_push) in enumerate(zip(order.tolist(), pushes, strict=True))
+        ]
 
 
 def load_model(folder: Path, now: datetime, max_age_days: float = 45) -> LoadedModel:

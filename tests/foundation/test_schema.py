@@ -264,7 +264,7 @@ EXPECTED_INDEXES = {
     "idx_signals_status_expires",
     "idx_signals_created",
     "idx_signals_unresolved",
-    "idx_signals_model_candle",
+    "idx_signals_model_outcomes",
     "idx_trades_status",
     "idx_trades_entry_time",
     "idx_trades_exit_time",
