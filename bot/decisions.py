@@ -1,0 +1,160 @@
+"""Decisions on signals by tap or text: strict input, one verdict by compare-and-set, the order off the handler.
+
+A tap is answered within a second whatever happens after (`TapAnswer`, given in a `finally`). The verdict is
+written before the update is confirmed to Telegram; the order goes to the exchange lane and the card and the
+outcome notice go through the reply queue, so neither a slow exchange nor Telegram holds up the next update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from dataclasses import dataclass
+from functools import partial
+
+from telegram.error import TelegramError
+
+from bot.desk import Desk, on_desk
+from bot.send import send_text, tell
+from bot.views import (
+    WORKING_ON_IT,
+    bad_id_text,
+    decided_answer,
+    foreign_button_text,
+    refusal_text,
+)
+from signaldesk import signals
+from signaldesk.approvals import decide
+from signaldesk.execution import execute_signal
+
+log = logging.getLogger("bot.decisions")
+ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # str.isdigit() also takes ², ① and full-width digits
+VERDICT_OF = {"approve": signals.APPROVED, "reject": signals.REJECTED}
+ANSWER_DEADLINE = (
+    0.8  # seconds: Telegram shows a spinner until the answer; we give one well within a second
+)
+
+
+class BadInput(ValueError):
+    """Input from the trader that names nothing the desk can act on; the message (HTML) says what was wrong."""
+
+
+def parse_id(command: str, raw: str | None) -> int:
+    """Return the id in `raw` (1-18 ASCII digits); raise BadInput saying what was wrong."""
+    if raw is None or not ID.fullmatch(raw):
+        raise BadInput(bad_id_text(command, raw or ""))
+    return int(raw)
+
+
+def plain(text: str) -> str:
+    """Return HTML text as plain text (a tap's answer is shown without markup)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+class TapAnswer:
+    """Answers one callback query exactly once and within a second: the real answer if it is ready in time,
+    else a holding answer at the deadline, and then the real one as a chat message."""
+
+    def __init__(self, query, desk: Desk, bot, deadline: float = ANSWER_DEADLINE):
+        self.query, self.desk, self.bot = query, desk, bot
+        self.given = self.late = False
+        self._timer = asyncio.get_running_loop().call_later(deadline, self._hold)
+
+    def _hold(self) -> None:
+        """Give the holding answer at the deadline."""
+        if not self.given:
+            self.given = self.late = True
+            self.desk.spawn(self._send(WORKING_ON_IT, False))
+
+    def give(self, text: str, alert: bool = False) -> None:
+        """Give the answer (HTML); after the deadline it goes to the chat instead."""
+        self._timer.cancel()
+        if not self.given:
+            self.given = True
+            self.desk.spawn(self._send(plain(text)[:200], alert))
+        elif self.late:
+            chat = self.desk.settings.telegram_chat_id
+            self.desk.replies.put(partial(send_text, self.bot, chat, text))
+
+    async def _send(self, text: str, alert: bool) -> None:
+        """Send the answer; a refusal (too late, already answered) is logged, never raised."""
+        try:
+            await self.query.answer(text, show_alert=alert)
+        except TelegramError as exc:
+            log.warning("could not answer the tap %s: %s", self.query.id, exc)
+
+
+def on_its_card(signal, message) -> bool:
+    """Return True when a tapped message is the signal's own card (button data can name any signal)."""
+    return (
+        message is not None
+        and signal.telegram_message_id is not None
+        and message.message_id == signal.telegram_message_id
+        and message.chat.id == signal.telegram_chat_id
+    )
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What one decision attempt did: the answer (HTML) and the signal it changed (None if nothing changed)."""
+
+    text: str
+    changed: int | None = None
+    status: str | None = None
+
+
+async def settle(desk: Desk, verdict: str, signal_id: int, by: str, card=None) -> Settled:
+    """Record one verdict by compare-and-set and return the answer; nothing is sent or traded here.
+
+    `card` is the tapped message, which must be the signal's own card. The caller answers first, then calls
+    `follow_up` (card, order, outcome), so the trader reads the answer before the outcome.
+    """
+    now = desk.clock()
+    signal = await on_desk(desk, signals.load, signal_id)
+    if signal is not None and card is not None and not on_its_card(signal, card):
+        return Settled(foreign_button_text(signal_id))
+    decision = await on_desk(desk, decide, signal_id, verdict, by, now, None, True)
+    if not decision.changed:
+        return Settled(refusal_text(signal_id, decision.signal, now))
+    return Settled(decided_answer(decision.signal), signal_id, decision.signal.status)
+
+
+def follow_up(bot, desk: Desk, settled: Settled) -> None:
+    """After the answer: queue the card's update and, for an approval, the order on the exchange lane."""
+    if settled.changed is None:
+        return
+    desk.replies.put(partial(tell, bot, desk, settled.changed, status=settled.status))
+    if settled.status == signals.APPROVED:
+        queue_execution(bot, desk, settled.changed)
+
+
+def queue_execution(bot, desk: Desk, signal_id: int) -> None:
+    """Put an approved signal's order on the exchange lane; its outcome is told when the lane has run it."""
+    desk.lane.submit(
+        execute_signal,
+        desk.settings,
+        signal_id,
+        desk.clock(),
+        then=partial(tell_execution, bot, desk, signal_id),
+    )
+
+
+async def tell_execution(bot, desk: Desk, signal_id: int, outcome, error) -> None:
+    """Queue the outcome of an execution for the trader (card, notice); a crash inside it is said plainly."""
+    if error is not None:
+        text = (
+            f"⚠️ Placing the order of signal #{signal_id} raised {type(error).__name__}; it stays "
+            "APPROVED and is checked again by the next repair (start-up, or the exchange answering "
+            "again). Details are in the bot log."
+        )
+        desk.replies.put(partial(send_text, bot, desk.settings.telegram_chat_id, text))
+        return
+    desk.replies.put(partial(tell, bot, desk, signal_id, outcome_detail(outcome)))
+
+
+def outcome_detail(outcome) -> str:
+    """Render an execution outcome (status, trade, reason, notices) as plain lines."""
+    head = outcome.status + (f" trade #{outcome.trade_id}" if outcome.trade_id else "")
+    return "\n".join([head, *(p for p in (outcome.reason, *outcome.notices) if p)])
