@@ -86,16 +86,6 @@ class TapAnswer:
             log.warning("could not answer the tap %s: %s", self.query.id, exc)
 
 
-def on_its_card(signal, message) -> bool:
-    """Return True when a tapped message is the signal's own card (button data can name any signal)."""
-    return (
-        message is not None
-        and signal.telegram_message_id is not None
-        and message.message_id == signal.telegram_message_id
-        and message.chat.id == signal.telegram_chat_id
-    )
-
-
 @dataclass(frozen=True)
 class Settled:
     """What one decision attempt did: the answer (HTML) and the signal it changed (None if nothing changed)."""
@@ -112,13 +102,29 @@ async def settle(desk: Desk, verdict: str, signal_id: int, by: str, card=None) -
     `follow_up` (card, order, outcome), so the trader reads the answer before the outcome.
     """
     now = desk.clock()
-    signal = await on_desk(desk, signals.load, signal_id)
-    if signal is not None and card is not None and not on_its_card(signal, card):
+    where = (card.chat.id, card.message_id) if card is not None else None
+    refused, signal = await on_desk(desk, decide_on_card, signal_id, verdict, by, now, where)
+    if refused == "foreign":
         return Settled(foreign_button_text(signal_id))
-    decision = await on_desk(desk, decide, signal_id, verdict, by, now, None, True)
-    if not decision.changed:
-        return Settled(refusal_text(signal_id, decision.signal, now))
-    return Settled(decided_answer(decision.signal), signal_id, decision.signal.status)
+    if refused:
+        return Settled(refusal_text(signal_id, signal, now))
+    return Settled(decided_answer(signal), signal_id, signal.status)
+
+
+def decide_on_card(db, signal_id: int, verdict: str, by: str, now, card: tuple | None):
+    """Decide in one worker-thread call; return (None | "refused" | "foreign", the signal as it now is).
+
+    A signal that is already decided (or unknown) is refused from one read, without a write: a burst of
+    repeated taps costs no write lock (decide() audits the attempts that get as far as the compare-and-set).
+    """
+    signal = signals.load(db, signal_id)
+    if signal is not None and card is not None:
+        if card != (signal.telegram_chat_id, signal.telegram_message_id):
+            return "foreign", signal
+    if signal is None or signal.status != signals.PENDING:
+        return "refused", signal
+    decision = decide(db, signal_id, verdict, by, now, None, True)
+    return (None if decision.changed else "refused"), decision.signal
 
 
 def follow_up(bot, desk: Desk, settled: Settled) -> None:

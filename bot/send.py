@@ -15,6 +15,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.desk import Desk, on_desk
 from bot.views import (
     SignalContext,
+    entry_line,
     last_note,
     outcome_notice,
     signal_text,
@@ -22,6 +23,7 @@ from bot.views import (
     verdict_footer,
 )
 from signaldesk import signals
+from signaldesk.execution.records import load_trade_for_signal, trade_orders
 
 log = logging.getLogger("bot.send")
 
@@ -101,6 +103,15 @@ OUTCOMES = (
 )  # the answers that also get a message
 
 
+def recorded_detail(db, signal) -> str:
+    """Return what the rows say about a decided signal's outcome: its entry order, else its last note."""
+    trade = load_trade_for_signal(db, signal.id)
+    if signal.status != signals.EXECUTED or trade is None:
+        return last_note(signal)
+    entries = [o for o in trade_orders(db, trade.id) if o.purpose == "entry"]
+    return entry_line(trade.id, entries[-1] if entries else None)
+
+
 async def tell(
     bot, desk: Desk, signal_id: int, detail: str = "", status: str | None = None
 ) -> bool:
@@ -112,8 +123,8 @@ async def tell(
     signal = await on_desk(desk, signals.load, signal_id)
     if signal is None or not signal.owes_answer or status not in (None, signal.status):
         return True
-    if signal.status in OUTCOMES and not detail:  # told from the row alone (after a restart)
-        detail = last_note(signal)
+    if signal.status in OUTCOMES and not detail:  # told from the rows alone (after a restart)
+        detail = await on_desk(desk, recorded_detail, signal)
     if not await refresh_announcement(bot, desk, signal, verdict_footer(signal, detail)):
         return False
     if signal.status in OUTCOMES:

@@ -159,7 +159,7 @@ def verdict_footer(signal, detail: str = "") -> str:
         "placing the order…",
         signals.REJECTED: f"❌ Rejected by {by} at {jst(signal.decided_at)}",
         signals.EXPIRED: f"⌛ Expired at {jst(signal.decided_at)}: no decision within the approval window",
-        signals.EXECUTED: f"✅ Approved by {by}; order placed",
+        signals.EXECUTED: f"✅ Approved by {by}; entry order sent",
         signals.BLOCKED: f"⛔ Approved by {by}; blocked by the risk manager",
         signals.FAILED: f"⚠️ Approved by {by}; execution failed",
     }
@@ -188,6 +188,19 @@ def blocked_reason(signal) -> str:
     """Return the last reason noted on a signal (`blocked: ...`), without its prefix."""
     last = last_note(signal)
     return last.split(": ", 1)[-1] if ": " in last else last or "blocked"
+
+
+def entry_line(trade_id: int, order) -> str:
+    """Say where a recovered trade's entry order stands (told after a restart, from the rows)."""
+    if order is None:
+        return f"trade #{trade_id}: no entry order recorded"
+    if order.status in ("PLACING", "UNKNOWN"):
+        return (
+            f"trade #{trade_id}: the bot stopped while sending the entry order; whether GMO has it is "
+            "being checked with GMO (it is never sent twice)"
+        )
+    where = f" as {order.exchange_order_id}" if order.exchange_order_id else ""
+    return f"trade #{trade_id}: entry order {order.status.lower()} on GMO{where}"
 
 
 def last_note(signal) -> str:

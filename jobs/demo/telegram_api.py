@@ -86,6 +86,10 @@ class LocalBotApi:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = (
+                "HTTP/1.1"  # keep-alive, as api.telegram.org: no new connection per call
+            )
+
             def log_message(self, *args):
                 pass
 

@@ -82,7 +82,7 @@ def test_approve_by_button_places_the_order_and_says_so(bot_settings, db, fake_t
             )
             answers = await fake_telegram.wait_for("answerCallbackQuery")
             await fake_telegram.wait_for(
-                "editMessageText", where=lambda p: "order placed" in p["text"]
+                "editMessageText", where=lambda p: "entry order sent" in p["text"]
             )
             notice = await reply_to(fake_telegram, ALICE, 2)  # the announcement, then the outcome
             return answers, fake_telegram.calls_to("editMessageText"), notice
@@ -99,9 +99,9 @@ def test_approve_by_button_places_the_order_and_says_so(bot_settings, db, fake_t
     )
     # the card says "placing the order…" unless the order was out before that edit's turn came
     assert all("placing the order…" in e["text"] for e in edits[:-1]) and len(edits) <= 2
-    assert "order placed" in edits[-1]["text"] and "reply_markup" not in edits[-1]
+    assert "entry order sent" in edits[-1]["text"] and "reply_markup" not in edits[-1]
     assert notice.startswith(
-        f"<b>Signal #{signal_id} · BTC_JPY LONG</b>\n✅ Approved by {ALICE}; order placed"
+        f"<b>Signal #{signal_id} · BTC_JPY LONG</b>\n✅ Approved by {ALICE}; entry order sent"
     )
     assert [o.side for o in exchange.active_orders("BTC_JPY")] == ["BUY"]
     assert [e["detail"]["signal_id"] for e in events(db, "approved")] == [signal_id]
@@ -128,7 +128,7 @@ def test_approve_by_text_then_double_approve_changes_nothing(bot_settings, db, f
 
     first, outcome, decided_at, second = asyncio.run(scenario())
     assert first == f"Signal #{signal_id} approved; checking risk and placing the order…"
-    assert f"✅ Approved by {ALICE}; order placed\nEXECUTED trade #1" in outcome
+    assert f"✅ Approved by {ALICE}; entry order sent\nEXECUTED trade #1" in outcome
     assert f"Signal #{signal_id} is already EXECUTED by {ALICE}" in second
     assert signal_row(db, signal_id)["decided_at"] == decided_at
     assert len(exchange.active_orders("BTC_JPY")) == 1

@@ -69,7 +69,7 @@ def test_approve_places_a_resting_entry_and_stop_cancels_it(bot_settings, db, fa
             )
             edit = (
                 await fake_telegram.wait_for(
-                    "editMessageText", where=lambda p: "order placed" in p["text"]
+                    "editMessageText", where=lambda p: "entry order sent" in p["text"]
                 )
             )[0]
             await fake_telegram.wait_for(  # the announcement, then the outcome notice

@@ -42,7 +42,9 @@ def test_closing_a_trade_needs_a_confirm_tap_on_its_own_message(bot_settings, db
     async def scenario():
         async with running_desk(bot_settings, db, clock=exchange.feed.now, exchange=exchange):
             fake_telegram.push_update(message_update(f"/approve_{signal_id}", ALICE, ALICE))
-            await fake_telegram.wait_for("sendMessage", where=lambda p: "order placed" in p["text"])
+            await fake_telegram.wait_for(
+                "sendMessage", where=lambda p: "entry order sent" in p["text"]
+            )
             asked = await prompt(fake_telegram, "/close_1", "Close trade #1")
             message_id = message_id_of(fake_telegram, asked)
             data = asked["reply_markup"]["inline_keyboard"][0][0]["callback_data"]

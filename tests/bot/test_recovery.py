@@ -56,14 +56,16 @@ def test_an_approval_cut_off_before_its_order_is_executed_at_start_up_and_told(
         async with running_desk(
             bot_settings, db, times=TELLING, clock=exchange.feed.now, exchange=exchange
         ):
-            await fake_telegram.wait_for("sendMessage", where=lambda p: "order placed" in p["text"])
+            await fake_telegram.wait_for(
+                "sendMessage", where=lambda p: "entry order sent" in p["text"]
+            )
 
     asyncio.run(scenario())
     row = signal_row(db, signal_id)
     assert (row["status"], row["told_status"]) == ("EXECUTED", "EXECUTED")
     assert len(exchange.active_orders("BTC_JPY")) == 1
     final = edits_of(fake_telegram, message_id)[-1]
-    assert "order placed" in final["text"] and "reply_markup" not in final
+    assert "entry order sent" in final["text"] and "reply_markup" not in final
     assert fake_telegram.refused == []
 
 
@@ -115,7 +117,7 @@ def test_an_outcome_the_trader_never_heard_is_told_once_after_the_restart(
     asyncio.run(scenario())
     assert signal_row(db, signal_id)["told_status"] == "EXECUTED"
     assert [t.split("\n")[1] for t in texts_to(fake_telegram, ALICE)] == [
-        f"✅ Approved by {ALICE}; order placed"
+        f"✅ Approved by {ALICE}; entry order sent"
     ]
     assert len(edits_of(fake_telegram, message_id)) == 1
 
