@@ -294,6 +294,8 @@ async def gather_status(desk: Desk, now) -> StatusView:
     unknown = dict(equity_jpy=None, unrealised_jpy=None, budget_day_left_jpy=None,
                    budget_week_left_jpy=None, budget_month_left_jpy=None)  # fmt: skip
     try:
+        if desk.lane.busy_since is not None:  # an order in flight: do not wait behind it
+            raise TimeoutError("the exchange lane is busy")
         s = await on_exchange(desk, risk_snapshot, desk.settings, now, timeout=STATUS_EXCHANGE_WAIT)
     except Exception as exc:  # busy lane, maintenance, unreadable answer: show what the desk knows
         log.info("/status without exchange figures: %s", type(exc).__name__)

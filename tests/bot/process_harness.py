@@ -3,6 +3,7 @@
     .venv/bin/python -m tests.bot.process_harness kill --runs 20        # SIGKILL at each point of an approval
     .venv/bin/python -m tests.bot.process_harness maintenance --minutes 10   # GMO down around a restart
     .venv/bin/python -m tests.bot.process_harness flood --actions 1000  # taps and texts on one signal, 12 s order
+    .venv/bin/python -m tests.bot.process_harness busy                  # taps, commands, jobs during a 12 s order
 
 Each prints a Markdown table. The bot runs as under systemd: its own interpreter, `python -m jobs.cli bot`, killed
 with SIGKILL (no clean-up of any kind) or stopped with SIGTERM. Nothing leaves 127.0.0.1.
@@ -411,6 +412,55 @@ def percentile(values: list[float], p: float) -> float | None:
     return round(values[min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))], 3)
 
 
+# ---- the desk while an order takes 12 s ------------------------------------------------------------------------
+
+
+def busy_run(tmp: Path, order_seconds: float = 12.0) -> dict:
+    """Approve a signal whose order POST takes `order_seconds`; meanwhile tap another card, ask /status and
+    /help, and let a new signal arrive: return how long each waited (the order still in flight)."""
+    rig = Rig(tmp)
+    try:
+        rig.gmo.timeout_sleep = order_seconds
+        rig.gmo.fail_next("/v1/order", "timeout")
+        first, second = (
+            seed_signal(rig.db, utc_now()),
+            seed_signal(rig.db, utc_now(), symbol="ETH_JPY"),
+        )
+        bot = rig.start()
+        cards = rig.card(first), rig.card(second)
+        rig.tap("approve", first, cards[0])
+        wait(lambda: rig.orders_posted() == 1, 30, "the order POST")
+        posted = time.monotonic()
+        waited = {"tap on another card": answered_in(rig, rig.tap("reject", second, cards[1])[0])}
+        for command, words in (("/status", "Exchange: answering"), ("/help", "<b>Commands</b>")):
+            waited[command] = replied_in(rig, command, words)
+        third = seed_signal(rig.db, utc_now(), candle_time="2020-01-01T00:00:00.000000Z")
+        pushed = time.monotonic()
+        wait(lambda: rig.message_id(third) is not None, 30, "the new signal's card")
+        waited["new signal announced"] = round(time.monotonic() - pushed, 3)
+        waited["order still in flight"] = time.monotonic() - posted < order_seconds
+        wait(lambda: told_after(rig, first, 0), order_seconds + 30, "the outcome")
+        waited["exit"] = stop(bot)
+        return waited
+    finally:
+        rig.close()
+
+
+def answered_in(rig: Rig, query_id: str) -> float:
+    """Return seconds until a tap was answered."""
+    wait(lambda: rig.telegram.answer_latencies().get(query_id) is not None, 15, "the tap answer")
+    return round(rig.telegram.answer_latencies()[query_id], 3)
+
+
+def replied_in(rig: Rig, command: str, words: str) -> float:
+    """Send a command; return seconds until a message containing `words` came back."""
+    before = len(texts(rig))
+    pushed = time.monotonic()
+    rig.telegram.push_update(message_update(command, ALICE, ALICE))
+    wait(lambda: any(words in t for t in texts(rig)[before:]), 15, f"the answer to {command}")
+    return round(time.monotonic() - pushed, 3)
+
+
 # ---- command line ----------------------------------------------------------------------------------------------
 
 
@@ -431,12 +481,15 @@ def main(argv=None) -> int:
     flood = sub.add_parser("flood")
     flood.add_argument("--actions", type=int, default=1000)
     flood.add_argument("--spread", type=float, default=30.0, help="seconds for the spread-out run")
+    sub.add_parser("busy")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         if args.what == "kill":
             rows = sweep_kills(args.runs)
         elif args.what == "maintenance":
             rows = [maintenance_run(args.minutes, Path(tmp))]
+        elif args.what == "busy":
+            rows = [busy_run(Path(tmp))]
         else:
             rows = [flood_run(args.actions, 0.0, Path(tmp) / "batch")]
             rows.append(flood_run(args.actions, args.spread, Path(tmp) / "spread"))

@@ -212,6 +212,8 @@ def test_modify_within_the_rules_recomputes_risk_and_stays_pending(bot_settings,
     async def scenario():
         async with running_desk(bot_settings, db):
             await fake_telegram.wait_for("sendMessage")
+            while signal_row(db, signal_id)["telegram_message_id"] is None:
+                await asyncio.sleep(0.02)  # the card's id is stored just after it was sent
             text = await ask(fake_telegram, f"/modify_{signal_id} size=0.005 stop=9950000", 2)
             edits = await fake_telegram.wait_for("editMessageText")
             return text, edits[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.process_harness import KILL_POINTS, flood_run, kill_run, maintenance_run
+from tests.bot.process_harness import KILL_POINTS, busy_run, flood_run, kill_run, maintenance_run
 
 pytestmark = pytest.mark.slow
 
@@ -39,3 +39,12 @@ def test_the_bot_restarted_inside_gmo_maintenance_talks_and_reconciles_after(tmp
     assert run["gmo_orders"] == [
         "CANCELED"
     ]  # the resting entry, cancelled by /stop once GMO answered
+
+
+def test_a_slow_order_holds_up_no_tap_command_or_job(tmp_path):
+    run = busy_run(tmp_path, order_seconds=12.0)
+    assert run["order still in flight"] and run["exit"] == 0
+    assert max(run["tap on another card"], run["/status"], run["/help"]) < 1.0
+    assert (
+        run["new signal announced"] < 7.0
+    )  # the next announce round (every 5 s), not after the order
