@@ -1,8 +1,9 @@
-"""Confirm steps for destructive commands (/stop flatten, /close_<id>): a Confirm / Cancel pair that expires.
+"""Confirm steps for destructive commands (/stop flatten, /close_<id>): a Confirm / Cancel pair that
+expires.
 
-Each request gets a random key named by its buttons; it is answered once, only from its own message, within
-`seconds` (60 by default). Requests live in memory on purpose: after a restart every old Confirm button is
-refused as expired, so nothing destructive survives a crash half-asked.
+Each request gets a random key named by its buttons; it is answered once, only from its own message,
+within `seconds` (60 by default). Requests live in memory on purpose: after a restart every old
+Confirm button is refused as expired, so nothing destructive survives a crash half-asked.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class Confirmations:
     def take(
         self, key: str, answer: str, message_id: int | None
     ) -> tuple[str, Confirmation | None]:
-        """Answer a request once: return ("confirmed" | "cancelled", it), or why not ("expired", "foreign")."""
+        """Answer a request once: return ("confirmed" | "cancelled", it), or why not ("expired",
+        "foreign")."""
         request = self._open.get(key)
         if request is None or request.expires < self.clock():
             self._open.pop(key, None)

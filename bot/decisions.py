@@ -1,8 +1,10 @@
-"""Decisions on signals by tap or text: strict input, one verdict by compare-and-set, the order off the handler.
+"""Decisions on signals by tap or text: strict input, one verdict by compare-and-set, the order off
+the handler.
 
-A tap is answered within a second whatever happens after (`TapAnswer`, given in a `finally`). The verdict is
-written before the update is confirmed to Telegram; the order goes to the exchange lane and the card and the
-outcome notice go through the reply queue, so neither a slow exchange nor Telegram holds up the next update.
+A tap is answered within a second whatever happens after (`TapAnswer`, given in a `finally`). The
+verdict is written before the update is confirmed to Telegram; the order goes to the exchange lane
+and the card and the outcome notice go through the reply queue, so neither a slow exchange nor
+Telegram holds up the next update.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.views import (
     WORKING_ON_IT,
     bad_id_text,
     decided_answer,
+    execution_raised_text,
     foreign_button_text,
     refusal_text,
 )
@@ -32,13 +35,14 @@ from signaldesk.execution import execute_signal
 log = logging.getLogger("bot.decisions")
 ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # str.isdigit() also takes ², ① and full-width digits
 VERDICT_OF = {"approve": signals.APPROVED, "reject": signals.REJECTED}
-ANSWER_DEADLINE = (
-    0.8  # seconds: Telegram shows a spinner until the answer; we give one well within a second
-)
+# Seconds: Telegram shows a spinner until the answer comes; one is given well within a second.
+ANSWER_DEADLINE = 0.8
+ANSWER_LIMIT = 200  # Telegram's limit on a tap answer, in UTF-16 code units
 
 
 class BadInput(ValueError):
-    """Input from the trader that names nothing the desk can act on; the message (HTML) says what was wrong."""
+    """Input from the trader that names nothing the desk can act on; the message (HTML) says what
+    was wrong."""
 
 
 def parse_id(command: str, raw: str | None) -> int:
@@ -53,9 +57,16 @@ def plain(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
+def fit_answer(text: str) -> str:
+    """Cut a tap's answer to Telegram's 200 UTF-16 code units (an emoji counts two)."""
+    while len(text.encode("utf-16-le")) // 2 > ANSWER_LIMIT:
+        text = text[:-1]
+    return text
+
+
 class TapAnswer:
-    """Answers one callback query exactly once and within a second: the real answer if it is ready in time,
-    else a holding answer at the deadline, and then the real one as a chat message."""
+    """Answers one callback query exactly once and within a second: the real answer if it is ready
+    in time, else a holding answer at the deadline, and then the real one as a chat message."""
 
     def __init__(self, query, desk: Desk, bot, deadline: float = ANSWER_DEADLINE):
         self.query, self.desk, self.bot = query, desk, bot
@@ -73,7 +84,7 @@ class TapAnswer:
         self._timer.cancel()
         if not self.given:
             self.given = True
-            self.desk.spawn(self._send(plain(text)[:200], alert))
+            self.desk.spawn(self._send(fit_answer(plain(text)), alert))
         elif self.late:
             chat = self.desk.settings.telegram_chat_id
             self.desk.replies.put(partial(send_text, self.bot, chat, text))
@@ -88,7 +99,8 @@ class TapAnswer:
 
 @dataclass(frozen=True)
 class Settled:
-    """What one decision attempt did: the answer (HTML) and the signal it changed (None if nothing changed)."""
+    """What one decision attempt did: the answer (HTML) and the signal it changed (None if nothing
+    changed)."""
 
     text: str
     changed: int | None = None
@@ -98,8 +110,9 @@ class Settled:
 async def settle(desk: Desk, verdict: str, signal_id: int, by: str, card=None) -> Settled:
     """Record one verdict by compare-and-set and return the answer; nothing is sent or traded here.
 
-    `card` is the tapped message, which must be the signal's own card. The caller answers first, then calls
-    `follow_up` (card, order, outcome), so the trader reads the answer before the outcome.
+    `card` is the tapped message, which must be the signal's own card. The caller answers first,
+    then calls `follow_up` (card, order, outcome), so the trader reads the answer before the
+    outcome.
     """
     now = desk.clock()
     where = (card.chat.id, card.message_id) if card is not None else None
@@ -112,10 +125,12 @@ async def settle(desk: Desk, verdict: str, signal_id: int, by: str, card=None) -
 
 
 def decide_on_card(db, signal_id: int, verdict: str, by: str, now, card: tuple | None):
-    """Decide in one worker-thread call; return (None | "refused" | "foreign", the signal as it now is).
+    """Decide in one worker-thread call; return (None | "refused" | "foreign", the signal as it now
+    is).
 
-    A signal that is already decided (or unknown) is refused from one read, without a write: a burst of
-    repeated taps costs no write lock (decide() audits the attempts that get as far as the compare-and-set).
+    A signal that is already decided (or unknown) is refused from one read, without a write: a burst
+    of repeated taps costs no write lock (decide() audits the attempts that get as far as the
+    compare-and-set).
     """
     signal = signals.load(db, signal_id)
     if signal is not None and card is not None:
@@ -128,7 +143,8 @@ def decide_on_card(db, signal_id: int, verdict: str, by: str, now, card: tuple |
 
 
 def follow_up(bot, desk: Desk, settled: Settled) -> None:
-    """After the answer: queue the card's update and, for an approval, the order on the exchange lane."""
+    """After the answer: queue the card's update and, for an approval, the order on the exchange
+    lane."""
     if settled.changed is None:
         return
     desk.replies.put(partial(tell, bot, desk, settled.changed, status=settled.status))
@@ -137,24 +153,26 @@ def follow_up(bot, desk: Desk, settled: Settled) -> None:
 
 
 def queue_execution(bot, desk: Desk, signal_id: int) -> None:
-    """Put an approved signal's order on the exchange lane; its outcome is told when the lane has run it."""
+    """Put an approved signal's order on the exchange lane; its outcome is told when it has run."""
     desk.lane.submit(
-        execute_signal,
+        execute_now,
         desk.settings,
         signal_id,
-        desk.clock(),
+        desk.clock,
         then=partial(tell_execution, bot, desk, signal_id),
     )
 
 
+def execute_now(db, exchange, settings, signal_id: int, clock):
+    """Execute an approved signal when the lane gets to it (it may have waited behind an order)."""
+    return execute_signal(db, exchange, settings, signal_id, clock())
+
+
 async def tell_execution(bot, desk: Desk, signal_id: int, outcome, error) -> None:
-    """Queue the outcome of an execution for the trader (card, notice); a crash inside it is said plainly."""
+    """Queue the outcome of an execution for the trader (card, notice); a crash inside it is said
+    plainly."""
     if error is not None:
-        text = (
-            f"⚠️ Placing the order of signal #{signal_id} raised {type(error).__name__}; it stays "
-            "APPROVED and is checked again by the next repair (start-up, or the exchange answering "
-            "again). Details are in the bot log."
-        )
+        text = execution_raised_text(signal_id, type(error).__name__)
         desk.replies.put(partial(send_text, bot, desk.settings.telegram_chat_id, text))
         return
     desk.replies.put(partial(tell, bot, desk, signal_id, outcome_detail(outcome)))

@@ -1,8 +1,10 @@
-"""The desk the bot works on: settings, the database, the exchange behind its one ordered lane, and the clock.
+"""The desk the bot works on: settings, the database, the exchange behind its one ordered lane, and
+the clock.
 
-Two connections to the one SQLite file keep the trader's taps apart from the exchange: `db` belongs to the lane
-(execution, and the paper exchange built on it), `records` to handlers and jobs (decisions, cards, alerts). So a
-slow exchange never holds up a tap, a command or a job; SQLite's own locking orders their writes.
+Two connections to the one SQLite file keep the trader's taps apart from the exchange: `db` belongs
+to the lane (execution, and the paper exchange built on it), `records` to handlers and jobs
+(decisions, cards, alerts). So a slow exchange never holds up a tap, a command or a job; SQLite's
+own locking orders their writes.
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ if TYPE_CHECKING:
     from signaldesk.storage import Database
 
 log = logging.getLogger("bot.desk")
-# Errors that mean the desk cannot see the exchange (an answer such as "order rejected" means it can).
+# Errors that mean the desk cannot see the exchange (an answer such as "order rejected" means it
+# can).
 UNSEEN = (Maintenance, MalformedResponse, OrderOutcomeUnknown, AuthError, TemporaryError)
 
 
 @dataclass
 class ExchangeView:
-    """What the bot last saw of the exchange: its last answer, since when it has not answered, and why."""
+    """What the bot last saw of the exchange: its last answer, since when it has not answered, and
+    why."""
 
     last_ok_at: datetime | None = None
     failing_since: datetime | None = None
@@ -49,12 +53,13 @@ class ExchangeView:
 
     @property
     def visible(self) -> bool:
-        """Return True unless a call found the exchange unreachable, in maintenance or unreadable since the
-        last repair that went through."""
+        """Return True unless a call found the exchange unreachable, in maintenance or unreadable
+        since the last repair that went through."""
         return self.failing_since is None
 
     def answered(self, now: datetime) -> None:
-        """Note an answer (one answer, say a public price, does not prove the private API is back)."""
+        """Note an answer (one answer, say a public price, does not prove the private API is
+        back)."""
         self.last_ok_at = now
 
     def missed(self, now: datetime, error: ExchangeError) -> None:
@@ -68,7 +73,8 @@ class ExchangeView:
 
 
 class WatchedExchange:
-    """The exchange as the lane hands it to execution: every call's outcome is noted in the desk's view."""
+    """The exchange as the lane hands it to execution: every call's outcome is noted in the desk's
+    view."""
 
     def __init__(self, exchange, view: ExchangeView, clock: Callable[[], datetime]):
         self._exchange, self._view, self._clock = exchange, view, clock
@@ -140,7 +146,8 @@ class Desk:
         return task
 
     async def drain(self) -> None:
-        """Wait until the lane, the replies and loose tasks are idle (lock-step replays and tests see outcomes)."""
+        """Wait until the lane, the replies and loose tasks are idle (lock-step replays and tests
+        see outcomes)."""
         await self.lane.drain()
         await self.replies.drain()
         if self.tasks:
@@ -158,15 +165,18 @@ def desk_of(context) -> Desk:
 
 
 async def on_desk(desk: Desk, fn: Callable, *args):
-    """Run fn(records, *args) in a worker thread, one at a time, so the event loop never blocks on SQLite."""
+    """Run fn(records, *args) in a worker thread, one at a time, so the event loop never blocks on
+    SQLite."""
     async with desk.lock:
         return await asyncio.to_thread(fn, desk.records, *args)
 
 
 async def on_exchange(desk: Desk, fn: Callable, *args, timeout: float | None = None):
-    """Run fn(db, exchange, *args) on the desk's lane and wait for its result (at most `timeout` seconds).
+    """Run fn(db, exchange, *args) on the desk's lane and wait for its result (at most `timeout`
+    seconds).
 
-    Raises asyncio.TimeoutError when the lane is busy longer than `timeout`; the call still runs later.
+    Raises asyncio.TimeoutError when the lane is busy longer than `timeout`; the call still runs
+    later.
     """
     return await desk.lane.call(fn, *args, timeout=timeout)
 

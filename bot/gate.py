@@ -1,7 +1,9 @@
-"""The one access gate in front of every handler: the configured user(s) in the configured chat, nobody else.
+"""The one access gate in front of every handler: the configured user(s) in the configured chat,
+nobody else.
 
-A stranger's update is dropped without a word back (not even a tap answer) and counted in an hourly tally, so a
-flood of them costs one small row per stranger and hour (audited with its count when the hour closes).
+A stranger's update is dropped without a word back (not even a tap answer) and counted in an hourly
+tally, so a flood of them costs one small row per stranger and hour (audited with its count when the
+hour closes).
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ def stranger_detail(update: object) -> tuple[int | None, int | None, str, str | 
 
 
 async def gate(update: object, context) -> None:
-    """Let allowed updates through; drop everything else silently, counted in the strangers' tally."""
+    """Let allowed updates through; drop everything else silently, counted in the strangers'
+    tally."""
     desk = desk_of(context)
     settings = desk.settings
     if isinstance(update, Update) and is_allowed(

@@ -1,7 +1,9 @@
-"""Command and button handlers: decide, modify, stop/resume, close, status, positions, pending, report, help.
+"""Command and button handlers: decide, modify, stop/resume, close, status, positions, pending,
+report, help.
 
-Handlers record what changed and queue the rest: exchange work on the desk's lane, messages on its reply queue.
-Every tap is answered in a `finally`; every bad input gets a specific answer and changes nothing.
+Handlers record what changed and queue the rest: exchange work on the desk's lane, messages on its
+reply queue. Every tap is answered in a `finally`; every bad input gets a specific answer and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ from bot.confirm import Confirmations, confirm_keyboard
 from bot.decisions import VERDICT_OF, BadInput, Settled, TapAnswer, follow_up, parse_id, settle
 from bot.desk import Desk, desk_of, on_desk, on_exchange, on_fresh_connection
 from bot.jobs import send_daily_report
-from bot.recovery import finish_pending_stop, owe_stop, report_stop
+from bot.recovery import finish_pending_stop, forgive_stop, owe_stop, report_stop
 from bot.send import refresh_announcement, send_text
 from bot.views import (
     CONFIRM_WORDS,
+    NOT_HALTED,
+    RESUMED,
     STOP_USAGE,
     UNKNOWN_COMMAND,
     StatusView,
     bad_button_text,
     close_prompt,
+    error_text,
     exchange_line,
     flatten_prompt,
     halted_text,
@@ -40,6 +45,7 @@ from bot.views import (
     pending_text,
     positions_text,
     refusal_text,
+    report_usage,
     status_text,
 )
 from signaldesk import signals
@@ -53,7 +59,8 @@ from signaldesk.risk import pnl_events, risk_snapshot, trades_since
 from signaldesk.state import halt, last_beat, resume, trading_state
 
 log = logging.getLogger("bot.handlers")
-# /approve_12, /reject_12@this_bot, /modify_12 size=0.001, /close_7 … ; ids are checked by hand to say what is wrong.
+# /approve_12, /reject_12@this_bot, /modify_12 size=0.001, /close_7 … ; ids are checked by hand to
+# say what is wrong.
 ID_COMMAND = re.compile(
     r"^/(approve|reject|modify|close)(?:_([^\s@]*))?(?:@(\w+))?(?:\s+(.*))?$", re.S | re.I
 )
@@ -79,15 +86,17 @@ def confirmations(context) -> Confirmations:
     return context.application.bot_data["confirmations"]
 
 
-# ---- decisions --------------------------------------------------------------------------------------------------
+# ---- decisions -----------------------------------------------------------------------------------
 
 
 async def on_button(update: Update, context) -> None:
-    """Handle an Approve / Reject tap: decide, answer the tap at once; the card and the order follow."""
+    """Handle an Approve / Reject tap: decide, answer the tap at once; the card and the order
+    follow."""
     query, desk = update.callback_query, desk_of(context)
     answer, settled = TapAnswer(query, desk, context.bot), Settled(bad_button_text(query.data))
     try:
-        # Matched again here: PTB hands a tap without data to the first pattern handler (matches=[True]).
+        # Matched again here: PTB hands a tap without data to the first pattern handler
+        # (matches=[True]).
         match = BUTTON.match(query.data or "")
         if match is None:
             return
@@ -103,7 +112,8 @@ async def on_button(update: Update, context) -> None:
 
 
 async def on_unknown_button(update: Update, context) -> None:
-    """Answer a tap whose data this bot does not know or that carries none (clients can send anything)."""
+    """Answer a tap whose data this bot does not know or that carries none (clients can send
+    anything)."""
     query = update.callback_query
     answer = TapAnswer(query, desk_of(context), context.bot)
     answer.give(bad_button_text(query.data), alert=True)
@@ -134,7 +144,8 @@ async def on_id_command(update: Update, context) -> None:
 
 
 async def modify_signal(context, desk: Desk, signal_id: int, text: str, by: str) -> str:
-    """Apply /modify_<id> changes within the risk rules and re-render the still-pending card; return the answer."""
+    """Apply /modify_<id> changes within the risk rules and re-render the still-pending card; return
+    the answer."""
     now = desk.clock()
     try:
         changes = parse_modification(text)
@@ -147,11 +158,12 @@ async def modify_signal(context, desk: Desk, signal_id: int, text: str, by: str)
     return modified_text(decision.signal)
 
 
-# ---- stop, resume, close ----------------------------------------------------------------------------------------
+# ---- stop, resume, close -------------------------------------------------------------------------
 
 
 async def on_stop(update: Update, context) -> None:
-    """Emergency stop: halt at once, then cancel resting entries on the lane; /stop flatten asks to confirm closing."""
+    """Emergency stop: halt at once, then cancel resting entries on the lane; /stop flatten asks to
+    confirm closing."""
     args = [a.lower() for a in context.args]
     if args not in ([], ["flatten"]):
         reply(update, context, STOP_USAGE)
@@ -196,7 +208,8 @@ async def ask_close(update: Update, context, desk: Desk, trade_id: int) -> None:
 
 
 async def ask(update: Update, context, action: str, text: str, trade_id: int | None = None) -> None:
-    """Open a confirm request and post its Confirm / Cancel buttons (sent at once: the buttons need the id)."""
+    """Open a confirm request and post its Confirm / Cancel buttons (sent at once: the buttons need
+    the id)."""
     request = confirmations(context).ask(action, actor(update), trade_id)
     message = await send_text(
         context.bot, update.effective_chat.id, text, reply_markup=confirm_keyboard(request)
@@ -205,10 +218,12 @@ async def ask(update: Update, context, action: str, text: str, trade_id: int | N
 
 
 async def on_confirm_button(update: Update, context) -> None:
-    """Handle Confirm / Cancel: act once, only from its own message and in time; answer the tap in any case."""
+    """Handle Confirm / Cancel: act once, only from its own message and in time; answer the tap in
+    any case."""
     query, desk = update.callback_query, desk_of(context)
     answer, text, request = TapAnswer(query, desk, context.bot), CONFIRM_WORDS["expired"], None
-    # (the answer is given in the finally below, also when the data turns out to be no confirm button)
+    # (the answer is given in the finally below, also when the data turns out to be no confirm
+    # button)
     try:
         match = CONFIRM_BUTTON.match(query.data or "")
         if match is None:  # see on_button: a tap without data reaches pattern handlers too
@@ -259,15 +274,12 @@ async def report_close(bot, desk: Desk, trade_id: int, notices, error) -> None:
 async def on_resume(update: Update, context) -> None:
     """Lift a halt."""
     desk = desk_of(context)
+    await on_desk(desk, forgive_stop, desk.clock(), actor(update))
     changed = await on_desk(desk, resume, desk.clock(), actor(update))
-    reply(
-        update,
-        context,
-        "▶️ Trading resumed." if changed else "Trading was not halted; nothing changed.",
-    )
+    reply(update, context, RESUMED if changed else NOT_HALTED)
 
 
-# ---- reading ----------------------------------------------------------------------------------------------------
+# ---- reading -------------------------------------------------------------------------------------
 
 
 def status_records(db, desk: Desk, now) -> dict:
@@ -289,7 +301,8 @@ def status_records(db, desk: Desk, now) -> dict:
 
 
 async def gather_status(desk: Desk, now) -> StatusView:
-    """Collect /status: the database at once, the exchange's figures if the lane answers within a second."""
+    """Collect /status: the database at once, the exchange's figures if the lane answers within a
+    second."""
     known = await on_desk(desk, status_records, desk, now)
     unknown = dict(equity_jpy=None, unrealised_jpy=None, budget_day_left_jpy=None,
                    budget_week_left_jpy=None, budget_month_left_jpy=None)  # fmt: skip
@@ -311,7 +324,8 @@ async def gather_status(desk: Desk, now) -> StatusView:
 
 
 async def on_status(update: Update, context) -> None:
-    """Show mode, halt, equity, P/L, risk budget, last cycle, listener health and whether the exchange answers."""
+    """Show mode, halt, equity, P/L, risk budget, last cycle, listener health and whether the
+    exchange answers."""
     desk = desk_of(context)
     reply(update, context, status_text(await gather_status(desk, desk.clock())))
 
@@ -338,11 +352,7 @@ async def on_report(update: Update, context) -> None:
     except ValueError:
         day = None
     if len(context.args) > 1 or day is None or day > latest:
-        reply(
-            update,
-            context,
-            f"Usage: /report or /report YYYY-MM-DD (a finished day, {latest} or earlier).",
-        )
+        reply(update, context, report_usage(latest))
         return
     desk.replies.put(partial(send_daily_report, context.bot, desk, day))
 
@@ -369,9 +379,7 @@ async def on_error(update: object, context) -> None:
     desk = desk_of(context)
     try:
         await context.bot.send_message(
-            desk.settings.telegram_chat_id,
-            f"⚠️ Something went wrong ({type(context.error).__name__}); "
-            "details are in the bot log. Check /status.",
+            desk.settings.telegram_chat_id, error_text(type(context.error).__name__)
         )
     except Exception:  # the error handler must not raise
         log.exception("could not tell the operator about the error")

@@ -82,7 +82,8 @@ async def announce_job(context) -> None:
 
 
 async def sweep_job(context) -> None:
-    """Expire signals past their approval window; their cards lose the buttons through the reply queue."""
+    """Expire signals past their approval window; their cards lose the buttons through the reply
+    queue."""
     desk = desk_of(context)
     for signal in await on_desk(desk, expire_stale_signals, desk.clock()):
         desk.replies.put(partial(tell, context.bot, desk, signal.id))
@@ -166,7 +167,8 @@ async def health_job(context) -> None:
 
 
 async def manage_job(context) -> None:
-    """Queue one management step on the exchange lane (never two waiting); its notices go to the outbox."""
+    """Queue one management step on the exchange lane (never two waiting); its notices go to the
+    outbox."""
     desk = desk_of(context)
     now = desk.clock()
     desk.lane.submit(
@@ -196,9 +198,11 @@ REPORT_EXCHANGE_WAIT = 30.0  # seconds the report waits for the lane's account f
 
 
 def gather_report(db, desk: Desk, day, now: datetime, snap):
-    """Compute the day's report, write its daily_summary row, and return it with equity, risk lines and chart points.
+    """Compute the day's report, write its daily_summary row, and return it with equity, risk lines
+    and chart points.
 
-    `snap` is the risk snapshot read on the exchange lane, or None when the exchange could not be seen.
+    `snap` is the risk snapshot read on the exchange lane, or None when the exchange could not be
+    seen.
     """
     report = daily_report(db, day, desk.settings.report.tz)
     state = trading_state(db)

@@ -1,9 +1,11 @@
-"""The desk's one ordered lane to the exchange: orders, trade management, reconciliation and /stop, one at a time.
+"""The desk's one ordered lane to the exchange: orders, trade management, reconciliation and /stop,
+one at a time.
 
-Handlers and jobs put work on the lane and go on; a single task runs each job in a worker thread, in arrival
-order, then its `then` callback on the event loop. So a slow exchange answer (a 12 s order POST) delays only the
-exchange work queued behind it, never a tap, a command or a scheduled job. Work left queued at a crash is not lost:
-every job's effect is recoverable from the database (start-up repair, the next management step).
+Handlers and jobs put work on the lane and go on; a single task runs each job in a worker thread, in
+arrival order, then its `then` callback on the event loop. So a slow exchange answer (a 12 s order
+POST) delays only the exchange work queued behind it, never a tap, a command or a scheduled job.
+Work left queued at a crash is not lost: every job's effect is recoverable from the database
+(start-up repair, the next management step).
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from signaldesk.clock import utc_now
+
 log = logging.getLogger("bot.lane")
 Then = Callable[[Any, BaseException | None], Awaitable[None]]
 
 
 @dataclass
 class LaneJob:
-    """One piece of exchange work: fn(db, exchange, *args), what to do with its result, who waits for it."""
+    """One piece of exchange work: fn(db, exchange, *args), what to do with its result, who waits
+    for it."""
 
     fn: Callable
     args: tuple
@@ -51,8 +56,8 @@ class ExchangeLane:
     def submit(
         self, fn: Callable, *args, then: Then | None = None, key: str | None = None
     ) -> asyncio.Future | None:
-        """Queue fn(db, exchange, *args); return the future of its result, or None when `key` is already
-        queued or the lane has stopped."""
+        """Queue fn(db, exchange, *args); return the future of its result, or None when `key` is
+        already queued or the lane has stopped."""
         if self.stopped:
             log.info("lane stopped; %s not queued", getattr(fn, "__name__", fn))
             return None
@@ -66,7 +71,8 @@ class ExchangeLane:
         return future
 
     async def call(self, fn: Callable, *args, timeout: float | None = None):
-        """Queue fn and wait for its result (at most `timeout` seconds; raise asyncio.TimeoutError after).
+        """Queue fn and wait for its result (at most `timeout` seconds; raise asyncio.TimeoutError
+        after).
 
         Raises asyncio.CancelledError when the lane has stopped.
         """
@@ -86,7 +92,8 @@ class ExchangeLane:
             await self._queue.join()
 
     async def stop(self) -> None:
-        """Let the running job finish, then stop; jobs still queued are dropped (the database recovers them)."""
+        """Let the running job finish, then stop; jobs still queued are dropped (the database
+        recovers them)."""
         self.stopped = True
         if self._task is None:
             return
@@ -110,9 +117,8 @@ class ExchangeLane:
                 self._queue.task_done()
 
     async def _run(self, job: LaneJob) -> None:
-        """Run one job in a worker thread, then its callback; errors go to the callback and the future."""
-        from signaldesk.clock import utc_now
-
+        """Run one job in a worker thread, then its callback; errors go to the callback and the
+        future."""
         self.busy_since, self.busy_with = utc_now(), getattr(job.fn, "__name__", "job")
         if job.key is not None:
             self._keys.discard(
@@ -139,4 +145,4 @@ class ExchangeLane:
             job.future.set_result(result)
         else:
             job.future.set_exception(error)
-            job.future.exception()  # marked retrieved: a job nobody waits for is not worth a warning
+            job.future.exception()  # retrieved: a job nobody waits for is no warning

@@ -88,7 +88,8 @@ def build_application(settings, desk: Desk, times: JobTimes | None = None) -> Ap
 
 
 def add_handlers(app: Application) -> None:
-    """Wire the gate, the buttons, the commands and the error handler, in the order they are tried."""
+    """Wire the gate, the buttons, the commands and the error handler, in the order they are
+    tried."""
     new_messages = filters.UpdateType.MESSAGE  # edited messages never decide anything
     app.add_handler(TypeHandler(Update, gate), group=-1)
     app.add_handler(CallbackQueryHandler(handlers.on_button, pattern=handlers.BUTTON))
@@ -104,10 +105,11 @@ def add_handlers(app: Application) -> None:
 
 
 async def start_desk(app: Application) -> None:
-    """Register the command menu, beat once, start the lane and the replies, and queue the start-up repair.
+    """Register the command menu, beat once, start the lane and the replies, and queue the start-up
+    repair.
 
-    Nothing here waits for the exchange: the repair (reconciliation first) runs on the lane and is retried
-    in the background while it cannot see the exchange.
+    Nothing here waits for the exchange: the repair (reconciliation first) runs on the lane and is
+    retried in the background while it cannot see the exchange.
     """
     desk: Desk = app.bot_data["desk"]
     await app.bot.set_my_commands(list(BOT_COMMANDS))
@@ -118,7 +120,8 @@ async def start_desk(app: Application) -> None:
 
 
 async def stop_desk(app: Application) -> None:
-    """Let the running exchange job finish, send queued replies (briefly), cancel a pending retry, close."""
+    """Let the running exchange job finish, send queued replies (briefly), cancel a pending retry,
+    close."""
     desk: Desk = app.bot_data["desk"]
     retry = app.bot_data.pop("repair_retry", None)
     if retry is not None:
@@ -131,7 +134,8 @@ async def stop_desk(app: Application) -> None:
 
 
 async def serve(app: Application, stop: asyncio.Event) -> None:
-    """Run the desk until `stop` is set: start, poll (confirming only processed updates), stop cleanly."""
+    """Run the desk until `stop` is set: start, poll (confirming only processed updates), stop
+    cleanly."""
     desk: Desk = app.bot_data["desk"]
     async with app:  # initialize (getMe) ... shutdown
         await start_desk(app)
@@ -189,8 +193,9 @@ def compose_desk(settings, db, http) -> Desk:
 def mark_sniffio_absent() -> None:
     """Make httpcore's `import sniffio` (tried on every request, never installed) fail at once.
 
-    A failed import is not cached: each one scans sys.path (about 20 stat calls), four per Telegram request;
-    a flood of taps spent a fifth of its time there. Only when sniffio really is not importable.
+    A failed import is not cached: each one scans sys.path (about 20 stat calls), four per Telegram
+    request; a flood of taps spent a fifth of its time there. Only when sniffio really is not
+    importable.
     """
     import importlib.util
     import sys

@@ -1,10 +1,11 @@
 """Long polling that confirms an update to Telegram only after the bot has processed it.
 
-Telegram forgets an update once a getUpdates call carries a higher offset. python-telegram-bot's own poller sends
-that call as soon as it has queued an update, before any handler ran, so a crash in between lost the tap. Here
-each batch is processed (every handler done, its decision written) before the next getUpdates confirms it; after a
-crash Telegram delivers the unconfirmed updates again and the compare-and-set decisions make the repeat harmless.
-Handlers only record and queue (replies and exchange work run elsewhere), so processing never waits on them.
+Telegram forgets an update once a getUpdates call carries a higher offset. python-telegram-bot's own
+poller sends that call as soon as it has queued an update, before any handler ran, so a crash in
+between lost the tap. Here each batch is processed (every handler done, its decision written) before
+the next getUpdates confirms it; after a crash Telegram delivers the unconfirmed updates again and
+the compare-and-set decisions make the repeat harmless. Handlers only record and queue (replies and
+exchange work run elsewhere), so processing never waits on them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ NETWORK_PAUSE = (1.0, 30.0)  # first and longest pause after a failed getUpdates
 
 
 async def poll_updates(app, stop: asyncio.Event, timeout: int = 10) -> None:
-    """Fetch, process and then confirm updates until `stop` is set; confirm the processed ones on the way out."""
+    """Fetch, process and then confirm updates until `stop` is set; confirm the processed ones on
+    the way out."""
     offset, pause = 0, NETWORK_PAUSE[0]
     while not stop.is_set():
         try:
@@ -56,7 +58,8 @@ async def process(app, update: Update) -> None:
 
 
 async def confirm(app, offset: int) -> None:
-    """Tell Telegram that every update below `offset` was processed (a getUpdates that waits for nothing)."""
+    """Tell Telegram that every update below `offset` was processed (a getUpdates that waits for
+    nothing)."""
     if not offset:
         return
     try:
@@ -82,7 +85,8 @@ async def _until_stopped(awaitable, stop: asyncio.Event):
 
 
 async def poll_once(app, offset: int) -> int:
-    """Fetch what is waiting (no long poll), process it, confirm it; return the next offset (lock-step replays)."""
+    """Fetch what is waiting (no long poll), process it, confirm it; return the next offset
+    (lock-step replays)."""
     updates = await app.bot.get_updates(offset=offset, timeout=0, allowed_updates=Update.ALL_TYPES)
     for update in updates:
         await process(app, update)

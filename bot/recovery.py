@@ -1,13 +1,15 @@
-"""The signal row is the truth: after a restart, and whenever the exchange answers again, repair what is owed.
+"""The signal row is the truth: after a restart, and whenever the exchange answers again, repair
+what is owed.
 
 At start-up, before any update is processed and without waiting for the exchange:
 - announcement claims whose message id was never stored are released (the card is posted again);
-- pending cards are re-rendered with their remaining time; decided signals whose answer never reached the
-  trader (`told_status`) get their card edited and their outcome notice (the watch job keeps retrying);
-- the repair goes on the exchange lane: reconcile orders and positions, execute each APPROVED signal that has
-  no order if its window is open (fresh risk check) else mark it FAILED, finish a /stop whose cancellations
-  never reached the exchange. If the exchange cannot be seen, the trader is told and the repair is retried
-  with back-off while commands, alerts and /stop keep working.
+- pending cards are re-rendered with their remaining time; decided signals whose answer never
+  reached the trader (`told_status`) get their card edited and their outcome notice (the watch job
+  keeps retrying);
+- the repair goes on the exchange lane: reconcile orders and positions, execute each APPROVED signal
+  that has no order if its window is open (fresh risk check) else mark it FAILED, finish a /stop
+  whose cancellations never reached the exchange. If the exchange cannot be seen, the trader is told
+  and the repair is retried with back-off while commands, alerts and /stop keep working.
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ class Repair:
 
 
 def repair_desk(db, exchange, settings, now: datetime) -> Repair:
-    """Reconcile with the exchange, then settle approvals that never got an order and an unfinished /stop.
+    """Reconcile with the exchange, then settle approvals that never got an order and an unfinished
+    /stop.
 
-    Raises ExchangeError when the exchange cannot be seen (nothing half-done: each step is idempotent).
+    Raises ExchangeError when the exchange cannot be seen (nothing half-done: each step is
+    idempotent).
     """
     reconciled = reconcile(db, exchange, settings, now)
     outcomes = recover_approved(db, exchange, settings, now)
@@ -66,6 +70,13 @@ def finish_pending_stop(db, exchange, settings, now: datetime) -> tuple | None:
     return report, kind == "flatten"
 
 
+def forgive_stop(db, now: datetime, by: str) -> None:
+    """Drop an owed /stop: the trader lifted the halt, so its cancellations must not happen
+    later."""
+    if get_value(db, STOP_PENDING):
+        set_value(db, STOP_PENDING, "", now, by)
+
+
 def owe_stop(db, flatten: bool, by: str, now: datetime) -> None:
     """Record that /stop's exchange part is owed (cleared once the exchange has done it)."""
     current = get_value(db, STOP_PENDING) or ""
@@ -74,7 +85,8 @@ def owe_stop(db, flatten: bool, by: str, now: datetime) -> None:
 
 
 async def start_repair(app) -> None:
-    """Repair cards and queue the exchange repair (start_desk calls it; nothing here waits for the exchange)."""
+    """Repair cards and queue the exchange repair (start_desk calls it; nothing here waits for the
+    exchange)."""
     desk: Desk = app.bot_data["desk"]
     released = await on_desk(desk, signals.release_unposted_claims)
     if released:
@@ -95,7 +107,8 @@ def submit_repair(app) -> None:
 
 
 async def after_repair(app, repair: Repair | None, error: BaseException | None) -> None:
-    """Retry a repair the exchange kept from finishing; else report what it found and tell the outcomes."""
+    """Retry a repair the exchange kept from finishing; else report what it found and tell the
+    outcomes."""
     desk: Desk = app.bot_data["desk"]
     if error is not None:
         await note_unseen(app, error)
@@ -129,7 +142,8 @@ async def note_unseen(app, error: BaseException) -> None:
 
 
 def retry_later(app) -> None:
-    """Schedule the next repair after the current pause (doubling up to its maximum), unless one is due."""
+    """Schedule the next repair after the current pause (doubling up to its maximum), unless one is
+    due."""
     if app.bot_data.get("repair_retry") is not None:
         return
     bot = app.bot_data["desk"].settings.bot
@@ -146,7 +160,8 @@ def _retry(app) -> None:
 
 
 async def queue_untold(app) -> None:
-    """Queue the answer of every decided signal the trader has not been told (once per signal at a time)."""
+    """Queue the answer of every decided signal the trader has not been told (once per signal at a
+    time)."""
     desk: Desk = app.bot_data["desk"]
     telling: set = app.bot_data.setdefault("telling", set())
     for signal in await on_desk(desk, signals.untold):
@@ -165,7 +180,8 @@ async def _tell_once(app, signal_id: int) -> None:
 
 
 async def watch_job(context) -> None:
-    """Deliver owed answers, tell the trader when the exchange cannot be seen or answers again, audit strangers."""
+    """Deliver owed answers, tell the trader when the exchange cannot be seen or answers again,
+    audit strangers."""
     app = context.application
     desk: Desk = app.bot_data["desk"]
     await queue_untold(app)
@@ -174,7 +190,8 @@ async def watch_job(context) -> None:
 
 
 async def watch_exchange(app, desk: Desk) -> None:
-    """Tell the trader once when the exchange cannot be seen (and keep a repair coming); tell when it is back."""
+    """Tell the trader once when the exchange cannot be seen (and keep a repair coming); tell when
+    it is back."""
     view, told = desk.view, app.bot_data.get("unseen_told")
     if not view.visible:
         retry_later(app)  # only a repair that goes through says the exchange is back
@@ -182,8 +199,8 @@ async def watch_exchange(app, desk: Desk) -> None:
             return
         app.bot_data["unseen_told"] = view.failing_since
         text = (
-            f"The desk cannot see the exchange ({view.last_error}). Commands, alerts and /stop still "
-            "work; no order is placed and trades are not checked until it answers. Retrying."
+            f"The desk cannot see the exchange ({view.last_error}). Commands, alerts and /stop "
+            "still work; no order is placed and trades are not checked until it answers. Retrying."
         )
         key = f"exchange_unseen:{to_db(view.failing_since)}"
         await on_desk(desk, queue_alert, "critical", "exchange", text, desk.clock(), key)
@@ -194,7 +211,8 @@ async def watch_exchange(app, desk: Desk) -> None:
 
 
 async def report_stop(app, report, error) -> None:
-    """Tell the trader what /stop's exchange part did, or that it waits for the exchange (then retry)."""
+    """Tell the trader what /stop's exchange part did, or that it waits for the exchange (then
+    retry)."""
     desk: Desk = app.bot_data["desk"]
     chat = desk.settings.telegram_chat_id
     if error is not None:

@@ -1,9 +1,10 @@
-"""The bot's ordered voice: replies, notices and card edits queued by handlers and jobs, sent one at a time.
+"""The bot's ordered voice: replies, notices and card edits queued by handlers and jobs, sent one at
+a time.
 
-Handlers record what changed and queue what to say, so the next update is not held up by Telegram's answer
-times or its 30 messages a second; one task sends in order, so a card is never overwritten by an older text.
-A send that fails is logged and dropped: what a decision owes the trader is re-sent from the database
-(`signals.told_status`), and a command's answer can be asked for again.
+Handlers record what changed and queue what to say, so the next update is not held up by Telegram's
+answer times or its 30 messages a second; one task sends in order, so a card is never overwritten by
+an older text. A send that fails is logged and dropped: what a decision owes the trader is re-sent
+from the database (`signals.told_status`), and a command's answer can be asked for again.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Talking to Telegram: split HTML text, signal cards with or without buttons, and telling a decision's outcome.
+"""Talking to Telegram: split HTML text, signal cards with or without buttons, and telling a
+decision's outcome.
 
-A decided signal owes the trader an answer until `signals.told_status` says it was given: `tell` edits the card
-and sends the outcome notice, then records it, so after a crash at any point the answer is given again.
+A decided signal owes the trader an answer until `signals.told_status` says it was given: `tell`
+edits the card and sends the outcome notice, then records it, so after a crash at any point the
+answer is given again.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ async def announce(bot, desk: Desk, signal):
 async def refresh_announcement(bot, desk: Desk, signal, footer: str | None = None) -> bool:
     """Re-render a signal's card in place: with buttons while pending, without once decided.
 
-    Return True when the card shows it (or can never be edited: deleted, too old); False when worth retrying.
+    Return True when the card shows it (or can never be edited: deleted, too old); False when worth
+    retrying.
     """
     if not signal.telegram_message_id or not signal.telegram_chat_id:
         return True
@@ -104,7 +107,8 @@ OUTCOMES = (
 
 
 def recorded_detail(db, signal) -> str:
-    """Return what the rows say about a decided signal's outcome: its entry order, else its last note."""
+    """Return what the rows say about a decided signal's outcome: its entry order, else its last
+    note."""
     trade = load_trade_for_signal(db, signal.id)
     if signal.status != signals.EXECUTED or trade is None:
         return last_note(signal)
@@ -115,10 +119,12 @@ def recorded_detail(db, signal) -> str:
 async def tell(
     bot, desk: Desk, signal_id: int, detail: str = "", status: str | None = None
 ) -> bool:
-    """Give the trader a decided signal's answer if still owed: edit its card, send the outcome notice, record it.
+    """Give the trader a decided signal's answer if still owed: edit its card, send the outcome
+    notice, record it.
 
-    With `status`, only while the signal still has it (a later step tells what came after, with its details).
-    Return True when nothing is owed any more; False when Telegram did not take it (the watch job retries).
+    With `status`, only while the signal still has it (a later step tells what came after, with its
+    details). Return True when nothing is owed any more; False when Telegram did not take it (the
+    watch job retries).
     """
     signal = await on_desk(desk, signals.load, signal_id)
     if signal is None or not signal.owes_answer or status not in (None, signal.status):

@@ -174,7 +174,8 @@ def outcome_notice(signal, detail: str = "") -> str:
 
 
 def decided_answer(signal) -> str:
-    """Render the answer to the one decision that changed a signal (a tap's toast or a text reply)."""
+    """Render the answer to the one decision that changed a signal (a tap's toast or a text
+    reply)."""
     if signal.status == signals.APPROVED:
         return f"Signal #{signal.id} approved; checking risk and placing the order…"
     if signal.status == signals.BLOCKED:
@@ -196,8 +197,8 @@ def entry_line(trade_id: int, order) -> str:
         return f"trade #{trade_id}: no entry order recorded"
     if order.status in ("PLACING", "UNKNOWN"):
         return (
-            f"trade #{trade_id}: the bot stopped while sending the entry order; whether GMO has it is "
-            "being checked with GMO (it is never sent twice)"
+            f"trade #{trade_id}: the bot stopped while sending the entry order; whether GMO has "
+            "it is being checked with GMO (it is never sent twice)"
         )
     where = f" as {order.exchange_order_id}" if order.exchange_order_id else ""
     return f"trade #{trade_id}: entry order {order.status.lower()} on GMO{where}"
@@ -211,7 +212,10 @@ def last_note(signal) -> str:
 def bad_id_text(command: str, raw: str) -> str:
     """Explain a signal or trade id that is not 1-18 ASCII digits."""
     shown = f" (got “{escape(raw[:40])}”)" if raw else ""
-    return f"/{command}_… needs an id of 1 to 18 digits 0-9, like /{command}_12{shown}. Nothing changed."
+    return (
+        f"/{command}_… needs an id of 1 to 18 digits 0-9, like /{command}_12{shown}. "
+        "Nothing changed."
+    )
 
 
 def bad_button_text(data: str | None) -> str:
@@ -223,21 +227,49 @@ def bad_button_text(data: str | None) -> str:
 
 def foreign_button_text(signal_id: int) -> str:
     """Explain a tap whose button names another signal than the card it sits on."""
-    return f"This button names signal #{signal_id}, but it is not on that signal's card; nothing changed."
+    return (
+        f"This button names signal #{signal_id}, but it is not on that signal's card; "
+        "nothing changed."
+    )
 
 
 def modify_refusal(signal_id: int, reason: str) -> str:
     """Explain a refused /modify (the reason echoes the trader's input, so it is escaped)."""
-    return f"/modify_{signal_id}: {escape(reason, quote=False)}. Nothing changed. Example: {MODIFY_EXAMPLE}"
+    reason = escape(reason, quote=False)
+    return f"/modify_{signal_id}: {reason}. Nothing changed. Example: {MODIFY_EXAMPLE}"
 
 
 def modified_text(s) -> str:
     """Confirm a /modify that changed a pending signal."""
     return (
-        f"Signal #{s.id} modified: entry {s.entry_price} · stop {s.stop_loss} · TP {s.take_profit_1}/"
-        f"{s.take_profit_2} · size {s.size} · risk ¥{s.risk_jpy}. Still pending: /approve_{s.id} "
+        f"Signal #{s.id} modified: entry {s.entry_price} · stop {s.stop_loss} · "
+        f"TP {s.take_profit_1}/{s.take_profit_2} · size {s.size} · risk ¥{s.risk_jpy}. "
+        f"Still pending: /approve_{s.id} "
         f"/reject_{s.id}"
     )
+
+
+def execution_raised_text(signal_id: int, error: str) -> str:
+    """Say that placing an order broke unexpectedly (the approval stands; the repair retries it)."""
+    return (
+        f"⚠️ Placing the order of signal #{signal_id} raised {escape(error)}; it stays APPROVED "
+        "and is checked again by the next repair (start-up, or the exchange answering again). "
+        "Details are in the bot log."
+    )
+
+
+RESUMED = "▶️ Trading resumed."
+NOT_HALTED = "Trading was not halted; nothing changed."
+
+
+def report_usage(latest) -> str:
+    """Explain /report's argument."""
+    return f"Usage: /report or /report YYYY-MM-DD (a finished day, {latest} or earlier)."
+
+
+def error_text(error: str) -> str:
+    """Tell the operator that a handler failed (details in the log)."""
+    return f"⚠️ Something went wrong ({escape(error)}); details are in the bot log. Check /status."
 
 
 HALT_NOTICES = (

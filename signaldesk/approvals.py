@@ -47,10 +47,12 @@ def decide(
     note: str | None = None,
     block_when_halted: bool = False,
 ) -> Decision:
-    """Approve or reject a pending, unexpired signal by compare-and-set, audit the verdict, return what happened.
+    """Approve or reject a pending, unexpired signal by compare-and-set, audit the verdict, return
+    what happened.
 
-    With `block_when_halted`, an approval while trading is halted is BLOCKED in the same transaction, so the
-    person hears at once that no order will be sent (the execution step would block it anyway).
+    With `block_when_halted`, an approval while trading is halted is BLOCKED in the same
+    transaction, so the person hears at once that no order will be sent (the execution step would
+    block it anyway).
     """
     if status not in VERDICTS:
         raise ValueError(f"verdict {status!r}: allowed {', '.join(VERDICTS)}")

@@ -136,7 +136,8 @@ class ListenerSettings:
 
 @dataclass(frozen=True)
 class BotSettings:
-    """The Telegram desk: polling, retries while the exchange cannot be seen, confirm steps, strangers."""
+    """The Telegram desk: polling, retries while the exchange cannot be seen, confirm steps,
+    strangers."""
 
     poll_timeout_seconds: int = 10
     exchange_retry_seconds: float = 5.0

@@ -34,7 +34,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 # Statuses of a signal the person said yes to, and of every signal that was proposed to the person.
 APPROVED_STATUSES = (APPROVED, EXECUTED, BLOCKED, FAILED)
 PROPOSED_STATUSES = (PENDING, REJECTED, EXPIRED, *APPROVED_STATUSES)
-# Statuses a person (or the clock) has decided; each owes the trader an answer until `told_status` says it was given.
+# Statuses a person (or the clock) has decided; each owes the trader an answer until `told_status`
+# says it was given.
 DECIDED_STATUSES = (APPROVED, REJECTED, EXPIRED, EXECUTED, BLOCKED, FAILED)
 TIMEOUT_ACTOR = "timeout"
 
@@ -107,7 +108,8 @@ class Signal:
 
     @property
     def owes_answer(self) -> bool:
-        """Return True when the signal was decided and the trader has not been told that status yet."""
+        """Return True when the signal was decided and the trader has not been told that status
+        yet."""
         return self.status in DECIDED_STATUSES and self.told_status != self.status
 
     def with_changes(self, **values: Any) -> Signal:
@@ -324,7 +326,8 @@ def approved_with_trade(db: Database) -> list[tuple[int, int]]:
 
 
 def approved_with_cancelled_trade(db: Database) -> list[tuple[int, int]]:
-    """Return (signal id, trade id) of APPROVED signals whose only trade was cancelled (its entry never lived)."""
+    """Return (signal id, trade id) of APPROVED signals whose only trade was cancelled (its entry
+    never lived)."""
     return db.execute(
         "SELECT s.id, t.id FROM signals s JOIN trades t ON t.signal_id = s.id "
         "WHERE s.status = ? AND t.status = 'cancelled' ORDER BY s.id",
@@ -333,10 +336,12 @@ def approved_with_cancelled_trade(db: Database) -> list[tuple[int, int]]:
 
 
 def approved_without_trade(db: Database) -> list[Signal]:
-    """Return APPROVED signals that have no trade yet (no entry order was ever recorded), oldest first."""
+    """Return APPROVED signals that have no trade yet (no entry order was ever recorded), oldest
+    first."""
     return select(
         db,
-        "status = ? AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.signal_id = signals.id) ORDER BY id",
+        "status = ? AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.signal_id = signals.id) "
+        "ORDER BY id",
         [APPROVED],
     )
 
@@ -351,7 +356,8 @@ def untold(db: Database, limit: int = 50) -> list[Signal]:
 
 
 def mark_told(db: Database, signal_id: int, status: str) -> bool:
-    """Record that the trader was told `status`; a no-op (False) when the signal has moved on since."""
+    """Record that the trader was told `status`; a no-op (False) when the signal has moved on
+    since."""
     with writing(db):
         return (
             db.execute(
@@ -363,7 +369,8 @@ def mark_told(db: Database, signal_id: int, status: str) -> bool:
 
 
 def release_unposted_claims(db: Database) -> list[int]:
-    """Give back announcement claims of pending signals whose message id was never stored (a crash mid-send)."""
+    """Give back announcement claims of pending signals whose message id was never stored (a crash
+    mid-send)."""
     with writing(db):
         ids = [
             r[0]

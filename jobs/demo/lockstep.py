@@ -1,11 +1,13 @@
-"""The real bot stepped by a replay clock: its jobs and handlers run in order against a Bot API (the local one).
+"""The real bot stepped by a replay clock: its jobs and handlers run in order against a Bot API (the
+local one).
 
-Used by the offline demo and the backtest parity test. Nothing here decides anything the live bot would not: the
-announcement, the button tap (a real callback_query through the gate and the handlers), execution, management,
-the expiry sweep, alerts and the morning report are the bot's own functions; only time is stepped. The bot runs
-exchange work on its lane and messages through its reply queue; after each step the replay drains both, so it
-sees every outcome before the clock moves. With the local Bot API given, taps travel through getUpdates like
-Telegram's (answered, then confirmed); without it they are handed to the application directly.
+Used by the offline demo and the backtest parity test. Nothing here decides anything the live bot
+would not: the announcement, the button tap (a real callback_query through the gate and the
+handlers), execution, management, the expiry sweep, alerts and the morning report are the bot's own
+functions; only time is stepped. The bot runs exchange work on its lane and messages through its
+reply queue; after each step the replay drains both, so it sees every outcome before the clock
+moves. With the local Bot API given, taps travel through getUpdates like Telegram's (answered, then
+confirmed); without it they are handed to the application directly.
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ class LockstepBot:
         self._step(alerts_job(self.context))
 
     async def _deliver(self, update: dict) -> None:
-        """Hand a tap to the bot: through the local Bot API's getUpdates when given, else directly."""
+        """Hand a tap to the bot: through the local Bot API's getUpdates when given, else
+        directly."""
         if self.api is None:
             await self.app.process_update(Update.de_json(update, self.app.bot))
             return

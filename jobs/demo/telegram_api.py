@@ -1,13 +1,16 @@
-"""A local Telegram Bot API on 127.0.0.1 (stdlib only) that the real python-telegram-bot stack talks to.
+"""A local Telegram Bot API on 127.0.0.1 (stdlib only) that the real python-telegram-bot stack talks
+to.
 
-The offline demo runs the real bot against it and prints every message; the tests drive the bot through it.
-Based on the server verified in shared/specs/telegram-bot.md (appendix), extended with sendPhoto (multipart),
-editMessageReplyMarkup, getChat, a record of every call (setMyCommands included) and an optional `on_call` hook.
+The offline demo runs the real bot against it and prints every message; the tests drive the bot
+through it. Based on the server verified in shared/specs/telegram-bot.md (appendix), extended with
+sendPhoto (multipart), editMessageReplyMarkup, getChat, a record of every call (setMyCommands
+included) and an optional `on_call` hook.
 
-It refuses what Telegram refuses (jobs/demo/telegram_rules.py): HTML outside Telegram's tag set or with unescaped
-`<`, `>`, `&`; texts over 4,096 characters, captions over 1,024; callback data outside 1-64 bytes; an edit of a
-message the bot never sent or without a change; an answer to a callback query it never delivered, a second answer,
-or one later than 15 s. Updates stay queued until a getUpdates with a higher offset confirms them, as on Telegram.
+It refuses what Telegram refuses (jobs/demo/telegram_rules.py): HTML outside Telegram's tag set or
+with unescaped `<`, `>`, `&`; texts over 4,096 characters, captions over 1,024; callback data
+outside 1-64 bytes; an edit of a message the bot never sent or without a change; an answer to a
+callback query it never delivered, a second answer, or one later than 15 s. Updates stay queued
+until a getUpdates with a higher offset confirms them, as on Telegram.
 """
 
 from __future__ import annotations
@@ -40,8 +43,8 @@ CALLBACK_ANSWER_SECONDS = (
 )
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup are exactly the "
-    "same as a current content and reply markup of the message"
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
 )
 
 
@@ -118,14 +121,16 @@ class LocalBotApi:
         return update["update_id"]
 
     def post_message(self, chat_id: int, text: str, reply_markup: dict | None = None) -> int:
-        """Record a message as if the bot had sent it earlier (a card from before a restart); return its id."""
+        """Record a message as if the bot had sent it earlier (a card from before a restart); return
+        its id."""
         with self.cond:
             message_id = next(self._mid)
             self.messages[(chat_id, message_id)] = (text, reply_markup)
         return message_id
 
     def answer_latencies(self) -> dict[str, float | None]:
-        """Return seconds from each pushed callback query to its accepted answer (None: never answered)."""
+        """Return seconds from each pushed callback query to its accepted answer (None: never
+        answered)."""
         with self.cond:
             return {
                 qid: (q["answered"] - q["pushed"] if q["answered"] is not None else None)
@@ -266,7 +271,8 @@ class LocalBotApi:
         return message
 
     def _checked(self, params, field: str = "text", limit: int = rules.MAX_TEXT) -> str:
-        """Refuse what Telegram refuses in a text (or caption) and its keyboard; return the visible text."""
+        """Refuse what Telegram refuses in a text (or caption) and its keyboard; return the visible
+        text."""
         _refuse_if(
             rules.text_refusal(
                 params.get(field), params.get("parse_mode"), limit, empty_ok=field == "caption"
@@ -307,7 +313,8 @@ class LocalBotApi:
         )
 
     def _edit(self, params, visible: str | None) -> dict:
-        """Apply an edit of one of the bot's messages, refusing an unknown message or an edit that changes nothing."""
+        """Apply an edit of one of the bot's messages, refusing an unknown message or an edit that
+        changes nothing."""
         key = (int(params["chat_id"]), int(params["message_id"]))
         with self.cond:
             if key not in self.messages:
@@ -331,7 +338,8 @@ class LocalBotApi:
 
 
 def _refuse_if(description: str | None) -> None:
-    """Raise BadRequest with Telegram's description when a check found something Telegram refuses."""
+    """Raise BadRequest with Telegram's description when a check found something Telegram
+    refuses."""
     if description:
         raise BadRequest(description)
 

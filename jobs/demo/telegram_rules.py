@@ -1,10 +1,12 @@
-"""What the Telegram Bot API refuses, checked the way Telegram checks it (for the local Bot API; stdlib only).
+"""What the Telegram Bot API refuses, checked the way Telegram checks it (for the local Bot API;
+stdlib only).
 
-HTML: only Telegram's tag set (b, strong, i, em, u, ins, s, strike, del, span class="tg-spoiler", tg-spoiler,
-a href, code, pre, blockquote [expandable], tg-emoji emoji-id), properly nested, and every `<`, `>`, `&` outside a
-tag written as an entity (&lt; &gt; &amp; &quot; or numeric). Text 1-4,096 characters after entity parsing,
-captions up to 1,024, callback answers up to 200, callback data 1-64 bytes.
-Each check returns None when Telegram would accept, else the error description Telegram answers with.
+HTML: only Telegram's tag set (b, strong, i, em, u, ins, s, strike, del, span class="tg-spoiler",
+tg-spoiler, a href, code, pre, blockquote [expandable], tg-emoji emoji-id), properly nested, and
+every `<`, `>`, `&` outside a tag written as an entity (&lt; &gt; &amp; &quot; or numeric). Text
+1-4,096 characters after entity parsing, captions up to 1,024, callback answers up to 200, callback
+data 1-64 bytes. Each check returns None when Telegram would accept, else the error description
+Telegram answers with.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ TAGS = {
 }
 REQUIRED = {"span": "class", "a": "href", "tg-emoji": "emoji-id"}
 TAG = re.compile(
-    r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[A-Za-z-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)\s*>"
+    r"<(/?)([A-Za-z][A-Za-z0-9-]*)"  # "<" or "</" and the tag name, then its attributes:
+    r"((?:\s+[A-Za-z-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)\s*>"
 )
 ATTRIBUTE = re.compile(r"([A-Za-z-]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?")
 ENTITY = re.compile(r"&(lt|gt|amp|quot|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});")
@@ -50,7 +53,8 @@ def utf16_length(text: str) -> int:
 
 
 def parsed_text(text: str, parse_mode: str | None) -> str:
-    """Return the visible text after entity parsing; raise Refused for markup Telegram cannot parse."""
+    """Return the visible text after entity parsing; raise Refused for markup Telegram cannot
+    parse."""
     if (parse_mode or "").upper() != "HTML":
         return text
     visible, stack, i = [], [], 0
@@ -78,7 +82,8 @@ def _offset(text: str, index: int) -> int:
 
 
 def _tag(text: str, i: int, stack: list[str]) -> int:
-    """Check one tag at text[i] against Telegram's rules, keep the open-tag stack; return the index after it."""
+    """Check one tag at text[i] against Telegram's rules, keep the open-tag stack; return the index
+    after it."""
     match = TAG.match(text, i)
     if not match:
         raise Refused(f"{PARSE}Unclosed start tag at byte offset {_offset(text, i)}")
@@ -140,7 +145,8 @@ def text_refusal(
 
 
 def markup_refusal(markup) -> str | None:
-    """Return why Telegram refuses an inline keyboard (callback data outside 1-64 bytes), or None."""
+    """Return why Telegram refuses an inline keyboard (callback data outside 1-64 bytes), or
+    None."""
     if not markup:
         return None
     rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None

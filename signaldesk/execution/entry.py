@@ -159,8 +159,8 @@ def _send_entry(db, exchange, settings, signal, levels, sizing, now, notices) ->
     ) as exc:  # send() answers every POST outcome itself: this is a read after it
         order = trade_orders(db, trade_id)[-1]
         sent = [
-            f"Entry order of trade #{trade_id} is on the exchange as {order.exchange_order_id}; reading "
-            f"its state failed ({exc}), the next management step follows it."
+            f"Entry order of trade #{trade_id} is on the exchange as {order.exchange_order_id}; "
+            f"reading its state failed ({exc}), the next management step follows it."
         ]
     if order.status == ORDER_REJECTED:
         update_trade(db, trade_id, now, status="cancelled")
@@ -197,9 +197,9 @@ def _send_entry(db, exchange, settings, signal, levels, sizing, now, notices) ->
 
 
 def recover_approved(db, exchange, settings, now: datetime) -> list[ExecutionOutcome]:
-    """After a restart: execute each APPROVED signal that never got an entry order if its window is still open
-    (a fresh risk check decides), else mark it FAILED with the reason; an APPROVED signal whose trade was
-    cancelled before its entry lived is FAILED too. Return what became of each."""
+    """After a restart: execute each APPROVED signal that never got an entry order if its window is
+    still open (a fresh risk check decides), else mark it FAILED with the reason; an APPROVED signal
+    whose trade was cancelled before its entry lived is FAILED too. Return what became of each."""
     outcomes = []
     with DESK_LOCK:
         for signal in signals.approved_without_trade(db):

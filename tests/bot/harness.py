@@ -143,8 +143,8 @@ ANNOUNCEMENT_COLUMNS = ("announced_at", "telegram_chat_id", "telegram_message_id
 
 
 def state_of(db, announced: bool = True) -> dict:
-    """Return what a person's input could change: signals, trades, orders, fills and system state (heartbeats
-    left out; the announcement columns too unless `announced`)."""
+    """Return what a person's input could change: signals, trades, orders, fills and system state
+    (heartbeats left out; the announcement columns too unless `announced`)."""
     from signaldesk import signals as signal_rows
 
     columns = [c for c in signal_rows.COLUMNS if announced or c not in ANNOUNCEMENT_COLUMNS]
@@ -209,10 +209,12 @@ async def running_desk(
     clock: Callable[[], datetime] = utc_now,
     exchange=None,
 ):
-    """Run the real application against the fake server as `signaldesk bot` runs it (bot.main.serve): start-up
-    repair, the job queue, and polling that confirms an update only after processing it.
+    """Run the real application against the fake server as `signaldesk bot` runs it
+    (bot.main.serve): start-up repair, the job queue, and polling that confirms an update only after
+    processing it.
 
-    The desk trades on a paper exchange over the bundled real candles unless another exchange is given.
+    The desk trades on a paper exchange over the bundled real candles unless another exchange is
+    given.
     """
     exchange = exchange or paper_exchange(db, settings)
     desk = Desk(settings=settings, db=db, exchange=exchange, clock=clock)

@@ -1,12 +1,17 @@
-"""The real `signaldesk bot` process (live mode) against the local Bot API and the fake GMO, killed and flooded.
+"""The real `signaldesk bot` process (live mode) against the local Bot API and the fake GMO, killed
+and flooded.
 
-    .venv/bin/python -m tests.bot.process_harness kill --runs 20        # SIGKILL at each point of an approval
-    .venv/bin/python -m tests.bot.process_harness maintenance --minutes 10   # GMO down around a restart
-    .venv/bin/python -m tests.bot.process_harness flood --actions 1000  # taps and texts on one signal, 12 s order
-    .venv/bin/python -m tests.bot.process_harness busy                  # taps, commands, jobs during a 12 s order
+.venv/bin/python -m tests.bot.process_harness kill --runs 20        # SIGKILL at each point of an
+approval
+.venv/bin/python -m tests.bot.process_harness maintenance --minutes 10   # GMO down around a restart
+.venv/bin/python -m tests.bot.process_harness flood --actions 1000  # taps and texts on one signal,
+12 s order
+.venv/bin/python -m tests.bot.process_harness busy                  # taps, commands, jobs during a
+12 s order
 
-Each prints a Markdown table. The bot runs as under systemd: its own interpreter, `python -m jobs.cli bot`, killed
-with SIGKILL (no clean-up of any kind) or stopped with SIGTERM. Nothing leaves 127.0.0.1.
+Each prints a Markdown table. The bot runs as under systemd: its own interpreter, `python -m
+jobs.cli bot`, killed with SIGKILL (no clean-up of any kind) or stopped with SIGTERM. Nothing leaves
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -39,12 +44,18 @@ from tests.fakes.telegram_server import (  # noqa: E402
     message_update,
 )
 
-CONFIG = "[bot]\nexchange_retry_seconds = 0.5\nexchange_retry_max_seconds = 2.0\npoll_timeout_seconds = 2\n"
+CONFIG = (
+    "[bot]\nexchange_retry_seconds = 0.5\nexchange_retry_max_seconds = 2.0\n"
+    "poll_timeout_seconds = 2\n"
+)
 FINAL = ("EXECUTED", "BLOCKED", "FAILED", "REJECTED")
 
 
-class Aborted(ConnectionError):
-    """Raised inside a fake's request hook so the request is dropped unanswered (the bot is dead)."""
+class Aborted(SystemExit):
+    """Raised inside a fake's request hook so the request is dropped unanswered (the bot is dead).
+
+    A SystemExit ends the fake's request thread without a printed traceback.
+    """
 
 
 @dataclass
@@ -76,7 +87,8 @@ class Rig:
         }
         env.update(
             SIGNALDESK_MODE="live", SIGNALDESK_DB=str(self.tmp / "desk.sqlite3"),
-            SIGNALDESK_CONFIG=str(self.tmp / "config.toml"), SIGNALDESK_LOG_DIR=str(self.tmp / "log"),
+            SIGNALDESK_CONFIG=str(self.tmp / "config.toml"),
+            SIGNALDESK_LOG_DIR=str(self.tmp / "log"),
             TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=str(ALICE), TELEGRAM_USER_IDS=str(ALICE),
             TELEGRAM_API_URL=self.telegram.url, GMO_API_KEY=self.gmo.api_key,
             GMO_API_SECRET=self.gmo.api_secret, GMO_PUBLIC_URL=self.gmo.public_url,
@@ -166,7 +178,7 @@ def stop(process: subprocess.Popen) -> int:
         return -9
 
 
-# ---- kill points ------------------------------------------------------------------------------------------------
+# ---- kill points ---------------------------------------------------------------------------------
 
 
 def arm_kill(rig: Rig, point: str, box: dict, signal_id: int, update_id: int | None = None) -> None:
@@ -180,7 +192,8 @@ def arm_kill(rig: Rig, point: str, box: dict, signal_id: int, update_id: int | N
         if abort:
             raise Aborted(point)
 
-    # point -> (when a GMO request (method, path) kills, when a Bot API call (method, params) kills, abort?)
+    # point -> (when a GMO request (method, path) kills, when a Bot API call (method, params) kills,
+    # abort?)
     gmo_points = {
         "reading the order book": lambda m, p: (
             p == "/v1/orderbooks" and rig.status(signal_id)[0] == "APPROVED"
@@ -220,7 +233,8 @@ def arm_kill(rig: Rig, point: str, box: dict, signal_id: int, update_id: int | N
 
 
 def kill_run(point: str, tmp: Path) -> dict:
-    """Approve one signal, SIGKILL the bot at `point`, restart it, and return what became of the approval."""
+    """Approve one signal, SIGKILL the bot at `point`, restart it, and return what became of the
+    approval."""
     rig = Rig(tmp)
     try:
         signal_id = seed_signal(rig.db, utc_now())
@@ -262,7 +276,8 @@ def kill_run(point: str, tmp: Path) -> dict:
 
 
 def told_after(rig: Rig, signal_id: int, since_call: int) -> bool:
-    """Return True once the signal is final, recorded as told, and an outcome notice went out after restart."""
+    """Return True once the signal is final, recorded as told, and an outcome notice went out after
+    restart."""
     status, told = rig.status(signal_id)
     return status in FINAL and told == status and bool(rig.outcome_notices(signal_id, since_call))
 
@@ -304,11 +319,12 @@ def summarise(point: str, results: list[dict]) -> dict:
     }
 
 
-# ---- maintenance around a restart ------------------------------------------------------------------------------
+# ---- maintenance around a restart ----------------------------------------------------------------
 
 
 def maintenance_run(minutes: float, tmp: Path) -> dict:
-    """Place an entry, put GMO in maintenance, restart the bot inside it, use /status and /stop, end it."""
+    """Place an entry, put GMO in maintenance, restart the bot inside it, use /status and /stop, end
+    it."""
     rig = Rig(tmp)
     try:
         signal_id = seed_signal(rig.db, utc_now())
@@ -348,11 +364,12 @@ def texts(rig: Rig) -> list[str]:
     return [p.get("text", "") for name, p in list(rig.telegram.calls) if name == "sendmessage"]
 
 
-# ---- a flood of decisions on one signal ------------------------------------------------------------------------
+# ---- a flood of decisions on one signal ----------------------------------------------------------
 
 
 def flood_run(actions: int, spread_seconds: float, tmp: Path, order_seconds: float = 12.0) -> dict:
-    """Send `actions` approve/reject taps and texts on one signal while the order POST takes `order_seconds`."""
+    """Send `actions` approve/reject taps and texts on one signal while the order POST takes
+    `order_seconds`."""
     rig = Rig(tmp)
     try:
         rig.gmo.timeout_sleep = order_seconds
@@ -412,12 +429,13 @@ def percentile(values: list[float], p: float) -> float | None:
     return round(values[min(len(values) - 1, max(0, round(p / 100 * len(values)) - 1))], 3)
 
 
-# ---- the desk while an order takes 12 s ------------------------------------------------------------------------
+# ---- the desk while an order takes 12 s ----------------------------------------------------------
 
 
 def busy_run(tmp: Path, order_seconds: float = 12.0) -> dict:
-    """Approve a signal whose order POST takes `order_seconds`; meanwhile tap another card, ask /status and
-    /help, and let a new signal arrive: return how long each waited (the order still in flight)."""
+    """Approve a signal whose order POST takes `order_seconds`; meanwhile tap another card, ask
+    /status and /help, and let a new signal arrive: return how long each waited (the order still in
+    flight)."""
     rig = Rig(tmp)
     try:
         rig.gmo.timeout_sleep = order_seconds
@@ -461,7 +479,7 @@ def replied_in(rig: Rig, command: str, words: str) -> float:
     return round(time.monotonic() - pushed, 3)
 
 
-# ---- command line ----------------------------------------------------------------------------------------------
+# ---- command line --------------------------------------------------------------------------------
 
 
 def table(rows: list[dict]) -> str:

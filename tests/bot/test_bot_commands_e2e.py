@@ -33,7 +33,8 @@ async def ask(fake, text: str, n: int) -> str:
 
 
 async def answer_to(fake, text: str, starts: str) -> str:
-    """Send a command as Alice (unless `text` is empty) and return the first message to her starting `starts`."""
+    """Send a command as Alice (unless `text` is empty) and return the first message to her starting
+    `starts`."""
     if text:
         fake.push_update(message_update(text, ALICE, ALICE))
 
@@ -80,7 +81,8 @@ def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(
 
 
 def test_status_shows_equity_pnl_trades_positions_and_health(bot_settings, db, fake_telegram):
-    # P/L and trade counts come from the desk's fills (tests/risk); here a fresh paper desk shows zeros.
+    # P/L and trade counts come from the desk's fills (tests/risk); here a fresh paper desk shows
+    # zeros.
     with db.conn:
         db.conn.execute(
             "INSERT INTO runs (kind, started_at, finished_at, status) VALUES ('cycle', ?, ?, 'ok')",
@@ -151,7 +153,8 @@ def test_report_shows_the_previous_jst_day_and_writes_the_summary(bot_settings, 
     lines = text.split("\n")
     assert lines[0] == "<b>Daily report 2026-03-09 (JST)</b>"
     assert lines[1] == "Trades 4 (won 2, lost 2) · P/L ¥3,500 · fees ¥40"  # 3000-1000+2000-500
-    # win 2/4; PF (3000+2000)/(1000+500)=3.33; drawdown 3000->2000 = 1000; Sharpe mean .00875 / sd .019311 = 0.45
+    # win 2/4; PF (3000+2000)/(1000+500)=3.33; drawdown 3000->2000 = 1000; Sharpe mean .00875 / sd
+    # .019311 = 0.45
     assert (
         lines[2]
         == "Win rate 50.0% · profit factor 3.33 · max drawdown ¥1,000 · Sharpe 0.45 (per trade)"

@@ -109,7 +109,8 @@ def test_approve_by_button_places_the_order_and_says_so(bot_settings, db, fake_t
 
 
 def test_approve_by_text_then_double_approve_changes_nothing(bot_settings, db, fake_telegram):
-    # The reply says the approval was taken; the outcome follows as its own message once the order is out.
+    # The reply says the approval was taken; the outcome follows as its own message once the order
+    # is out.
     exchange = paper_exchange(db, bot_settings)
     signal_id = seed_market_signal(db, exchange)
 
@@ -182,7 +183,8 @@ def test_unknown_id_and_malformed_id_are_answered(bot_settings, db, fake_telegra
     unknown, malformed = asyncio.run(scenario())
     assert unknown == "Signal #999 does not exist; nothing changed."
     assert malformed == (
-        "/approve_… needs an id of 1 to 18 digits 0-9, like /approve_12 (got “abc”). Nothing changed."
+        "/approve_… needs an id of 1 to 18 digits 0-9, like /approve_12 (got “abc”). "
+        "Nothing changed."
     )
 
 

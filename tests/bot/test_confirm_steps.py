@@ -1,4 +1,5 @@
-"""Destructive commands ask first: /close_<id> and /stop flatten act only on a Confirm tap on their own message."""
+"""Destructive commands ask first: /close_<id> and /stop flatten act only on a Confirm tap on their
+own message."""
 
 from __future__ import annotations
 
@@ -51,8 +52,9 @@ def test_closing_a_trade_needs_a_confirm_tap_on_its_own_message(bot_settings, db
             foreign = await tap(fake_telegram, data, message_id + 1000)
             confirmed = await tap(fake_telegram, data, message_id)
             again = await tap(fake_telegram, data, message_id)
-            await fake_telegram.wait_for("sendMessage", where=lambda p: "Close trade #1" in p["text"]
-                                         and "<b>" in p["text"])  # fmt: skip
+            await fake_telegram.wait_for(
+                "sendMessage", where=lambda p: p["text"].startswith("<b>Close trade #1")
+            )
             return asked, foreign, confirmed, again
 
     asked, foreign, confirmed, again = asyncio.run(scenario())

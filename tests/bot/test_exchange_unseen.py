@@ -1,4 +1,5 @@
-"""The bot stays up and talks whatever GMO does: maintenance at start-up, bad answers after an entry POST."""
+"""The bot stays up and talks whatever GMO does: maintenance at start-up, bad answers after an entry
+POST."""
 
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ READS_AFTER_POST = [
 
 
 def arm(gmo, path: str, when: str, kind: str) -> None:
-    """Make every read of `path` after the entry POST fail with `kind` (maintenance or malformed) for a while."""
+    """Make every read of `path` after the entry POST fail with `kind` (maintenance or malformed)
+    for a while."""
     if (
         when == "lost"
     ):  # the POST reaches GMO but its answer does not come back in time (10 s client timeout)

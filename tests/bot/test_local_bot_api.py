@@ -18,9 +18,12 @@ from tests.fakes.telegram_server import FakeTelegram, callback_update, fixture
     "text",
     [
         "<b>Signal #1</b> &lt;fast&gt; &amp; &quot;calm&quot; &#128512;",
-        '<a href="https://example.com">link</a> <span class="tg-spoiler">s</span> <tg-spoiler>t</tg-spoiler>',
-        '<pre><code class="language-python">x = 1</code></pre> <blockquote expandable>q</blockquote>',
-        "<i>i</i><em>e</em><u>u</u><ins>n</ins><s>s</s><strike>k</strike><del>d</del><strong>g</strong>",
+        '<a href="https://example.com">link</a> <span class="tg-spoiler">s</span> '
+        "<tg-spoiler>t</tg-spoiler>",
+        '<pre><code class="language-python">x = 1</code></pre> '
+        "<blockquote expandable>q</blockquote>",
+        "<i>i</i><em>e</em><u>u</u><ins>n</ins>"
+        "<s>s</s><strike>k</strike><del>d</del><strong>g</strong>",
         "x" * 4096,
     ],
 )

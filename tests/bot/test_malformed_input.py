@@ -1,7 +1,8 @@
-"""Malformed input from the authorized trader: every case answered specifically, nothing changed, nothing crashed.
+"""Malformed input from the authorized trader: every case answered specifically, nothing changed,
+nothing crashed.
 
-Each case goes through the real bot (PTB over HTTP to the strict local Bot API). `python -m tests.bot.test_malformed_input`
-prints the table of inputs and answers for the notes.
+Each case goes through the real bot (PTB over HTTP to the strict local Bot API). `python -m
+tests.bot.test_malformed_input` prints the table of inputs and answers for the notes.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ ANNOUNCE_ONLY = JobTimes(
 
 
 def seed(db) -> dict:
-    """Seed two pending signals (A and B, announced by the bot) and one closed trade; return their ids."""
+    """Seed two pending signals (A and B, announced by the bot) and one closed trade; return their
+    ids."""
     now = utc_now()
     a = seed_signal(db, now)
     b = seed_signal(db, now, symbol="ETH_JPY")
@@ -92,7 +94,8 @@ def update_of(kind: str, text: str | None, card: int) -> dict:
 
 
 async def answer_of(fake: FakeTelegram, kind: str, update: dict) -> str:
-    """Wait for the bot's answer to one update (a tap's answer, or a message) and return its text."""
+    """Wait for the bot's answer to one update (a tap's answer, or a message) and return its
+    text."""
     if kind == "tap":
         query_id = update["callback_query"]["id"]
         found = await fake.wait_for(
@@ -106,7 +109,8 @@ async def answer_of(fake: FakeTelegram, kind: str, update: dict) -> str:
 
 
 async def run_cases(settings, db, fake: FakeTelegram, ids: dict) -> list[tuple[str, str, str]]:
-    """Send every case to a running desk (after it announced A and B); return (kind, input, answer) rows."""
+    """Send every case to a running desk (after it announced A and B); return (kind, input, answer)
+    rows."""
     rows = []
     async with running_desk(settings, db, times=ANNOUNCE_ONLY):
         while any(signal_row(db, i)["telegram_message_id"] is None for i in ids.values()):

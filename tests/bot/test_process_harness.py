@@ -1,6 +1,6 @@
-"""The real `signaldesk bot` process, SIGKILLed and flooded (one run of each here; the sweeps are in the notes:
-`.venv/bin/python -m tests.bot.process_harness kill --runs 20`, `... flood --actions 1000`,
-`... maintenance --minutes 10`)."""
+"""The real `signaldesk bot` process, SIGKILLed and flooded (one run of each here; the sweeps are in
+the notes: `.venv/bin/python -m tests.bot.process_harness kill --runs 20`, `... flood --actions
+1000`, `... maintenance --minutes 10`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import pytest
 
 from tests.bot.process_harness import KILL_POINTS, busy_run, flood_run, kill_run, maintenance_run
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # a kill hook ends the fake's request thread on purpose (process_harness.Aborted)
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning"),
+]
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)

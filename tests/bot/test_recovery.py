@@ -1,4 +1,5 @@
-"""Start-up repairs every card from the signal rows, and an update is confirmed only after it was processed."""
+"""Start-up repairs every card from the signal rows, and an update is confirmed only after it was
+processed."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ def test_an_approval_cut_off_before_its_order_is_executed_at_start_up_and_told(
     )
     message_id = card(fake_telegram, signal_id)
     db.execute(
-        "UPDATE signals SET telegram_chat_id = ?, telegram_message_id = ?, announced_at = ? WHERE id = ?",
+        "UPDATE signals SET telegram_chat_id = ?, telegram_message_id = ?, announced_at = ? "
+        "WHERE id = ?",
         [ALICE, message_id, to_db(now), signal_id],
     )
     db.conn.commit()
@@ -184,3 +186,18 @@ def test_a_tap_is_answered_in_time_and_confirmed_only_after_its_decision_is_writ
     assert held == (1, "PENDING")  # delivered to the bot, not confirmed while its decision waited
     assert after == 0 and signal_row(db, signal_id)["status"] != "PENDING"  # decided (then blocked:
     # this signal's plan is far from the paper market)
+
+
+def test_a_stop_owed_to_the_exchange_is_finished_once_and_forgotten_after_resume(bot_settings, db):
+    from bot.recovery import finish_pending_stop, forgive_stop, owe_stop
+
+    exchange, now = paper_exchange(db, bot_settings), utc_now()
+    owe_stop(db, False, "111", now)
+    owe_stop(db, True, "111", now)  # a confirmed flatten is not downgraded by a later plain /stop
+    owe_stop(db, False, "111", now)
+    report, flatten = finish_pending_stop(db, exchange, bot_settings, now)
+    assert (flatten, report.halted_now) == (True, True)
+    assert finish_pending_stop(db, exchange, bot_settings, now) is None  # done once
+    owe_stop(db, False, "111", now)
+    forgive_stop(db, now, "111")  # /resume: the owed cancellations must not come later
+    assert finish_pending_stop(db, exchange, bot_settings, now) is None

@@ -1,4 +1,5 @@
-"""A flood of strangers: nothing changes, nothing is sent back, and the audit log grows by one row per stranger-hour."""
+"""A flood of strangers: nothing changes, nothing is sent back, and the audit log grows by one row
+per stranger-hour."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ STRANGERS = [900000000 + n for n in range(20)]
 
 
 def stranger_updates(count: int, signal_id: int, card: int) -> list[dict]:
-    """Return `count` updates from 20 strangers: commands, taps on the real card, chatter (seeded)."""
+    """Return `count` updates from 20 strangers: commands, taps on the real card, chatter
+    (seeded)."""
     chooser, updates = random.Random(15), []
     for _ in range(count):
         who = chooser.choice(STRANGERS)

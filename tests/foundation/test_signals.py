@@ -135,8 +135,8 @@ def test_approved_signals_without_a_trade_are_found(db):
     with_trade = signals.insert(db, pending(now, symbol="ETH_JPY", status=signals.APPROVED))
     with db.conn:
         db.conn.execute(
-            "INSERT INTO trades (signal_id, symbol, direction, status, mode, size, created_at, updated_at) "
-            "VALUES (?, 'ETH_JPY', 'LONG', 'cancelled', 'paper', '1', ?, ?)",
+            "INSERT INTO trades (signal_id, symbol, direction, status, mode, size, created_at, "
+            "updated_at) VALUES (?, 'ETH_JPY', 'LONG', 'cancelled', 'paper', '1', ?, ?)",
             [with_trade, "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z"],
         )
     assert [s.id for s in signals.approved_without_trade(db)] == [lone]
