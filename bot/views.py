@@ -355,6 +355,8 @@ def exchange_line(view, busy_since: datetime | None, now: datetime) -> str:
             f"({escape(view.last_error)}); the desk retries and reconciles when it answers."
         )
     busy = f"; busy with an order since {jst(busy_since)}" if busy_since else ""
+    if view.last_ok_at is None:
+        return f"Exchange: not reached yet since the start{busy}"
     return f"Exchange: answering (last answer {jst(view.last_ok_at)}){busy}"
 
 

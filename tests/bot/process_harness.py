@@ -335,11 +335,10 @@ def maintenance_run(minutes: float, tmp: Path) -> dict:
         began = time.monotonic()
         kill(bot)  # a crash during maintenance; systemd starts it again
         bot = rig.start()
-        seen = {}
+        seen = {"alert": timed(rig, "cannot see the exchange", 60)}
         for command, words in (("/status", "Exchange: cannot see it"), ("/stop", "Trading halted")):
             rig.telegram.push_update(message_update(command, ALICE, ALICE))
             seen[command] = timed(rig, words, 30)
-        seen["alert"] = timed(rig, "cannot see the exchange", 30)
         time.sleep(max(0.0, minutes * 60 - (time.monotonic() - began)))
         up = bot.poll() is None
         rig.gmo.set_private_fault(None)
@@ -418,7 +417,7 @@ def flood_figures(rig: Rig, signal_id, taps, actions, spread, code) -> dict:
         "status": rig.status(signal_id)[0], "posts": rig.orders_posted(),
         "orders_on_gmo": len(rig.gmo.orders), "taps_answered_in_time": len(answered),
         "p50_s": percentile(answered, 50), "p99_s": percentile(answered, 99),
-        "max_s": answered[-1] if answered else None, "exit": code,
+        "max_s": round(answered[-1], 3) if answered else None, "exit": code,
     }  # fmt: skip
 
 
