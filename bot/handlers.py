@@ -32,7 +32,9 @@ from bot.views import (
     UNKNOWN_COMMAND,
     StatusView,
     bad_button_text,
+    close_failed,
     close_prompt,
+    close_title,
     error_text,
     exchange_line,
     flatten_prompt,
@@ -264,10 +266,8 @@ async def carry_out(update: Update, context, desk: Desk, request, outcome: str) 
 async def report_close(bot, desk: Desk, trade_id: int, notices, error) -> None:
     """Tell the trader what closing a trade did (or that the exchange did not take it)."""
     if error is not None:
-        notices = [
-            f"Closing trade #{trade_id} failed ({type(error).__name__}: {error}); try again."
-        ]
-    text = notices_text(f"Close trade #{trade_id}", notices)
+        notices = [close_failed(trade_id, f"{type(error).__name__}: {error}")]
+    text = notices_text(close_title(trade_id), notices)
     desk.replies.put(partial(send_text, bot, desk.settings.telegram_chat_id, text))
 
 

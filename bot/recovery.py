@@ -22,7 +22,13 @@ from functools import partial
 
 from bot.desk import Desk, on_desk
 from bot.send import refresh_announcement, send_text, tell
-from bot.views import stop_report_text, stop_unreached_text
+from bot.views import (
+    EXCHANGE_BACK,
+    repair_raised_alert,
+    stop_report_text,
+    stop_unreached_text,
+    unseen_alert,
+)
 from signaldesk import signals
 from signaldesk.audit import audit_strangers
 from signaldesk.clock import to_db
@@ -137,7 +143,7 @@ async def note_unseen(app, error: BaseException) -> None:
         log.warning("repair waits for the exchange: %s", error)
         return
     log.error("repair raised %s: %s", type(error).__name__, error)
-    text = f"The start-up repair raised {type(error).__name__}: {error}; retrying. See the bot log."
+    text = repair_raised_alert(type(error).__name__, str(error))
     await on_desk(desk, queue_alert, "critical", "repair", text, desk.clock())
 
 
@@ -198,16 +204,12 @@ async def watch_exchange(app, desk: Desk) -> None:
         if told == view.failing_since:
             return
         app.bot_data["unseen_told"] = view.failing_since
-        text = (
-            f"The desk cannot see the exchange ({view.last_error}). Commands, alerts and /stop "
-            "still work; no order is placed and trades are not checked until it answers. Retrying."
-        )
         key = f"exchange_unseen:{to_db(view.failing_since)}"
+        text = unseen_alert(view.last_error)
         await on_desk(desk, queue_alert, "critical", "exchange", text, desk.clock(), key)
     elif told is not None:
         app.bot_data["unseen_told"] = None
-        text = "The exchange answers again; orders and positions are reconciled."
-        await on_desk(desk, queue_alert, "info", "exchange", text, desk.clock())
+        await on_desk(desk, queue_alert, "info", "exchange", EXCHANGE_BACK, desk.clock())
 
 
 async def report_stop(app, report, error) -> None:

@@ -328,6 +328,16 @@ def close_prompt(trade, seconds: int) -> str:
     )
 
 
+def close_title(trade_id: int) -> str:
+    """Title of the report of a /close_<id>."""
+    return f"Close trade #{trade_id}"
+
+
+def close_failed(trade_id: int, error: str) -> str:
+    """Say (plain text) that closing a trade did not go through."""
+    return f"Closing trade #{trade_id} failed ({error}); try again."
+
+
 def not_open_text(trade_id: int) -> str:
     """Say a trade cannot be closed because it is not open."""
     return f"Trade #{trade_id} is not open; nothing to close."
@@ -345,6 +355,22 @@ CONFIRM_WORDS = {
 def notices_text(title: str, notices: Sequence[str]) -> str:
     """Render plain notices from execution under a bold title."""
     return "\n".join([f"<b>{escape(title)}</b>", *(escape(n) for n in notices)])
+
+
+def unseen_alert(error: str) -> str:
+    """Alert (plain text) that the desk cannot see the exchange."""
+    return (
+        f"The desk cannot see the exchange ({error}). Commands, alerts and /stop still work; no "
+        "order is placed and trades are not checked until it answers. Retrying."
+    )
+
+
+EXCHANGE_BACK = "The exchange answers again; orders and positions are reconciled."
+
+
+def repair_raised_alert(name: str, error: str) -> str:
+    """Alert (plain text) that the start-up repair failed for a reason that is not the exchange."""
+    return f"The start-up repair raised {name}: {error}; retrying. See the bot log."
 
 
 def exchange_line(view, busy_since: datetime | None, now: datetime) -> str:
