@@ -260,19 +260,24 @@ def live_settings(make_settings, fake_telegram, gmo, db_path, tmp_path):
     config.write_text(
         "[bot]\nexchange_retry_seconds = 0.2\nexchange_retry_max_seconds = 1.0\n", encoding="utf-8"
     )
-    return make_settings(
-        SIGNALDESK_MODE="live",
-        SIGNALDESK_CONFIG=str(config),
-        SIGNALDESK_DB=str(db_path),
-        GMO_API_KEY=gmo.api_key,
-        GMO_API_SECRET=gmo.api_secret,
-        GMO_PUBLIC_URL=gmo.public_url,
-        GMO_PRIVATE_URL=gmo.private_url,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_CHAT_ID=str(ALICE),
-        TELEGRAM_USER_IDS=str(ALICE),
-        TELEGRAM_API_URL=fake_telegram.url,
-    )
+    return make_settings(**live_env(gmo, fake_telegram.url, db_path, config))
+
+
+def live_env(gmo, telegram_url: str, db_path, config) -> dict[str, str]:
+    """Return the environment of a live desk against the fakes (Alice in her private chat)."""
+    return {
+        "SIGNALDESK_MODE": "live",
+        "SIGNALDESK_CONFIG": str(config),
+        "SIGNALDESK_DB": str(db_path),
+        "GMO_API_KEY": gmo.api_key,
+        "GMO_API_SECRET": gmo.api_secret,
+        "GMO_PUBLIC_URL": gmo.public_url,
+        "GMO_PRIVATE_URL": gmo.private_url,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_CHAT_ID": str(ALICE),
+        "TELEGRAM_USER_IDS": str(ALICE),
+        "TELEGRAM_API_URL": telegram_url,
+    }
 
 
 @pytest.fixture

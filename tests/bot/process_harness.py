@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 
 from signaldesk.clock import utc_now  # noqa: E402
 from signaldesk.storage import apply_migrations, open_db  # noqa: E402
-from tests.bot.harness import ALICE, GMO_BOOKS, TOKEN, seed_signal  # noqa: E402
+from tests.bot.harness import ALICE, GMO_BOOKS, TOKEN, live_env, seed_signal  # noqa: E402
 from tests.fakes.gmo_server import FakeGmo  # noqa: E402
 from tests.fakes.telegram_server import (  # noqa: E402
     FakeTelegram,
@@ -86,14 +86,12 @@ class Rig:
             if not k.startswith(("SIGNALDESK_", "GMO_", "TELEGRAM_"))
         }
         env.update(
-            SIGNALDESK_MODE="live", SIGNALDESK_DB=str(self.tmp / "desk.sqlite3"),
-            SIGNALDESK_CONFIG=str(self.tmp / "config.toml"),
+            live_env(
+                self.gmo, self.telegram.url, self.tmp / "desk.sqlite3", self.tmp / "config.toml"
+            ),
             SIGNALDESK_LOG_DIR=str(self.tmp / "log"),
-            TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_CHAT_ID=str(ALICE), TELEGRAM_USER_IDS=str(ALICE),
-            TELEGRAM_API_URL=self.telegram.url, GMO_API_KEY=self.gmo.api_key,
-            GMO_API_SECRET=self.gmo.api_secret, GMO_PUBLIC_URL=self.gmo.public_url,
-            GMO_PRIVATE_URL=self.gmo.private_url, PYTHONPATH=str(ROOT),
-        )  # fmt: skip
+            PYTHONPATH=str(ROOT),
+        )
         return env
 
     def start(self) -> subprocess.Popen:
