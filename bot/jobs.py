@@ -6,14 +6,15 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 from html import escape
 
 from telegram.error import BadRequest, TelegramError
 
 from bot.charts import equity_chart_png
-from bot.desk import Desk, desk_of, on_desk
-from bot.send import announce, refresh_announcement, send_text
-from bot.views import alert_text, jst, report_text, verdict_footer, yen
+from bot.desk import Desk, desk_of, on_desk, on_exchange
+from bot.send import announce, send_text, tell
+from bot.views import alert_text, jst, report_text, yen
 from signaldesk import signals
 from signaldesk.approvals import expire_stale_signals
 from signaldesk.clock import to_db
@@ -42,6 +43,7 @@ class JobTimes:
     alerts: float = 10
     health: float = 60
     manage: float = 15
+    watch: float = 5
     first: float = 1
 
 
@@ -80,10 +82,11 @@ async def announce_job(context) -> None:
 
 
 async def sweep_job(context) -> None:
-    """Expire signals past their approval window and take the buttons off their messages."""
+    """Expire signals past their approval window; their cards lose the buttons through the reply
+    queue."""
     desk = desk_of(context)
     for signal in await on_desk(desk, expire_stale_signals, desk.clock()):
-        await refresh_announcement(context.bot, desk, signal, verdict_footer(signal))
+        desk.replies.put(partial(tell, context.bot, desk, signal.id))
 
 
 async def alerts_job(context) -> None:
@@ -164,42 +167,74 @@ async def health_job(context) -> None:
 
 
 async def manage_job(context) -> None:
-    """Let execution manage open trades; its notices go through the outbox so a network loss loses none."""
+    """Queue one management step on the exchange lane (never two waiting); its notices go to the
+    outbox."""
     desk = desk_of(context)
     now = desk.clock()
-    try:
-        notices = await on_desk(desk, manage_trades, desk.exchange, desk.settings, now)
-    except (
-        Exception
-    ) as exc:  # one bad round must not stop trade management; tell the person once an hour
-        log.exception("manage_trades raised")
-        key = f"manage_trades:{type(exc).__name__}:{now:%Y%m%d%H}"
-        await on_desk(
-            desk, queue_alert, "warning", "manage_trades", f"{type(exc).__name__}: {exc}", now, key
-        )
+    desk.lane.submit(
+        manage_trades,
+        desk.settings,
+        now,
+        then=partial(queue_trade_notices, desk, now),
+        key="manage",
+    )
+
+
+async def queue_trade_notices(desk: Desk, now: datetime, notices, error) -> None:
+    """Put a management step's notices in the outbox, so a network loss loses none."""
+    if (
+        error is not None
+    ):  # one bad round must not stop trade management; tell the person once an hour
+        log.error("manage_trades raised %s: %s", type(error).__name__, error)
+        key = f"manage_trades:{type(error).__name__}:{now:%Y%m%d%H}"
+        text = f"{type(error).__name__}: {error}"
+        await on_desk(desk, queue_alert, "warning", "manage_trades", text, now, key)
         return
     for notice in notices:
         await on_desk(desk, queue_alert, "info", "trade", notice, now)
 
 
-def gather_report(db, desk: Desk, day, now: datetime):
-    """Compute the day's report, write its daily_summary row, and return it with equity, risk lines and chart points."""
+REPORT_EXCHANGE_WAIT = 30.0  # seconds the report waits for the lane's account figures
+
+
+def gather_report(db, desk: Desk, day, now: datetime, snap):
+    """Compute the day's report, write its daily_summary row, and return it with equity, risk lines
+    and chart points.
+
+    `snap` is the risk snapshot read on the exchange lane, or None when the exchange could not be
+    seen.
+    """
     report = daily_report(db, day, desk.settings.report.tz)
     state = trading_state(db)
     risk_lines = [f"Risk state: {'HALTED (' + state.reason + ')' if state.halted else 'RUNNING'}"]
-    snap = risk_snapshot(db, desk.exchange, desk.settings, now)
-    equity = snap.equity_jpy
-    risk_lines.append(
-        f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
-        f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
-    )
+    equity = snap.equity_jpy if snap is not None else None
+    if snap is None:
+        risk_lines.append("Risk budget left: unknown (the exchange could not be seen)")
+    else:
+        risk_lines.append(
+            f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
+            f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
+        )
     save_daily_summary(db, report, equity, now)
     return report, equity, risk_lines, equity_points(db, now, CHART_DAYS, equity)
 
 
+async def account_snapshot(desk: Desk, now: datetime, timeout: float):
+    """Return the risk snapshot read on the exchange lane, or None when it is not there in time."""
+    try:
+        return await on_exchange(desk, risk_snapshot, desk.settings, now, timeout=timeout)
+    except (
+        Exception
+    ) as exc:  # maintenance, unreadable answer, busy lane: the report goes out without it
+        log.warning("account figures unavailable for the report: %s: %s", type(exc).__name__, exc)
+        return None
+
+
 async def send_daily_report(bot, desk: Desk, day) -> None:
     """Send one day's report text and its equity chart."""
-    report, equity, risk_lines, points = await on_desk(desk, gather_report, desk, day, desk.clock())
+    now = desk.clock()
+    snap = await account_snapshot(desk, now, REPORT_EXCHANGE_WAIT)
+    report, equity, risk_lines, points = await on_desk(desk, gather_report, desk, day, now, snap)
     chat = desk.settings.telegram_chat_id
     await send_text(bot, chat, report_text(report, equity, risk_lines))
     title = f"Equity, last {CHART_DAYS} days"

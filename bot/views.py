@@ -31,7 +31,9 @@ DYNAMIC_COMMANDS = (
     ("approve_<id>", "approve signal <id> (or tap Approve)"),
     ("reject_<id>", "reject signal <id> (or tap Reject)"),
     ("modify_<id> size=… entry=… stop=… tp1=… tp2=…", "adjust a pending signal (size down only)"),
+    ("close_<id>", "close open trade <id> at market (asks you to confirm)"),
 )
+MODIFY_EXAMPLE = "/modify_12 size=0.002 entry=9900000 stop=9800000 tp1=10000000 tp2=10100000"
 
 
 def jst(moment: datetime | None) -> str:
@@ -166,15 +168,235 @@ def verdict_footer(signal, detail: str = "") -> str:
     """Render the line that replaces the buttons once a signal is decided."""
     by = escape(str(signal.approved_by or ""))
     words = {
-        signals.APPROVED: f"✅ Approved by {by} at {jst(signal.decided_at)}",
+        signals.APPROVED: f"✅ Approved by {by} at {jst(signal.decided_at)}; checking risk and "
+        "placing the order…",
         signals.REJECTED: f"❌ Rejected by {by} at {jst(signal.decided_at)}",
         signals.EXPIRED: f"⌛ Expired at {jst(signal.decided_at)}: no decision within the approval window",
-        signals.EXECUTED: f"✅ Approved by {by}; order placed",
+        signals.EXECUTED: f"✅ Approved by {by}; entry order sent",
         signals.BLOCKED: f"⛔ Approved by {by}; blocked by the risk manager",
         signals.FAILED: f"⚠️ Approved by {by}; execution failed",
     }
     text = words.get(signal.status, f"Status {escape(signal.status)}")
     return f"{text}\n{escape(detail)}" if detail else text
+
+
+def outcome_notice(signal, detail: str = "") -> str:
+    """Render the message that tells the trader what became of a decided signal."""
+    head = f"<b>Signal #{signal.id} · {escape(signal.symbol)} {escape(signal.direction or '')}</b>"
+    return f"{head}\n{verdict_footer(signal, detail)}"
+
+
+def decided_answer(signal) -> str:
+    """Render the answer to the one decision that changed a signal (a tap's toast or a text
+    reply)."""
+    if signal.status == signals.APPROVED:
+        return f"Signal #{signal.id} approved; checking risk and placing the order…"
+    if signal.status == signals.BLOCKED:
+        return (
+            f"Signal #{signal.id} not traded: {escape(blocked_reason(signal))}. No order was sent."
+        )
+    return f"Signal #{signal.id} rejected; nothing will be traded."
+
+
+def blocked_reason(signal) -> str:
+    """Return the last reason noted on a signal (`blocked: ...`), without its prefix."""
+    last = last_note(signal)
+    return last.split(": ", 1)[-1] if ": " in last else last or "blocked"
+
+
+def entry_line(trade_id: int, order) -> str:
+    """Say where a recovered trade's entry order stands (told after a restart, from the rows)."""
+    if order is None:
+        return f"trade #{trade_id}: no entry order recorded"
+    if order.status in ("PLACING", "UNKNOWN"):
+        return (
+            f"trade #{trade_id}: the bot stopped while sending the entry order; whether GMO has "
+            "it is being checked with GMO (it is never sent twice)"
+        )
+    where = f" as {order.exchange_order_id}" if order.exchange_order_id else ""
+    return f"trade #{trade_id}: entry order {order.status.lower()} on GMO{where}"
+
+
+def last_note(signal) -> str:
+    """Return the last thing execution noted on a signal (`failed: ...`, `trade #3`), or ''."""
+    return (signal.decision_note or "").split(" | ")[-1]
+
+
+def bad_id_text(command: str, raw: str) -> str:
+    """Explain a signal or trade id that is not 1-18 ASCII digits."""
+    shown = f" (got “{escape(raw[:40])}”)" if raw else ""
+    return (
+        f"/{command}_… needs an id of 1 to 18 digits 0-9, like /{command}_12{shown}. "
+        "Nothing changed."
+    )
+
+
+def bad_button_text(data: str | None) -> str:
+    """Explain a tap on a button this desk does not know or whose data is broken."""
+    if not data:
+        return "This button carries no data; nothing changed."
+    return f"This button ({data[:40]}) is not one of the desk's; nothing changed."
+
+
+def foreign_button_text(signal_id: int) -> str:
+    """Explain a tap whose button names another signal than the card it sits on."""
+    return (
+        f"This button names signal #{signal_id}, but it is not on that signal's card; "
+        "nothing changed."
+    )
+
+
+def modify_refusal(signal_id: int, reason: str) -> str:
+    """Explain a refused /modify (the reason echoes the trader's input, so it is escaped)."""
+    reason = escape(reason, quote=False)
+    return f"/modify_{signal_id}: {reason}. Nothing changed. Example: {MODIFY_EXAMPLE}"
+
+
+def modified_text(s) -> str:
+    """Confirm a /modify that changed a pending signal."""
+    return (
+        f"Signal #{s.id} modified: entry {s.entry_price} · stop {s.stop_loss} · "
+        f"TP {s.take_profit_1}/{s.take_profit_2} · size {s.size} · risk ¥{s.risk_jpy}. "
+        f"Still pending: /approve_{s.id} "
+        f"/reject_{s.id}"
+    )
+
+
+def execution_raised_text(signal_id: int, error: str) -> str:
+    """Say that placing an order broke unexpectedly (the approval stands; the repair retries it)."""
+    return (
+        f"⚠️ Placing the order of signal #{signal_id} raised {escape(error)}; it stays APPROVED "
+        "and is checked again by the next repair (start-up, or the exchange answering again). "
+        "Details are in the bot log."
+    )
+
+
+RESUMED = "▶️ Trading resumed."
+NOT_HALTED = "Trading was not halted; nothing changed."
+
+
+def report_usage(latest) -> str:
+    """Explain /report's argument."""
+    return f"Usage: /report or /report YYYY-MM-DD (a finished day, {latest} or earlier)."
+
+
+def error_text(error: str) -> str:
+    """Tell the operator that a handler failed (details in the log)."""
+    return f"⚠️ Something went wrong ({escape(error)}); details are in the bot log. Check /status."
+
+
+HALT_NOTICES = (
+    "Trading halted;",
+    "Trading was already halted.",
+)  # said by the first answer to /stop
+WORKING_ON_IT = "Working on it; the result follows in the chat."
+UNKNOWN_COMMAND = "I do not know that command; /help lists what I understand."
+STOP_USAGE = (
+    "Usage: /stop (halt, keep positions) or /stop flatten (halt and close them). Nothing changed."
+)
+
+
+def halted_text(halted_now: bool, flatten: bool) -> str:
+    """Render the first answer to /stop: the halt is in force at once."""
+    first = "⛔ Trading halted." if halted_now else "⛔ Trading was already halted."
+    if flatten:
+        return f"{first} Positions are kept unless you confirm closing them below."
+    return f"{first} Cancelling resting entry orders…"
+
+
+def stop_report_text(report, flatten: bool, notices: Sequence[str]) -> str:
+    """Render what /stop did to orders and positions once the exchange answered."""
+    lines = [f"Cancelled orders: {', '.join(f'#{i}' for i in report.cancelled_orders) or 'none'}."]
+    if flatten:
+        lines.append(
+            f"Flattened trades: {', '.join(f'#{i}' for i in report.flattened_trades) or 'none'}."
+        )
+    else:
+        lines.append("Positions kept (use /stop flatten to close them).")
+    lines += [escape(n) for n in notices if not n.startswith(HALT_NOTICES)]
+    return "\n".join([*lines, "/resume lifts the halt."])
+
+
+def stop_unreached_text(error: str) -> str:
+    """Say that /stop's cancellations wait for the exchange (the halt already holds)."""
+    return (
+        f"⚠️ The exchange did not answer ({escape(error)}); resting orders are not cancelled yet. "
+        "The halt holds, and the desk cancels them as soon as the exchange answers."
+    )
+
+
+def flatten_prompt(open_trades: int, seconds: int) -> str:
+    """Ask to confirm closing every open trade at market."""
+    return (
+        f"Close all {open_trades} open trade(s) at market? Tap Confirm within {seconds} s; "
+        "otherwise they stay open with their stops."
+    )
+
+
+def close_prompt(trade, seconds: int) -> str:
+    """Ask to confirm closing one trade at market."""
+    return (
+        f"Close trade #{trade.id} {escape(trade.symbol)} {escape(trade.direction)} "
+        f"{price(trade.remaining_size or trade.size)} at market? Tap Confirm within {seconds} s."
+    )
+
+
+def close_title(trade_id: int) -> str:
+    """Title of the report of a /close_<id>."""
+    return f"Close trade #{trade_id}"
+
+
+def close_failed(trade_id: int, error: str) -> str:
+    """Say (plain text) that closing a trade did not go through."""
+    return f"Closing trade #{trade_id} failed ({error}); try again."
+
+
+def not_open_text(trade_id: int) -> str:
+    """Say a trade cannot be closed because it is not open."""
+    return f"Trade #{trade_id} is not open; nothing to close."
+
+
+CONFIRM_WORDS = {
+    "confirmed": "Confirmed; sending the close orders…",
+    "cancelled": "Cancelled; nothing was closed.",
+    "expired": "This confirmation has expired (or the bot restarted); nothing was done.",
+    "used": "This confirmation was already answered; nothing more was done.",
+    "foreign": "This button is not on its confirmation message; nothing was done.",
+}
+
+
+def notices_text(title: str, notices: Sequence[str]) -> str:
+    """Render plain notices from execution under a bold title."""
+    return "\n".join([f"<b>{escape(title)}</b>", *(escape(n) for n in notices)])
+
+
+def unseen_alert(error: str) -> str:
+    """Alert (plain text) that the desk cannot see the exchange."""
+    return (
+        f"The desk cannot see the exchange ({error}). Commands, alerts and /stop still work; no "
+        "order is placed and trades are not checked until it answers. Retrying."
+    )
+
+
+EXCHANGE_BACK = "The exchange answers again; orders and positions are reconciled."
+
+
+def repair_raised_alert(name: str, error: str) -> str:
+    """Alert (plain text) that the start-up repair failed for a reason that is not the exchange."""
+    return f"The start-up repair raised {name}: {error}; retrying. See the bot log."
+
+
+def exchange_line(view, busy_since: datetime | None, now: datetime) -> str:
+    """Render how the desk sees the exchange, for /status."""
+    if view.failing_since is not None:
+        return (
+            f"⚠️ Exchange: cannot see it since {jst(view.failing_since)} "
+            f"({escape(view.last_error)}); the desk retries and reconciles when it answers."
+        )
+    busy = f"; busy with an order since {jst(busy_since)}" if busy_since else ""
+    if view.last_ok_at is None:
+        return f"Exchange: not reached yet since the start{busy}"
+    return f"Exchange: answering (last answer {jst(view.last_ok_at)}){busy}"
 
 
 def refusal_text(signal_id: int, signal, now: datetime) -> str:
@@ -252,7 +474,7 @@ def status_text(v: StatusView) -> str:
     if v.model_line:
         lines.append(escape(v.model_line))
     if v.note:
-        lines.append(escape(v.note))
+        lines.append(v.note)
     return "\n".join(lines)
 
 

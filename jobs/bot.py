@@ -19,9 +19,13 @@ def add_arguments(parser) -> None:
 
 def run(args, settings) -> int:
     """Refuse to start without the Telegram settings; otherwise poll until SIGINT/SIGTERM and exit 0."""
-    from telegram import Update
-
-    from bot.main import build_application, compose_desk, keep_http_logs_quiet, missing_settings
+    from bot.main import (
+        build_application,
+        compose_desk,
+        keep_http_logs_quiet,
+        missing_settings,
+        run_bot,
+    )
     from signaldesk.exchange.factory import build_http
     from signaldesk.storage import open_current_db
 
@@ -50,7 +54,7 @@ def run(args, settings) -> int:
                 )
             return EXIT_OK
         keep_http_logs_quiet()
-        build_application(settings, desk).run_polling(allowed_updates=Update.ALL_TYPES)
+        run_bot(build_application(settings, desk))
     finally:
         http.close()  # the GMO client (live, or the paper exchange's public feed)
         db.close()

@@ -11,6 +11,7 @@ from signaldesk import signals
 from signaldesk.audit import record
 from signaldesk.columns import to_column
 from signaldesk.signals import APPROVED, REJECTED, TIMEOUT_ACTOR, Signal
+from signaldesk.state import trading_state
 from signaldesk.storage import writing
 
 VERDICTS = {APPROVED: "approved", REJECTED: "rejected"}
@@ -38,9 +39,21 @@ class Decision:
 
 
 def decide(
-    db, signal_id: int, status: str, by: str, now: datetime, note: str | None = None
+    db,
+    signal_id: int,
+    status: str,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+    block_when_halted: bool = False,
 ) -> Decision:
-    """Approve or reject a pending, unexpired signal by compare-and-set, audit the verdict, return what happened."""
+    """Approve or reject a pending, unexpired signal by compare-and-set, audit the verdict, return
+    what happened.
+
+    With `block_when_halted`, an approval while trading is halted is BLOCKED in the same
+    transaction, so the person hears at once that no order will be sent (the execution step would
+    block it anyway).
+    """
     if status not in VERDICTS:
         raise ValueError(f"verdict {status!r}: allowed {', '.join(VERDICTS)}")
     with writing(db):
@@ -49,7 +62,18 @@ def decide(
         )
         event = VERDICTS[status] if changed else f"{VERDICTS[status]}_refused"
         record(db, event, by, {"signal_id": signal_id}, now)
+        if changed and status == APPROVED and block_when_halted:
+            _block_if_halted(db, signal_id)
     return Decision(changed, signals.load(db, signal_id))
+
+
+def _block_if_halted(db, signal_id: int) -> None:
+    """Move a just-approved signal to BLOCKED when trading is halted, noting the halt's reason."""
+    state = trading_state(db)
+    if state.halted:
+        reason = state.reason or "no reason given"
+        note = f"blocked: trading is halted ({reason}); /resume lifts the halt"
+        signals.move(db, signal_id, signals.BLOCKED, append_note=note)
 
 
 def expire_stale_signals(db, now: datetime) -> list[Signal]:
@@ -79,7 +103,7 @@ def parse_modification(text: str) -> dict[str, Decimal]:
         match = MODIFY_PAIR.match(part.lower())
         if not match or match.group(1) not in MODIFIABLE:
             raise ModificationError(
-                f"{part!r} is not key=value with a key from {', '.join(MODIFIABLE)}"
+                f"{_shown(part)} is not key=value with a key from {', '.join(MODIFIABLE)}"
             )
         key, raw = match.groups()
         if MODIFIABLE[key] in changes:
@@ -88,13 +112,18 @@ def parse_modification(text: str) -> dict[str, Decimal]:
     return changes
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """Return the trader's input as quoted in an answer: repr, cut to `limit` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _number(key: str, raw: str) -> Decimal:
     try:
         value = Decimal(raw.replace(",", "").replace("_", ""))
     except InvalidOperation:
-        raise ModificationError(f"{key}={raw!r} is not a number") from None
+        raise ModificationError(f"{key}={_shown(raw)} is not a number") from None
     if not value.is_finite():
-        raise ModificationError(f"{key}={raw!r} is not a finite number")
+        raise ModificationError(f"{key}={_shown(raw)} is not a finite number")
     return value
 
 

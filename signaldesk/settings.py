@@ -143,6 +143,18 @@ class ListenerSettings:
 
 
 @dataclass(frozen=True)
+class BotSettings:
+    """The Telegram desk: polling, retries while the exchange cannot be seen, confirm steps,
+    strangers."""
+
+    poll_timeout_seconds: int = 10
+    exchange_retry_seconds: float = 5.0
+    exchange_retry_max_seconds: float = 120.0
+    confirm_seconds: int = 60
+    strangers_per_hour: int = 100
+
+
+@dataclass(frozen=True)
 class Urls:
     """Base URLs of the outside world, settable so tests and staging can point at local fakes."""
 
@@ -177,6 +189,7 @@ class Settings:
     listener: ListenerSettings = field(default_factory=ListenerSettings)
     # SIGNALDESK_MODEL was set: it wins over the active version the database records.
     model_pinned: bool = False
+    bot: BotSettings = field(default_factory=BotSettings)
 
     def secrets(self) -> tuple[str, ...]:
         """Return the non-empty secret values, for log redaction."""
@@ -252,6 +265,8 @@ def _cross_checks(settings: Settings) -> list[str]:
         problems.append(
             "[risk] take_profit_1_atr_multiple must not exceed take_profit_2_atr_multiple"
         )
+    if settings.bot.exchange_retry_seconds > settings.bot.exchange_retry_max_seconds:
+        problems.append("[bot] exchange_retry_seconds must not exceed exchange_retry_max_seconds")
     return problems
 
 
@@ -351,6 +366,7 @@ SECTIONS = {
     "report": ReportSettings,
     "health": HealthSettings,
     "listener": ListenerSettings,
+    "bot": BotSettings,
 }
 
 
@@ -548,5 +564,12 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "baseline_minutes": (lambda v: 5 <= v <= 1440, "minutes between 5 and 1440"),
         "spike_multiple": (lambda v: v > 1, "a multiple > 1"),
         "spike_floor_usd": (lambda v: v >= 0, "USD >= 0"),
+    },
+    "bot": {
+        "poll_timeout_seconds": (lambda v: 1 <= v <= 50, "seconds between 1 and 50"),
+        "exchange_retry_seconds": (lambda v: 0.1 <= v <= 600, "seconds between 0.1 and 600"),
+        "exchange_retry_max_seconds": (lambda v: 1 <= v <= 3600, "seconds between 1 and 3600"),
+        "confirm_seconds": (lambda v: 10 <= v <= 600, "seconds between 10 and 600"),
+        "strangers_per_hour": (lambda v: 1 <= v <= 10000, "a whole number between 1 and 10000"),
     },
 }

@@ -173,7 +173,7 @@ def indent(text: str) -> str:
     return "\n".join("   " + line for line in text.splitlines())
 
 
-def replay_days(db, settings, args, terminal_clock, terminal):
+def replay_days(db, settings, args, terminal_clock, terminal, api=None):
     """Run the desk over the last days of the data through the real bot; return the records for the report."""
     from jobs.demo.lockstep import LockstepBot
     from signaldesk.backtest.engine import ApprovalPolicy, run_steps, step_times
@@ -191,7 +191,9 @@ def replay_days(db, settings, args, terminal_clock, terminal):
     model = load_model(settings.model_dir, until, float("inf"))
     policy = ApprovalPolicy(args.approve, args.seed)
     terminal_clock.now = since
-    bot = LockstepBot(settings, db, exchange, terminal_clock, policy.chooser(), terminal.tap)
+    bot = LockstepBot(
+        settings, db, exchange, terminal_clock, policy.chooser(), terminal.tap, api=api
+    )
     try:
         opens = step_times(since, until)
         steps = run_steps(
@@ -264,7 +266,7 @@ def run(args, settings) -> int:
             f"(the cutoffs stored with it, no hand-lowered thresholds), the person "
             f"approves {args.approve:.0%} (seed {args.seed}); Telegram is a local server, printed below"
         )
-        result, plan = replay_days(db, settings, args, clock, terminal)
+        result, plan = replay_days(db, settings, args, clock, terminal, api)
         paths = write_outputs(result, plan.out_dir)
         summary = demo_summary(
             db, result, paths, path, terminal.counts, time.perf_counter() - started

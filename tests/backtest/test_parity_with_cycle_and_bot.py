@@ -114,7 +114,12 @@ def run_cycle_replay_and_bot(env: Path, api: LocalBotApi) -> Path:
         {s: load_candles(db, s, "15m") for s in BUNDLED}, spread_bps=REPLAY_SPREAD_BPS
     )
     bot = LockstepBot(
-        settings, db, build_exchange(settings, db, feed=feed), ReplayClock(SINCE), lambda _id: True
+        settings,
+        db,
+        build_exchange(settings, db, feed=feed),
+        ReplayClock(SINCE),
+        lambda _id: True,
+        api=api,
     )
     day = None
     try:

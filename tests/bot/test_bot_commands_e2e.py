@@ -33,8 +33,10 @@ async def ask(fake, text: str, n: int) -> str:
 
 
 async def answer_to(fake, text: str, starts: str) -> str:
-    """Send a command as Alice and return the first message to her that starts with `starts`."""
-    fake.push_update(message_update(text, ALICE, ALICE))
+    """Send a command as Alice (unless `text` is empty) and return the first message to her starting
+    `starts`."""
+    if text:
+        fake.push_update(message_update(text, ALICE, ALICE))
 
     def answered(p) -> bool:
         return int(p["chat_id"]) == ALICE and p["text"].startswith(starts)
@@ -44,16 +46,20 @@ async def answer_to(fake, text: str, starts: str) -> str:
 
 
 def test_stop_halts_and_says_what_it_cancelled_and_kept(bot_settings, db, fake_telegram):
+    # The halt is answered at once; what the exchange did follows (it may be busy with an order).
     async def scenario():
         async with running_desk(bot_settings, db):
-            return await ask(fake_telegram, "/stop", 1)
+            return await ask(fake_telegram, "/stop", 1), await answer_to(
+                fake_telegram, "", "Cancelled"
+            )
 
-    text = asyncio.run(scenario())
+    halted, report = asyncio.run(scenario())
     state = trading_state(db)
     assert (state.halted, state.reason) == (True, f"/stop by {ALICE}")
-    assert text == (
-        "⛔ Trading halted.\nCancelled orders: none.\n"
-        "Positions kept (use /stop flatten to close them).\n/resume lifts the halt."
+    assert halted == "⛔ Trading halted. Cancelling resting entry orders…"
+    assert report == (
+        "Cancelled orders: none.\nPositions kept (use /stop flatten to close them).\n"
+        "/resume lifts the halt."
     )
     assert events(db, "stop_command")[0]["detail"]["flatten"] is False
 
@@ -65,8 +71,8 @@ def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(
         async with running_desk(bot_settings, db):
             usage = await ask(fake_telegram, "/stop now", 1)
             halted = trading_state(db).halted
-            await ask(fake_telegram, "/stop flatten", 2)
-            resumed = await ask(fake_telegram, "/resume", 3)
+            await answer_to(fake_telegram, "/stop flatten", "Close all 0 open trade(s)")
+            resumed = await answer_to(fake_telegram, "/resume", "▶️")
             return usage, halted, resumed
 
     usage, halted_after_usage, resumed = asyncio.run(scenario())
@@ -75,7 +81,8 @@ def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(
 
 
 def test_status_shows_equity_pnl_trades_positions_and_health(bot_settings, db, fake_telegram):
-    # P/L and trade counts come from the desk's fills (tests/risk); here a fresh paper desk shows zeros.
+    # P/L and trade counts come from the desk's fills (tests/risk); here a fresh paper desk shows
+    # zeros.
     with db.conn:
         db.conn.execute(
             "INSERT INTO runs (kind, started_at, finished_at, status) VALUES ('cycle', ?, ?, 'ok')",
@@ -138,7 +145,7 @@ def test_report_shows_the_previous_jst_day_and_writes_the_summary(bot_settings, 
 
     async def scenario():
         async with running_desk(bot_settings, db, clock=fixed_clock(REPORT_MORNING)):
-            text = await ask(fake_telegram, "/report", 1)
+            text = await answer_to(fake_telegram, "/report", "<b>Daily report")
             photo = await fake_telegram.wait_for("sendPhoto")
             return text, photo[0]
 
@@ -146,7 +153,8 @@ def test_report_shows_the_previous_jst_day_and_writes_the_summary(bot_settings, 
     lines = text.split("\n")
     assert lines[0] == "<b>Daily report 2026-03-09 (JST)</b>"
     assert lines[1] == "Trades 4 (won 2, lost 2) · P/L ¥3,500 · fees ¥40"  # 3000-1000+2000-500
-    # win 2/4; PF (3000+2000)/(1000+500)=3.33; drawdown 3000->2000 = 1000; Sharpe mean .00875 / sd .019311 = 0.45
+    # win 2/4; PF (3000+2000)/(1000+500)=3.33; drawdown 3000->2000 = 1000; Sharpe mean .00875 / sd
+    # .019311 = 0.45
     assert (
         lines[2]
         == "Win rate 50.0% · profit factor 3.33 · max drawdown ¥1,000 · Sharpe 0.45 (per trade)"
@@ -207,6 +215,8 @@ def test_modify_within_the_rules_recomputes_risk_and_stays_pending(bot_settings,
     async def scenario():
         async with running_desk(bot_settings, db):
             await fake_telegram.wait_for("sendMessage")
+            while signal_row(db, signal_id)["telegram_message_id"] is None:
+                await asyncio.sleep(0.02)  # the card's id is stored just after it was sent
             text = await ask(fake_telegram, f"/modify_{signal_id} size=0.005 stop=9950000", 2)
             edits = await fake_telegram.wait_for("editMessageText")
             return text, edits[0]

@@ -86,7 +86,8 @@ def test_resolving_through_many_moments_equals_one_call_per_moment(tmp_path, db_
 
     rows, performance = tables(one_by_one)
     assert (rows, performance) == tables(in_bulk)
-    unresolved = [r for r in rows if r[-1] is None]  # resolved_at is the last column
+    resolved_at = signals.COLUMNS.index("resolved_at")
+    unresolved = [r for r in rows if r[resolved_at] is None]
     assert len(unresolved) == 2 * (
         HORIZON + 1
     )  # per symbol: the last hour, and the missing candle's

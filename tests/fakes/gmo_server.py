@@ -144,6 +144,8 @@ class FakeGmo:
         self._exec_ids = itertools.count(900001)
         self._pos_ids = itertools.count(300001)
         self.httpd: ThreadingHTTPServer | None = None
+        self.private_fault: str | None = None  # when set, every private request gets this fault
+        self.on_request = None  # optional callable(method, path), called as each request arrives
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -256,6 +258,12 @@ class FakeGmo:
         with self.lock:
             self.faults.setdefault(path, []).extend([kind] * times)
 
+    def set_private_fault(self, kind: str | None) -> None:
+        """Answer every private request with a fault (e.g. "maintenance") until called with None."""
+        if kind is not None and kind not in FAULTS and not kind.startswith("ERR-"):
+            raise ValueError(f"fault {kind!r}: use one of {', '.join(FAULTS)} or an ERR-code")
+        self.private_fault = kind
+
     def set_status(self, status: str) -> None:
         """Set what /v1/status reports (OPEN, PREOPEN, MAINTENANCE)."""
         self.exchange_status = status
@@ -300,10 +308,12 @@ class FakeGmo:
         private = url.path.startswith("/private/")
         path = url.path.removeprefix("/private").removeprefix("/public")
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if self.on_request is not None:
+            self.on_request(method, path)
         with self.lock:
             self.requests.append((method, path, query, body))
             faults = self.faults.get(path)
-            fault = faults.pop(0) if faults else None
+            fault = faults.pop(0) if faults else (self.private_fault if private else None)
         if fault and fault != "timeout":
             self._write_fault(handler, fault)
             return

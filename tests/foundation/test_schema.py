@@ -59,6 +59,7 @@ EXPECTED_COLUMNS = {
         "outcome_return",
         "outcome_up",
         "resolved_at",
+        "told_status",
     ],
     "trades": [
         "id",
@@ -258,6 +259,16 @@ EXPECTED_COLUMNS = {
         "executed_at",
     ],
     "paper_ledger": ["id", "account", "at", "kind", "asset", "amount", "reference"],
+    "stranger_drops": [
+        "user_id",
+        "hour",
+        "chat_id",
+        "first_at",
+        "last_at",
+        "dropped",
+        "kinds",
+        "sample",
+    ],
 }
 
 EXPECTED_INDEXES = {
@@ -265,6 +276,7 @@ EXPECTED_INDEXES = {
     "idx_signals_created",
     "idx_signals_unresolved",
     "idx_signals_model_outcomes",
+    "idx_signals_untold",
     "idx_trades_status",
     "idx_trades_entry_time",
     "idx_trades_exit_time",
