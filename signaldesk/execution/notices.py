@@ -1,8 +1,16 @@
-"""Plain-text notices for the person: what the desk just did with their trade (the bot sends them as they are)."""
+"""Notices for the person: what the desk just did with their trade, as data the bot renders.
+
+A `Notice` is its English sentence (for logs, tests and any caller that only needs text) plus what the
+sentence was made from: a `kind`, the trade it belongs to and the values in it. The bot renders the
+kind and values in the trader's language, threads the notice under its trade's card and decides from
+the kind how loudly to tell it; nothing here knows about Telegram or languages.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
+from types import MappingProxyType
 
 from signaldesk.execution.records import OrderIntent, OrderRow, TradeRow
 
@@ -21,11 +29,58 @@ REASON_WORDS = {
     "manual": "manual close",
     "emergency": "emergency stop",
 }
+# What each kind of notice is about, for the bot's notification settings (on / silent / off).
+EVENTS = {
+    "placed": "entry",
+    "rejected": "warning",
+    "filled": "fill",
+    "ended": "entry",
+    "trade_opened": "fill",
+    "stop_to_break_even": "stop_move",
+    "trade_closed": "exit",
+    "trade_cancelled": "entry",
+}
+
+
+class Notice(str):
+    """One notice: the English sentence, plus `kind`, `trade_id` and the `values` it was made from."""
+
+    kind: str
+    trade_id: int | None
+    values: Mapping
+
+    def __new__(cls, text: str, kind: str, trade_id: int | None = None, **values) -> Notice:
+        notice = super().__new__(cls, text)
+        notice.kind, notice.trade_id = kind, trade_id
+        notice.values = MappingProxyType(values)
+        return notice
+
+    @property
+    def event(self) -> str:
+        """Return the notification event this notice belongs to (entry, fill, stop_move, exit, warning)."""
+        if self.kind == "filled" and self.values.get("purpose") != "entry":
+            return (
+                "stop_move"  # a take-profit or stop fill: the trade's close notice tells the result
+            )
+        return EVENTS.get(self.kind, "warning")
 
 
 def money(value: Decimal | None) -> str:
-    """Render a JPY amount or price for a person."""
+    """Render a JPY amount or price for a person (English sentence)."""
     return "-" if value is None else f"{value:,.0f}"
+
+
+def order_values(order: OrderIntent | OrderRow) -> dict:
+    """Return what a notice says about one order."""
+    return {
+        "purpose": order.purpose,
+        "side": order.side,
+        "size": order.size,
+        "symbol": order.symbol,
+        "price": order.price,
+        "time_in_force": order.time_in_force,
+        "execution_type": order.execution_type,
+    }
 
 
 def order_words(trade_id: int | None, order: OrderIntent | OrderRow) -> str:
@@ -34,56 +89,86 @@ def order_words(trade_id: int | None, order: OrderIntent | OrderRow) -> str:
     kind = {"SOK": " (post-only)", "FAS": " (limit)"}.get(order.time_in_force or "", "")
     if order.execution_type == "STOP":
         kind = " (stop order on the exchange)"
-    return f"{PURPOSE_WORDS[order.purpose]} {order.side} {order.size} {order.symbol}{at}{kind} - trade #{trade_id}"
+    return (
+        f"{PURPOSE_WORDS[order.purpose]} {order.side} {order.size} {order.symbol}{at}{kind} "
+        f"- trade #{trade_id}"
+    )
 
 
-def placed(trade_id: int | None, order: OrderRow) -> str:
+def placed(trade_id: int | None, order: OrderRow) -> Notice:
     """Say an order is on the exchange."""
-    return f"Placed: {order_words(trade_id, order)}."
+    text = f"Placed: {order_words(trade_id, order)}."
+    return Notice(text, "placed", trade_id, **order_values(order))
 
 
-def rejected(trade_id: int | None, intent: OrderIntent, error: str) -> str:
+def rejected(trade_id: int | None, intent: OrderIntent, error: str) -> Notice:
     """Say the exchange refused an order."""
-    return f"Refused by the exchange: {order_words(trade_id, intent)}. {error}"
+    text = f"Refused by the exchange: {order_words(trade_id, intent)}. {error}"
+    return Notice(text, "rejected", trade_id, error=error, **order_values(intent))
 
 
-def filled(trade_id: int | None, order: OrderRow, size: Decimal, price: Decimal | None) -> str:
+def filled(trade_id: int | None, order: OrderRow, size: Decimal, price: Decimal | None) -> Notice:
     """Say an order (partly) filled."""
     whole = "Filled" if size >= order.size else f"Partly filled ({size} of {order.size})"
-    return f"{whole}: {PURPOSE_WORDS[order.purpose]} {order.side} {order.symbol} at {money(price)} - trade #{trade_id}."
+    text = (
+        f"{whole}: {PURPOSE_WORDS[order.purpose]} {order.side} {order.symbol} at {money(price)} "
+        f"- trade #{trade_id}."
+    )
+    values = {**order_values(order), "price": price, "filled": size, "whole": size >= order.size}
+    return Notice(text, "filled", trade_id, **values)
 
 
-def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str | None) -> str:
+def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str | None) -> Notice:
     """Say an order ended without filling completely."""
     why = {"EXPIRED_SOK": "it would have taken liquidity (post-only)"}.get(
         cancel_type or "", cancel_type or status
     )
-    return f"{PURPOSE_WORDS[order.purpose]} order of trade #{trade_id} ended ({status.lower()}): {why}."
+    text = f"{PURPOSE_WORDS[order.purpose]} order of trade #{trade_id} ended ({status.lower()}): {why}."
+    values = {**order_values(order), "status": status, "cancel_type": cancel_type}
+    return Notice(text, "ended", trade_id, **values)
 
 
-def trade_closed(trade: TradeRow, changes: dict) -> str:
+def trade_values(trade: TradeRow) -> dict:
+    """Return what a notice says about one trade."""
+    return {"direction": trade.direction, "symbol": trade.symbol}
+
+
+def trade_closed(trade: TradeRow, changes: dict) -> Notice:
     """Say a trade is closed, with its result."""
     reason = REASON_WORDS.get(changes["exit_reason"], changes["exit_reason"])
-    return (
-        f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by {reason}: exit {money(changes['exit_price'])}, "
-        f"P/L {changes['pnl_jpy']:+,.0f} JPY ({changes['pnl_pct']:+.2f}%), fees {changes['fees_jpy']:+,.0f} JPY."
+    text = (
+        f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by {reason}: exit "
+        f"{money(changes['exit_price'])}, P/L {changes['pnl_jpy']:+,.0f} JPY "
+        f"({changes['pnl_pct']:+.2f}%), fees {changes['fees_jpy']:+,.0f} JPY."
     )
+    values = {k: changes.get(k) for k in ("exit_reason", "exit_price", "pnl_jpy", "pnl_pct")}
+    return Notice(text, "trade_closed", trade.id, fees_jpy=changes.get("fees_jpy"), **values,
+                  **trade_values(trade))  # fmt: skip
 
 
-def trade_opened(trade: TradeRow, changes: dict) -> str:
+def trade_opened(trade: TradeRow, changes: dict) -> Notice:
     """Say a trade has a position."""
-    return (
+    text = (
         f"Trade #{trade.id} {trade.direction} {trade.symbol} is open: {changes['filled_size']} at "
         f"{money(changes['entry_price'])}; stop {money(trade.stop_loss)}, take-profits "
-        f"{money(trade.take_profit_1)} / {money(trade.take_profit_2)}, time stop {changes['time_stop_at']:%H:%M} UTC."
+        f"{money(trade.take_profit_1)} / {money(trade.take_profit_2)}, time stop "
+        f"{changes['time_stop_at']:%H:%M} UTC."
     )
+    values = {k: changes.get(k) for k in ("filled_size", "entry_price", "time_stop_at")}
+    return Notice(text, "trade_opened", trade.id, stop_loss=trade.stop_loss, **values,
+                  **trade_values(trade))  # fmt: skip
 
 
-def trade_cancelled(trade: TradeRow) -> str:
+def trade_cancelled(trade: TradeRow) -> Notice:
     """Say a trade never got a fill."""
-    return f"Trade #{trade.id} {trade.direction} {trade.symbol} cancelled: the entry did not fill within the window."
+    text = (
+        f"Trade #{trade.id} {trade.direction} {trade.symbol} cancelled: the entry did not fill "
+        "within the window."
+    )
+    return Notice(text, "trade_cancelled", trade.id, **trade_values(trade))
 
 
-def stop_to_break_even(trade: TradeRow, price: Decimal) -> str:
+def stop_to_break_even(trade: TradeRow, price: Decimal) -> Notice:
     """Say the stop moved to break-even."""
-    return f"Trade #{trade.id}: take-profit 1 done; stop moved to break-even at {money(price)}."
+    text = f"Trade #{trade.id}: take-profit 1 done; stop moved to break-even at {money(price)}."
+    return Notice(text, "stop_to_break_even", trade.id, price=price, **trade_values(trade))
