@@ -1,7 +1,7 @@
 """Notices for the person: what the desk just did with their trade, as data the bot renders.
 
-A `Notice` is its English sentence (for logs, tests and any caller that only needs text) plus what the
-sentence was made from: a `kind`, the trade it belongs to and the values in it. The bot renders the
+A `Notice` is its English sentence (for logs, tests and any caller that only needs text) plus what
+the sentence was made from: a `kind`, the trade it belongs to and the values in it. The bot renders the
 kind and values in the trader's language, threads the notice under its trade's card and decides from
 the kind how loudly to tell it; nothing here knows about Telegram or languages.
 """
@@ -43,7 +43,7 @@ EVENTS = {
 
 
 class Notice(str):
-    """One notice: the English sentence, plus `kind`, `trade_id` and the `values` it was made from."""
+    """One notice: the English sentence, plus `kind`, `trade_id` and the `values` behind it."""
 
     kind: str
     trade_id: int | None
@@ -57,7 +57,7 @@ class Notice(str):
 
     @property
     def event(self) -> str:
-        """Return the notification event this notice belongs to (entry, fill, stop_move, exit, warning)."""
+        """Return the notification event of this notice (entry, fill, stop_move, exit, warning)."""
         if self.kind == "filled" and self.values.get("purpose") != "entry":
             return (
                 "stop_move"  # a take-profit or stop fill: the trade's close notice tells the result
@@ -123,7 +123,8 @@ def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str |
     why = {"EXPIRED_SOK": "it would have taken liquidity (post-only)"}.get(
         cancel_type or "", cancel_type or status
     )
-    text = f"{PURPOSE_WORDS[order.purpose]} order of trade #{trade_id} ended ({status.lower()}): {why}."
+    purpose = PURPOSE_WORDS[order.purpose]
+    text = f"{purpose} order of trade #{trade_id} ended ({status.lower()}): {why}."
     values = {**order_values(order), "status": status, "cancel_type": cancel_type}
     return Notice(text, "ended", trade_id, **values)
 

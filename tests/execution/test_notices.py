@@ -1,4 +1,4 @@
-"""Notices are data: the English sentence for logs, plus the kind, trade and values the bot renders."""
+"""Notices are data: the English sentence, plus the kind, trade and values the bot renders."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def test_a_placed_entry_is_its_sentence_and_its_data():
 
 def test_fills_of_the_entry_and_of_an_exit_are_different_events():
     assert say.filled(7, order(), Decimal("0.0012"), Decimal("15230000")).event == "fill"
-    tp1 = say.filled(7, order("take_profit_1", side="SELL"), Decimal("0.0006"), Decimal("15360000"))
+    tp1_order = order("take_profit_1", side="SELL")
+    tp1 = say.filled(7, tp1_order, Decimal("0.0006"), Decimal("15360000"))
     assert tp1.event == "stop_move" and tp1.values["whole"] is False
 
 
