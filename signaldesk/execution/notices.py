@@ -1,9 +1,9 @@
 """Notices for the person: what the desk just did with their trade, as data the bot renders.
 
 A `Notice` is its English sentence (for logs, tests and any caller that only needs text) plus what
-the sentence was made from: a `kind`, the trade it belongs to and the values in it. The bot renders the
-kind and values in the trader's language, threads the notice under its trade's card and decides from
-the kind how loudly to tell it; nothing here knows about Telegram or languages.
+the sentence was made from: a `kind`, the trade it belongs to and the values in it. The bot renders
+the kind and values in the trader's language, threads the notice under its trade's card and decides
+from the kind how loudly to tell it; nothing here knows about Telegram or languages.
 """
 
 from __future__ import annotations

@@ -47,8 +47,8 @@ def test_fills_of_the_entry_and_of_an_exit_are_different_events():
 
 
 def test_a_closed_trade_carries_its_result_and_is_an_exit():
-    changes = {"exit_reason": "tp2", "exit_price": Decimal("15490000"),
-               "pnl_jpy": Decimal("312.4"), "pnl_pct": Decimal("1.71"), "fees_jpy": Decimal("-4")}  # fmt: skip
+    changes = {"exit_reason": "tp2", "exit_price": Decimal("15490000"), "pnl_jpy": Decimal("312.4"),
+               "pnl_pct": Decimal("1.71"), "fees_jpy": Decimal("-4")}  # fmt: skip
     notice = say.trade_closed(trade(), changes)
     assert notice.startswith("Trade #7 LONG BTC_JPY closed by take-profit 2")
     assert notice.event == "exit" and notice.values["pnl_jpy"] == Decimal("312.4")
