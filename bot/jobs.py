@@ -7,18 +7,21 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
-from html import escape
 
 from telegram.error import BadRequest, TelegramError
 
+from bot import notify
 from bot.charts import equity_chart_png
 from bot.desk import Desk, desk_of, on_desk, on_exchange
+from bot.report_view import chart_caption, chart_title, report_text, risk_lines
 from bot.send import announce, send_text, tell
-from bot.views import alert_text, jst, report_text, yen
+from bot.trade_thread import show_notices
+from bot.views import alert_text, deadman_text, held_footer
 from signaldesk import signals
 from signaldesk.approvals import expire_stale_signals
-from signaldesk.clock import to_db
+from signaldesk.clock import jst_day_start, to_db
 from signaldesk.execution import manage_trades
+from signaldesk.i18n import plain_text
 from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
 from signaldesk.report import (
     daily_report,
@@ -65,13 +68,21 @@ def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
 
 
 async def announce_job(context) -> None:
-    """Post each new pending signal once (claimed by compare-and-set; a failed send is released for the next round)."""
+    """Post each new pending signal once (claimed by compare-and-set; a failed send is released for
+    the next round); outside the active hours hold it, or post it silently (a setting)."""
     desk = desk_of(context)
     for signal in await on_desk(desk, signals.unannounced, desk.clock()):
-        if not await on_desk(desk, signals.claim_announcement, signal.id, desk.clock()):
+        now, footer = desk.clock(), None
+        quiet = notify.quietly(notify.level(desk.settings, "signal", now))
+        if not notify.in_active_hours(desk.settings, now):
+            if desk.settings.telegram.outside_active_hours == "hold":
+                await on_desk(desk, signals.hold, signal.id, now, hold_note(desk))
+                continue
+            quiet, footer = True, held_footer(desk.words, desk.settings.telegram.active_hours)
+        if not await on_desk(desk, signals.claim_announcement, signal.id, now):
             continue
         try:
-            message = await announce(context.bot, desk, signal)
+            message = await announce(context.bot, desk, signal, quiet, footer)
         except TelegramError as exc:
             log.warning("could not announce signal #%s (will retry): %s", signal.id, exc)
             await on_desk(desk, signals.release_announcement, signal.id)
@@ -79,6 +90,11 @@ async def announce_job(context) -> None:
         await on_desk(
             desk, signals.record_announcement, signal.id, message.chat_id, message.message_id
         )
+
+
+def hold_note(desk: Desk) -> str:
+    """Return the decision note of a held signal."""
+    return f"held: outside the active hours {desk.settings.telegram.active_hours} JST"
 
 
 async def sweep_job(context) -> None:
@@ -97,14 +113,25 @@ async def alerts_job(context) -> None:
             return
 
 
+def alert_level(desk: Desk, severity: str) -> str:
+    """Return how an alert goes out: critical ones always ring; the rest follow [notify] warning."""
+    event = "alert" if severity == "critical" else "warning"
+    return notify.level(desk.settings, event, desk.clock())
+
+
 async def deliver_alert(bot, desk: Desk, alert) -> bool:
-    """Send one alert (critical and info loudly, warnings silently); return False when it should be retried later."""
+    """Send one alert (critical always with sound; others as [notify] warning says); return False
+    when it should be retried later."""
+    level = alert_level(desk, alert.severity)
+    if level == "off":
+        await on_desk(desk, mark_sent, alert.id, desk.clock(), "off")
+        return True
     try:
         await send_text(
             bot,
             desk.settings.telegram_chat_id,
-            alert_text(alert.severity, alert.kind, alert.text),
-            disable_notification=alert.severity == "warning",
+            alert_text(desk.words, alert.severity, alert.kind, alert.text),
+            disable_notification=notify.quietly(level),
         )
     except (
         BadRequest
@@ -121,30 +148,18 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
     return True
 
 
-def queue_deadman_alerts(db, health, started_at: datetime, now: datetime) -> list[str]:
+def queue_deadman_alerts(db, health, started_at: datetime, now: datetime, w) -> list[str]:
     """Queue an alert (once per silence) when no cycle succeeded or the listener did not beat for too long."""
     queued = []
     checks = (
-        (
-            "cycle",
-            last_success(db, "cycle"),
-            health.cycle_dead_minutes,
-            "critical",
-            "no cycle has succeeded",
-        ),
-        (
-            "listener",
-            last_beat(db, "listener"),
-            health.listener_dead_minutes,
-            "warning",
-            "the liquidation listener has not beaten",
-        ),
+        ("cycle", last_success(db, "cycle"), health.cycle_dead_minutes, "critical"),
+        ("listener", last_beat(db, "listener"), health.listener_dead_minutes, "warning"),
     )
-    for name, last, minutes, severity, words in checks:
+    for name, last, minutes, severity in checks:
         reference = max(last, started_at) if last else started_at
         if now - reference <= timedelta(minutes=minutes):
             continue
-        text = f"Dead-man check: {words} since {jst(last)} (limit {minutes} min)."
+        text = plain_text(deadman_text(w, name, last, minutes))
         if queue_alert(
             db, severity, f"{name}_dead", text, now, dedupe_key=f"{name}_dead:{to_db(reference)}"
         ):
@@ -163,6 +178,7 @@ async def health_job(context) -> None:
         desk.settings.health,
         context.application.bot_data["started_at"],
         now,
+        desk.words,
     )
 
 
@@ -175,13 +191,14 @@ async def manage_job(context) -> None:
         manage_trades,
         desk.settings,
         now,
-        then=partial(queue_trade_notices, desk, now),
+        then=partial(queue_trade_notices, context.bot, desk, now),
         key="manage",
     )
 
 
-async def queue_trade_notices(desk: Desk, now: datetime, notices, error) -> None:
-    """Put a management step's notices in the outbox, so a network loss loses none."""
+async def queue_trade_notices(bot, desk: Desk, now: datetime, notices, error) -> None:
+    """Thread a management step's notices under their trades (the rows are the truth: a lost
+    message is redrawn by the watch job); notices about no trade go to the outbox."""
     if (
         error is not None
     ):  # one bad round must not stop trade management; tell the person once an hour
@@ -190,8 +207,7 @@ async def queue_trade_notices(desk: Desk, now: datetime, notices, error) -> None
         text = f"{type(error).__name__}: {error}"
         await on_desk(desk, queue_alert, "warning", "manage_trades", text, now, key)
         return
-    for notice in notices:
-        await on_desk(desk, queue_alert, "info", "trade", notice, now)
+    await show_notices(bot, desk, notices)
 
 
 REPORT_EXCHANGE_WAIT = 30.0  # seconds the report waits for the lane's account figures
@@ -205,18 +221,12 @@ def gather_report(db, desk: Desk, day, now: datetime, snap):
     seen.
     """
     report = daily_report(db, day, desk.settings.report.tz)
-    state = trading_state(db)
-    risk_lines = [f"Risk state: {'HALTED (' + state.reason + ')' if state.halted else 'RUNNING'}"]
+    lines = risk_lines(desk.words, trading_state(db), snap)
     equity = snap.equity_jpy if snap is not None else None
-    if snap is None:
-        risk_lines.append("Risk budget left: unknown (the exchange could not be seen)")
-    else:
-        risk_lines.append(
-            f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
-            f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
-        )
     save_daily_summary(db, report, equity, now)
-    return report, equity, risk_lines, equity_points(db, now, CHART_DAYS, equity)
+    start = jst_day_start(datetime.combine(day, time(12), tzinfo=desk.settings.report.tz))
+    held = signals.held(db, start, start + timedelta(days=1))
+    return report, equity, lines, equity_points(db, now, CHART_DAYS, equity), held
 
 
 async def account_snapshot(desk: Desk, now: datetime, timeout: float):
@@ -231,15 +241,19 @@ async def account_snapshot(desk: Desk, now: datetime, timeout: float):
 
 
 async def send_daily_report(bot, desk: Desk, day) -> None:
-    """Send one day's report text and its equity chart."""
-    now = desk.clock()
+    """Send one day's report text and its equity chart (as [notify] report says)."""
+    now, w = desk.clock(), desk.words
+    level = notify.level(desk.settings, "report", now)
     snap = await account_snapshot(desk, now, REPORT_EXCHANGE_WAIT)
-    report, equity, risk_lines, points = await on_desk(desk, gather_report, desk, day, now, snap)
-    chat = desk.settings.telegram_chat_id
-    await send_text(bot, chat, report_text(report, equity, risk_lines))
-    title = f"Equity, last {CHART_DAYS} days"
-    png = await asyncio.to_thread(equity_chart_png, points, title)
-    await bot.send_photo(chat, png, caption=escape(f"{title} (to {day.isoformat()} report)"))
+    report, equity, lines, points, held = await on_desk(desk, gather_report, desk, day, now, snap)
+    if level == "off":
+        return
+    chat, quiet = desk.settings.telegram_chat_id, notify.quietly(level)
+    text = report_text(w, report, equity, lines, held)
+    await send_text(bot, chat, text, disable_notification=quiet)
+    png = await asyncio.to_thread(equity_chart_png, points, chart_title(w, CHART_DAYS), w)
+    caption = chart_caption(w, CHART_DAYS, day)
+    await bot.send_photo(chat, png, caption=caption, disable_notification=True)
 
 
 async def daily_report_job(context) -> None:

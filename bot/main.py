@@ -32,6 +32,8 @@ from bot.jobs import JobTimes, schedule_jobs
 from bot.polling import poll_updates
 from bot.recovery import start_repair, watch_job
 from bot.views import BOT_COMMANDS
+from signaldesk.i18n import words
+from signaldesk.settings import LANGUAGES
 from signaldesk.state import beat
 
 log = logging.getLogger("bot.main")
@@ -43,6 +45,10 @@ COMMAND_HANDLERS = {
     "report": handlers.on_report,
     "stop": handlers.on_stop,
     "resume": handlers.on_resume,
+    "settings": handlers.on_settings,
+    "logs": handlers.on_logs,
+    "version": handlers.on_version,
+    "show_config": handlers.on_show_config,
     "help": handlers.on_help,
 }
 
@@ -94,6 +100,7 @@ def add_handlers(app: Application) -> None:
     app.add_handler(TypeHandler(Update, gate), group=-1)
     app.add_handler(CallbackQueryHandler(handlers.on_button, pattern=handlers.BUTTON))
     app.add_handler(CallbackQueryHandler(handlers.on_confirm_button, pattern=CONFIRM_BUTTON))
+    app.add_handler(CallbackQueryHandler(handlers.on_close_button, pattern=handlers.CLOSE_BUTTON))
     app.add_handler(CallbackQueryHandler(handlers.on_unknown_button))
     for name, callback in COMMAND_HANDLERS.items():
         app.add_handler(CommandHandler(name, callback, filters=new_messages))
@@ -112,11 +119,25 @@ async def start_desk(app: Application) -> None:
     retried in the background while it cannot see the exchange.
     """
     desk: Desk = app.bot_data["desk"]
-    await app.bot.set_my_commands(list(BOT_COMMANDS))
+    await register_commands(app.bot, desk.settings.telegram.language)
     await on_desk(desk, beat, "bot", desk.clock())
     desk.lane.start()
     desk.replies.start()
     await start_repair(app)
+
+
+def command_menu(lang: str) -> list[tuple[str, str]]:
+    """Return the command menu (name, description) in one language."""
+    w = words(lang)
+    return [(name, w.plain(text)) for name, text in BOT_COMMANDS]
+
+
+async def register_commands(bot, language: str) -> None:
+    """Register the command menu for Japanese and English clients, and the desk's language for
+    everyone else."""
+    for lang in LANGUAGES:
+        await bot.set_my_commands(command_menu(lang), language_code=lang)
+    await bot.set_my_commands(command_menu(language))
 
 
 async def stop_desk(app: Application) -> None:

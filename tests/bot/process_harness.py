@@ -35,7 +35,14 @@ if str(ROOT) not in sys.path:
 
 from signaldesk.clock import utc_now  # noqa: E402
 from signaldesk.storage import apply_migrations, open_db  # noqa: E402
-from tests.bot.harness import ALICE, GMO_BOOKS, TOKEN, live_env, seed_signal  # noqa: E402
+from tests.bot.harness import (  # noqa: E402
+    ALICE,
+    ENGLISH_ALL_DAY,
+    GMO_BOOKS,
+    TOKEN,
+    live_env,
+    seed_signal,
+)
 from tests.fakes.gmo_server import FakeGmo  # noqa: E402
 from tests.fakes.telegram_server import (  # noqa: E402
     FakeTelegram,
@@ -46,7 +53,7 @@ from tests.fakes.telegram_server import (  # noqa: E402
 
 CONFIG = (
     "[bot]\nexchange_retry_seconds = 0.5\nexchange_retry_max_seconds = 2.0\n"
-    "poll_timeout_seconds = 2\n"
+    "poll_timeout_seconds = 2\n" + ENGLISH_ALL_DAY
 )
 FINAL = ("EXECUTED", "BLOCKED", "FAILED", "REJECTED")
 

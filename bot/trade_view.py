@@ -1,0 +1,192 @@
+"""A trade's thread in the trader's language: its status message (one message under the card, edited as
+the trade moves), its closing message, and the notices execution sends (data, rendered here).
+
+The status message is drawn from the rows (trade, orders, fills), never pieced together from
+notices, so a lost edit is repaired by drawing it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from html import escape
+
+from bot.card_view import base_unit
+from bot.views import direction_words
+from signaldesk.i18n import N_, Html, Words
+
+EXIT_WORDS = {
+    "tp1": N_("take-profit 1"),
+    "tp2": N_("take-profit 2"),
+    "stop_loss": N_("stop-loss"),
+    "time_stop": N_("time stop"),
+    "manual": N_("closed by hand (/close)"),
+    "emergency": N_("emergency stop (/stop flatten)"),
+}
+PURPOSES = {
+    "entry": N_("entry"),
+    "stop": N_("stop-loss"),
+    "take_profit_1": N_("take-profit 1"),
+    "take_profit_2": N_("take-profit 2"),
+    "exit": N_("exit"),
+}
+SIDES = {"BUY": N_("buy"), "SELL": N_("sell")}
+
+
+@dataclass(frozen=True)
+class TradeState:
+    """What a trade's status message is drawn from."""
+
+    trade: object
+    orders: Sequence
+    fills: Sequence
+    now: datetime
+
+
+def exit_words(w: Words, reason: str | None) -> Html:
+    """Return how a trade ended, in words."""
+    return w.t(EXIT_WORDS[reason]) if reason in EXIT_WORDS else Html(escape(reason or "?"))
+
+
+def title(w: Words, trade) -> Html:
+    """Return the bold first line of a trade's messages."""
+    return w.t("<b>Trade #{id} · {symbol} · {direction}</b>", id=trade.id, symbol=trade.symbol,
+               direction=direction_words(w, trade.direction))  # fmt: skip
+
+
+def status_text(w: Words, s: TradeState) -> Html:
+    """Render a trade's status message: the order, the fill, the protection, what happened since."""
+    trade, unit = s.trade, base_unit(s.trade.symbol)
+    lines = [title(w, trade), *entry_lines(w, s, unit)]
+    if trade.filled_size and trade.filled_size > 0:
+        lines.append(w.t("🛡 Stop {stop} on the exchange · TP1 {tp1} · TP2 {tp2}",
+                         stop=w.price(trade.stop_loss), tp1=w.price(trade.take_profit_1),
+                         tp2=w.price(trade.take_profit_2)))  # fmt: skip
+    lines += exit_fill_lines(w, s, unit)
+    lines.append(state_line(w, s))
+    return Html("\n".join(lines))
+
+
+def entry_lines(w: Words, s: TradeState, unit: str) -> list[Html]:
+    """Render the entry order (placed, re-quoted) and its fill."""
+    entries = [o for o in s.orders if o.purpose == "entry"]
+    if not entries:
+        return [w.t("Entry order not recorded yet.")]
+    first, last = entries[0], entries[-1]
+    lines = [w.t("📤 Order placed {at}: post-only limit {side} {size} {unit} at {price}",
+                 at=w.when(first.created_at, s.now), side=w.t(SIDES[first.side]),
+                 size=w.number(first.size), unit=unit, price=w.price(first.price))]  # fmt: skip
+    if len(entries) > 1:
+        lines.append(w.tn("↻ Re-quoted {n} time; now at {price}",
+                          "↻ Re-quoted {n} times; now at {price}", len(entries) - 1,
+                          price=w.price(last.price)))  # fmt: skip
+    fills = [f for f in s.fills if f.purpose == "entry"]
+    if fills:
+        size = sum((f.size for f in fills), Decimal(0))
+        lines.append(w.t("✅ Filled {at}: {size} {unit} at {price}",
+                         at=w.when(fills[-1].executed_at, s.now), size=w.number(size), unit=unit,
+                         price=w.price(s.trade.entry_price)))  # fmt: skip
+    return lines
+
+
+def exit_fill_lines(w: Words, s: TradeState, unit: str) -> list[Html]:
+    """Render every closing fill (take-profits, stop, exits) with its realised P/L."""
+    lines = []
+    for f in (f for f in s.fills if f.purpose != "entry"):
+        lines.append(w.t("🎯 {purpose} {at}: {size} {unit} at {price} ({pnl})",
+                         purpose=w.t(PURPOSES.get(f.purpose, f.purpose)),
+                         at=w.when(f.executed_at, s.now), size=w.number(f.size), unit=unit,
+                         price=w.price(f.price), pnl=w.yen(f.realized_pnl, signed=True)))  # fmt: skip
+    if s.trade.tp1_done and s.trade.status == "open":
+        lines.append(w.t("↕ Stop moved to break-even at {price}", price=w.price(s.trade.stop_loss)))
+    return lines
+
+
+def state_line(w: Words, s: TradeState) -> Html:
+    """Render where the trade stands now."""
+    trade = s.trade
+    if trade.status == "pending":
+        return w.t("⏳ Waiting for a fill (post-only: it only rests on the book).")
+    if trade.status == "open":
+        return w.t("⏱ Open · time stop {at} · /close_{id}", at=w.when(trade.time_stop_at, s.now),
+                   id=trade.id)  # fmt: skip
+    if trade.status == "cancelled":
+        return w.t("❌ Not filled within the window: cancelled, nothing was traded.")
+    return w.t("🏁 Closed {at} by {reason}; the result is in the reply below.",
+               at=w.when(trade.exit_time, s.now), reason=exit_words(w, trade.exit_reason))  # fmt: skip
+
+
+def closed_text(w: Words, trade, now: datetime) -> Html:
+    """Render the message that tells a trade's result (a reply under its card)."""
+    held = (
+        w.duration(trade.exit_time - trade.entry_time)
+        if trade.entry_time and trade.exit_time
+        else "?"
+    )
+    icon = "🟢" if (trade.pnl_jpy or 0) > 0 else "🔴" if (trade.pnl_jpy or 0) < 0 else "⚪"
+    return Html("\n".join([
+        title(w, trade),
+        w.t("{icon} Closed by {reason}: exit {price} · P/L {pnl} ({percent})", icon=icon,
+            reason=exit_words(w, trade.exit_reason), price=w.price(trade.exit_price),
+            pnl=w.yen(trade.pnl_jpy, signed=True),
+            percent=w.percent(trade.pnl_pct, 2, signed=True)),
+        w.t("Fees {fees} · held {held} · closed {at}", fees=w.yen(trade.fees_jpy, signed=True),
+            held=held, at=w.when(trade.exit_time, now)),
+    ]))  # fmt: skip
+
+
+def close_button(w: Words) -> str:
+    """Return the label of the Close button on a trade's status message."""
+    return w.plain("Close this trade")
+
+
+# ---- notices (data from signaldesk.execution.notices) -----------------------------------------------
+
+
+def notice_text(w: Words, notice) -> Html:
+    """Render one notice from execution in the trader's language (plain strings: escaped as they are)."""
+    kind = getattr(notice, "kind", None)
+    render = NOTICES.get(kind)
+    if render is None:
+        return Html(escape(str(notice), quote=False))
+    return render(w, notice.trade_id, notice.values)
+
+
+def _order(w: Words, v) -> dict:
+    """Return an order's words for a notice."""
+    return {"purpose": w.t(PURPOSES.get(v.get("purpose"), "?")), "side": w.t(SIDES.get(v.get("side"), "?")),
+            "size": w.number(v.get("size")), "symbol": v.get("symbol", ""),
+            "price": w.price(v.get("price")) if v.get("price") is not None else w.t("market")}  # fmt: skip
+
+
+NOTICES = {
+    "placed": lambda w, tid, v: w.t("Trade #{id}: {purpose} order placed: {side} {size} {symbol} at "
+                                    "{price}.", id=tid, **_order(w, v)),
+    "rejected": lambda w, tid, v: w.t("Trade #{id}: the exchange refused the {purpose} order ({side} "
+                                      "{size} {symbol} at {price}): {error}", id=tid,
+                                      error=v.get("error", ""), **_order(w, v)),
+    "filled": lambda w, tid, v: w.t("Trade #{id}: {purpose} order filled at {fill}.", id=tid,
+                                    fill=w.price(v.get("price")), **{k: x for k, x in _order(w, v).items() if k != "price"}),
+    "ended": lambda w, tid, v: w.t("Trade #{id}: the {purpose} order ended without a full fill "
+                                   "({status}).", id=tid, status=str(v.get("status", "")).lower(),
+                                   **_order(w, v)),
+    "trade_opened": lambda w, tid, v: w.t("Trade #{id} is open: {size} at {price}.", id=tid,
+                                          size=w.number(v.get("filled_size")),
+                                          price=w.price(v.get("entry_price"))),
+    "stop_to_break_even": lambda w, tid, v: w.t("Trade #{id}: take-profit 1 done; stop moved to "
+                                                "break-even at {price}.", id=tid,
+                                                price=w.price(v.get("price"))),
+    "trade_closed": lambda w, tid, v: w.t("Trade #{id} closed by {reason}: exit {price}, P/L {pnl}.",
+                                          id=tid, reason=exit_words(w, v.get("exit_reason")),
+                                          price=w.price(v.get("exit_price")),
+                                          pnl=w.yen(v.get("pnl_jpy"), signed=True)),
+    "trade_cancelled": lambda w, tid, v: w.t("Trade #{id} cancelled: the entry did not fill within "
+                                             "the window.", id=tid),
+}  # fmt: skip
+
+
+def notices_text(w: Words, heading: Html, notices: Sequence) -> Html:
+    """Render notices under a bold heading."""
+    return Html("\n".join([Html(f"<b>{heading}</b>"), *(notice_text(w, n) for n in notices)]))
