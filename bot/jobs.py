@@ -21,7 +21,7 @@ from signaldesk import signals
 from signaldesk.approvals import expire_stale_signals
 from signaldesk.clock import jst_day_start, to_db
 from signaldesk.execution import manage_trades
-from signaldesk.i18n import plain_text
+from signaldesk.i18n import plain_text, words
 from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
 from signaldesk.report import (
     daily_report,
@@ -148,7 +148,7 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
     return True
 
 
-def queue_deadman_alerts(db, health, started_at: datetime, now: datetime, w) -> list[str]:
+def queue_deadman_alerts(db, health, started_at: datetime, now: datetime, w=None) -> list[str]:
     """Queue an alert (once per silence) when no cycle succeeded or the listener did not beat for too long."""
     queued = []
     checks = (
@@ -159,7 +159,7 @@ def queue_deadman_alerts(db, health, started_at: datetime, now: datetime, w) -> 
         reference = max(last, started_at) if last else started_at
         if now - reference <= timedelta(minutes=minutes):
             continue
-        text = plain_text(deadman_text(w, name, last, minutes))
+        text = plain_text(deadman_text(w or words("en"), name, last, minutes))
         if queue_alert(
             db, severity, f"{name}_dead", text, now, dedupe_key=f"{name}_dead:{to_db(reference)}"
         ):

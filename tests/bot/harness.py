@@ -78,7 +78,7 @@ def seed_signal(db, now: datetime, **values) -> int:
         "features": json.dumps(
             {
                 "top": [
-                    {"feature": "rsi_14", "value": 61.5, "contribution": 0.42},
+                    {"feature": "rsi_14", "value": 0.615, "contribution": 0.42},
                     {"feature": "atr_ratio", "value": 0.0041, "contribution": -0.3},
                     {"feature": "volume_z", "value": 1.2, "contribution": 0.1},
                 ]

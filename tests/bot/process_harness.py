@@ -136,12 +136,13 @@ class Rig:
         return update["callback_query"]["id"], self.telegram.push_update(update)
 
     def outcome_notices(self, signal_id: int, since_call: int = 0) -> list[str]:
-        """Return the outcome notices of a signal sent after the `since_call`-th Bot API call."""
-        head = f"<b>Signal #{signal_id} · BTC_JPY LONG</b>"
+        """Return the outcome messages of a signal (its trade's status message under the card, or
+        why it was not traded) sent after the `since_call`-th Bot API call."""
+        heads = (f"<b>Signal #{signal_id} · BTC_JPY", "<b>Trade #")
         return [
             p["text"]
             for name, p in self.telegram.calls[since_call:]
-            if name == "sendmessage" and p.get("text", "").startswith(head)
+            if name == "sendmessage" and p.get("text", "").startswith(heads)
         ]
 
     def orders_posted(self) -> int:
@@ -209,7 +210,7 @@ def arm_kill(rig: Rig, point: str, box: dict, signal_id: int, update_id: int | N
         ),
     }
     telegram_points = {
-        "outcome not yet told": lambda m, params: "entry order sent" in params.get("text", ""),
+        "outcome not yet told": lambda m, params: "📤 Order placed" in params.get("text", ""),
         "confirming the offset": lambda m, params: (
             m == "getupdates" and int(params.get("offset") or 0) > (update_id or 0)
         ),
