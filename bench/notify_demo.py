@@ -31,7 +31,8 @@ SIGNAL_WORDS = re.compile(r"(?:Signal|signal|シグナル) ?#(\d+)")
 
 def read_calls(path: Path) -> list[dict]:
     """Return the recorded Bot API calls in order."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    text = path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.split("\n") if line]  # not splitlines: U+2028 etc.
 
 
 def trade_of_signal(db_path: Path) -> dict[int, int]:

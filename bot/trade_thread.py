@@ -81,7 +81,9 @@ async def put_status(bot, desk: Desk, seen: Seen, events) -> None:
     trade, thread = seen.state.trade, seen.thread
     text = status_text(desk.words, seen.state)
     has_message = thread is not None and thread.message_id is not None
-    level = notify.loudest(desk.settings, events, desk.clock()) if events else "off"
+    # the closing message rings for the exit; the status message only follows the other events
+    steps = [event for event in events if event != "exit"]
+    level = notify.loudest(desk.settings, steps, desk.clock()) if events else "off"
     if has_message and thread.shown == text and level != "on":
         return
     if not has_message and level == "off":

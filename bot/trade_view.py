@@ -182,6 +182,9 @@ NOTICES = {
                                           id=tid, reason=exit_words(w, v.get("exit_reason")),
                                           price=w.price(v.get("exit_price")),
                                           pnl=w.yen(v.get("pnl_jpy"), signed=True)),
+    "moved": lambda w, tid, v: w.t("Trade #{id}: {purpose} moved to {price}.", id=tid,
+                                   purpose=w.t(PURPOSES.get(v.get("purpose"), "?")),
+                                   price=w.price(v.get("price"))),
     "trade_cancelled": lambda w, tid, v: w.t("Trade #{id} cancelled: the entry did not fill within "
                                              "the window.", id=tid),
 }  # fmt: skip

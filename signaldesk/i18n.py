@@ -103,6 +103,8 @@ class Words:
         if value is None:
             return self.t("n/a")
         sign = "-" if value < 0 else ""
+        if -Decimal(value).normalize().as_tuple().exponent > 2:  # an average fill price
+            value = Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
         return self.t("{sign}¥{amount}", sign=sign, amount=self.number(abs(value)))
 
     def percent(self, value: float | Decimal | None, places: int = 2, signed: bool = False) -> str:

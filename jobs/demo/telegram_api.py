@@ -225,6 +225,7 @@ class LocalBotApi:
         return True
 
     def m_setmycommands(self, params):
+        _refuse_if(rules.commands_refusal(params.get("commands"), params.get("language_code")))
         return True
 
     def m_answercallbackquery(self, params):
@@ -281,8 +282,21 @@ class LocalBotApi:
         _refuse_if(rules.markup_refusal(params.get("reply_markup")))
         return rules.parsed_text(params.get(field) or "", params.get("parse_mode"))
 
+    def _reply_target(self, params) -> None:
+        """Refuse a reply to a message that does not exist in the chat (unless allowed), as
+        Telegram does."""
+        target = params.get("reply_parameters")
+        if not isinstance(target, dict):
+            return
+        key = (int(target.get("chat_id") or params["chat_id"]), int(target["message_id"]))
+        with self.cond:
+            known = key in self.messages
+        if not known and not target.get("allow_sending_without_reply"):
+            raise BadRequest("Bad Request: message to be replied not found")
+
     def m_sendmessage(self, params):
         visible = self._checked(params)
+        self._reply_target(params)
         message = self._message(params)
         message["text"] = (
             visible  # Telegram answers with the parsed text (and entities), not the HTML sent

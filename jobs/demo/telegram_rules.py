@@ -144,6 +144,25 @@ def text_refusal(
     return None
 
 
+COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+
+
+def commands_refusal(commands, language_code: str | None = None) -> str | None:
+    """Return why Telegram refuses a command menu (names 1-32 of a-z 0-9 _, descriptions 1-256
+    characters, at most 100 commands, a two-letter language code), or None."""
+    if language_code is not None and not re.fullmatch(r"[a-z]{2}", str(language_code)):
+        return "Bad Request: invalid language code specified"
+    if not isinstance(commands, list) or len(commands) > 100:
+        return "Bad Request: too many commands specified"
+    for command in commands:
+        name, text = str(command.get("command", "")), str(command.get("description", ""))
+        if not COMMAND.fullmatch(name):
+            return "Bad Request: BOT_COMMAND_INVALID"
+        if not 1 <= utf16_length(text) <= 256:
+            return "Bad Request: command description is too long"
+    return None
+
+
 def markup_refusal(markup) -> str | None:
     """Return why Telegram refuses an inline keyboard (callback data outside 1-64 bytes), or
     None."""

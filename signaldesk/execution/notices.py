@@ -39,6 +39,7 @@ EVENTS = {
     "stop_to_break_even": "stop_move",
     "trade_closed": "exit",
     "trade_cancelled": "entry",
+    "moved": "stop_move",
 }
 
 
@@ -167,6 +168,12 @@ def trade_cancelled(trade: TradeRow) -> Notice:
         "within the window."
     )
     return Notice(text, "trade_cancelled", trade.id, **trade_values(trade))
+
+
+def moved(trade_id: int | None, purpose: str, price: Decimal) -> Notice:
+    """Say a resting order moved to a new price (an entry re-quoted, a stop moved)."""
+    text = f"Trade #{trade_id}: {PURPOSE_WORDS[purpose].lower()} moved to {money(price)}."
+    return Notice(text, "moved", trade_id, purpose=purpose, price=price)
 
 
 def stop_to_break_even(trade: TradeRow, price: Decimal) -> Notice:

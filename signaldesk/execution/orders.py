@@ -170,9 +170,7 @@ def reprice(db, exchange, row: OrderRow, price: Decimal, now: datetime) -> list[
         log.warning("price change of order %s failed: %s", row.id, exc)
         return []
     update_order(db, row.id, now, price=price)
-    return [
-        f"Trade #{row.trade_id}: {say.PURPOSE_WORDS[row.purpose].lower()} moved to {say.money(price)}."
-    ]
+    return [say.moved(row.trade_id, row.purpose, price)]
 
 
 # ---- lost answers ---------------------------------------------------------------------------------------------
