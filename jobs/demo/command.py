@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -144,6 +145,7 @@ class Terminal:
 
     def __init__(self, clock, quiet: bool, transcript=None):
         self.clock, self.quiet, self.counts, self.transcript = clock, quiet, {}, transcript
+        self.lock = threading.Lock()  # the local Bot API answers on several threads
 
     def __call__(self, method: str, params: dict) -> None:
         """Print one Bot API call (messages, edits, photos, tap answers)."""
@@ -164,7 +166,9 @@ class Terminal:
         shown = {k: f"<{len(v)} bytes>" if isinstance(v, bytes) else v for k, v in params.items()}
         at = self.clock.now.isoformat() if self.clock.now else None
         row = {"at": at, "method": method, "params": shown}
-        self.transcript.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
+        line = json.dumps(row, default=str, ensure_ascii=False) + "\n"
+        with self.lock:
+            self.transcript.write(line)
 
     def tap(self, signal_id: int, approved: bool) -> None:
         """Print the simulated person's tap."""
