@@ -113,7 +113,7 @@ def state_line(w: Words, s: TradeState) -> Html:
         return w.t("⏱ Open · time stop {at} · /close_{id}", at=w.when(trade.time_stop_at, s.now),
                    id=trade.id)  # fmt: skip
     if trade.status == "cancelled":
-        return w.t("❌ Not filled within the window: cancelled, nothing was traded.")
+        return w.t("❌ Cancelled before any fill: nothing was traded.")
     return w.t("🏁 Closed {at} by {reason}; the result is in the reply below.",
                at=w.when(trade.exit_time, s.now), reason=exit_words(w, trade.exit_reason))  # fmt: skip
 

@@ -515,8 +515,8 @@ def model_line(w: Words, info, name: str, pinned: bool, now: datetime) -> Html:
 def help_text(w: Words) -> Html:
     """Render /help from the same list that set_my_commands registers."""
     lines = [w.t("<b>Commands</b>")]
-    lines += [Html(f"/{name} — {w.t(text)}") for name, text in BOT_COMMANDS]
-    lines += [Html(f"/{escape(name)} — {w.t(text)}") for name, text in DYNAMIC_COMMANDS]
+    commands = BOT_COMMANDS + DYNAMIC_COMMANDS  # plain text, as set_my_commands sends them
+    lines += [Html(f"/{escape(name)} — {escape(w.plain(text))}") for name, text in commands]
     return Html("\n".join(lines))
 
 

@@ -138,7 +138,8 @@ class Rig:
     def outcome_notices(self, signal_id: int, since_call: int = 0) -> list[str]:
         """Return the outcome messages of a signal (its trade's status message under the card, or
         why it was not traded) sent after the `since_call`-th Bot API call."""
-        heads = (f"<b>Signal #{signal_id} · BTC_JPY", "<b>Trade #")
+        # the card itself starts `<b>Signal #1 · BTC_JPY · 🟢`: not an outcome
+        heads = (f"<b>Signal #{signal_id} · BTC_JPY LONG", "<b>Trade #")
         return [
             p["text"]
             for name, p in self.telegram.calls[since_call:]

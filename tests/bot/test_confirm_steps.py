@@ -52,16 +52,13 @@ def test_closing_a_trade_needs_a_confirm_tap_on_its_own_message(bot_settings, db
             foreign = await tap(fake_telegram, data, message_id + 1000)
             confirmed = await tap(fake_telegram, data, message_id)
             again = await tap(fake_telegram, data, message_id)
-            await (
-                fake_telegram.wait_for(  # the trade's status shows how it ended ([notify] exit on)
-                    "sendMessage",
-                    where=lambda p: (
-                        p["text"].startswith("<b>Trade #1")
-                        and ("🏁" in p["text"] or "❌" in p["text"])
-                    ),
-                    timeout=10,
-                )
-            )
+            # the trade's status message under its card is edited to show how it ended
+            await fake_telegram.wait_for(
+                "editMessageText",
+                where=lambda p: p["text"].startswith("<b>Trade #1") and ("🏁" in p["text"]
+                                                                      or "❌" in p["text"]),
+                timeout=10,
+            )  # fmt: skip
             return asked, foreign, confirmed, again
 
     asked, foreign, confirmed, again = asyncio.run(scenario())

@@ -29,8 +29,9 @@ def test_demo_ends_with_signals_taps_trades_and_reports(elsewhere, capsys):
     assert summary["verdicts"].get("EXECUTED", 0) >= 3
     assert sum(summary["decided_by_person"].values()) >= 3  # verdicts came from taps in Telegram
     assert summary["closed"] >= 3 and summary["daily_reports"] >= 8
-    assert "telegram message:" in out and "Signal #" in out and ">> the person taps Approve" in out
-    assert "Daily report 2025-06-2" in out and "closed by" in out
+    # the desk's defaults: Japanese, signals offered 08:00-23:00 JST, silent nights
+    assert "telegram message" in out and "シグナル #" in out and ">> the person taps Approve" in out
+    assert "日次レポート 2025年6月2" in out and "で決済: 決済価格" in out
     db = open_db(path)
     try:
         by = {
@@ -41,8 +42,8 @@ def test_demo_ends_with_signals_taps_trades_and_reports(elsewhere, capsys):
     finally:
         db.close()
     assert (
-        by == {"1001"} and fills >= 6
-    )  # the demo person's id; entries and exits filled on the paper exchange
+        by == {"1001", "held"} and fills >= 6
+    )  # the demo person's taps and the signals held at night; entries and exits filled
     report = elsewhere / "report" / "report.md"
     assert (
         summary["report"] == str(report)
