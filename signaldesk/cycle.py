@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -14,7 +15,7 @@ from signaldesk.clock import floor_to
 from signaldesk.exchange.model import OrderBook, SymbolRules
 from signaldesk.exchange.tradingday import kline_date, trading_day
 from signaldesk.rules import Candidate, Check, Context, evaluate, status_of
-from signaldesk.signals import FILTERED, PENDING, Signal
+from signaldesk.signals import FILTERED, LOGGED, PENDING, Signal
 from signaldesk.storage import writing
 
 log = logging.getLogger("signaldesk.cycle")
@@ -56,6 +57,8 @@ class Scored:
     status: str = FILTERED
     atr: Decimal | None = None
     proposal: dict = field(default_factory=dict)
+    # The model's top contributions for this row, computed only when a verdict needs explaining.
+    explain: Callable[[], list] | None = None
 
     def to_signal(self, model_version: str, now: datetime, expires: datetime) -> Signal:
         """Return the signals row of this verdict (a proposal and an expiry only when PENDING)."""
@@ -136,18 +139,28 @@ def unscored(symbol: str, latest_open: datetime, candles: list[Candle]) -> Score
     return Scored(symbol, latest_open, last.close if last else None, previous, last)
 
 
-def with_score(scored: Scored, latest, prediction, top) -> Scored:
-    """Attach the features, both probabilities, the top contributions and the ATR to a verdict."""
+def with_score(scored: Scored, latest, prediction, explain: Callable[[], list]) -> Scored:
+    """Attach the features, both probabilities, the ATR and how to explain the score to a verdict."""
     scored.prediction = prediction
-    scored.features = {
-        "values": latest.as_dict(),
-        "volume_ratio": latest.volume_ratio,
-        "top": [
-            {"feature": t.feature, "value": t.value, "contribution": t.contribution} for t in top
-        ],
-    }
+    scored.features = {"values": latest.as_dict(), "volume_ratio": latest.volume_ratio}
+    scored.explain = explain
     scored.atr = Decimal(str(latest.atr))
     return scored
+
+
+def explain_verdict(scored: Scored) -> None:
+    """Store the features that moved the score most (largest first) in a verdict that was not LOGGED.
+
+    A row below the operating point is recorded with its features and reasons but not explained:
+    nobody reads why a score that fired nothing was what it was, and explaining costs more than scoring
+    (LightGBM's per-feature contributions of 300 trees, about three quarters of a backtest's model time).
+    """
+    if scored.explain is None or scored.status == LOGGED:
+        return
+    scored.features["top"] = [
+        {"feature": t.feature, "value": t.value, "contribution": t.contribution}
+        for t in scored.explain()
+    ]
 
 
 def score_symbol(
@@ -174,9 +187,13 @@ def score_symbol(
     timings["features"] = timings.get("features", 0.0) + time.perf_counter() - started
     started = time.perf_counter()
     prediction = model.predict(latest.values)
-    top = model.top_contributions(latest.values, 3, prediction.direction)
     timings["inference"] = timings.get("inference", 0.0) + time.perf_counter() - started
-    return with_score(scored, latest, prediction, top)
+    return with_score(scored, latest, prediction, explainer(model, latest.values, prediction))
+
+
+def explainer(model, values, prediction) -> Callable[[], list]:
+    """Return a call that gives the model's top 3 contributions to one row's score, in its direction."""
+    return lambda: model.top_contributions(values, 3, prediction.direction)
 
 
 def score_windows(db, symbols, model, latest_open: datetime, timings: dict) -> list[Scored]:
@@ -229,6 +246,7 @@ def judge(scored: Scored, market: Market, settings) -> None:
     scored.status = status_of(scored.checks)
     if scored.status == PENDING:
         propose_trade(scored, market, settings)
+    explain_verdict(scored)
 
 
 def propose_trade(scored: Scored, market: Market, settings) -> None:
