@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from signaldesk.clock import from_db, jst_day_start, jst_month_start, jst_week_start, to_db
+from signaldesk.clock import jst_day_start, jst_month_start, jst_week_start, to_db
 from signaldesk.exchange.model import Asset, Margin, OrderBook, Ticker, is_leverage
 from signaldesk.sizing import LONG, SHORT, direction_sign
 
@@ -306,13 +306,10 @@ def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
 
 
 def pnl_events(db, mode: str, since: datetime) -> list[PnlEvent]:
-    """Return the realised P/L (net of fees) of every desk fill since a moment."""
-    rows = db.execute(
-        "SELECT f.executed_at, COALESCE(f.realized_pnl, '0'), f.fee FROM fills f JOIN orders o ON o.id = f.order_id "
-        "WHERE o.mode = ? AND f.executed_at >= ? ORDER BY f.executed_at",
-        [mode, to_db(since)],
-    ).fetchall()
-    return [PnlEvent(from_db(at), Decimal(pnl) - Decimal(fee)) for at, pnl, fee in rows]
+    """Return the realised P/L (net of fees) of every desk fill and leverage fee since a moment."""
+    from signaldesk.ledger import money_events
+
+    return [PnlEvent(e.at, e.net_jpy) for e in money_events(db, mode, since)]
 
 
 def trades_since(db, mode: str, since: datetime) -> int:
