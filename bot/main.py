@@ -25,6 +25,7 @@ from bot import handlers
 from bot.desk import Desk, on_desk
 from bot.gate import gate
 from bot.jobs import JobTimes, schedule_jobs
+from bot.money import MONEY_COMMANDS
 from bot.views import BOT_COMMANDS
 from signaldesk.execution import reconcile
 from signaldesk.outbox import queue_alert
@@ -37,6 +38,7 @@ COMMAND_HANDLERS = {
     "pending": handlers.on_pending,
     "positions": handlers.on_positions,
     "report": handlers.on_report,
+    **MONEY_COMMANDS,
     "stop": handlers.on_stop,
     "resume": handlers.on_resume,
     "help": handlers.on_help,

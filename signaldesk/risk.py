@@ -10,6 +10,7 @@ for configured spot symbols are added at their conversion rate.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -67,6 +68,8 @@ class RiskSnapshot:
     trades_today: int
     max_trades_per_day: int
     open_positions: list[OpenExposure] = field(default_factory=list)
+    # the account's own equity (equity_jpy above is what the risk rules use: capped in live mode)
+    account_equity_jpy: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,7 @@ def account_equity(
 
 def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     """Gather balance, open trades, P/L events and the halt flag into a RiskSnapshot (reads the exchange)."""
+    from signaldesk.golive import capped_equity
     from signaldesk.state import trading_state
 
     state = trading_state(db)
@@ -279,9 +283,11 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     equity = account_equity(settings.mode, exchange.assets(), margin, unrealised, spot)
     events = pnl_events(db, settings.mode, min(jst_week_start(now), jst_month_start(now)))
     count = trades_since(db, settings.mode, jst_day_start(now))
-    return build_snapshot(
-        equity, state.halted, state.reason, events, exposures, count, settings.risk, now
+    risk_equity = capped_equity(settings, equity)  # live: at most the capital cap ([golive])
+    snapshot = build_snapshot(
+        risk_equity, state.halted, state.reason, events, exposures, count, settings.risk, now
     )
+    return dataclasses.replace(snapshot, account_equity_jpy=equity)
 
 
 def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
