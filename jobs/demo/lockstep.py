@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.ext import CallbackContext
 
 from bot.desk import Desk
-from bot.jobs import JobTimes, alerts_job, announce_job, manage_job, send_daily_report, sweep_job
+from bot.jobs import JobTimes, alerts_job, announce_job, manage_job, send_morning, sweep_job
 from bot.main import build_application, model_age_reader, start_desk
 from signaldesk.backtest.engine import resume_after_loss_limit
 from signaldesk.model.registry import roots
@@ -89,9 +89,10 @@ class LockstepBot:
         self._run(sweep_job(self.context))
 
     def morning(self, day, now: datetime) -> None:
-        """Send the daily report on `day`; a person reading it lifts a loss-limit halt (limits re-halt if hit)."""
+        """Send the morning's report on `day` (and Monday's review); a person reading it lifts a
+        loss-limit halt (limits re-halt if hit)."""
         self.clock.now = now
-        self._run(send_daily_report(self.app.bot, self.app.bot_data["desk"], day))
+        self._run(send_morning(self.app.bot, self.app.bot_data["desk"], day))
         self.resumes += resume_after_loss_limit(self.db, now, str(self._person))
 
     @property
@@ -127,6 +128,22 @@ class LockstepBot:
         return Update.de_json(
             {"update_id": next(self._updates), "callback_query": query}, self.app.bot
         )
+
+    def ask(self, text: str, now: datetime) -> None:
+        """Send a command as the person: a new message, handled by the bot's own handlers."""
+        self.clock.now = now
+        chat = self.settings.telegram_chat_id
+        command = text.split()[0]
+        message = {
+            "message_id": next(self._updates) + 1_000_000,
+            "date": int(time.time()),
+            "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"},
+            "from": {"id": self._person, "is_bot": False, "first_name": "Trader"},
+            "text": text,
+            "entities": [{"offset": 0, "length": len(command), "type": "bot_command"}],
+        }
+        update = {"update_id": next(self._updates), "message": message}
+        self._run(self.app.process_update(Update.de_json(update, self.app.bot)))
 
     def close(self) -> None:
         """Shut the application down and close the loop."""
