@@ -38,6 +38,7 @@ STEP = timedelta(minutes=15)
 WARMUP = timedelta(days=1)  # the paper ticker looks back a day
 UNCHOSEN = (REJECTED, EXPIRED, FILTERED, BLOCKED)
 SIMULATOR = "would-have"
+BATCH = 200  # simulations per call (about 20 ms each on one core)
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,9 @@ def read_outcome(db, original: Signal, copy_id: int) -> WouldHave:
 # ---- the desk's database: which signals, candles, equity, results ---------------------------
 
 
-def due_signals(db, settings, now: datetime) -> list[Signal]:
-    """Return unchosen signals past their horizon that have no outcome yet, oldest first."""
+def due_signals(db, settings, now: datetime, limit: int = BATCH) -> list[Signal]:
+    """Return unchosen signals past their horizon that have no outcome yet, newest first (at most
+    `limit`: a desk upgraded with a long history catches up over a few calls)."""
     span = timedelta(
         minutes=settings.risk.entry_window_minutes, hours=settings.risk.time_stop_hours + 2
     )
@@ -215,8 +217,8 @@ def due_signals(db, settings, now: datetime) -> list[Signal]:
     return signals.select(
         db,
         f"status IN ({marks}) AND direction IS NOT NULL AND created_at <= ? "
-        "AND id NOT IN (SELECT signal_id FROM would_have) ORDER BY id",
-        [*UNCHOSEN, to_db(now - span)],
+        "AND id NOT IN (SELECT signal_id FROM would_have) ORDER BY id DESC LIMIT ?",
+        [*UNCHOSEN, to_db(now - span), limit],
     )
 
 
