@@ -50,6 +50,7 @@ def signal_context(desk: Desk, signal) -> SignalContext:
         label_move=strategy.label_move,
         horizon=timedelta(minutes=15 * strategy.label_horizon_bars),
         model_trained_at=desk.model_trained_at(signal.model_version),
+        price_note=desk.settings.price_note,
     )
 
 

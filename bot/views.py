@@ -11,6 +11,7 @@ from html import escape
 
 from signaldesk import signals
 from signaldesk.clock import JST
+from signaldesk.money import exit_words, yen
 
 MAX_MESSAGE = 4000  # Telegram allows 4096 characters after entity parsing; keep a margin
 TOP_REASONS = 5
@@ -20,6 +21,14 @@ BOT_COMMANDS: tuple[tuple[str, str], ...] = (
     ("pending", "signals waiting for a decision"),
     ("positions", "open trades"),
     ("report", "daily report of the previous JST day (or /report YYYY-MM-DD)"),
+    ("profit", "P/L after fees, win rate, profit factor: all time, or /profit DAYS"),
+    ("balance", "equity, cash, open positions with unrealised P/L, against the deposit"),
+    ("daily", "P/L per JST day: the last 7 days, or /daily N"),
+    ("weekly", "P/L per week from Monday: the last 8 weeks, or /weekly N"),
+    ("monthly", "P/L per month: the last 6 months, or /monthly N"),
+    ("performance", "P/L per symbol and direction"),
+    ("trades", "the last 10 closed trades, or /trades N"),
+    ("stats", "what you add: approved vs rejected vs expired signals, would-have outcomes"),
     (
         "stop",
         "emergency stop: halt and cancel resting entry orders (/stop flatten also closes positions)",
@@ -41,9 +50,9 @@ def jst(moment: datetime | None) -> str:
     return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M JST") if moment else "never"
 
 
-def yen(amount: Decimal | None) -> str:
-    """Render a JPY amount with thousands separators and a sign when negative."""
-    return "n/a" if amount is None else f"¥{amount.quantize(Decimal(1)):,}"
+def pnl(amount: Decimal | None) -> str:
+    """Render a profit or loss with its sign: `+¥673`, `-¥5,705`, `¥0`."""
+    return yen(amount, signed=True)
 
 
 def price(value: Decimal | None) -> str:
@@ -131,6 +140,7 @@ class SignalContext:
     label_move: float
     horizon: timedelta
     model_trained_at: datetime | None
+    price_note: str = ""
 
 
 def signal_text(signal, ctx: SignalContext, footer: str | None = None) -> str:
@@ -154,6 +164,8 @@ def signal_text(signal, ctx: SignalContext, footer: str | None = None) -> str:
     lines.append(
         f"Model {escape(signal.model_version)} (age {age}) · candle {jst(signal.candle_time)}"
     )
+    if ctx.price_note:
+        lines.append(f"<i>{escape(ctx.price_note)}</i>")
     if footer:
         lines += ["", footer]
     elif signal.expires_at:
@@ -464,9 +476,11 @@ def status_text(v: StatusView) -> str:
     state = f"⛔ HALTED: {escape(v.halt_reason or 'no reason given')}" if v.halted else "▶️ RUNNING"
     lines = [
         f"<b>signaldesk</b> · mode <b>{escape(v.mode)}</b> · {state}",
-        f"Equity {yen(v.equity_jpy)} · open positions {v.open_positions} (unrealised {yen(v.unrealised_jpy)})",
-        f"Today: P/L {yen(v.pnl_day_jpy)} · trades {v.trades_today}",
-        f"Risk budget left: day {yen(v.budget_day_left_jpy)} · week {yen(v.budget_week_left_jpy)} · "
+        f"Equity {yen(v.equity_jpy)} · open positions {v.open_positions} (unrealised "
+        f"{pnl(v.unrealised_jpy)})",
+        f"Today: P/L {pnl(v.pnl_day_jpy)} · trades {v.trades_today}",
+        f"Risk budget left: day {yen(v.budget_day_left_jpy)} · week {yen(v.budget_week_left_jpy)} "
+        "· "
         f"month {yen(v.budget_month_left_jpy)}",
         f"Last good cycle: {jst(v.last_cycle_at)}{_ago(v.last_cycle_at, v.now)}",
         f"Listener heartbeat: {jst(v.listener_beat_at)}{_ago(v.listener_beat_at, v.now)}",
@@ -482,30 +496,129 @@ def _ago(moment: datetime | None, now: datetime) -> str:
     return f" ({duration(now - moment)} ago)" if moment else ""
 
 
-def report_text(r, equity_jpy: Decimal | None, risk_lines: Sequence[str]) -> str:
+def sample(count: int, noun: str = "trade") -> str:
+    """Render a sample size: `1 trade`, `3 trades`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def win_rate_text(stats) -> str:
+    """Render a win rate with the trades it comes from."""
+    if not stats.trades:
+        return "win rate n/a (no trades)"
+    return f"win rate {percent(stats.win_rate, 0)} ({stats.winners} of {sample(stats.trades)})"
+
+
+def profit_factor_text(stats) -> str:
+    """Render a profit factor with its sample, saying so when there is no winner or no loser."""
+    if not stats.trades:
+        return "profit factor n/a (no trades)"
+    if stats.profit_factor is None:
+        return f"profit factor n/a (none of {sample(stats.trades)} won or lost)"
+    if stats.winners == 0:
+        return f"profit factor 0 (no winner in {sample(stats.trades)})"
+    if math.isinf(stats.profit_factor):
+        return f"profit factor ∞ (no loser in {sample(stats.trades)})"
+    return f"profit factor {stats.profit_factor:.2f} ({sample(stats.trades)})"
+
+
+def sharpe_text(stats) -> str:
+    """Render the per-trade Sharpe, only from 20 trades up."""
+    if stats.sharpe is None:
+        return f"Sharpe n/a ({sample(stats.trades)})"
+    return f"Sharpe {stats.sharpe:.2f} per trade ({sample(stats.trades)})"
+
+
+def fees_text(money) -> str:
+    """Render a period's fees split into execution and leverage fees."""
+    return (
+        f"fees {yen(money.fees_jpy)} (execution {yen(money.execution_fees_jpy)}, leverage "
+        f"{yen(money.leverage_fees_jpy)})"
+    )
+
+
+def trade_line(t) -> str:
+    """Render one closed trade: id, symbol, direction, P/L, exit reason in words, fees."""
+    lev = f", leverage {yen(t.leverage_fees_jpy)}" if t.leverage_fees_jpy else ""
+    return (
+        f"• #{t.id} {escape(t.symbol)} {escape(t.direction)} {pnl(t.pnl_jpy)} "
+        f"({escape(exit_words(t.exit_reason))}; fees {yen(t.fees_jpy)}{lev})"
+    )
+
+
+def position_line(p: dict) -> str:
+    """Render one open position of an equity snapshot."""
+    return (
+        f"• #{p['trade_id']} {escape(p['symbol'])} {escape(p['direction'])} {p['size']} @ "
+        f"{yen(Decimal(p['entry_price']))}, marked {yen(Decimal(p['mark_price']))}: unrealised "
+        f"{pnl(Decimal(p['unrealised_jpy']))}"
+    )
+
+
+def equity_lines(r) -> list[str]:
+    """Render equity at the day's end, its change, and the positions open then."""
+    if r.equity is None:
+        return [
+            "Equity at the day's end: n/a (no snapshot yet: the cycle writes one every 15 minutes)"
+        ]
+    change = r.equity_change_jpy
+    lines = [
+        f"Equity {yen(r.equity.equity_jpy)} at {r.equity.taken_at.astimezone(JST):%H:%M} JST "
+        f"(the day's last snapshot; change {pnl(change)})",
+        f"Open at the day's end: {len(r.equity.positions)} (unrealised "
+        f"{pnl(r.equity.unrealised_jpy)})",
+    ]
+    return lines + [position_line(p) for p in r.equity.positions]
+
+
+def missed_text(missed: dict) -> str:
+    """Render the would-have outcomes of the day's rejected, expired and filtered signals."""
+    parts = []
+    for status, words in (
+        (signals.REJECTED, "rejected"),
+        (signals.EXPIRED, "expired"),
+        (signals.FILTERED, "filtered"),
+    ):
+        group = missed[status]
+        if group.count:
+            waiting = (
+                f", {group.count - group.resolved} not simulated yet"
+                if group.resolved < group.count
+                else ""
+            )
+            parts.append(f"{words} {group.count}: {pnl(group.pnl_jpy)}{waiting}")
+    return "Would have made (the desk's own plan on the candles that followed): " + (
+        "; ".join(parts) if parts else "no unchosen signals"
+    )
+
+
+def hit_rate_text(hits: int, scored: int, days: int | None, backtest: float | None) -> str:
+    """Render the model's live hit rate with its sample and the backtested rate."""
+    span = f", {days} days" if days else ""
+    rate = percent(hits / scored, 0) if scored else "n/a"
+    bt = f"; backtest {percent(backtest, 0)}" if backtest is not None else ""
+    return f"Model hit rate {rate} ({hits} of {sample(scored, 'resolved signal')}{span}{bt})"
+
+
+def report_text(r, risk_lines: Sequence[str], live_auc_days: int = 28, note: str = "") -> str:
     """Render the daily report of one JST day."""
     lines = [
-        f"<b>Daily report {r.day.isoformat()} (JST)</b>",
-        f"Trades {len(r.trades)} (won {r.winning}, lost {r.losing}) · P/L {yen(r.total_pnl_jpy)} · "
-        f"fees {yen(r.fees_jpy)}",
-        f"Win rate {percent(r.win_rate)} · profit factor {ratio(r.profit_factor)} · max drawdown "
-        f"{yen(r.max_drawdown_jpy)} · Sharpe {ratio(r.sharpe)} (per trade)",
-        f"Signals {r.signals_generated}: approved {r.signals_approved}, rejected {r.signals_rejected}, "
+        f"<b>Daily report {r.day.isoformat()} (JST)</b> · {escape(r.mode)}",
+        f"P/L {pnl(r.money.net_jpy)} after {fees_text(r.money)}",
+        f"Trades closed {len(r.trades)} (won {r.winning}, lost {r.losing})",
+        *[trade_line(t) for t in r.trades],
+        *equity_lines(r),
+        f"Month to date {pnl(r.month.net_jpy)} · since the start {pnl(r.total.net_jpy)}"
+        + (f" (deposit {yen(r.deposit.amount_jpy)})" if r.deposit else ""),
+        f"All trades to date: {win_rate_text(r.stats)} · {profit_factor_text(r.stats)} · "
+        f"max drawdown {yen(r.stats.max_drawdown_jpy)} · {sharpe_text(r.stats)}",
+        f"Signals {r.signals_generated}: approved {r.signals_approved}, rejected "
+        f"{r.signals_rejected}, "
         f"expired {r.signals_expired}",
-        f"Missed (resolved {r.missed_resolved}): rejected {_pct(r.missed_rejected_pct)}, "
-        f"expired {_pct(r.missed_expired_pct)}",
-        f"Model live AUC {ratio(r.model_auc, 3)} · equity {yen(equity_jpy)}",
+        missed_text(r.missed),
+        hit_rate_text(r.hits, r.scored, live_auc_days, r.backtest_hit_rate),
     ]
-    for t in r.trades:
-        lines.append(
-            f"• #{t.id} {escape(t.symbol)} {escape(t.direction)} {yen(t.pnl_jpy)} "
-            f"({escape(t.exit_reason or 'n/a')})"
-        )
-    return "\n".join([*lines, *(escape(line) for line in risk_lines)])
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.2f}%"
+    notes = [f"<i>{escape(note)}</i>"] if note else []
+    return "\n".join([*lines, *(escape(line) for line in risk_lines), *notes])
 
 
 def help_text() -> str:

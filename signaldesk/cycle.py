@@ -12,6 +12,7 @@ from decimal import Decimal
 from signaldesk import signals
 from signaldesk.candles import Candle, find_gaps, load_candles, save_candles
 from signaldesk.clock import floor_to
+from signaldesk.equity import record_snapshot
 from signaldesk.exchange.model import OrderBook, SymbolRules
 from signaldesk.exchange.tradingday import kline_date, trading_day
 from signaldesk.rules import Candidate, Check, Context, evaluate, status_of
@@ -40,6 +41,9 @@ class Market:
     trades_today: int
     loss_limit_breaches: tuple[str, ...]
     equity_jpy: Decimal
+    risk: object = (
+        None  # the RiskSnapshot behind these figures, saved as the cycle's equity snapshot
+    )
 
 
 @dataclass
@@ -327,6 +331,7 @@ def gather_market(
         snapshot.trades_today,
         tuple(loss_limit_breaches(snapshot)),
         snapshot.equity_jpy,
+        snapshot,
     )
 
 
@@ -372,6 +377,7 @@ def run_cycle(
     timings["fetch"] = time.perf_counter() - started
     market = gather_market(db, exchange, settings, symbols, now, calendar, timings)
     with writing(db):
+        record_snapshot(db, settings.mode, market.risk)
         fetched = sum(
             save_candles(db, s, "15m", rows, "gmo:klines", now) for s, rows in fresh.items() if rows
         )

@@ -37,6 +37,7 @@ from signaldesk.clock import utc_now  # noqa: E402
 from signaldesk.storage import apply_migrations, open_db  # noqa: E402
 from tests.bot.harness import ALICE, GMO_BOOKS, TOKEN, live_env, seed_signal  # noqa: E402
 from tests.fakes.gmo_server import FakeGmo  # noqa: E402
+from tests.fakes.live_desk import allow_live  # noqa: E402
 from tests.fakes.telegram_server import (  # noqa: E402
     FakeTelegram,
     callback_update,
@@ -76,6 +77,7 @@ class Rig:
             self.gmo.set_book(symbol, bid=bid, ask=ask)
         self.db = open_db(self.tmp / "desk.sqlite3")
         apply_migrations(self.db)
+        allow_live(self.db)
         (self.tmp / "config.toml").write_text(CONFIG, encoding="utf-8")
 
     def env(self) -> dict:
