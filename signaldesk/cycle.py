@@ -216,14 +216,10 @@ def score_windows(db, symbols, model, latest_open: datetime, timings: dict) -> l
     ]
 
 
-def judge(scored: Scored, market: Market, settings) -> None:
-    """Apply every rule to a scored symbol and, when it passes, attach the proposed trade."""
-    if scored.prediction is None:
-        scored.status = FILTERED
-        return
-    p = scored.prediction
-    candidate = Candidate(
-        scored.symbol,
+def candidate_of(symbol: str, p) -> Candidate:
+    """The rules' view of one prediction."""
+    return Candidate(
+        symbol,
         p.direction,
         p.confidence,
         p.confidence_rank,
@@ -232,6 +228,15 @@ def judge(scored: Scored, market: Market, settings) -> None:
         getattr(p, "cutoff", None),
         getattr(p, "measured_edge", None),
     )
+
+
+def judge(scored: Scored, market: Market, settings) -> None:
+    """Apply every rule to a scored symbol and, when it passes, attach the proposed trade."""
+    if scored.prediction is None:
+        scored.status = FILTERED
+        return
+    p = scored.prediction
+    candidate = candidate_of(scored.symbol, p)
     book = market.books.get(scored.symbol)
     side = "long" if p.direction == "LONG" else "short"
     spike = market.spikes.get((scored.symbol, side))
