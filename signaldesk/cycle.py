@@ -365,11 +365,21 @@ def describe_spike(spike) -> str:
 def run_cycle(
     db, exchange, model, settings, now: datetime, calendar, *, fetch: bool = True, scores=None
 ) -> CycleResult:
-    """Score the newest closed candle of every symbol: read everything first, then write candles and verdicts in
-    one transaction, so an exchange error or a malformed payload leaves nothing partial behind.
+    """Score the newest closed candle of every symbol and record one verdict per symbol.
 
-    `scores` (the backtest's scores computed once for the whole span) replaces scoring the stored
-    window; its `scored(symbol, latest_open, model)` returns what `score_symbol` would.
+    Steps:
+    1. Work out the newest candle GMO has closed and published (`latest_closed_open_time`); the
+       still-forming candle is never used.
+    2. Read everything from the exchange first: the candles the database lacks, then the market
+       (`gather_market`: order books, the risk snapshot, halted flag, loss limits, liquidation
+       spikes, news). A refused or malformed answer raises here, before anything was written.
+    3. In one write transaction: the equity snapshot, the new candles, the scores (features over a
+       bounded window and one model call per symbol, or the backtest's precomputed `scores`, whose
+       `scored(symbol, latest_open, model)` returns what `score_symbol` would), every rule's verdict
+       (`judge`), and the rows (`write_scores`). A crash or error inside leaves no partial cycle.
+    4. Verdicts are idempotent: every verdict, LOGGED included, is a `signals` row unique per symbol
+       and candle, so a second run for the same candle adds no verdict and announces nothing twice.
+    5. Return what happened, with price-move alerts for the caller to deliver after the commit.
     """
     timings: dict[str, float] = {}
     symbols = settings.strategy.symbols
