@@ -7,8 +7,8 @@ the same year.
 Both run on the shared Binance 15m candles (real data; needs ../shared/data), each pinned to core 0
 (`taskset -c 0`) under `/usr/bin/time -v`, in alternating pairs (ours, freqtrade, ours, ...), and
 the figures are medians of the runs: whole-process CPU seconds (user + system) and peak RSS, and the
-ratio of ours to freqtrade's. Ours is the CLI as a user runs it (thresholds 0.50 / 0.45, approve
-all, report and charts included); freqtrade's is `backtesting` with RSI + Bollinger entries, a 2 x
+ratio of ours to freqtrade's. Ours is the CLI as a user runs it (the default model at its own
+operating point, approve all, report and charts included); freqtrade's is `backtesting` with RSI + Bollinger entries, a 2 x
 ATR stop and a 4-hour exit (see bench/bench_freqtrade.py: install it once with `install` and
 `convert`, then it runs offline). The table after the figures splits one run of ours by stage
 (summary.json: meta.timings_seconds, meta.steps).
@@ -36,7 +36,7 @@ def run_ours(since: str, until: str, shared: Path, out: Path, every_step: bool) 
     command = [
         "taskset", "-c", "0", "/usr/bin/time", "-v", str(ROOT / ".venv" / "bin" / "signaldesk"),
         "backtest", "--since", since, "--until", until, "--candles", str(shared),
-        "--thresholds", "0.50,0.45", "--approve", "all", "--out", str(out), "--quiet",
+        "--approve", "all", "--out", str(out), "--quiet",
         *(["--every-step"] if every_step else []),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)

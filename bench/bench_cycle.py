@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from signaldesk.candles import read_candle_csv, save_candles  # noqa: E402
 from signaldesk.storage import apply_migrations, open_db  # noqa: E402
 from tests.fakes.gmo_server import BUNDLED, DATA, FakeGmo  # noqa: E402
+from tests.fakes.live_desk import allow_live  # noqa: E402
 
 AT = datetime(2025, 6, 10, 12, 0, 25, tzinfo=UTC)
 SHARED = {"BTC_JPY": "btcusdt_binance_15m.csv.gz", "ETH_JPY": "ethusdt_binance_15m.csv.gz"}
@@ -56,6 +57,7 @@ def prepare(db_path: Path, since: datetime | None = None, shared: Path | None = 
     first candle with candles moved back whole years (see the module docstring)."""
     db = open_db(db_path)
     apply_migrations(db)
+    allow_live(db)  # the live path runs against the local fake GMO
     cutoff, rows = AT - timedelta(minutes=30), 0
     for symbol in SHARED:
         if since is None:

@@ -60,12 +60,14 @@ def messages(calls: list[dict], trades: dict[int, int]) -> list[dict]:
         trade = _trade_of(params, text, threads, trades)
         if trade is not None:
             threads[message_id] = trade
-        found.append({
-            "at": datetime.fromisoformat(call["at"]).astimezone(JST),
-            "loud": str(params.get("disable_notification", "")).lower() not in ("true", "1"),
-            "trade": trade,
-            "card": "approve:" in json.dumps(params.get("reply_markup") or {}),
-        })
+        found.append(
+            {
+                "at": datetime.fromisoformat(call["at"]).astimezone(JST),
+                "loud": str(params.get("disable_notification", "")).lower() not in ("true", "1"),
+                "trade": trade,
+                "card": "approve:" in json.dumps(params.get("reply_markup") or {}),
+            }
+        )
     return found
 
 
@@ -106,8 +108,9 @@ def tables(found: list[dict], reasons: dict[int, str], active: tuple[time, time]
     total = Counter()
     for c in days.values():
         total.update(c)
-    lines.append(f"| **total** | {total['messages']} | {total['night']} | "
-                 f"{total['loud at night']} |")
+    lines.append(
+        f"| **total** | {total['messages']} | {total['night']} | {total['loud at night']} |"
+    )
     lines += ["", *trade_table(found, reasons)]
     return "\n".join(lines)
 
@@ -124,8 +127,10 @@ def trade_table(found: list[dict], reasons: dict[int, str]) -> list[str]:
         lines.append(f"| {reason} | {len(counts)} | {min(counts)} / {mean:.1f} / {max(counts)} |")
     every = [c for counts in by_end.values() for c in counts]
     if every:
-        lines.append(f"| **all** | {len(every)} | {min(every)} / {sum(every) / len(every):.1f} / "
-                     f"{max(every)} |")
+        lines.append(
+            f"| **all** | {len(every)} | {min(every)} / {sum(every) / len(every):.1f} / "
+            f"{max(every)} |"
+        )
     return lines
 
 
@@ -150,8 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         db = args.out.with_suffix(".sqlite3")
-        subprocess.run([sys.executable, "-m", "jobs.cli", "demo", "--quiet", "--days",
-                        str(args.days), "--db", str(db), "--transcript", str(args.out)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jobs.cli",
+                "demo",
+                "--quiet",
+                "--days",
+                str(args.days),
+                "--db",
+                str(db),
+                "--transcript",
+                str(args.out),
+            ],
+            check=True,
+        )
         transcript = args.out
     else:
         transcript, db = args.transcript, args.db

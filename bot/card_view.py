@@ -43,6 +43,14 @@ class SignalContext:
     model_trained_at: datetime | None
     market: tuple[Decimal, datetime] | None = None
     by_name: str = ""
+    price_note: str = ""  # the pairs behind converted prices (settings.price_note), else ""
+
+
+def price_note_text(w: Words, note: str) -> Html:
+    """Render where the prices come from when they are not GMO's (the pairs behind a converted
+    stand-in, `settings.price_note`)."""
+    return w.t("Prices: converted stand-in: Binance {pairs} x Fed monthly USD/JPY (not GMO prices)",
+               pairs=note)  # fmt: skip
 
 
 def base_unit(symbol: str) -> str:
@@ -70,6 +78,8 @@ def card_text(w: Words, signal, ctx: SignalContext, footer: Html | None = None) 
     if rules:
         lines.append(rules)
     lines.append(model_line(w, signal, ctx))
+    if ctx.price_note:
+        lines.append(w.t("<i>{note}</i>", note=price_note_text(w, ctx.price_note)))
     if footer:
         lines += ["", footer]
     elif signal.expires_at:

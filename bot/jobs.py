@@ -1,4 +1,5 @@
-"""Periodic work of the bot: announce, expire, deliver alerts, heartbeat and dead-man checks, trades, daily report."""
+"""Periodic work of the bot: announce, expire, deliver alerts, heartbeat and dead-man checks,
+trades, the daily report, the Monday review and (live) the daily margin check."""
 
 from __future__ import annotations
 
@@ -13,19 +14,21 @@ from telegram.error import BadRequest, TelegramError
 from bot import notify
 from bot.charts import equity_chart_png
 from bot.desk import Desk, desk_of, on_desk, on_exchange
-from bot.report_view import chart_caption, chart_title, report_text, risk_lines
+from bot.money_views import weekly_review_text
+from bot.report_view import chart_title, report_text, risk_lines
 from bot.send import announce, send_text, tell
 from bot.trade_thread import show_notices
 from bot.views import alert_text, deadman_text, held_footer
 from signaldesk import signals
 from signaldesk.approvals import expire_stale_signals
-from signaldesk.clock import jst_day_start, to_db
+from signaldesk.clock import to_db
 from signaldesk.execution import manage_trades
 from signaldesk.i18n import plain_text, words
 from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
 from signaldesk.report import (
+    chart_data,
     daily_report,
-    equity_points,
+    day_bounds,
     previous_day,
     save_daily_summary,
 )
@@ -35,6 +38,10 @@ from signaldesk.state import beat, last_beat, trading_state
 
 log = logging.getLogger("bot.jobs")
 CHART_DAYS = 30
+WEEKLY_WEEKDAY = (
+    0  # Monday (datetime.weekday): the design's weekly review follows that morning's report
+)
+MARGIN_CHECK = time(6, 30)  # JST: after GMO charged the day's leverage fees at 06:00
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,8 @@ class JobTimes:
 
 
 def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
-    """Put every periodic job and the daily report on the job queue."""
+    """Put every periodic job, the morning report (and Monday review) and the margin check on the
+    job queue."""
     job_queue.run_repeating(
         announce_job, interval=times.announce, first=times.first, name="announce"
     )
@@ -60,10 +68,10 @@ def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
     job_queue.run_repeating(health_job, interval=times.health, first=times.first, name="health")
     job_queue.run_repeating(manage_job, interval=times.manage, first=times.first, name="manage")
     report = desk.settings.report
+    at = time(report.time.hour, report.time.minute, tzinfo=report.tz)
+    job_queue.run_daily(morning_job, at, name="report")
     job_queue.run_daily(
-        daily_report_job,
-        time(report.time.hour, report.time.minute, tzinfo=report.tz),
-        name="report",
+        margin_check_job, MARGIN_CHECK.replace(tzinfo=report.tz), name="margin_check"
     )
 
 
@@ -214,19 +222,22 @@ REPORT_EXCHANGE_WAIT = 30.0  # seconds the report waits for the lane's account f
 
 
 def gather_report(db, desk: Desk, day, now: datetime, snap):
-    """Compute the day's report, write its daily_summary row, and return it with equity, risk lines
-    and chart points.
+    """Simulate what is due, compute the day's report, write its daily_summary row; return it
+    with risk lines (the risk state now) and the chart data (equity snapshots to the day's end).
 
     `snap` is the risk snapshot read on the exchange lane, or None when the exchange could not be
     seen.
     """
-    report = daily_report(db, day, desk.settings.report.tz)
+    from signaldesk.wouldhave import simulate_due
+
+    settings = desk.settings
+    simulate_due(db, settings, now)
+    report = daily_report(db, day, settings)
     lines = risk_lines(desk.words, trading_state(db), snap)
-    equity = snap.equity_jpy if snap is not None else None
-    save_daily_summary(db, report, equity, now)
-    start = jst_day_start(datetime.combine(day, time(12), tzinfo=desk.settings.report.tz))
-    held = signals.held(db, start, start + timedelta(days=1))
-    return report, equity, lines, equity_points(db, now, CHART_DAYS, equity), held
+    save_daily_summary(db, report, now)
+    start, end = day_bounds(day, settings.report.tz)
+    held = signals.held(db, start, end)
+    return report, lines, chart_data(db, settings.mode, end, CHART_DAYS), held
 
 
 async def account_snapshot(desk: Desk, now: datetime, timeout: float):
@@ -245,18 +256,64 @@ async def send_daily_report(bot, desk: Desk, day) -> None:
     now, w = desk.clock(), desk.words
     level = notify.level(desk.settings, "report", now)
     snap = await account_snapshot(desk, now, REPORT_EXCHANGE_WAIT)
-    report, equity, lines, points, held = await on_desk(desk, gather_report, desk, day, now, snap)
+    report, lines, chart, held = await on_desk(desk, gather_report, desk, day, now, snap)
     if level == "off":
         return
-    chat, quiet = desk.settings.telegram_chat_id, notify.quietly(level)
-    text = report_text(w, report, equity, lines, held)
+    chat, quiet, settings = desk.settings.telegram_chat_id, notify.quietly(level), desk.settings
+    text = report_text(w, report, lines, settings.health.live_auc_days, settings.price_note, held)
     await send_text(bot, chat, text, disable_notification=quiet)
-    png = await asyncio.to_thread(equity_chart_png, points, chart_title(w, CHART_DAYS), w)
-    caption = chart_caption(w, CHART_DAYS, day)
-    await bot.send_photo(chat, png, caption=caption, disable_notification=True)
+    title = chart_title(w, day, CHART_DAYS)
+    png = await asyncio.to_thread(equity_chart_png, chart, plain_text(title), w)
+    await bot.send_photo(chat, png, caption=title, disable_notification=True)
 
 
-async def daily_report_job(context) -> None:
-    """Send the previous JST day's report at the configured time."""
+async def morning_job(context) -> None:
+    """At the report time: the previous JST day's report, and on Mondays the weekly review after
+    it."""
     desk = desk_of(context)
-    await send_daily_report(context.bot, desk, previous_day(desk.clock(), desk.settings.report.tz))
+    await send_morning(context.bot, desk, previous_day(desk.clock(), desk.settings.report.tz))
+
+
+def gather_weekly_review(db, desk: Desk, day, now: datetime):
+    """Return what the Monday review shows, up to the end of `day` (Sunday): the week's profit, the
+    7-day, 30-day and all-time reviews, and the week's unchosen signals."""
+    from signaldesk.periods import profit
+    from signaldesk.value import reviews, unchosen_list
+    from signaldesk.wouldhave import simulate_due
+
+    simulate_due(db, desk.settings, now)
+    end = day_bounds(day, desk.settings.report.tz)[1]
+    week = profit(db, desk.settings.mode, end, 7)
+    return week, reviews(db, desk.settings, end), unchosen_list(db, end - timedelta(days=7), end)
+
+
+async def send_weekly_review(bot, desk: Desk, day) -> None:
+    """Send the weekly review of the 7 days to the end of `day` (the design's Monday review)."""
+    level = notify.level(desk.settings, "report", desk.clock())
+    week, found, unchosen = await on_desk(desk, gather_weekly_review, desk, day, desk.clock())
+    if level == "off":
+        return
+    text = weekly_review_text(desk.words, day, found, week, unchosen)
+    await send_text(bot, desk.settings.telegram_chat_id, text,
+                    disable_notification=notify.quietly(level))  # fmt: skip
+
+
+async def send_morning(bot, desk: Desk, day) -> None:
+    """Send what the morning brings: the daily report and, on Mondays, the weekly review."""
+    await send_daily_report(bot, desk, day)
+    if desk.clock().astimezone(desk.settings.report.tz).weekday() == WEEKLY_WEEKDAY:
+        await send_weekly_review(bot, desk, day)
+
+
+async def margin_check_job(context) -> None:
+    """Live mode: compare the desk's books with GMO's /v1/account/margin once a day; alert on a
+    difference."""
+    from signaldesk.equity import check_margin
+
+    desk = desk_of(context)
+    if desk.settings.mode != "live":
+        return
+    try:
+        await on_desk(desk, check_margin, desk.exchange, desk.settings, desk.clock())
+    except Exception:  # a failed check must not stop the bot; the next day checks again
+        log.exception("margin check failed")

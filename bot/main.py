@@ -29,6 +29,7 @@ from bot.confirm import Confirmations
 from bot.desk import Desk, on_desk
 from bot.gate import gate
 from bot.jobs import JobTimes, schedule_jobs
+from bot.money import MONEY_COMMANDS
 from bot.polling import poll_updates
 from bot.recovery import start_repair, watch_job
 from bot.views import BOT_COMMANDS
@@ -43,6 +44,7 @@ COMMAND_HANDLERS = {
     "pending": handlers.on_pending,
     "positions": handlers.on_positions,
     "report": handlers.on_report,
+    **MONEY_COMMANDS,
     "stop": handlers.on_stop,
     "resume": handlers.on_resume,
     "settings": handlers.on_settings,

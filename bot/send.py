@@ -51,6 +51,7 @@ def signal_context(desk: Desk, signal, by_name: str = "", market=None) -> Signal
         model_trained_at=desk.model_trained_at(signal.model_version),
         market=market,
         by_name=by_name,
+        price_note=desk.settings.price_note,
     )
 
 

@@ -16,15 +16,8 @@ from html import escape
 from bot.card_view import base_unit
 from bot.views import direction_words
 from signaldesk.i18n import N_, Html, Words
+from signaldesk.money import EXIT_WORDS
 
-EXIT_WORDS = {
-    "tp1": N_("take-profit 1"),
-    "tp2": N_("take-profit 2"),
-    "stop_loss": N_("stop-loss"),
-    "time_stop": N_("time stop"),
-    "manual": N_("closed by hand (/close)"),
-    "emergency": N_("emergency stop (/stop flatten)"),
-}
 PURPOSES = {
     "entry": N_("entry"),
     "stop": N_("stop-loss"),

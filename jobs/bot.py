@@ -27,6 +27,7 @@ def run(args, settings) -> int:
         run_bot,
     )
     from signaldesk.exchange.factory import build_http
+    from signaldesk.golive import live_refusal
     from signaldesk.storage import open_current_db
 
     missing = missing_settings(settings)
@@ -38,6 +39,10 @@ def run(args, settings) -> int:
         return EXIT_USAGE
     db, http = open_current_db(settings.db_path), build_http()
     try:
+        refusal = live_refusal(db, settings)
+        if refusal:
+            print(f"signaldesk bot: {refusal}")
+            return EXIT_USAGE
         desk = compose_desk(settings, db, http)
         if args.check:
             print(

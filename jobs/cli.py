@@ -66,6 +66,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "jobs.restore",
         "bring a verified backup back as the database (stop the desk's processes first)",
     ),
+    "golive": (
+        "jobs.golive",
+        "print the paper record and what it lacks before live mode may start (or override it)",
+    ),
     "doctor": (
         "jobs.doctor",
         "check settings, files, database, model, Telegram, GMO, clock and headroom; pass/warn/fail",

@@ -89,6 +89,7 @@ def live(settings, as_json: bool, at: datetime | None = None) -> int:
     import signaldesk.features  # noqa: F401
     import signaldesk.model.inference  # noqa: F401
     from signaldesk.cycle_job import run_live_cycle
+    from signaldesk.golive import live_refusal
     from signaldesk.storage import open_current_db
 
     startup_cpu = (
@@ -96,6 +97,10 @@ def live(settings, as_json: bool, at: datetime | None = None) -> int:
     )  # CPU of interpreter start-up and every import the cycle needs
     db = open_current_db(settings.db_path)
     try:
+        refusal = live_refusal(db, settings)
+        if refusal:
+            print(f"signaldesk cycle: {refusal}")
+            return EXIT_USAGE
         now = at or wait_for_publication(settings.strategy.candle_publish_delay_seconds, utc_now())
         outcome = run_live_cycle(db, settings, now)
     finally:

@@ -77,16 +77,30 @@ def _block_if_halted(db, signal_id: int) -> None:
 
 
 def expire_stale_signals(db, now: datetime) -> list[Signal]:
-    """Mark pending signals past their approval window EXPIRED (by 'timeout'); return the ones this call expired."""
+    """Expire the pending signals whose approval window has closed; return the ones this call expired.
+
+    Steps (the bot's sweep job runs this every few seconds; the backtest once per step):
+    1. Read the PENDING signals with `expires_at <= now`, oldest first. The read takes no lock, so
+       by the time we act a person may have tapped, or another sweep may have run.
+    2. For each, in its own short write transaction, compare-and-set PENDING -> EXPIRED
+       (`signals.move`), stamping `approved_by = 'timeout'` and `decided_at`. Only the call that
+       moved the row gets True; an Approve that won the race keeps its APPROVED, and the tap that
+       comes after the expiry is refused by its own compare-and-set (`decide` requires the window
+       to be open at the tap's time).
+    3. Audit the expiry in the same transaction as the move, so the log never shows an expiry that
+       did not happen or misses one that did.
+    4. Return the signals as they are now, so the caller edits exactly these cards (and no other
+       caller edits them twice).
+    """
     expired = []
-    for signal in signals.past_window(db, now):
+    for signal in signals.past_window(db, now):  # step 1
         with writing(db):
-            changed = signals.move(
+            changed = signals.move(  # step 2: compare-and-set; False when someone else won
                 db, signal.id, signals.EXPIRED, approved_by=TIMEOUT_ACTOR, decided_at=now
             )
-            if changed:  # another process may have decided or expired it since we read it
+            if changed:  # step 3: another process may have decided or expired it since we read it
                 record(db, "expired", TIMEOUT_ACTOR, {"signal_id": signal.id}, now)
-        if changed:
+        if changed:  # step 4: only what this call moved
             expired.append(signals.load(db, signal.id))
     return expired
 

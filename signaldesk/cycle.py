@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -11,10 +12,11 @@ from decimal import Decimal
 from signaldesk import signals
 from signaldesk.candles import Candle, find_gaps, load_candles, save_candles
 from signaldesk.clock import floor_to
+from signaldesk.equity import record_snapshot
 from signaldesk.exchange.model import OrderBook, SymbolRules
 from signaldesk.exchange.tradingday import kline_date, trading_day
 from signaldesk.rules import Candidate, Check, Context, evaluate, status_of
-from signaldesk.signals import FILTERED, PENDING, Signal
+from signaldesk.signals import FILTERED, LOGGED, PENDING, Signal
 from signaldesk.storage import writing
 
 log = logging.getLogger("signaldesk.cycle")
@@ -39,6 +41,9 @@ class Market:
     trades_today: int
     loss_limit_breaches: tuple[str, ...]
     equity_jpy: Decimal
+    risk: object = (
+        None  # the RiskSnapshot behind these figures, saved as the cycle's equity snapshot
+    )
 
 
 @dataclass
@@ -56,6 +61,8 @@ class Scored:
     status: str = FILTERED
     atr: Decimal | None = None
     proposal: dict = field(default_factory=dict)
+    # The model's top contributions for this row, computed only when a verdict needs explaining.
+    explain: Callable[[], list] | None = None
 
     def to_signal(self, model_version: str, now: datetime, expires: datetime) -> Signal:
         """Return the signals row of this verdict (a proposal and an expiry only when PENDING)."""
@@ -136,18 +143,28 @@ def unscored(symbol: str, latest_open: datetime, candles: list[Candle]) -> Score
     return Scored(symbol, latest_open, last.close if last else None, previous, last)
 
 
-def with_score(scored: Scored, latest, prediction, top) -> Scored:
-    """Attach the features, both probabilities, the top contributions and the ATR to a verdict."""
+def with_score(scored: Scored, latest, prediction, explain: Callable[[], list]) -> Scored:
+    """Attach the features, both probabilities, the ATR and how to explain the score to a verdict."""
     scored.prediction = prediction
-    scored.features = {
-        "values": latest.as_dict(),
-        "volume_ratio": latest.volume_ratio,
-        "top": [
-            {"feature": t.feature, "value": t.value, "contribution": t.contribution} for t in top
-        ],
-    }
+    scored.features = {"values": latest.as_dict(), "volume_ratio": latest.volume_ratio}
+    scored.explain = explain
     scored.atr = Decimal(str(latest.atr))
     return scored
+
+
+def explain_verdict(scored: Scored) -> None:
+    """Store the features that moved the score most (largest first) in a verdict that was not LOGGED.
+
+    A row below the operating point is recorded with its features and reasons but not explained:
+    nobody reads why a score that fired nothing was what it was, and explaining costs more than scoring
+    (LightGBM's per-feature contributions of 300 trees, about three quarters of a backtest's model time).
+    """
+    if scored.explain is None or scored.status == LOGGED:
+        return
+    scored.features["top"] = [
+        {"feature": t.feature, "value": t.value, "contribution": t.contribution}
+        for t in scored.explain()
+    ]
 
 
 def score_symbol(
@@ -174,9 +191,13 @@ def score_symbol(
     timings["features"] = timings.get("features", 0.0) + time.perf_counter() - started
     started = time.perf_counter()
     prediction = model.predict(latest.values)
-    top = model.top_contributions(latest.values, 3, prediction.direction)
     timings["inference"] = timings.get("inference", 0.0) + time.perf_counter() - started
-    return with_score(scored, latest, prediction, top)
+    return with_score(scored, latest, prediction, explainer(model, latest.values, prediction))
+
+
+def explainer(model, values, prediction) -> Callable[[], list]:
+    """Return a call that gives the model's top 3 contributions to one row's score, in its direction."""
+    return lambda: model.top_contributions(values, 3, prediction.direction)
 
 
 def score_windows(db, symbols, model, latest_open: datetime, timings: dict) -> list[Scored]:
@@ -195,14 +216,10 @@ def score_windows(db, symbols, model, latest_open: datetime, timings: dict) -> l
     ]
 
 
-def judge(scored: Scored, market: Market, settings) -> None:
-    """Apply every rule to a scored symbol and, when it passes, attach the proposed trade."""
-    if scored.prediction is None:
-        scored.status = FILTERED
-        return
-    p = scored.prediction
-    candidate = Candidate(
-        scored.symbol,
+def candidate_of(symbol: str, p) -> Candidate:
+    """The rules' view of one prediction."""
+    return Candidate(
+        symbol,
         p.direction,
         p.confidence,
         p.confidence_rank,
@@ -211,6 +228,15 @@ def judge(scored: Scored, market: Market, settings) -> None:
         getattr(p, "cutoff", None),
         getattr(p, "measured_edge", None),
     )
+
+
+def judge(scored: Scored, market: Market, settings) -> None:
+    """Apply every rule to a scored symbol and, when it passes, attach the proposed trade."""
+    if scored.prediction is None:
+        scored.status = FILTERED
+        return
+    p = scored.prediction
+    candidate = candidate_of(scored.symbol, p)
     book = market.books.get(scored.symbol)
     side = "long" if p.direction == "LONG" else "short"
     spike = market.spikes.get((scored.symbol, side))
@@ -229,6 +255,7 @@ def judge(scored: Scored, market: Market, settings) -> None:
     scored.status = status_of(scored.checks)
     if scored.status == PENDING:
         propose_trade(scored, market, settings)
+    explain_verdict(scored)
 
 
 def propose_trade(scored: Scored, market: Market, settings) -> None:
@@ -309,6 +336,7 @@ def gather_market(
         snapshot.trades_today,
         tuple(loss_limit_breaches(snapshot)),
         snapshot.equity_jpy,
+        snapshot,
     )
 
 
@@ -337,11 +365,21 @@ def describe_spike(spike) -> str:
 def run_cycle(
     db, exchange, model, settings, now: datetime, calendar, *, fetch: bool = True, scores=None
 ) -> CycleResult:
-    """Score the newest closed candle of every symbol: read everything first, then write candles and verdicts in
-    one transaction, so an exchange error or a malformed payload leaves nothing partial behind.
+    """Score the newest closed candle of every symbol and record one verdict per symbol.
 
-    `scores` (the backtest's scores computed once for the whole span) replaces scoring the stored
-    window; its `scored(symbol, latest_open, model)` returns what `score_symbol` would.
+    Steps:
+    1. Work out the newest candle GMO has closed and published (`latest_closed_open_time`); the
+       still-forming candle is never used.
+    2. Read everything from the exchange first: the candles the database lacks, then the market
+       (`gather_market`: order books, the risk snapshot, halted flag, loss limits, liquidation
+       spikes, news). A refused or malformed answer raises here, before anything was written.
+    3. In one write transaction: the equity snapshot, the new candles, the scores (features over a
+       bounded window and one model call per symbol, or the backtest's precomputed `scores`, whose
+       `scored(symbol, latest_open, model)` returns what `score_symbol` would), every rule's verdict
+       (`judge`), and the rows (`write_scores`). A crash or error inside leaves no partial cycle.
+    4. Verdicts are idempotent: every verdict, LOGGED included, is a `signals` row unique per symbol
+       and candle, so a second run for the same candle adds no verdict and announces nothing twice.
+    5. Return what happened, with price-move alerts for the caller to deliver after the commit.
     """
     timings: dict[str, float] = {}
     symbols = settings.strategy.symbols
@@ -354,6 +392,7 @@ def run_cycle(
     timings["fetch"] = time.perf_counter() - started
     market = gather_market(db, exchange, settings, symbols, now, calendar, timings)
     with writing(db):
+        record_snapshot(db, settings.mode, market.risk)
         fetched = sum(
             save_candles(db, s, "15m", rows, "gmo:klines", now) for s, rows in fresh.items() if rows
         )

@@ -6,8 +6,8 @@ and translated through the standard library's gettext from the compiled catalog 
 `signaldesk/locale/<lang>/LC_MESSAGES/signaldesk.mo` (Babel extracts and compiles; see README,
 "Languages"). Placeholders are named (`{price}`) so a translation may put them in any order. Values
 are HTML-escaped as they go in, unless they are `Html` already, so a message is always valid
-Telegram HTML. Conventions: whole yen with thousands separators, `-¥5,705` in English and
-`-5,705円` in Japanese (the sign before the number, as Japanese brokers write it); times in JST.
+Telegram HTML. Conventions: money in `signaldesk.money`'s one format, per language (`-¥5,705` in
+English, `-5,705円` in Japanese); times in JST.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from signaldesk.clock import JST
 
 DOMAIN = "signaldesk"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-YEN = Decimal(1)
 
 
 def N_(message: str) -> str:
@@ -91,21 +90,21 @@ class Words:
         return text
 
     def yen(self, amount: Decimal | int | None, signed: bool = False) -> Html:
-        """Return whole yen: `¥1,000` / `-¥5,705` / `+¥673` (en), `1,000円` / `-5,705円` (ja)."""
+        """Return whole yen in this language's money format (signaldesk.money): `¥1,000` /
+        `-¥5,705` / `+¥673` (en), `1,000円` / `-5,705円` (ja)."""
+        from signaldesk import money  # money marks its words with N_ from here
+
         if amount is None:
             return self.t("n/a")
-        whole = Decimal(amount).quantize(YEN, ROUND_HALF_UP)
-        sign = "-" if whole < 0 else "+" if signed and whole > 0 else ""
-        return self.t("{sign}¥{amount}", sign=sign, amount=f"{abs(whole):,}")
+        return Html(escape(money.yen(amount, signed, self.lang)))
 
     def price(self, value: Decimal | None) -> Html:
         """Return a price in yen with its own decimals (`¥15,234,000.5` / `15,234,000.5円`)."""
+        from signaldesk import money
+
         if value is None:
             return self.t("n/a")
-        sign = "-" if value < 0 else ""
-        if -Decimal(value).normalize().as_tuple().exponent > 2:  # an average fill price
-            value = Decimal(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
-        return self.t("{sign}¥{amount}", sign=sign, amount=self.number(abs(value)))
+        return Html(escape(money.price(value, self.lang)))
 
     def percent(self, value: float | Decimal | None, places: int = 2, signed: bool = False) -> str:
         """Return a percentage given in percent (1.71 -> `1.71%`)."""

@@ -10,12 +10,13 @@ for configured spot symbols are added at their conversion rate.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from signaldesk.clock import from_db, jst_day_start, jst_month_start, jst_week_start, to_db
+from signaldesk.clock import jst_day_start, jst_month_start, jst_week_start, to_db
 from signaldesk.exchange.model import Asset, Margin, OrderBook, Ticker, is_leverage
 from signaldesk.sizing import LONG, SHORT, direction_sign
 
@@ -67,6 +68,8 @@ class RiskSnapshot:
     trades_today: int
     max_trades_per_day: int
     open_positions: list[OpenExposure] = field(default_factory=list)
+    # the account's own equity (equity_jpy above is what the risk rules use: capped in live mode)
+    account_equity_jpy: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,7 @@ def account_equity(
 
 def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     """Gather balance, open trades, P/L events and the halt flag into a RiskSnapshot (reads the exchange)."""
+    from signaldesk.golive import capped_equity
     from signaldesk.state import trading_state
 
     state = trading_state(db)
@@ -279,9 +283,11 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     equity = account_equity(settings.mode, exchange.assets(), margin, unrealised, spot)
     events = pnl_events(db, settings.mode, min(jst_week_start(now), jst_month_start(now)))
     count = trades_since(db, settings.mode, jst_day_start(now))
-    return build_snapshot(
-        equity, state.halted, state.reason, events, exposures, count, settings.risk, now
+    risk_equity = capped_equity(settings, equity)  # live: at most the capital cap ([golive])
+    snapshot = build_snapshot(
+        risk_equity, state.halted, state.reason, events, exposures, count, settings.risk, now
     )
+    return dataclasses.replace(snapshot, account_equity_jpy=equity)
 
 
 def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
@@ -306,13 +312,10 @@ def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
 
 
 def pnl_events(db, mode: str, since: datetime) -> list[PnlEvent]:
-    """Return the realised P/L (net of fees) of every desk fill since a moment."""
-    rows = db.execute(
-        "SELECT f.executed_at, COALESCE(f.realized_pnl, '0'), f.fee FROM fills f JOIN orders o ON o.id = f.order_id "
-        "WHERE o.mode = ? AND f.executed_at >= ? ORDER BY f.executed_at",
-        [mode, to_db(since)],
-    ).fetchall()
-    return [PnlEvent(from_db(at), Decimal(pnl) - Decimal(fee)) for at, pnl, fee in rows]
+    """Return the realised P/L (net of fees) of every desk fill and leverage fee since a moment."""
+    from signaldesk.ledger import money_events
+
+    return [PnlEvent(e.at, e.net_jpy) for e in money_events(db, mode, since)]
 
 
 def trades_since(db, mode: str, since: datetime) -> int:

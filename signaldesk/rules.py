@@ -53,6 +53,15 @@ class Context:
     data_problem: str | None = None
 
 
+def fires(confidence, other, cutoff):
+    """The one threshold rule: a side fires when its probability reaches the cutoff and beats the other.
+
+    Works on floats (the live rule below) and on numpy arrays alike (`OperatingPoint.sides`, which
+    training and evaluation use to count how often the model fires), so both count the same signals.
+    """
+    return (confidence >= cutoff) & (confidence > other)
+
+
 def threshold_check(c: Candidate, strategy) -> Check:
     """The direction's probability meets its threshold and beats the other direction's.
 
@@ -64,7 +73,7 @@ def threshold_check(c: Candidate, strategy) -> Check:
     if strategy.threshold_source == "model" and c.cutoff is not None:
         threshold, shown = c.cutoff, f"{c.cutoff:.3f} (model operating point"
     other = c.prob_short if c.direction == "LONG" else c.prob_long
-    ok = c.confidence >= threshold and c.confidence > other
+    ok = bool(fires(c.confidence, other, threshold))
     op = ">=" if c.confidence >= threshold else "<"
     return Check(
         "threshold", ok, f"{c.direction} {c.confidence:.3f} {op} {shown}; other side {other:.3f})"

@@ -113,6 +113,16 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class GoLiveSettings:
+    """From paper to live: what the paper record must show first, and live's guard rails."""
+
+    min_paper_days: int = 7
+    min_paper_trades: int = 5
+    capital_cap_jpy: Decimal = Decimal("1000000")
+    margin_tolerance_jpy: Decimal = Decimal("1000")
+
+
+@dataclass(frozen=True)
 class HealthSettings:
     """Health and alert thresholds."""
 
@@ -238,6 +248,7 @@ class Settings:
     strategy: StrategySettings = field(default_factory=StrategySettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    golive: GoLiveSettings = field(default_factory=GoLiveSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     listener: ListenerSettings = field(default_factory=ListenerSettings)
     # SIGNALDESK_MODEL was set: it wins over the active version the database records.
@@ -245,6 +256,9 @@ class Settings:
     bot: BotSettings = field(default_factory=BotSettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    # The pairs behind the prices when they are not GMO's (the demo's converted stand-in, e.g.
+    # "BTC/USDT, ETH/USDT"): the bot says so, in the trader's language, with every price it prints.
+    price_note: str = ""
 
     def secrets(self) -> tuple[str, ...]:
         """Return the non-empty secret values, for log redaction."""
@@ -419,6 +433,7 @@ SECTIONS = {
     "strategy": StrategySettings,
     "risk": RiskSettings,
     "report": ReportSettings,
+    "golive": GoLiveSettings,
     "health": HealthSettings,
     "listener": ListenerSettings,
     "bot": BotSettings,
@@ -609,6 +624,15 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
     },
     "report": {
         "timezone": (_valid_tz, "an IANA time zone such as Asia/Tokyo"),
+    },
+    "golive": {
+        "min_paper_days": (lambda v: 0 <= v <= 365, "days between 0 and 365"),
+        "min_paper_trades": (lambda v: 0 <= v <= 1000, "a whole number between 0 and 1000"),
+        "capital_cap_jpy": (
+            _positive,
+            "JPY > 0 (live sizes and loss limits use at most this equity)",
+        ),
+        "margin_tolerance_jpy": (lambda v: v >= 0, "JPY >= 0"),
     },
     "health": {
         "api_failures_to_halt": (lambda v: 1 <= v <= 20, "a whole number between 1 and 20"),

@@ -23,7 +23,7 @@ from telegram import Update
 from telegram.ext import CallbackContext
 
 from bot.desk import Desk
-from bot.jobs import JobTimes, alerts_job, announce_job, manage_job, send_daily_report, sweep_job
+from bot.jobs import JobTimes, alerts_job, announce_job, manage_job, send_morning, sweep_job
 from bot.main import build_application, model_age_reader, start_desk, stop_desk
 from bot.polling import poll_once
 from signaldesk.backtest.engine import resume_after_loss_limit
@@ -117,9 +117,10 @@ class LockstepBot:
         self._step(sweep_job(self.context))
 
     def morning(self, day, now: datetime) -> None:
-        """Send the daily report on `day`; a person reading it lifts a loss-limit halt (limits re-halt if hit)."""
+        """Send the morning's report on `day` (and Monday's review); a person reading it lifts a
+        loss-limit halt (limits re-halt if hit)."""
         self.clock.now = now
-        self._step(send_daily_report(self.app.bot, self.app.bot_data["desk"], day))
+        self._step(send_morning(self.app.bot, self.app.bot_data["desk"], day))
         self.resumes += resume_after_loss_limit(self.db, now, str(self._person))
 
     @property
@@ -153,6 +154,21 @@ class LockstepBot:
             },
         }
         return {"update_id": next(self._updates), "callback_query": query}
+
+    def ask(self, text: str, now: datetime) -> None:
+        """Send a command as the person: a new message, handled by the bot's own handlers."""
+        self.clock.now = now
+        chat = self.settings.telegram_chat_id
+        command = text.split()[0]
+        message = {
+            "message_id": next(self._updates) + 1_000_000,
+            "date": int(time.time()),
+            "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"},
+            "from": {"id": self._person, "is_bot": False, "first_name": "Trader"},
+            "text": text,
+            "entities": [{"offset": 0, "length": len(command), "type": "bot_command"}],
+        }
+        self._step(self._deliver({"update_id": next(self._updates), "message": message}))
 
     def close(self) -> None:
         """Stop the lane and the replies, shut the application down and close the loop."""

@@ -53,24 +53,32 @@ from signaldesk.cycle import (
     order_books,
 )
 from signaldesk.signals import PENDING
+from signaldesk.storage import writing
 
 
 @dataclass
 class QuietBook:
-    """What managed and quiet steps owe the database: the cycle's rows and their outcome moments."""
+    """What managed and quiet steps owe the database: the cycle's equity snapshots, its rows and
+    their outcome moments."""
 
     rows: list = field(default_factory=list)
     moments: list[datetime] = field(default_factory=list)
+    snapshots: list = field(default_factory=list)
 
     def flush(self, db, settings) -> None:
-        """Write the rows, then resolve and score outcomes as each step's own call would have."""
+        """Write the snapshots and rows, then resolve and score outcomes as each step's own call
+        would have."""
+        from signaldesk.equity import record_snapshot
         from signaldesk.outcomes import score_outcomes_through
 
+        with writing(db):
+            for risk in self.snapshots:
+                record_snapshot(db, settings.mode, risk)
         if self.rows:
             signals.insert_all(db, self.rows)
         strategy = settings.strategy
         score_outcomes_through(db, strategy.label_horizon_bars, self.moments)
-        self.rows, self.moments = [], []
+        self.rows, self.moments, self.snapshots = [], [], []
 
 
 @dataclass
@@ -185,6 +193,7 @@ class FastReplay:
         if rows is None:
             return self.whole(model, now, managed=not self.pace.idle)
         self.log.count("quiet" if self.pace.idle else "managed")
+        self.book.snapshots.append(replace(market.risk, at=now))  # idle: the kept equity, now
         self.book.rows += rows
         self.book.moments.append(now)
         self.log.equity.append((now, market.equity_jpy))

@@ -5,7 +5,8 @@ The live cycle scores the newest candle from its last `LIVE_FETCH_BARS` stored c
 that is 35,040 feature computations and one-row predictions per symbol; here each symbol's features
 are computed once over the whole span (the features module's whole-history function), the data rule
 (`window_problem`) is decided for every candle from the open times alone, and each model scores
-every candle in one batch (probabilities, rank and the top contributions). `scored()` hands the
+every candle in one batch (probabilities and rank; the top contributions, which only verdicts that are
+not LOGGED keep, one row at a time when a verdict asks for them). `scored()` hands the
 cycle, candle by candle, what `score_symbol` would have built: the same `Scored` (close, last two
 candles, features, prediction, top contributions, ATR) or the same data check.
 
@@ -24,11 +25,10 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from signaldesk.candles import Candle
-from signaldesk.cycle import Scored, unscored, window_problem, with_score
+from signaldesk.cycle import Scored, explainer, unscored, window_problem, with_score
 from signaldesk.rules import Check
 
 STEP = timedelta(minutes=15)
-TOP_FEATURES = 3
 CHUNK_ROWS = 30 * 96  # candles scored per batch predict: 30 days of 15-minute candles
 
 
@@ -41,7 +41,7 @@ class SymbolScores:
     bars: int
     times: list[datetime] = field(init=False)
     clean: np.ndarray = field(init=False)
-    by_model: dict[str, dict[int, tuple[list, list]]] = field(default_factory=dict)
+    by_model: dict[str, dict[int, list]] = field(default_factory=dict)
 
     def __post_init__(self):
         self.times = [c.open_time for c in self.candles]
@@ -58,8 +58,8 @@ class SymbolScores:
         window = self.times[max(end - self.bars + 1, 0) : end + 1]
         return window_problem(window, latest_open, self.bars)
 
-    def prediction(self, model, row: int) -> tuple:
-        """Return a model's (prediction, top contributions) of a candle; batches are 30 days."""
+    def prediction(self, model, row: int):
+        """Return a model's prediction of a candle; batches are 30 days."""
         if model.version not in self.by_model:
             self.by_model = {
                 model.version: {}
@@ -68,8 +68,7 @@ class SymbolScores:
         start = row - row % CHUNK_ROWS
         if start not in chunks:
             chunks[start] = score_rows(model, self.history.values, start, start + CHUNK_ROWS)
-        predictions, tops = chunks[start]
-        return predictions[row - start], tops[row - start]
+        return chunks[start][row - start]
 
 
 def clean_windows(times: list[datetime], bars: int) -> np.ndarray:
@@ -88,20 +87,17 @@ def clean_windows(times: list[datetime], bars: int) -> np.ndarray:
     return clean
 
 
-def score_rows(model, values: np.ndarray, start: int, stop: int) -> tuple[list, list]:
-    """Return predictions and top contributions of rows [start, stop) with all features defined."""
+def score_rows(model, values: np.ndarray, start: int, stop: int) -> list:
+    """Return the predictions of rows [start, stop) with all features defined (None elsewhere)."""
     rows = values[start:stop]
     defined = np.flatnonzero(~np.isnan(rows).any(axis=1))
     predictions: list = [None] * len(rows)
-    tops: list = [None] * len(rows)
     if len(defined):
-        batch = model.predict_many(rows[defined])
-        contributions = model.top_contributions_many(
-            rows[defined], TOP_FEATURES, [p.direction for p in batch]
-        )
-        for row, prediction, top in zip(defined.tolist(), batch, contributions, strict=True):
-            predictions[row], tops[row] = prediction, top
-    return predictions, tops
+        for row, prediction in zip(
+            defined.tolist(), model.predict_many(rows[defined]), strict=True
+        ):
+            predictions[row] = prediction
+    return predictions
 
 
 class BatchScores:
@@ -132,4 +128,5 @@ class BatchScores:
         except FeatureError as exc:
             scored.checks = [Check("data", False, str(exc))]
             return scored
-        return with_score(scored, latest, *scores.prediction(model, end))
+        prediction = scores.prediction(model, end)
+        return with_score(scored, latest, prediction, explainer(model, latest.values, prediction))

@@ -28,6 +28,7 @@ from signaldesk.execution.records import (
     trade_orders,
     update_trade,
 )
+from signaldesk.ledger import book_position_fees, trade_leverage_fees
 from signaldesk.risk import enforce_loss_limits, risk_snapshot
 from signaldesk.state import trading_state
 
@@ -50,6 +51,7 @@ def manage_trades(db, exchange, settings, now: datetime) -> list[str]:
                 notices += manage_trade(db, exchange, settings, rules[trade.symbol], trade.id, now)
             except ExchangeError as exc:
                 log.warning("manage_trades: trade %s skipped this step: %s", trade.id, exc)
+        notices += book_position_fees(db, settings.mode, now)  # fees whose close came in late
         try:
             notices += enforce_loss_limits(db, risk_snapshot(db, exchange, settings, now), now)
         except ExchangeError as exc:
@@ -71,6 +73,7 @@ def manage_trade(db, exchange, settings, rules, trade_id: int, now: datetime) ->
     notices = sync_orders(
         db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now
     )
+    book_position_fees(db, settings.mode, now, trade_id)  # with the fills known, before the P/L
     book = exchange.order_book(trade.symbol)
     notices += settle_trade(db, exchange, settings, rules, trade_id, book, now)
     trade = load_trade(db, trade_id)
@@ -115,11 +118,12 @@ def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: dateti
         return []
     orders = trade_orders(db, trade_id)
     _, entry_done = entry_step(trade, orders, book, rules, settings.risk, now)
+    leverage = trade_leverage_fees(db, trade_id)
     changes = trade_changes(
-        trade, orders, trade_fills(db, trade_id), entry_done, rules, settings.risk
+        trade, orders, trade_fills(db, trade_id), entry_done, rules, settings.risk, leverage
     )
     update_trade(db, trade_id, now, **changes)
-    notices = _transition_notices(trade, changes)
+    notices = _transition_notices(trade, changes, leverage)
     if changes.get("status") in ("closed", "cancelled"):
         for row in trade_orders(db, trade_id):
             if row.is_working:
@@ -127,7 +131,7 @@ def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: dateti
     return notices
 
 
-def _transition_notices(trade, changes: dict) -> list[str]:
+def _transition_notices(trade, changes: dict, leverage_fees=None) -> list[str]:
     """Return notices for a trade that just opened, moved its stop to break-even, closed or was cancelled."""
     status = changes.get("status", trade.status)
     notices = []
@@ -136,7 +140,7 @@ def _transition_notices(trade, changes: dict) -> list[str]:
     if changes.get("tp1_done"):
         notices.append(say.stop_to_break_even(trade, changes["stop_loss"]))
     if status == "closed":
-        notices.append(say.trade_closed(trade, changes))
+        notices.append(say.trade_closed(trade, changes, leverage_fees))
     if status == "cancelled":
         notices.append(say.trade_cancelled(trade))
     return notices

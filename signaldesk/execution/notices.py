@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from signaldesk.execution.records import OrderIntent, OrderRow, TradeRow
+from signaldesk.money import exit_words, yen
 
 PURPOSE_WORDS = {
     "entry": "Entry",
@@ -20,14 +21,6 @@ PURPOSE_WORDS = {
     "take_profit_1": "Take-profit 1",
     "take_profit_2": "Take-profit 2",
     "exit": "Exit",
-}
-REASON_WORDS = {
-    "tp1": "take-profit 1",
-    "tp2": "take-profit 2",
-    "stop_loss": "stop-loss",
-    "time_stop": "time stop",
-    "manual": "manual close",
-    "emergency": "emergency stop",
 }
 # What each kind of notice is about, for the bot's notification settings (on / silent / off).
 EVENTS = {
@@ -135,17 +128,18 @@ def trade_values(trade: TradeRow) -> dict:
     return {"direction": trade.direction, "symbol": trade.symbol}
 
 
-def trade_closed(trade: TradeRow, changes: dict) -> Notice:
-    """Say a trade is closed, with its result."""
-    reason = REASON_WORDS.get(changes["exit_reason"], changes["exit_reason"])
+def trade_closed(trade: TradeRow, changes: dict, leverage_fees: Decimal | None = None) -> Notice:
+    """Say a trade is closed, with its result after every fee (naming leverage fees, if any)."""
+    lev = f" incl. leverage fees {yen(leverage_fees)}" if leverage_fees else ""
     text = (
-        f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by {reason}: exit "
-        f"{money(changes['exit_price'])}, P/L {changes['pnl_jpy']:+,.0f} JPY "
-        f"({changes['pnl_pct']:+.2f}%), fees {changes['fees_jpy']:+,.0f} JPY."
+        f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by "
+        f"{exit_words(changes['exit_reason'])}: exit {money(changes['exit_price'])}, P/L "
+        f"{yen(changes['pnl_jpy'], signed=True)} ({changes['pnl_pct']:+.2f}%), fees "
+        f"{yen(changes['fees_jpy'])}{lev}."
     )
     values = {k: changes.get(k) for k in ("exit_reason", "exit_price", "pnl_jpy", "pnl_pct")}
-    return Notice(text, "trade_closed", trade.id, fees_jpy=changes.get("fees_jpy"), **values,
-                  **trade_values(trade))  # fmt: skip
+    return Notice(text, "trade_closed", trade.id, fees_jpy=changes.get("fees_jpy"),
+                  leverage_fees_jpy=leverage_fees, **values, **trade_values(trade))  # fmt: skip
 
 
 def trade_opened(trade: TradeRow, changes: dict) -> Notice:

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from signaldesk.rules import fires
+
 
 @dataclass(frozen=True)
 class OperatingPoint:
@@ -25,8 +27,9 @@ class OperatingPoint:
     def sides(self, prob_up: np.ndarray) -> np.ndarray:
         """Return +1 (LONG), -1 (SHORT) or 0 for each P(up)."""
         prob_up = np.asarray(prob_up, dtype=float)
-        long_fires = (prob_up >= self.long_cutoff) & (prob_up > 0.5)
-        short_fires = (1.0 - prob_up >= self.short_cutoff) & (prob_up < 0.5)
+        prob_down = 1.0 - prob_up
+        long_fires = fires(prob_up, prob_down, self.long_cutoff)
+        short_fires = fires(prob_down, prob_up, self.short_cutoff)
         return long_fires.astype(int) - short_fires.astype(int)
 
     def cutoff(self, direction: str) -> float:

@@ -77,9 +77,7 @@ def test_scored_matches_the_cycle_scoring_its_stored_window(db, candles, model):
         assert float(batch.atr) == pytest.approx(float(live.atr), rel=1e-9)
         values, expected = batch.features["values"], live.features["values"]
         assert values == pytest.approx(expected, rel=1e-6, abs=1e-7)
-        assert [t["feature"] for t in batch.features["top"]] == [
-            t["feature"] for t in live.features["top"]
-        ]
+        assert [t.feature for t in batch.explain()] == [t.feature for t in live.explain()]
 
 
 def test_the_gap_rule_from_open_times_agrees_with_the_cycles(candles):
@@ -97,11 +95,9 @@ def test_batch_predictions_are_the_models_one_row_predictions(candles, model):
     scores = BatchScores({SYMBOL: candles}).symbols[SYMBOL]
     rows = [CHUNK_ROWS - 1, CHUNK_ROWS, CHUNK_ROWS + 7, 900]  # both sides of a batch boundary
     for row in rows:
-        prediction, top = scores.prediction(model, row)
-        values = scores.history.values[row]
-        assert prediction == model.predict(values)
-        assert top == model.top_contributions(values, 3, prediction.direction)
+        prediction = scores.prediction(model, row)
+        assert prediction == model.predict(scores.history.values[row])
     other = replace(model, version="another")
-    assert scores.prediction(other, 900)[0] == model.predict(scores.history.values[900])
+    assert scores.prediction(other, 900) == model.predict(scores.history.values[900])
     assert list(scores.by_model) == ["another"]  # one model's batches in memory at a time
     assert not np.isnan(scores.history.values[900]).any()

@@ -44,6 +44,7 @@ from tests.bot.harness import (  # noqa: E402
     seed_signal,
 )
 from tests.fakes.gmo_server import FakeGmo  # noqa: E402
+from tests.fakes.live_desk import allow_live  # noqa: E402
 from tests.fakes.telegram_server import (  # noqa: E402
     FakeTelegram,
     callback_update,
@@ -83,6 +84,7 @@ class Rig:
             self.gmo.set_book(symbol, bid=bid, ask=ask)
         self.db = open_db(self.tmp / "desk.sqlite3")
         apply_migrations(self.db)
+        allow_live(self.db)
         (self.tmp / "config.toml").write_text(CONFIG, encoding="utf-8")
 
     def env(self) -> dict:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from signaldesk.model.inference import Contribution
 from signaldesk.rules import Candidate, Context, evaluate, status_of
 
 PASSING = Candidate(
@@ -190,3 +191,24 @@ def test_a_liquidation_spike_blocks_only_the_direction_it_matches(make_settings)
         judge(scored, market, settings)
         check = next(c for c in scored.checks if c.rule == "liquidations")
         assert check.ok is not blocked
+
+
+def test_only_verdicts_that_are_not_logged_are_explained():
+    from signaldesk.cycle import Scored, explain_verdict
+
+    asked = []
+
+    def explain():
+        asked.append(1)
+        return [Contribution("rsi_14", 0.7, 0.2)]
+
+    logged = Scored(
+        "BTC_JPY", None, None, None, None, features={}, status="LOGGED", explain=explain
+    )
+    filtered = Scored(
+        "BTC_JPY", None, None, None, None, features={}, status="FILTERED", explain=explain
+    )
+    explain_verdict(logged)
+    explain_verdict(filtered)
+    assert "top" not in logged.features and len(asked) == 1
+    assert filtered.features["top"] == [{"feature": "rsi_14", "value": 0.7, "contribution": 0.2}]

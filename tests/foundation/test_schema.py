@@ -272,6 +272,46 @@ EXPECTED_COLUMNS = {
         "kinds",
         "sample",
     ],
+    # leverage fees per trade, equity snapshots, would-have outcomes (0009)
+    "position_fees": [
+        "id",
+        "trade_id",
+        "mode",
+        "symbol",
+        "position_id",
+        "boundary",
+        "trading_day",
+        "size",
+        "close_price",
+        "rate",
+        "fee_jpy",
+        "booked_at",
+    ],
+    "equity_snapshots": [
+        "id",
+        "taken_at",
+        "mode",
+        "equity_jpy",
+        "unrealised_jpy",
+        "positions",
+        "source",
+    ],
+    "would_have": [
+        "signal_id",
+        "status",
+        "outcome",
+        "detail",
+        "size",
+        "entry_price",
+        "entry_time",
+        "exit_price",
+        "exit_time",
+        "exit_reason",
+        "fees_jpy",
+        "leverage_fees_jpy",
+        "pnl_jpy",
+        "simulated_at",
+    ],
 }
 
 EXPECTED_INDEXES = {
@@ -298,6 +338,7 @@ EXPECTED_INDEXES = {
     "idx_paper_ledger_account_at",
     "idx_paper_orders_active",
     "idx_paper_positions_open",
+    "idx_position_fees_boundary",
     "idx__sqlite_migrations_migration_set_name",
 }
 
