@@ -24,6 +24,7 @@ from bot.trade_view import TradeState, close_button, closed_text, notice_text, s
 from signaldesk import signals, threads
 from signaldesk.execution.records import load_trade, trade_fills, trade_orders
 from signaldesk.i18n import Html, plain_text
+from signaldesk.ledger import trade_leverage_fees
 
 log = logging.getLogger("bot.trade_thread")
 
@@ -43,7 +44,8 @@ def read_trade(db, trade_id: int, now) -> Seen | None:
     if trade is None or trade.signal_id is None:
         return None
     signal = signals.load(db, trade.signal_id)
-    state = TradeState(trade, trade_orders(db, trade_id), trade_fills(db, trade_id), now)
+    state = TradeState(trade, trade_orders(db, trade_id), trade_fills(db, trade_id), now,
+                       trade_leverage_fees(db, trade_id))  # fmt: skip
     card = (signal.telegram_chat_id, signal.telegram_message_id) if signal else (None, None)
     return Seen(state, threads.load(db, trade_id), card)
 
@@ -134,7 +136,8 @@ async def put_closing(bot, desk: Desk, seen: Seen) -> None:
     chat = desk.settings.telegram_chat_id
     level = notify.level(desk.settings, "exit", desk.clock())
     if trade.status == "closed" and level != "off":
-        await send_text(bot, chat, closed_text(desk.words, trade, desk.clock()),
+        text = closed_text(desk.words, trade, desk.clock(), seen.state.leverage_fees)
+        await send_text(bot, chat, text,
                         disable_notification=notify.quietly(level),
                         **replying_to(seen.card[1]))  # fmt: skip
     await on_desk(desk, threads.mark_closed_told, trade.id, chat, desk.clock())

@@ -36,6 +36,7 @@ class TradeState:
     orders: Sequence
     fills: Sequence
     now: datetime
+    leverage_fees: Decimal = Decimal(0)  # booked for this trade (signaldesk.ledger)
 
 
 def exit_words(w: Words, reason: str | None) -> Html:
@@ -111,22 +112,29 @@ def state_line(w: Words, s: TradeState) -> Html:
                at=w.when(trade.exit_time, s.now), reason=exit_words(w, trade.exit_reason))  # fmt: skip
 
 
-def closed_text(w: Words, trade, now: datetime) -> Html:
-    """Render the message that tells a trade's result (a reply under its card)."""
+def closed_text(w: Words, trade, now: datetime, leverage_fees: Decimal = Decimal(0)) -> Html:
+    """Render the message that tells a trade's result (a reply under its card), naming leverage
+    fees when the trade paid any."""
     held = (
         w.duration(trade.exit_time - trade.entry_time)
         if trade.entry_time and trade.exit_time
         else "?"
     )
     icon = "🟢" if (trade.pnl_jpy or 0) > 0 else "🔴" if (trade.pnl_jpy or 0) < 0 else "⚪"
+    if leverage_fees:
+        fees = w.t("Fees {fees} (leverage {leverage}) · held {held} · closed {at}",
+                   fees=w.yen(trade.fees_jpy), leverage=w.yen(leverage_fees), held=held,
+                   at=w.when(trade.exit_time, now))  # fmt: skip
+    else:
+        fees = w.t("Fees {fees} · held {held} · closed {at}", fees=w.yen(trade.fees_jpy),
+                   held=held, at=w.when(trade.exit_time, now))  # fmt: skip
     return Html("\n".join([
         title(w, trade),
         w.t("{icon} Closed by {reason}: exit {price} · P/L {pnl} ({percent})", icon=icon,
             reason=exit_words(w, trade.exit_reason), price=w.price(trade.exit_price),
             pnl=w.yen(trade.pnl_jpy, signed=True),
             percent=w.percent(trade.pnl_pct, 2, signed=True)),
-        w.t("Fees {fees} · held {held} · closed {at}", fees=w.yen(trade.fees_jpy, signed=True),
-            held=held, at=w.when(trade.exit_time, now)),
+        fees,
     ]))  # fmt: skip
 
 

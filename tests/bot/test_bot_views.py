@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 from bot.card_view import feature_words, why_lines
+from bot.trade_view import closed_text
 from bot.views import StatusView, alert_text, edge_line, split_message, status_text
 from signaldesk.i18n import words
 
@@ -107,3 +109,23 @@ def test_status_shows_the_active_model_line():
         model_line="Model default-2: learned until 2024-12-31 · no measured edge after costs",
     )  # fmt: skip
     assert "no measured edge after costs" in status_text(EN, view)
+
+
+def test_the_closing_reply_names_leverage_fees_in_both_languages():
+    start = datetime(2025, 6, 29, 1, tzinfo=UTC)
+    trade = SimpleNamespace(id=3, symbol="BTC_JPY", direction="SHORT", pnl_jpy=Decimal("146"),
+                            pnl_pct=Decimal("0.2"), exit_reason="time_stop",
+                            exit_price=Decimal("15619032.15"), fees_jpy=Decimal("40"),
+                            entry_time=start, exit_time=start + timedelta(hours=4))  # fmt: skip
+    end = start + timedelta(hours=4)
+    en = closed_text(words("en"), trade, end, Decimal("40")).split("\n")
+    ja = closed_text(words("ja"), trade, end, Decimal("40")).split("\n")
+    assert en[1:] == [
+        "🟢 Closed by time stop: exit ¥15,619,032.15 · P/L +¥146 (+0.20%)",
+        "Fees ¥40 (leverage ¥40) · held 4h 00m · closed 14:00 JST",
+    ]
+    assert ja[1:] == [
+        "🟢 時間決済で決済: 決済価格 15,619,032.15円 · 損益 +146円（+0.20%）",
+        "手数料 40円（うちレバレッジ手数料 40円）· 保有時間 4時間00分 · 決済 14:00",
+    ]
+    assert "leverage" not in closed_text(words("en"), trade, end).split("\n")[2]
