@@ -10,6 +10,8 @@ from signaldesk.clock import from_db, to_db
 from signaldesk.storage import writing
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from signaldesk.storage import Database
 
 RUNNING, HALTED = "RUNNING", "HALTED"
@@ -25,8 +27,8 @@ class TradingState:
     by: str
 
 
-def get_value(db: Database, key: str) -> str | None:
-    """Return one state value, or None."""
+def get_value(db: Database | sqlite3.Connection, key: str) -> str | None:
+    """Return one state value, or None (a bare connection will do: `signaldesk restore` reads one)."""
     row = db.execute("SELECT value FROM system_state WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
@@ -90,7 +92,7 @@ def beat(db: Database, process: str, now: datetime) -> None:
     set_value(db, f"heartbeat:{process}", to_db(now), now, process)
 
 
-def last_beat(db: Database, process: str) -> datetime | None:
+def last_beat(db: Database | sqlite3.Connection, process: str) -> datetime | None:
     """Return the last heartbeat of a process, or None if it never beat."""
     value = get_value(db, f"heartbeat:{process}")
     return from_db(value) if value else None
