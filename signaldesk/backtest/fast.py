@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from signaldesk import signals
 from signaldesk.backtest.engine import (
+    BacktestError,
     DeskSide,
     Progress,
     StepLog,
@@ -255,7 +256,7 @@ def run_fast(
 ) -> StepLog:
     """Replay like `engine.run_steps` with `scores`, running the desk's code where it can act."""
     if scores is None:
-        raise ValueError(
+        raise BacktestError(
             "the fast path replays scores computed once: pass backtest.scores.BatchScores"
         )
     market = QuietMarket(db, exchange, settings, calendar, spikes_possible(db, settings, opens))

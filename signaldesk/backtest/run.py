@@ -221,9 +221,11 @@ def walk_forward_models(
 
 
 def walk_forward_of(plan: BacktestPlan) -> WalkForward:
-    """Return the plan's walk-forward schedule; raise ValueError for a plan with a fixed model."""
+    """Return the plan's walk-forward schedule; raise BacktestError for a plan with a fixed model."""
     if plan.walk_forward is None:
-        raise ValueError("this backtest plan uses a fixed model: it has no walk-forward schedule")
+        raise BacktestError(
+            "this backtest plan uses a fixed model: it has no walk-forward schedule"
+        )
     return plan.walk_forward
 
 
