@@ -26,7 +26,7 @@ from signaldesk.approvals import ModificationError, decide, modify, parse_modifi
 from signaldesk.audit import record
 from signaldesk.execution import emergency_stop, execute_signal
 from signaldesk.report import last_ok_cycle, open_trades, previous_day
-from signaldesk.risk import risk_snapshot
+from signaldesk.risk import protection_lines, risk_snapshot
 from signaldesk.state import halt, last_beat, resume, trading_state
 
 log = logging.getLogger("bot.handlers")
@@ -239,6 +239,7 @@ def gather_status(db, desk: Desk, now) -> StatusView:
         budget_day_left_jpy=s.budget_day_left_jpy,
         budget_week_left_jpy=s.budget_week_left_jpy,
         budget_month_left_jpy=s.budget_month_left_jpy,
+        note="\n".join(protection_lines(s, desk.settings.risk)),
     )
 
 

@@ -11,7 +11,7 @@ from html import escape
 from telegram.error import BadRequest, TelegramError
 
 from bot.charts import equity_chart_png
-from bot.desk import Desk, desk_of, on_desk
+from bot.desk import Desk, desk_of, on_desk, on_fresh_connection
 from bot.send import announce, refresh_announcement, send_text
 from bot.views import alert_text, jst, report_text, verdict_footer, yen
 from signaldesk import signals
@@ -26,11 +26,12 @@ from signaldesk.report import (
     previous_day,
     save_daily_summary,
 )
-from signaldesk.risk import risk_snapshot
+from signaldesk.risk import protection_lines, risk_snapshot
 from signaldesk.state import beat, last_beat, trading_state
 
 log = logging.getLogger("bot.jobs")
 CHART_DAYS = 30
+WAKE_JOB = "manage-now"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ async def sweep_job(context) -> None:
 async def alerts_job(context) -> None:
     """Deliver queued alerts oldest first; on a network problem keep them queued and stop for this round."""
     desk = desk_of(context)
-    for alert in await on_desk(desk, unsent):
+    for alert in await on_fresh_connection(desk, unsent):  # never waits behind trade management
         if not await deliver_alert(context.bot, desk, alert):
             return
 
@@ -107,14 +108,14 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
         BadRequest
     ) as exc:  # Telegram will never accept this one: park it instead of retrying forever
         log.error("alert %s refused by Telegram, parked: %s", alert.id, exc)
-        await on_desk(desk, mark_failed, alert.id, str(exc))
-        await on_desk(desk, mark_sent, alert.id, desk.clock(), "parked")
+        await on_fresh_connection(desk, mark_failed, alert.id, str(exc))
+        await on_fresh_connection(desk, mark_sent, alert.id, desk.clock(), "parked")
         return True
     except TelegramError as exc:
         log.warning("alert %s not delivered (will retry): %s", alert.id, exc)
-        await on_desk(desk, mark_failed, alert.id, str(exc))
+        await on_fresh_connection(desk, mark_failed, alert.id, str(exc))
         return False
-    await on_desk(desk, mark_sent, alert.id, desk.clock(), "bot")
+    await on_fresh_connection(desk, mark_sent, alert.id, desk.clock(), "bot")
     return True
 
 
@@ -163,6 +164,59 @@ async def health_job(context) -> None:
     )
 
 
+def start_protection(app) -> None:
+    """Protect first at start-up: run the first management step at once (not at the next interval) and, on the
+    live exchange, follow GMO's private stream so a fill wakes management within a second."""
+    desk: Desk = app.bot_data["desk"]
+    loop = asyncio.get_running_loop()
+    app.bot_data["first_step"] = loop.create_task(run_management(app), name="first-management")
+    tokens = desk.exchange if hasattr(desk.exchange, "ws_token") else None
+    if tokens is None or not desk.settings.urls.gmo_ws_private:
+        return
+    from signaldesk.exchange.gmo_stream import PrivateStream
+
+    def on_event(event) -> None:
+        """Wake management from the stream's thread (nothing to wake once the bot has stopped)."""
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(wake_management, app, event.channel)
+
+    stream = PrivateStream(tokens, desk.settings.urls.gmo_ws_private, on_event)
+    app.bot_data["private_stream"] = stream
+    stream.start()
+
+
+def stop_protection(app) -> None:
+    """Stop following the private stream (after the application stopped); its token is deleted."""
+    stream = app.bot_data.pop("private_stream", None)
+    if stream is not None:
+        stream.close()
+
+
+def wake_management(app, why: str) -> None:
+    """Run a management step now; wakes while one is already waiting to run are folded into it."""
+    queue = app.job_queue
+    if queue is None or not app.running or app.bot_data.get(WAKE_JOB):
+        return
+    log.debug("management woken by %s", why)
+    app.bot_data[WAKE_JOB] = True
+    queue.run_once(woken_job, 0, name=WAKE_JOB, job_kwargs={"misfire_grace_time": None})
+
+
+async def woken_job(context) -> None:
+    """A management step asked for by the private stream (later wakes queue one more step)."""
+    context.application.bot_data[WAKE_JOB] = False
+    await manage_job(context)
+
+
+async def run_management(app) -> None:
+    """Run one management step outside the job queue (the first one, at start-up)."""
+
+    class Context:
+        application = app
+
+    await manage_job(Context())
+
+
 async def manage_job(context) -> None:
     """Let execution manage open trades; its notices go through the outbox so a network loss loses none."""
     desk = desk_of(context)
@@ -193,6 +247,7 @@ def gather_report(db, desk: Desk, day, now: datetime):
         f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
         f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
     )
+    risk_lines += protection_lines(snap, desk.settings.risk)
     save_daily_summary(db, report, equity, now)
     return report, equity, risk_lines, equity_points(db, now, CHART_DAYS, equity)
 

@@ -24,7 +24,7 @@ from telegram.ext import (
 from bot import handlers
 from bot.desk import Desk, on_desk
 from bot.gate import gate
-from bot.jobs import JobTimes, schedule_jobs
+from bot.jobs import JobTimes, schedule_jobs, start_protection
 from bot.views import BOT_COMMANDS
 from signaldesk.execution import reconcile
 from signaldesk.outbox import queue_alert
@@ -95,6 +95,9 @@ def build_application(settings, desk: Desk, times: JobTimes | None = None) -> Ap
 async def start_desk(app: Application) -> None:
     """Register the command menu, beat once, and reconcile with the exchange when execution is wired."""
     desk: Desk = app.bot_data["desk"]
+    start_protection(
+        app
+    )  # issue 14: the first management step now, and GMO's private stream (live)
     await app.bot.set_my_commands(list(BOT_COMMANDS))
     await on_desk(desk, beat, "bot", desk.clock())
     result = await on_desk(desk, reconcile, desk.exchange, desk.settings, desk.clock())

@@ -21,6 +21,7 @@ def run(args, settings) -> int:
     """Refuse to start without the Telegram settings; otherwise poll until SIGINT/SIGTERM and exit 0."""
     from telegram import Update
 
+    from bot.jobs import stop_protection
     from bot.main import build_application, compose_desk, keep_http_logs_quiet, missing_settings
     from signaldesk.exchange.factory import build_http
     from signaldesk.storage import open_current_db
@@ -50,7 +51,11 @@ def run(args, settings) -> int:
                 )
             return EXIT_OK
         keep_http_logs_quiet()
-        build_application(settings, desk).run_polling(allowed_updates=Update.ALL_TYPES)
+        app = build_application(settings, desk)
+        try:
+            app.run_polling(allowed_updates=Update.ALL_TYPES)
+        finally:
+            stop_protection(app)  # the private stream's thread and token
     finally:
         http.close()  # the GMO client (live, or the paper exchange's public feed)
         db.close()

@@ -48,6 +48,7 @@ EVERY_CHECK = (
     "memory",
     "model",
     "news calendar",
+    "liquidation feed",
     "post-only",
     "processes",
     "telegram settings",
@@ -400,7 +401,7 @@ def test_cli_prints_the_table_and_json_and_exits_by_failure(tmp_path, desk):
     assert (
         good.stdout.startswith("check ")
         and "gmo private" in good.stdout
-        and "16 passed" in good.stdout
+        and "17 passed" in good.stdout
     )
     summary = json.loads(good.stdout.strip().splitlines()[-1])
     assert summary["ok"] is True and len(summary["checks"]) == len(EVERY_CHECK)
