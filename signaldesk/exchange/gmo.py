@@ -54,6 +54,23 @@ PAGE_SIZE = 100
 MAX_PAGES = 20
 ORDER_CREATING = frozenset({"/v1/order", "/v1/closeOrder", "/v1/closeBulkOrder"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# GMO answers an order in well under a second; past this the outcome is treated as unknown and resolved from
+# GMO's records at once, so a slow answer holds the desk (and the protection of other positions) for 5 s at most.
+ORDER_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+
+
+def order_timeout(client: httpx.Timeout) -> httpx.Timeout:
+    """Return the timeout of an order POST: ORDER_TIMEOUT, or the client's own where that is shorter."""
+
+    def shorter(mine, theirs):
+        return mine if theirs is None else min(mine, theirs)
+
+    return httpx.Timeout(
+        connect=shorter(ORDER_TIMEOUT.connect, client.connect),
+        read=shorter(ORDER_TIMEOUT.read, client.read),
+        write=shorter(ORDER_TIMEOUT.write, client.write),
+        pool=shorter(ORDER_TIMEOUT.pool, client.pool),
+    )
 
 
 def wire(value: Decimal) -> str:
@@ -116,9 +133,11 @@ class GmoExchange:
         headers = self._headers(method, path, payload, endpoint) if private else {}
         self.limits.for_request(private, method).acquire()
         url = (self.private_url if private else self.public_url) + path
+        creates = method == "POST" and path in ORDER_CREATING
+        extra = {"timeout": order_timeout(self.http.timeout)} if creates else {}
         try:
             response = self.http.request(
-                method, url, params=params, content=payload or None, headers=headers
+                method, url, params=params, content=payload or None, headers=headers, **extra
             )
         except httpx.HTTPError as exc:
             raise self._transport_error(endpoint, method, path, exc) from exc

@@ -97,7 +97,7 @@ def desk_step(db, exchange, settings, now: datetime) -> tuple[list[str], list]:
     except ExchangeError as exc:
         log.warning("manage_trades: cannot read symbol rules: %s", exc)
         return notices, [(t, exc) for t in trades]
-    positions = read_positions(exchange, [t.symbol for t in trades])
+    positions = read_positions(exchange, [*settings.strategy.symbols, *(t.symbol for t in trades)])
     if not exchange.blind:
         notices += adopt_orphans(db, exchange, settings, positions, now)
         notices += adopt_stray_closes(db, exchange, positions, settings.mode, now)

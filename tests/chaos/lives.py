@@ -49,7 +49,7 @@ FAULT_KINDS = (
     "malformed",
     "malformed_after",
 )
-SLOW = 11.0  # longer than the bot's 10 s HTTP timeout
+SLOW = 6.0  # longer than the bot's 5 s timeout of an order POST
 
 
 @dataclass(frozen=True)

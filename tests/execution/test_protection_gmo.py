@@ -177,7 +177,7 @@ def test_a_close_with_its_answer_lost_is_resolved_at_once_not_after_minutes(db, 
 def test_failing_reads_count_toward_the_halt_and_a_clean_step_resets_the_count(db, fake, desk):
     settings, exchange = desk()
     trade_id, _, now = enter(db, fake, settings, exchange, "LONG")
-    fake.fail_next("/v1/openPositions", "http503", times=4 * settings.health.api_failures_to_halt)
+    fake.fail_next("/v1/openPositions", "http503", times=100)
     for step in range(settings.health.api_failures_to_halt):
         manage_trades(db, exchange, settings, now + timedelta(seconds=step))
     state = trading_state(db)
