@@ -15,6 +15,7 @@ import json
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.chaos.lives import Trial, enter, fill  # noqa: E402
 from tests.chaos.world import World  # noqa: E402
+
+SETTLE = 4.0
 
 
 class PollOnlyWorld(World):
@@ -45,6 +48,7 @@ def one_trial(poll_only: bool) -> float:
         kind = PollOnlyWorld if poll_only else World
         with kind(Path(tmp)) as world:
             world.start_bot()
+            time.sleep(SETTLE)  # past the start-up steps: the fill comes between two periodic steps
             trial = Trial("bench")
             enter(world, trial)
             fill(world, trial)

@@ -87,8 +87,10 @@ def read_positions(exchange, symbols) -> dict[str, Positions | None]:
 def desk_step(db, exchange, settings, now: datetime) -> tuple[list[str], list]:
     """Run the step; return notices and the trades whose protection could not be confirmed (with the error).
 
-    The step fails fast: once the exchange stopped answering reads, the remaining trades wait for the next step
-    (the stops and loss-cuts on the exchange keep guarding them) instead of holding the desk for every retry.
+    The desk's own trades come first (their new fills are recorded before anything is taken for a stranger);
+    then positions without a desk trade are adopted and protected in the same step. The step fails fast: once
+    the exchange stopped answering reads, the remaining trades wait for the next step (the stops and loss-cuts on
+    the exchange keep guarding them) instead of holding the desk for every retry.
     """
     notices = resolve_unresolved(db, exchange, settings.mode, now)
     trades = active_trades(db, settings.mode)
@@ -98,11 +100,32 @@ def desk_step(db, exchange, settings, now: datetime) -> tuple[list[str], list]:
         log.warning("manage_trades: cannot read symbol rules: %s", exc)
         return notices, [(t, exc) for t in trades]
     positions = read_positions(exchange, [*settings.strategy.symbols, *(t.symbol for t in trades)])
+    unconfirmed: list = []
+    notices += manage_each(db, exchange, settings, rules, trades, positions, now, unconfirmed)
     if not exchange.blind:
         notices += adopt_orphans(db, exchange, settings, positions, now)
         notices += adopt_stray_closes(db, exchange, positions, settings.mode, now)
-    unconfirmed = []
-    for trade in active_trades(db, settings.mode):
+        managed = {t.id for t in trades}
+        adopted = [t for t in active_trades(db, settings.mode) if t.id not in managed]
+        notices += manage_each(db, exchange, settings, rules, adopted, positions, now, unconfirmed)
+    if not trades or exchange.blind:
+        return (
+            notices,
+            unconfirmed,
+        )  # nothing was open (equity did not move), or the exchange is down
+    try:
+        notices += enforce_loss_limits(db, risk_snapshot(db, exchange, settings, now), now)
+    except ExchangeError as exc:
+        log.warning("manage_trades: loss limits not checked this step: %s", exc)
+    return notices, unconfirmed
+
+
+def manage_each(
+    db, exchange, settings, rules, trades, positions, now, unconfirmed: list
+) -> list[str]:
+    """Manage trades one by one; note each whose protection could not be confirmed."""
+    notices: list[str] = []
+    for trade in trades:
         if exchange.blind:
             unconfirmed.append((trade, exchange.blind[-1]))
             continue
@@ -119,16 +142,7 @@ def desk_step(db, exchange, settings, now: datetime) -> tuple[list[str], list]:
         except ExchangeError as exc:
             log.warning("manage_trades: trade %s not confirmed this step: %s", trade.id, exc)
             unconfirmed.append((trade, exc))
-    if not trades or exchange.blind:
-        return (
-            notices,
-            unconfirmed,
-        )  # nothing was open (equity did not move), or the exchange is down
-    try:
-        notices += enforce_loss_limits(db, risk_snapshot(db, exchange, settings, now), now)
-    except ExchangeError as exc:
-        log.warning("manage_trades: loss limits not checked this step: %s", exc)
-    return notices, unconfirmed
+    return notices
 
 
 def manage_trade(

@@ -366,6 +366,8 @@ def wanted_closes(
     if trade.time_stop_at is not None and now >= trade.time_stop_at:
         return {p: Close(s, "exit", MARKET, reason="time_stop") for p, s in everything.items()}
     touch = touch_price(side, book, rules.tick_size)
+    if touch is None:
+        return {}  # nothing to close against: no take-profit this step
     if trade.tp1_done and reached(trade.direction, trade.take_profit_2, book):
         return {p: Close(s, "take_profit_2", LIMIT, touch) for p, s in everything.items()}
     if not trade.tp1_done and reached(trade.direction, trade.take_profit_1, book):

@@ -5,9 +5,9 @@ when it can have been created (between the row's creation and the end of its POS
 a time) and, for a close, by the position it acts on (an execution names its `positionId`; a resting close
 shows in its position's `orderdSize`). Rows are matched oldest first, each to the earliest order that fits it,
 so two look-alike trades whose answers were both lost each keep their own order. A close the exchange does not
-have was never placed: it is marked so at once (GMO refuses a second close beyond the closable size, so a
-replacement can never double it), and is still adopted if it shows up within a few minutes. An entry the
-exchange does not have stays unknown for a while (it is never re-sent and blocks nothing else).
+have was never placed: it is marked so at once, and is still adopted if it shows up within a few minutes.
+Nothing is ever re-sent for it: an entry is never re-posted after an unknown outcome, and GMO refuses a second
+close beyond the closable size, so a replacement close can never double one that appears late.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from signaldesk.execution.records import (
 
 log = logging.getLogger("signaldesk.execution")
 CLOCK_SLACK = timedelta(seconds=2)  # GMO stamps orders with its own clock
-ENTRY_PATIENCE = timedelta(minutes=2)  # an entry not found stays UNKNOWN this long
 LATE_WINDOW = timedelta(
     minutes=2
 )  # a close found "never placed" is still adopted if it appears this soon
@@ -168,11 +167,8 @@ def adopt(db, exchange, row: OrderRow, order: Order, now: datetime) -> list[str]
 
 
 def conclude_missing(db, row: OrderRow, now: datetime) -> list[str]:
-    """Mark a row the exchange does not have: a close at once, an entry after ENTRY_PATIENCE."""
+    """Mark a row the exchange does not have as never placed (it is still adopted if it shows up late)."""
     if row.status == "CANCELED":
-        return []
-    if row.purpose == "entry" and now - row.created_at < ENTRY_PATIENCE:
-        update_order(db, row.id, now, status="UNKNOWN")
         return []
     update_order(db, row.id, now, status="CANCELED", error=NEVER_PLACED)
     return [

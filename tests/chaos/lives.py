@@ -13,7 +13,7 @@ from tests.chaos.world import SYMBOL, World
 
 # Where the bot dies: (life step, GMO path, moment of that request).
 CRASHES = {
-    "before-entry": ("entry", "/v1/account/assets", "answered"),
+    "before-entry": ("entry", "/v1/account/margin", "answered"),  # the approval's last read
     "entry-sent": ("entry", "/v1/order", "received"),
     "entry-done": ("entry", "/v1/order", "answered"),
     "after-fill": ("fill", None, None),
@@ -127,26 +127,33 @@ def trade_value(world: World, column: str):
     return rows[0][0] if rows else None
 
 
+def resting_entry(world: World) -> bool:
+    """Return True while an entry order rests on the exchange."""
+    return any(o["status"] in ("ORDERED", "WAITING") for o in fake_entries(world))
+
+
+def no_entry(world: World) -> bool:
+    """Return True when the approval ended without an entry on the exchange (refused, or never placed)."""
+    signal = world.rows("SELECT status FROM signals")
+    trade = trade_value(world, "status")
+    return (signal and signal[0][0] in ("FAILED", "BLOCKED")) or trade == "cancelled"
+
+
 def enter(world: World, trial: Trial) -> bool:
-    """Approve a signal and wait for its entry on the exchange; False when no entry was ever made."""
+    """Approve a signal and wait for its entry on the exchange; False when no entry was ever made (the POST
+    was refused or never reached GMO, or the bot died before sending it)."""
     arm(world, trial, "entry")
     world.approve(world.seed_signal(trial.direction))
     if trial.crash == "before-entry":
-        world.until(lambda: world.killed.is_set() or fake_entries(world), 20, "the crash")
+        world.until(lambda: world.kills > 0 or fake_entries(world), 20, "the crash")
         world.until(lambda: len(world.telegram.calls_to("getUpdates")) > 3, 20, "restart")
         time.sleep(2)
         return bool(fake_entries(world))
-    world.until(
-        lambda: any(o["status"] in ("ORDERED", "WAITING") for o in fake_entries(world)),
-        40,
-        "a resting entry",
-    )
-    if not (
-        trial.crash or trial.fault
-    ):  # the entry fills between two steps, not during the approval
-        world.until(
-            lambda: any("EXECUTED" in t for t in world.texts()), 20, "the approval's answer"
-        )
+    world.until(lambda: resting_entry(world) or no_entry(world), 40, "an entry or its refusal")
+    if not resting_entry(world):
+        return False
+    if not (trial.crash or trial.fault):  # the entry fills between two steps, not during approval
+        world.until(lambda: any("EXECUTED" in t for t in world.texts()), 20, "the approval")
     return True
 
 

@@ -134,41 +134,22 @@ def test_five_losses_in_a_row_pause_new_trades_for_the_cooldown(db):
     assert snapshot(db).streak.losses == 0
 
 
+def fallen(db, equity: D, peak: D):
+    """Return a snapshot at `equity` with a recorded peak."""
+    streak = loss_streak(db, "paper", RISK)
+    return build_snapshot(equity, False, "", [], [], 0, RISK, NOW, [], streak, peak)
+
+
 def test_a_drawdown_from_the_peak_halts_until_resume_then_starts_from_there(db):
     assert enforce_loss_limits(db, snapshot(db, D("1000000")), NOW) == []  # the first peak
-    peak = build_snapshot(
-        D("799000"),
-        False,
-        "",
-        [],
-        [],
-        0,
-        RISK,
-        NOW,
-        [],
-        loss_streak(db, "paper", RISK),
-        D("1000000"),
-    )
-    (notice,) = enforce_loss_limits(db, peak, NOW)
+    (notice,) = enforce_loss_limits(db, fallen(db, D("799000"), D("1000000")), NOW)
     assert notice.startswith(
         "Trading halted: Maximum drawdown reached: equity 799,000 JPY is 20.1% below its peak of "
         "1,000,000 JPY (limit 20%)"
     )
     assert trading_state(db).halted
     resume(db, NOW, "111")
-    again = build_snapshot(
-        D("799000"),
-        False,
-        "",
-        [],
-        [],
-        0,
-        RISK,
-        NOW,
-        [],
-        loss_streak(db, "paper", RISK),
-        D("1000000"),
-    )
+    again = fallen(db, D("799000"), D("1000000"))
     assert enforce_loss_limits(db, again, NOW) == [] and not trading_state(db).halted
 
 
