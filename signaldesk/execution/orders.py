@@ -147,14 +147,15 @@ def apply_exchange_state(db, exchange, row: OrderRow, order: Order, now: datetim
         record_fills(db, exchange, row, now) if order.executed_size > row.executed_size else []
     )
     status = order_status(order)
-    update_order(
-        db,
-        row.id,
-        now,
-        status=status,
-        executed_size=order.executed_size,
-        cancel_type=order.cancel_type,
-    )
+    columns = {
+        "status": status,
+        "executed_size": order.executed_size,
+        "cancel_type": order.cancel_type,
+    }
+    if row.cancel_reason and order.is_active and order.status != "CANCELLING":
+        # the cancel never took (refused, or the desk died sending it): the order protects again
+        columns["cancel_reason"] = None
+    update_order(db, row.id, now, **columns)
     if new_fills:
         notices.append(say.filled(row.trade_id, row, order.executed_size, vwap(new_fills)))
     if (

@@ -611,9 +611,9 @@ def trade_changes(
             entry_time=entries[0].executed_at,
             status="open",
             position_id=entries[0].position_id,
-            time_stop_at=trade.time_stop_at
-            or entries[0].executed_at + timedelta(hours=risk.time_stop_hours),
         )
+        if trade.time_stop_at is None:  # fixed at the first fill, never rewritten from a stale read
+            changes["time_stop_at"] = entries[0].executed_at + timedelta(hours=risk.time_stop_hours)
         tp1_working = any(
             o.purpose == "take_profit_1" and (o.is_working or o.is_unresolved) for o in orders
         )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -34,18 +35,20 @@ def random_lives(count: int, seed: int) -> list[Trial]:
     ]
 
 
-def run_one(trial: Trial) -> Outcome:
-    """Run one life in a fresh world; a life that times out is an outcome with that problem."""
+def run_one(trial: Trial, keep: Path | None = None) -> Outcome:
+    """Run one life in a fresh world; a life that times out is an outcome with that problem. The world of a
+    life with a problem (database, bot output and logs) is copied under `keep`."""
     slow = trial.fault is not None and trial.fault[1] == "timeout"
-    with (
-        tempfile.TemporaryDirectory(prefix="chaos-") as tmp,
-        World(Path(tmp), timeout_sleep=SLOW if slow else 1.5) as world,
-    ):
-        try:
-            return run_life(world, trial)
-        except AssertionError as exc:
-            cover = world.fake.cover.report()
-            return Outcome(trial, cover, [f"did not settle: {exc}"], kills=world.kills)
+    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
+        with World(Path(tmp), timeout_sleep=SLOW if slow else 1.5) as world:
+            try:
+                outcome = run_life(world, trial)
+            except AssertionError as exc:
+                cover = world.fake.cover.report()
+                outcome = Outcome(trial, cover, [f"did not settle: {exc}"], kills=world.kills)
+        if keep is not None and not outcome.ok:
+            shutil.copytree(tmp, keep / trial.name.replace(":", "_"), dirs_exist_ok=True)
+    return outcome
 
 
 def figures(outcomes: list[Outcome]) -> dict:
@@ -75,11 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lives", type=int, default=0, help="extra lives with random crash points")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON at the end")
+    parser.add_argument(
+        "--keep", type=Path, help="copy the world of every life with a problem here"
+    )
     args = parser.parse_args(argv)
     chosen = trials(args.full) + random_lives(args.lives, args.seed)
     outcomes = []
     for trial in chosen:
-        outcome = run_one(trial)
+        outcome = run_one(trial, args.keep)
         outcomes.append(outcome)
         cover = outcome.cover
         print(
