@@ -25,6 +25,7 @@ from signaldesk import signals  # noqa: E402
 from signaldesk.clock import to_db, utc_now  # noqa: E402
 from signaldesk.storage import apply_migrations, open_db  # noqa: E402
 from tests.fakes.gmo_server import FakeGmo  # noqa: E402
+from tests.fakes.live_desk import allow_live  # noqa: E402
 from tests.fakes.telegram_server import FakeTelegram, callback_update, fixture  # noqa: E402
 
 TOKEN = "7000000001:BENCH-PLACEHOLDER-TOKEN"
@@ -118,6 +119,7 @@ def environment(tmp: Path, telegram: FakeTelegram, gmo) -> dict:
         GMO_API_SECRET=gmo.api_secret,
         GMO_PUBLIC_URL=gmo.public_url,
         GMO_PRIVATE_URL=gmo.private_url,
+        GMO_WS_PRIVATE_URL=gmo.ws_private_url,  # the fake's private stream, never GMO's
     )
     return env
 
@@ -163,6 +165,7 @@ def main() -> int:
         tmp = Path(name)
         db = open_db(tmp / "bench.sqlite3")
         apply_migrations(db)
+        allow_live(db)
         ids = [seed(db, symbol, ask, atr) for symbol, (_, ask, atr) in BOOKS.items()]
         started = time.monotonic()
         runner = (WITHOUT_PANDAS if args.without_pandas else "") + RUNNER

@@ -37,6 +37,7 @@ def bench_features_and_inference() -> None:
     from signaldesk.candles import read_candle_csv
     from signaldesk.features import LIVE_FETCH_BARS, candles_to_frame, latest_features
     from signaldesk.model.inference import load_model
+    from signaldesk.settings import DEFAULT_MODEL_VERSION
 
     candles = read_candle_csv(ROOT / "data" / "btcusdt_binance_15m_2025-04_2025-06.csv.gz")[
         -LIVE_FETCH_BARS:
@@ -51,9 +52,12 @@ def bench_features_and_inference() -> None:
         f"latest_features, {LIVE_FETCH_BARS}-candle window: median {median:.2f} ms, max {worst:.2f} ms"
     )
     start = time.perf_counter()
-    model = load_model(ROOT / "models" / "default", datetime.now(UTC), max_age_days=10_000)
+    model = load_model(
+        ROOT / "models" / DEFAULT_MODEL_VERSION, datetime.now(UTC), max_age_days=10_000
+    )
     print(
-        f"load_model(models/default): {(time.perf_counter() - start) * 1000:.1f} ms (once per cycle process)"
+        f"load_model(models/{DEFAULT_MODEL_VERSION}): {(time.perf_counter() - start) * 1000:.1f} ms "
+        f"(once per cycle process)"
     )
     row = latest_features(frame).values
     median, worst = timed_ms(lambda: model.predict(row), 500)
@@ -104,7 +108,7 @@ def bench_train() -> None:
         found = re.search(rf"{re.escape(key)}[^\n]*?: (.+)", done.stderr)
         print(f"  {key}: {found.group(1) if found else '?'}")
     print(
-        f"  model size: {sum(p.stat().st_size for p in out.glob('*.txt')) / 1024:.0f} KiB (two boosters)"
+        f"  model size: {sum(p.stat().st_size for p in out.glob('*.txt')) / 1024:.0f} KiB (one booster)"
     )
 
 

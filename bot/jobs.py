@@ -1,4 +1,5 @@
-"""Periodic work of the bot: announce, expire, deliver alerts, heartbeat and dead-man checks, trades, daily report."""
+"""Periodic work of the bot: announce, expire, deliver alerts, heartbeat and dead-man checks,
+trades, the daily report, the Monday review and (live) the daily margin check."""
 
 from __future__ import annotations
 
@@ -6,32 +7,38 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 from html import escape
 
 from telegram.error import BadRequest, TelegramError
 
 from bot.charts import equity_chart_png
-from bot.desk import Desk, desk_of, on_desk, on_fresh_connection
-from bot.send import announce, refresh_announcement, send_text
-from bot.views import alert_text, jst, report_text, verdict_footer, yen
+from bot.desk import Desk, desk_of, on_desk, on_exchange
+from bot.money_views import weekly_review_text
+from bot.send import announce, send_text, tell
+from bot.views import alert_text, jst, report_text, yen
 from signaldesk import signals
 from signaldesk.approvals import expire_stale_signals
 from signaldesk.clock import to_db
 from signaldesk.execution import manage_trades
 from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
 from signaldesk.report import (
+    chart_data,
     daily_report,
-    equity_points,
-    last_ok_cycle,
+    day_bounds,
     previous_day,
     save_daily_summary,
 )
 from signaldesk.risk import protection_lines, risk_snapshot
+from signaldesk.runs import last_success
 from signaldesk.state import beat, last_beat, trading_state
 
 log = logging.getLogger("bot.jobs")
 CHART_DAYS = 30
-WAKE_JOB = "manage-now"
+WEEKLY_WEEKDAY = (
+    0  # Monday (datetime.weekday): the design's weekly review follows that morning's report
+)
+MARGIN_CHECK = time(6, 30)  # JST: after GMO charged the day's leverage fees at 06:00
 
 
 @dataclass(frozen=True)
@@ -43,11 +50,13 @@ class JobTimes:
     alerts: float = 10
     health: float = 60
     manage: float = 15
+    watch: float = 5
     first: float = 1
 
 
 def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
-    """Put every periodic job and the daily report on the job queue."""
+    """Put every periodic job, the morning report (and Monday review) and the margin check on the
+    job queue."""
     job_queue.run_repeating(
         announce_job, interval=times.announce, first=times.first, name="announce"
     )
@@ -56,10 +65,10 @@ def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
     job_queue.run_repeating(health_job, interval=times.health, first=times.first, name="health")
     job_queue.run_repeating(manage_job, interval=times.manage, first=times.first, name="manage")
     report = desk.settings.report
+    at = time(report.time.hour, report.time.minute, tzinfo=report.tz)
+    job_queue.run_daily(morning_job, at, name="report")
     job_queue.run_daily(
-        daily_report_job,
-        time(report.time.hour, report.time.minute, tzinfo=report.tz),
-        name="report",
+        margin_check_job, MARGIN_CHECK.replace(tzinfo=report.tz), name="margin_check"
     )
 
 
@@ -81,16 +90,17 @@ async def announce_job(context) -> None:
 
 
 async def sweep_job(context) -> None:
-    """Expire signals past their approval window and take the buttons off their messages."""
+    """Expire signals past their approval window; their cards lose the buttons through the reply
+    queue."""
     desk = desk_of(context)
     for signal in await on_desk(desk, expire_stale_signals, desk.clock()):
-        await refresh_announcement(context.bot, desk, signal, verdict_footer(signal))
+        desk.replies.put(partial(tell, context.bot, desk, signal.id))
 
 
 async def alerts_job(context) -> None:
     """Deliver queued alerts oldest first; on a network problem keep them queued and stop for this round."""
     desk = desk_of(context)
-    for alert in await on_fresh_connection(desk, unsent):  # never waits behind trade management
+    for alert in await on_desk(desk, unsent):
         if not await deliver_alert(context.bot, desk, alert):
             return
 
@@ -108,14 +118,14 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
         BadRequest
     ) as exc:  # Telegram will never accept this one: park it instead of retrying forever
         log.error("alert %s refused by Telegram, parked: %s", alert.id, exc)
-        await on_fresh_connection(desk, mark_failed, alert.id, str(exc))
-        await on_fresh_connection(desk, mark_sent, alert.id, desk.clock(), "parked")
+        await on_desk(desk, mark_failed, alert.id, str(exc))
+        await on_desk(desk, mark_sent, alert.id, desk.clock(), "parked")
         return True
     except TelegramError as exc:
         log.warning("alert %s not delivered (will retry): %s", alert.id, exc)
-        await on_fresh_connection(desk, mark_failed, alert.id, str(exc))
+        await on_desk(desk, mark_failed, alert.id, str(exc))
         return False
-    await on_fresh_connection(desk, mark_sent, alert.id, desk.clock(), "bot")
+    await on_desk(desk, mark_sent, alert.id, desk.clock(), "bot")
     return True
 
 
@@ -125,7 +135,7 @@ def queue_deadman_alerts(db, health, started_at: datetime, now: datetime) -> lis
     checks = (
         (
             "cycle",
-            last_ok_cycle(db),
+            last_success(db, "cycle"),
             health.cycle_dead_minutes,
             "critical",
             "no cycle has succeeded",
@@ -165,20 +175,22 @@ async def health_job(context) -> None:
 
 
 def start_protection(app) -> None:
-    """Protect first at start-up: run the first management step at once (not at the next interval) and, on the
-    live exchange, follow GMO's private stream so a fill wakes management within a second."""
+    """Protect first at start-up: queue the first management step on the lane at once (ahead of the
+    start-up repair, not at the next interval) and, on the live exchange, follow GMO's private stream
+    so a fill wakes management within a second."""
     desk: Desk = app.bot_data["desk"]
-    loop = asyncio.get_running_loop()
-    app.bot_data["first_step"] = loop.create_task(run_management(app), name="first-management")
+    queue_management(desk)
     tokens = desk.exchange if hasattr(desk.exchange, "ws_token") else None
     if tokens is None or not desk.settings.urls.gmo_ws_private:
         return
     from signaldesk.exchange.gmo_stream import PrivateStream
 
+    loop = asyncio.get_running_loop()
+
     def on_event(event) -> None:
         """Wake management from the stream's thread (nothing to wake once the bot has stopped)."""
         if not loop.is_closed():
-            loop.call_soon_threadsafe(wake_management, app, event.channel)
+            loop.call_soon_threadsafe(wake_management, desk, event.channel)
 
     stream = PrivateStream(tokens, desk.settings.urls.gmo_ws_private, on_event)
     app.bot_data["private_stream"] = stream
@@ -186,83 +198,151 @@ def start_protection(app) -> None:
 
 
 def stop_protection(app) -> None:
-    """Stop following the private stream (after the application stopped); its token is deleted."""
+    """Stop following the private stream (blocking: joins its thread and deletes its token)."""
     stream = app.bot_data.pop("private_stream", None)
     if stream is not None:
         stream.close()
 
 
-def wake_management(app, why: str) -> None:
-    """Run a management step now; wakes while one is already waiting to run are folded into it."""
-    queue = app.job_queue
-    if queue is None or not app.running or app.bot_data.get(WAKE_JOB):
-        return
-    log.debug("management woken by %s", why)
-    app.bot_data[WAKE_JOB] = True
-    queue.run_once(woken_job, 0, name=WAKE_JOB, job_kwargs={"misfire_grace_time": None})
+def wake_management(desk: Desk, why: str) -> None:
+    """Run a management step now; wakes while one is already waiting on the lane are folded into it."""
+    if queue_management(desk) is not None:
+        log.debug("management woken by %s", why)
 
 
-async def woken_job(context) -> None:
-    """A management step asked for by the private stream (later wakes queue one more step)."""
-    context.application.bot_data[WAKE_JOB] = False
-    await manage_job(context)
-
-
-async def run_management(app) -> None:
-    """Run one management step outside the job queue (the first one, at start-up)."""
-
-    class Context:
-        application = app
-
-    await manage_job(Context())
+def queue_management(desk: Desk):
+    """Queue one management step on the exchange lane (key "manage": never two waiting); return its
+    future, or None when one is already waiting or the lane has stopped."""
+    now = desk.clock()
+    return desk.lane.submit(
+        manage_trades,
+        desk.settings,
+        now,
+        then=partial(queue_trade_notices, desk, now),
+        key="manage",
+    )
 
 
 async def manage_job(context) -> None:
-    """Let execution manage open trades; its notices go through the outbox so a network loss loses none."""
-    desk = desk_of(context)
-    now = desk.clock()
-    try:
-        notices = await on_desk(desk, manage_trades, desk.exchange, desk.settings, now)
-    except (
-        Exception
-    ) as exc:  # one bad round must not stop trade management; tell the person once an hour
-        log.exception("manage_trades raised")
-        key = f"manage_trades:{type(exc).__name__}:{now:%Y%m%d%H}"
-        await on_desk(
-            desk, queue_alert, "warning", "manage_trades", f"{type(exc).__name__}: {exc}", now, key
-        )
+    """Queue one management step on the exchange lane; its notices go to the outbox."""
+    queue_management(desk_of(context))
+
+
+async def queue_trade_notices(desk: Desk, now: datetime, notices, error) -> None:
+    """Put a management step's notices in the outbox, so a network loss loses none."""
+    if (
+        error is not None
+    ):  # one bad round must not stop trade management; tell the person once an hour
+        log.error("manage_trades raised %s: %s", type(error).__name__, error)
+        key = f"manage_trades:{type(error).__name__}:{now:%Y%m%d%H}"
+        text = f"{type(error).__name__}: {error}"
+        await on_desk(desk, queue_alert, "warning", "manage_trades", text, now, key)
         return
     for notice in notices:
         await on_desk(desk, queue_alert, "info", "trade", notice, now)
 
 
-def gather_report(db, desk: Desk, day, now: datetime):
-    """Compute the day's report, write its daily_summary row, and return it with equity, risk lines and chart points."""
-    report = daily_report(db, day, desk.settings.report.tz)
+REPORT_EXCHANGE_WAIT = 30.0  # seconds the report waits for the lane's account figures
+
+
+def gather_report(db, desk: Desk, day, now: datetime, snap):
+    """Simulate what is due, compute the day's report, write its daily_summary row; return it
+    with risk lines (the risk state now) and the chart data (equity snapshots to the day's end).
+
+    `snap` is the risk snapshot read on the exchange lane, or None when the exchange could not be
+    seen.
+    """
+    from signaldesk.wouldhave import simulate_due
+
+    settings = desk.settings
+    simulate_due(db, settings, now)
+    report = daily_report(db, day, settings)
     state = trading_state(db)
-    risk_lines = [f"Risk state: {'HALTED (' + state.reason + ')' if state.halted else 'RUNNING'}"]
-    snap = risk_snapshot(db, desk.exchange, desk.settings, now)
-    equity = snap.equity_jpy
-    risk_lines.append(
-        f"Risk budget left: day {yen(snap.budget_day_left_jpy)} · week "
+    risk = f"HALTED ({state.reason})" if state.halted else "RUNNING"
+    budget = (
+        "budget left: unknown (the exchange could not be seen)"
+        if snap is None
+        else f"budget left: day {yen(snap.budget_day_left_jpy)} · week "
         f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
     )
-    risk_lines += protection_lines(snap, desk.settings.risk)
-    save_daily_summary(db, report, equity, now)
-    return report, equity, risk_lines, equity_points(db, now, CHART_DAYS, equity)
+    save_daily_summary(db, report, now)
+    end = day_bounds(day, settings.report.tz)[1]
+    protections = [] if snap is None else protection_lines(snap, settings.risk)
+    return (
+        report,
+        [f"Risk state now: {risk} · {budget}", *protections],
+        chart_data(db, settings.mode, end, CHART_DAYS),
+    )
+
+
+async def account_snapshot(desk: Desk, now: datetime, timeout: float):
+    """Return the risk snapshot read on the exchange lane, or None when it is not there in time."""
+    try:
+        return await on_exchange(desk, risk_snapshot, desk.settings, now, timeout=timeout)
+    except (
+        Exception
+    ) as exc:  # maintenance, unreadable answer, busy lane: the report goes out without it
+        log.warning("account figures unavailable for the report: %s: %s", type(exc).__name__, exc)
+        return None
 
 
 async def send_daily_report(bot, desk: Desk, day) -> None:
     """Send one day's report text and its equity chart."""
-    report, equity, risk_lines, points = await on_desk(desk, gather_report, desk, day, desk.clock())
+    now = desk.clock()
+    snap = await account_snapshot(desk, now, REPORT_EXCHANGE_WAIT)
+    report, risk_lines, chart = await on_desk(desk, gather_report, desk, day, now, snap)
     chat = desk.settings.telegram_chat_id
-    await send_text(bot, chat, report_text(report, equity, risk_lines))
-    title = f"Equity, last {CHART_DAYS} days"
-    png = await asyncio.to_thread(equity_chart_png, points, title)
-    await bot.send_photo(chat, png, caption=escape(f"{title} (to {day.isoformat()} report)"))
+    settings = desk.settings
+    text = report_text(report, risk_lines, settings.health.live_auc_days, settings.price_note)
+    await send_text(bot, chat, text)
+    title = f"Equity to the end of {day.isoformat()} (JST), last {CHART_DAYS} days"
+    png = await asyncio.to_thread(equity_chart_png, chart, title)
+    await bot.send_photo(chat, png, caption=escape(title))
 
 
-async def daily_report_job(context) -> None:
-    """Send the previous JST day's report at the configured time."""
+async def morning_job(context) -> None:
+    """At the report time: the previous JST day's report, and on Mondays the weekly review after
+    it."""
     desk = desk_of(context)
-    await send_daily_report(context.bot, desk, previous_day(desk.clock(), desk.settings.report.tz))
+    await send_morning(context.bot, desk, previous_day(desk.clock(), desk.settings.report.tz))
+
+
+def gather_weekly_review(db, desk: Desk, day, now: datetime):
+    """Return what the Monday review shows, up to the end of `day` (Sunday): the week's profit, the
+    7-day, 30-day and all-time reviews, and the week's unchosen signals."""
+    from signaldesk.periods import profit
+    from signaldesk.value import reviews, unchosen_list
+    from signaldesk.wouldhave import simulate_due
+
+    simulate_due(db, desk.settings, now)
+    end = day_bounds(day, desk.settings.report.tz)[1]
+    week = profit(db, desk.settings.mode, end, 7)
+    return week, reviews(db, desk.settings, end), unchosen_list(db, end - timedelta(days=7), end)
+
+
+async def send_weekly_review(bot, desk: Desk, day) -> None:
+    """Send the weekly review of the 7 days to the end of `day` (the design's Monday review)."""
+    week, found, unchosen = await on_desk(desk, gather_weekly_review, desk, day, desk.clock())
+    text = weekly_review_text(day, found, week, unchosen)
+    await send_text(bot, desk.settings.telegram_chat_id, text)
+
+
+async def send_morning(bot, desk: Desk, day) -> None:
+    """Send what the morning brings: the daily report and, on Mondays, the weekly review."""
+    await send_daily_report(bot, desk, day)
+    if desk.clock().astimezone(desk.settings.report.tz).weekday() == WEEKLY_WEEKDAY:
+        await send_weekly_review(bot, desk, day)
+
+
+async def margin_check_job(context) -> None:
+    """Live mode: compare the desk's books with GMO's /v1/account/margin once a day; alert on a
+    difference."""
+    from signaldesk.equity import check_margin
+
+    desk = desk_of(context)
+    if desk.settings.mode != "live":
+        return
+    try:
+        await on_desk(desk, check_margin, desk.exchange, desk.settings, desk.clock())
+    except Exception:  # a failed check must not stop the bot; the next day checks again
+        log.exception("margin check failed")

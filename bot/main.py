@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import signal
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -22,12 +24,15 @@ from telegram.ext import (
 )
 
 from bot import handlers
+from bot.confirm import BUTTON as CONFIRM_BUTTON
+from bot.confirm import Confirmations
 from bot.desk import Desk, on_desk
 from bot.gate import gate
-from bot.jobs import JobTimes, schedule_jobs, start_protection
+from bot.jobs import JobTimes, schedule_jobs, start_protection, stop_protection
+from bot.money import MONEY_COMMANDS
+from bot.polling import poll_updates
+from bot.recovery import start_repair, watch_job
 from bot.views import BOT_COMMANDS
-from signaldesk.execution import reconcile
-from signaldesk.outbox import queue_alert
 from signaldesk.state import beat
 
 log = logging.getLogger("bot.main")
@@ -37,6 +42,7 @@ COMMAND_HANDLERS = {
     "pending": handlers.on_pending,
     "positions": handlers.on_positions,
     "report": handlers.on_report,
+    **MONEY_COMMANDS,
     "stop": handlers.on_stop,
     "resume": handlers.on_resume,
     "help": handlers.on_help,
@@ -70,56 +76,103 @@ def build_application(settings, desk: Desk, times: JobTimes | None = None) -> Ap
             )
         )
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
-        .post_init(start_desk)
+        .updater(None)  # bot.polling confirms an update only after it was processed
         .build()
     )
     app.bot_data["desk"] = desk
     app.bot_data["started_at"] = desk.clock()
+    app.bot_data["confirmations"] = Confirmations(desk.settings.bot.confirm_seconds)
+    add_handlers(app)
+    times = times or JobTimes()
+    schedule_jobs(app.job_queue, desk, times)
+    app.job_queue.run_repeating(watch_job, interval=times.watch, first=times.first, name="watch")
+    return app
+
+
+def add_handlers(app: Application) -> None:
+    """Wire the gate, the buttons, the commands and the error handler, in the order they are
+    tried."""
     new_messages = filters.UpdateType.MESSAGE  # edited messages never decide anything
     app.add_handler(TypeHandler(Update, gate), group=-1)
     app.add_handler(CallbackQueryHandler(handlers.on_button, pattern=handlers.BUTTON))
+    app.add_handler(CallbackQueryHandler(handlers.on_confirm_button, pattern=CONFIRM_BUTTON))
     app.add_handler(CallbackQueryHandler(handlers.on_unknown_button))
     for name, callback in COMMAND_HANDLERS.items():
         app.add_handler(CommandHandler(name, callback, filters=new_messages))
     app.add_handler(
-        MessageHandler(
-            filters.Regex(handlers.DECISION_COMMAND) & new_messages, handlers.on_decision_command
-        )
+        MessageHandler(filters.Regex(handlers.ID_COMMAND) & new_messages, handlers.on_id_command)
     )
     app.add_handler(MessageHandler(filters.COMMAND & new_messages, handlers.on_unknown_command))
     app.add_error_handler(handlers.on_error)
-    schedule_jobs(app.job_queue, desk, times or JobTimes())
-    return app
 
 
 async def start_desk(app: Application) -> None:
-    """Register the command menu, beat once, and reconcile with the exchange when execution is wired."""
+    """Start the lane with the first management step on it (and GMO's private stream, live), register
+    the command menu, beat once, start the replies, and queue the start-up repair.
+
+    Protection comes first: the first management step is the lane's first job, the repair (reconciliation
+    first) runs behind it. Nothing here waits for the exchange: the repair is retried in the background
+    while it cannot see the exchange.
+    """
     desk: Desk = app.bot_data["desk"]
-    start_protection(
-        app
-    )  # issue 14: the first management step now, and GMO's private stream (live)
+    desk.lane.start()
+    start_protection(app)  # protection first: the first management step, then the repair behind it
     await app.bot.set_my_commands(list(BOT_COMMANDS))
     await on_desk(desk, beat, "bot", desk.clock())
-    result = await on_desk(desk, reconcile, desk.exchange, desk.settings, desk.clock())
-    lines = [*map(str, result.differences), *result.notices]
-    if lines:
-        severity = "warning" if result.differences else "info"
-        await on_desk(
-            desk,
-            queue_alert,
-            severity,
-            "reconcile",
-            "Start-up reconciliation:\n" + "\n".join(lines),
-            desk.clock(),
-        )
+    desk.replies.start()
+    await start_repair(app)
 
 
-def model_age_reader(models_root: Path):
+async def stop_desk(app: Application) -> None:
+    """Let the running exchange job finish, send queued replies (briefly), cancel a pending retry,
+    close."""
+    desk: Desk = app.bot_data["desk"]
+    retry = app.bot_data.pop("repair_retry", None)
+    if retry is not None:
+        retry.cancel()
+    await asyncio.to_thread(stop_protection, app)  # the private stream's thread and token
+    await desk.lane.stop()
+    await desk.replies.stop()
+    if desk.tasks:
+        await asyncio.wait(list(desk.tasks), timeout=2)
+    desk.close()
+
+
+async def serve(app: Application, stop: asyncio.Event) -> None:
+    """Run the desk until `stop` is set: start, poll (confirming only processed updates), stop
+    cleanly."""
+    desk: Desk = app.bot_data["desk"]
+    async with app:  # initialize (getMe) ... shutdown
+        await start_desk(app)
+        await app.start()  # the job queue
+        try:
+            await poll_updates(app, stop, desk.settings.bot.poll_timeout_seconds)
+        finally:
+            await app.stop()
+            await stop_desk(app)
+
+
+def run_bot(app: Application) -> None:
+    """Run the desk in this process until SIGINT or SIGTERM (the systemd unit's stop signal)."""
+    mark_sniffio_absent()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        await serve(app, stop)
+
+    asyncio.run(main())
+
+
+def model_age_reader(*models_roots: Path):
     """Return a cached lookup of a model version's training time from `<models>/<version>/metadata.json`."""
 
     @lru_cache(maxsize=16)
     def trained_at(version: str) -> datetime | None:
-        path = models_root / version / "metadata.json"
+        found = [root / version for root in models_roots if (root / version).is_dir()]
+        path = (found[0] if found else models_roots[0] / version) / "metadata.json"
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
             text = meta.get("trained_at") or meta.get("created_at")
@@ -134,13 +187,28 @@ def model_age_reader(models_root: Path):
 def compose_desk(settings, db, http) -> Desk:
     """Build the desk of the running bot: the exchange of the configured mode on the desk's connection."""
     from signaldesk.exchange.factory import build_exchange
+    from signaldesk.model.registry import roots
 
     return Desk(
         settings=settings,
         db=db,
         exchange=build_exchange(settings, db, http=http),
-        model_trained_at=model_age_reader(settings.model_dir.parent),
+        model_trained_at=model_age_reader(*roots(settings)),
     )
+
+
+def mark_sniffio_absent() -> None:
+    """Make httpcore's `import sniffio` (tried on every request, never installed) fail at once.
+
+    A failed import is not cached: each one scans sys.path (about 20 stat calls), four per Telegram
+    request; a flood of taps spent a fifth of its time there. Only when sniffio really is not
+    importable.
+    """
+    import importlib.util
+    import sys
+
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None
 
 
 def keep_http_logs_quiet() -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json, utc_time
 from signaldesk.exchange.feed import REPLAY_SPREAD_BPS
 
+EXIT_AT_ONCE = True  # a one-shot process: end without interpreter teardown (jobs.cli.exit_at_once)
+
 
 def add_arguments(parser) -> None:
     """Add the options of `backtest`."""
@@ -53,6 +55,12 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument(
         "--retrain-days", type=int, default=30, help="walk-forward: block length between retrains"
+    )
+    parser.add_argument(
+        "--every-step",
+        action="store_true",
+        help="run the desk's whole step at every candle instead of only where something can happen "
+        "(the same result, much slower: the fast path's reference)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -98,6 +106,7 @@ def build_plan(args, settings):
         REPLAY_SPREAD_BPS,
         args.candles,
         WalkForward(args.train_days, retrain_days=args.retrain_days) if args.walk_forward else None,
+        args.every_step,
     )
     return plan, strategy_with(settings, parse_thresholds(args.thresholds))
 

@@ -19,11 +19,15 @@ def add_arguments(parser) -> None:
 
 def run(args, settings) -> int:
     """Refuse to start without the Telegram settings; otherwise poll until SIGINT/SIGTERM and exit 0."""
-    from telegram import Update
-
-    from bot.jobs import stop_protection
-    from bot.main import build_application, compose_desk, keep_http_logs_quiet, missing_settings
+    from bot.main import (
+        build_application,
+        compose_desk,
+        keep_http_logs_quiet,
+        missing_settings,
+        run_bot,
+    )
     from signaldesk.exchange.factory import build_http
+    from signaldesk.golive import live_refusal
     from signaldesk.storage import open_current_db
 
     missing = missing_settings(settings)
@@ -35,6 +39,10 @@ def run(args, settings) -> int:
         return EXIT_USAGE
     db, http = open_current_db(settings.db_path), build_http()
     try:
+        refusal = live_refusal(db, settings)
+        if refusal:
+            print(f"signaldesk bot: {refusal}")
+            return EXIT_USAGE
         desk = compose_desk(settings, db, http)
         if args.check:
             print(
@@ -51,11 +59,7 @@ def run(args, settings) -> int:
                 )
             return EXIT_OK
         keep_http_logs_quiet()
-        app = build_application(settings, desk)
-        try:
-            app.run_polling(allowed_updates=Update.ALL_TYPES)
-        finally:
-            stop_protection(app)  # the private stream's thread and token
+        run_bot(build_application(settings, desk))
     finally:
         http.close()  # the GMO client (live, or the paper exchange's public feed)
         db.close()

@@ -14,6 +14,9 @@ from signaldesk.clock import floor_to, utc_now
 from signaldesk.exchange.feed import REPLAY_SPREAD_BPS
 
 log = logging.getLogger("signaldesk.cycle")
+EXIT_AT_ONCE = (
+    True  # run from cron every 15 minutes: end without interpreter teardown (jobs.cli.exit_at_once)
+)
 
 
 def add_arguments(parser) -> None:
@@ -86,6 +89,7 @@ def live(settings, as_json: bool, at: datetime | None = None) -> int:
     import signaldesk.features  # noqa: F401
     import signaldesk.model.inference  # noqa: F401
     from signaldesk.cycle_job import run_live_cycle
+    from signaldesk.golive import live_refusal
     from signaldesk.storage import open_current_db
 
     startup_cpu = (
@@ -93,12 +97,16 @@ def live(settings, as_json: bool, at: datetime | None = None) -> int:
     )  # CPU of interpreter start-up and every import the cycle needs
     db = open_current_db(settings.db_path)
     try:
+        refusal = live_refusal(db, settings)
+        if refusal:
+            print(f"signaldesk cycle: {refusal}")
+            return EXIT_USAGE
         now = at or wait_for_publication(settings.strategy.candle_publish_delay_seconds, utc_now())
         outcome = run_live_cycle(db, settings, now)
     finally:
         db.close()
     outcome.summary["startup_cpu_seconds"] = round(startup_cpu, 3)
-    print(outcome.line)
+    log.info(outcome.line)  # on stdout for cron's log, and in the rotated cycle.log
     if as_json:
         print_json(outcome.summary)
     return EXIT_OK if outcome.ok else EXIT_FAILED
@@ -114,7 +122,7 @@ def replay(settings, since: datetime, until: datetime, as_json: bool) -> int:
         outcome = run_replay(db, settings, since, until, REPLAY_SPREAD_BPS)
     finally:
         db.close()
-    print(outcome.line)
+    log.info(outcome.line)  # on stdout for cron's log, and in the rotated cycle.log
     if as_json:
         print_json(outcome.summary)
     return EXIT_OK if outcome.ok else EXIT_FAILED

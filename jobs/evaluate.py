@@ -1,4 +1,4 @@
-"""`signaldesk evaluate`: score a model version on stored candles it did not see, per symbol and direction."""
+"""`signaldesk evaluate`: score a model version on stored candles it did not see, per symbol and month."""
 
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    """Load the model and the candles, score them, print per-symbol and per-direction metrics."""
+    """Load the model and the candles, score them, print per-symbol metrics at the model's operating point."""
     from signaldesk.model.artifacts import ModelMismatch, ModelMissing
-    from signaldesk.model.evaluation import Thresholds
+    from signaldesk.model.evaluation import TradeCosts
     from signaldesk.model.inference import load_model
     from signaldesk.model.pipeline import TrainingError, evaluate_model, training_overlap
 
@@ -61,17 +61,11 @@ def run(args, settings) -> int:
             f"(or pass --allow-overlap to score anyway, knowing the numbers flatter the model)"
         )
         return EXIT_USAGE
-    strategy = settings.strategy
-    thresholds = Thresholds(
-        strategy.long_threshold, strategy.short_threshold, strategy.top_fraction
-    )
-    warm_up = since - timedelta(
-        days=7
-    )  # features need ~500 earlier candles (5.2 days); those rows are not scored
+    warm_up = since - timedelta(days=7)  # features need ~500 earlier candles (5.2 days); not scored
     try:
         load = frames_from_csv if args.csv_dir else frames_from_db
         frames, sources = load(args.csv_dir or settings.db_path, symbols, warm_up, until)
-        result = evaluate_model(model, frames, since, thresholds)
+        result = evaluate_model(model, frames, since, TradeCosts())
     except (FileNotFoundError, TrainingError) as exc:
         print(f"evaluate: {exc}")
         return EXIT_FAILED
@@ -83,23 +77,18 @@ def run(args, settings) -> int:
 
 
 def print_evaluation(result: dict) -> None:
-    """Print one line per symbol and direction with the headline metrics."""
+    """Print one line per symbol with sign AUC and the operating point's rate, hit rate and edge."""
     if result["overlap_with_training"]:
         print(f"WARNING: scored window overlaps training data: {result['overlap_with_training']}")
     print(f"model {result['model']}: {result['label']['definition']}")
-    for name, block in {**result["per_symbol"], "pooled": result["pooled"]}.items():
-        for side in ("long", "short"):
-            m = block[side]
-            auc = "-" if m["auc"] is None else f"{m['auc']:.3f}"
-            top = m["top_fraction"]["mean_return_after_fees"]
-            print(
-                f"  {name:8} {side:5} rows {m['rows']:6}  event AUC {auc}  Brier {m['brier']:.4f} "
-                f"(base {m['base_rate_brier']:.4f})  at threshold {m['at_threshold']['per_day'] or 0:.2f}/day "
-                f"precision {_num(m['at_threshold']['precision'])}  top-10% return after fees {_pct(top)}"
-            )
+    print(f"costs: {result['costs']['definition']}")
+    for name, block in result["overall"].items():
+        p = block["operating_point"]
         print(
-            f"  {name:8} directional AUC {_num(block['direction']['directional_auc'])} "
-            f"on {block['direction']['moved_rows']} candles that moved"
+            f"  {name:8} rows {block['rows']:6}  sign AUC {_num(block['sign_auc'])}{_ci(block['sign_auc_ci'])}"
+            f"  signals/day {p['per_day'] or 0:.2f} (long {p['long_per_day'] or 0:.2f}, short "
+            f"{p['short_per_day'] or 0:.2f})  hit rate {_num(p['hit_rate'])}  net {_bps(p['net_bps'])} bps"
+            f"{_ci(p['net_ci_bps'], '+.1f')}"
         )
 
 
@@ -108,6 +97,11 @@ def _num(value) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _pct(value) -> str:
-    """Format an optional return as a signed percentage."""
-    return "-" if value is None else f"{value * 100:+.3f}%"
+def _ci(interval, spec: str = ".3f") -> str:
+    """Format an optional 95% interval."""
+    return "" if not interval else f" [{interval[0]:{spec}}, {interval[1]:{spec}}]"
+
+
+def _bps(value) -> str:
+    """Format optional basis points with a sign."""
+    return "-" if value is None else f"{value:+.1f}"

@@ -56,6 +56,22 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--min-train-days", type=int, default=180, help="shortest training window of a fold"
     )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also refit the retired v1 design on the same folds and compare (doubles the time)",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        help="LightGBM parameters as JSON (e.g. the best trial of `signaldesk tune`); default: built in",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=200,
+        help="bootstrap draws over days for the intervals (default 200)",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
@@ -150,6 +166,8 @@ def run(args, settings) -> int:
         symbols = parse_symbols(args.symbols)
         since, until = parse_day(args.since, "--since"), parse_day(args.until, "--until")
         holdout_from = parse_day(args.holdout_from, "--holdout-from")
+        if args.params:
+            read_params(args.params)
     except ValueError as exc:
         print(f"train: {exc}")
         return EXIT_USAGE
@@ -173,10 +191,8 @@ def train_version(
     args, settings, symbols, since, until, holdout_from, out: Path, now: datetime
 ) -> dict:
     """Run the training pipeline and write the model folder; return the summary."""
-    from signaldesk.labels import LabelSpec
     from signaldesk.model.artifacts import write_version
-    from signaldesk.model.evaluation import Thresholds
-    from signaldesk.model.pipeline import TrainingOptions, train_and_evaluate
+    from signaldesk.model.pipeline import train_and_evaluate
     from signaldesk.model.report import write_report
 
     print(f"train: loading candles for {', '.join(symbols)}", flush=True)
@@ -184,30 +200,64 @@ def train_version(
         frames, sources = frames_from_csv(args.csv_dir, symbols, since, until)
     else:
         frames, sources = frames_from_db(settings.db_path, symbols, since, until)
-    strategy = settings.strategy
-    options = TrainingOptions(
-        holdout_from=holdout_from or default_holdout(frames),
-        label=LabelSpec(strategy.label_horizon_bars, strategy.label_move),
-        thresholds=Thresholds(
-            strategy.long_threshold, strategy.short_threshold, strategy.top_fraction
-        ),
-        test_days=args.test_days,
-        calibration_days=args.calibration_days,
-        min_train_days=args.min_train_days,
-    )
+    options = training_options(args, settings, holdout_from or default_holdout(frames))
     result = train_and_evaluate(
         frames, sources, options, now, lambda text: print(f"train: {text}", flush=True)
     )
     note = data_note(bool(args.csv_dir), result.metadata["windows"]["calibration"]["end"])
     write_version(
-        out, result.model.boosters, {"version": out.name, "data_note": note, **result.metadata}
+        out, result.model.booster, {"version": out.name, "data_note": note, **result.metadata}
     )
     write_report(out, {"data_note": note, **result.report}, f"Model {out.name}: evaluation report")
+    return summary_of(out, result.metadata)
+
+
+def training_options(args, settings, holdout_from):
+    """Return the pipeline's options from the command line and the strategy settings."""
+    from signaldesk.labels import LabelSpec
+    from signaldesk.model.pipeline import TrainingOptions
+
+    extra = {}
+    if getattr(args, "params", None):
+        params, rounds = read_params(args.params)
+        extra = {"params": params, "rounds": rounds}
+    return TrainingOptions(
+        holdout_from=holdout_from,
+        label=LabelSpec(settings.strategy.label_horizon_bars, settings.strategy.label_move),
+        signals_per_day=settings.strategy.signals_per_day,
+        test_days=args.test_days,
+        calibration_days=args.calibration_days,
+        min_train_days=args.min_train_days,
+        baseline=getattr(args, "baseline", False),
+        draws=getattr(args, "bootstrap", 200),
+        **extra,
+    )
+
+
+def read_params(path: Path) -> tuple[dict, int]:
+    """Return LightGBM parameters (over the built-in ones) and rounds from JSON; raise ValueError if unreadable."""
+    import json
+
+    from signaldesk.model.training import BOOST_ROUNDS, BOOSTER_PARAMS
+
+    try:
+        given = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--params {path}: not a readable JSON object ({exc})") from None
+    if not isinstance(given, dict):
+        raise ValueError(f"--params {path}: expected a JSON object of LightGBM parameters")
+    rounds = int(given.pop("num_boost_round", BOOST_ROUNDS))
+    return {**BOOSTER_PARAMS, **given}, rounds
+
+
+def summary_of(out: Path, metadata: dict) -> dict:
+    """Return the JSON summary of a written model version."""
     return {
         "model": str(out),
-        **result.metadata["metrics"],
-        "windows": result.metadata["windows"],
-        "suggested_thresholds": result.metadata["suggested_thresholds"],
+        **metadata["metrics"],
+        "windows": metadata["windows"],
+        "operating_point": metadata["operating_point"],
+        "edge": metadata["edge"],
     }
 
 
@@ -235,11 +285,8 @@ def print_summary(summary: dict) -> None:
     for block in ("walk_forward", "holdout"):
         m = summary[block]
         print(
-            f"  {block:12} event AUC long {m['long_auc']:.3f} short {m['short_auc']:.3f}  "
-            f"directional AUC {m['directional_auc']:.3f}  signals/day at thresholds "
-            f"{m['signals_per_day_at_thresholds']:.2f}"
+            f"  {block:12} sign AUC {m['sign_auc']:.3f} (control {m['control_auc']:.3f})  "
+            f"signals/day {m['signals_per_day']:.2f}  hit rate {m['hit_rate'] or 0:.0%}  "
+            f"net {m['net_bps'] or 0:+.1f} bps after costs"
         )
-    print(
-        f"  shuffled-label control AUC (holdout): long {summary['control_auc_holdout']['long']:.3f} "
-        f"short {summary['control_auc_holdout']['short']:.3f}"
-    )
+    print(f"  {summary['edge']['verdict']}")

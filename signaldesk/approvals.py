@@ -11,6 +11,7 @@ from signaldesk import signals
 from signaldesk.audit import record
 from signaldesk.columns import to_column
 from signaldesk.signals import APPROVED, REJECTED, TIMEOUT_ACTOR, Signal
+from signaldesk.state import trading_state
 from signaldesk.storage import writing
 
 VERDICTS = {APPROVED: "approved", REJECTED: "rejected"}
@@ -38,9 +39,21 @@ class Decision:
 
 
 def decide(
-    db, signal_id: int, status: str, by: str, now: datetime, note: str | None = None
+    db,
+    signal_id: int,
+    status: str,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+    block_when_halted: bool = False,
 ) -> Decision:
-    """Approve or reject a pending, unexpired signal by compare-and-set, audit the verdict, return what happened."""
+    """Approve or reject a pending, unexpired signal by compare-and-set, audit the verdict, return
+    what happened.
+
+    With `block_when_halted`, an approval while trading is halted is BLOCKED in the same
+    transaction, so the person hears at once that no order will be sent (the execution step would
+    block it anyway).
+    """
     if status not in VERDICTS:
         raise ValueError(f"verdict {status!r}: allowed {', '.join(VERDICTS)}")
     with writing(db):
@@ -49,7 +62,18 @@ def decide(
         )
         event = VERDICTS[status] if changed else f"{VERDICTS[status]}_refused"
         record(db, event, by, {"signal_id": signal_id}, now)
+        if changed and status == APPROVED and block_when_halted:
+            _block_if_halted(db, signal_id)
     return Decision(changed, signals.load(db, signal_id))
+
+
+def _block_if_halted(db, signal_id: int) -> None:
+    """Move a just-approved signal to BLOCKED when trading is halted, noting the halt's reason."""
+    state = trading_state(db)
+    if state.halted:
+        reason = state.reason or "no reason given"
+        note = f"blocked: trading is halted ({reason}); /resume lifts the halt"
+        signals.move(db, signal_id, signals.BLOCKED, append_note=note)
 
 
 def expire_stale_signals(db, now: datetime) -> list[Signal]:
@@ -79,7 +103,7 @@ def parse_modification(text: str) -> dict[str, Decimal]:
         match = MODIFY_PAIR.match(part.lower())
         if not match or match.group(1) not in MODIFIABLE:
             raise ModificationError(
-                f"{part!r} is not key=value with a key from {', '.join(MODIFIABLE)}"
+                f"{_shown(part)} is not key=value with a key from {', '.join(MODIFIABLE)}"
             )
         key, raw = match.groups()
         if MODIFIABLE[key] in changes:
@@ -88,24 +112,33 @@ def parse_modification(text: str) -> dict[str, Decimal]:
     return changes
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """Return the trader's input as quoted in an answer: repr, cut to `limit` characters."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _number(key: str, raw: str) -> Decimal:
     try:
         value = Decimal(raw.replace(",", "").replace("_", ""))
     except InvalidOperation:
-        raise ModificationError(f"{key}={raw!r} is not a number") from None
+        raise ModificationError(f"{key}={_shown(raw)} is not a number") from None
     if not value.is_finite():
-        raise ModificationError(f"{key}={raw!r} is not a finite number")
+        raise ModificationError(f"{key}={_shown(raw)} is not a finite number")
     return value
 
 
 def check_modification(signal: Signal, changes: dict[str, Decimal]) -> Signal:
     """Return the signal with the changes applied (on the symbol's tick and size step, the safe way) and risk
     recomputed; raise ModificationError if a rule breaks."""
-    new = signal.with_changes(**on_grid(signal, changes))
-    if "size" in changes and not (Decimal(0) <= new.size <= (signal.size or Decimal(0))):
+    try:
+        gridded = on_grid(signal, changes)
+    except InvalidOperation:  # beyond what a price or size can be (e.g. 1e999): change nothing
+        _check_size(signal, changes.get("size"))
         raise ModificationError(
-            f"size {new.size} must be between 0 and the proposed {signal.size} (down only)"
-        )
+            "a value is too large for the symbol's price and size grid"
+        ) from None
+    new = signal.with_changes(**gridded)
+    _check_size(signal, new.size if "size" in changes else None)
     for name in ("entry_price", "stop_loss", "take_profit_1", "take_profit_2"):
         value = getattr(new, name)
         if value is not None and value <= 0:
@@ -115,6 +148,14 @@ def check_modification(signal: Signal, changes: dict[str, Decimal]) -> Signal:
     if new.size is not None and new.entry_price is not None and new.stop_loss is not None:
         risk = (new.size * abs(new.entry_price - new.stop_loss)).quantize(Decimal("0.01"))
     return new.with_changes(risk_jpy=risk)
+
+
+def _check_size(signal: Signal, size: Decimal | None) -> None:
+    """Raise ModificationError unless a new size lies between 0 and the proposed size."""
+    if size is not None and not (Decimal(0) <= size <= (signal.size or Decimal(0))):
+        raise ModificationError(
+            f"size {size} must be between 0 and the proposed {signal.size} (down only)"
+        )
 
 
 def on_grid(signal: Signal, changes: dict[str, Decimal]) -> dict[str, Decimal]:

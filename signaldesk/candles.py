@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -39,18 +40,50 @@ class Gap:
     missing: int
 
 
-def read_candle_csv(path: Path) -> list[Candle]:
-    """Read a candle CSV in the shared format (timestamp ms, open, high, low, close, volume); raise CandleError."""
+def read_candle_csv(
+    path: Path, since: datetime | None = None, until: datetime | None = None
+) -> list[Candle]:
+    """Read a candle CSV in the shared format (timestamp ms, open, high, low, close, volume); raise
+    CandleError.
+
+    With `since` / `until`, only candles opening in [since, until) are converted and checked (a year
+    out of a long file costs what the year costs).
+    """
     import csv
     import gzip
 
     opener = gzip.open if str(path).endswith(".gz") else open
+    first = -math.inf if since is None else since.timestamp() * 1000
+    end = math.inf if until is None else until.timestamp() * 1000
     with opener(path, "rt", newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"timestamp", *PRICE_COLUMNS} - set(reader.fieldnames or [])
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        missing = {"timestamp", *PRICE_COLUMNS} - set(header)
         if missing:
             raise CandleError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        return [_row_to_candle(row, path, n) for n, row in enumerate(reader, start=2)]
+        stamp = header.index("timestamp")
+        rows = (
+            values for values in reader if values
+        )  # blank lines skipped, as csv.DictReader does
+        return [
+            _row_to_candle(_fields(header, values), path, n)
+            for n, values in enumerate(rows, start=2)
+            if _in_range(values[stamp] if len(values) > stamp else None, first, end)
+        ]
+
+
+def _fields(header: list[str], values: list[str]) -> dict:
+    """Return a row by column name; columns the row lacks are None (as csv.DictReader does)."""
+    return {name: values[i] if i < len(values) else None for i, name in enumerate(header)}
+
+
+def _in_range(stamp: str | None, first: float, end: float) -> bool:
+    """Return True when a row opens in [first, end) ms or has no readable time (refused later)."""
+    try:
+        opened = float(stamp)
+    except (TypeError, ValueError):
+        return True
+    return first <= opened < end or math.isnan(opened)
 
 
 def _row_to_candle(row: dict, path: Path, line: int) -> Candle:

@@ -9,6 +9,8 @@ from typing import Any
 
 from signaldesk.clock import from_db, to_db
 
+PLAIN = (type(None), str, int, float, bool)
+
 
 def decimal_text(value: Decimal | int | str | None) -> str | None:
     """Return a Decimal as fixed-point text (never exponent notation: 1E-7 is '0.0000001'); None stays None."""
@@ -19,6 +21,8 @@ def decimal_text(value: Decimal | int | str | None) -> str | None:
 
 def to_column(value: Any) -> Any:
     """Return the database form of a value: Decimals as fixed-point text, aware times as UTC text, JSON text."""
+    if type(value) in PLAIN:  # most columns: written as they are, without the checks below
+        return value
     if isinstance(value, Decimal):
         return decimal_text(value)
     if isinstance(value, datetime):

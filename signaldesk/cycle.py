@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -11,10 +12,11 @@ from decimal import Decimal
 from signaldesk import signals
 from signaldesk.candles import Candle, find_gaps, load_candles, save_candles
 from signaldesk.clock import floor_to
+from signaldesk.equity import record_snapshot
 from signaldesk.exchange.model import OrderBook, SymbolRules
 from signaldesk.exchange.tradingday import kline_date, trading_day
 from signaldesk.rules import Candidate, Check, Context, evaluate, status_of
-from signaldesk.signals import FILTERED, PENDING, Signal
+from signaldesk.signals import FILTERED, LOGGED, PENDING, Signal
 from signaldesk.storage import writing
 
 log = logging.getLogger("signaldesk.cycle")
@@ -47,6 +49,9 @@ class Market:
     news_warning: str | None = None
     news_blocks: bool = False
     room_jpy: Decimal | None = None
+    risk: object = (
+        None  # the RiskSnapshot behind these figures, saved as the cycle's equity snapshot
+    )
 
 
 @dataclass
@@ -64,6 +69,8 @@ class Scored:
     status: str = FILTERED
     atr: Decimal | None = None
     proposal: dict = field(default_factory=dict)
+    # The model's top contributions for this row, computed only when a verdict needs explaining.
+    explain: Callable[[], list] | None = None
 
     def to_signal(self, model_version: str, now: datetime, expires: datetime) -> Signal:
         """Return the signals row of this verdict (a proposal and an expiry only when PENDING)."""
@@ -117,24 +124,55 @@ def feature_window(
 ) -> tuple[list[Candle], str | None]:
     """Return the last `bars` candles up to `latest_open` and a data problem (missing or gapped), if any."""
     candles = load_candles(db, symbol, "15m", until=latest_open + STEP, limit=bars)
-    if not candles or candles[-1].open_time != latest_open:
-        have = (
-            f"newest stored is {candles[-1].open_time:%Y-%m-%d %H:%M} UTC"
-            if candles
-            else "no candles stored"
-        )
-        return candles, f"candle {latest_open:%Y-%m-%d %H:%M} UTC is not available ({have})"
-    if len(candles) < bars:
-        return candles, f"only {len(candles)} of {bars} candles needed for features"
-    gaps = find_gaps([c.open_time for c in candles], "15m")
+    return candles, window_problem([c.open_time for c in candles], latest_open, bars)
+
+
+def window_problem(times: list[datetime], latest_open: datetime, bars: int) -> str | None:
+    """Return why the newest `bars` stored candles (opening at `times`) cannot be scored."""
+    if not times or times[-1] != latest_open:
+        have = f"newest stored is {times[-1]:%Y-%m-%d %H:%M} UTC" if times else "no candles stored"
+        return f"candle {latest_open:%Y-%m-%d %H:%M} UTC is not available ({have})"
+    if len(times) < bars:
+        return f"only {len(times)} of {bars} candles needed for features"
+    gaps = find_gaps(times, "15m")
     if gaps:
         missing = sum(g.missing for g in gaps)
         return (
-            candles,
             f"{missing} candle(s) missing in the feature window (first after "
-            f"{gaps[0].last_present:%Y-%m-%d %H:%M} UTC); not scoring on gapped data",
+            f"{gaps[0].last_present:%Y-%m-%d %H:%M} UTC); not scoring on gapped data"
         )
-    return candles, None
+    return None
+
+
+def unscored(symbol: str, latest_open: datetime, candles: list[Candle]) -> Scored:
+    """Return a symbol's verdict before scoring: its close and last two candles, when present."""
+    last = candles[-1] if candles and candles[-1].open_time == latest_open else None
+    previous = candles[-2] if last and len(candles) > 1 else None
+    return Scored(symbol, latest_open, last.close if last else None, previous, last)
+
+
+def with_score(scored: Scored, latest, prediction, explain: Callable[[], list]) -> Scored:
+    """Attach the features, both probabilities, the ATR and how to explain the score to a verdict."""
+    scored.prediction = prediction
+    scored.features = {"values": latest.as_dict(), "volume_ratio": latest.volume_ratio}
+    scored.explain = explain
+    scored.atr = Decimal(str(latest.atr))
+    return scored
+
+
+def explain_verdict(scored: Scored) -> None:
+    """Store the features that moved the score most (largest first) in a verdict that was not LOGGED.
+
+    A row below the operating point is recorded with its features and reasons but not explained:
+    nobody reads why a score that fired nothing was what it was, and explaining costs more than scoring
+    (LightGBM's per-feature contributions of 300 trees, about three quarters of a backtest's model time).
+    """
+    if scored.explain is None or scored.status == LOGGED:
+        return
+    scored.features["top"] = [
+        {"feature": t.feature, "value": t.value, "contribution": t.contribution}
+        for t in scored.explain()
+    ]
 
 
 def score_symbol(
@@ -148,14 +186,7 @@ def score_symbol(
     """Compute features and both calibrated probabilities for the last candle of a clean window."""
     from signaldesk.features import FeatureError, candles_to_frame, latest_features
 
-    last = candles[-1] if candles and candles[-1].open_time == latest_open else None
-    scored = Scored(
-        symbol,
-        latest_open,
-        last.close if last else None,
-        candles[-2] if last and len(candles) > 1 else None,
-        last,
-    )
+    scored = unscored(symbol, latest_open, candles)
     if data_problem:
         scored.checks = [Check("data", False, data_problem)]
         return scored
@@ -167,18 +198,30 @@ def score_symbol(
         return scored
     timings["features"] = timings.get("features", 0.0) + time.perf_counter() - started
     started = time.perf_counter()
-    scored.prediction = model.predict(latest.values)
-    top = model.top_contributions(latest.values, 3, scored.prediction.direction)
+    prediction = model.predict(latest.values)
     timings["inference"] = timings.get("inference", 0.0) + time.perf_counter() - started
-    scored.features = {
-        "values": latest.as_dict(),
-        "volume_ratio": latest.volume_ratio,
-        "top": [
-            {"feature": t.feature, "value": t.value, "contribution": t.contribution} for t in top
-        ],
-    }
-    scored.atr = Decimal(str(latest.atr))
-    return scored
+    return with_score(scored, latest, prediction, explainer(model, latest.values, prediction))
+
+
+def explainer(model, values, prediction) -> Callable[[], list]:
+    """Return a call that gives the model's top 3 contributions to one row's score, in its direction."""
+    return lambda: model.top_contributions(values, 3, prediction.direction)
+
+
+def score_windows(db, symbols, model, latest_open: datetime, timings: dict) -> list[Scored]:
+    """Score every symbol on its last `LIVE_FETCH_BARS` stored candles (the live cycle's way)."""
+    from signaldesk.features import LIVE_FETCH_BARS
+
+    return [
+        score_symbol(
+            symbol,
+            *feature_window(db, symbol, latest_open, LIVE_FETCH_BARS),
+            model,
+            latest_open,
+            timings,
+        )
+        for symbol in symbols
+    ]
 
 
 def judge(scored: Scored, market: Market, settings) -> None:
@@ -188,7 +231,14 @@ def judge(scored: Scored, market: Market, settings) -> None:
         return
     p = scored.prediction
     candidate = Candidate(
-        scored.symbol, p.direction, p.confidence, p.confidence_rank, p.prob_long, p.prob_short
+        scored.symbol,
+        p.direction,
+        p.confidence,
+        p.confidence_rank,
+        p.prob_long,
+        p.prob_short,
+        getattr(p, "cutoff", None),
+        getattr(p, "measured_edge", None),
     )
     book = market.books.get(scored.symbol)
     side = "long" if p.direction == "LONG" else "short"
@@ -213,6 +263,7 @@ def judge(scored: Scored, market: Market, settings) -> None:
     scored.status = status_of(scored.checks)
     if scored.status == PENDING:
         propose_trade(scored, market, settings)
+    explain_verdict(scored)
 
 
 def propose_trade(scored: Scored, market: Market, settings) -> None:
@@ -269,15 +320,13 @@ def gather_market(
     """Read order books, symbol rules, news, liquidation spikes and the risk state for this cycle; say where
     the desk is blind (no liquidation feed, no news calendar) so the rules fail closed."""
     from signaldesk.liquidations import recent_spike
-    from signaldesk.news import blackout_event
-    from signaldesk.risk import loss_limit_breaches, pause_refusals, risk_snapshot, room_jpy
+    from signaldesk.risk import loss_limit_breaches, risk_snapshot, room_jpy
 
     started = time.perf_counter()
-    books = {symbol: exchange.order_book(symbol) for symbol in symbols}
+    books = order_books(exchange, symbols)
     rules = exchange.symbol_rules()
     snapshot = risk_snapshot(db, exchange, settings, now)
     timings["fetch"] = timings.get("fetch", 0.0) + time.perf_counter() - started
-    event = blackout_event(calendar, now, settings.strategy.news_blackout_minutes)
     spikes = {}
     for symbol in symbols:
         for side in ("long", "short"):
@@ -286,23 +335,36 @@ def gather_market(
             )
             if spike:
                 spikes[(symbol, side)] = describe_spike(spike)
-    warning = news_calendar_problem(settings, calendar, now)
     return Market(
         books,
         rules,
-        f"{event.title} at {event.at:%Y-%m-%d %H:%M} UTC" if event else None,
+        news_blackout(calendar, now, settings),
         spikes,
         snapshot.halted,
         snapshot.halt_reason,
         snapshot.trades_today,
         tuple(loss_limit_breaches(snapshot)),
         snapshot.equity_jpy,
+        risk=snapshot,
         held=held_symbols(snapshot, settings.risk, symbols),
-        paused=(pause_refusals(snapshot) or [None])[0],
         liquidation_blind=None if replay else liquidation_blindness(db, settings, now),
+        room_jpy=room_jpy(snapshot, settings.risk),
+        **moment_rules(snapshot, settings, calendar, now),
+    )
+
+
+def moment_rules(snapshot, settings, calendar, now: datetime) -> dict:
+    """Return the Market fields that change with the clock alone while the desk is idle: the end of a
+    loss-streak pause and the news calendar running out (the replay's quiet steps recompute them)."""
+    from dataclasses import replace
+
+    from signaldesk.risk import pause_refusals
+
+    warning = news_calendar_problem(settings, calendar, now)
+    return dict(
+        paused=(pause_refusals(replace(snapshot, at=now)) or [None])[0],
         news_warning=warning,
         news_blocks=bool(warning) and news_filters(settings),
-        room_jpy=room_jpy(snapshot, settings.risk),
     )
 
 
@@ -353,6 +415,19 @@ def news_filters(settings) -> bool:
     return required == "always" or (required == "live" and settings.mode == "live")
 
 
+def order_books(exchange, symbols) -> dict[str, OrderBook]:
+    """Read the order book of every symbol."""
+    return {symbol: exchange.order_book(symbol) for symbol in symbols}
+
+
+def news_blackout(calendar, now: datetime, settings) -> str | None:
+    """Return the listed event whose blackout covers `now`, as a verdict reason, or None."""
+    from signaldesk.news import blackout_event
+
+    event = blackout_event(calendar, now, settings.strategy.news_blackout_minutes)
+    return f"{event.title} at {event.at:%Y-%m-%d %H:%M} UTC" if event else None
+
+
 def describe_spike(spike) -> str:
     """Return a liquidation spike as a verdict reason a trader understands."""
     ratio = f", {spike.ratio:.1f}x baseline" if spike.ratio else ""
@@ -363,12 +438,14 @@ def describe_spike(spike) -> str:
 
 
 def run_cycle(
-    db, exchange, model, settings, now: datetime, calendar, *, fetch: bool = True
+    db, exchange, model, settings, now: datetime, calendar, *, fetch: bool = True, scores=None
 ) -> CycleResult:
     """Score the newest closed candle of every symbol: read everything first, then write candles and verdicts in
-    one transaction, so an exchange error or a malformed payload leaves nothing partial behind."""
-    from signaldesk.features import LIVE_FETCH_BARS
+    one transaction, so an exchange error or a malformed payload leaves nothing partial behind.
 
+    `scores` (the backtest's scores computed once for the whole span) replaces scoring the stored
+    window; its `scored(symbol, latest_open, model)` returns what `score_symbol` would.
+    """
     timings: dict[str, float] = {}
     symbols = settings.strategy.symbols
     latest_open = latest_closed_open_time(now, settings.strategy.candle_publish_delay_seconds)
@@ -382,16 +459,15 @@ def run_cycle(
         db, exchange, settings, symbols, now, calendar, timings, replay=not fetch
     )
     with writing(db):
+        record_snapshot(db, settings.mode, market.risk)
         fetched = sum(
-            save_candles(db, s, "15m", rows, "gmo:klines", now) for s, rows in fresh.items()
+            save_candles(db, s, "15m", rows, "gmo:klines", now) for s, rows in fresh.items() if rows
         )
-        windows = {
-            symbol: feature_window(db, symbol, latest_open, LIVE_FETCH_BARS) for symbol in symbols
-        }
-        scored = [
-            score_symbol(symbol, *windows[symbol], model, latest_open, timings)
-            for symbol in symbols
-        ]
+        scored = (
+            score_windows(db, symbols, model, latest_open, timings)
+            if scores is None
+            else [scores.scored(symbol, latest_open, model) for symbol in symbols]
+        )
         for s in scored:
             judge(s, market, settings)
         started = time.perf_counter()

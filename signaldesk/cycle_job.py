@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -15,7 +15,8 @@ from signaldesk.runs import finish_run, start_run
 
 log = logging.getLogger("signaldesk.cycle")
 FAILURES_KEY = "cycle_api_failures"
-LIVE_AUC_DAYS = 7
+LIVE_AUC_KEY = "live_auc_checked"  # "<model version> <JST date>" of the last live-AUC check
+REPLAY_FEED_LOOKBACK = timedelta(days=1)
 
 
 @dataclass
@@ -27,11 +28,12 @@ class JobOutcome:
     summary: dict = field(default_factory=dict)
 
 
-def load_active_model(settings, now: datetime):
-    """Load the configured model version; raises ModelMissing / ModelMismatch with a clear message."""
+def load_active_model(settings, now: datetime, db=None):
+    """Load the active model version (see signaldesk.model.registry); raises ModelMissing / ModelMismatch."""
     from signaldesk.model.inference import load_model
+    from signaldesk.model.registry import active_folder
 
-    return load_model(settings.model_dir, now, settings.health.model_max_age_days)
+    return load_model(active_folder(db, settings), now, settings.health.model_max_age_days)
 
 
 def raise_alert(db, settings, alert, now: datetime) -> None:
@@ -48,12 +50,14 @@ def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) ->
     from signaldesk.news import CalendarError, read_calendar
 
     run_id = start_run(db, "cycle", now, settings.strategy.symbols)
+    http = None
     try:
         started = time.perf_counter()
-        model = model or load_active_model(settings, now)
+        model = model or load_active_model(settings, now, db)
         loading = time.perf_counter() - started
         calendar = read_calendar(settings.strategy.news_calendar)
-        exchange = exchange or _build_exchange(settings, db)
+        if exchange is None:
+            exchange, http = _build_exchange(settings, db)
         outcome = _scored(db, settings, now, run_id, exchange, model, calendar, loading)
     except (ModelMissing, ModelMismatch, CalendarError) as exc:
         outcome = _failed(db, settings, now, run_id, "configuration", str(exc), critical=True)
@@ -63,15 +67,20 @@ def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) ->
         )
     except ExchangeError as exc:
         outcome = _exchange_failed(db, settings, now, run_id, exc)
+    finally:
+        if http is not None:
+            http.close()
     deliver_when_bot_is_down(db, settings, now)
     return outcome
 
 
 def _build_exchange(settings, db):
-    """Return the configured exchange (live client, or paper on live public data)."""
-    from signaldesk.exchange.factory import build_exchange
+    """Return the configured exchange (live client, or paper on live public data) and the HTTP
+    client it uses, which the caller closes."""
+    from signaldesk.exchange.factory import build_exchange, build_http
 
-    return build_exchange(settings, db)
+    http = build_http()
+    return build_exchange(settings, db, http=http), http
 
 
 def _scored(
@@ -87,6 +96,7 @@ def _scored(
         raise_alert(db, settings, alert, now)
     check_memory(db, settings, now)
     resolved = resolve_and_score(db, settings, model.version, now)
+    check_firing_rate(db, settings, model, now)
     counts = {
         "written": result.written,
         "fetched": result.fetched,
@@ -133,20 +143,57 @@ def check_memory(db, settings, now: datetime) -> None:
 
 
 def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
-    """Resolve matured predictions, update model_performance and warn on a weak live AUC; return resolved rows."""
-    from signaldesk.outcomes import resolve_outcomes, trailing_auc, update_performance
+    """Resolve matured predictions, update model_performance and, once a day, check the live AUC;
+    return the (date, model, symbol) groups touched."""
+    from signaldesk.outcomes import resolve_outcomes, update_performance
 
     touched = resolve_outcomes(db, settings.strategy.label_horizon_bars, now)
-    update_performance(db, touched, settings.strategy.label_move, now)
-    auc = trailing_auc(
-        db, model_version, settings.strategy.label_move, now - timedelta(days=LIVE_AUC_DAYS)
-    )
-    alert = live_auc_alert(
-        auc, settings.health.min_live_auc, model_version, now.astimezone(JST).date().isoformat()
+    update_performance(db, touched, now)
+    check_live_auc(db, settings, model_version, now)
+    return len(touched)
+
+
+def check_live_auc(db, settings, model_version: str, now: datetime) -> None:
+    """On a model's first cycle of each JST day, warn when its live AUC over the trailing window is weak.
+
+    A weak AUC is a slow signal (weeks of outcomes; the alert is once a day anyway), so the cycle
+    computes it once a day instead of every 15 minutes.
+    """
+    from signaldesk.outcomes import trailing_auc
+
+    day = now.astimezone(JST).date().isoformat()
+    checked = f"{model_version} {day}"
+    if state.get_value(db, LIVE_AUC_KEY) == checked:
+        return
+    auc = trailing_auc(db, model_version, now - timedelta(days=settings.health.live_auc_days))
+    alert = live_auc_alert(auc, settings.health.min_live_auc, model_version, day)
+    if alert:
+        raise_alert(db, settings, alert, now)
+    state.set_value(db, LIVE_AUC_KEY, checked, now, "cycle")
+
+
+def check_firing_rate(db, settings, model, now: datetime) -> None:
+    """Warn when the model's live firing rate has left its band around the operating point's rate."""
+    from signaldesk.health import firing_rate_alert
+    from signaldesk.outcomes import firing_counts
+
+    point = getattr(model, "operating_point", None)
+    if settings.strategy.threshold_source != "model" or point is None:
+        return
+    days = settings.health.firing_rate_days
+    fired, scored = firing_counts(db, model.version, now - timedelta(days=days))
+    trained_on = len(model.metadata.get("symbols") or settings.strategy.symbols)
+    alert = firing_rate_alert(
+        fired,
+        scored,
+        point.signals_per_day / (96 * trained_on),
+        days,
+        len(settings.strategy.symbols),
+        settings.health.firing_rate_band,
+        f"{model.version}:{now.astimezone(JST).date().isoformat()}",
     )
     if alert:
         raise_alert(db, settings, alert, now)
-    return len(touched)
 
 
 def _failed(
@@ -212,19 +259,20 @@ def deliver_when_bot_is_down(db, settings, now: datetime) -> int:
 
 def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decimal) -> JobOutcome:
     """Replay one cycle per 15-minute candle in [since, until) on the paper exchange over the stored candles."""
-    from signaldesk.candles import load_candles
     from signaldesk.cycle import run_cycle
     from signaldesk.exchange.factory import build_exchange
     from signaldesk.exchange.feed import CandleFeed
     from signaldesk.news import read_calendar
 
-    model = load_active_model(settings, until)
-    stored = {s: load_candles(db, s, "15m", until=until) for s in settings.strategy.symbols}
+    settings = replace(settings, mode="paper")  # a replay never reaches a real exchange
+    model = load_active_model(settings, until, db)
+    start, stored = replay_candles(db, settings, since, until)
     missing = [s for s, rows in stored.items() if not rows]
     if missing:
         line = (
-            f"replay refused: no stored 15m candles for {', '.join(missing)} before {to_db(until)}; load them "
-            f"with `signaldesk backfill --symbol SYMBOL ...`"
+            f"replay refused: no stored 15m candles for {', '.join(missing)} between "
+            f"{to_db(start)} and {to_db(until)}; load them with "
+            "`signaldesk backfill --symbol SYMBOL ...`"
         )
         return JobOutcome(False, line, {"error": line})
     feed = CandleFeed(stored, spread_bps=spread_bps)
@@ -250,3 +298,22 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
         line,
         {"cycles": cycles, "written": written, "statuses": totals, "model": model.version},
     )
+
+
+def replay_candles(db, settings, since: datetime, until: datetime) -> tuple[datetime, dict]:
+    """Return where the replay's window opens and the stored candles its paper exchange needs, per
+    symbol: a bounded window, whatever the database holds.
+
+    The window opens a day before `since` (the ticker's 24 hours) or, when the paper account still
+    has working orders, when the oldest of them was placed (the bars it has not been compared with);
+    the cycle itself reads its own `LIVE_FETCH_BARS` candles from the database at every step.
+    """
+    from signaldesk.candles import load_candles
+    from signaldesk.execution.records import UNRESOLVED, WORKING, orders_with_status
+
+    start = since - REPLAY_FEED_LOOKBACK
+    working = orders_with_status(db, settings.mode, WORKING + UNRESOLVED)
+    if working:
+        start = min(start, min(o.created_at for o in working) - REPLAY_FEED_LOOKBACK)
+    symbols = settings.strategy.symbols
+    return start, {s: load_candles(db, s, "15m", since=start, until=until) for s in symbols}

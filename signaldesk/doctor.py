@@ -138,7 +138,12 @@ def local_checks(settings, env_file: Path, now: datetime) -> list[tuple[str, Che
         ("database", lambda: database_check(settings.db_path)),
         ("disk", lambda: disk_check(settings.db_path)),
         ("memory", lambda: memory_check(Path("/proc/meminfo"), settings.health)),
-        ("model", lambda: model_check(settings.model_dir, now, settings.health.model_max_age_days)),
+        (
+            "model",
+            lambda: model_check(
+                active_model_dir(settings), now, settings.health.model_max_age_days
+            ),
+        ),
         ("news calendar", lambda: calendar_check(settings.strategy.news_calendar, now, settings)),
         ("liquidation feed", lambda: liquidation_feed_check(settings, now)),
         ("post-only", lambda: post_only_check(settings.strategy.symbols)),
@@ -300,6 +305,24 @@ def memory_verdict(total: int, available: int, warning: float, critical: float) 
     return Check("memory", PASS, detail)
 
 
+def active_model_dir(settings) -> Path:
+    """Return the active model version's folder: the database's record when it can be read, else the setting."""
+    import sqlite3
+
+    from signaldesk.model.registry import active_folder
+    from signaldesk.storage import open_db
+
+    if not settings.db_path.is_file():
+        return settings.model_dir
+    db = open_db(settings.db_path)
+    try:
+        return active_folder(db, settings)
+    except sqlite3.Error:  # not migrated yet: the database check says so
+        return settings.model_dir
+    finally:
+        db.close()
+
+
 def model_check(model_dir: Path, now: datetime, max_age_days: float) -> Check:
     """Check that the model loads, matches the code's features, and is not older than allowed."""
     from signaldesk.features import FEATURE_NAMES
@@ -324,18 +347,19 @@ def model_check(model_dir: Path, now: datetime, max_age_days: float) -> Check:
             "retrain (signaldesk train) or point SIGNALDESK_MODEL at a matching one",
         )
     trained = now - timedelta(days=model.age_days)
+    verdict = (model.metadata.get("edge") or {}).get("verdict", "edge after costs not measured")
     detail = (
         f"version {model.version} ({model_dir}) loads; its {len(FEATURE_NAMES)} features match "
-        f"signaldesk/features.py; trained {trained:%Y-%m-%d %H:%M} UTC, {model.age_days:.0f} days ago "
-        f"(limit {max_age_days:g})"
+        f"signaldesk/features.py; learned from candles up to {trained:%Y-%m-%d %H:%M} UTC, "
+        f"{model.age_days:.0f} days ago (limit {max_age_days:g}); {verdict}"
     )
     if model.age_days > max_age_days:
         return Check(
             "model",
             WARN,
             detail,
-            "retrain on recent candles: signaldesk train (then point SIGNALDESK_MODEL "
-            "at the new version)",
+            "retrain on recent candles: signaldesk retrain (promotes the new version only when "
+            "it scores better)",
         )
     return Check("model", PASS, detail)
 
@@ -448,7 +472,7 @@ def post_only_check(symbols: Sequence[str]) -> Check:
 
 def processes_check(db_path: Path, now: datetime, health) -> Check:
     """Check the bot's and listener's heartbeats and the last successful cycle (only on a ready database)."""
-    from signaldesk.report import last_ok_cycle
+    from signaldesk.runs import last_success
     from signaldesk.state import last_beat
     from signaldesk.storage import pending_migrations
 
@@ -460,7 +484,7 @@ def processes_check(db_path: Path, now: datetime, health) -> Check:
         seen = {
             "bot": last_beat(db, "bot"),
             "listener": last_beat(db, "listener"),
-            "cycle": last_ok_cycle(db),
+            "cycle": last_success(db, "cycle"),
         }
     limits = {
         "bot": health.bot_heartbeat_stale_minutes,

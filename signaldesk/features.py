@@ -1,4 +1,14 @@
-"""The 12 model features: one specification shared by training, backtest and the live cycle (owns pandas_ta)."""
+"""The 12 model features: one specification for training, backtest and live cycle (owns pandas_ta).
+
+Returns, volatilities, ranges and volume ratios are plain pandas; the indicators (RSI, Bollinger %B, ATR) come
+from pandas-ta, the indicator library the desk is built on, imported only when features are computed.
+
+pandas-ta decorates some numeric kernels with numba's `njit`. The desk imports pandas-ta with a stand-in for
+numba whose `njit` leaves each function as the plain numpy code it is written in: no JIT compiler and no
+compiled-code cache at run time (numba costs a 15-minute cycle ~0.3 s to import, ~0.3 s and ~36 MB to load its
+cache, ~3 s to compile when the cache is cold or unwritable). The plain functions give the same values to within
+1e-15 (checked in tests/features).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +17,8 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -16,11 +28,12 @@ from signaldesk.candles import Candle
 FRAME_COLUMNS = ("open_time", "open", "high", "low", "close", "volume")
 ATR_BARS = 14
 VOLUME_AVERAGE_BARS = 96
-# Longest plain window is 96 bars (volume average); the EMA/Wilder-smoothed indicators (MACD 26, RSI/ATR/ADX 14)
-# forget their seed geometrically: after ~400 bars the seed's weight is below 1e-12, so 500 bars reproduce
-# long-history values (checked in tests/features).
+VOLATILITY_BARS = 96
+RETURN_BARS = (1, 4, 16, 64, 96)
+# Longest plain window is 97 closes (96 one-bar returns); RSI's Wilder smoothing forgets its seed geometrically:
+# after ~400 bars the seed's weight is below 1e-12, so 500 bars reproduce long-history values (tests/features).
 LIVE_FETCH_BARS = 500
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 
 
 class FeatureError(ValueError):
@@ -36,32 +49,38 @@ class FeatureSpec:
     params: tuple[tuple[str, float], ...] = ()
 
 
+def _z_spec(bars: int) -> FeatureSpec:
+    """Return the spec of one volatility-normalised return."""
+    return FeatureSpec(
+        f"z_{bars}",
+        f"log return of close over the last {bars} bar(s) divided by (96-bar standard deviation of "
+        f"1-bar log returns x sqrt({bars}))",
+        (("bars", bars), ("volatility_bars", VOLATILITY_BARS)),
+    )
+
+
 FEATURE_SPECS: tuple[FeatureSpec, ...] = (
-    FeatureSpec("ret_1", "log return of close over the last 1 bar (15 min)", (("bars", 1),)),
-    FeatureSpec("ret_4", "log return of close over the last 4 bars (1 hour)", (("bars", 4),)),
-    FeatureSpec("ret_16", "log return of close over the last 16 bars (4 hours)", (("bars", 16),)),
-    FeatureSpec("rsi_14", "RSI(14, Wilder) of close, scaled to 0..1", (("length", 14),)),
+    *(_z_spec(bars) for bars in RETURN_BARS),
     FeatureSpec(
-        "macd_hist",
-        "MACD(12, 26, 9) histogram divided by close",
-        (("fast", 12), ("slow", 26), ("signal", 9)),
+        "log_vol_96",
+        "natural log of the 96-bar standard deviation of 1-bar log returns (sample, ddof 1)",
+        (("bars", VOLATILITY_BARS),),
     ),
+    FeatureSpec(
+        "vol_ratio_16_96",
+        "16-bar over 96-bar standard deviation of 1-bar log returns",
+        (("short", 16), ("long", VOLATILITY_BARS)),
+    ),
+    FeatureSpec("rsi_14", "RSI(14, Wilder) of close, scaled to 0..1", (("length", 14),)),
     FeatureSpec(
         "bb_percent_b",
         "position of close inside Bollinger Bands(20, 2 sd): 0 = lower, 1 = upper band",
         (("length", 20), ("std", 2.0)),
     ),
     FeatureSpec(
-        "bb_width",
-        "Bollinger Bands(20, 2 sd) width: (upper - lower) / middle",
-        (("length", 20), ("std", 2.0)),
-    ),
-    FeatureSpec("atr_pct", "ATR(14, Wilder) divided by close", (("length", ATR_BARS),)),
-    FeatureSpec("adx_14", "ADX(14) trend strength, scaled to 0..1", (("length", 14),)),
-    FeatureSpec(
-        "stoch_k",
-        "slow stochastic %K(14, 3, 3), scaled to 0..1",
-        (("k", 14), ("d", 3), ("smooth_k", 3)),
+        "range_pos_16",
+        "position of close inside the high-low range of the last 16 bars: 0 = low, 1 = high",
+        (("bars", 16),),
     ),
     FeatureSpec(
         "volume_ratio",
@@ -73,6 +92,21 @@ FEATURE_SPECS: tuple[FeatureSpec, ...] = (
     ),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in FEATURE_SPECS)
+# The retired v1 design's features, computed only to compare designs on the same folds (`train --baseline`).
+BASELINE_FEATURE_NAMES: tuple[str, ...] = (
+    "ret_1",
+    "ret_4",
+    "ret_16",
+    "rsi_14",
+    "macd_hist",
+    "bb_percent_b",
+    "bb_width",
+    "atr_pct",
+    "adx_14",
+    "stoch_k",
+    "volume_ratio",
+    "hour_utc",
+)
 
 
 @dataclass(frozen=True)
@@ -128,14 +162,90 @@ def check_frame(frame: pd.DataFrame) -> None:
         raise FeatureError("candle frame must be sorted by open_time without duplicates")
 
 
+def _plain_njit(*args, **kwargs):
+    """numba.njit stand-in: leave the function as it is (used as `@njit` or `@njit(cache=True)`)."""
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+    return lambda function: function
+
+
+def pandas_ta() -> ModuleType:
+    """Return pandas_ta, imported with its numba kernels left as plain numpy code."""
+    from signaldesk.imports import import_with_stand_ins
+
+    numba = ModuleType("numba")
+    numba.njit = _plain_njit
+    return import_with_stand_ins("pandas_ta", {"numba": numba})
+
+
 def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the 12 features for every candle (NaN during warm-up), using only candles up to each row."""
-    import pandas_ta as ta
+    check_frame(frame)
+    high, low, close, volume = _columns(frame, ("high", "low", "close", "volume"))
+    log_close = np.log(close)
+    one_bar = log_close.diff(1)
+    volatility = one_bar.rolling(VOLATILITY_BARS, min_periods=VOLATILITY_BARS).std()
+    highest, lowest = high.rolling(16, min_periods=16).max(), low.rolling(16, min_periods=16).min()
+    opened = pd.DatetimeIndex(frame["open_time"])
+    columns = {
+        **{f"z_{k}": log_close.diff(k) / (volatility * np.sqrt(k)) for k in RETURN_BARS},
+        "log_vol_96": np.log(volatility),
+        "vol_ratio_16_96": one_bar.rolling(16, min_periods=16).std() / volatility,
+        "rsi_14": relative_strength(close, 14),
+        "bb_percent_b": bollinger_percent_b(close, 20, 2.0),
+        "range_pos_16": (close - lowest) / (highest - lowest),
+        "volume_ratio": volume / volume_average(frame, VOLUME_AVERAGE_BARS),
+        "hour_utc": pd.Series((opened.hour * 60 + opened.minute) / 1440.0, dtype=float),
+    }
+    return _named(columns, FEATURE_NAMES, frame.index)
+
+
+def _columns(frame: pd.DataFrame, names: Sequence[str]) -> list[pd.Series]:
+    """Return float Series of the frame's columns, indexed 0..n-1."""
+    return [frame[c].astype(float).reset_index(drop=True) for c in names]
+
+
+def _named(columns: dict, names: Sequence[str], index) -> pd.DataFrame:
+    """Return the columns in `names` order on the frame's index, infinities as NaN."""
+    features = pd.DataFrame(columns)[list(names)]
+    features.index = index
+    return features.replace([np.inf, -np.inf], np.nan)
+
+
+def relative_strength(close: pd.Series, length: int = 14) -> pd.Series:
+    """Return RSI(length, Wilder) scaled to 0..1 (pandas-ta)."""
+    ta = pandas_ta()
+
+    return _indicator(ta.rsi(close, length=length), close) / 100.0
+
+
+def bollinger_percent_b(close: pd.Series, length: int = 20, deviations: float = 2.0) -> pd.Series:
+    """Return where close sits inside Bollinger Bands(length, deviations): 0 = lower band, 1 = upper (pandas-ta)."""
+    ta = pandas_ta()
+
+    return _indicator(ta.bbands(close, length=length, std=deviations), close, "BBP_")
+
+
+def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series:
+    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up (pandas-ta)."""
+    ta = pandas_ta()
+
+    high, low, close = _columns(frame, ("high", "low", "close"))
+    return _indicator(ta.atr(high, low, close, length=length), close)
+
+
+def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.Series:
+    """Return the simple average of volume over the last `bars` candles, the candle itself included."""
+    volume = frame["volume"].astype(float).reset_index(drop=True)
+    return volume.rolling(bars, min_periods=bars).mean()
+
+
+def baseline_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the retired v1 design's 12 features (for comparing designs on the same folds only)."""
+    ta = pandas_ta()
 
     check_frame(frame)
-    high, low, close, volume = (
-        frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close", "volume")
-    )
+    high, low, close, volume = _columns(frame, ("high", "low", "close", "volume"))
     log_close = np.log(close)
     macd = ta.macd(close, fast=12, slow=26, signal=9)
     bands = ta.bbands(close, length=20, std=2.0)
@@ -145,22 +255,20 @@ def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
         "ret_1": log_close.diff(1),
         "ret_4": log_close.diff(4),
         "ret_16": log_close.diff(16),
-        "rsi_14": _column(ta.rsi(close, length=14), close) / 100.0,
-        "macd_hist": _column(macd, close, "MACDh_") / close,
-        "bb_percent_b": _column(bands, close, "BBP_"),
-        "bb_width": _column(bands, close, "BBB_") / 100.0,
+        "rsi_14": relative_strength(close, 14),
+        "macd_hist": _indicator(macd, close, "MACDh_") / close,
+        "bb_percent_b": _indicator(bands, close, "BBP_"),
+        "bb_width": _indicator(bands, close, "BBB_") / 100.0,
         "atr_pct": average_true_range(frame) / close,
-        "adx_14": _column(ta.adx(high, low, close, length=14), close, "ADX_") / 100.0,
-        "stoch_k": _column(stoch, close, "STOCHk_") / 100.0,
+        "adx_14": _indicator(ta.adx(high, low, close, length=14), close, "ADX_") / 100.0,
+        "stoch_k": _indicator(stoch, close, "STOCHk_") / 100.0,
         "volume_ratio": volume / volume_average(frame, VOLUME_AVERAGE_BARS),
         "hour_utc": pd.Series((opened.hour * 60 + opened.minute) / 1440.0, dtype=float),
     }
-    features = pd.DataFrame(columns)[list(FEATURE_NAMES)]
-    features.index = frame.index
-    return features.replace([np.inf, -np.inf], np.nan)
+    return _named(columns, BASELINE_FEATURE_NAMES, frame.index)
 
 
-def _column(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
+def _indicator(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
     """Pick one output of a pandas_ta indicator as a float Series (all NaN when history is too short)."""
     if result is None:
         return pd.Series(np.nan, index=like.index, dtype=float)
@@ -170,20 +278,60 @@ def _column(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
     return result[names[0]].astype(float)
 
 
-def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series:
-    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up."""
-    import pandas_ta as ta
+@dataclass(frozen=True)
+class FeatureHistory:
+    """The features of every candle of a frame, with what the cycle's rules read per candle (close,
+    ATR, volume).
 
-    high, low, close = (
-        frame[c].astype(float).reset_index(drop=True) for c in ("high", "low", "close")
+    The backtest computes this once over the whole span; the live cycle over its last
+    `LIVE_FETCH_BARS` candles. `latest(i)` turns row i into exactly what the cycle scores.
+    """
+
+    open_time: list[datetime]
+    values: np.ndarray  # one row per candle, columns in FEATURE_NAMES order; NaN during warm-up
+    close: np.ndarray
+    atr: np.ndarray
+    volume: np.ndarray
+    volume_average: np.ndarray
+
+    def latest(self, i: int) -> LatestFeatures:
+        """Return candle i as the cycle scores it; FeatureError when a feature is undefined."""
+        row = self.values[i]
+        if self._undefined[i]:
+            names = ", ".join(n for n, bad in zip(FEATURE_NAMES, np.isnan(row), strict=True) if bad)
+            raise FeatureError(f"features undefined for the last candle: {names}")
+        return LatestFeatures(
+            open_time=self.open_time[i],
+            values=tuple(self._rows[i]),
+            close=float(self.close[i]),
+            atr=float(self.atr[i]),
+            volume=float(self.volume[i]),
+            volume_average=float(self.volume_average[i]),
+        )
+
+    @cached_property
+    def _rows(self) -> list[list[float]]:
+        """Return the values as Python floats, row by row (converted once for all rows)."""
+        return self.values.tolist()
+
+    @cached_property
+    def _undefined(self) -> list[bool]:
+        """Return, per row, whether any feature is undefined."""
+        return np.isnan(self.values).any(axis=1).tolist()
+
+
+def feature_history(
+    frame: pd.DataFrame, volume_average_bars: int = VOLUME_AVERAGE_BARS
+) -> FeatureHistory:
+    """Return the features of every candle of the frame, computed in one pass over it."""
+    return FeatureHistory(
+        open_time=list(frame["open_time"].dt.to_pydatetime()),
+        values=compute_features(frame).to_numpy(dtype=float),
+        close=frame["close"].to_numpy(dtype=float),
+        atr=average_true_range(frame).to_numpy(dtype=float),
+        volume=frame["volume"].to_numpy(dtype=float),
+        volume_average=volume_average(frame, volume_average_bars).to_numpy(dtype=float),
     )
-    return _column(ta.atr(high, low, close, length=length), close)
-
-
-def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.Series:
-    """Return the simple average of volume over the last `bars` candles, the candle itself included."""
-    volume = frame["volume"].astype(float).reset_index(drop=True)
-    return volume.rolling(bars, min_periods=bars).mean()
 
 
 def latest_features(
@@ -193,20 +341,7 @@ def latest_features(
     if len(frame) < bars:
         raise FeatureError(f"need at least {bars} closed candles for features, got {len(frame)}")
     window = frame.iloc[-bars:].reset_index(drop=True)
-    row = compute_features(window).iloc[-1]
-    if row.isna().any():
-        raise FeatureError(
-            f"features undefined for the last candle: {', '.join(row[row.isna()].index)}"
-        )
-    last = window.iloc[-1]
-    return LatestFeatures(
-        open_time=last["open_time"].to_pydatetime(),
-        values=tuple(float(v) for v in row.to_numpy()),
-        close=float(last["close"]),
-        atr=float(average_true_range(window).iloc[-1]),
-        volume=float(last["volume"]),
-        volume_average=float(volume_average(window, volume_average_bars).iloc[-1]),
-    )
+    return feature_history(window, volume_average_bars).latest(bars - 1)
 
 
 def lookahead_features(

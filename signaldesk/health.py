@@ -1,4 +1,5 @@
-"""Health rules of the cycle: API failure streaks, sudden price moves, memory pressure, live model AUC."""
+"""Health rules of the cycle: API failure streaks, sudden price moves, memory pressure, live model AUC, and the
+model's firing rate drifting from its operating point."""
 
 from __future__ import annotations
 
@@ -96,4 +97,35 @@ def live_auc_alert(
         "model_auc",
         f"model {model_version}: live AUC {auc:.3f} over the trailing window is below {minimum:.2f}",
         f"model_auc:{model_version}:{day}",
+    )
+
+
+def firing_rate_alert(
+    fired: int,
+    scored: int,
+    expected_per_candle: float,
+    days: int,
+    symbols: int,
+    band: float,
+    key: str,
+) -> HealthAlert | None:
+    """Return a warning when the share of candles the model fired on leaves [expected / band, expected * band].
+
+    Judged only over a full window (at least 90% of `days` x 96 x `symbols` candles scored), so a newly promoted
+    model is not judged on a few hours.
+    """
+    if scored < 0.9 * days * 96 * symbols or expected_per_candle <= 0:
+        return None
+    rate = fired / scored
+    if expected_per_candle / band <= rate <= expected_per_candle * band:
+        return None
+    per_day = 96 * symbols
+    return HealthAlert(
+        "warning",
+        "firing_rate",
+        f"model {key.split(':')[0]} fired on {fired} of {scored} candles over {days} days "
+        f"({rate * per_day:.2f} a day) but its operating point fires {expected_per_candle * per_day:.2f} a day "
+        f"(alert outside x1/{band:g}..x{band:g}): the market has moved away from the model's calibration "
+        f"window; run `signaldesk retrain` or review the model (`signaldesk model list`)",
+        f"firing_rate:{key}",
     )

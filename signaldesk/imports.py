@@ -25,3 +25,24 @@ def import_without(module: str, optional: tuple[str, ...]) -> ModuleType:
         for name in hidden:
             if sys.modules.get(name) is None:
                 del sys.modules[name]
+
+
+def import_with_stand_ins(module: str, stand_ins: dict[str, ModuleType]) -> ModuleType:
+    """Import `module` while some of its dependencies are stand-in modules, then put the real ones
+    back.
+
+    Only the import of `module` (and of the submodules it imports) sees the stand-ins; a module
+    already loaded is returned as it is. Later imports of the replaced names get the real modules.
+    """
+    if module in sys.modules:
+        return sys.modules[module]
+    saved = {name: sys.modules.get(name) for name in stand_ins}
+    sys.modules.update(stand_ins)
+    try:
+        return importlib.import_module(module)
+    finally:
+        for name, previous in saved.items():
+            if previous is None:
+                del sys.modules[name]
+            else:
+                sys.modules[name] = previous

@@ -1,7 +1,10 @@
-"""Live model accountability: resolve predictions once their horizon has passed, and keep `model_performance`."""
+"""Live model accountability: resolve predictions once their horizon has passed, keep `model_performance` (how
+well P(up) told up from down), and count how often the model fired."""
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -11,53 +14,86 @@ from signaldesk.storage import writing
 MIN_ROWS_FOR_AUC = 100
 
 
-def auc(outcomes: list[int], scores: list[float]) -> float | None:
+def auc(outcomes: Sequence[int], scores: Sequence[float]) -> float | None:
     """Return the ROC AUC (Mann-Whitney, ties shared), or None when only one class is present."""
-    positives = sum(outcomes)
-    negatives = len(outcomes) - positives
+    import numpy as np
+
+    events = np.asarray(outcomes, dtype=bool)
+    positives = int(events.sum())
+    negatives = len(events) - positives
     if not positives or not negatives:
         return None
-    order = sorted(range(len(scores)), key=scores.__getitem__)
-    ranks = [0.0] * len(scores)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    rank_sum = sum(r for r, o in zip(ranks, outcomes, strict=True) if o)
+    values = np.asarray(scores, dtype=float)
+    order = np.argsort(values, kind="stable")
+    _, first, counts = np.unique(values[order], return_index=True, return_counts=True)
+    ranks = np.repeat(
+        first + (counts + 1) / 2, counts
+    )  # 1-based; tied scores share their mean rank
+    rank_sum = float(ranks[events[order]].sum())  # halves: summed exactly in any order
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
-def event_of(direction: str, forward_return: float, move: float) -> int:
-    """Return 1 when the forward return is a move event in `direction`, else 0."""
-    return int(forward_return >= move) if direction == "LONG" else int(forward_return <= -move)
+def went_its_way(direction: str, forward_return: float) -> int:
+    """Return 1 when the price went the direction's way over the horizon (up for LONG, down for SHORT), else 0."""
+    return int(forward_return > 0) if direction == "LONG" else int(forward_return < 0)
 
 
 def resolve_outcomes(db, horizon_bars: int, now: datetime) -> list[tuple[str, str, str]]:
     """Fill forward returns of predictions whose horizon has closed; return the (date, model, symbol) touched."""
+    return sorted({key for _moment, key in resolve_outcomes_through(db, horizon_bars, [now])})
+
+
+def resolve_outcomes_through(
+    db, horizon_bars: int, moments: Sequence[datetime]
+) -> list[tuple[datetime, tuple[str, str, str]]]:
+    """Resolve predictions as one `resolve_outcomes` call at each of the increasing `moments` would,
+    in one pass.
+
+    Each prediction is resolved at the first moment its horizon has closed by (`resolved_at` is that
+    moment); return (moment, (date, model, symbol)) for every key touched, in the order the calls
+    would have touched them.
+    """
+    if not moments:
+        return []
     horizon = timedelta(minutes=15 * horizon_bars)
-    cutoff = now - horizon - timedelta(minutes=15)
+    cutoffs = [to_db(m - horizon - timedelta(minutes=15)) for m in moments]
     rows = db.execute(
         "SELECT s.id, s.candle_time, s.close_price, s.model_version, s.symbol, c.close FROM signals s "
         "JOIN candles c ON c.symbol = s.symbol AND c.interval = '15m' "
         "AND c.open_time = strftime('%Y-%m-%dT%H:%M:%f+00:00', s.candle_time, ?) "
         "WHERE s.resolved_at IS NULL AND s.prob_long IS NOT NULL AND s.close_price IS NOT NULL "
         "AND s.candle_time <= ?",
-        [f"+{int(horizon.total_seconds())} seconds", to_db(cutoff)],
+        [f"+{int(horizon.total_seconds())} seconds", cutoffs[-1]],
     ).fetchall()
-    touched = set()
-    with writing(db):
-        for signal_id, candle_time, close, model, symbol, future_close in rows:
-            ret = float(Decimal(future_close) / Decimal(close) - 1)
-            db.execute(
+    updates, touched = [], set()
+    for signal_id, candle_time, close, model, symbol, future_close in rows:
+        moment = moments[bisect.bisect_left(cutoffs, candle_time)]
+        ret = float(Decimal(future_close) / Decimal(close) - 1)
+        updates.append((ret, int(ret > 0), to_db(moment), signal_id))
+        touched.add(
+            (moment, (from_db(candle_time).astimezone(JST).date().isoformat(), model, symbol))
+        )
+    if updates:
+        with writing(db):
+            db.conn.executemany(
                 "UPDATE signals SET outcome_return = ?, outcome_up = ?, resolved_at = ? WHERE id = ?",
-                [ret, int(ret > 0), to_db(now), signal_id],
+                updates,
             )
-            touched.add((from_db(candle_time).astimezone(JST).date().isoformat(), model, symbol))
     return sorted(touched)
+
+
+def score_outcomes_through(db, horizon_bars: int, moments: Sequence[datetime]) -> None:
+    """Resolve and score as one `resolve_outcomes` + `update_performance` call at each moment would.
+
+    Each touched (date, model, symbol) is scored once, at the last moment that touched it: its rows
+    are final by then, so the stored figures and `updated_at` are those of the last per-moment call.
+    """
+    pairs = resolve_outcomes_through(db, horizon_bars, moments)
+    last = {key: moment for moment, key in pairs}
+    for key in dict.fromkeys(
+        key for _moment, key in pairs
+    ):  # first touch first: rows keep their id order
+        update_performance(db, [key], last[key])
 
 
 def _day_bounds(day: str) -> tuple[str, str]:
@@ -66,8 +102,12 @@ def _day_bounds(day: str) -> tuple[str, str]:
     return to_db(start), to_db(start + timedelta(days=1))
 
 
-def update_performance(db, touched: list[tuple[str, str, str]], move: float, now: datetime) -> int:
-    """Recompute the model_performance rows of each touched (JST date, model, symbol); return rows written."""
+def update_performance(db, touched: list[tuple[str, str, str]], now: datetime) -> int:
+    """Recompute the model_performance rows of each touched (JST date, model, symbol); return rows written.
+
+    Per direction: predictions = resolved candles, positives = those that went the direction's way, accuracy =
+    share where the side with P >= 0.5 was right, AUC and Brier of the direction's probability.
+    """
     written = 0
     with writing(db):
         for day, model, symbol in touched:
@@ -85,7 +125,7 @@ def update_performance(db, touched: list[tuple[str, str, str]], move: float, now
                     symbol,
                     direction,
                     [r[column] for r in rows],
-                    [event_of(direction, r[2], move) for r in rows],
+                    [went_its_way(direction, r[2]) for r in rows],
                     now,
                 )
                 written += 1
@@ -119,18 +159,23 @@ def _write_performance(db, day, model, symbol, direction, probs, events, now) ->
     )
 
 
-def trailing_auc(db, model: str, move: float, since: datetime) -> float | None:
-    """Return the mean of the long and short models' live AUC over resolved predictions since `since`."""
+def trailing_auc(db, model: str, since: datetime) -> float | None:
+    """Return the live sign AUC: how well prob_long (P(up)) ranked resolved candles that rose above those that fell."""
     rows = db.execute(
-        "SELECT prob_long, prob_short, outcome_return FROM signals WHERE model_version = ? "
-        "AND outcome_return IS NOT NULL AND candle_time >= ?",
+        "SELECT prob_long, outcome_return FROM signals WHERE model_version = ? "
+        "AND outcome_return IS NOT NULL AND outcome_return != 0 AND candle_time >= ?",
         [model, to_db(since)],
     ).fetchall()
     if len(rows) < MIN_ROWS_FOR_AUC:
         return None
-    scores = [
-        auc([event_of(d, r[2], move) for r in rows], [r[i] for r in rows])
-        for i, d in ((0, "LONG"), (1, "SHORT"))
-    ]
-    known = [s for s in scores if s is not None]
-    return sum(known) / len(known) if known else None
+    return auc([int(r[1] > 0) for r in rows], [r[0] for r in rows])
+
+
+def firing_counts(db, model: str, since: datetime) -> tuple[int, int]:
+    """Return (candles the model fired on, candles it scored) since `since`: fired = passed threshold and rank."""
+    row = db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(status != 'LOGGED'), 0) FROM signals WHERE model_version = ? "
+        "AND prob_long IS NOT NULL AND candle_time >= ?",
+        [model, to_db(since)],
+    ).fetchone()
+    return int(row[1]), int(row[0])

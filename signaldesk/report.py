@@ -1,4 +1,6 @@
-"""Report numbers: trade statistics (win rate, profit factor, drawdown, Sharpe) and the daily summary of one JST day."""
+"""Report numbers: trade statistics (with their sample sizes), the daily report of one JST day
+(money from the ledger, equity from the snapshot at the day's end, the unchosen signals'
+would-have outcomes), chart data."""
 
 from __future__ import annotations
 
@@ -12,8 +14,17 @@ from zoneinfo import ZoneInfo
 
 from signaldesk import signals
 from signaldesk.clock import JST, from_db, to_db
-from signaldesk.columns import decimal_or_none, time_or_none
-from signaldesk.signals import APPROVED_STATUSES, EXPIRED, PROPOSED_STATUSES, REJECTED
+from signaldesk.columns import decimal_or_none, decimal_text, time_or_none
+from signaldesk.equity import Deposit, EquitySnapshot, equity_before, equity_series, first_deposit
+from signaldesk.ledger import Money, money_between, trades_leverage_fees
+from signaldesk.signals import (
+    APPROVED_STATUSES,
+    BLOCKED,
+    EXPIRED,
+    FILTERED,
+    PROPOSED_STATUSES,
+    REJECTED,
+)
 from signaldesk.storage import writing
 
 ZERO = Decimal(0)
@@ -60,14 +71,9 @@ def sharpe(returns: Sequence[float], periods_per_year: float = 1.0) -> float | N
     return statistics.fmean(returns) / spread * math.sqrt(periods_per_year)
 
 
-def signed_return(direction: str | None, outcome_return: float) -> float:
-    """Return what a position in `direction` would have earned from the price return `outcome_return`."""
-    return -outcome_return if direction == "SHORT" else outcome_return
-
-
 @dataclass(frozen=True)
 class ClosedTrade:
-    """The numbers of one closed trade that reports use."""
+    """The numbers of one closed trade that reports use (P/L and fees include its leverage fees)."""
 
     id: int
     symbol: str
@@ -77,44 +83,93 @@ class ClosedTrade:
     pnl_pct: Decimal | None
     fees_jpy: Decimal
     exit_reason: str | None
+    entry_time: datetime | None = None
+    leverage_fees_jpy: Decimal = ZERO
+
+
+SHARPE_MIN_TRADES = 20
+
+
+@dataclass(frozen=True)
+class TradeStats:
+    """Win rate, profit factor and Sharpe of a set of closed trades, with the sample they come
+    from."""
+
+    trades: int
+    winners: int
+    losers: int
+    win_rate: float | None
+    profit_factor: float | None
+    sharpe: float | None  # per trade; None below SHARPE_MIN_TRADES
+    max_drawdown_jpy: Decimal
+
+
+def trade_stats(trades: Sequence[ClosedTrade]) -> TradeStats:
+    """Return the statistics of closed trades; Sharpe only from SHARPE_MIN_TRADES trades up."""
+    pnls = [t.pnl_jpy for t in trades]
+    enough = len(trades) >= SHARPE_MIN_TRADES
+    return TradeStats(
+        len(trades),
+        sum(1 for p in pnls if p > 0),
+        sum(1 for p in pnls if p < 0),
+        win_rate(pnls),
+        profit_factor(pnls),
+        sharpe(trade_returns(trades)) if enough else None,
+        max_drawdown(pnls),
+    )
 
 
 @dataclass(frozen=True)
 class DailyReport:
-    """Everything the morning report says about one JST day."""
+    """Everything the morning report says about one JST day (equity as the day ended, not as the
+    report left)."""
 
     day: date
+    mode: str
     trades: tuple[ClosedTrade, ...]
-    total_pnl_jpy: Decimal
-    fees_jpy: Decimal
-    win_rate: float | None
-    profit_factor: float | None
-    max_drawdown_jpy: Decimal
-    sharpe: float | None
+    money: Money
+    month: Money
+    total: Money
+    equity: EquitySnapshot | None
+    previous_equity: EquitySnapshot | None
+    deposit: Deposit | None
+    stats: TradeStats  # every closed trade up to the day's end
     signals_generated: int
     signals_approved: int
     signals_rejected: int
     signals_expired: int
-    missed_rejected_pct: float | None
-    missed_expired_pct: float | None
-    missed_resolved: int
-    model_auc: float | None
+    missed: dict  # status -> Group of would-have outcomes of the day's unchosen signals
+    hits: int
+    scored: int
+    backtest_hit_rate: float | None
 
     @property
     def winning(self) -> int:
-        """Return the number of trades with P/L > 0."""
+        """Return the number of the day's trades with P/L > 0."""
         return sum(1 for t in self.trades if t.pnl_jpy > 0)
 
     @property
     def losing(self) -> int:
-        """Return the number of trades with P/L < 0."""
+        """Return the number of the day's trades with P/L < 0."""
         return sum(1 for t in self.trades if t.pnl_jpy < 0)
 
     @property
-    def missed_return_pct(self) -> float | None:
-        """Return what rejected and expired signals together would have earned, in percent."""
-        parts = [p for p in (self.missed_rejected_pct, self.missed_expired_pct) if p is not None]
-        return sum(parts) if parts else None
+    def equity_change_jpy(self) -> Decimal | None:
+        """Return equity at the day's end minus equity at the previous day's end (or the
+        deposit)."""
+        if self.equity is None:
+            return None
+        before = self.previous_equity.equity_jpy if self.previous_equity else None
+        if before is None and self.deposit is not None:
+            before = self.deposit.amount_jpy
+        return None if before is None else self.equity.equity_jpy - before
+
+    @property
+    def missed_jpy(self) -> Decimal | None:
+        """Return what the day's rejected and expired signals would have made together (None if
+        none resolved)."""
+        groups = [self.missed[s] for s in (REJECTED, EXPIRED) if self.missed[s].resolved]
+        return sum((g.pnl_jpy for g in groups), ZERO) if groups else None
 
 
 def day_bounds(day: date, tz: ZoneInfo = JST) -> tuple[datetime, datetime]:
@@ -128,13 +183,18 @@ def previous_day(now: datetime, tz: ZoneInfo = JST) -> date:
     return now.astimezone(tz).date() - timedelta(days=1)
 
 
-def closed_trades(db, start: datetime, end: datetime) -> list[ClosedTrade]:
-    """Return trades closed in [start, end), in exit order."""
+TRADE_COLUMNS = (
+    "id, symbol, direction, exit_time, pnl_jpy, pnl_pct, fees_jpy, exit_reason, entry_time"
+)
+
+
+def _closed(db, where: str, params: list, order: str) -> list[ClosedTrade]:
+    """Return closed trades matching a WHERE clause in an order, with their leverage fees."""
     rows = db.execute(
-        "SELECT id, symbol, direction, exit_time, pnl_jpy, pnl_pct, fees_jpy, exit_reason FROM trades "
-        "WHERE status = 'closed' AND exit_time >= ? AND exit_time < ? ORDER BY exit_time, id",
-        [to_db(start), to_db(end)],
+        f"SELECT {TRADE_COLUMNS} FROM trades WHERE status = 'closed' AND {where} ORDER BY {order}",
+        params,
     ).fetchall()
+    fees = trades_leverage_fees(db, [r[0] for r in rows])
     return [
         ClosedTrade(
             r[0],
@@ -145,9 +205,31 @@ def closed_trades(db, start: datetime, end: datetime) -> list[ClosedTrade]:
             Decimal(r[5]) if r[5] else None,
             Decimal(r[6] or 0),
             r[7],
+            time_or_none(r[8]),
+            fees.get(r[0], ZERO),
         )
         for r in rows
     ]
+
+
+def closed_trades(db, start: datetime, end: datetime, mode: str = "paper") -> list[ClosedTrade]:
+    """Return trades of a mode closed in [start, end), in exit order, with their leverage fees."""
+    return _closed(
+        db,
+        "mode = ? AND exit_time >= ? AND exit_time < ?",
+        [mode, to_db(start), to_db(end)],
+        "exit_time, id",
+    )
+
+
+def recent_trades(db, mode: str, count: int, end: datetime) -> list[ClosedTrade]:
+    """Return the last `count` trades of a mode closed before `end`, newest first."""
+    return _closed(
+        db,
+        "mode = ? AND exit_time < ?",
+        [mode, to_db(end)],
+        f"exit_time DESC, id DESC LIMIT {int(count)}",
+    )
 
 
 def trade_returns(trades: Sequence[ClosedTrade]) -> list[float]:
@@ -162,63 +244,72 @@ def signal_counts(db, start: datetime, end: datetime) -> dict[str, int]:
     return signals.status_counts(db, start, end, statuses=PROPOSED_STATUSES)
 
 
-def missed_return(db, status: str, start: datetime, end: datetime) -> tuple[float | None, int]:
-    """Return the summed direction-signed outcome (percent) of resolved signals of one status, and how many."""
-    rows = signals.read_columns(
-        db,
-        ("direction", "outcome_return"),
-        "status = ? AND created_at >= ? AND created_at < ? AND outcome_return IS NOT NULL",
-        [status, to_db(start), to_db(end)],
-    )
-    if not rows:
-        return None, 0
-    return sum(signed_return(d, r) for d, r in rows) * 100, len(rows)
+def missed_groups(db, start: datetime, end: datetime) -> dict:
+    """Return the would-have outcomes of the unchosen signals created in [start, end), by status
+    group."""
+    from signaldesk.value import group, outcome_rows, would
+
+    rows = outcome_rows(db, start, end)
+    return {
+        status: group([r for r in rows if r[1] in statuses], would)
+        for status, statuses in (
+            (REJECTED, (REJECTED,)),
+            (EXPIRED, (EXPIRED,)),
+            (FILTERED, (FILTERED, BLOCKED)),
+        )
+    }
 
 
-def live_auc(db, day: date) -> float | None:
-    """Return the prediction-weighted mean live AUC of the model on one day, or None without data."""
-    row = db.execute(
-        "SELECT sum(auc * predictions), sum(predictions) FROM model_performance WHERE date = ? AND auc IS NOT NULL",
-        [day.isoformat()],
-    ).fetchone()
-    return row[0] / row[1] if row and row[1] else None
+def daily_report(db, day: date, settings) -> DailyReport:
+    """Gather the numbers of one calendar day (in the report's time zone) from the database."""
+    from signaldesk.value import backtested_hit_rate, hit_counts
 
-
-def daily_report(db, day: date, tz: ZoneInfo = JST) -> DailyReport:
-    """Gather the numbers of one calendar day (in `tz`) from the database."""
+    mode, tz = settings.mode, settings.report.tz
     start, end = day_bounds(day, tz)
-    trades = closed_trades(db, start, end)
-    pnls = [t.pnl_jpy for t in trades]
     counts = signal_counts(db, start, end)
-    rejected, n_rejected = missed_return(db, REJECTED, start, end)
-    expired, n_expired = missed_return(db, EXPIRED, start, end)
+    deposit = first_deposit(db, mode)
+    since = deposit.at if deposit else datetime.fromtimestamp(0, tz)
+    hits, scored = hit_counts(db, end - timedelta(days=settings.health.live_auc_days), end)
     return DailyReport(
         day=day,
-        trades=tuple(trades),
-        total_pnl_jpy=sum(pnls, ZERO),
-        fees_jpy=sum((t.fees_jpy for t in trades), ZERO),
-        win_rate=win_rate(pnls),
-        profit_factor=profit_factor(pnls),
-        max_drawdown_jpy=max_drawdown(pnls),
-        sharpe=sharpe(trade_returns(trades)),
+        mode=mode,
+        trades=tuple(closed_trades(db, start, end, mode)),
+        money=money_between(db, mode, start, end),
+        month=money_between(db, mode, month_start(day, tz), end),
+        total=money_between(db, mode, min(since, start), end),
+        equity=equity_before(db, mode, end),
+        previous_equity=equity_before(db, mode, start),
+        deposit=deposit,
+        stats=trade_stats(closed_trades(db, min(since, start), end, mode)),
         signals_generated=sum(counts.values()),
         signals_approved=sum(counts.get(s, 0) for s in APPROVED_STATUSES),
         signals_rejected=counts.get(REJECTED, 0),
         signals_expired=counts.get(EXPIRED, 0),
-        missed_rejected_pct=rejected,
-        missed_expired_pct=expired,
-        missed_resolved=n_rejected + n_expired,
-        model_auc=live_auc(db, day),
+        missed=missed_groups(db, start, end),
+        hits=hits,
+        scored=scored,
+        backtest_hit_rate=backtested_hit_rate(db, settings),
     )
 
 
-def save_daily_summary(db, report: DailyReport, equity_jpy: Decimal | None, now: datetime) -> None:
-    """Write (or rewrite) the daily_summary row of the report's day."""
+def month_start(day: date, tz: ZoneInfo = JST) -> datetime:
+    """Return the first moment of the day's calendar month in `tz`."""
+    return datetime.combine(day.replace(day=1), time(0), tzinfo=tz)
+
+
+def save_daily_summary(db, report: DailyReport, now: datetime) -> None:
+    """Write (or rewrite) the daily_summary row of the report's day (equity: the day's last
+    snapshot)."""
+    stats = trade_stats(report.trades)
     pf = (
-        report.profit_factor
-        if report.profit_factor is None or math.isfinite(report.profit_factor)
+        stats.profit_factor
+        if stats.profit_factor is None or math.isfinite(stats.profit_factor)
         else None
     )
+    equity = report.equity.equity_jpy if report.equity else None
+    start = report.previous_equity.equity_jpy if report.previous_equity else None
+    missed = report.missed_jpy
+    missed_pct = float(missed / start * 100) if missed is not None and start else None
     with writing(db):
         db.execute(
             "INSERT OR REPLACE INTO daily_summary (date, total_trades, winning_trades, losing_trades, win_rate, "
@@ -230,35 +321,57 @@ def save_daily_summary(db, report: DailyReport, equity_jpy: Decimal | None, now:
                 len(report.trades),
                 report.winning,
                 report.losing,
-                report.win_rate,
-                str(report.total_pnl_jpy),
-                str(report.fees_jpy),
+                stats.win_rate,
+                decimal_text(report.money.net_jpy),
+                decimal_text(report.money.fees_jpy),
                 pf,
-                str(report.max_drawdown_jpy),
-                report.sharpe,
+                decimal_text(stats.max_drawdown_jpy),
+                stats.sharpe,
                 report.signals_generated,
                 report.signals_approved,
                 report.signals_rejected,
                 report.signals_expired,
-                report.missed_return_pct,
-                None if equity_jpy is None else str(equity_jpy),
-                report.model_auc,
+                missed_pct,
+                decimal_text(equity),
+                live_auc(db, report.day),
                 to_db(now),
             ],
         )
 
 
-def equity_points(
-    db, end: datetime, days: int, end_equity: Decimal | None
-) -> list[tuple[datetime, Decimal]]:
-    """Return (time, equity) after each trade closed in the `days` before `end`, ending at `end_equity` if known."""
-    trades = closed_trades(db, end - timedelta(days=days), end)
-    pnls = [t.pnl_jpy for t in trades]
-    start = (end_equity - sum(pnls, ZERO)) if end_equity is not None else ZERO
-    curve = equity_curve(pnls, start)
-    return [(end - timedelta(days=days), curve[0])] + [
-        (t.exit_time, e) for t, e in zip(trades, curve[1:], strict=True)
-    ]
+def live_auc(db, day: date) -> float | None:
+    """Return the prediction-weighted mean live AUC of the model on one day, or None without
+    data."""
+    row = db.execute(
+        "SELECT sum(auc * predictions), sum(predictions) FROM model_performance WHERE date = ? AND "
+        "auc IS NOT NULL",
+        [day.isoformat()],
+    ).fetchone()
+    return row[0] / row[1] if row and row[1] else None
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """What the equity chart draws: equity through time from the deposit (or window start) and the
+    trades."""
+
+    points: list[tuple[datetime, Decimal]]
+    trades: list[ClosedTrade]
+    deposit: Deposit | None
+
+
+def chart_data(db, mode: str, end: datetime, days: int) -> ChartData:
+    """Return equity snapshots of the `days` before `end`, starting at the deposit when it falls in
+    the window."""
+    start = end - timedelta(days=days)
+    deposit = first_deposit(db, mode)
+    points = equity_series(db, mode, start, end)
+    if deposit and deposit.at >= start:
+        points = [(deposit.at, deposit.amount_jpy), *[(t, e) for t, e in points if t > deposit.at]]
+    else:
+        before = equity_before(db, mode, start)
+        points = ([(start, before.equity_jpy)] if before else []) + points
+    return ChartData(points, closed_trades(db, start, end, mode), deposit)
 
 
 @dataclass(frozen=True)
@@ -297,18 +410,3 @@ def open_trades(db) -> list[OpenTrade]:
         )
         for r in rows
     ]
-
-
-def last_ok_cycle(db) -> datetime | None:
-    """Return when the last successful cycle finished (or started, if it recorded no end)."""
-    row = db.execute(
-        "SELECT coalesce(finished_at, started_at) FROM runs WHERE kind = 'cycle' AND status = 'ok' "
-        "ORDER BY coalesce(finished_at, started_at) DESC LIMIT 1"
-    ).fetchone()
-    return from_db(row[0]) if row else None
-
-
-def realised_between(db, start: datetime, end: datetime) -> tuple[Decimal, int]:
-    """Return realised P/L and the number of trades closed in [start, end)."""
-    pnls = [t.pnl_jpy for t in closed_trades(db, start, end)]
-    return sum(pnls, ZERO), len(pnls)

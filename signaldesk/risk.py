@@ -11,6 +11,7 @@ for configured spot symbols are added at their conversion rate.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -93,6 +94,8 @@ class RiskSnapshot:
     streak: Streak = field(default_factory=Streak)
     equity_peak_jpy: Decimal | None = None
     max_drawdown: Decimal = Decimal("0.20")
+    # the account's own equity (equity_jpy above is what the risk rules use: capped in live mode)
+    account_equity_jpy: Decimal | None = None
 
     @property
     def committed_jpy(self) -> Decimal:
@@ -100,12 +103,17 @@ class RiskSnapshot:
         return sum((c.notional_jpy for c in self.commitments), ZERO)
 
     @property
+    def peak_equity_jpy(self) -> Decimal:
+        """Return the equity the drawdown is measured on: the account's (the capital cap would hide a fall)."""
+        return self.equity_jpy if self.account_equity_jpy is None else self.account_equity_jpy
+
+    @property
     def drawdown(self) -> Decimal:
         """Return the fall of equity from its peak, as a fraction of the peak (0 without a peak)."""
-        peak = self.equity_peak_jpy
-        if not peak or peak <= 0 or self.equity_jpy >= peak:
+        peak, equity = self.equity_peak_jpy, self.peak_equity_jpy
+        if not peak or peak <= 0 or equity >= peak:
             return ZERO
-        return (peak - self.equity_jpy) / peak
+        return (peak - equity) / peak
 
     def paused(self) -> bool:
         """Return True while new trades are paused after consecutive losses."""
@@ -356,6 +364,7 @@ def account_equity(
 
 def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     """Gather balance, open trades, P/L events and the halt flag into a RiskSnapshot (reads the exchange)."""
+    from signaldesk.golive import capped_equity
     from signaldesk.state import trading_state
 
     state = trading_state(db)
@@ -372,8 +381,9 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     equity = account_equity(settings.mode, assets, margin, unrealised, spot)
     events = pnl_events(db, settings.mode, min(jst_week_start(now), jst_month_start(now)))
     count = trades_since(db, settings.mode, jst_day_start(now))
-    return build_snapshot(
-        equity,
+    risk_equity = capped_equity(settings, equity)  # live: at most the capital cap ([golive])
+    snapshot = build_snapshot(
+        risk_equity,
         state.halted,
         state.reason,
         events,
@@ -385,6 +395,7 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
         loss_streak(db, settings.mode, settings.risk),
         equity_peak(db),
     )
+    return dataclasses.replace(snapshot, account_equity_jpy=equity)
 
 
 def commitments(db, mode: str) -> list[Commitment]:
@@ -459,13 +470,10 @@ def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
 
 
 def pnl_events(db, mode: str, since: datetime) -> list[PnlEvent]:
-    """Return the realised P/L (net of fees) of every desk fill since a moment."""
-    rows = db.execute(
-        "SELECT f.executed_at, COALESCE(f.realized_pnl, '0'), f.fee FROM fills f JOIN orders o ON o.id = f.order_id "
-        "WHERE o.mode = ? AND f.executed_at >= ? ORDER BY f.executed_at",
-        [mode, to_db(since)],
-    ).fetchall()
-    return [PnlEvent(from_db(at), Decimal(pnl) - Decimal(fee)) for at, pnl, fee in rows]
+    """Return the realised P/L (net of fees) of every desk fill and leverage fee since a moment."""
+    from signaldesk.ledger import money_events
+
+    return [PnlEvent(e.at, e.net_jpy) for e in money_events(db, mode, since)]
 
 
 def trades_since(db, mode: str, since: datetime) -> int:
@@ -497,14 +505,15 @@ def track_drawdown(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
     if get_value(db, marker) and not snapshot.halted:
         set_value(db, marker, "", now, "risk")
         peak = None
-    if peak is None or snapshot.equity_jpy > peak:
-        set_value(db, key, format(snapshot.equity_jpy, "f"), now, "risk")
+    equity = snapshot.peak_equity_jpy
+    if peak is None or equity > peak:
+        set_value(db, key, format(equity, "f"), now, "risk")
         return []
-    fall = (peak - snapshot.equity_jpy) / peak if peak > 0 else ZERO
+    fall = (peak - equity) / peak if peak > 0 else ZERO
     if fall < snapshot.max_drawdown or snapshot.halted:
         return []
     reason = (
-        f"Maximum drawdown reached: equity {snapshot.equity_jpy:,.0f} JPY is {fall:.1%} below its peak of "
+        f"Maximum drawdown reached: equity {equity:,.0f} JPY is {fall:.1%} below its peak of "
         f"{peak:,.0f} JPY (limit {snapshot.max_drawdown:.0%})"
     )
     if not halt(db, reason, now, "risk"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 
 from signaldesk.signals import FILTERED, LOGGED, PENDING
@@ -18,7 +18,7 @@ class Check:
 
     def as_dict(self) -> dict:
         """Return the check as a JSON-ready dict."""
-        return asdict(self)
+        return {"rule": self.rule, "ok": self.ok, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class Candidate:
     confidence_rank: float
     prob_long: float
     prob_short: float
+    # The model's operating-point probability for `direction`, and whether its walk-forward edge after
+    # costs is above zero with its interval (None: not known for this model).
+    cutoff: float | None = None
+    measured_edge: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -54,17 +58,34 @@ class Context:
     news_blocks: bool = False  # ... and that filters (live mode by default)
 
 
-def threshold_check(c: Candidate, long_threshold: float, short_threshold: float) -> Check:
-    """The direction's probability meets its threshold and beats the other direction's."""
-    threshold = long_threshold if c.direction == "LONG" else short_threshold
+def threshold_check(c: Candidate, strategy) -> Check:
+    """The direction's probability meets its threshold and beats the other direction's.
+
+    The threshold is the model's own operating point (strategy.threshold_source = "model", when the model has
+    one) or the absolute strategy.long_threshold / short_threshold.
+    """
+    threshold = strategy.long_threshold if c.direction == "LONG" else strategy.short_threshold
+    shown = f"{threshold:.2f} (strategy threshold"
+    if strategy.threshold_source == "model" and c.cutoff is not None:
+        threshold, shown = c.cutoff, f"{c.cutoff:.3f} (model operating point"
     other = c.prob_short if c.direction == "LONG" else c.prob_long
     ok = c.confidence >= threshold and c.confidence > other
     op = ">=" if c.confidence >= threshold else "<"
     return Check(
-        "threshold",
-        ok,
-        f"{c.direction} {c.confidence:.3f} {op} {threshold:.2f} (other side {other:.3f})",
+        "threshold", ok, f"{c.direction} {c.confidence:.3f} {op} {shown}; other side {other:.3f})"
     )
+
+
+def edge_check(c: Candidate, announce_without_edge: bool) -> Check:
+    """Say whether the model's walk-forward edge after costs is measured; without one, announce only if allowed."""
+    if c.measured_edge is None:
+        return Check("edge", True, "edge after costs not measured for this model")
+    if c.measured_edge:
+        return Check("edge", True, "walk-forward edge after costs above zero with its interval")
+    detail = "no measured edge after costs: decision support only"
+    if not announce_without_edge:
+        detail += " (not announced: strategy.announce_without_edge = false)"
+    return Check("edge", announce_without_edge, detail)
 
 
 def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
@@ -75,7 +96,7 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
     spot_short = c.direction == "SHORT" and not c.symbol.endswith("_JPY")
     return [
         Check("data", ctx.data_problem is None, ctx.data_problem or "candles complete"),
-        threshold_check(c, s.long_threshold, s.short_threshold),
+        threshold_check(c, s),
         Check(
             "top_rank",
             c.confidence_rank >= top,
@@ -115,6 +136,7 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
             not spot_short,
             "spot symbols cannot go short" if spot_short else "direction allowed",
         ),
+        edge_check(c, s.announce_without_edge),
     ]
 
 

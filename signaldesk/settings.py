@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_VERSION = "default"
+DEFAULT_MODEL_VERSION = "default-2"
 MODES = ("paper", "live")
 KNOWN_SYMBOLS = ("BTC", "ETH", "BTC_JPY", "ETH_JPY")
 
@@ -73,6 +73,11 @@ class StrategySettings:
     candle_publish_delay_seconds: int = 20
     liquidation_feed_required: bool = True
     news_calendar_required: str = "live"
+    # "model": the model's own operating point (rank cutoffs for signals_per_day, stored with it);
+    # "settings": the absolute long_threshold / short_threshold above.
+    threshold_source: str = "model"
+    signals_per_day: float = 1.5
+    announce_without_edge: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,16 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class GoLiveSettings:
+    """From paper to live: what the paper record must show first, and live's guard rails."""
+
+    min_paper_days: int = 7
+    min_paper_trades: int = 5
+    capital_cap_jpy: Decimal = Decimal("1000000")
+    margin_tolerance_jpy: Decimal = Decimal("1000")
+
+
+@dataclass(frozen=True)
 class HealthSettings:
     """Health and alert thresholds."""
 
@@ -130,6 +145,9 @@ class HealthSettings:
     listener_dead_minutes: int = 5
     bot_heartbeat_stale_minutes: int = 5
     model_max_age_days: int = 45
+    live_auc_days: int = 28
+    firing_rate_days: int = 7
+    firing_rate_band: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,18 @@ class ListenerSettings:
     baseline_minutes: int = 60
     spike_multiple: float = 5.0
     spike_floor_usd: Decimal = Decimal("250000")
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """The Telegram desk: polling, retries while the exchange cannot be seen, confirm steps,
+    strangers."""
+
+    poll_timeout_seconds: int = 10
+    exchange_retry_seconds: float = 5.0
+    exchange_retry_max_seconds: float = 120.0
+    confirm_seconds: int = 60
+    strangers_per_hour: int = 100
 
 
 @dataclass(frozen=True)
@@ -175,8 +205,15 @@ class Settings:
     strategy: StrategySettings = field(default_factory=StrategySettings)
     risk: RiskSettings = field(default_factory=RiskSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    golive: GoLiveSettings = field(default_factory=GoLiveSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
     listener: ListenerSettings = field(default_factory=ListenerSettings)
+    # SIGNALDESK_MODEL was set: it wins over the active version the database records.
+    model_pinned: bool = False
+    bot: BotSettings = field(default_factory=BotSettings)
+    # Where the prices come from when they are not GMO's (the demo's converted stand-in), shown
+    # with every price the desk prints.
+    price_note: str = ""
 
     def secrets(self) -> tuple[str, ...]:
         """Return the non-empty secret values, for log redaction."""
@@ -252,6 +289,8 @@ def _cross_checks(settings: Settings) -> list[str]:
         problems.append(
             "[risk] take_profit_1_atr_multiple must not exceed take_profit_2_atr_multiple"
         )
+    if settings.bot.exchange_retry_seconds > settings.bot.exchange_retry_max_seconds:
+        problems.append("[bot] exchange_retry_seconds must not exceed exchange_retry_max_seconds")
     return problems
 
 
@@ -298,6 +337,7 @@ def _from_env(env: dict[str, str], problems: list[str]) -> Settings:
         telegram_chat_id=_chat_id(env.get("TELEGRAM_CHAT_ID", ""), problems),
         telegram_user_ids=_user_ids(env.get("TELEGRAM_USER_IDS", ""), problems),
         urls=Urls(**urls),
+        model_pinned=bool(model),
     )
 
 
@@ -348,8 +388,10 @@ SECTIONS = {
     "strategy": StrategySettings,
     "risk": RiskSettings,
     "report": ReportSettings,
+    "golive": GoLiveSettings,
     "health": HealthSettings,
     "listener": ListenerSettings,
+    "bot": BotSettings,
 }
 
 
@@ -501,6 +543,8 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
             lambda v: v in ("live", "always", "never"),
             "live (filter in live mode, warn in paper mode), always or never (warn only)",
         ),
+        "threshold_source": (lambda v: v in ("model", "settings"), "model or settings"),
+        "signals_per_day": (lambda v: 0 < v <= 20, "signals a day over all symbols in (0, 20]"),
     },
     "risk": {
         "risk_per_trade": (_fraction(0, 0.1), "a fraction of equity in (0, 0.1]"),
@@ -533,6 +577,15 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
     "report": {
         "timezone": (_valid_tz, "an IANA time zone such as Asia/Tokyo"),
     },
+    "golive": {
+        "min_paper_days": (lambda v: 0 <= v <= 365, "days between 0 and 365"),
+        "min_paper_trades": (lambda v: 0 <= v <= 1000, "a whole number between 0 and 1000"),
+        "capital_cap_jpy": (
+            _positive,
+            "JPY > 0 (live sizes and loss limits use at most this equity)",
+        ),
+        "margin_tolerance_jpy": (lambda v: v >= 0, "JPY >= 0"),
+    },
     "health": {
         "api_failures_to_halt": (lambda v: 1 <= v <= 20, "a whole number between 1 and 20"),
         "price_move_warning": (_fraction(0, 1), "a fraction in (0, 1]"),
@@ -543,6 +596,12 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "listener_dead_minutes": (_positive, "minutes > 0"),
         "bot_heartbeat_stale_minutes": (_positive, "minutes > 0"),
         "model_max_age_days": (_positive, "days > 0"),
+        "live_auc_days": (lambda v: 1 <= v <= 365, "days between 1 and 365"),
+        "firing_rate_days": (lambda v: 1 <= v <= 90, "days between 1 and 90"),
+        "firing_rate_band": (
+            lambda v: v > 1,
+            "a multiple > 1 (alert below rate/band or above rate*band)",
+        ),
     },
     "listener": {
         "symbol_map": (
@@ -554,5 +613,12 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "baseline_minutes": (lambda v: 5 <= v <= 1440, "minutes between 5 and 1440"),
         "spike_multiple": (lambda v: v > 1, "a multiple > 1"),
         "spike_floor_usd": (lambda v: v >= 0, "USD >= 0"),
+    },
+    "bot": {
+        "poll_timeout_seconds": (lambda v: 1 <= v <= 50, "seconds between 1 and 50"),
+        "exchange_retry_seconds": (lambda v: 0.1 <= v <= 600, "seconds between 0.1 and 600"),
+        "exchange_retry_max_seconds": (lambda v: 1 <= v <= 3600, "seconds between 1 and 3600"),
+        "confirm_seconds": (lambda v: 10 <= v <= 600, "seconds between 10 and 600"),
+        "strangers_per_hour": (lambda v: 1 <= v <= 10000, "a whole number between 1 and 10000"),
     },
 }

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from signaldesk.clock import to_db
@@ -34,6 +35,9 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 # Statuses of a signal the person said yes to, and of every signal that was proposed to the person.
 APPROVED_STATUSES = (APPROVED, EXECUTED, BLOCKED, FAILED)
 PROPOSED_STATUSES = (PENDING, REJECTED, EXPIRED, *APPROVED_STATUSES)
+# Statuses a person (or the clock) has decided; each owes the trader an answer until `told_status`
+# says it was given.
+DECIDED_STATUSES = (APPROVED, REJECTED, EXPIRED, EXECUTED, BLOCKED, FAILED)
 TIMEOUT_ACTOR = "timeout"
 
 DECIMAL_COLUMNS = (
@@ -97,10 +101,17 @@ class Signal:
     outcome_return: float | None = None
     outcome_up: int | None = None
     resolved_at: datetime | None = None
+    told_status: str | None = None
 
     def is_open(self, now: datetime) -> bool:
         """Return True while the signal can still be decided."""
         return self.status == PENDING and self.expires_at is not None and self.expires_at > now
+
+    @property
+    def owes_answer(self) -> bool:
+        """Return True when the signal was decided and the trader has not been told that status
+        yet."""
+        return self.status in DECIDED_STATUSES and self.told_status != self.status
 
     def with_changes(self, **values: Any) -> Signal:
         """Return a copy with some columns changed (the row is not touched)."""
@@ -156,8 +167,17 @@ def insert(db: Database, signal: Signal) -> int | None:
 
 def insert_all(db: Database, signals: Iterable[Signal]) -> int:
     """Write new signals in one transaction, leaving existing (symbol, candle) rows unchanged; return rows new."""
+    new = 0
     with writing(db):
-        return sum(insert(db, signal) is not None for signal in signals)
+        # consecutive rows with the same columns (with or without an id): one statement, in order
+        for columns, rows in groupby(map(_row_of, signals), key=tuple):
+            marks = ", ".join("?" * len(columns))
+            new += db.conn.executemany(
+                f"INSERT INTO signals ({', '.join(columns)}) VALUES ({marks}) "
+                "ON CONFLICT (symbol, candle_time) DO NOTHING",
+                [list(row.values()) for row in rows],
+            ).rowcount
+    return new
 
 
 def select(db: Database, where: str, params: Iterable[Any] = ()) -> list[Signal]:
@@ -313,3 +333,63 @@ def approved_with_trade(db: Database) -> list[tuple[int, int]]:
         "WHERE s.status = ? AND t.status != 'cancelled' ORDER BY s.id",
         [APPROVED],
     ).fetchall()
+
+
+def approved_with_cancelled_trade(db: Database) -> list[tuple[int, int]]:
+    """Return (signal id, trade id) of APPROVED signals whose only trade was cancelled (its entry
+    never lived)."""
+    return db.execute(
+        "SELECT s.id, t.id FROM signals s JOIN trades t ON t.signal_id = s.id "
+        "WHERE s.status = ? AND t.status = 'cancelled' ORDER BY s.id",
+        [APPROVED],
+    ).fetchall()
+
+
+def approved_without_trade(db: Database) -> list[Signal]:
+    """Return APPROVED signals that have no trade yet (no entry order was ever recorded), oldest
+    first."""
+    return select(
+        db,
+        "status = ? AND NOT EXISTS (SELECT 1 FROM trades t WHERE t.signal_id = signals.id) "
+        "ORDER BY id",
+        [APPROVED],
+    )
+
+
+def untold(db: Database, limit: int = 50) -> list[Signal]:
+    """Return decided signals whose answer has not reached the trader yet, oldest first."""
+    # Literal statuses (module constants), so SQLite can use the partial index idx_signals_untold.
+    decided = ", ".join(f"'{status}'" for status in DECIDED_STATUSES)
+    return select(
+        db, f"status IN ({decided}) AND told_status IS NOT status ORDER BY id LIMIT ?", [limit]
+    )
+
+
+def mark_told(db: Database, signal_id: int, status: str) -> bool:
+    """Record that the trader was told `status`; a no-op (False) when the signal has moved on
+    since."""
+    with writing(db):
+        return (
+            db.execute(
+                "UPDATE signals SET told_status = ? WHERE id = ? AND status = ?",
+                [status, signal_id, status],
+            ).rowcount
+            == 1
+        )
+
+
+def release_unposted_claims(db: Database) -> list[int]:
+    """Give back announcement claims of pending signals whose message id was never stored (a crash
+    mid-send)."""
+    with writing(db):
+        ids = [
+            r[0]
+            for r in db.execute(
+                "SELECT id FROM signals WHERE status = ? AND announced_at IS NOT NULL "
+                "AND telegram_message_id IS NULL ORDER BY id",
+                [PENDING],
+            )
+        ]
+        for signal_id in ids:
+            release_announcement(db, signal_id)
+    return ids

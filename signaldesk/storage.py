@@ -6,10 +6,14 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signaldesk.imports import import_without
 
-Database = import_without("sqlite_utils", ("pandas", "numpy")).Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+else:  # the same class, imported without pandas and numpy (see signaldesk.imports)
+    Database = import_without("sqlite_utils", ("pandas", "numpy")).Database
 
 BUSY_TIMEOUT_MS = 30_000
 

@@ -6,14 +6,14 @@
 # Copies this checkout to the prefix (default /opt/signaldesk; never touching .venv, var/, .env, config.toml or
 # trained models), creates the `signaldesk` system user, the virtual environment, .env (from .env.example, only
 # when absent) and var/; takes a safety backup, migrates, installs the systemd units, runs `signaldesk doctor`, and
-# enables the bot, the listener and the backup and cycle timers. --dry-run prints every action without doing it.
+# enables the bot, the listener and the backup, cycle and retrain timers. --dry-run prints every action.
 # docs/INSTALL.md is the guide.
 set -euo pipefail
 
 SERVICE_USER=signaldesk
 UNIT_DIR=/etc/systemd/system
 UNIT_FILES=(signaldesk-bot.service signaldesk-listener.service signaldesk-cycle.service signaldesk-cycle.timer
-            signaldesk-backup.service signaldesk-backup.timer)
+            signaldesk-backup.service signaldesk-backup.timer signaldesk-retrain.service signaldesk-retrain.timer)
 DAEMONS=(signaldesk-bot.service signaldesk-listener.service)
 BACKOFF_SINCE_SYSTEMD=254  # RestartSteps / RestartMaxDelaySec
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -63,8 +63,8 @@ need() {  # need COMMAND HINT: a real run stops when COMMAND is missing; a dry r
 }
 
 as_desk() {  # run a signaldesk subcommand as the desk's user, in the prefix (where .env is read)
-  act runuser -u "$SERVICE_USER" -- env -C "$PREFIX" XDG_CACHE_HOME="$PREFIX/var/cache" \
-    MPLCONFIGDIR="$PREFIX/var/cache/matplotlib" "$PREFIX/.venv/bin/signaldesk" "$@"
+  act runuser -u "$SERVICE_USER" -- env -C "$PREFIX" MPLCONFIGDIR="$PREFIX/var/cache/matplotlib" \
+    "$PREFIX/.venv/bin/signaldesk" "$@"
 }
 
 restart_backoff_dropin() {  # the drop-in for systemd >= 254: restart delays grow from 5 s to 5 min over 8 restarts
@@ -128,8 +128,8 @@ ensure_user() {  # the system user the desk runs as: no login shell, home under 
 stop_desk() {  # an upgrade stops the desk first, so no process runs old code against a new schema
   say "stop the desk (upgrade)"
   if [[ -e $UNIT_DIR/signaldesk-bot.service ]]; then
-    act systemctl stop signaldesk-cycle.timer signaldesk-backup.timer signaldesk-cycle.service \
-      signaldesk-backup.service "${DAEMONS[@]}"
+    act systemctl stop signaldesk-cycle.timer signaldesk-backup.timer signaldesk-retrain.timer \
+      signaldesk-cycle.service signaldesk-backup.service signaldesk-retrain.service "${DAEMONS[@]}"
   else
     say "no units installed yet: nothing to stop"
   fi
@@ -231,9 +231,11 @@ enable_desk() {  # the daemons and the timers, started now and at every boot
   if [[ $USE_CRON == 1 ]]; then
     act systemctl enable --now "${DAEMONS[@]}" signaldesk-backup.timer
     act systemctl disable --now signaldesk-cycle.timer
+    act systemctl disable --now signaldesk-retrain.timer  # the crontab runs it
     say "cycle by cron: sed 's#/opt/signaldesk#$PREFIX#g' $PREFIX/crontab.example | sudo crontab -u $SERVICE_USER -"
   else
-    act systemctl enable --now "${DAEMONS[@]}" signaldesk-backup.timer signaldesk-cycle.timer
+    act systemctl enable --now "${DAEMONS[@]}" signaldesk-backup.timer signaldesk-cycle.timer \
+      signaldesk-retrain.timer
   fi
   say "done: systemctl status 'signaldesk-*'; journalctl -u signaldesk-bot -f; logs in $PREFIX/var/log"
 }

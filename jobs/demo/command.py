@@ -14,6 +14,7 @@ import html
 import re
 import time
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from jobs.cli import EXIT_OK, EXIT_USAGE, print_json
@@ -26,21 +27,16 @@ from signaldesk.candles import (
     save_candles,
 )
 from signaldesk.clock import JST
+from signaldesk.fx import CONVERTED_LABEL, read_monthly_rates, to_yen
+from signaldesk.money import yen
 from signaldesk.storage import apply_migrations, open_db
 
 BUNDLED = {
-    "BTC_JPY": (
-        "btcusdt_binance_15m_2025-04_2025-06.csv.gz",
-        "binance:BTCUSDT 15m (proxy for BTC_JPY)",
-    ),
-    "ETH_JPY": (
-        "ethusdt_binance_15m_2025-04_2025-06.csv.gz",
-        "binance:ETHUSDT 15m (proxy for ETH_JPY)",
-    ),
+    "BTC_JPY": ("btcusdt_binance_15m_2025-04_2025-06.csv.gz", "BTC/USDT"),
+    "ETH_JPY": ("ethusdt_binance_15m_2025-04_2025-06.csv.gz", "ETH/USDT"),
 }
-# The default model's own thresholds (0.75 / 0.80) fire ~0 signals a day on this data (models/default/report.md);
-# the demo uses the report's suggestion for ~1-2 a day so a week shows the desk at work. Said on screen.
-DEMO_THRESHOLDS = (0.50, 0.45)
+RATES_FILE = "usdjpy_monthly_fed.csv"
+CLOSING_COMMANDS = ("/profit", "/balance", "/daily 7", "/performance", "/stats")
 DEMO_TOKEN = "1000000001:DEMO-LOCAL-PLACEHOLDER-NOT-A-TOKEN"
 DEMO_PERSON = 1001  # the one allowed user id, in its private chat
 DEMO_BOT = {
@@ -90,10 +86,19 @@ def fresh_database(path: Path):
     return db
 
 
+def source_label(symbol: str) -> str:
+    """Return how the demo's candles of a symbol are labelled everywhere: converted, not GMO
+    prices."""
+    return f"{CONVERTED_LABEL.format(pair=BUNDLED[symbol][1])} for {symbol}"
+
+
 def import_bundled(db, settings) -> list[dict]:
-    """Import the bundled candles, print what the database holds, and return the summary rows."""
-    for symbol, (file_name, source) in BUNDLED.items():
-        save_candles(db, symbol, "15m", read_candle_csv(settings.data_dir / file_name), source)
+    """Import the bundled candles at a yen scale (USDT x the Fed's USD/JPY), print what the
+    database holds, and return the summary rows."""
+    rates = read_monthly_rates(settings.data_dir / RATES_FILE)
+    for symbol, (file_name, _pair) in BUNDLED.items():
+        candles = to_yen(read_candle_csv(settings.data_dir / file_name), rates)
+        save_candles(db, symbol, "15m", candles, source_label(symbol))
     summary = candle_summary(db)
     for row in summary:
         stored = load_candles(db, row["symbol"], row["interval"])
@@ -107,14 +112,12 @@ def import_bundled(db, settings) -> list[dict]:
 
 
 def demo_settings(settings, db_path: Path, api_url: str):
-    """Return embedded demo settings: paper, the demo database, demo thresholds, the local Telegram, one person."""
+    """Return embedded demo settings: paper, the demo database, the model's own operating point, the local
+    Telegram, one person."""
     from signaldesk.settings import Secret
 
     strategy = dataclasses.replace(
-        settings.strategy,
-        symbols=tuple(BUNDLED),
-        long_threshold=DEMO_THRESHOLDS[0],
-        short_threshold=DEMO_THRESHOLDS[1],
+        settings.strategy, symbols=tuple(BUNDLED), threshold_source="model"
     )
     urls = dataclasses.replace(settings.urls, telegram_api=api_url)
     return dataclasses.replace(
@@ -126,6 +129,8 @@ def demo_settings(settings, db_path: Path, api_url: str):
         telegram_bot_token=Secret(DEMO_TOKEN),
         telegram_chat_id=DEMO_PERSON,
         telegram_user_ids=frozenset({DEMO_PERSON}),
+        price_note="Prices: "
+        + CONVERTED_LABEL.format(pair=", ".join(p for _f, p in BUNDLED.values())),
     )
 
 
@@ -142,6 +147,11 @@ class Terminal:
             return
         stamp = f"{self.clock.now.astimezone(JST):%m-%d %H:%M} JST"
         print(f"\n[{stamp}] telegram {SHOWN[method]}:\n" + indent(plain(params)))
+
+    def typed(self, text: str) -> None:
+        """Print a command the simulated person sends."""
+        if not self.quiet:
+            print(f"   >> the person sends {text}")
 
     def tap(self, signal_id: int, approved: bool) -> None:
         """Print the simulated person's tap."""
@@ -178,7 +188,7 @@ def indent(text: str) -> str:
     return "\n".join("   " + line for line in text.splitlines())
 
 
-def replay_days(db, settings, args, terminal_clock, terminal):
+def replay_days(db, settings, args, terminal_clock, terminal, api=None):
     """Run the desk over the last days of the data through the real bot; return the records for the report."""
     from jobs.demo.lockstep import LockstepBot
     from signaldesk.backtest.engine import ApprovalPolicy, run_steps, step_times
@@ -191,12 +201,16 @@ def replay_days(db, settings, args, terminal_clock, terminal):
     candles = {s: load_candles(db, s, "15m") for s in settings.strategy.symbols}
     until = min(rows[-1].open_time for rows in candles.values()) + timedelta(minutes=15)
     since = until - timedelta(days=args.days)
-    feed = CandleFeed(candles, spread_bps=REPLAY_SPREAD_BPS)
+    feed = CandleFeed(
+        candles, spread_bps=REPLAY_SPREAD_BPS, start=since
+    )  # the deposit: at the start
     exchange = build_exchange(settings, db, feed=feed)
     model = load_model(settings.model_dir, until, float("inf"))
     policy = ApprovalPolicy(args.approve, args.seed)
     terminal_clock.now = since
-    bot = LockstepBot(settings, db, exchange, terminal_clock, policy.chooser(), terminal.tap)
+    bot = LockstepBot(
+        settings, db, exchange, terminal_clock, policy.chooser(), terminal.tap, api=api
+    )
     try:
         opens = step_times(since, until)
         steps = run_steps(
@@ -209,6 +223,9 @@ def replay_days(db, settings, args, terminal_clock, terminal):
             bot,
             opens,
         )
+        for text in CLOSING_COMMANDS:  # the person looks at the money before the demo ends
+            terminal.typed(text)
+            bot.ask(text, terminal_clock.now)
     finally:
         bot.close()
     plan = BacktestPlan(
@@ -227,17 +244,18 @@ def demo_meta(model, policy, settings, steps, cycles: int) -> dict:
         "approve_fraction": policy.fraction,
         "seed": policy.seed,
         "thresholds": {
-            "long": DEMO_THRESHOLDS[0],
-            "short": DEMO_THRESHOLDS[1],
+            "source": "the model's operating point",
+            "long": model.operating_point.long_cutoff,
+            "short": model.operating_point.short_cutoff,
             "top_fraction": settings.strategy.top_fraction,
         },
-        "data_source": {s: src for s, (_f, src) in BUNDLED.items()},
+        "data_source": {s: source_label(s) for s in BUNDLED},
         "cycles": cycles,
         "timings_seconds": {k: round(v, 2) for k, v in steps.seconds.items()},
         "database": str(settings.db_path),
         "caveats": [
-            "Demo thresholds 0.50 / 0.45 instead of the configured defaults (which fire ~0 signals a "
-            "day on this data); see models/default/report.md."
+            f"Model {model.version}: {(model.metadata.get('edge') or {}).get('verdict', 'edge not measured')}"
+            f" (see {model.folder}/report.md)."
         ],
     }
 
@@ -264,11 +282,11 @@ def run(args, settings) -> int:
         candles = import_bundled(db, settings)
         settings = demo_settings(settings, path, api.url)
         print(
-            f"replaying the last {args.days} day(s) with the default model, thresholds long "
-            f"{DEMO_THRESHOLDS[0]} / short {DEMO_THRESHOLDS[1]} (demo), the person approves "
-            f"{args.approve:.0%} (seed {args.seed}); Telegram is a local server, printed below"
+            f"replaying the last {args.days} day(s) with the default model at its own operating point "
+            f"(the cutoffs stored with it, no hand-lowered thresholds), the person "
+            f"approves {args.approve:.0%} (seed {args.seed}); Telegram is a local server, printed below"
         )
-        result, plan = replay_days(db, settings, args, clock, terminal)
+        result, plan = replay_days(db, settings, args, clock, terminal, api)
         paths = write_outputs(result, plan.out_dir)
         summary = demo_summary(
             db, result, paths, path, terminal.counts, time.perf_counter() - started
@@ -283,10 +301,16 @@ def run(args, settings) -> int:
 
 
 def demo_summary(db, result, paths: dict, path: Path, calls: dict, seconds: float) -> dict:
-    """Return what the run did: signals by verdict, taps, trades, P/L, messages and where things are."""
+    """Return what the run did: signals by verdict, taps, trades, P/L, messages and where things
+    are."""
+    from signaldesk.ledger import money_between
+
     taps = signals.status_counts(db, approved_by=str(DEMO_PERSON))
     closed = [t for t in result.trades if t.status == "closed"]
-    pnl = sum((t.pnl_jpy for t in closed if t.pnl_jpy is not None), 0)
+    money = money_between(
+        db, "paper", result.since - timedelta(days=1), result.until + timedelta(days=1)
+    )
+    kinds = sorted({f"{t.symbol} {t.direction}" for t in result.trades if t.status != "cancelled"})
     return {
         "seconds": round(seconds, 1),
         "cycles": len(result.equity),
@@ -296,7 +320,10 @@ def demo_summary(db, result, paths: dict, path: Path, calls: dict, seconds: floa
         "closed": len(closed),
         "open": sum(t.status == "open" for t in result.trades),
         "missed_entries": result.missed_entries,
-        "realised_pnl_jpy": str(round(pnl, 0)),
+        "realised_pnl_jpy": str(round(money.net_jpy, 0)),
+        "fees_jpy": str(round(money.fees_jpy, 0)),
+        "leverage_fees_jpy": str(money.leverage_fees_jpy),
+        "traded": kinds,
         "equity_start": str(result.starting_equity),
         "equity_end": str(round(result.equity[-1][1], 0)),
         "telegram_messages": calls.get("sendmessage", 0),
@@ -318,8 +345,14 @@ def print_summary(s: dict) -> None:
         f"{s['closed']} closed, {s['open']} open, {s['missed_entries']} entries never filled"
     )
     print(
-        f"realised P/L {s['realised_pnl_jpy']} JPY; paper equity {s['equity_start']} -> {s['equity_end']} JPY; "
-        f"{s['telegram_messages']} messages and {s['telegram_photos']} charts sent; "
-        f"{s['daily_reports']} daily report(s)"
+        f"realised P/L {yen(Decimal(s['realised_pnl_jpy']), signed=True)} after fees "
+        f"{yen(Decimal(s['fees_jpy']))} (leverage {yen(Decimal(s['leverage_fees_jpy']))}); paper "
+        "equity "
+        f"{yen(Decimal(s['equity_start']))} -> {yen(Decimal(s['equity_end']))}"
     )
+    print(
+        f"traded: {', '.join(s['traded']) or 'nothing'}; {s['telegram_messages']} messages and "
+        f"{s['telegram_photos']} charts sent; {s['daily_reports']} daily report(s)"
+    )
+    print(f"prices: {CONVERTED_LABEL.format(pair='BTC/USDT, ETH/USDT')}")
     print(f"database left at {s['db']}\nreport written to {s['report']}")

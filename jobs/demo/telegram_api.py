@@ -1,8 +1,16 @@
-"""A local Telegram Bot API on 127.0.0.1 (stdlib only) that the real python-telegram-bot stack talks to.
+"""A local Telegram Bot API on 127.0.0.1 (stdlib only) that the real python-telegram-bot stack talks
+to.
 
-The offline demo runs the real bot against it and prints every message; the tests drive the bot through it.
-Based on the server verified in shared/specs/telegram-bot.md (appendix), extended with sendPhoto (multipart),
-editMessageReplyMarkup, getChat, a record of every call (setMyCommands included) and an optional `on_call` hook.
+The offline demo runs the real bot against it and prints every message; the tests drive the bot
+through it. Based on the server verified in shared/specs/telegram-bot.md (appendix), extended with
+sendPhoto (multipart), editMessageReplyMarkup, getChat, a record of every call (setMyCommands
+included) and an optional `on_call` hook.
+
+It refuses what Telegram refuses (jobs/demo/telegram_rules.py): HTML outside Telegram's tag set or
+with unescaped `<`, `>`, `&`; texts over 4,096 characters, captions over 1,024; callback data
+outside 1-64 bytes; an edit of a message the bot never sent or without a change; an answer to a
+callback query it never delivered, a second answer, or one later than 15 s. Updates stay queued
+until a getUpdates with a higher offset confirms them, as on Telegram.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from jobs.demo import telegram_rules as rules
+
 JSON_PARAMS = (
     "reply_markup",
     "allowed_updates",
@@ -28,6 +38,18 @@ JSON_PARAMS = (
     "reply_parameters",
     "link_preview_options",
 )
+CALLBACK_ANSWER_SECONDS = (
+    15.0  # Telegram stops accepting an answer to a callback query after about this long
+)
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+
+
+class BadRequest(Exception):
+    """A request Telegram answers with 400 and this description."""
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -44,17 +66,33 @@ class LocalBotApi:
     """Queue updates for getUpdates, record every call, answer like the Bot API, inject errors per method."""
 
     def __init__(
-        self, token: str, bot_user: dict, on_call: Callable[[str, dict], None] | None = None
+        self,
+        token: str,
+        bot_user: dict,
+        on_call: Callable[[str, dict], None] | None = None,
+        answer_window: float = CALLBACK_ANSWER_SECONDS,
     ):
         self.token, self.bot_user, self.on_call = token, bot_user, on_call
+        self.answer_window = answer_window
         self.updates: list[dict] = []
         self.calls: list[tuple[str, dict]] = []
         self.errors: dict[str, list[tuple[int, dict]]] = {}
+        self.refused: list[tuple[str, dict, str]] = []  # (method, params, description) of every 400
+        self.messages: dict[
+            tuple[int, int], tuple[str, object]
+        ] = {}  # (chat, id) -> (visible text, markup)
+        self.queries: dict[
+            str, dict
+        ] = {}  # callback query id -> {"pushed": t, "answered": t | None, "text"}
         self.cond = threading.Condition()
         self._uid, self._mid = itertools.count(900000001), itertools.count(1000)
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = (
+                "HTTP/1.1"  # keep-alive, as api.telegram.org: no new connection per call
+            )
+
             def log_message(self, *args):
                 pass
 
@@ -75,9 +113,34 @@ class LocalBotApi:
         with self.cond:
             update = dict(update)
             update.setdefault("update_id", next(self._uid))
+            query = update.get("callback_query")
+            if isinstance(query, dict) and query.get("id"):
+                self.queries[str(query["id"])] = {"pushed": time.monotonic(), "answered": None}
             self.updates.append(update)
             self.cond.notify_all()
         return update["update_id"]
+
+    def post_message(self, chat_id: int, text: str, reply_markup: dict | None = None) -> int:
+        """Record a message as if the bot had sent it earlier (a card from before a restart); return
+        its id."""
+        with self.cond:
+            message_id = next(self._mid)
+            self.messages[(chat_id, message_id)] = (text, reply_markup)
+        return message_id
+
+    def answer_latencies(self) -> dict[str, float | None]:
+        """Return seconds from each pushed callback query to its accepted answer (None: never
+        answered)."""
+        with self.cond:
+            return {
+                qid: (q["answered"] - q["pushed"] if q["answered"] is not None else None)
+                for qid, q in self.queries.items()
+            }
+
+    def pending_updates(self) -> int:
+        """Return how many updates are queued and not yet confirmed by the bot."""
+        with self.cond:
+            return len(self.updates)
 
     def fail_next(self, method: str, status: int, body: dict) -> None:
         """Answer the next call of `method` with this HTTP status and error body."""
@@ -147,7 +210,13 @@ class LocalBotApi:
             return self._reply(
                 handler, 404, {"ok": False, "error_code": 404, "description": "Not Found"}
             )
-        self._reply(handler, 200, {"ok": True, "result": answer(params)})
+        try:
+            result = answer(params)
+        except BadRequest as refusal:
+            self.refused.append((method, params, str(refusal)))
+            body = {"ok": False, "error_code": 400, "description": str(refusal)}
+            return self._reply(handler, 400, body)
+        self._reply(handler, 200, {"ok": True, "result": result})
 
     def m_getme(self, params):
         return self.bot_user
@@ -159,6 +228,15 @@ class LocalBotApi:
         return True
 
     def m_answercallbackquery(self, params):
+        _refuse_if(rules.text_refusal(params.get("text"), None, rules.MAX_ANSWER, empty_ok=True))
+        with self.cond:
+            query = self.queries.get(str(params.get("callback_query_id")))
+            now = time.monotonic()
+            if query is None or query["answered"] is not None:
+                raise BadRequest(QUERY_INVALID)
+            if now - query["pushed"] > self.answer_window:
+                raise BadRequest(QUERY_INVALID)
+            query["answered"], query["text"] = now, params.get("text")
         return True
 
     def m_getchat(self, params):
@@ -192,10 +270,32 @@ class LocalBotApi:
         message.update(extra)
         return message
 
+    def _checked(self, params, field: str = "text", limit: int = rules.MAX_TEXT) -> str:
+        """Refuse what Telegram refuses in a text (or caption) and its keyboard; return the visible
+        text."""
+        _refuse_if(
+            rules.text_refusal(
+                params.get(field), params.get("parse_mode"), limit, empty_ok=field == "caption"
+            )
+        )
+        _refuse_if(rules.markup_refusal(params.get("reply_markup")))
+        return rules.parsed_text(params.get(field) or "", params.get("parse_mode"))
+
     def m_sendmessage(self, params):
-        return self._message(params)
+        visible = self._checked(params)
+        message = self._message(params)
+        message["text"] = (
+            visible  # Telegram answers with the parsed text (and entities), not the HTML sent
+        )
+        with self.cond:
+            self.messages[(message["chat"]["id"], message["message_id"])] = (
+                visible,
+                message.get("reply_markup"),
+            )
+        return message
 
     def m_sendphoto(self, params):
+        self._checked(params, "caption", rules.MAX_CAPTION)
         photo = params.get("photo")
         size = len(photo) if isinstance(photo, bytes) else 0
         return self._message(
@@ -212,15 +312,36 @@ class LocalBotApi:
             ],
         )
 
-    def m_editmessagetext(self, params):
+    def _edit(self, params, visible: str | None) -> dict:
+        """Apply an edit of one of the bot's messages, refusing an unknown message or an edit that
+        changes nothing."""
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        with self.cond:
+            if key not in self.messages:
+                raise BadRequest("Bad Request: message to edit not found")
+            old_text, old_markup = self.messages[key]
+            new = (old_text if visible is None else visible, params.get("reply_markup") or None)
+            if new == (old_text, old_markup or None):
+                raise BadRequest(NOT_MODIFIED)
+            self.messages[key] = new
         message = self._message(params, edit_date=int(time.time()))
-        message["message_id"] = int(params["message_id"])
+        message["message_id"] = key[1]
+        message["text"] = new[0]
         return message
 
+    def m_editmessagetext(self, params):
+        return self._edit(params, self._checked(params))
+
     def m_editmessagereplymarkup(self, params):
-        message = self._message(params, edit_date=int(time.time()), text="")
-        message["message_id"] = int(params["message_id"])
-        return message
+        _refuse_if(rules.markup_refusal(params.get("reply_markup")))
+        return self._edit(params, None)
+
+
+def _refuse_if(description: str | None) -> None:
+    """Raise BadRequest with Telegram's description when a check found something Telegram
+    refuses."""
+    if description:
+        raise BadRequest(description)
 
 
 def _multipart(content_type: str, body: bytes) -> dict:

@@ -160,6 +160,11 @@ class StepLog:
     equity: list[tuple[datetime, Decimal]] = field(default_factory=list)
     exposure: list[tuple[datetime, bool]] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    kinds: dict[str, int] = field(default_factory=dict)  # steps by kind (whole, managed, quiet)
+
+    def count(self, kind: str) -> None:
+        """Count one step of a kind."""
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
 
     def timed(self, stage: str, fn: Callable, *args, **kwargs):
         """Run fn(*args, **kwargs), adding its wall time to `stage`."""
@@ -193,38 +198,60 @@ def run_steps(
     desk: DeskSide,
     opens: Sequence[datetime],
     progress: Progress | None = None,
+    scores=None,
 ) -> StepLog:
-    """Replay one desk step per candle open time; return equity, exposure and time per stage."""
-    from signaldesk.cycle import run_cycle
-    from signaldesk.cycle_job import resolve_and_score
-    from signaldesk.risk import risk_snapshot
+    """Replay one whole desk step per candle open time; return equity, exposure and time per stage.
 
-    log, day = StepLog(), None
+    `scores` (backtest.scores.BatchScores) gives the cycle the candles' scores computed once;
+    without it the cycle scores each candle from its stored window, as the live cycle does.
+    """
+    log = StepLog()
+
+    def step(candle_open: datetime, now: datetime) -> None:
+        desk_step(db, exchange, models(candle_open), settings, calendar, desk, now, log, scores)
+        log.count("whole")
+
+    walk(opens, settings, feed, desk.morning, step, progress)
+    return log
+
+
+def walk(opens: Sequence[datetime], settings, feed, morning, step, progress=None) -> None:
+    """Release the candles one by one; at each, the morning when it is due, then `step(open, now)`."""
+    day = None
     for done, candle_open in enumerate(opens, start=1):
         now = cycle_now(candle_open, settings)
         feed.advance_to(now)
         day, report_day = morning_due(day, now, settings)
         if report_day is not None:
-            desk.morning(report_day, now)
-        model = models(candle_open)
-        log.timed("manage", desk.manage, now)
-        scored = log.timed(
-            "cycle", run_cycle, db, exchange, model, settings, now, calendar, fetch=False
-        )
-        for (
-            stage,
-            seconds,
-        ) in scored.timings.items():  # the cycle's own split: fetch (book, risk), features, ...
-            log.seconds[f"cycle.{stage}"] = log.seconds.get(f"cycle.{stage}", 0.0) + seconds
-        log.timed("outcomes", resolve_and_score, db, settings, model.version, now)
-        log.timed("decide", desk.decide_pending, now)
-        log.timed("sweep", desk.sweep, now)
-        snapshot = log.timed("mark", risk_snapshot, db, exchange, settings, now)
-        log.equity.append((now, snapshot.equity_jpy))
-        log.exposure.append((now, _has_open_trade(db)))
+            morning(report_day, now)
+        step(candle_open, now)
         if progress:
             progress.update(done, now)
-    return log
+
+
+def desk_step(db, exchange, model, settings, calendar, desk: DeskSide, now, log: StepLog, scores):
+    """Run what the deployed desk does around one cycle, in its order; mark equity and exposure."""
+    log.timed("manage", desk.manage, now)
+    cycle_step(db, exchange, model, settings, calendar, desk, now, log, scores)
+
+
+def cycle_step(db, exchange, model, settings, calendar, desk: DeskSide, now, log: StepLog, scores):
+    """Run a desk step after its trade management: cycle, outcomes, verdicts, sweep, marks."""
+    from signaldesk.cycle import run_cycle
+    from signaldesk.cycle_job import resolve_and_score
+    from signaldesk.risk import risk_snapshot
+
+    result = log.timed(
+        "cycle", run_cycle, db, exchange, model, settings, now, calendar, fetch=False, scores=scores
+    )
+    for stage, seconds in result.timings.items():  # the cycle's own split: fetch (book, risk), ...
+        log.seconds[f"cycle.{stage}"] = log.seconds.get(f"cycle.{stage}", 0.0) + seconds
+    log.timed("outcomes", resolve_and_score, db, settings, model.version, now)
+    log.timed("decide", desk.decide_pending, now)
+    log.timed("sweep", desk.sweep, now)
+    snapshot = log.timed("mark", risk_snapshot, db, exchange, settings, now)
+    log.equity.append((now, snapshot.equity_jpy))
+    log.exposure.append((now, has_open_trade(db)))
 
 
 def morning_due(day, now: datetime, settings) -> tuple[object, object]:
@@ -235,6 +262,6 @@ def morning_due(day, now: datetime, settings) -> tuple[object, object]:
     return local.date(), (local.date() - timedelta(days=1) if day is not None else None)
 
 
-def _has_open_trade(db) -> bool:
+def has_open_trade(db) -> bool:
     """Return True when any trade holds a position."""
     return db.execute("SELECT 1 FROM trades WHERE status = 'open' LIMIT 1").fetchone() is not None

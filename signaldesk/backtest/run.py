@@ -24,6 +24,7 @@ from signaldesk.backtest.engine import (
     step_times,
 )
 from signaldesk.backtest.result import BacktestResult, SignalRecord, TradeRecord
+from signaldesk.backtest.scores import BatchScores
 from signaldesk.candles import Candle, load_candles, read_candle_csv, save_candles
 from signaldesk.clock import from_db
 
@@ -57,6 +58,7 @@ class BacktestPlan:
     spread_bps: Decimal
     candles_from: Path | None = None  # a folder of candle CSVs; None = the desk database
     walk_forward: WalkForward | None = None
+    every_step: bool = False  # run every step whole (the fast path's reference; slow)
 
 
 def coin_of(symbol: str) -> str:
@@ -75,9 +77,7 @@ def csv_candles(
         )
     rows: dict[datetime, Candle] = {}
     for name in files:
-        rows.update(
-            {c.open_time: c for c in read_candle_csv(Path(name)) if since <= c.open_time < until}
-        )
+        rows.update({c.open_time: c for c in read_candle_csv(Path(name), since, until)})
     source = f"binance:{coin_of(symbol).upper()}USDT 15m (stand-in for {symbol}), {', '.join(Path(f).name for f in files)}"
     return [rows[t] for t in sorted(rows)], source
 
@@ -139,14 +139,20 @@ def check_coverage(symbol: str, rows: list[Candle], since: datetime, until: date
 
 
 def scratch_db(out_dir: Path):
-    """Create a fresh, migrated database for the backtest's own signals, trades and paper account."""
+    """Create a fresh, migrated database for the backtest's own signals, trades and paper account.
+
+    Only this process uses it and a failed run starts over, so it keeps its rollback journal in
+    memory and never waits for the disk (the desk's own database keeps WAL and its sync points).
+    """
     from signaldesk.storage import apply_migrations, open_db
 
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "backtest.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     db = open_db(path)
+    db.execute("PRAGMA journal_mode = MEMORY")
+    db.execute("PRAGMA synchronous = OFF")
     apply_migrations(db)
     return db, path
 
@@ -247,11 +253,14 @@ def train_block(
 
 
 def strategy_with(settings, thresholds: tuple[float, float] | None):
-    """Return settings with the long/short thresholds replaced (None: unchanged)."""
+    """Return settings whose thresholds are these absolute long/short ones (None: unchanged)."""
     if thresholds is None:
         return settings
     strategy = dataclasses.replace(
-        settings.strategy, long_threshold=thresholds[0], short_threshold=thresholds[1]
+        settings.strategy,
+        long_threshold=thresholds[0],
+        short_threshold=thresholds[1],
+        threshold_source="settings",  # given thresholds replace the model's operating point
     )
     return dataclasses.replace(settings, strategy=strategy)
 
@@ -260,54 +269,66 @@ def run_backtest(
     plan: BacktestPlan, settings, progress_stream=None, say: Callable[[str], None] = print
 ) -> BacktestResult:
     """Replay [since, until) through the desk's code on the paper exchange; return the records for the report."""
-    from signaldesk.exchange.factory import build_exchange
-    from signaldesk.exchange.feed import CandleFeed
-    from signaldesk.news import read_calendar
 
     timings = {}
     started = time.perf_counter()
+    settings = dataclasses.replace(
+        settings, mode="paper"
+    )  # a backtest never reaches a real exchange
     candles, sources = gather_candles(plan, settings)
+    replayed = {
+        s: [c for c in rows if c.open_time >= plan.since - WARMUP] for s, rows in candles.items()
+    }
     db, path = scratch_db(plan.out_dir)
     try:
-        for symbol, rows in candles.items():
-            save_candles(
-                db,
-                symbol,
-                "15m",
-                [c for c in rows if c.open_time >= plan.since - WARMUP],
-                sources[symbol],
-            )
+        for symbol, rows in replayed.items():
+            save_candles(db, symbol, "15m", rows, sources[symbol])
         timings["load"] = time.perf_counter() - started
         models, model_facts = (
             walk_forward_models(candles, plan, settings, say)
             if plan.walk_forward
             else fixed_models(settings, plan)
         )
-        feed = CandleFeed(
-            {
-                s: [c for c in rows if c.open_time >= plan.since - WARMUP]
-                for s, rows in candles.items()
-            },
-            spread_bps=plan.spread_bps,
-        )
-        exchange = build_exchange(settings, db, feed=feed)
-        desk = PolicyDesk(db, exchange, settings, plan.policy)
-        opens = step_times(plan.since, plan.until)
-        steps = run_steps(
-            db,
-            exchange,
-            feed,
-            models,
-            settings,
-            read_calendar(settings.strategy.news_calendar),
-            desk,
-            opens,
-            Progress(len(opens), progress_stream),
-        )
-        meta = describe(plan, settings, sources, model_facts, steps, timings, desk.resumes, path)
+        started = time.perf_counter()
+        scores = BatchScores(replayed)
+        timings["features"] = time.perf_counter() - started
+        steps, resumes = replay(db, plan, settings, replayed, models, scores, progress_stream)
+        meta = describe(plan, settings, sources, model_facts, steps, timings, resumes, path)
         return collect(db, plan, settings, candles, steps, meta)
     finally:
         db.close()
+
+
+def replay(
+    db, plan: BacktestPlan, settings, candles, models, scores, progress_stream
+) -> tuple[StepLog, int]:
+    """Run the replay on the paper exchange over the candles (the fast path, or every step whole);
+    return its log and how many loss-limit halts the mornings lifted."""
+    from signaldesk.backtest.fast import run_fast
+    from signaldesk.exchange.factory import build_exchange
+    from signaldesk.exchange.feed import CandleFeed
+    from signaldesk.news import read_calendar
+
+    feed = CandleFeed(candles, spread_bps=plan.spread_bps)
+    exchange = build_exchange(settings, db, feed=feed)
+    desk = PolicyDesk(db, exchange, settings, plan.policy)
+    opens = step_times(plan.since, plan.until)
+    calendar = read_calendar(settings.strategy.news_calendar)
+    progress = Progress(len(opens), progress_stream)
+    run = run_steps if plan.every_step else run_fast
+    steps = run(
+        db,
+        exchange,
+        feed,
+        models,
+        settings,
+        calendar,
+        desk,
+        opens,
+        progress=progress,
+        scores=scores,
+    )
+    return steps, desk.resumes
 
 
 def describe(
@@ -334,6 +355,9 @@ def describe(
         "spread_bps": str(plan.spread_bps),
         "data_source": sources,
         "cycles": len(steps.equity),
+        "steps": dict(
+            steps.kinds
+        ),  # whole: every stage ran; managed: trade management + rows; quiet: rows
         "timings_seconds": {
             **{k: round(v, 2) for k, v in timings.items()},
             **{k: round(v, 2) for k, v in steps.seconds.items()},

@@ -2,9 +2,10 @@
 
 Honest where simulators are optimistic: a post-only order that would cross expires (EXPIRED_SOK); a resting
 limit fills only when a later bar trades through its price; stops trigger on a later bar reaching them and fill
-at the worse of their price and the bar's open; spot cannot go short; leverage positions pay 0.04 %/day for
-every 06:00 JST they are held across. Only bars opening at or after an order started resting are compared with
-it, so nothing fills on prices seen before the order existed.
+at the worse of their price and the bar's open; spot cannot go short; leverage positions pay GMO's
+leverage fee (signaldesk.fees) for every 06:00 JST they are held across, at the trading day's close.
+Only bars opening at or after an order started resting are compared with it, so nothing fills on
+prices seen before the order existed.
 """
 
 from __future__ import annotations
@@ -55,7 +56,6 @@ from signaldesk.exchange.paperfills import (
     Fill,
     bar_fill,
     crosses,
-    leverage_fee,
     market_fills,
     position_pnl,
     required_margin,
@@ -63,7 +63,7 @@ from signaldesk.exchange.paperfills import (
     sweep,
 )
 from signaldesk.exchange.precision import fee as fill_fee
-from signaldesk.exchange.tradingday import fee_boundaries
+from signaldesk.fees import boundaries_held, charges
 from signaldesk.storage import writing
 
 ZERO = Decimal(0)
@@ -267,7 +267,8 @@ class PaperExchange:
     def _symbols_with_active_orders(self) -> list[str]:
         """Return symbols that have resting orders."""
         rows = self.db.execute(
-            f"SELECT DISTINCT symbol FROM paper_orders WHERE account = ? AND status IN {ACTIVE_SQL}",
+            "SELECT DISTINCT symbol FROM paper_orders WHERE account = ? AND status IN "
+            f"{ACTIVE_SQL}",
             [self.account],
         ).fetchall()
         return sorted(r[0] for r in rows)
@@ -304,22 +305,51 @@ class PaperExchange:
         )
 
     def _charge_leverage_fees(self, now: datetime) -> None:
-        """Charge 0.04 % of position value for every 06:00 JST each open position was held across."""
-        due = [(p, fee_boundaries(p.fee_paid_until, now)) for p in self._positions()]
-        due = [(p, moments) for p, moments in due if moments]
-        prices = {p.symbol: self.feed.ticker(p.symbol).last for p, _ in due}
+        """Charge GMO's leverage fee (signaldesk.fees) per position and 06:00 JST held across, at
+        the size held then and that day's close; one ledger line each, stamped at the boundary."""
+        rows = self.db.execute(
+            "SELECT position_id, symbol, closed_at, fee_paid_until FROM paper_positions "
+            "WHERE account = ? AND (closed_at IS NULL OR closed_at > fee_paid_until)",
+            [self.account],
+        ).fetchall()
+        due = [self._fees_due(r[0], r[1], from_db(r[3]), r[2] and from_db(r[2]), now) for r in rows]
+        due = [d for d in due if d[2] is not None]
         if not due:
             return
         with writing(self.db):
-            for position, moments in due:
-                charge = leverage_fee(prices[position.symbol], position.size, len(moments))
-                self._move(
-                    "JPY", -charge, "leverage_fee", f"position {position.position_id}", moments[-1]
-                )
+            for position_id, charged, paid_until in due:
+                for charge in charged:
+                    ref = f"position {position_id}"
+                    self._move("JPY", -charge.amount, "leverage_fee", ref, charge.boundary)
                 self.db.execute(
                     "UPDATE paper_positions SET fee_paid_until = ? WHERE position_id = ?",
-                    [to_db(moments[-1]), position.position_id],
+                    [to_db(paid_until), position_id],
                 )
+
+    def _fees_due(self, position_id: int, symbol: str, paid: datetime, closed, now: datetime):
+        """Return (position, charges due, the new paid-until or None when nothing changes)."""
+        moments = boundaries_held(paid, closed, now)
+        charged = charges(
+            moments, lambda b: self._size_at(position_id, b), lambda b: self._close_at(symbol, b)
+        )
+        if closed is not None and len(charged) == len(moments):
+            return position_id, charged, closed  # nothing more to charge: leave the position be
+        return position_id, charged, charged[-1].boundary if charged else None
+
+    def _size_at(self, position_id: int, moment: datetime) -> Decimal:
+        """Return the size of a position just before a moment (opening minus closing executions)."""
+        rows = self.db.execute(
+            "SELECT settle_type, size FROM paper_executions WHERE account = ? AND position_id = ? "
+            "AND executed_at < ?",
+            [self.account, position_id, to_db(moment)],
+        ).fetchall()
+        return sum((Decimal(n) if t == OPEN_SETTLE else -Decimal(n) for t, n in rows), ZERO)
+
+    def _close_at(self, symbol: str, boundary: datetime) -> Decimal | None:
+        """Return the trading day's close: the close of the feed's bar ending at the boundary."""
+        bars = self.feed.price_bars(symbol, boundary - self.feed.step)
+        last = [b for b in bars if b.open_time + self.feed.step == boundary]
+        return last[-1].close if last else None
 
     # -- rows ------------------------------------------------------------------------------------------------
 

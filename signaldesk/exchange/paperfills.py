@@ -1,4 +1,5 @@
-"""The paper exchange's fill rules, pure: crossing, book sweeps, trade-through on bars, stops, leverage fees.
+"""The paper exchange's fill rules, pure: crossing, book sweeps, trade-through on bars, stops
+(leverage fees: signaldesk.fees).
 
 Where these numbers come from: the default symbol rules are the spec's live 2026 table (gmo-coin-api.md §6.6,
 measured 2026-09-22) for BTC_JPY/ETH_JPY; BTC spot uses the doc example row of GET /v1/symbols (fees agree with
@@ -22,7 +23,6 @@ DEFAULT_RULES = {
     "ETH": SymbolRules("ETH", D("0.01"), D("100"), D("0.01"), D("1"), D("0.0005"), D("-0.0001")),
 }
 LEVERAGE = D(2)  # individual accounts on GMO Coin trade leverage at 2x
-LEVERAGE_FEE_PER_DAY = D("0.0004")  # 0.04 % of position value per 06:00 JST crossed (spec §10)
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,6 @@ def position_pnl(side: str, entry: Decimal, exit_price: Decimal, size: Decimal) 
     """Return the P/L of closing `size` of a position opened at `entry` (BUY = long)."""
     move = exit_price - entry
     return move * size if side == BUY else -move * size
-
-
-def leverage_fee(price: Decimal, size: Decimal, days: int) -> Decimal:
-    """Return the leverage fee for `days` crossings of 06:00 JST at valuation `price`."""
-    return price * size * LEVERAGE_FEE_PER_DAY * days
 
 
 def required_margin(price: Decimal, size: Decimal) -> Decimal:

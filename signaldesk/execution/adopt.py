@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from signaldesk.exchange.errors import ExchangeError
 from signaldesk.exchange.model import Position, is_leverage
 from signaldesk.exchange.precision import protective_price, round_price
 from signaldesk.execution import notices as say
@@ -81,9 +82,25 @@ def adopt_orphans(db, exchange, settings, positions: dict, now: datetime) -> lis
     for symbol, by_id in positions.items():
         if by_id is None or symbol not in settings.strategy.symbols:
             continue
-        for position in strangers(db, exchange, symbol, by_id, settings.mode):
+        for position in still_open(exchange, strangers(db, exchange, symbol, by_id, settings.mode)):
             notices.append(adopt_position(db, exchange, settings, position, now))
     return notices
+
+
+def still_open(exchange, found: list[Position]) -> list[Position]:
+    """Return the candidates still open now: the step's first read may predate its own closes (a time
+    stop's exit settles the position in the same step; GMO's latest executions no longer list an entry
+    days old, so the position would look like a stranger)."""
+    if not found:
+        return []
+    try:
+        fresh = {p.position_id: p for p in exchange.open_positions(found[0].symbol)}
+    except ExchangeError as exc:
+        log.warning(
+            "positions of %s not re-read; nothing adopted this step: %s", found[0].symbol, exc
+        )
+        return []
+    return [fresh[p.position_id] for p in found if p.position_id in fresh]
 
 
 def adopt_position(db, exchange, settings, position: Position, now: datetime) -> str:

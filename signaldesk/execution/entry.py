@@ -16,6 +16,7 @@ from signaldesk.execution.records import (
     ORDER_REJECTED,
     insert_trade,
     load_trade_for_signal,
+    trade_orders,
     update_trade,
 )
 from signaldesk.risk import (
@@ -164,7 +165,16 @@ def _send_entry(db, exchange, settings, signal, levels, sizing, now, notices) ->
         signal.symbol, signal.direction, levels.entry, levels.stop_loss, settings.risk
     )
     intent = entry_intent(signal.symbol, signal.direction, sizing.size, levels.entry, 1, losscut)
-    order, sent = send(db, exchange, settings.mode, trade_id, intent, now)
+    try:
+        order, sent = send(db, exchange, settings.mode, trade_id, intent, now)
+    except (
+        ExchangeError
+    ) as exc:  # send() answers every POST outcome itself: this is a read after it
+        order = trade_orders(db, trade_id)[-1]
+        sent = [
+            f"Entry order of trade #{trade_id} is on the exchange as {order.exchange_order_id}; "
+            f"reading its state failed ({exc}), the next management step follows it."
+        ]
     if order.status == ORDER_REJECTED:
         update_trade(db, trade_id, now, status="cancelled")
         return _finish(
@@ -197,6 +207,28 @@ def _send_entry(db, exchange, settings, signal, levels, sizing, now, notices) ->
     return ExecutionOutcome(
         EXECUTED, trade_id, f"trade #{trade_id}: entry order sent", notices + sent + managed
     )
+
+
+def recover_approved(db, exchange, settings, now: datetime) -> list[ExecutionOutcome]:
+    """After a restart: execute each APPROVED signal that never got an entry order if its window is
+    still open (a fresh risk check decides), else mark it FAILED with the reason; an APPROVED signal
+    whose trade was cancelled before its entry lived is FAILED too. Return what became of each."""
+    outcomes = []
+    with DESK_LOCK:
+        for signal in signals.approved_without_trade(db):
+            if signal.expires_at is not None and now < signal.expires_at:
+                outcomes.append(execute_signal(db, exchange, settings, signal.id, now))
+                continue
+            closed = f"{signal.expires_at:%Y-%m-%d %H:%M} UTC" if signal.expires_at else "unknown"
+            reason = (
+                "the bot stopped before the order was sent and the approval window has closed "
+                f"({closed}); no order was sent"
+            )
+            outcomes.append(_finish(db, signal, FAILED, reason, now))
+        for signal_id, trade_id in signals.approved_with_cancelled_trade(db):
+            reason = f"trade #{trade_id} was cancelled before its entry order filled"
+            outcomes.append(_finish(db, signals.load(db, signal_id), FAILED, reason, now))
+    return outcomes
 
 
 def _finish(

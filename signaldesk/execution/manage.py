@@ -46,6 +46,7 @@ from signaldesk.execution.records import (
 )
 from signaldesk.execution.resolve import resolve_all
 from signaldesk.execution.watch import WatchedExchange, after_step
+from signaldesk.ledger import book_position_fees, trade_leverage_fees
 from signaldesk.risk import enforce_loss_limits, risk_snapshot
 from signaldesk.state import trading_state
 
@@ -108,11 +109,11 @@ def desk_step(db, exchange, settings, now: datetime) -> tuple[list[str], list]:
         managed = {t.id for t in trades}
         adopted = [t for t in active_trades(db, settings.mode) if t.id not in managed]
         notices += manage_each(db, exchange, settings, rules, adopted, positions, now, unconfirmed)
-    if not trades or exchange.blind:
-        return (
-            notices,
-            unconfirmed,
-        )  # nothing was open (equity did not move), or the exchange is down
+    fees = book_position_fees(db, settings.mode, now)  # fees whose close came in late
+    notices += fees
+    if not (trades or fees) or exchange.blind:
+        # nothing was open and no fee restated a trade (equity did not move), or the exchange is down
+        return notices, unconfirmed
     try:
         notices += enforce_loss_limits(db, risk_snapshot(db, exchange, settings, now), now)
     except ExchangeError as exc:
@@ -153,6 +154,7 @@ def manage_trade(
     notices = sync_orders(
         db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now
     )
+    book_position_fees(db, settings.mode, now, trade_id)  # with the fills known, before the P/L
     book = exchange.order_book(trade.symbol)
     if positions is None and is_leverage(trade.symbol):
         positions = {p.position_id: p for p in exchange.open_positions(trade.symbol)}
@@ -246,11 +248,12 @@ def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: dateti
         return []
     orders = trade_orders(db, trade_id)
     _, entry_done = entry_step(trade, orders, book, rules, settings.risk, now)
+    leverage = trade_leverage_fees(db, trade_id)
     changes = trade_changes(
-        trade, orders, trade_fills(db, trade_id), entry_done, rules, settings.risk
+        trade, orders, trade_fills(db, trade_id), entry_done, rules, settings.risk, leverage
     )
     update_trade(db, trade_id, now, **changes)
-    notices = _transition_notices(trade, changes)
+    notices = _transition_notices(trade, changes, leverage)
     if changes.get("status") in ("closed", "cancelled"):
         for row in trade_orders(db, trade_id):
             if row.is_working and not row.is_cancelling:
@@ -258,7 +261,7 @@ def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: dateti
     return notices
 
 
-def _transition_notices(trade, changes: dict) -> list[str]:
+def _transition_notices(trade, changes: dict, leverage_fees=None) -> list[str]:
     """Return notices for a trade that just opened, moved its stop to break-even, closed or was cancelled."""
     status = changes.get("status", trade.status)
     notices = []
@@ -267,7 +270,7 @@ def _transition_notices(trade, changes: dict) -> list[str]:
     if changes.get("tp1_done"):
         notices.append(say.stop_to_break_even(trade, changes["stop_loss"]))
     if status == "closed":
-        notices.append(say.trade_closed(trade, changes))
+        notices.append(say.trade_closed(trade, changes, leverage_fees))
     if status == "cancelled":
         notices.append(say.trade_cancelled(trade))
     return notices

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from signaldesk.execution.records import OrderIntent, OrderRow, TradeRow
+from signaldesk.money import exit_words, yen
 
 PURPOSE_WORDS = {
     "entry": "Entry",
@@ -12,14 +13,6 @@ PURPOSE_WORDS = {
     "take_profit_1": "Take-profit 1",
     "take_profit_2": "Take-profit 2",
     "exit": "Exit",
-}
-REASON_WORDS = {
-    "tp1": "take-profit 1",
-    "tp2": "take-profit 2",
-    "stop_loss": "stop-loss",
-    "time_stop": "time stop",
-    "manual": "manual close",
-    "emergency": "emergency stop",
 }
 
 
@@ -65,12 +58,14 @@ def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str |
     return f"{PURPOSE_WORDS[order.purpose]} order of trade #{trade_id} ended ({status.lower()}): {why}."
 
 
-def trade_closed(trade: TradeRow, changes: dict) -> str:
-    """Say a trade is closed, with its result."""
-    reason = REASON_WORDS.get(changes["exit_reason"], changes["exit_reason"])
+def trade_closed(trade: TradeRow, changes: dict, leverage_fees: Decimal | None = None) -> str:
+    """Say a trade is closed, with its result after every fee (naming leverage fees, if any)."""
+    lev = f" incl. leverage fees {yen(leverage_fees)}" if leverage_fees else ""
     return (
-        f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by {reason}: exit {money(changes['exit_price'])}, "
-        f"P/L {changes['pnl_jpy']:+,.0f} JPY ({changes['pnl_pct']:+.2f}%), fees {changes['fees_jpy']:+,.0f} JPY."
+        f"Trade #{trade.id} {trade.direction} {trade.symbol} closed by "
+        f"{exit_words(changes['exit_reason'])}: exit {money(changes['exit_price'])}, P/L "
+        f"{yen(changes['pnl_jpy'], signed=True)} ({changes['pnl_pct']:+.2f}%), fees "
+        f"{yen(changes['fees_jpy'])}{lev}."
     )
 
 

@@ -593,8 +593,10 @@ def trade_changes(
     entry_done: bool,
     rules: SymbolRules,
     risk,
+    leverage_fees: Decimal = ZERO,
 ) -> dict:
-    """Return the trade columns implied by its fills: sizes, prices, fees, break-even stop, status and result."""
+    """Return the trade columns implied by its fills and booked leverage fees: sizes, prices,
+    fees, break-even stop, status and result."""
     entries = [f for f in fills if f.purpose == "entry"]
     closes = [f for f in fills if f.purpose != "entry"]
     filled = sum((f.size for f in entries), ZERO)
@@ -602,7 +604,7 @@ def trade_changes(
     changes: dict = {
         "filled_size": filled,
         "remaining_size": remaining,
-        "fees_jpy": sum((f.fee for f in fills), ZERO),
+        "fees_jpy": sum((f.fee for f in fills), ZERO) + leverage_fees,
     }
     if entries:
         entry_price = vwap(entries)

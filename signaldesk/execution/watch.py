@@ -79,7 +79,7 @@ def after_step(
     if not watched.failures:
         if count:
             set_value(db, FAILURES_KEY, "0", now, "desk")
-            return [f"The exchange answers again after {count} failed management step(s)."]
+            return [f"Trade management sees the exchange again after {count} failed step(s)."]
         return []
     count += 1
     set_value(db, FAILURES_KEY, str(count), now, "desk")

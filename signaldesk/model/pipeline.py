@@ -1,4 +1,5 @@
-"""The training run: leakage check, walk-forward folds with controls, the final model, and its one-time holdout."""
+"""The training run: look-ahead check, walk-forward folds with controls (and the v1 design on the same folds),
+the final model with its operating point, and its one-time holdout."""
 
 from __future__ import annotations
 
@@ -19,26 +20,38 @@ from signaldesk.features import (
 )
 from signaldesk.labels import LabelSpec
 from signaldesk.model.evaluation import (
-    ROUND_TRIP_COST,
-    Thresholds,
-    score_block,
-    suggested_thresholds,
+    BOOTSTRAP_DRAWS,
+    Scoring,
+    TradeCosts,
+    per_month,
+    per_symbol,
 )
 from signaldesk.model.inference import LoadedModel
+from signaldesk.model.report import expectations
 from signaldesk.model.training import (
     BOOST_ROUNDS,
     BOOSTER_PARAMS,
+    SIGNALS_PER_DAY,
     Fold,
     Window,
     build_dataset,
-    fit_pair,
+    control_scores,
+    fit_model,
     fold_for_test,
     score_rows,
-    shuffled_control_auc,
     walk_forward_folds,
 )
 
-CONTROL_SEEDS = (11, 12, 13, 14, 15)
+CONTROL_SEEDS = (11, 12, 13)
+LOOKAHEAD_CUTS = 24
+CURRENT = (
+    "one calibrated up-vs-down LightGBM (7 leaves, >= 1,000 rows a leaf, learning rate 0.02, L2 10, "
+    "bagging 0.7) on 12 scale-free features"
+)
+BASELINE = (
+    "v1: two calibrated +-0.3% close-at-one-hour event heads on the v1 features (MACD, ADX, stochastic, ...); "
+    "direction score P(long event) - P(short event)"
+)
 
 
 class TrainingError(ValueError):
@@ -47,84 +60,118 @@ class TrainingError(ValueError):
 
 @dataclass(frozen=True)
 class TrainingOptions:
-    """What to train and how to split time."""
+    """What to train and how to split time and judge the result."""
 
     holdout_from: pd.Timestamp
     label: LabelSpec = field(default_factory=LabelSpec)
-    thresholds: Thresholds = field(default_factory=Thresholds)
+    costs: TradeCosts = field(default_factory=TradeCosts)
+    signals_per_day: float = SIGNALS_PER_DAY
     test_days: int = 91
     calibration_days: int = 61
     min_train_days: int = 180
     gap: pd.Timedelta = pd.Timedelta(days=1)
     params: dict = field(default_factory=lambda: dict(BOOSTER_PARAMS))
     rounds: int = BOOST_ROUNDS
+    control_seeds: tuple[int, ...] = CONTROL_SEEDS
+    baseline: bool = False
+    draws: int = BOOTSTRAP_DRAWS
+    lookahead_cuts: int = LOOKAHEAD_CUTS
+
+    def scoring(self, design: str = "current") -> Scoring:
+        """Return how blocks of this run are scored (the current design's columns or the baseline's)."""
+        columns = (
+            {} if design == "current" else {"score": "baseline_score", "side": "baseline_side"}
+        )
+        return Scoring(self.costs, self.label.horizon_bars, self.draws, **columns)
 
 
 @dataclass(frozen=True)
 class TrainingResult:
-    """The final model (boosters + calibration), its metadata and the full evaluation report."""
+    """The final model, its metadata, the full evaluation report and its scored holdout rows."""
 
     model: LoadedModel
     metadata: dict
     report: dict
+    holdout_rows: pd.DataFrame
 
 
-def check_no_lookahead(frames: dict[str, pd.DataFrame], sample_rows: int = 3000) -> None:
-    """Raise TrainingError when a feature on truncated history differs from the full history (look-ahead)."""
+def random_cuts(length: int, count: int, seed: int, warmup: int = 100) -> list[int]:
+    """Return `count` sorted distinct row positions drawn uniformly across the whole history after warm-up."""
+    if length <= warmup + 1:
+        return []
+    rng = np.random.default_rng(seed)
+    picked = rng.choice(np.arange(warmup, length), min(count, length - warmup), replace=False)
+    return sorted(int(c) for c in picked)
+
+
+def check_no_lookahead(
+    frames: dict[str, pd.DataFrame], cuts: int, seed: int = 5, compute=compute_features
+) -> dict:
+    """Raise TrainingError when a feature on truncated history differs from the full history; return what ran."""
+    checked = {}
     for symbol, frame in frames.items():
-        head = frame.iloc[:sample_rows]
-        leaking = lookahead_features(
-            compute_features, head, [len(head) // 3, len(head) // 2, len(head) - 50]
-        )
+        positions = random_cuts(len(frame), cuts, seed)
+        leaking = lookahead_features(compute, frame, positions)
         if leaking:
             raise TrainingError(
                 f"{symbol}: features {leaking} look ahead (truncated history differs); refusing"
             )
-
-
-def with_cutoffs(scored: pd.DataFrame, model: LoadedModel, top_fraction: float) -> pd.DataFrame:
-    """Add each side's top-fraction probability cutoff (from the model's own percentile table) to scored rows."""
-    cut = {
-        side: float(np.quantile(model.percentiles[side], 1 - top_fraction))
-        for side in ("long", "short")
-    }
-    return scored.assign(cutoff_long=cut["long"], cutoff_short=cut["short"])
+        checked[symbol] = [frame["open_time"].iloc[p].isoformat() for p in positions]
+    return {"cuts_per_symbol": cuts, "checked": checked, "leaking": []}
 
 
 def evaluate_fold(
-    data: pd.DataFrame, fold: Fold, options: TrainingOptions
-) -> tuple[LoadedModel, pd.DataFrame, dict]:
-    """Fit a fold, score its test window, and return the model, the scored rows and the fold's metrics."""
-    model = fit_pair(data, fold, options.params, options.rounds)
+    data: pd.DataFrame, fold: Fold, options: TrainingOptions, baseline_data: pd.DataFrame | None
+) -> tuple[LoadedModel, pd.DataFrame]:
+    """Fit a fold's model, score its test window with the controls (and the baseline); return both."""
+    model = fit_model(data, fold, options.params, options.rounds, options.signals_per_day)
     test = data[fold.test.mask(data["open_time"])]
     if test.empty:
         raise TrainingError(f"{fold.name}: no labelled candles in {fold.test.to_dict()}")
-    scored = with_cutoffs(score_rows(model, test), model, options.thresholds.top_fraction).assign(
-        fold=fold.name
+    scored = score_rows(model, test).assign(fold=fold.name)
+    controls = control_scores(
+        data, fold, test, options.control_seeds, options.params, options.rounds
     )
-    metrics = score_block(scored, options.label.move, options.thresholds)
-    metrics.update(
-        fold.to_dict(),
-        control_auc=shuffled_control_auc(
-            data, fold, test, CONTROL_SEEDS, options.params, options.rounds
-        ),
-    )
-    return model, scored, metrics
+    scored = pd.concat([scored, controls], axis=1)
+    if baseline_data is not None:
+        scored = with_baseline(scored, baseline_data, fold, options)
+    return model, scored
 
 
-def train_and_evaluate(
-    frames: dict[str, pd.DataFrame],
-    sources: dict[str, str],
+def with_baseline(
+    scored: pd.DataFrame, baseline_data: pd.DataFrame, fold: Fold, options: TrainingOptions
+) -> pd.DataFrame:
+    """Add the v1 design's score and side, fitted on the same fold, to the scored test rows."""
+    from signaldesk.model.baseline import fit_baseline, score_baseline
+
+    model = fit_baseline(baseline_data, fold, options.signals_per_day)
+    test = baseline_data[fold.test.mask(baseline_data["open_time"])]
+    merged = scored.merge(score_baseline(model, test), on=["symbol", "open_time"], how="left")
+    merged.index = scored.index
+    return merged
+
+
+def walk_forward(
+    data: pd.DataFrame,
+    folds: list[Fold],
     options: TrainingOptions,
-    now: datetime,
-    progress: Callable[[str], None] = lambda _: None,
-) -> TrainingResult:
-    """Run the whole training: leakage check, walk-forward, final fit, holdout once; return model and report."""
-    progress("checking features for look-ahead on truncated history")
-    check_no_lookahead(frames)
-    progress("computing features and labels")
-    data = build_dataset(frames, options.label)
-    start, end = data["open_time"].min(), data["open_time"].max() + pd.Timedelta(minutes=15)
+    baseline_data: pd.DataFrame | None,
+    progress: Callable[[str], None],
+) -> pd.DataFrame:
+    """Return every fold's scored test rows (each fold's model saw only candles before its test block)."""
+    parts = []
+    for fold in folds:
+        progress(
+            f"walk-forward {fold.name}: test {fold.test.start:%Y-%m-%d} .. {fold.test.end:%Y-%m-%d}"
+        )
+        parts.append(evaluate_fold(data, fold, options, baseline_data)[1])
+    return pd.concat(parts, ignore_index=True)
+
+
+def plan_folds(data: pd.DataFrame, options: TrainingOptions) -> tuple[list[Fold], Fold]:
+    """Return the walk-forward folds before the holdout and the final fold that tests on the holdout."""
+    start = data["open_time"].min()
+    end = data["open_time"].max() + pd.Timedelta(minutes=15)
     if not start < options.holdout_from < end:
         raise TrainingError(
             f"holdout start {options.holdout_from} must fall inside the data ({start} .. {end})"
@@ -143,15 +190,6 @@ def train_and_evaluate(
             "not enough history before the holdout for one walk-forward fold; "
             "give more history or smaller --test-days/--min-train-days"
         )
-    fold_reports, fold_rows = [], []
-    for fold in folds:
-        progress(
-            f"walk-forward {fold.name}: test {fold.test.start:%Y-%m-%d} .. {fold.test.end:%Y-%m-%d}"
-        )
-        _, scored, metrics = evaluate_fold(data, fold, options)
-        fold_reports.append(metrics)
-        fold_rows.append(scored)
-    pooled_rows = pd.concat(fold_rows, ignore_index=True)
     final = fold_for_test(
         Window(options.holdout_from, end),
         start,
@@ -159,16 +197,45 @@ def train_and_evaluate(
         options.gap,
         "holdout",
     )
+    return folds, final
+
+
+def train_and_evaluate(
+    frames: dict[str, pd.DataFrame],
+    sources: dict[str, str],
+    options: TrainingOptions,
+    now: datetime,
+    progress: Callable[[str], None] = lambda _: None,
+) -> TrainingResult:
+    """Run the whole training: look-ahead check, walk-forward, final fit, holdout once; return model and report."""
+    progress(f"checking features for look-ahead at {options.lookahead_cuts} random cuts a symbol")
+    lookahead = check_no_lookahead(frames, options.lookahead_cuts)
+    progress("computing features and labels")
+    data = build_dataset(frames, options.label)
+    baseline_data = None
+    if options.baseline:
+        from signaldesk.model.baseline import baseline_dataset
+
+        baseline_data = baseline_dataset(frames, options.label)
+    folds, final = plan_folds(data, options)
+    folds_rows = walk_forward(data, folds, options, baseline_data, progress)
     progress(
         f"final model: train {final.train.start:%Y-%m-%d} .. {final.train.end:%Y-%m-%d}, calibrate .. "
-        f"{final.calibration.end:%Y-%m-%d}; holdout {options.holdout_from:%Y-%m-%d} .. {end:%Y-%m-%d} (once)"
+        f"{final.calibration.end:%Y-%m-%d}; holdout {final.test.start:%Y-%m-%d} .. "
+        f"{final.test.end:%Y-%m-%d} (once)"
     )
-    model, holdout_rows, holdout = evaluate_fold(data, final, options)
-    report = assemble_report(
-        frames, sources, options, now, fold_reports, pooled_rows, holdout, holdout_rows
+    model, holdout_rows = evaluate_fold(data, final, options, baseline_data)
+    progress("scoring blocks and months (bootstrap over days)")
+    report = assemble_report(frames, sources, options, now, folds, folds_rows, holdout_rows)
+    report.update(
+        lookahead=lookahead,
+        edge=edge_verdict(report),
+        operating_point={**model.operating_point.to_dict(), "window": final.calibration.to_dict()},
     )
-    metadata = assemble_metadata(model, report, options, final, now)
-    return TrainingResult(model, metadata, report)
+    report["expectations"] = expectations(report)
+    return TrainingResult(
+        model, assemble_metadata(model, report, options, final, now), report, holdout_rows
+    )
 
 
 def data_description(frames: dict[str, pd.DataFrame], sources: dict[str, str]) -> dict:
@@ -190,40 +257,77 @@ def data_description(frames: dict[str, pd.DataFrame], sources: dict[str, str]) -
     return described
 
 
-def assemble_report(
-    frames, sources, options, now, fold_reports, pooled_rows, holdout, holdout_rows
-) -> dict:
+def scored_blocks(rows: pd.DataFrame, options: TrainingOptions) -> dict:
+    """Return overall (per symbol) and monthly metrics of scored rows, for the current design and the baseline."""
+    designs = ["current", *(["baseline"] if "baseline_score" in rows else [])]
+    return {
+        design: {
+            "overall": per_symbol(rows, options.scoring(design)),
+            "months": per_month(rows, options.scoring(design)),
+        }
+        for design in designs
+    }
+
+
+def assemble_report(frames, sources, options, now, folds, folds_rows, holdout_rows) -> dict:
     """Return the evaluation report as one JSON-ready dict."""
+    fold_blocks = [
+        {
+            **fold.to_dict(),
+            **per_symbol(folds_rows[folds_rows["fold"] == fold.name], options.scoring())["all"],
+        }
+        for fold in folds
+    ]
     return {
         "created_at": now.isoformat(),
         "data": data_description(frames, sources),
         "label": {**asdict(options.label), "definition": options.label.describe()},
-        "thresholds": asdict(options.thresholds),
-        "round_trip_cost": ROUND_TRIP_COST,
+        "costs": options.costs.to_dict(),
+        "signals_per_day": options.signals_per_day,
         "gap_hours": options.gap.total_seconds() / 3600,
-        "walk_forward": {
-            "folds": fold_reports,
-            "pooled": score_block(pooled_rows, options.label.move, options.thresholds),
-            "per_symbol": per_symbol_blocks(pooled_rows, options.label, options.thresholds),
-        },
+        "designs": {"current": CURRENT, "baseline": BASELINE if options.baseline else None},
+        "bootstrap_draws": options.draws,
+        "walk_forward": {"folds": fold_blocks, **scored_blocks(folds_rows, options)},
         "holdout": {
-            **holdout,
-            "per_symbol": per_symbol_blocks(holdout_rows, options.label, options.thresholds),
+            "window": {"start": holdout_rows["open_time"].min().isoformat()},
+            **scored_blocks(holdout_rows, options),
         },
-        "suggested_thresholds": suggested_thresholds(pooled_rows),
+    }
+
+
+def edge_verdict(report: dict) -> dict:
+    """Return the walk-forward edge after costs at the operating point and whether it is measurably above zero."""
+    point = report["walk_forward"]["current"]["overall"]["all"]["operating_point"]
+    interval = point["net_ci_bps"]
+    measured = bool(interval and interval[0] > 0)
+    return {
+        "basis": "walk-forward, all folds pooled, all symbols",
+        "signals": point["signals"],
+        "per_day": point["per_day"],
+        "hit_rate": point["hit_rate"],
+        "gross_bps": point["gross_bps"],
+        "net_bps": point["net_bps"],
+        "net_ci_bps": interval,
+        "measured": measured,
+        "verdict": "edge after costs above zero with its 95% interval"
+        if measured
+        else "no measured edge after costs: decision support only",
+        "costs": report["costs"],
     }
 
 
 def assemble_metadata(
     model: LoadedModel, report: dict, options: TrainingOptions, final: Fold, now: datetime
 ) -> dict:
-    """Return the model version's metadata (everything needed to load, check and explain it)."""
+    """Return the model version's metadata (everything needed to load, check, explain and judge it)."""
     return {
         "created_at": now.isoformat(),
+        "trained_at": final.calibration.end.isoformat(),
+        "target": {"kind": "direction", **report["label"]},
         "feature_names": list(FEATURE_NAMES),
         "feature_spec_hash": feature_spec_hash(),
         "feature_definitions": {s.name: s.definition for s in FEATURE_SPECS},
-        "label": report["label"],
+        "symbols": sorted(report["data"]),
         "data": report["data"],
         "windows": {
             "train": final.train.to_dict(),
@@ -235,44 +339,33 @@ def assemble_metadata(
             "num_boost_round": options.rounds,
             "gap_hours": report["gap_hours"],
         },
-        "calibration": {side: model.calibration[side].to_dict() for side in ("long", "short")},
-        "confidence_percentiles": {
-            side: [float(v) for v in model.percentiles[side]] for side in ("long", "short")
-        },
-        "thresholds": report["thresholds"],
+        "calibration": model.calibration.to_dict(),
+        "percentiles": [float(v) for v in model.percentiles],
+        "operating_point": report["operating_point"],
+        "edge": report["edge"],
+        "expectations": report["expectations"],
         "metrics": headline(report),
-        "suggested_thresholds": report["suggested_thresholds"],
     }
 
 
 def headline(report: dict) -> dict:
-    """Return the few numbers a person reads first: AUCs, Brier vs base rate, signal frequency, top-decile edge."""
+    """Return the few numbers a person reads first: sign AUC with interval, control, firing rate, edge."""
 
     def brief(block: dict) -> dict:
+        point = block["operating_point"]
         return {
-            "long_auc": block["long"]["auc"],
-            "short_auc": block["short"]["auc"],
-            "directional_auc": block["direction"]["directional_auc"],
-            "long_brier": block["long"]["brier"],
-            "long_base_rate_brier": block["long"]["base_rate_brier"],
-            "short_brier": block["short"]["brier"],
-            "short_base_rate_brier": block["short"]["base_rate_brier"],
-            "signals_per_day_at_thresholds": (block["long"]["at_threshold"]["per_day"] or 0)
-            + (block["short"]["at_threshold"]["per_day"] or 0),
-            "top_decile_long_return_after_fees": block["long"]["top_fraction"][
-                "mean_return_after_fees"
-            ],
-            "top_decile_short_return_after_fees": block["short"]["top_fraction"][
-                "mean_return_after_fees"
-            ],
+            "sign_auc": block["sign_auc"],
+            "sign_auc_ci": block["sign_auc_ci"],
+            "control_auc": (block["control_auc"] or {}).get("mean"),
+            "signals_per_day": point["per_day"],
+            "hit_rate": point["hit_rate"],
+            "net_bps": point["net_bps"],
+            "net_ci_bps": point["net_ci_bps"],
         }
 
-    folds = report["walk_forward"]["folds"]
     return {
-        "walk_forward": brief(report["walk_forward"]["pooled"]),
-        "holdout": brief(report["holdout"]),
-        "control_auc_holdout": report["holdout"]["control_auc"],
-        "control_auc_folds": [f["control_auc"] for f in folds],
+        "walk_forward": brief(report["walk_forward"]["current"]["overall"]["all"]),
+        "holdout": brief(report["holdout"]["current"]["overall"]["all"]),
     }
 
 
@@ -282,32 +375,32 @@ def training_overlap(metadata: dict, since: pd.Timestamp, until: pd.Timestamp | 
     seen_start = pd.Timestamp(windows["train"]["start"])
     seen_end = pd.Timestamp(windows["calibration"]["end"])
     if since < seen_end and (until is None or until > seen_start):
-        return f"the model saw candles from {seen_start:%Y-%m-%d} to {seen_end:%Y-%m-%d %H:%M} (training + calibration)"
+        return (
+            f"the model saw candles from {seen_start:%Y-%m-%d} to {seen_end:%Y-%m-%d %H:%M} "
+            f"(training + calibration)"
+        )
     return None
 
 
 def evaluate_model(
-    model: LoadedModel, frames: dict[str, pd.DataFrame], since: pd.Timestamp, thresholds: Thresholds
+    model: LoadedModel,
+    frames: dict[str, pd.DataFrame],
+    since: pd.Timestamp,
+    costs: TradeCosts,
+    draws: int = BOOTSTRAP_DRAWS,
 ) -> dict:
     """Score a loaded model on candles from `since` (earlier ones only warm the features up); return the metrics."""
-    label = LabelSpec(model.metadata["label"]["horizon_bars"], model.metadata["label"]["move"])
+    label = LabelSpec(model.metadata["target"]["horizon_bars"])
     data = build_dataset(frames, label)
     data = data[data["open_time"] >= since]
     if data.empty:
         raise TrainingError(f"no labelled candles from {since:%Y-%m-%d} on; backfill more history")
-    scored = with_cutoffs(score_rows(model, data), model, thresholds.top_fraction)
+    how = Scoring(costs, label.horizon_bars, draws)
+    scored = score_rows(model, data)
     return {
         "model": model.version,
         "label": {**asdict(label), "definition": label.describe()},
-        "thresholds": asdict(thresholds),
-        "round_trip_cost": ROUND_TRIP_COST,
-        "pooled": score_block(scored, label.move, thresholds),
-        "per_symbol": per_symbol_blocks(scored, label, thresholds),
-    }
-
-
-def per_symbol_blocks(rows: pd.DataFrame, label: LabelSpec, thresholds: Thresholds) -> dict:
-    """Return the metrics of scored rows split by symbol."""
-    return {
-        symbol: score_block(part, label.move, thresholds) for symbol, part in rows.groupby("symbol")
+        "costs": costs.to_dict(),
+        "overall": per_symbol(scored, how),
+        "months": per_month(scored, how),
     }

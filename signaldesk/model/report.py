@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-CHARTS = ("auc_by_fold.png", "calibration.png", "return_by_decile.png")
+CHARTS = ("auc_by_month.png", "calibration.png")
+SYMBOL_ORDER = {"all": 0}
 
 
 def write_report(folder: Path, report: dict, title: str) -> list[Path]:
@@ -25,37 +26,83 @@ def _f(value, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _ci(interval, digits: int = 3) -> str:
+    """Format a 95% interval as [low, high]."""
+    return "" if not interval else f" [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+
+
+def _bps(value, interval=None) -> str:
+    """Format basis points with sign (and an interval)."""
+    if value is None:
+        return "-"
+    text = f"{value:+.1f}"
+    return text + (f" [{interval[0]:+.1f}, {interval[1]:+.1f}]" if interval else "")
+
+
 def _pct(value) -> str:
-    """Format a return as a percentage with sign."""
-    return "-" if value is None else f"{value * 100:+.3f}%"
+    """Format a share as a whole percentage."""
+    return "-" if value is None else f"{value:.0%}"
 
 
-def block_rows(name: str, block: dict) -> list[str]:
-    """Return Markdown table rows (one per side) for a scored block."""
-    rows = []
-    for side in ("long", "short"):
-        m = block[side]
-        rows.append(
-            f"| {name} | {side} | {_f(m['auc'])} | {_f(block['direction']['directional_auc'])} | {_f(m['brier'], 4)} "
-            f"/ {_f(m['base_rate_brier'], 4)} | {_f(m['log_loss'])} | {_f(m['base_rate'])} | "
-            f"{_f(m['at_threshold']['per_day'], 2)} ({_f(m['at_threshold']['precision'], 2)}) | "
-            f"{_f(m['top_fraction']['per_day'], 1)} ({_f(m['top_fraction']['precision'], 2)}) | "
-            f"{_pct(m['top_fraction']['mean_return_after_fees'])} | {_pct(m['all_candles_mean_return'])} | "
-            f"{_f(block.get('control_auc', {}).get(side))} |"
+def _rows(blocks: dict, key: str) -> list[dict]:
+    """Return monthly rows then the overall rows of one design, `all` first within a month."""
+    months = sorted(blocks["months"], key=lambda r: (r["month"], SYMBOL_ORDER.get(r["symbol"], 1)))
+    overall = [{"month": key, "symbol": s, **b} for s, b in blocks["overall"].items()]
+    return months + overall
+
+
+def auc_table(section: dict, label: str) -> list[str]:
+    """Return the Markdown table of sign AUC per month and symbol, new vs old design, with the control."""
+    current, baseline = section["current"], section.get("baseline")
+    old = {(r["month"], r["symbol"]): r for r in _rows(baseline, label)} if baseline else {}
+    lines = [
+        "| month | symbol | new: sign AUC [95% CI] | old (v1): sign AUC [95% CI] | shuffled control | rows |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in _rows(current, label):
+        o = old.get((r["month"], r["symbol"]))
+        control = (r["control_auc"] or {}).get("mean")
+        lines.append(
+            f"| {_bold(r, label)} | {r['symbol']} | {_f(r['sign_auc'])}{_ci(r['sign_auc_ci'])} | "
+            f"{_f(o['sign_auc']) + _ci(o['sign_auc_ci']) if o else '-'} | {_f(control)} | {r['rows']} |"
         )
-    return rows
+    return lines
+
+
+def _bold(row: dict, label: str) -> str:
+    """Return the month cell, bold for the overall rows."""
+    return f"**{label}**" if row["month"] == label else row["month"]
+
+
+def operating_table(section: dict, label: str) -> list[str]:
+    """Return the Markdown table of the operating point per month: rate per side, hit rate, gross and net edge."""
+    baseline = section.get("baseline")
+    old = {(r["month"], r["symbol"]): r for r in _rows(baseline, label)} if baseline else {}
+    lines = [
+        "| month | symbol | signals/day (long / short) | hit rate | gross bps | net bps [95% CI] | "
+        "old (v1): signals/day, hit, net bps [95% CI] |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in _rows(section["current"], label):
+        p = r["operating_point"]
+        o = old.get((r["month"], r["symbol"]))
+        q = o["operating_point"] if o else None
+        old_text = (
+            f"{_f(q['per_day'], 2)}, {_pct(q['hit_rate'])}, {_bps(q['net_bps'], q['net_ci_bps'])}"
+            if q
+            else "-"
+        )
+        lines.append(
+            f"| {_bold(r, label)} | {r['symbol']} | {_f(p['per_day'], 2)} ({_f(p['long_per_day'], 2)} / "
+            f"{_f(p['short_per_day'], 2)}) | {_pct(p['hit_rate'])} | {_bps(p['gross_bps'])} | "
+            f"{_bps(p['net_bps'], p['net_ci_bps'])} | {old_text} |"
+        )
+    return lines
 
 
 def markdown(report: dict, title: str) -> str:
-    """Return the report as Markdown: data, method, headline table, calibration, thresholds, caveats."""
-    lines = [
-        f"# {title}",
-        "",
-        f"Created {report['created_at']}. Label: {report['label']['definition']}.",
-        "",
-        "## Data",
-        "",
-    ]
+    """Return the report as Markdown: data, method, the two tables for walk-forward and holdout, what to expect."""
+    lines = [f"# {title}", "", f"Created {report['created_at']}.", "", "## Data", ""]
     if report.get("data_note"):
         lines += [report["data_note"], ""]
     for symbol, d in report["data"].items():
@@ -63,191 +110,184 @@ def markdown(report: dict, title: str) -> str:
             f"- **{symbol}**: {d['source']}; {d['rows']} candles {d['first'][:16]} .. {d['last'][:16]} UTC "
             f"(sha256 {d['sha256']})"
         )
-    lines += [
-        "",
-        "## Results",
-        "",
-        "Event AUC: does the model rank candles that move >= the label size above those that do not (mostly a "
-        "volatility question). Directional AUC: among candles that did move, does long-minus-short tell up from "
-        "down. Brier is shown against the base-rate Brier (always predicting the block's event rate). "
-        f"Returns are the mean 1-hour forward return per signal minus a {report['round_trip_cost']:.2%} "
-        "round-trip cost; 'all' is the same for every candle, before costs. Control: AUC of a model trained on "
-        "shuffled labels.",
-        "",
-        "| block | side | event AUC | dir. AUC | Brier / base | log loss | base rate | at threshold: per day "
-        "(precision) | top 10%: per day (precision) | top 10% return after costs | all candles return | "
-        "control AUC |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for fold in report["walk_forward"]["folds"]:
-        lines += block_rows(
-            f"{fold['name']} ({fold['test']['start'][:10]}..{fold['test']['end'][:10]})", fold
-        )
-    lines += block_rows("walk-forward pooled", report["walk_forward"]["pooled"])
-    holdout = report["holdout"]
-    lines += block_rows(
-        f"**holdout** ({holdout['test']['start'][:10]}..{holdout['test']['end'][:10]})", holdout
-    )
-    for symbol, block in holdout["per_symbol"].items():
-        lines += block_rows(f"holdout {symbol}", block)
-    lines += [
-        "",
-        "## Calibration on the holdout",
-        "",
-        "| side | bin | count | mean predicted | observed |",
-        "|---|---|---|---|---|",
-    ]
-    for side in ("long", "short"):
+    lines += method_section(report)
+    for name, key, label in (
+        ("Walk-forward", "walk_forward", "all folds"),
+        ("Holdout (evaluated once, never used to choose anything)", "holdout", "holdout"),
+    ):
+        section = report[key]
+        lines += ["", f"## {name}: direction skill by month", "", *auc_table(section, label)]
         lines += [
-            f"| {side} | {r['bin']} | {r['count']} | {_f(r['mean_predicted'])} | {_f(r['observed'])} |"
-            for r in holdout[side]["calibration"]
+            "",
+            f"## {name}: the operating point by month",
+            "",
+            *operating_table(section, label),
         ]
-    lines += threshold_section(report)
-    lines += reading_section(report)
+    lines += calibration_section(report["holdout"]["current"]["overall"]["all"])
+    lines += expectation_section(report)
     lines += ["", "Charts: " + ", ".join(f"![{name}]({name})" for name in CHARTS), ""]
     return "\n".join(lines)
 
 
-def threshold_section(report: dict) -> list[str]:
-    """Return the Markdown on how often the thresholds fire and which thresholds give 1-3 signals a day."""
-    t = report["thresholds"]
-    wf, ho = report["walk_forward"]["pooled"], report["holdout"]
-    fired = [
-        f"{name}: {(b['long']['at_threshold']['per_day'] or 0) + (b['short']['at_threshold']['per_day'] or 0):.2f}"
-        for name, b in (("walk-forward", wf), ("holdout", ho))
-    ]
+def method_section(report: dict) -> list[str]:
+    """Return how the numbers were made: design, folds, label, costs, operating point, controls, look-ahead."""
+    folds = report["walk_forward"]["folds"]
+    point = report.get("operating_point", {})
+    lookahead = report.get("lookahead", {})
     lines = [
         "",
-        "## Thresholds",
+        "## Method",
         "",
-        f"Defaults: LONG >= {t['long']}, SHORT >= {t['short']}, top {t['top_fraction']:.0%} by confidence rank. "
-        f"Desk-wide signals per day at the default probability thresholds: {'; '.join(fired)}.",
-        "",
-        "Thresholds that would give about 1-3 desk-wide signals a day (chosen on the walk-forward predictions, "
-        "not the holdout; precision = share of those signals whose event happened):",
-        "",
-        "| signals/day | LONG threshold (precision) | SHORT threshold (precision) |",
-        "|---|---|---|",
+        f"- Design (new): {report['designs']['current']}.",
+        f"- Compared with (old): {report['designs']['baseline'] or 'not run (train --baseline)'}, refitted "
+        "on the same folds and test rows.",
+        f"- Target: {report['label']['definition']}. Sign AUC: does P(up) rank the candles that closed higher "
+        "an hour later above those that closed lower (0.5 = chance).",
+        f"- Walk-forward: {len(folds)} expanding-window folds; each trains, waits "
+        f"{report['gap_hours']:g} h, calibrates (Platt) on the next window, waits again, then is tested on "
+        "the following block: "
+        + "; ".join(
+            f"{f['name']} tests {f['test']['start'][:10]}..{f['test']['end'][:10]}" for f in folds
+        )
+        + ".",
+        f"- Operating point: each model's own rank cutoffs on its own calibration window for "
+        f"{report['signals_per_day']:g} signals a day over all symbols (half a side); the final model's: LONG "
+        f"when P(up) >= {_f(point.get('long_cutoff'), 4)}, SHORT when P(down) >= "
+        f"{_f(point.get('short_cutoff'), 4)} (window {point.get('window', {}).get('start', '?')[:10]} .. "
+        f"{point.get('window', {}).get('end', '?')[:10]}).",
+        f"- Edge: the 1-hour return in the signal's direction from the signal candle's close, before (gross) "
+        f"and after (net) costs: {report['costs']['definition']}. Hit rate: share of signals whose 1-hour "
+        "return went their way.",
+        f"- Intervals: 95% bootstrap over days ({report['bootstrap_draws']} draws). Control: the same model "
+        "trained on shuffled up/down labels (mean of several permutations) must score 0.5.",
+        f"- Look-ahead: features recomputed on history truncated at {lookahead.get('cuts_per_symbol', '?')} "
+        "random cuts a symbol across the whole history equal the full-history values "
+        f"({'passed' if lookahead.get('leaking') == [] else 'not run'}).",
     ]
-    for s in report["suggested_thresholds"]:
+    return lines
+
+
+def calibration_section(block: dict) -> list[str]:
+    """Return the holdout calibration table of P(up)."""
+    lines = [
+        "",
+        "## Calibration of P(up) on the holdout",
+        "",
+        "| bin | count | mean predicted | observed share up |",
+        "|---|---|---|---|",
+    ]
+    for r in block.get("probability", {}).get("calibration", []):
         lines.append(
-            f"| {s['signals_per_day']} | {_f(s['long']['threshold'])} ({_f(s['long']['precision'], 2)}) | "
-            f"{_f(s['short']['threshold'])} ({_f(s['short']['precision'], 2)}) |"
+            f"| {r['bin']} | {r['count']} | {_f(r['mean_predicted'])} | {_f(r['observed'])} |"
         )
     return lines
 
 
-def reading_section(report: dict) -> list[str]:
-    """Return plain statements derived from the numbers: what the model can and cannot do."""
-    holdout, pooled = report["holdout"], report["walk_forward"]["pooled"]
-    fired = sum((holdout[s]["at_threshold"]["per_day"] or 0) for s in ("long", "short"))
-    directional = holdout["direction"]["directional_auc"]
-    top = {s: holdout[s]["top_fraction"]["mean_return_after_fees"] for s in ("long", "short")}
-    top_probability = max(holdout[s]["max_predicted"] for s in ("long", "short"))
-    controls = [
-        f["control_auc"][s]
-        for f in [*report["walk_forward"]["folds"], holdout]
-        for s in ("long", "short")
+def expectation_section(report: dict) -> list[str]:
+    """Return 'what to expect' in numbers a trader reads: rate, hit rate, edge, worst month, decay."""
+    return ["", "## What to expect", "", *(f"- {line}" for line in expectations(report))]
+
+
+def worst_month(months: list[dict]) -> dict | None:
+    """Return the month (all symbols) with the lowest net edge at the operating point among months that fired."""
+    fired = [
+        r for r in months if r["symbol"] == "all" and r["operating_point"]["net_bps"] is not None
     ]
-    return [
-        "",
-        "## Reading these numbers",
-        "",
-        f"- Event AUC on the holdout is {_f(holdout['long']['auc'])} (long) and {_f(holdout['short']['auc'])} "
-        f"(short): the model ranks *whether* a {report['label']['move']:.1%} move happens within the hour, which "
-        "is mostly a volatility forecast.",
-        f"- Directional AUC is {_f(directional)} on the holdout ({_f(pooled['direction']['directional_auc'])} "
-        "walk-forward); published work puts honest directional skill of candle features at this horizon at "
-        "0.51-0.56. "
-        + (
-            "Telling up from down stays near chance."
-            if (directional or 0) <= 0.56
-            else "ABOVE that range: presume leakage until the checks explain it."
-        ),
-        f"- The default thresholds fire {fired:.2f} times a day on the holdout; the highest calibrated "
-        f"probability seen there is {top_probability:.2f}. The table above gives thresholds "
-        "for 1-3 signals a day; their precision is the event rate to expect, not a win rate after costs.",
-        f"- Top-decile signals earn {_pct(top['long'])} (long) and {_pct(top['short'])} (short) per trade after "
-        f"a {report['round_trip_cost']:.2%} round-trip cost on the holdout, against {_pct(0.0)} for no trade.",
-        f"- Shuffled-label controls (mean of several permutations) range {min(controls):.3f}..{max(controls):.3f} "
-        "across folds and holdout, i.e. at chance; the features pass the truncation (look-ahead) check at "
-        "every training run.",
+    return min(fired, key=lambda r: r["operating_point"]["net_bps"]) if fired else None
+
+
+def expectations(report: dict) -> list[str]:
+    """Return the plain statements derived from the numbers."""
+    wf = report["walk_forward"]["current"]
+    ho = report["holdout"]["current"]
+    w, h = wf["overall"]["all"], ho["overall"]["all"]
+    wp, hp = w["operating_point"], h["operating_point"]
+    edge = report.get("edge", {})
+    worst = worst_month(wf["months"] + ho["months"])
+    lines = [
+        f"About {report['signals_per_day']:g} signals a day over all symbols are the target; walk-forward the "
+        f"models fired {_f(wp['per_day'], 2)} a day ({_f(wp['long_per_day'], 2)} long, "
+        f"{_f(wp['short_per_day'], 2)} short), on the holdout {_f(hp['per_day'], 2)} "
+        f"({_f(hp['long_per_day'], 2)} / {_f(hp['short_per_day'], 2)}). Other rules (spread, volume, news, "
+        "limits) remove some before they reach you.",
+        f"A signal's side was right {_pct(wp['hit_rate'])} of the time walk-forward and "
+        f"{_pct(hp['hit_rate'])} on the holdout: about {round((hp['hit_rate'] or 0) * 10)} in 10.",
+        f"{_sizes(hp)}: the median winner moved {_bps(hp['median_win_bps'])} bps in an hour, the median "
+        f"loser {_bps(hp['median_loss_bps'])} bps (holdout). The average 1-hour move in the signal's "
+        f"direction was {_bps(wp['gross_bps'])} bps before costs and {_bps(wp['net_bps'], wp['net_ci_bps'])} "
+        f"bps after walk-forward; {_bps(hp['net_bps'], hp['net_ci_bps'])} bps after costs on the holdout.",
+        f"Verdict: {edge.get('verdict', 'not judged')}. Treat a signal as a second opinion on direction, not "
+        "as a trade that pays for itself.",
+        f"Direction skill (sign AUC) {_f(w['sign_auc'])}{_ci(w['sign_auc_ci'])} walk-forward and "
+        f"{_f(h['sign_auc'])}{_ci(h['sign_auc_ci'])} on the holdout, against "
+        f"{_f((h['control_auc'] or {}).get('mean'))} for shuffled labels: real but faint, and it fades "
+        "with time, so the weekly retrain keeps a newer model only when it scores better.",
     ]
+    if worst:
+        p = worst["operating_point"]
+        lines.append(
+            f"Worst month: {worst['month']}, net {_bps(p['net_bps'])} bps a signal over "
+            f"{p['signals']} signals (hit rate {_pct(p['hit_rate'])}); months like it will come."
+        )
+    return lines
+
+
+def _sizes(point: dict) -> str:
+    """Say whether the misses are larger than the hits (median sizes)."""
+    win, loss = point["median_win_bps"], point["median_loss_bps"]
+    if win is None or loss is None:
+        return "Too few signals to compare hits and misses"
+    return (
+        "But the misses are larger than the hits"
+        if -loss > win
+        else "Hits are at least as large as misses"
+    )
 
 
 def draw_charts(folder: Path, report: dict) -> None:
-    """Draw AUC by fold, the holdout calibration curve and forward return by score decile."""
+    """Draw sign AUC by month (new, old, control) and the holdout calibration curve of P(up)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    blocks = [*report["walk_forward"]["folds"], report["holdout"]]
-    names = [b["name"] for b in blocks]
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for label, values in (
-        ("long event AUC", [b["long"]["auc"] for b in blocks]),
-        ("short event AUC", [b["short"]["auc"] for b in blocks]),
-        ("directional AUC", [b["direction"]["directional_auc"] for b in blocks]),
-        ("shuffled-label control (long)", [b["control_auc"]["long"] for b in blocks]),
-    ):
-        ax.plot(names, values, marker="o", label=label)
+    fig, ax = plt.subplots(figsize=(9, 4))
+    for design, style in (("current", "o-"), ("baseline", "s--")):
+        rows = [
+            r
+            for key in ("walk_forward", "holdout")
+            for r in report[key].get(design, {}).get("months", [])
+            if r["symbol"] == "all"
+        ]
+        if rows:
+            at = range(len(rows))  # positions, labelled with the months below
+            ax.plot(at, [r["sign_auc"] for r in rows], style, label=design)
+            if design == "current":
+                controls = [(r["control_auc"] or {}).get("mean") for r in rows]
+                ax.plot(at, controls, ":", label="shuffled control")
+                ax.set_xticks(list(at), [r["month"] for r in rows], rotation=60, fontsize=7)
     ax.axhline(0.5, color="grey", linestyle=":")
-    ax.set(ylabel="AUC", title="AUC by walk-forward fold and holdout")
+    ax.set(ylabel="sign AUC", title="Direction skill by month (walk-forward, then holdout)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / CHARTS[0], dpi=80)
     plt.close(fig)
-    _calibration_chart(plt, folder / CHARTS[1], report["holdout"])
-    _decile_chart(plt, folder / CHARTS[2], report["holdout"], report["walk_forward"]["pooled"])
+    _calibration_chart(plt, folder / CHARTS[1], report["holdout"]["current"]["overall"]["all"])
 
 
 def _calibration_chart(plt, path: Path, block: dict) -> None:
-    """Draw predicted vs observed event rate per probability bin."""
+    """Draw predicted vs observed share up per probability bin."""
+    table = block.get("probability", {}).get("calibration", [])
     fig, ax = plt.subplots(figsize=(5, 5))
-    for side in ("long", "short"):
-        table = block[side]["calibration"]
-        ax.plot(
-            [r["mean_predicted"] for r in table],
-            [r["observed"] for r in table],
-            marker="o",
-            label=side,
-        )
+    ax.plot([r["mean_predicted"] for r in table], [r["observed"] for r in table], marker="o")
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
     ax.set(
-        xlabel="calibrated probability",
-        ylabel="observed event rate",
+        xlabel="calibrated P(up)",
+        ylabel="observed share up",
         title="Calibration (holdout)",
-        xlim=(0, 1),
-        ylim=(0, 1),
+        xlim=(0.3, 0.7),
+        ylim=(0.3, 0.7),
     )
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-
-
-def _decile_chart(plt, path: Path, holdout: dict, pooled: dict) -> None:
-    """Draw mean forward return (bps) by decile of long-minus-short probability."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    width = 0.4
-    for offset, (label, block) in zip(
-        (-width / 2, width / 2), (("walk-forward", pooled), ("holdout", holdout)), strict=True
-    ):
-        rows = block["return_by_decile"]
-        ax.bar(
-            [r["decile"] + offset for r in rows],
-            [r["mean_forward_return"] * 1e4 for r in rows],
-            width,
-            label=label,
-        )
-    ax.axhline(0, color="grey")
-    ax.set(
-        xlabel="decile of long-minus-short probability (10 = most long)",
-        ylabel="mean 1h forward return (bps)",
-        title="Forward return by confidence decile (before costs)",
-    )
-    ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)

@@ -91,6 +91,16 @@ class ReferenceRuleModel:
             strong if long else weak, weak if long else strong, direction, strong, 1.0
         )
 
+    def predict_many(self, rows) -> list[Prediction]:
+        """Score many rows (the backtest's batch), each as `predict` does."""
+        return [self.predict(list(row)) for row in rows]
+
+    def top_contributions_many(self, rows, n: int, directions) -> list[list[Contribution]]:
+        """Return `top_contributions` of many rows."""
+        return [
+            self.top_contributions(list(r), n, d) for r, d in zip(rows, directions, strict=True)
+        ]
+
     def top_contributions(
         self, values: Sequence[float], n: int = 3, direction: str | None = None
     ) -> list[Contribution]:

@@ -1,8 +1,9 @@
 """Reference check: on real candles, our replay of a fixed rule trades like backtesting.py running the same rule.
 
-Our side is the backtest engine itself (signaldesk.backtest.engine.run_steps with the run.py helpers): the cycle
-scores every candle with the fixed rule (tests/backtest/reference_rule.py), the policy approves every signal, the
-execution code posts and manages the orders on the paper exchange fed by the candles. The reference is
+Our side is the backtest engine itself, on the fast path a user's backtest runs (signaldesk.backtest.fast.run_fast
+with the run.py helpers; its scores computed once by BatchScores): the cycle scores every candle with the fixed
+rule (tests/backtest/reference_rule.py), the policy approves every signal, the execution code posts and manages
+the orders on the paper exchange fed by the candles. The reference is
 backtesting.py 0.6.6 running `MirrorStrategy`: the same rule on the same features, with the desk's order rules
 rebuilt from backtesting.py's own orders (limit, stop, contingent SL/TP, market close at the bar's close).
 
@@ -52,9 +53,11 @@ from pathlib import Path
 
 import pytest
 
-from signaldesk.backtest.engine import STEP, ApprovalPolicy, PolicyDesk, run_steps, step_times
+from signaldesk.backtest.engine import STEP, ApprovalPolicy, PolicyDesk, step_times
+from signaldesk.backtest.fast import run_fast
 from signaldesk.backtest.result import TradeRecord
 from signaldesk.backtest.run import WARMUP, csv_candles, leverage_fees, scratch_db, trade_records
+from signaldesk.backtest.scores import BatchScores
 from signaldesk.candles import save_candles
 from signaldesk.exchange.feed import CandleFeed
 from signaldesk.exchange.paper import PaperExchange
@@ -124,7 +127,8 @@ def settings_for(tmp: Path, fee: Decimal = Decimal(0)):
 
 
 def run_desk(out_dir: Path, settings, rules, since: datetime, until: datetime) -> DeskRun:
-    """Replay [since, until) through the engine with the fixed rule, as run_backtest does (its model injected)."""
+    """Replay [since, until) through the fast path with the fixed rule, as run_backtest does (its model
+    injected)."""
     candles, _ = csv_candles(DATA, SYMBOL, since - WARMUP, until)
     db, _ = scratch_db(out_dir)
     try:
@@ -133,7 +137,7 @@ def run_desk(out_dir: Path, settings, rules, since: datetime, until: datetime) -
         exchange = PaperExchange(db, feed, starting_jpy=settings.risk.paper_equity_jpy, rules=rules)
         desk = PolicyDesk(db, exchange, settings, ApprovalPolicy())
         model = ReferenceRuleModel()
-        steps = run_steps(
+        steps = run_fast(
             db,
             exchange,
             feed,
@@ -142,6 +146,7 @@ def run_desk(out_dir: Path, settings, rules, since: datetime, until: datetime) -
             read_calendar(settings.strategy.news_calendar),
             desk,
             step_times(since, until),
+            scores=BatchScores({SYMBOL: candles}),
         )
         return DeskRun(trade_records(db), leverage_fees(db), steps.equity[-1][1])
     finally:

@@ -1,3 +1,9 @@
 """Fixtures of the bot tests (defined in harness.py)."""
 
-from tests.bot.harness import bot_settings, fake_telegram  # noqa: F401
+from tests.bot.harness import (  # noqa: F401
+    bot_settings,
+    fake_telegram,
+    gmo,
+    gmo_exchange,
+    live_settings,
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -9,11 +10,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from telegram import Update
 
 from bot.desk import Desk
 from bot.jobs import JobTimes
-from bot.main import build_application, start_desk
+from bot.main import build_application, serve
 from signaldesk import signals
 from signaldesk.candles import read_candle_csv
 from signaldesk.clock import to_db, utc_now
@@ -29,8 +29,10 @@ BUNDLED = {
 }
 MARKET_INDEX = 200  # a quiet moment of the bundled candles
 ALICE, MALLORY = 111111111, 222222222
-FAST = JobTimes(announce=0.1, sweep=0.1, alerts=0.1, health=0.2, manage=0.2, first=0.05)
-IDLE = JobTimes(announce=3600, sweep=3600, alerts=3600, health=3600, manage=3600, first=3600)
+FAST = JobTimes(announce=0.1, sweep=0.1, alerts=0.1, health=0.2, manage=0.2, watch=0.2, first=0.05)
+IDLE = JobTimes(
+    announce=3600, sweep=3600, alerts=3600, health=3600, manage=3600, watch=3600, first=3600
+)
 
 
 @pytest.fixture
@@ -87,6 +89,10 @@ def seed_signal(db, now: datetime, **values) -> int:
         "expires_at": to_db(now + timedelta(minutes=15)),
     }
     row.update(values)
+    if "told_status" not in values and row["status"] in signals.DECIDED_STATUSES:
+        row["told_status"] = row[
+            "status"
+        ]  # seeded history was told long ago; pass told_status=None if not
     return signals.insert(db, signals.from_row({c: row.get(c) for c in signals.COLUMNS}))
 
 
@@ -133,6 +139,26 @@ def signal_row(db, signal_id: int) -> dict:
     return dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
 
 
+ANNOUNCEMENT_COLUMNS = ("announced_at", "telegram_chat_id", "telegram_message_id")
+
+
+def state_of(db, announced: bool = True) -> dict:
+    """Return what a person's input could change: signals, trades, orders, fills and system state
+    (heartbeats left out; the announcement columns too unless `announced`)."""
+    from signaldesk import signals as signal_rows
+
+    columns = [c for c in signal_rows.COLUMNS if announced or c not in ANNOUNCEMENT_COLUMNS]
+    state = {
+        "signals": db.execute(f"SELECT {', '.join(columns)} FROM signals ORDER BY id").fetchall()
+    }
+    for table in ("trades", "orders", "fills"):
+        state[table] = db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+    state["system_state"] = db.execute(
+        "SELECT key, value FROM system_state WHERE key NOT LIKE 'heartbeat:%' ORDER BY key"
+    ).fetchall()
+    return state
+
+
 def texts_to(fake: FakeTelegram, chat_id: int) -> list[str]:
     """Return the texts the bot sent to one chat, in order."""
     return [p["text"] for p in fake.calls_to("sendMessage") if int(p["chat_id"]) == chat_id]
@@ -168,13 +194,11 @@ def seed_market_signal(db, exchange: PaperExchange, **values) -> int:
     }
     plan = {k: str(v) for k, v in plan.items()}
     now = exchange.feed.now()
-    return seed_signal(
-        db,
-        now,
-        candle_time=to_db(candle.open_time),
-        expires_at=to_db(now + timedelta(minutes=15)),
-        **{**plan, **values},
-    )
+    timing = {
+        "candle_time": to_db(candle.open_time),
+        "expires_at": to_db(now + timedelta(minutes=15)),
+    }
+    return seed_signal(db, now, **{**timing, **plan, **values})
 
 
 @asynccontextmanager
@@ -185,26 +209,83 @@ async def running_desk(
     clock: Callable[[], datetime] = utc_now,
     exchange=None,
 ):
-    """Run the real application against the fake server (manual lifecycle, post_init called by hand).
+    """Run the real application against the fake server as `signaldesk bot` runs it
+    (bot.main.serve): start-up repair, the job queue, and polling that confirms an update only after
+    processing it.
 
-    The desk trades on a paper exchange over the bundled real candles unless another exchange is given.
+    The desk trades on a paper exchange over the bundled real candles unless another exchange is
+    given.
     """
     exchange = exchange or paper_exchange(db, settings)
     desk = Desk(settings=settings, db=db, exchange=exchange, clock=clock)
     app = build_application(settings, desk, times)
-    async with app:
-        await start_desk(app)
-        await app.start()
-        await app.updater.start_polling(
-            poll_interval=0, timeout=timedelta(seconds=1), allowed_updates=Update.ALL_TYPES
-        )
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve(app, stop))
+    while not app.running and not serving.done():
+        await asyncio.sleep(0.01)
+    if serving.done():
+        serving.result()  # start-up failed: raise its error
+    try:
+        yield app
+    finally:
+        stop.set()
+        await serving
 
 
 def fixed_clock(moment: datetime) -> Callable[[], datetime]:
     """Return a clock that always says `moment`."""
     return lambda: moment
+
+
+GMO_BOOKS = {"BTC_JPY": ("9999000", "10000000"), "ETH_JPY": ("399900", "400000")}
+
+
+@pytest.fixture
+def gmo():
+    """Return a running fake GMO with books at 10,000,000 (BTC_JPY) and 400,000 (ETH_JPY)."""
+    from tests.fakes.gmo_server import FakeGmo
+
+    fake = FakeGmo()
+    fake.start()
+    for symbol, (bid, ask) in GMO_BOOKS.items():
+        fake.set_book(symbol, bid=bid, ask=ask)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def live_settings(make_settings, fake_telegram, gmo, db_path, tmp_path):
+    """Return live-mode settings against the fake GMO, retrying an unseen exchange every 0.2 s."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[bot]\nexchange_retry_seconds = 0.2\nexchange_retry_max_seconds = 1.0\n", encoding="utf-8"
+    )
+    return make_settings(**live_env(gmo, fake_telegram.url, db_path, config))
+
+
+def live_env(gmo, telegram_url: str, db_path, config) -> dict[str, str]:
+    """Return the environment of a live desk against the fakes (Alice in her private chat)."""
+    return {
+        "SIGNALDESK_MODE": "live",
+        "SIGNALDESK_CONFIG": str(config),
+        "SIGNALDESK_DB": str(db_path),
+        "GMO_API_KEY": gmo.api_key,
+        "GMO_API_SECRET": gmo.api_secret,
+        "GMO_PUBLIC_URL": gmo.public_url,
+        "GMO_PRIVATE_URL": gmo.private_url,
+        "GMO_WS_PRIVATE_URL": gmo.ws_private_url,  # the fake's private stream, never GMO's
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_CHAT_ID": str(ALICE),
+        "TELEGRAM_USER_IDS": str(ALICE),
+        "TELEGRAM_API_URL": telegram_url,
+    }
+
+
+@pytest.fixture
+def gmo_exchange(live_settings):
+    """Return the live GMO client pointed at the fake (no pauses between read retries)."""
+    from signaldesk.exchange.factory import build_gmo, build_http
+
+    http = build_http()
+    yield build_gmo(live_settings, http, sleep=lambda seconds: None)
+    http.close()

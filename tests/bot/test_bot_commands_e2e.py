@@ -15,10 +15,10 @@ from tests.bot.harness import (
     fixed_clock,
     running_desk,
     seed_signal,
-    seed_trade,
     signal_row,
     texts_to,
 )
+from tests.bot.money_seed import seed_closed_trade, seed_snapshot, seed_would_have
 from tests.fakes.telegram_server import message_update
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=JST)
@@ -33,8 +33,10 @@ async def ask(fake, text: str, n: int) -> str:
 
 
 async def answer_to(fake, text: str, starts: str) -> str:
-    """Send a command as Alice and return the first message to her that starts with `starts`."""
-    fake.push_update(message_update(text, ALICE, ALICE))
+    """Send a command as Alice (unless `text` is empty) and return the first message to her starting
+    `starts`."""
+    if text:
+        fake.push_update(message_update(text, ALICE, ALICE))
 
     def answered(p) -> bool:
         return int(p["chat_id"]) == ALICE and p["text"].startswith(starts)
@@ -44,16 +46,20 @@ async def answer_to(fake, text: str, starts: str) -> str:
 
 
 def test_stop_halts_and_says_what_it_cancelled_and_kept(bot_settings, db, fake_telegram):
+    # The halt is answered at once; what the exchange did follows (it may be busy with an order).
     async def scenario():
         async with running_desk(bot_settings, db):
-            return await ask(fake_telegram, "/stop", 1)
+            return await ask(fake_telegram, "/stop", 1), await answer_to(
+                fake_telegram, "", "Cancelled"
+            )
 
-    text = asyncio.run(scenario())
+    halted, report = asyncio.run(scenario())
     state = trading_state(db)
     assert (state.halted, state.reason) == (True, f"/stop by {ALICE}")
-    assert text == (
-        "⛔ Trading halted.\nCancelled orders: none.\n"
-        "Positions kept (use /stop flatten to close them).\n/resume lifts the halt."
+    assert halted == "⛔ Trading halted. Cancelling resting entry orders…"
+    assert report == (
+        "Cancelled orders: none.\nPositions kept (use /stop flatten to close them).\n"
+        "/resume lifts the halt."
     )
     assert events(db, "stop_command")[0]["detail"]["flatten"] is False
 
@@ -65,8 +71,8 @@ def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(
         async with running_desk(bot_settings, db):
             usage = await ask(fake_telegram, "/stop now", 1)
             halted = trading_state(db).halted
-            await ask(fake_telegram, "/stop flatten", 2)
-            resumed = await ask(fake_telegram, "/resume", 3)
+            await answer_to(fake_telegram, "/stop flatten", "Close all 0 open trade(s)")
+            resumed = await answer_to(fake_telegram, "/resume", "▶️")
             return usage, halted, resumed
 
     usage, halted_after_usage, resumed = asyncio.run(scenario())
@@ -75,7 +81,8 @@ def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(
 
 
 def test_status_shows_equity_pnl_trades_positions_and_health(bot_settings, db, fake_telegram):
-    # P/L and trade counts come from the desk's fills (tests/risk); here a fresh paper desk shows zeros.
+    # P/L and trade counts come from the desk's fills (tests/risk); here a fresh paper desk shows
+    # zeros.
     with db.conn:
         db.conn.execute(
             "INSERT INTO runs (kind, started_at, finished_at, status) VALUES ('cycle', ?, ?, 'ok')",
@@ -96,34 +103,63 @@ def test_status_shows_equity_pnl_trades_positions_and_health(bot_settings, db, f
 
 
 def seed_report_day(db) -> None:
-    """Seed 2026-03-09 (JST): four closed trades, signals of every kind, model performance; plus neighbours."""
+    """Seed 2026-03-09 (JST): four closed trades with their fills, leverage fees (one for a trade
+    still open at the day's end), equity snapshots, signals of every kind with would-have outcomes,
+    model performance; plus neighbours."""
     day = datetime(2026, 3, 9, 0, 0, tzinfo=JST)
-    for hours, pnl, pct in (
-        (1, "3000", "0.03"),
-        (5, "-1000", "-0.01"),
-        (12, "2000", "0.02"),
-        (23.5, "-500", "-0.005"),
+    for hours, gross, leverage in (
+        (1, "3000", "0"),
+        (5, "-1000", "0"),
+        (12, "2000", "40"),
+        (23.5, "-500", "0"),
     ):
-        seed_trade(db, day + timedelta(hours=hours), pnl, pct, fees="10")
-    seed_trade(db, day - timedelta(minutes=1), "10000", "0.1")  # 03-08 23:59 JST
-    seed_trade(db, day + timedelta(hours=24, minutes=10), "7000", "0.07")  # 03-10 00:10 JST
-    kinds = (
-        ("APPROVED", "LONG", None),
-        ("EXECUTED", "LONG", None),
-        ("REJECTED", "LONG", 0.004),
-        ("REJECTED", "LONG", None),
-        ("EXPIRED", "SHORT", -0.006),
-        ("LOGGED", "LONG", 0.01),
-        ("FILTERED", "LONG", 0.02),
+        seed_closed_trade(db, day + timedelta(hours=hours), gross, fee="10", leverage_fee=leverage)
+    seed_closed_trade(db, day - timedelta(minutes=1), "10000")  # 03-08 23:59 JST
+    # 03-09 04:10 .. 03-10 00:10 JST: held across 06:00 on the 9th, so the 9th pays its fee
+    # without the trade closing that day
+    held = seed_closed_trade(
+        db,
+        day + timedelta(hours=24, minutes=10),
+        "7000",
+        leverage_fee="60",
+        symbol="ETH_JPY",
+        held=timedelta(hours=20),
+        fee_at=day + timedelta(hours=6),
     )
-    for minute, (status, direction, outcome) in enumerate(kinds):
-        seed_signal(
+    position = {
+        "trade_id": held,
+        "symbol": "ETH_JPY",
+        "direction": "LONG",
+        "size": "0.5",
+        "entry_price": "362000",
+        "mark_price": "361880",
+        "unrealised_jpy": "-60",
+    }
+    seed_snapshot(db, day - timedelta(minutes=15), "1010000")
+    seed_snapshot(db, day + timedelta(hours=12), "1012000")
+    seed_snapshot(db, day + timedelta(hours=23, minutes=45), "1013300", "-60", [position])
+    seed_snapshot(
+        db, day + timedelta(hours=24, minutes=15), "1020000"
+    )  # the next morning: not the day's
+    kinds = (
+        ("APPROVED", "LONG", None, None),
+        ("EXECUTED", "LONG", None, None),
+        ("REJECTED", "LONG", 0.004, ("closed", "-800")),
+        ("REJECTED", "LONG", None, None),
+        ("EXPIRED", "SHORT", -0.006, ("not_filled", "0")),
+        ("LOGGED", "LONG", 0.01, None),
+        ("FILTERED", "LONG", -0.02, ("closed", "300")),
+    )
+    for minute, (status, direction, outcome, would) in enumerate(kinds):
+        signal_id = seed_signal(
             db,
             day + timedelta(hours=2, minutes=15 * minute),
             status=status,
             direction=direction,
             outcome_return=outcome,
         )
+        if would:
+            seed_would_have(db, signal_id, *would)
     with db.conn:
         for version, auc, n in (("v1", 0.60, 100), ("v2", 0.50, 300)):
             db.conn.execute(
@@ -138,37 +174,59 @@ def test_report_shows_the_previous_jst_day_and_writes_the_summary(bot_settings, 
 
     async def scenario():
         async with running_desk(bot_settings, db, clock=fixed_clock(REPORT_MORNING)):
-            text = await ask(fake_telegram, "/report", 1)
+            text = await answer_to(fake_telegram, "/report", "<b>Daily report")
             photo = await fake_telegram.wait_for("sendPhoto")
             return text, photo[0]
 
     text, photo = asyncio.run(scenario())
     lines = text.split("\n")
-    assert lines[0] == "<b>Daily report 2026-03-09 (JST)</b>"
-    assert lines[1] == "Trades 4 (won 2, lost 2) · P/L ¥3,500 · fees ¥40"  # 3000-1000+2000-500
-    # win 2/4; PF (3000+2000)/(1000+500)=3.33; drawdown 3000->2000 = 1000; Sharpe mean .00875 / sd .019311 = 0.45
-    assert (
-        lines[2]
-        == "Win rate 50.0% · profit factor 3.33 · max drawdown ¥1,000 · Sharpe 0.45 (per trade)"
+    # money from the ledger: gross 3,500 - execution fees 40 - leverage fees 40 (trade #3) and 60
+    # (the trade still open)
+    assert lines[:4] == [
+        "<b>Daily report 2026-03-09 (JST)</b> · paper",
+        "P/L +¥3,360 after fees ¥140 (execution ¥40, leverage ¥100)",
+        "Trades closed 4 (won 2, lost 2)",
+        "• #1 BTC_JPY LONG +¥2,990 (take-profit 2; fees ¥10)",
+    ]
+    assert lines[5] == "• #3 BTC_JPY LONG +¥1,950 (take-profit 2; fees ¥50, leverage ¥40)"
+    # equity is the day's last snapshot (23:45 JST), not the next morning's: +3,360 realised and
+    # -60 unrealised
+    assert lines[7:10] == [
+        "Equity ¥1,013,300 at 23:45 JST (the day's last snapshot; change +¥3,300)",
+        "Open at the day's end: 1 (unrealised -¥60)",
+        "• #6 ETH_JPY LONG 0.5 @ ¥362,000, marked ¥361,880: unrealised -¥60",
+    ]
+    # the month and all time add the 03-08 trade (+10,000); the 03-10 trade is after the day
+    assert lines[10] == "Month to date +¥13,360 · since the start +¥13,360 (deposit ¥1,000,000)"
+    # 5 trades to the day's end: 10,000 2,990 -1,010 1,950 -510 -> PF 14,940 / 1,520; no Sharpe
+    # below 20 trades
+    assert lines[11] == (
+        "All trades to date: win rate 60% (3 of 5 trades) · profit factor 9.83 (5 trades) · "
+        "max drawdown ¥1,010 · Sharpe n/a (5 trades)"
     )
     assert (
-        lines[3] == "Signals 5: approved 2, rejected 2, expired 1"
-    )  # LOGGED/FILTERED are not proposals
-    assert (
-        lines[4] == "Missed (resolved 2): rejected +0.40%, expired +0.60%"
-    )  # SHORT earns from a -0.6% move
-    assert lines[5] == "Model live AUC 0.525 · equity ¥1,000,000"  # (0.6*100 + 0.5*300) / 400
+        lines[12] == "Signals 5: approved 2, rejected 2, expired 1"
+    )  # LOGGED/FILTERED: not proposals
+    assert lines[13] == (
+        "Would have made (the desk's own plan on the candles that followed): rejected 2: -¥800, 1 "
+        "not "
+        "simulated yet; expired 1: ¥0; filtered 1: +¥300"
+    )
+    assert lines[14] == "Model hit rate 67% (2 of 3 resolved signals, 28 days; backtest 62%)"
     assert photo["photo"][:8] == b"\x89PNG\r\n\x1a\n"
     row = db.conn.execute(
-        "SELECT total_trades, total_pnl_jpy, max_drawdown_jpy, signals_generated, "
-        "missed_return_pct, model_auc FROM daily_summary WHERE date = '2026-03-09'"
+        "SELECT total_trades, total_pnl_jpy, fees_jpy, max_drawdown_jpy, signals_generated, "
+        "missed_return_pct, equity_jpy, model_auc FROM daily_summary WHERE date = '2026-03-09'"
     ).fetchone()
-    assert (row[0], row[1], row[2], row[3], round(row[4], 6), round(row[5], 6)) == (
+    # missed: -800 of the previous day's closing equity 1,010,000 = -0.0792 %
+    assert (*row[:5], round(row[5], 4), row[6], round(row[7], 6)) == (
         4,
-        "3500",
-        "1000",
+        "3360",
+        "140",
+        "1010",
         5,
-        1.0,
+        -0.0792,
+        "1013300",
         0.525,
     )
 
@@ -207,6 +265,8 @@ def test_modify_within_the_rules_recomputes_risk_and_stays_pending(bot_settings,
     async def scenario():
         async with running_desk(bot_settings, db):
             await fake_telegram.wait_for("sendMessage")
+            while signal_row(db, signal_id)["telegram_message_id"] is None:
+                await asyncio.sleep(0.02)  # the card's id is stored just after it was sent
             text = await ask(fake_telegram, f"/modify_{signal_id} size=0.005 stop=9950000", 2)
             edits = await fake_telegram.wait_for("editMessageText")
             return text, edits[0]

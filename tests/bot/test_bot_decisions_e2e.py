@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from signaldesk.audit import events
+from signaldesk.audit import audit_strangers, events
 from signaldesk.clock import to_db, utc_now
 from tests.bot.harness import (
     ALICE,
@@ -31,9 +31,13 @@ def announced(fake, signal_id: int) -> list[dict]:
     ]
 
 
-async def wait_announced(fake, signal_id: int) -> dict:
-    """Wait until a signal's announcement went out; return its sendMessage parameters."""
+async def wait_announced(fake, signal_id: int, db=None) -> dict:
+    """Wait until a signal's announcement went out (and, given the db, its message id is stored)."""
     await fake.wait_for("sendMessage", where=lambda p: p in announced(fake, signal_id))
+    for _ in range(100):
+        if db is None or signal_row(db, signal_id)["telegram_message_id"] is not None:
+            break
+        await asyncio.sleep(0.02)
     return announced(fake, signal_id)[0]
 
 
@@ -56,7 +60,7 @@ def test_pending_signal_is_announced_once_with_buttons_and_stored(bot_settings, 
     row = signal_row(db, signal_id)
     assert len(announced(fake_telegram, signal_id)) == 1
     assert sent["reply_markup"]["inline_keyboard"][0][1]["callback_data"] == f"reject:{signal_id}"
-    assert "calibrated probability of a ≥0.3% move up within 1h 00m" in sent["text"]
+    assert "calibrated probability that the price is higher in 1h 00m" in sent["text"]
     assert (
         "rsi_14 = 61.5 (pushed the score +0.420)" in sent["text"]
         and f"/approve_{signal_id}" in sent["text"]
@@ -71,25 +75,42 @@ def test_approve_by_button_places_the_order_and_says_so(bot_settings, db, fake_t
 
     async def scenario():
         async with running_desk(bot_settings, db, clock=exchange.feed.now, exchange=exchange):
-            await wait_announced(fake_telegram, signal_id)
+            await wait_announced(fake_telegram, signal_id, db)
             message_id = signal_row(db, signal_id)["telegram_message_id"]
             fake_telegram.push_update(
                 callback_update(f"approve:{signal_id}", ALICE, ALICE, message_id)
             )
             answers = await fake_telegram.wait_for("answerCallbackQuery")
-            edits = await fake_telegram.wait_for("editMessageText")
-            return answers, edits
+            await fake_telegram.wait_for(
+                "editMessageText", where=lambda p: "entry order sent" in p["text"]
+            )
+            notice = await reply_to(fake_telegram, ALICE, 2)  # the announcement, then the outcome
+            return answers, fake_telegram.calls_to("editMessageText"), notice
 
-    answers, edits = asyncio.run(scenario())
+    answers, edits, notice = asyncio.run(scenario())
     row = signal_row(db, signal_id)
-    assert (row["status"], row["approved_by"]) == ("EXECUTED", str(ALICE))
-    assert answers[0]["text"] == f"Signal #{signal_id} approved"
-    assert "order placed" in edits[-1]["text"] and "reply_markup" not in edits[-1]
+    assert (row["status"], row["approved_by"], row["told_status"]) == (
+        "EXECUTED",
+        str(ALICE),
+        "EXECUTED",
+    )
+    assert (
+        answers[0]["text"] == f"Signal #{signal_id} approved; checking risk and placing the order…"
+    )
+    # the card says "placing the order…" unless the order was out before that edit's turn came
+    assert all("placing the order…" in e["text"] for e in edits[:-1]) and len(edits) <= 2
+    assert "entry order sent" in edits[-1]["text"] and "reply_markup" not in edits[-1]
+    assert notice.startswith(
+        f"<b>Signal #{signal_id} · BTC_JPY LONG</b>\n✅ Approved by {ALICE}; entry order sent"
+    )
     assert [o.side for o in exchange.active_orders("BTC_JPY")] == ["BUY"]
     assert [e["detail"]["signal_id"] for e in events(db, "approved")] == [signal_id]
+    assert fake_telegram.refused == []
 
 
 def test_approve_by_text_then_double_approve_changes_nothing(bot_settings, db, fake_telegram):
+    # The reply says the approval was taken; the outcome follows as its own message once the order
+    # is out.
     exchange = paper_exchange(db, bot_settings)
     signal_id = seed_market_signal(db, exchange)
 
@@ -98,15 +119,17 @@ def test_approve_by_text_then_double_approve_changes_nothing(bot_settings, db, f
             await wait_announced(fake_telegram, signal_id)
             fake_telegram.push_update(message_update(f"/approve_{signal_id}", ALICE, ALICE))
             first = await reply_to(fake_telegram, ALICE, 2)  # the announcement, then the answer
+            outcome = await reply_to(fake_telegram, ALICE, 3)
             decided_at = signal_row(db, signal_id)["decided_at"]
             fake_telegram.push_update(
                 message_update(f"/approve_{signal_id}@example_approval_bot", ALICE, ALICE)
             )
-            second = await reply_to(fake_telegram, ALICE, 3)
-            return first, decided_at, second
+            second = await reply_to(fake_telegram, ALICE, 4)
+            return first, outcome, decided_at, second
 
-    first, decided_at, second = asyncio.run(scenario())
-    assert first.startswith(f"✅ Approved by {ALICE}; order placed\nEXECUTED trade #1")
+    first, outcome, decided_at, second = asyncio.run(scenario())
+    assert first == f"Signal #{signal_id} approved; checking risk and placing the order…"
+    assert f"✅ Approved by {ALICE}; entry order sent\nEXECUTED trade #1" in outcome
     assert f"Signal #{signal_id} is already EXECUTED by {ALICE}" in second
     assert signal_row(db, signal_id)["decided_at"] == decided_at
     assert len(exchange.active_orders("BTC_JPY")) == 1
@@ -117,7 +140,7 @@ def test_double_tap_is_answered_with_the_actual_state(bot_settings, db, fake_tel
 
     async def scenario():
         async with running_desk(bot_settings, db):
-            await wait_announced(fake_telegram, signal_id)
+            await wait_announced(fake_telegram, signal_id, db)
             message_id = signal_row(db, signal_id)["telegram_message_id"]
             fake_telegram.push_update(
                 callback_update(f"reject:{signal_id}", ALICE, ALICE, message_id)
@@ -159,7 +182,10 @@ def test_unknown_id_and_malformed_id_are_answered(bot_settings, db, fake_telegra
 
     unknown, malformed = asyncio.run(scenario())
     assert unknown == "Signal #999 does not exist; nothing changed."
-    assert malformed == "/approve_… needs a numeric signal id, like /approve_12. Nothing changed."
+    assert malformed == (
+        "/approve_… needs an id of 1 to 18 digits 0-9, like /approve_12 (got “abc”). "
+        "Nothing changed."
+    )
 
 
 def test_stranger_is_dropped_silently_and_audited(bot_settings, db, fake_telegram):
@@ -167,7 +193,7 @@ def test_stranger_is_dropped_silently_and_audited(bot_settings, db, fake_telegra
 
     async def scenario():
         async with running_desk(bot_settings, db):
-            await wait_announced(fake_telegram, signal_id)
+            await wait_announced(fake_telegram, signal_id, db)
             message_id = signal_row(db, signal_id)["telegram_message_id"]
             fake_telegram.push_update(message_update(f"/approve_{signal_id}", MALLORY, MALLORY))
             fake_telegram.push_update(
@@ -179,16 +205,16 @@ def test_stranger_is_dropped_silently_and_audited(bot_settings, db, fake_telegra
             await reply_to(fake_telegram, ALICE, 2)
 
     asyncio.run(scenario())
-    refused = events(db, "unauthorized")
     assert signal_row(db, signal_id)["status"] == "PENDING"
     assert (
         texts_to(fake_telegram, MALLORY) == []
         and fake_telegram.calls_to("answerCallbackQuery") == []
     )
-    assert sorted((e["detail"]["user_id"], e["detail"]["chat_id"]) for e in refused) == [
-        (MALLORY, ALICE),
-        (MALLORY, MALLORY),
-    ]
+    assert events(db, "unauthorized") == []  # the hour is still open: tallied, not yet audited
+    assert audit_strangers(db, utc_now() + timedelta(hours=1)) == 1
+    detail = events(db, "unauthorized")[0]["detail"]
+    assert (detail["user_id"], detail["chat_id"], detail["dropped"]) == (MALLORY, MALLORY, 2)
+    assert detail["kinds"] == {"message": 1, "callback_query": 1}
 
 
 def test_edited_command_and_other_bots_command_are_ignored(bot_settings, db, fake_telegram):
@@ -213,12 +239,12 @@ def test_edited_command_and_other_bots_command_are_ignored(bot_settings, db, fak
 
 def test_expiry_marks_timeout_and_edits_the_buttons_away(bot_settings, db, fake_telegram):
     now = utc_now()
-    signal_id = seed_signal(db, now, expires_at=to_db(now + timedelta(seconds=1)))
+    signal_id = seed_signal(db, now, expires_at=to_db(now + timedelta(seconds=2)))
 
     async def scenario():
         async with running_desk(bot_settings, db):
             await wait_announced(fake_telegram, signal_id)
-            return await fake_telegram.wait_for("editMessageText")
+            return await fake_telegram.wait_for("editMessageText", timeout=10)
 
     edits = asyncio.run(scenario())
     row = signal_row(db, signal_id)

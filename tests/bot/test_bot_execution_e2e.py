@@ -67,17 +67,24 @@ def test_approve_places_a_resting_entry_and_stop_cancels_it(bot_settings, db, fa
             fake_telegram.push_update(
                 callback_update(f"approve:{signal_id}", ALICE, ALICE, message_id)
             )
-            edit = (await fake_telegram.wait_for("editMessageText"))[0]
+            edit = (
+                await fake_telegram.wait_for(
+                    "editMessageText", where=lambda p: "entry order sent" in p["text"]
+                )
+            )[0]
+            await fake_telegram.wait_for(  # the announcement, then the outcome notice
+                "sendMessage", n=2, where=lambda p: int(p["chat_id"]) == ALICE
+            )
             resting = [o.order_id for o in exchange.active_orders("BTC_JPY")]
             fake_telegram.push_update(message_update("/positions", ALICE, ALICE))
             fake_telegram.push_update(message_update("/stop", ALICE, ALICE))
             await fake_telegram.wait_for(
-                "sendMessage", n=3, where=lambda p: int(p["chat_id"]) == ALICE
+                "sendMessage", n=5, where=lambda p: int(p["chat_id"]) == ALICE
             )
             return edit, resting
 
     edit, resting = asyncio.run(scenario())
-    positions, stop_reply = texts_to(fake_telegram, ALICE)[1:3]
+    positions, halted, stop_reply = texts_to(fake_telegram, ALICE)[2:5]
     cancelled = db.conn.execute(
         "SELECT id, exchange_order_id FROM orders WHERE purpose = 'entry' AND status = 'CANCELED'"
     ).fetchall()
@@ -85,4 +92,5 @@ def test_approve_places_a_resting_entry_and_stop_cancels_it(bot_settings, db, fa
     assert len(resting) == 1 and [r[1] for r in cancelled] == resting
     assert exchange.active_orders("BTC_JPY") == [] and trading_state(db).halted
     assert positions.startswith("<b>1 open</b>\n#1 BTC_JPY LONG") and "(pending)" in positions
-    assert stop_reply.startswith(f"⛔ Trading halted.\nCancelled orders: #{cancelled[0][0]}.")
+    assert halted == "⛔ Trading halted. Cancelling resting entry orders…"
+    assert stop_reply.startswith(f"Cancelled orders: #{cancelled[0][0]}.")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.views import alert_text, confidence_meaning, duration, split_message, why_lines
+from bot.views import (
+    StatusView,
+    alert_text,
+    confidence_meaning,
+    duration,
+    edge_line,
+    split_message,
+    status_text,
+    why_lines,
+)
 
 
 def test_split_message_keeps_every_part_under_the_limit_and_loses_nothing():
@@ -51,8 +60,21 @@ def test_why_lines_orders_contributions_by_size_and_escapes():
 
 def test_confidence_meaning_names_the_direction_and_horizon():
     assert confidence_meaning("SHORT", 0.003, timedelta(hours=1)) == (
-        "calibrated probability of a ≥0.3% move down within 1h 00m"
+        "calibrated probability that the price is lower in 1h 00m"
     )
+
+
+def test_a_signal_without_a_measured_edge_says_so_on_its_card():
+    no_edge = {
+        "rule": "edge",
+        "ok": True,
+        "detail": "no measured edge after costs: decision support only",
+    }
+    measured = {**no_edge, "detail": "walk-forward edge after costs above zero with its interval"}
+    assert edge_line([{"rule": "threshold", "ok": True, "detail": "x"}, no_edge]) == (
+        "⚠️ no measured edge after costs: decision support only"
+    )
+    assert edge_line([measured]) is None and edge_line([]) is None
 
 
 def test_duration_reads_like_a_person_would_say_it():
@@ -62,3 +84,29 @@ def test_duration_reads_like_a_person_would_say_it():
         "1h 02m",
         "1d 1h",
     ]
+
+
+def test_status_shows_the_active_model_line():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    now = datetime(2025, 6, 11, tzinfo=UTC)
+    view = StatusView(
+        "paper",
+        False,
+        "",
+        None,
+        0,
+        None,
+        Decimal(0),
+        0,
+        None,
+        None,
+        None,
+        now,
+        now,
+        now,
+        model_line="Model default-2: learned until 2024-12-31 (age 162d) · no measured edge after "
+        "costs: decision support only",
+    )
+    assert "no measured edge after costs: decision support only" in status_text(view)

@@ -1,4 +1,5 @@
-"""Report statistics computed by hand: win rate, profit factor, drawdown, Sharpe, signed missed returns."""
+"""Report statistics computed by hand: win rate, profit factor, drawdown, Sharpe, trade
+statistics with their sample sizes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from signaldesk.report import (
     previous_day,
     profit_factor,
     sharpe,
-    signed_return,
     win_rate,
 )
 
@@ -63,10 +63,6 @@ def test_sharpe_scales_by_the_square_root_of_periods():
 
 def test_sharpe_is_undefined_for_one_trade_or_no_spread():
     assert (sharpe([0.01]), sharpe([0.01, 0.01])) == (None, None)
-
-
-def test_a_short_earns_from_a_fall():
-    assert (signed_return("SHORT", -0.006), signed_return("LONG", -0.006)) == (0.006, -0.006)
 
 
 def test_the_previous_jst_day_of_a_morning_report():

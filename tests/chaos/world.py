@@ -18,6 +18,7 @@ from signaldesk import signals
 from signaldesk.clock import utc_now
 from signaldesk.storage import apply_migrations, open_db
 from tests.fakes.gmo_server import FakeGmo
+from tests.fakes.live_desk import allow_live
 from tests.fakes.telegram_server import fixture, message_update
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +56,7 @@ class World:
         (self.tmp / "config.toml").write_text(CONFIG.format(risk=self.risk), encoding="utf-8")
         db = open_db(self.db_path)
         apply_migrations(db)
+        allow_live(db)  # the golive gate: live mode against the fakes
         db.close()
         return self
 

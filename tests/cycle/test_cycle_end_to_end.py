@@ -12,6 +12,7 @@ from signaldesk import state
 from signaldesk.clock import to_db
 from signaldesk.cycle_job import run_live_cycle
 from signaldesk.exchange.factory import build_gmo, build_http
+from signaldesk.settings import DEFAULT_MODEL_VERSION
 from signaldesk.storage import open_current_db
 from tests.fakes.gmo_server import FakeGmo
 from tests.fakes.telegram_server import FakeTelegram
@@ -21,6 +22,7 @@ NOW = datetime(
 )  # the 11:45 UTC candle closed at 12:00 and is published
 TOKEN = "7000000001:TESTTOKENplaceholder"
 PERMISSIVE = """[strategy]
+threshold_source = "settings"
 long_threshold = 0.01
 short_threshold = 0.01
 top_fraction = 1.0
@@ -98,11 +100,12 @@ def test_cycle_writes_one_row_per_symbol_and_a_rerun_writes_nothing(desk):
     assert [r["symbol"] for r in rows] == ["BTC_JPY", "ETH_JPY"]
     for row in rows:
         assert row["candle_time"] == "2025-06-10T11:45:00.000+00:00"
-        assert row["model_version"] == "default"
+        assert row["model_version"] == DEFAULT_MODEL_VERSION
         assert 0 < row["prob_long"] < 1 and 0 < row["prob_short"] < 1
         assert row["confidence"] == max(row["prob_long"], row["prob_short"])
         assert len(json.loads(row["features"])["values"]) == 12
-        assert row["status"] == "LOGGED"  # honest calibrated probabilities stay below 0.75 / 0.80
+        assert row["status"] == "LOGGED"  # the operating point fires on under 1% of candles
+        assert "(model operating point" in _checks(row)["threshold"]["detail"]
         assert not _checks(row)["threshold"]["ok"]
     btc_close = db.execute(
         "SELECT close FROM candles WHERE symbol = 'BTC_JPY' AND open_time = ?",

@@ -10,12 +10,13 @@ import pytest
 from signaldesk.candles import Candle
 from signaldesk.health import (
     api_failure_alert,
+    firing_rate_alert,
     memory_alert,
     memory_used_fraction,
     price_move_alert,
 )
 from signaldesk.news import CalendarError, blackout_event, future_events, read_calendar
-from signaldesk.outcomes import auc, event_of
+from signaldesk.outcomes import auc, went_its_way
 
 T0 = datetime(2025, 6, 11, 12, 30, tzinfo=UTC)
 
@@ -73,9 +74,32 @@ def test_third_api_failure_halts():
     assert alert.halts and alert.severity == "critical" and "3 consecutive" in alert.text
 
 
-def test_auc_and_events():
+def test_auc_and_directions():
     assert auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
     assert auc([1, 0, 1, 0], [0.5, 0.5, 0.5, 0.5]) == 0.5
     assert auc([1, 1], [0.1, 0.2]) is None
-    assert event_of("LONG", 0.004, 0.003) == 1 and event_of("LONG", 0.002, 0.003) == 0
-    assert event_of("SHORT", -0.003, 0.003) == 1 and event_of("SHORT", 0.01, 0.003) == 0
+    assert went_its_way("LONG", 0.0001) == 1 and went_its_way("LONG", -0.002) == 0
+    assert went_its_way("SHORT", -0.0001) == 1 and went_its_way("SHORT", 0.01) == 0
+    assert went_its_way("LONG", 0.0) == went_its_way("SHORT", 0.0) == 0
+
+
+# 1.5 signals a day over 2 symbols: 1.5 / 192 of the candles; a 7-day window scores 1,344 candles.
+EXPECTED, DAYS, SYMBOLS = 1.5 / 192, 7, 2
+
+
+@pytest.mark.parametrize(
+    "fired, scored, alerts",
+    [
+        (10, 1344, False),  # 1.4 a day: on target
+        (4, 1344, False),  # 0.57 a day: inside x1/3
+        (3, 1344, True),  # 0.43 a day: below 1.5 / 3
+        (32, 1344, True),  # 4.6 a day: above 1.5 x 3
+        (0, 1000, False),  # not a full window yet (a model promoted five days ago)
+    ],
+)
+def test_firing_rate_alert_fires_outside_the_band_over_a_full_window(fired, scored, alerts):
+    alert = firing_rate_alert(fired, scored, EXPECTED, DAYS, SYMBOLS, 3.0, "v2:2025-06-11")
+    assert (alert is not None) is alerts
+    if alert:
+        assert alert.kind == "firing_rate" and "1.50 a day" in alert.text
+        assert alert.dedupe_key == "firing_rate:v2:2025-06-11" and not alert.halts

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from signaldesk.model.inference import Contribution
 from signaldesk.rules import Candidate, Context, evaluate, status_of
 
 PASSING = Candidate(
@@ -48,13 +49,14 @@ def test_a_clean_candidate_passes_every_rule(make_settings):
         "trades_today",
         "loss_limits",
         "spot_short",
+        "edge",
     ]
 
 
 @pytest.mark.parametrize(
     "change, rule, status, words",
     [
-        ({"confidence": 0.70, "prob_long": 0.70}, "threshold", "LOGGED", "0.700 < 0.75"),
+        ({"confidence": 0.70, "prob_long": 0.70}, "threshold", "LOGGED", "0.700 < 0.75 (strategy"),
         ({"prob_short": 0.85}, "threshold", "LOGGED", "other side 0.850"),
         ({"confidence_rank": 0.85}, "top_rank", "LOGGED", "needs >= 90%"),
     ],
@@ -68,6 +70,51 @@ def test_short_needs_its_own_higher_threshold(make_settings):
     short = Candidate("BTC_JPY", "SHORT", 0.78, 0.95, 0.02, 0.78)
     got, checks = verdict(make_settings(), candidate=short)
     assert got == "LOGGED" and "0.780 < 0.80" in checks["threshold"].detail
+
+
+def with_config(make_settings, tmp_path, text: str):
+    """Return settings read from a config.toml with `text`."""
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return make_settings(SIGNALDESK_CONFIG=str(path))
+
+
+def test_the_model_s_operating_point_replaces_the_absolute_thresholds(make_settings):
+    at_cutoff = replace(PASSING, confidence=0.58, prob_long=0.58, prob_short=0.42, cutoff=0.575)
+    got, checks = verdict(make_settings(), candidate=at_cutoff)
+    assert (
+        got == "PENDING" and "0.580 >= 0.575 (model operating point" in checks["threshold"].detail
+    )
+    below = replace(at_cutoff, cutoff=0.581)
+    got, checks = verdict(make_settings(), candidate=below)
+    assert got == "LOGGED" and "0.580 < 0.581" in checks["threshold"].detail
+
+
+def test_threshold_source_settings_keeps_the_absolute_thresholds(make_settings, tmp_path):
+    settings = with_config(make_settings, tmp_path, '[strategy]\nthreshold_source = "settings"\n')
+    candidate = replace(PASSING, confidence=0.58, prob_long=0.58, prob_short=0.42, cutoff=0.575)
+    got, checks = verdict(settings, candidate=candidate)
+    assert got == "LOGGED" and "0.580 < 0.75 (strategy threshold" in checks["threshold"].detail
+
+
+@pytest.mark.parametrize(
+    "edge, announce, ok, words",
+    [
+        (None, True, True, "not measured"),
+        (True, True, True, "above zero"),
+        (False, True, True, "no measured edge after costs: decision support only"),
+        (False, False, False, "not announced: strategy.announce_without_edge = false"),
+    ],
+)
+def test_the_edge_rule_says_whether_costs_are_covered(
+    make_settings, tmp_path, edge, announce, ok, words
+):
+    settings = with_config(
+        make_settings, tmp_path, f"[strategy]\nannounce_without_edge = {str(announce).lower()}\n"
+    )
+    got, checks = verdict(settings, candidate=replace(PASSING, measured_edge=edge))
+    assert checks["edge"].ok is ok and words in checks["edge"].detail
+    assert got == ("PENDING" if ok else "FILTERED")
 
 
 @pytest.mark.parametrize(
@@ -169,3 +216,24 @@ def test_a_liquidation_spike_blocks_only_the_direction_it_matches(make_settings)
         judge(scored, market, settings)
         check = next(c for c in scored.checks if c.rule == "liquidations")
         assert check.ok is not blocked
+
+
+def test_only_verdicts_that_are_not_logged_are_explained():
+    from signaldesk.cycle import Scored, explain_verdict
+
+    asked = []
+
+    def explain():
+        asked.append(1)
+        return [Contribution("rsi_14", 0.7, 0.2)]
+
+    logged = Scored(
+        "BTC_JPY", None, None, None, None, features={}, status="LOGGED", explain=explain
+    )
+    filtered = Scored(
+        "BTC_JPY", None, None, None, None, features={}, status="FILTERED", explain=explain
+    )
+    explain_verdict(logged)
+    explain_verdict(filtered)
+    assert "top" not in logged.features and len(asked) == 1
+    assert filtered.features["top"] == [{"feature": "rsi_14", "value": 0.7, "contribution": 0.2}]

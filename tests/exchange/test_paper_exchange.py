@@ -26,7 +26,8 @@ from signaldesk.exchange.model import (
     OrderRequest,
 )
 from signaldesk.exchange.paper import PaperExchange
-from signaldesk.exchange.paperfills import DEFAULT_RULES, LEVERAGE_FEE_PER_DAY
+from signaldesk.exchange.paperfills import DEFAULT_RULES
+from signaldesk.fees import position_fee
 
 DATA = Path(__file__).resolve().parent.parent.parent / "data"
 D = Decimal
@@ -212,19 +213,47 @@ def test_close_order_checks_side_and_size(db):
         paper.close_order(CloseRequest("BTC_JPY", SELL, MARKET, 999999, D("0.01")))
 
 
-def test_leverage_fee_charged_for_each_0600_jst_crossed(db):
+def fee_rows(db) -> list[tuple]:
+    """Return the paper ledger's leverage fees as (UTC time, amount, reference)."""
+    rows = db.execute(
+        "SELECT at, amount, reference FROM paper_ledger WHERE kind = 'leverage_fee' ORDER BY id"
+    ).fetchall()
+    return [(at[11:16], D(amount), ref) for at, amount, ref in rows]
+
+
+def test_leverage_fee_charged_for_each_0600_jst_crossed_at_the_days_close(db):
     i = next(k for k, c in enumerate(btc()) if c.open_time.hour == 20 and c.open_time.minute == 0)
     paper, feed = desk(db, i)  # now = 20:15 UTC = 05:15 JST
-    paper.place_order(OrderRequest("BTC_JPY", BUY, MARKET, D("0.01")))
-    for _ in range(3):
-        feed.advance()  # 21:00 UTC = 06:00 JST
-    last = feed.ticker("BTC_JPY").last
+    paper.place_order(OrderRequest("BTC_JPY", BUY, MARKET, D("1")))
+    (position,) = paper.open_positions("BTC_JPY")
+    for _ in range(6):
+        feed.advance()  # past 21:00 UTC = 06:00 JST: the fee is due at the 20:45 candle's close
     before = paper.assets()[0].amount
-    rows = db.execute("SELECT amount FROM paper_ledger WHERE kind = 'leverage_fee'").fetchall()
-    assert [D(r[0]) for r in rows] == [-(last * D("0.01") * LEVERAGE_FEE_PER_DAY)]
+    close = btc()[i + 3].close  # the candle 20:45-21:00 UTC
+    fee = position_fee(D("1"), close, D("0.0004"))
+    assert fee > 0 and fee == int(fee)  # whole yen
+    assert fee_rows(db) == [("21:00", -fee, f"position {position.position_id}")]
     for _ in range(4):
         feed.advance()
     assert paper.assets()[0].amount == before  # no new boundary crossed yet
+
+
+def test_a_position_closed_after_a_boundary_pays_it_even_when_both_are_seen_at_once(db):
+    c = btc()
+
+    def falls_after_six(k: int) -> bool:  # the lows after 06:00 JST undercut everything before
+        return min(x.low for x in c[k + 4 : k + 8]) < min(x.low for x in c[k : k + 4]) - 2
+
+    i = next(k for k in range(len(c) - 8) if c[k].open_time.hour == 20 and falls_after_six(k))
+    paper, feed = desk(db, i)  # 05:15 JST
+    paper.place_order(OrderRequest("BTC_JPY", BUY, MARKET, D("1")))
+    (position,) = paper.open_positions("BTC_JPY")
+    stop = min(x.low for x in c[i : i + 4]) - 1  # reached only after 06:00 JST
+    paper.close_order(CloseRequest("BTC_JPY", SELL, STOP, position.position_id, D("1"), stop))
+    for _ in range(8):
+        feed.advance()  # no private read in between: one sync sees the boundary and the stop
+    assert paper.open_positions("BTC_JPY") == []
+    assert [r[0] for r in fee_rows(db)] == ["21:00"]
 
 
 def test_change_order_to_a_crossing_price_expires_a_post_only(db):

@@ -187,7 +187,7 @@ def test_failing_reads_count_toward_the_halt_and_a_clean_step_resets_the_count(d
     fake.faults.clear()
     notices = manage_trades(db, exchange, settings, now + timedelta(seconds=10))
     assert get_value(db, "desk_api_failures") == "0"
-    assert "The exchange answers again after 3 failed management step(s)." in notices
+    assert "Trade management sees the exchange again after 3 failed step(s)." in notices
     assert trade(db, trade_id)["status"] == "open" and trading_state(db).halted  # /resume lifts it
 
 

@@ -3,6 +3,7 @@ partial fills, a lost answer and a crash between the POST and the database write
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -45,6 +46,10 @@ def live(fake, make_settings):
         GMO_PUBLIC_URL=fake.public_url,
         GMO_PRIVATE_URL=fake.private_url,
     )
+    # sizes here follow the fake account's whole equity, not the live capital cap
+    # (tests/money/test_golive.py has the cap)
+    uncapped = dataclasses.replace(settings.golive, capital_cap_jpy=Decimal("1e12"))
+    settings = dataclasses.replace(settings, golive=uncapped)
     with httpx.Client(timeout=0.5) as http:
         yield settings, build_gmo(settings, http, sleep=lambda s: None)
 

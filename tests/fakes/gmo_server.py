@@ -221,6 +221,8 @@ class FakeGmo:
         self._pos_ids = itertools.count(300001)
         self.httpd: ThreadingHTTPServer | None = None
         self._running = threading.Event()
+        self.private_fault: str | None = None  # when set, every private request gets this fault
+        self.on_request = None  # optional callable(method, path), called as each request arrives
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
@@ -366,6 +368,12 @@ class FakeGmo:
             for position in self.positions.values():
                 self._position_event(position, "UPR")
 
+    def set_private_fault(self, kind: str | None) -> None:
+        """Answer every private request with a fault (e.g. "maintenance") until called with None."""
+        if kind is not None and kind not in FAULTS and not kind.startswith("ERR-"):
+            raise ValueError(f"fault {kind!r}: use one of {', '.join(FAULTS)} or an ERR-code")
+        self.private_fault = kind
+
     def set_status(self, status: str) -> None:
         """Set what /v1/status reports (OPEN, PREOPEN, MAINTENANCE)."""
         self.exchange_status = status
@@ -419,10 +427,12 @@ class FakeGmo:
         private = url.path.startswith("/private/")
         path = url.path.removeprefix("/private").removeprefix("/public")
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if self.on_request is not None:
+            self.on_request(method, path)
         with self.lock:
             self.requests.append((method, path, query, body))
             faults = self.faults.get(path)
-            fault = faults.pop(0) if faults else None
+            fault = faults.pop(0) if faults else (self.private_fault if private else None)
         self._run_hooks(path, "received", method, body)
         if fault in BEFORE or (fault or "").startswith("ERR-"):
             self._write_fault(handler, fault)

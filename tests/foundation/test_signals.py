@@ -114,3 +114,41 @@ def test_decimal_text_never_uses_exponents():
         "-2.5",
     ]
     assert decimal_text(None) is None
+
+
+def test_a_decided_signal_owes_its_answer_until_the_trader_was_told_that_status(db):
+    now = utc_now()
+    told_early = signals.insert(db, pending(now))
+    signals.move(db, told_early, signals.APPROVED, approved_by="1")
+    assert signals.mark_told(db, told_early, signals.APPROVED)
+    signals.move(db, told_early, signals.EXECUTED)  # moved on: the outcome is owed again
+    waiting = signals.insert(db, pending(now, symbol="ETH_JPY"))
+    assert [s.id for s in signals.untold(db)] == [told_early]
+    assert signals.mark_told(db, told_early, signals.APPROVED) is False  # not its status any more
+    assert signals.mark_told(db, told_early, signals.EXECUTED)
+    assert signals.untold(db) == [] and not signals.load(db, waiting).owes_answer
+
+
+def test_approved_signals_without_a_trade_are_found(db):
+    now = utc_now()
+    lone = signals.insert(db, pending(now, status=signals.APPROVED))
+    with_trade = signals.insert(db, pending(now, symbol="ETH_JPY", status=signals.APPROVED))
+    with db.conn:
+        db.conn.execute(
+            "INSERT INTO trades (signal_id, symbol, direction, status, mode, size, created_at, "
+            "updated_at) VALUES (?, 'ETH_JPY', 'LONG', 'cancelled', 'paper', '1', ?, ?)",
+            [with_trade, "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z"],
+        )
+    assert [s.id for s in signals.approved_without_trade(db)] == [lone]
+    assert [s for s, _ in signals.approved_with_cancelled_trade(db)] == [with_trade]
+
+
+def test_a_claim_without_a_stored_message_is_given_back(db):
+    now = utc_now()
+    lost = signals.insert(db, pending(now))
+    posted = signals.insert(db, pending(now, symbol="ETH_JPY"))
+    for signal_id in (lost, posted):
+        signals.claim_announcement(db, signal_id, now)
+    signals.record_announcement(db, posted, 1, 2)
+    assert signals.release_unposted_claims(db) == [lost]
+    assert [s.id for s in signals.unannounced(db, now)] == [lost]

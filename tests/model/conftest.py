@@ -22,6 +22,9 @@ TINY = {
     "test_days": 14,
     "calibration_days": 10,
     "min_train_days": 20,
+    "draws": 30,
+    "control_seeds": (11, 12),
+    "lookahead_cuts": 6,
 }
 
 
@@ -37,9 +40,10 @@ def bundled_frames() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def tiny_training(bundled_frames):
-    """Train a tiny model (two weekly-sized folds, three-week holdout) on the bundled candles."""
+    """Train a tiny model (two two-week folds, a three-week holdout, the v1 design beside it)."""
     sources = {s: f"bundled {name}" for s, name in BUNDLED.items()}
-    return train_and_evaluate(bundled_frames, sources, TrainingOptions(**TINY), TRAINED_AT)
+    options = TrainingOptions(**TINY, baseline=True)
+    return train_and_evaluate(bundled_frames, sources, options, TRAINED_AT)
 
 
 @pytest.fixture(scope="session")
@@ -47,5 +51,5 @@ def tiny_model_dir(tiny_training, tmp_path_factory):
     """Return a model version folder holding the tiny model."""
     folder = tmp_path_factory.mktemp("models") / "tiny"
     return write_version(
-        folder, tiny_training.model.boosters, {"version": "tiny", **tiny_training.metadata}
+        folder, tiny_training.model.booster, {"version": "tiny", **tiny_training.metadata}
     )

@@ -1,11 +1,11 @@
-"""Move-event labels on labelled synthetic edge cases (exact thresholds, missing future candles)."""
+"""Labels on labelled synthetic edge cases: direction, move events, exact thresholds, missing candles."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from signaldesk.labels import LabelSpec, event_labels
+from signaldesk.labels import LabelSpec, direction_labels, event_labels, move_within
 
 
 def frame_of(closes: list[float], skip: int | None = None) -> pd.DataFrame:
@@ -51,3 +51,24 @@ def test_a_missing_future_candle_leaves_the_label_unknown_instead_of_shifting():
     assert (
         labels["forward_return"].iloc[1] == 104 / 101 - 1
     )  # the candle one hour later, not four rows later
+
+
+def test_direction_is_up_down_or_unknown_when_the_close_did_not_change():
+    labels = direction_labels(
+        frame_of([100.0, 100, 100, 100, 100.1, 99.9, 100, 100, 100]), LabelSpec(4)
+    )
+    assert labels["up"].iloc[:3].tolist()[:2] == [1.0, 0.0] and np.isnan(labels["up"].iloc[2])
+    assert labels["up"].iloc[5:].isna().all()  # no candle an hour later
+
+
+def test_a_move_within_the_hour_is_read_from_the_highs_and_lows():
+    frame = frame_of([100.0, 100, 100, 100, 100, 100])
+    frame.loc[2, "high"] = 100.3  # touched +0.3% inside the hour, closed flat
+    frame.loc[4, "low"] = 99.69
+    moves = move_within(frame, LabelSpec(4, 0.003))
+    assert (moves["up_move"].iloc[0], moves["down_move"].iloc[0]) == (1.0, 1.0)
+    assert (moves["up_move"].iloc[1], moves["down_move"].iloc[1]) == (1.0, 1.0)
+    assert moves["move"].iloc[2:].isna().all()  # the next four candles are not all there
+    assert (
+        event_labels(frame, LabelSpec(4, 0.003))["long_event"].iloc[0] == 0.0
+    )  # close-based: no event

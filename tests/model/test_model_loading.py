@@ -6,13 +6,12 @@ import json
 import shutil
 from datetime import timedelta
 
-import numpy as np
 import pytest
 
 from signaldesk.features import FEATURE_NAMES, compute_features
 from signaldesk.model.artifacts import ModelMismatch, ModelMissing, write_version
-from signaldesk.model.inference import load_model, signal_side
-from signaldesk.settings import PROJECT_ROOT
+from signaldesk.model.inference import load_model
+from signaldesk.settings import DEFAULT_MODEL_VERSION, PROJECT_ROOT
 from tests.model.conftest import TRAINED_AT
 
 
@@ -28,36 +27,51 @@ def rows(bundled_frames):
     return compute_features(bundled_frames["ETH_JPY"]).iloc[-200:].to_numpy()
 
 
-def test_prediction_is_the_calibrated_probability_of_the_winning_side(loaded, rows):
-    prediction = loaded.predict(rows[0])
-    assert 0 < prediction.prob_long < 1 and 0 < prediction.prob_short < 1
-    expected = "LONG" if prediction.prob_long >= prediction.prob_short else "SHORT"
-    assert prediction.direction == expected
-    assert prediction.confidence == max(prediction.prob_long, prediction.prob_short)
+def test_prediction_is_the_calibrated_direction_probability_and_its_larger_side(loaded, rows):
+    for row in rows[:50]:
+        p = loaded.predict(row)
+        assert p.prob_long == p.probability and p.prob_short == pytest.approx(1 - p.prob_long)
+        assert p.direction == ("LONG" if p.prob_long >= 0.5 else "SHORT")
+        assert p.confidence == max(p.prob_long, p.prob_short) >= 0.5
 
 
-def test_single_row_prediction_equals_the_batch_probabilities(loaded, rows):
-    prob_long, prob_short = loaded.probabilities(rows)
-    prediction = loaded.predict(rows[17])
-    assert (prediction.prob_long, prediction.prob_short) == pytest.approx(
-        (prob_long[17], prob_short[17])
+def test_prediction_carries_the_operating_point_cutoff_of_its_direction(loaded, rows):
+    point = loaded.operating_point
+    for row in rows[:50]:
+        p = loaded.predict(row)
+        assert p.cutoff == (point.long_cutoff if p.direction == "LONG" else point.short_cutoff)
+        assert p.measured_edge is loaded.measured_edge is not None
+
+
+def test_single_row_prediction_equals_the_batch_probability(loaded, rows):
+    batch = loaded.probabilities(rows)
+    assert loaded.predict(rows[17]).prob_long == pytest.approx(batch[17])
+
+
+def test_confidence_rank_follows_the_calibration_window_table(loaded):
+    table = loaded.percentiles
+    assert loaded.rank("LONG", table[900]) == pytest.approx(0.9, abs=0.002)
+    assert loaded.rank("SHORT", 1 - table[100]) == pytest.approx(0.9, abs=0.002)
+    assert loaded.rank("LONG", 1.0) == 1.0 and loaded.rank("SHORT", 1.0) == 1.0
+
+
+def test_operating_point_cutoffs_sit_at_their_ranks_of_the_calibration_window(loaded):
+    point = loaded.operating_point
+    assert loaded.rank("LONG", point.long_cutoff) == pytest.approx(1 - point.long_share, abs=0.002)
+    assert loaded.rank("SHORT", point.short_cutoff) == pytest.approx(
+        1 - point.short_share, abs=0.002
     )
 
 
-def test_confidence_rank_follows_the_percentile_table(loaded):
-    table = loaded.percentiles["long"]
-    assert loaded.rank("LONG", table[90]) == pytest.approx(0.9, abs=0.011)
-    assert loaded.rank("LONG", 1.0) == 1.0 and loaded.rank("LONG", 0.0) == 0.0
-
-
-def test_top_contributions_decompose_the_raw_score(loaded, rows):
-    booster = loaded.boosters["short"]
-    contributions = loaded.top_contributions(rows[3], k=12, direction="SHORT")
-    bias = booster.predict(rows[3:4], pred_contrib=True)[0][-1]
-    total = sum(c.contribution for c in contributions) + bias
-    assert total == pytest.approx(booster.predict(rows[3:4], raw_score=True)[0])
-    assert abs(contributions[0].contribution) >= abs(contributions[1].contribution)
-    assert {c.feature for c in contributions} == set(FEATURE_NAMES)
+def test_top_contributions_decompose_the_score_toward_the_direction(loaded, rows):
+    booster = loaded.booster
+    for direction, sign in (("LONG", 1), ("SHORT", -1)):
+        contributions = loaded.top_contributions(rows[3], k=12, direction=direction)
+        bias = booster.predict(rows[3:4], pred_contrib=True)[0][-1]
+        total = sum(c.contribution for c in contributions) * sign + bias
+        assert total == pytest.approx(booster.predict(rows[3:4], raw_score=True)[0])
+        assert abs(contributions[0].contribution) >= abs(contributions[1].contribution)
+        assert {c.feature for c in contributions} == set(FEATURE_NAMES)
 
 
 def test_a_model_with_other_features_is_refused_naming_both_lists(tiny_model_dir, tmp_path):
@@ -75,31 +89,50 @@ def test_a_missing_model_is_refused_with_how_to_get_one(tmp_path):
         load_model(tmp_path / "nowhere", TRAINED_AT, 45)
 
 
-def test_an_old_model_loads_with_a_warning(tiny_model_dir):
+def test_the_retired_two_head_model_is_refused_saying_what_to_do():
+    with pytest.raises(ModelMissing, match="retired format 1.*model list"):
+        load_model(PROJECT_ROOT / "models" / "default", TRAINED_AT, 45)
+
+
+def test_age_counts_from_the_newest_training_candle_not_the_training_run(
+    tiny_model_dir, tiny_training
+):
+    trained_through = tiny_training.metadata["trained_at"]
+    assert trained_through == tiny_training.metadata["windows"]["calibration"]["end"]
+    model = load_model(tiny_model_dir, TRAINED_AT, max_age_days=45)
+    assert model.age_days == pytest.approx(
+        (TRAINED_AT - model_time(trained_through)).days, abs=0.01
+    )
+
+
+def model_time(text: str):
+    """Parse an ISO time."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
+
+
+def test_an_old_model_loads_with_a_warning(tiny_model_dir, loaded):
     model = load_model(tiny_model_dir, TRAINED_AT + timedelta(days=50), max_age_days=45)
-    assert model.age_days == pytest.approx(50) and "50 days old" in model.warnings[0]
+    assert model.age_days == pytest.approx(loaded.age_days + 49)
+    assert "days old (limit 45)" in model.warnings[0]
 
 
-def test_a_fresh_model_has_no_warning(loaded):
-    assert loaded.warnings == ()
+def test_a_fresh_model_has_no_warning(tiny_model_dir, tiny_training):
+    seen = model_time(tiny_training.metadata["trained_at"])
+    assert load_model(tiny_model_dir, seen + timedelta(days=3), 45).warnings == ()
 
 
 def test_versions_are_never_overwritten(tiny_model_dir, loaded):
     with pytest.raises(FileExistsError, match="never overwritten"):
-        write_version(tiny_model_dir, loaded.boosters, {})
-
-
-def test_a_side_fires_only_above_its_threshold_and_the_other_side():
-    sides = signal_side(
-        np.array([0.80, 0.76, 0.90, 0.50]), np.array([0.10, 0.85, 0.90, 0.79]), 0.75, 0.80
-    )
-    assert sides.tolist() == [1, -1, 0, 0]
+        write_version(tiny_model_dir, loaded.booster, {})
 
 
 def test_the_committed_default_model_loads_with_this_code():
-    model = load_model(PROJECT_ROOT / "models" / "default", TRAINED_AT, max_age_days=10_000)
-    assert model.metadata["feature_names"] == list(FEATURE_NAMES)
-    assert (
-        "stand-in" in model.metadata["data_note"]
-        and model.metadata["windows"]["holdout"]["start"] >= "2025-01"
+    model = load_model(
+        PROJECT_ROOT / "models" / DEFAULT_MODEL_VERSION, TRAINED_AT, max_age_days=10_000
     )
+    assert model.metadata["feature_names"] == list(FEATURE_NAMES)
+    assert "stand-in" in model.metadata["data_note"]
+    assert model.metadata["windows"]["holdout"]["start"] >= "2025-01"
+    assert model.operating_point is not None and model.measured_edge is not None

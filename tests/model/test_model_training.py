@@ -1,4 +1,4 @@
-"""Training and honest evaluation on the bundled real candles: time order, gaps, controls, calibration."""
+"""Training and honest evaluation on the bundled real candles: time order, gaps, controls, calibration, report."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from signaldesk.features import compute_features
 from signaldesk.labels import LabelSpec
 from signaldesk.model.calibration import fit_platt
+from signaldesk.model.evaluation import sign_auc
+from signaldesk.model.pipeline import TrainingError, check_no_lookahead, random_cuts
+from signaldesk.model.report import markdown
 from signaldesk.model.training import (
     Fold,
     Window,
     build_dataset,
-    shuffled_control_auc,
+    control_scores,
     walk_forward_folds,
 )
 
@@ -51,49 +55,92 @@ def test_shuffled_label_control_scores_chance(bundled_frames):
         Window(pd.Timestamp("2025-05-21", tz="UTC"), pd.Timestamp("2025-07-01", tz="UTC")),
     )
     test = data[fold.test.mask(data["open_time"])]
-    aucs = shuffled_control_auc(data, fold, test, seeds=(11, 12, 13, 14, 15))
-    assert aucs["long"] == pytest.approx(0.5, abs=0.03) and aucs["short"] == pytest.approx(
-        0.5, abs=0.03
-    )
+    scores = control_scores(data, fold, test, seeds=(11, 12, 13, 14, 15))
+    aucs = [sign_auc(test["up"].to_numpy(), scores[c].to_numpy()) for c in scores]
+    assert np.mean(aucs) == pytest.approx(0.5, abs=0.02)
 
 
-def test_real_labels_beat_the_control_on_event_auc(tiny_training):
-    holdout = tiny_training.report["holdout"]
-    assert holdout["long"]["auc"] > holdout["control_auc"]["long"] + 0.05
+def test_real_labels_beat_the_shuffled_control_out_of_sample(tiny_training):
+    for key in ("walk_forward", "holdout"):
+        block = tiny_training.report[key]["current"]["overall"]["all"]
+        assert block["sign_auc"] > block["control_auc"]["mean"] + 0.01, key
 
 
 def test_holdout_follows_everything_the_final_model_saw(tiny_training):
     windows = tiny_training.metadata["windows"]
     assert windows["train"]["end"] < windows["calibration"]["start"] < windows["calibration"]["end"]
     assert windows["calibration"]["end"] < windows["holdout"]["start"]
+    assert tiny_training.holdout_rows["open_time"].min().isoformat() >= windows["holdout"]["start"]
 
 
 def test_report_has_every_promised_measure(tiny_training):
-    holdout = tiny_training.report["holdout"]
-    long = holdout["long"]
-    assert {
-        "auc",
-        "brier",
-        "base_rate_brier",
-        "log_loss",
-        "calibration",
-        "at_threshold",
-        "top_fraction",
-    } <= set(long)
-    assert (
-        holdout["direction"]["directional_auc"] is not None
-        and len(holdout["return_by_decile"]) == 10
+    holdout = tiny_training.report["holdout"]["current"]
+    block = holdout["overall"]["all"]
+    assert {"sign_auc", "sign_auc_ci", "operating_point", "control_auc", "probability"} <= set(
+        block
     )
-    assert set(holdout["per_symbol"]) == {"BTC_JPY", "ETH_JPY"}
+    point = block["operating_point"]
+    assert {"per_day", "long_per_day", "short_per_day", "hit_rate", "gross_bps", "net_bps"} <= set(
+        point
+    )
+    assert point["net_ci_bps"][0] <= point["net_bps"] <= point["net_ci_bps"][1]
+    assert set(holdout["overall"]) == {"all", "BTC_JPY", "ETH_JPY"}
+    assert {(r["month"], r["symbol"]) for r in holdout["months"]} == {
+        ("2025-06", s) for s in ("all", "BTC_JPY", "ETH_JPY")
+    }
+
+
+def test_the_old_design_is_scored_on_the_same_rows(tiny_training):
+    for key in ("walk_forward", "holdout"):
+        new, old = (tiny_training.report[key][d]["overall"]["all"] for d in ("current", "baseline"))
+        assert new["rows"] == old["rows"] and new["first"] == old["first"]
+        assert old["sign_auc"] is not None and old["sign_auc"] != new["sign_auc"]
+
+
+def test_net_edge_is_gross_minus_the_stated_costs(tiny_training):
+    point = tiny_training.report["walk_forward"]["current"]["overall"]["all"]["operating_point"]
+    costs = point["gross_bps"] - point["net_bps"]
+    assert 4.3 - 1e-9 <= costs <= 4.3 + 4.0 + 1e-9  # the spread on every trade, the fee on some
+
+
+def test_edge_verdict_follows_the_interval(tiny_training):
+    edge = tiny_training.metadata["edge"]
+    assert edge["measured"] == (edge["net_ci_bps"][0] > 0)
+    assert edge["verdict"].startswith("no measured edge") != edge["measured"]
+
+
+def test_the_report_ends_with_what_to_expect(tiny_training):
+    text = markdown({**tiny_training.report, "data_note": ""}, "tiny")
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert sections[-1] == "## What to expect"
+    assert "| 2025-06 | all |" in text and "old (v1)" in text and "shuffled control" in text
+    assert tiny_training.metadata["expectations"] == tiny_training.report["expectations"]
 
 
 def test_directional_skill_is_not_implausibly_high(tiny_training):
-    assert tiny_training.report["holdout"]["direction"]["directional_auc"] < 0.60
+    assert tiny_training.report["holdout"]["current"]["overall"]["all"]["sign_auc"] < 0.60
 
 
 def test_percentile_table_is_sorted_probabilities(tiny_training):
-    table = np.asarray(tiny_training.metadata["confidence_percentiles"]["long"])
-    assert len(table) == 101 and np.all(np.diff(table) >= 0) and 0 < table[0] and table[-1] < 1
+    table = np.asarray(tiny_training.metadata["percentiles"])
+    assert len(table) == 1001 and np.all(np.diff(table) >= 0) and 0 < table[0] and table[-1] < 1
+
+
+def test_lookahead_cuts_are_spread_across_the_whole_history():
+    cuts = random_cuts(87_000, 24, seed=5)
+    assert len(set(cuts)) == 24 and min(cuts) < 0.1 * 87_000 and max(cuts) > 0.9 * 87_000
+
+
+def test_the_training_lookahead_check_refuses_a_feature_built_from_the_future(bundled_frames):
+    def leaky(frame):
+        features = compute_features(frame)
+        features["next_close"] = frame["close"].shift(-1) / frame["close"]
+        return features
+
+    frames = {"BTC_JPY": bundled_frames["BTC_JPY"]}
+    assert check_no_lookahead(frames, 4)["leaking"] == []
+    with pytest.raises(TrainingError, match="next_close.*look ahead"):
+        check_no_lookahead(frames, 4, compute=leaky)
 
 
 def test_platt_fit_recovers_a_known_logistic_map():

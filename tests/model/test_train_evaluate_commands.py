@@ -17,7 +17,16 @@ from signaldesk.storage import apply_migrations, open_db
 from tests.conftest import DATA
 from tests.model.conftest import BUNDLED
 
-TINY_ARGS = ["--test-days", "14", "--calibration-days", "10", "--min-train-days", "20"]
+TINY_ARGS = [
+    "--test-days",
+    "14",
+    "--calibration-days",
+    "10",
+    "--min-train-days",
+    "20",
+    "--bootstrap",
+    "30",
+]
 
 
 def run(module, argv: list[str], settings) -> int:
@@ -67,14 +76,15 @@ def test_train_writes_a_versioned_folder_with_boosters_metadata_and_report(train
     out, summary = trained
     names = {p.name for p in out.iterdir()}
     assert {
-        "long.txt",
-        "short.txt",
+        "direction.txt",
         "metadata.json",
         "report.json",
         "report.md",
         "calibration.png",
+        "auc_by_month.png",
     } <= names
-    assert summary["model"] == str(out) and summary["holdout"]["long_auc"] is not None
+    assert summary["model"] == str(out) and summary["holdout"]["sign_auc"] is not None
+    assert summary["operating_point"]["signals_per_day"] == 1.5 and "verdict" in summary["edge"]
 
 
 def test_train_records_the_database_source(trained):
@@ -93,7 +103,25 @@ def test_train_names_a_symbol_without_candles(stored, tmp_path, capsys):
     assert "no stored 15m candles for BTC" in capsys.readouterr().out
 
 
-def test_evaluate_scores_unseen_candles_per_symbol_and_direction(trained, stored, capsys):
+def test_train_takes_the_parameters_tune_found(stored, tmp_path, capsys):
+    params = tmp_path / "best.json"
+    params.write_text(json.dumps({"num_leaves": 3, "learning_rate": 0.05, "num_boost_round": 40}))
+    out = tmp_path / "tuned"
+    argv = ["--symbols", "BTC_JPY,ETH_JPY", "--holdout-from", "2025-06-10", "--out", str(out)]
+    assert run(jobs.train, [*argv, *TINY_ARGS, "--params", str(params)], stored) == 0
+    used = json.loads((out / "metadata.json").read_text())["params"]
+    assert (used["num_leaves"], used["num_boost_round"], used["min_data_in_leaf"]) == (3, 40, 1000)
+
+
+def test_train_refuses_an_unreadable_parameter_file(stored, tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    argv = ["--symbols", "BTC_JPY", "--out", str(tmp_path / "x"), "--params", str(bad)]
+    assert run(jobs.train, argv, stored) == 2
+    assert "expected a JSON object" in capsys.readouterr().out
+
+
+def test_evaluate_scores_unseen_candles_per_symbol_and_month(trained, stored, capsys):
     argv = [
         "--model",
         str(trained[0]),
@@ -104,9 +132,13 @@ def test_evaluate_scores_unseen_candles_per_symbol_and_direction(trained, stored
         "--json",
     ]
     assert run(jobs.evaluate, argv, stored) == 0
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert set(result["per_symbol"]) == {"BTC_JPY", "ETH_JPY"}
-    assert result["pooled"]["first"] >= "2025-06-10" and result["pooled"]["long"]["auc"] is not None
+    out = capsys.readouterr().out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert set(result["overall"]) == {"all", "BTC_JPY", "ETH_JPY"}
+    block = result["overall"]["all"]
+    assert block["first"] >= "2025-06-10" and block["sign_auc"] is not None
+    assert {r["month"] for r in result["months"]} == {"2025-06"}
+    assert "signals/day" in out and "spread 4.3 bps" in out
 
 
 def test_evaluate_refuses_a_window_the_model_trained_on(trained, stored, capsys):

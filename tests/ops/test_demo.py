@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -31,6 +32,12 @@ def test_demo_ends_with_signals_taps_trades_and_reports(elsewhere, capsys):
     assert summary["closed"] >= 3 and summary["daily_reports"] >= 8
     assert "telegram message:" in out and "Signal #" in out and ">> the person taps Approve" in out
     assert "Daily report 2025-06-2" in out and "closed by" in out
+    # in yen, labelled as a converted stand-in, both symbols and both directions, and the money
+    # commands at the end
+    assert "Prices: converted stand-in: Binance BTC/USDT, ETH/USDT x Fed monthly USD/JPY" in out
+    assert {"BTC_JPY SHORT", "ETH_JPY LONG"} <= set(summary["traded"])
+    assert ">> the person sends /stats" in out and "What you add" in out
+    assert "Daily P/L, the last 7 (JST; newest first)" in out
     db = open_db(path)
     try:
         by = {
@@ -38,11 +45,14 @@ def test_demo_ends_with_signals_taps_trades_and_reports(elsewhere, capsys):
             for r in db.execute("SELECT approved_by FROM signals WHERE approved_by IS NOT NULL")
         }
         fills = db.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
+        sizes = db.execute("SELECT symbol, size FROM trades").fetchall()
     finally:
         db.close()
     assert (
         by == {"1001"} and fills >= 6
     )  # the demo person's id; entries and exits filled on the paper exchange
+    steps = {"BTC_JPY": Decimal("0.001"), "ETH_JPY": Decimal("0.01")}  # GMO's minimums and steps
+    assert all(Decimal(n) >= steps[s] and Decimal(n) % steps[s] == 0 for s, n in sizes)
     report = elsewhere / "report" / "report.md"
     assert (
         summary["report"] == str(report)

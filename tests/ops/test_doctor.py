@@ -26,7 +26,7 @@ from signaldesk.doctor import (
     skew_verdict,
 )
 from signaldesk.runs import finish_run, start_run
-from signaldesk.settings import PROJECT_ROOT
+from signaldesk.settings import DEFAULT_MODEL_VERSION, PROJECT_ROOT
 from signaldesk.state import beat
 from signaldesk.storage import open_db
 from tests.fakes.gmo_server import FakeGmo
@@ -108,12 +108,11 @@ def gmo():
 
 def model_copy(folder: Path, age: timedelta) -> Path:
     """Copy the shipped model version, restamped as trained `age` ago (keeps the test independent of the date)."""
-    source = PROJECT_ROOT / "models" / "default"
+    source = PROJECT_ROOT / "models" / DEFAULT_MODEL_VERSION
     folder.mkdir(parents=True)
-    for name in ("long.txt", "short.txt"):
-        shutil.copy(source / name, folder / name)
+    shutil.copy(source / "direction.txt", folder / "direction.txt")
     metadata = json.loads((source / "metadata.json").read_text())
-    metadata.update(created_at=(utc_now() - age).isoformat(), version=folder.name)
+    metadata.update(trained_at=(utc_now() - age).isoformat(), version=folder.name)
     (folder / "metadata.json").write_text(json.dumps(metadata))
     return folder
 

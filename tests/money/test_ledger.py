@@ -1,0 +1,58 @@
+"""The desk's ledger on hand-made rows (synthetic): fees booked from the fills and the trading day's
+close, a fee whose close came in after the trade closed restates the trade, and money events feed
+reports and loss limits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from signaldesk.candles import Candle, save_candles
+from signaldesk.clock import JST
+from signaldesk.ledger import book_position_fees, money_between, money_events
+from signaldesk.risk import pnl_events
+from tests.bot.money_seed import seed_closed_trade
+
+SIX = datetime(2026, 3, 9, 6, 0, tzinfo=JST)
+
+
+def store_close(db, symbol: str, boundary: datetime, close: str) -> None:
+    """Store the 15-minute candle that ends at a boundary (synthetic prices)."""
+    price = Decimal(close)
+    candle = Candle(boundary - timedelta(minutes=15), price, price, price, price, Decimal(1))
+    save_candles(db, symbol, "15m", [candle], "test")
+
+
+def test_a_fee_whose_close_arrives_after_the_trade_closed_restates_it(db):
+    now = SIX + timedelta(hours=2)
+    trade = seed_closed_trade(
+        db, SIX + timedelta(hours=1), "1000", held=timedelta(hours=2), position_id=41
+    )  # 05:00 .. 07:00 JST, 0.01 BTC
+    assert book_position_fees(db, "paper", now) == []  # the 05:45 candle is not stored yet
+    store_close(db, "BTC_JPY", SIX, "15012345")
+    (notice,) = book_position_fees(db, "paper", now)
+    fee = Decimal("60")  # 0.01 x 15,012,345 x 0.04 % = 60.05 -> 60
+    assert notice == (
+        f"Trade #{trade} LONG BTC_JPY: leverage fee ¥60 for holding across 06:00 JST booked after "
+        "the close; P/L now +¥940."
+    )
+    row = db.execute("SELECT pnl_jpy, fees_jpy FROM trades WHERE id = ?", [trade]).fetchone()
+    assert (Decimal(row[0]), Decimal(row[1])) == (Decimal("1000") - fee, fee)
+    assert book_position_fees(db, "paper", now) == []  # booked once
+
+
+def test_money_events_give_reports_and_loss_limits_one_number(db):
+    store_close(db, "BTC_JPY", SIX, "15000000")
+    seed_closed_trade(
+        db, SIX + timedelta(hours=1), "1000", fee="5", held=timedelta(hours=2), position_id=7
+    )
+    book_position_fees(db, "paper", SIX + timedelta(hours=2))
+    day = SIX.replace(hour=0)
+    money = money_between(db, "paper", day, day + timedelta(days=1))
+    assert (money.gross_jpy, money.execution_fees_jpy, money.leverage_fees_jpy) == (
+        Decimal("1000"),
+        Decimal("5"),
+        Decimal("60"),
+    )
+    assert [e.kind for e in money_events(db, "paper", day)] == ["fill", "leverage_fee", "fill"]
+    assert sum(e.amount for e in pnl_events(db, "paper", day)) == money.net_jpy == Decimal("935")
