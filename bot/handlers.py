@@ -13,6 +13,7 @@ import re
 from datetime import date
 from decimal import Decimal
 from functools import partial
+from html import escape
 
 from telegram import Update
 from telegram.error import BadRequest, NetworkError
@@ -58,7 +59,7 @@ from signaldesk.execution import close_trade
 from signaldesk.execution.records import active_trades, load_trade
 from signaldesk.model.registry import status_line
 from signaldesk.report import open_trades, previous_day
-from signaldesk.risk import pnl_events, risk_snapshot, trades_since
+from signaldesk.risk import pnl_events, protection_lines, risk_snapshot, trades_since
 from signaldesk.runs import last_success
 from signaldesk.state import halt, last_beat, resume, trading_state
 
@@ -309,6 +310,7 @@ async def gather_status(desk: Desk, now) -> StatusView:
     known = await on_desk(desk, status_records, desk, now)
     unknown = dict(equity_jpy=None, unrealised_jpy=None, budget_day_left_jpy=None,
                    budget_week_left_jpy=None, budget_month_left_jpy=None)  # fmt: skip
+    lines: list[str] = []  # the protections' state needs the exchange's equity
     try:
         if desk.lane.busy_since is not None:  # an order in flight: do not wait behind it
             raise TimeoutError("the exchange lane is busy")
@@ -322,8 +324,9 @@ async def gather_status(desk: Desk, now) -> StatusView:
                        budget_day_left_jpy=s.budget_day_left_jpy,
                        budget_week_left_jpy=s.budget_week_left_jpy,
                        budget_month_left_jpy=s.budget_month_left_jpy)  # fmt: skip
-    note = exchange_line(desk.view, desk.lane.busy_since, now)
-    return StatusView(**known, **unknown, note=note)
+        lines = [escape(line) for line in protection_lines(s, desk.settings.risk)]
+    lines.append(exchange_line(desk.view, desk.lane.busy_since, now))
+    return StatusView(**known, **unknown, note="\n".join(lines))
 
 
 async def on_status(update: Update, context) -> None:

@@ -29,7 +29,7 @@ from signaldesk.report import (
     previous_day,
     save_daily_summary,
 )
-from signaldesk.risk import risk_snapshot
+from signaldesk.risk import protection_lines, risk_snapshot
 from signaldesk.runs import last_success
 from signaldesk.state import beat, last_beat, trading_state
 
@@ -174,18 +174,58 @@ async def health_job(context) -> None:
     )
 
 
-async def manage_job(context) -> None:
-    """Queue one management step on the exchange lane (never two waiting); its notices go to the
-    outbox."""
-    desk = desk_of(context)
+def start_protection(app) -> None:
+    """Protect first at start-up: queue the first management step on the lane at once (ahead of the
+    start-up repair, not at the next interval) and, on the live exchange, follow GMO's private stream
+    so a fill wakes management within a second."""
+    desk: Desk = app.bot_data["desk"]
+    queue_management(desk)
+    tokens = desk.exchange if hasattr(desk.exchange, "ws_token") else None
+    if tokens is None or not desk.settings.urls.gmo_ws_private:
+        return
+    from signaldesk.exchange.gmo_stream import PrivateStream
+
+    loop = asyncio.get_running_loop()
+
+    def on_event(event) -> None:
+        """Wake management from the stream's thread (nothing to wake once the bot has stopped)."""
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(wake_management, desk, event.channel)
+
+    stream = PrivateStream(tokens, desk.settings.urls.gmo_ws_private, on_event)
+    app.bot_data["private_stream"] = stream
+    stream.start()
+
+
+def stop_protection(app) -> None:
+    """Stop following the private stream (blocking: joins its thread and deletes its token)."""
+    stream = app.bot_data.pop("private_stream", None)
+    if stream is not None:
+        stream.close()
+
+
+def wake_management(desk: Desk, why: str) -> None:
+    """Run a management step now; wakes while one is already waiting on the lane are folded into it."""
+    if queue_management(desk) is not None:
+        log.debug("management woken by %s", why)
+
+
+def queue_management(desk: Desk):
+    """Queue one management step on the exchange lane (key "manage": never two waiting); return its
+    future, or None when one is already waiting or the lane has stopped."""
     now = desk.clock()
-    desk.lane.submit(
+    return desk.lane.submit(
         manage_trades,
         desk.settings,
         now,
         then=partial(queue_trade_notices, desk, now),
         key="manage",
     )
+
+
+async def manage_job(context) -> None:
+    """Queue one management step on the exchange lane; its notices go to the outbox."""
+    queue_management(desk_of(context))
 
 
 async def queue_trade_notices(desk: Desk, now: datetime, notices, error) -> None:
@@ -227,9 +267,10 @@ def gather_report(db, desk: Desk, day, now: datetime, snap):
     )
     save_daily_summary(db, report, now)
     end = day_bounds(day, settings.report.tz)[1]
+    protections = [] if snap is None else protection_lines(snap, settings.risk)
     return (
         report,
-        [f"Risk state now: {risk} · {budget}"],
+        [f"Risk state now: {risk} · {budget}", *protections],
         chart_data(db, settings.mode, end, CHART_DAYS),
     )
 

@@ -14,8 +14,9 @@ act:
   against it;
 - a quiet step otherwise: nothing can trade, fill or halt, so only the cycle's rows are judged,
   against the market read on the first quiet step after the last managed or whole step with this
-  step's order books and news blackout (nothing else it reads changes while the desk is idle within
-  a JST day: no fill, order or halt, and equity is the JPY balance; the backtest's database holds no
+  step's order books, news blackout and clock-bound rules (the end of a loss-streak pause, an expired
+  news calendar; nothing else it reads changes while the desk is idle within a JST day: no fill, order
+  or halt, no trade held on any symbol, and equity is the JPY balance; the backtest's database holds no
   liquidation spikes, which the replay checks first, and otherwise it reads the whole market every
   step).
 
@@ -51,6 +52,7 @@ from signaldesk.cycle import (
     gather_market,
     judge,
     latest_closed_open_time,
+    moment_rules,
     news_blackout,
     order_books,
 )
@@ -107,18 +109,20 @@ class QuietMarket:
         """Read the whole market at `now` (after management) and keep it."""
         self.market = gather_market(
             self.db, self.exchange, self.settings, self.settings.strategy.symbols, now,
-            self.calendar, {},
+            self.calendar, {}, replay=True,
         )  # fmt: skip
         return self.market
 
     def at(self, now: datetime) -> Market:
-        """Return a quiet step's market: the kept one with this step's order books and news."""
+        """Return a quiet step's market: the kept one with this step's order books, news and the
+        rules that end with the clock (a loss-streak pause, the news calendar)."""
         if self.market is None or self.spikes_possible:
             return self.read(now)
         return replace(
             self.market,
             books=order_books(self.exchange, self.settings.strategy.symbols),
             news_event=news_blackout(self.calendar, now, self.settings),
+            **moment_rules(self.market.risk, self.settings, self.calendar, now),
         )
 
 

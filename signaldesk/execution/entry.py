@@ -11,7 +11,7 @@ from signaldesk import signals
 from signaldesk.exchange.errors import ExchangeError
 from signaldesk.execution.manage import DESK_LOCK, manage_trade, resolve_unresolved
 from signaldesk.execution.orders import send
-from signaldesk.execution.plan import entry_intent, entry_side, passive_price
+from signaldesk.execution.plan import entry_intent, entry_losscut, entry_side, passive_price
 from signaldesk.execution.records import (
     ORDER_REJECTED,
     insert_trade,
@@ -19,7 +19,13 @@ from signaldesk.execution.records import (
     trade_orders,
     update_trade,
 )
-from signaldesk.risk import TradeProposal, check_new_trade, enforce_loss_limits, risk_snapshot
+from signaldesk.risk import (
+    TradeProposal,
+    check_new_trade,
+    enforce_loss_limits,
+    risk_snapshot,
+    room_jpy,
+)
 from signaldesk.signals import APPROVED, BLOCKED, EXECUTED, FAILED, Signal
 from signaldesk.sizing import Sizing, TradeLevels, size_for_risk, trade_levels
 
@@ -126,14 +132,18 @@ def _enter(db, exchange, settings, signal: Signal, now: datetime) -> ExecutionOu
             now,
             notices,
         )
+    room = room_jpy(snapshot, settings.risk)
     sizing = approved_sizing(
-        size_for_risk(snapshot.equity_jpy, levels, rules, settings.risk), signal, levels, rules
+        size_for_risk(snapshot.equity_jpy, levels, rules, settings.risk, room),
+        signal,
+        levels,
+        rules,
     )
     proposal = TradeProposal(
         signal.symbol,
         signal.direction,
         sizing.size,
-        price,
+        levels.entry,  # the price the order is placed at
         levels.stop_loss,
         signal.atr,
         signal_price(signal),
@@ -151,7 +161,10 @@ def _send_entry(db, exchange, settings, signal, levels, sizing, now, notices) ->
     trade_id = insert_trade(
         db, signal.id, signal.symbol, signal.direction, settings.mode, sizing.size, levels, now
     )
-    intent = entry_intent(signal.symbol, signal.direction, sizing.size, levels.entry)
+    losscut = entry_losscut(
+        signal.symbol, signal.direction, levels.entry, levels.stop_loss, settings.risk
+    )
+    intent = entry_intent(signal.symbol, signal.direction, sizing.size, levels.entry, 1, losscut)
     try:
         order, sent = send(db, exchange, settings.mode, trade_id, intent, now)
     except (

@@ -47,10 +47,14 @@ def filled(trade_id: int | None, order: OrderRow, size: Decimal, price: Decimal 
 
 
 def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str | None) -> str:
-    """Say an order ended without filling completely."""
-    why = {"EXPIRED_SOK": "it would have taken liquidity (post-only)"}.get(
-        cancel_type or "", cancel_type or status
-    )
+    """Say an order ended without filling completely (withdrawn by the desk, or ended by the exchange)."""
+    if status == "CANCELED" and order.cancel_reason:
+        return f"{PURPOSE_WORDS[order.purpose]} order of trade #{trade_id} withdrawn by the desk: {order.cancel_reason}."
+    why = {
+        "EXPIRED_SOK": "it would have taken liquidity (post-only)",
+        "EXPIRED_FAK": "the price moved away before it filled",
+        "USER": "cancelled outside the desk (GMO website or another API client)",
+    }.get(cancel_type or "", cancel_type or status)
     return f"{PURPOSE_WORDS[order.purpose]} order of trade #{trade_id} ended ({status.lower()}): {why}."
 
 
