@@ -66,9 +66,8 @@ def read_candle_csv(
         if missing:
             raise CandleError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         stamp = header.index("timestamp")
-        rows = (
-            values for values in reader if values
-        )  # blank lines skipped, as csv.DictReader does
+        # blank lines skipped, as csv.DictReader does
+        rows = (values for values in reader if values)
         return [
             _row_to_candle(_fields(header, values), path, n)
             for n, values in enumerate(rows, start=2)

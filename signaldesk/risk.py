@@ -375,9 +375,8 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
         exchange.margin() if settings.mode != "paper" and any(map(is_leverage, symbols)) else None
     )
     spot = [s for s in symbols if not is_leverage(s)]
-    assets = (
-        exchange.assets() if settings.mode == "paper" or spot else []
-    )  # live leverage: margin alone
+    # live leverage: margin alone
+    assets = exchange.assets() if settings.mode == "paper" or spot else []
     equity = account_equity(settings.mode, assets, margin, unrealised, spot)
     events = pnl_events(db, settings.mode, min(jst_week_start(now), jst_month_start(now)))
     count = trades_since(db, settings.mode, jst_day_start(now))

@@ -168,7 +168,9 @@ def adopt_stray_closes(db, exchange, positions: dict, mode: str, now: datetime) 
     owners = {h: t for t in active_trades(db, mode) for h in _positions_of(db, t.id)}
     for symbol, by_id in positions.items():
         mine = {p: pos for p, pos in (by_id or {}).items() if p in owners}
-        unexplained = {p: s for p, s in unexplained_close_size(db, mine.values()).items() if s > 0}
+        unexplained = {
+            p: s for p, s in unexplained_close_size(db, list(mine.values())).items() if s > 0
+        }
         if not unexplained:
             continue
         known = known_exchange_ids(db)

@@ -149,7 +149,22 @@ def manage_each(
 def manage_trade(
     db, exchange, settings, rules, trade_id: int, now: datetime, positions: Positions | None = None
 ) -> list[str]:
-    """Run one management step for one trade: sync, record foreign closes, settle, act on the plan, settle."""
+    """Run one management step for one trade and return what the person should hear.
+
+    Steps (the caller holds DESK_LOCK; the bot runs this every 15 s and when GMO reports a fill):
+    1. Sync the trade's working orders with GMO: status, executed size and every new fill.
+    2. Book the leverage fees the known fills imply (before any P/L is written).
+    3. Read the book and the open positions once; record closes GMO made itself (a loss-cut, a
+       close on the website) as the trade's exit.
+    4. Settle: write what the fills imply (opened, break-even, closed, cancelled).
+    5. Trail the stop when configured (a changeOrder: the stop never leaves the exchange).
+    6. Ask the pure planner what to do and apply it, protection first: a stop for any unprotected
+       size goes out before a take-profit or an exit removes one; a stop that must be cancelled to
+       free closable size is cancelled only after the loss-cut was moved up to it, and its
+       replacement waits for GMO to confirm the cancel. Settle again after each pass. After a
+       cancel or a close the plan is asked again (at most MAX_PASSES), so what the change made
+       possible happens in the same step rather than 15 s later.
+    """
     trade = load_trade(db, trade_id)
     notices = sync_orders(
         db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now

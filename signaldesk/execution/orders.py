@@ -96,9 +96,8 @@ def send(
             else exchange.place_order(request)
         )
     except OrderOutcomeUnknown as exc:
-        ended = (
-            utc_now()
-        )  # the wall clock, like `posted_at`: together they bound the order's creation
+        # the wall clock, like `posted_at`: together they bound the order's creation
+        ended = utc_now()
         update_order(db, order_id, now, status="UNKNOWN", error=str(exc)[:300], post_ended_at=ended)
         log.warning("order %s outcome unknown: %s", order_id, exc)
         from signaldesk.execution.resolve import resolve_order

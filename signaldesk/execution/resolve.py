@@ -118,6 +118,8 @@ def position_fits(order: Order, row: OrderRow, evidence: Evidence) -> bool:
     executed = evidence.executions.get(order.order_id, [])
     if executed:
         return all(e.position_id == row.position_id for e in executed)
+    if row.position_id is None:  # a close row always names its position; without one nothing fits
+        return False
     open_size = order.size - order.executed_size
     return order.is_active and evidence.unexplained.get(row.position_id, Decimal(0)) >= open_size
 
