@@ -119,6 +119,7 @@ def environment(tmp: Path, telegram: FakeTelegram, gmo) -> dict:
         GMO_API_SECRET=gmo.api_secret,
         GMO_PUBLIC_URL=gmo.public_url,
         GMO_PRIVATE_URL=gmo.private_url,
+        GMO_WS_PRIVATE_URL=gmo.ws_private_url,  # the fake's private stream, never GMO's
     )
     return env
 

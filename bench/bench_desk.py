@@ -159,6 +159,7 @@ def environment(workdir: Path, gmo: FakeGmo, telegram: FakeTelegram, bybit: Fake
         GMO_API_SECRET=gmo.api_secret,
         GMO_PUBLIC_URL=gmo.public_url,
         GMO_PRIVATE_URL=gmo.private_url,
+        GMO_WS_PRIVATE_URL=gmo.ws_private_url,  # the fake's private stream, never GMO's
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_CHAT_ID=str(ALICE),
         TELEGRAM_USER_IDS=str(ALICE),

@@ -60,7 +60,7 @@ def base_unit(symbol: str) -> str:
 
 def card_text(w: Words, signal, ctx: SignalContext, footer: Html | None = None) -> Html:
     """Render a signal card (with its verdict footer once decided)."""
-    lines = [
+    lines: list[Html | str] = [
         w.t("<b>Signal #{id} · {symbol} · {arrow} {direction}</b>", id=signal.id,
             symbol=signal.symbol, arrow="🟢" if signal.direction == "LONG" else "🔴",
             direction=direction_words(w, signal.direction)),
@@ -166,9 +166,8 @@ def rules_line(w: Words, reasons: list) -> Html | None:
         return None
     figures = {}
     for check in checks:
-        found = RULES.get(check.get("rule")) and RULES[check["rule"]].search(
-            str(check.get("detail", ""))
-        )
+        pattern = RULES.get(str(check.get("rule")))
+        found = pattern.search(str(check.get("detail", ""))) if pattern else None
         if found:
             figures[check["rule"]] = found.group(1)
     passed = sum(bool(c.get("ok")) for c in checks)

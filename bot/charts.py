@@ -63,7 +63,7 @@ def equity_chart_png(chart, title: str, words: Words) -> bytes:
     from matplotlib.ticker import FuncFormatter
 
     font = japanese_font() if words.lang == "ja" else None
-    text = {"fontproperties": FontProperties(fname=font)} if font else {}
+    props = FontProperties(fname=font) if font else None
     figure = Figure(figsize=(8, 3.5), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.subplots()
@@ -79,8 +79,8 @@ def equity_chart_png(chart, title: str, words: Words) -> bytes:
 
         fontManager.addfont(str(font))
         axes.yaxis.set_tick_params(labelfontfamily=FontProperties(fname=font).get_name())
-    axes.set_title(title, **text)
-    axes.set_xlabel(words.plain("time (JST)"), **text)
+    axes.set_title(title, fontproperties=props)
+    axes.set_xlabel(words.plain("time (JST)"), fontproperties=props)
     axes.grid(True, alpha=0.3)
     figure.autofmt_xdate()
     figure.tight_layout()

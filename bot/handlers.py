@@ -33,6 +33,7 @@ from bot.decisions import (
 from bot.desk import Desk, desk_of, on_desk, on_exchange, on_fresh_connection
 from bot.jobs import send_daily_report
 from bot.recovery import finish_pending_stop, forgive_stop, owe_stop, report_stop
+from bot.report_view import protection_lines
 from bot.send import refresh_announcement, send_text
 from bot.settings_view import config_text, logs_text, settings_text, version_text
 from bot.trade_thread import show_notices, show_trade
@@ -68,6 +69,7 @@ from signaldesk.audit import record
 from signaldesk.clock import jst_day_start
 from signaldesk.execution import close_trade
 from signaldesk.execution.records import active_trades, load_trade
+from signaldesk.i18n import Html
 from signaldesk.logs import recent_problems
 from signaldesk.model.registry import active_folder, active_name, describe
 from signaldesk.report import open_trades, previous_day
@@ -350,6 +352,7 @@ async def gather_status(desk: Desk, now) -> StatusView:
     known = await on_desk(desk, status_records, desk, now)
     unknown = dict(equity_jpy=None, unrealised_jpy=None, budget_day_left_jpy=None,
                    budget_week_left_jpy=None, budget_month_left_jpy=None)  # fmt: skip
+    lines: list[Html] = []  # the protections' state needs the exchange's equity
     try:
         if desk.lane.busy_since is not None:  # an order in flight: do not wait behind it
             raise TimeoutError("the exchange lane is busy")
@@ -363,8 +366,9 @@ async def gather_status(desk: Desk, now) -> StatusView:
                        budget_day_left_jpy=s.budget_day_left_jpy,
                        budget_week_left_jpy=s.budget_week_left_jpy,
                        budget_month_left_jpy=s.budget_month_left_jpy)  # fmt: skip
-    note = exchange_line(desk.words, desk.view, desk.lane.busy_since, now)
-    return StatusView(**known, **unknown, note=note)
+        lines = protection_lines(desk.words, s, desk.settings.risk)
+    lines.append(exchange_line(desk.words, desk.view, desk.lane.busy_since, now))
+    return StatusView(**known, **unknown, note=Html("\n".join(lines)))
 
 
 async def on_status(update: Update, context) -> None:

@@ -15,7 +15,7 @@ from bot import notify
 from bot.charts import equity_chart_png
 from bot.desk import Desk, desk_of, on_desk, on_exchange
 from bot.money_views import weekly_review_text
-from bot.report_view import chart_title, report_text, risk_lines
+from bot.report_view import chart_title, protection_lines, report_text, risk_lines
 from bot.send import announce, send_text, tell
 from bot.trade_thread import show_notices
 from bot.views import alert_text, deadman_text, held_footer
@@ -190,18 +190,59 @@ async def health_job(context) -> None:
     )
 
 
-async def manage_job(context) -> None:
-    """Queue one management step on the exchange lane (never two waiting); its notices go to the
-    outbox."""
-    desk = desk_of(context)
+def start_protection(app) -> None:
+    """Protect first at start-up: queue the first management step on the lane at once (ahead of the
+    start-up repair, not at the next interval) and, on the live exchange, follow GMO's private stream
+    so a fill wakes management within a second."""
+    desk: Desk = app.bot_data["desk"]
+    queue_management(desk, app.bot)
+    tokens = desk.exchange if hasattr(desk.exchange, "ws_token") else None
+    if tokens is None or not desk.settings.urls.gmo_ws_private:
+        return
+    from signaldesk.exchange.gmo_stream import PrivateStream
+
+    loop = asyncio.get_running_loop()
+
+    def on_event(event) -> None:
+        """Wake management from the stream's thread (nothing to wake once the bot has stopped)."""
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(wake_management, desk, app.bot, event.channel)
+
+    stream = PrivateStream(tokens, desk.settings.urls.gmo_ws_private, on_event)
+    app.bot_data["private_stream"] = stream
+    stream.start()
+
+
+def stop_protection(app) -> None:
+    """Stop following the private stream (blocking: joins its thread and deletes its token)."""
+    stream = app.bot_data.pop("private_stream", None)
+    if stream is not None:
+        stream.close()
+
+
+def wake_management(desk: Desk, bot, why: str) -> None:
+    """Run a management step now; wakes while one is already waiting on the lane are folded into it."""
+    if queue_management(desk, bot) is not None:
+        log.debug("management woken by %s", why)
+
+
+def queue_management(desk: Desk, bot):
+    """Queue one management step on the exchange lane (key "manage": never two waiting); its notices
+    are threaded under their trades by `bot`. Return its future, or None when one is already waiting
+    or the lane has stopped."""
     now = desk.clock()
-    desk.lane.submit(
+    return desk.lane.submit(
         manage_trades,
         desk.settings,
         now,
-        then=partial(queue_trade_notices, context.bot, desk, now),
+        then=partial(queue_trade_notices, bot, desk, now),
         key="manage",
     )
+
+
+async def manage_job(context) -> None:
+    """Queue one management step on the exchange lane; its notices are threaded under their trades."""
+    queue_management(desk_of(context), context.bot)
 
 
 async def queue_trade_notices(bot, desk: Desk, now: datetime, notices, error) -> None:
@@ -237,6 +278,8 @@ def gather_report(db, desk: Desk, day, now: datetime, snap):
     save_daily_summary(db, report, now)
     start, end = day_bounds(day, settings.report.tz)
     held = signals.held(db, start, end)
+    if snap is not None:
+        lines += protection_lines(desk.words, snap, settings.risk)
     return report, lines, chart_data(db, settings.mode, end, CHART_DAYS), held
 
 

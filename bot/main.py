@@ -28,7 +28,7 @@ from bot.confirm import BUTTON as CONFIRM_BUTTON
 from bot.confirm import Confirmations
 from bot.desk import Desk, on_desk
 from bot.gate import gate
-from bot.jobs import JobTimes, schedule_jobs
+from bot.jobs import JobTimes, schedule_jobs, start_protection, stop_protection
 from bot.money import MONEY_COMMANDS
 from bot.polling import poll_updates
 from bot.recovery import start_repair, watch_job
@@ -114,16 +114,18 @@ def add_handlers(app: Application) -> None:
 
 
 async def start_desk(app: Application) -> None:
-    """Register the command menu, beat once, start the lane and the replies, and queue the start-up
-    repair.
+    """Start the lane with the first management step on it (and GMO's private stream, live), register
+    the command menu, beat once, start the replies, and queue the start-up repair.
 
-    Nothing here waits for the exchange: the repair (reconciliation first) runs on the lane and is
-    retried in the background while it cannot see the exchange.
+    Protection comes first: the first management step is the lane's first job, the repair (reconciliation
+    first) runs behind it. Nothing here waits for the exchange: the repair is retried in the background
+    while it cannot see the exchange.
     """
     desk: Desk = app.bot_data["desk"]
+    desk.lane.start()
+    start_protection(app)  # protection first: the first management step, then the repair behind it
     await register_commands(app.bot, desk.settings.telegram.language)
     await on_desk(desk, beat, "bot", desk.clock())
-    desk.lane.start()
     desk.replies.start()
     await start_repair(app)
 
@@ -149,6 +151,7 @@ async def stop_desk(app: Application) -> None:
     retry = app.bot_data.pop("repair_retry", None)
     if retry is not None:
         retry.cancel()
+    await asyncio.to_thread(stop_protection, app)  # the private stream's thread and token
     await desk.lane.stop()
     await desk.replies.stop()
     if desk.tasks:

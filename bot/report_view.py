@@ -189,6 +189,56 @@ def risk_lines(w: Words, state, snap) -> list[Html]:
     return [w.t("Risk state now: {risk} · {budget}", risk=risk, budget=budget)]
 
 
+def protection_lines(w: Words, snap, risk) -> list[Html]:
+    """Render the state of the desk's protections (issue 14's exposure cap, losing-streak pause,
+    drawdown halt and trailing stop) for /status and the daily report."""
+    cap = snap.equity_jpy * risk.max_position_fraction
+    streak = snap.streak
+    lines = [
+        w.tn(
+            "Exposure: {used} of {cap} ({share} of equity), at most {n} trade per symbol",
+            "Exposure: {used} of {cap} ({share} of equity), at most {n} trades per symbol",
+            risk.max_trades_per_symbol,
+            used=w.yen(snap.committed_jpy),
+            cap=w.yen(cap),
+            share=w.percent(risk.max_position_fraction * 100, 0),
+        ),
+        w.t(
+            "Losing streak: {losses} of {limit}",
+            losses=streak.losses,
+            limit=risk.max_consecutive_losses,
+        )
+        if not snap.paused()
+        else w.t(
+            "Losing streak: {losses} of {limit}, new trades paused until {until}",
+            losses=streak.losses,
+            limit=risk.max_consecutive_losses,
+            until=w.when(streak.paused_until),
+        ),
+        drawdown_line(w, snap, risk),
+    ]
+    if risk.trailing_stop_r > 0:
+        lines.append(
+            w.t(
+                "Trailing stop after take-profit 1: {r} stop distance(s) behind the price",
+                r=w.number(risk.trailing_stop_r),
+            )
+        )
+    else:
+        lines.append(w.t("Trailing stop after take-profit 1: off"))
+    return lines  # fmt: skip
+
+
+def drawdown_line(w: Words, snap, risk) -> Html:
+    """Render the drawdown from the recorded equity peak and where trading halts."""
+    limit = w.percent(risk.max_drawdown * 100, 0)
+    if not snap.equity_peak_jpy:
+        return w.t("Drawdown: no equity peak recorded yet (halt at {limit})", limit=limit)
+    return w.t("Drawdown: {fall} below the equity peak of {peak} (halt at {limit})",
+               fall=w.percent(snap.drawdown * 100, 1), peak=w.yen(snap.equity_peak_jpy),
+               limit=limit)  # fmt: skip
+
+
 def chart_title(w: Words, day, days: int) -> Html:
     """Return the equity chart's title (its caption too)."""
     return w.t("Equity to the end of {day} (JST), last {days} days", day=w.day(day), days=days)

@@ -81,30 +81,48 @@ async def show_trade(bot, desk: Desk, trade_id: int, events=()) -> bool:
 async def put_status(bot, desk: Desk, seen: Seen, events) -> None:
     """Send, resend or edit the status message so it shows the trade as the rows say."""
     trade, thread = seen.state.trade, seen.thread
+    if thread is None and never_on_exchange(seen.state):
+        return  # nothing reached GMO: the card's outcome reply says why; no thread to start
     text = status_text(desk.words, seen.state)
-    has_message = thread is not None and thread.message_id is not None
+    shown = thread if thread is not None and thread.message_id is not None else None
     # the closing message rings for the exit; the status message only follows the other events
     steps = [event for event in events if event != "exit"]
     level = notify.loudest(desk.settings, steps, desk.clock()) if events else "off"
-    if has_message and thread.shown == text and level != "on":
+    if shown is not None and shown.shown == text and level != "on":
         return
-    if not has_message and level == "off":
+    if shown is None and level == "off":
         return  # the trader chose no message for this; a later event starts the thread
-    if has_message and level != "on":
-        await _edit(bot, desk, thread, text, trade)
+    if shown is not None and level != "on":
+        await _edit(bot, desk, shown, text, trade)
     else:
         await _send_status(bot, desk, seen, text, quiet=notify.quietly(level))
-        if has_message:  # the older status message gives its button up
-            await _drop_button(bot, thread)
-    chat = desk.settings.telegram_chat_id
-    message_id = thread.message_id if has_message and level != "on" else desk.last_status[trade.id]
+        if shown is not None:  # the older status message gives its button up
+            await _drop_button(bot, shown)
+    chat = chat_of(desk)
+    message_id = (
+        shown.message_id if shown is not None and level != "on" else desk.last_status[trade.id]
+    )
     await on_desk(desk, threads.record_status, trade.id, chat, message_id, text, desk.clock())
+
+
+def never_on_exchange(state) -> bool:
+    """Return True for a cancelled trade none of whose orders reached the exchange (an entry whose
+    POST was lost unsent, concluded never placed by issue 14's resolution)."""
+    return state.trade.status == "cancelled" and not any(o.exchange_order_id for o in state.orders)
+
+
+def chat_of(desk: Desk) -> int:
+    """Return the trader's chat (the bot does not start without one)."""
+    chat = desk.settings.telegram_chat_id
+    if chat is None:
+        raise RuntimeError("telegram_chat_id is not set: there is no trader to tell")
+    return chat
 
 
 async def _send_status(bot, desk: Desk, seen: Seen, text: Html, quiet: bool) -> None:
     """Send the status message under the card."""
     trade = seen.state.trade
-    message = await send_text(bot, desk.settings.telegram_chat_id, text,
+    message = await send_text(bot, chat_of(desk), text,
                               reply_markup=close_keyboard(desk, trade), disable_notification=quiet,
                               **replying_to(seen.card[1]))  # fmt: skip
     desk.last_status[trade.id] = message.message_id
@@ -133,7 +151,7 @@ async def put_closing(bot, desk: Desk, seen: Seen) -> None:
     trade, thread = seen.state.trade, seen.thread
     if trade.is_active or (thread is not None and thread.closed_told):
         return
-    chat = desk.settings.telegram_chat_id
+    chat = chat_of(desk)
     level = notify.level(desk.settings, "exit", desk.clock())
     if trade.status == "closed" and level != "off":
         text = closed_text(desk.words, trade, desk.clock(), seen.state.leverage_fees)
@@ -162,7 +180,7 @@ async def show_notices(bot, desk: Desk, notices) -> None:
         await queue_warning(desk, [plain_text(notice_text(desk.words, n)) for n in loose])
 
 
-async def queue_warning(desk: Desk, lines: list[Html]) -> None:
+async def queue_warning(desk: Desk, lines: list[str]) -> None:
     """Put notices that need the trader's eye in the outbox (silent by default: [notify] warning)."""
     from signaldesk.outbox import queue_alert
 

@@ -15,6 +15,7 @@ from html import escape
 
 from bot.card_view import base_unit
 from bot.views import direction_words
+from signaldesk.execution.records import TradeRow
 from signaldesk.i18n import N_, Html, Words
 from signaldesk.money import EXIT_WORDS
 
@@ -32,7 +33,7 @@ SIDES = {"BUY": N_("buy"), "SELL": N_("sell")}
 class TradeState:
     """What a trade's status message is drawn from."""
 
-    trade: object
+    trade: TradeRow
     orders: Sequence
     fills: Sequence
     now: datetime
@@ -149,7 +150,7 @@ def close_button(w: Words) -> str:
 def notice_text(w: Words, notice) -> Html:
     """Render one notice from execution in the trader's language (plain strings: escaped as they are)."""
     kind = getattr(notice, "kind", None)
-    render = NOTICES.get(kind)
+    render = NOTICES.get(kind or "")
     if render is None:
         return Html(escape(str(notice), quote=False))
     return render(w, notice.trade_id, notice.values)

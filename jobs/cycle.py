@@ -92,9 +92,8 @@ def live(settings, as_json: bool, at: datetime | None = None) -> int:
     from signaldesk.golive import live_refusal
     from signaldesk.storage import open_current_db
 
-    startup_cpu = (
-        time.process_time()
-    )  # CPU of interpreter start-up and every import the cycle needs
+    # CPU of interpreter start-up and every import the cycle needs
+    startup_cpu = time.process_time()
     db = open_current_db(settings.db_path)
     try:
         refusal = live_refusal(db, settings)

@@ -8,9 +8,14 @@ missing.
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
 from jobs.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_json
 from signaldesk.money import yen
+
+if TYPE_CHECKING:
+    from signaldesk.golive import PaperRecord
+    from signaldesk.settings import GoLiveSettings, Settings
 
 MIN_REASON = 10
 
@@ -35,7 +40,7 @@ def duration_text(seconds: float) -> str:
     return f"{minutes}m" if minutes else f"{int(seconds)}s"
 
 
-def record_lines(record, golive) -> list[str]:
+def record_lines(record: PaperRecord, golive: GoLiveSettings) -> list[str]:
     """Render the paper record for the terminal."""
     since = (
         f"{record.first_at:%Y-%m-%d %H:%M} UTC" if record.first_at else "never (no paper cycle yet)"
@@ -73,7 +78,7 @@ def value_lines(value) -> list[str]:
     ]
 
 
-def summary(record, allowed: bool, overridden: bool) -> dict:
+def summary(record: PaperRecord, allowed: bool, overridden: bool) -> dict:
     """Return the machine-readable record."""
     return {
         "allowed": allowed,
@@ -89,7 +94,7 @@ def summary(record, allowed: bool, overridden: bool) -> dict:
     }
 
 
-def run(args, settings) -> int:
+def run(args, settings: Settings) -> int:
     """Print the paper record and the verdict; record an override when asked."""
     from signaldesk.clock import utc_now
     from signaldesk.golive import override, paper_record, record_override
@@ -118,7 +123,7 @@ def run(args, settings) -> int:
     return EXIT_OK if allowed else EXIT_FAILED
 
 
-def verdict(record, allowed: bool, overridden: bool) -> str:
+def verdict(record: PaperRecord, allowed: bool, overridden: bool) -> str:
     """Return the last line: allowed, or what is missing."""
     if record.ready:
         return (

@@ -4,6 +4,13 @@ Conventions: times are UTC ISO-8601 text with milliseconds (`2026-01-01T00:00:00
 `YYYY-MM-DD` text; prices, sizes, fees and P/L are Decimal strings (TEXT); model scores and features are REAL.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
+
 STATEMENTS = [
     # Market history: closed candles only, one row per symbol, interval and open time.
     """CREATE TABLE candles (
@@ -252,7 +259,7 @@ STATEMENTS = [
 ]
 
 
-def migrate(db) -> None:
+def migrate(db: Database) -> None:
     """Create the initial tables, indexes and triggers, and seed the trading state."""
     for statement in STATEMENTS:
         db.execute(statement)

@@ -4,6 +4,13 @@ Same conventions as 0001: UTC ISO text times, Decimal strings for money and size
 desk from backtest runs sharing one file.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
+
 STATEMENTS = [
     """CREATE TABLE paper_accounts (
         account TEXT PRIMARY KEY,
@@ -87,7 +94,7 @@ STATEMENTS = [
 ]
 
 
-def migrate(db) -> None:
+def migrate(db: Database) -> None:
     """Create the paper exchange tables."""
     for statement in STATEMENTS:
         db.execute(statement)

@@ -5,8 +5,15 @@ A trade can hold several GMO positions (one per entry order after re-quotes), an
 order (`time_stop`, `manual`, `emergency`, `stop_loss`) so the trade's exit reason is read, not guessed.
 """
 
+from __future__ import annotations
 
-def migrate(db) -> None:
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
+
+
+def migrate(db: Database) -> None:
     """Add position_id and reason to orders."""
     db.execute("ALTER TABLE orders ADD COLUMN position_id INTEGER")
     db.execute("ALTER TABLE orders ADD COLUMN reason TEXT")

@@ -8,8 +8,15 @@ each): ~5 ms for the week's 1,344 rows. This index carries the columns those que
 never touch the rows; it replaces the narrower one.
 """
 
+from __future__ import annotations
 
-def migrate(db) -> None:
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
+
+
+def migrate(db: Database) -> None:
     """Index signals by model, candle time and symbol, with the outcome and both probabilities."""
     db.execute(
         "CREATE INDEX idx_signals_model_outcomes ON signals "

@@ -10,10 +10,17 @@ closed hour becomes one audit row with its count, and its tally row is deleted (
 append-only and bounded).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
+
 DECIDED = "('APPROVED', 'REJECTED', 'EXPIRED', 'EXECUTED', 'BLOCKED', 'FAILED')"
 
 
-def migrate(db) -> None:
+def migrate(db: Database) -> None:
     """Add signals.told_status (filled for existing rows), its partial index and the stranger_drops
     table."""
     db.execute("ALTER TABLE signals ADD COLUMN told_status TEXT")

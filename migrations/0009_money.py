@@ -12,6 +12,13 @@ would have made.
   its JPY outcome.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
+
 STATEMENTS = [
     """CREATE TABLE position_fees (
         id INTEGER PRIMARY KEY,
@@ -58,7 +65,7 @@ STATEMENTS = [
 ]
 
 
-def migrate(db) -> None:
+def migrate(db: Database) -> None:
     """Create the fee, equity-snapshot and would-have tables."""
     for statement in STATEMENTS:
         db.execute(statement)

@@ -142,12 +142,17 @@ def _number(key: str, raw: str) -> Decimal:
 
 
 def check_modification(signal: Signal, changes: dict[str, Decimal]) -> Signal:
-    """Return the signal with the changes applied and risk recomputed; raise ModificationError if a rule breaks."""
-    new = signal.with_changes(**changes)
-    if "size" in changes and not (Decimal(0) <= new.size <= (signal.size or Decimal(0))):
+    """Return the signal with the changes applied (on the symbol's tick and size step, the safe way) and risk
+    recomputed; raise ModificationError if a rule breaks."""
+    try:
+        gridded = on_grid(signal, changes)
+    except InvalidOperation:  # beyond what a price or size can be (e.g. 1e999): change nothing
+        _check_size(signal, changes.get("size"))
         raise ModificationError(
-            f"size {new.size} must be between 0 and the proposed {signal.size} (down only)"
-        )
+            "a value is too large for the symbol's price and size grid"
+        ) from None
+    new = signal.with_changes(**gridded)
+    _check_size(signal, new.size if "size" in changes else None)
     for name in ("entry_price", "stop_loss", "take_profit_1", "take_profit_2"):
         value = getattr(new, name)
         if value is not None and value <= 0:
@@ -157,6 +162,23 @@ def check_modification(signal: Signal, changes: dict[str, Decimal]) -> Signal:
     if new.size is not None and new.entry_price is not None and new.stop_loss is not None:
         risk = (new.size * abs(new.entry_price - new.stop_loss)).quantize(Decimal("0.01"))
     return new.with_changes(risk_jpy=risk)
+
+
+def _check_size(signal: Signal, size: Decimal | None) -> None:
+    """Raise ModificationError unless a new size lies between 0 and the proposed size."""
+    if size is not None and not (Decimal(0) <= size <= (signal.size or Decimal(0))):
+        raise ModificationError(
+            f"size {size} must be between 0 and the proposed {signal.size} (down only)"
+        )
+
+
+def on_grid(signal: Signal, changes: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Round /modify values to the symbol's grid (GMO's published rules; execution re-checks live ones)."""
+    from signaldesk.exchange.paperfills import DEFAULT_RULES
+    from signaldesk.exchange.precision import plan_on_grid
+
+    rules = DEFAULT_RULES.get(signal.symbol)
+    return plan_on_grid(signal.direction, changes, rules) if rules else changes
 
 
 def _check_sides(signal: Signal) -> None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import to_db
-from signaldesk.storage import writing
+from signaldesk.storage import inserted_id, writing
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
 
 log = logging.getLogger("signaldesk.audit")
 
 
-def record(db, event: str, actor: str | int, detail: dict, now: datetime) -> int:
+def record(db: Database, event: str, actor: str | int, detail: dict, now: datetime) -> int:
     """Append one audit event and log it; return its id."""
     text = json.dumps(detail, default=str, sort_keys=True)
     with writing(db):
@@ -21,10 +25,10 @@ def record(db, event: str, actor: str | int, detail: dict, now: datetime) -> int
             [to_db(now), event, str(actor), text],
         )
     log.info("audit %s by %s %s", event, actor, text)
-    return cursor.lastrowid
+    return inserted_id(cursor)
 
 
-def events(db, event: str | None = None, limit: int = 100) -> list[dict]:
+def events(db: Database, event: str | None = None, limit: int = 100) -> list[dict]:
     """Return the latest audit events, newest first, optionally of one kind."""
     sql = "SELECT id, at, event, actor, detail FROM audit_log"
     params: list = []
@@ -51,7 +55,7 @@ def _hour(moment: datetime) -> str:
 
 
 def count_stranger(
-    db,
+    db: Database,
     user_id: int | None,
     chat_id: int | None,
     kind: str,
@@ -83,7 +87,7 @@ def count_stranger(
     return opened
 
 
-def _tally_row_of(db, user_id: int, hour: str, per_hour: int) -> int:
+def _tally_row_of(db: Database, user_id: int, hour: str, per_hour: int) -> int:
     """Return the tally row a stranger counts in: their own, or OTHERS once the hour has `per_hour`
     of them."""
     if (
@@ -97,7 +101,7 @@ def _tally_row_of(db, user_id: int, hour: str, per_hour: int) -> int:
     return OTHERS if count >= per_hour else user_id
 
 
-def audit_strangers(db, now: datetime) -> int:
+def audit_strangers(db: Database, now: datetime) -> int:
     """Turn every closed hour's tally into one audit row per stranger (with the count) and clear it;
     return rows."""
     hour = _hour(now)

@@ -147,9 +147,8 @@ def take_backup(db_path: Path, folder: Path, taken_at: datetime) -> Backup:
         raise BackupError(
             f"{final} already exists (two backups within one second); run the backup again"
         )
-    partial = (
-        folder / f".{final.name}.partial"
-    )  # never matches BACKUP_NAME, so never mistaken for a backup
+    # never matches BACKUP_NAME, so never mistaken for a backup
+    partial = folder / f".{final.name}.partial"
     try:
         expected = _copy_snapshot(db_path, partial)
         found = verify_copy(partial, expected)

@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import from_ms, to_db, utc_now
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
 
 INTERVAL_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60}
 PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -62,9 +66,8 @@ def read_candle_csv(
         if missing:
             raise CandleError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         stamp = header.index("timestamp")
-        rows = (
-            values for values in reader if values
-        )  # blank lines skipped, as csv.DictReader does
+        # blank lines skipped, as csv.DictReader does
+        rows = (values for values in reader if values)
         return [
             _row_to_candle(_fields(header, values), path, n)
             for n, values in enumerate(rows, start=2)
@@ -79,6 +82,8 @@ def _fields(header: list[str], values: list[str]) -> dict:
 
 def _in_range(stamp: str | None, first: float, end: float) -> bool:
     """Return True when a row opens in [first, end) ms or has no readable time (refused later)."""
+    if stamp is None:
+        return True
     try:
         opened = float(stamp)
     except (TypeError, ValueError):
@@ -110,7 +115,12 @@ def check_candle(candle: Candle, where: str) -> None:
 
 
 def save_candles(
-    db, symbol: str, interval: str, candles: list[Candle], source: str, now: datetime | None = None
+    db: Database,
+    symbol: str,
+    interval: str,
+    candles: list[Candle],
+    source: str,
+    now: datetime | None = None,
 ) -> int:
     """Insert candles not yet stored (existing rows are kept as they are); return how many were new."""
     if interval not in INTERVAL_MINUTES:
@@ -142,7 +152,7 @@ def save_candles(
 
 
 def load_candles(
-    db,
+    db: Database,
     symbol: str,
     interval: str = "15m",
     since: datetime | None = None,
@@ -167,7 +177,7 @@ def load_candles(
     return [Candle(datetime.fromisoformat(r[0]), *(Decimal(v) for v in r[1:])) for r in rows]
 
 
-def candle_summary(db) -> list[dict]:
+def candle_summary(db: Database) -> list[dict]:
     """Return per symbol and interval: rows, first and last open time, and sources."""
     rows = db.execute(
         "SELECT symbol, interval, COUNT(*), MIN(open_time), MAX(open_time), GROUP_CONCAT(DISTINCT source) "

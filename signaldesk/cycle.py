@@ -21,6 +21,8 @@ from signaldesk.storage import writing
 
 log = logging.getLogger("signaldesk.cycle")
 STEP = timedelta(minutes=15)
+# The listener beats once a minute while subscribed; silence longer than this means the feed is down.
+LISTENER_SILENCE = timedelta(seconds=150)
 HISTORY_DAYS_WHEN_EMPTY = 7
 
 
@@ -41,6 +43,12 @@ class Market:
     trades_today: int
     loss_limit_breaches: tuple[str, ...]
     equity_jpy: Decimal
+    held: dict[str, str] = field(default_factory=dict)
+    paused: str | None = None
+    liquidation_blind: str | None = None
+    news_warning: str | None = None
+    news_blocks: bool = False
+    room_jpy: Decimal | None = None
     risk: object = (
         None  # the RiskSnapshot behind these figures, saved as the cycle's equity snapshot
     )
@@ -250,6 +258,11 @@ def judge(scored: Scored, market: Market, settings) -> None:
         halt_reason=market.halt_reason,
         trades_today=market.trades_today,
         loss_limit_breaches=market.loss_limit_breaches,
+        held=market.held.get(scored.symbol),
+        paused=market.paused,
+        liquidation_blind=market.liquidation_blind,
+        news_warning=market.news_warning,
+        news_blocks=market.news_blocks,
     )
     scored.checks = evaluate(candidate, context, settings)
     scored.status = status_of(scored.checks)
@@ -270,7 +283,7 @@ def propose_trade(scored: Scored, market: Market, settings) -> None:
     )  # what execution will post, on the tick grid
     try:
         levels = trade_levels(direction, entry, scored.atr, rules.tick_size, settings.risk)
-        sizing = size_for_risk(market.equity_jpy, levels, rules, settings.risk)
+        sizing = size_for_risk(market.equity_jpy, levels, rules, settings.risk, market.room_jpy)
         refusal = sizing.refusal
     except ValueError as exc:
         refusal = str(exc)
@@ -307,11 +320,12 @@ class CycleResult:
 
 
 def gather_market(
-    db, exchange, settings, symbols, now: datetime, calendar, timings: dict
+    db, exchange, settings, symbols, now: datetime, calendar, timings: dict, replay: bool = False
 ) -> Market:
-    """Read order books, symbol rules, news, liquidation spikes and the risk state for this cycle."""
+    """Read order books, symbol rules, news, liquidation spikes and the risk state for this cycle; say where
+    the desk is blind (no liquidation feed, no news calendar) so the rules fail closed."""
     from signaldesk.liquidations import recent_spike
-    from signaldesk.risk import loss_limit_breaches, risk_snapshot
+    from signaldesk.risk import loss_limit_breaches, risk_snapshot, room_jpy
 
     started = time.perf_counter()
     books = order_books(exchange, symbols)
@@ -336,8 +350,74 @@ def gather_market(
         snapshot.trades_today,
         tuple(loss_limit_breaches(snapshot)),
         snapshot.equity_jpy,
-        snapshot,
+        risk=snapshot,
+        held=held_symbols(snapshot, settings.risk, symbols),
+        liquidation_blind=None if replay else liquidation_blindness(db, settings, now),
+        room_jpy=room_jpy(snapshot, settings.risk),
+        **moment_rules(snapshot, settings, calendar, now),
     )
+
+
+def moment_rules(snapshot, settings, calendar, now: datetime) -> dict:
+    """Return the Market fields that change with the clock alone while the desk is idle: the end of a
+    loss-streak pause and the news calendar running out (the replay's quiet steps recompute them)."""
+    from dataclasses import replace
+
+    from signaldesk.risk import pause_refusals
+
+    warning = news_calendar_problem(settings, calendar, now)
+    return dict(
+        paused=(pause_refusals(replace(snapshot, at=now)) or [None])[0],
+        news_warning=warning,
+        news_blocks=bool(warning) and news_filters(settings),
+    )
+
+
+def held_symbols(snapshot, risk, symbols) -> dict[str, str]:
+    """Return, per symbol that already has its allowed open trades, the reason a new signal is filtered."""
+    from signaldesk.risk import symbol_refusals
+
+    return {s: r[0] for s in symbols if (r := symbol_refusals(snapshot, s, risk))}
+
+
+def liquidation_blindness(db, settings, now: datetime) -> str | None:
+    """Return why the liquidation feed cannot vouch for the rule's window (listener never ran, silent, or a
+    recorded gap in the window), or None when it can or the feed is not required."""
+    from signaldesk.clock import JST
+    from signaldesk.liquidations import gaps_between
+    from signaldesk.state import last_beat
+
+    if not settings.strategy.liquidation_feed_required:
+        return None
+    start = now - timedelta(minutes=settings.strategy.liquidation_window_minutes)
+    beat = last_beat(db, "listener")
+    if beat is None:
+        return "liquidation feed unavailable: the listener has never run"
+    gaps = gaps_between(db, start, now)
+    if now - beat > LISTENER_SILENCE:
+        since = min([beat, *(g.started_at for g in gaps)])
+        return f"liquidation feed unavailable since {since.astimezone(JST):%H:%M} JST"
+    if gaps:
+        return f"liquidation feed unavailable since {gaps[0].started_at.astimezone(JST):%H:%M} JST"
+    return None
+
+
+def news_calendar_problem(settings, calendar, now: datetime) -> str | None:
+    """Return why the news calendar cannot vouch for this moment (missing, or nothing listed ahead)."""
+    from signaldesk.news import future_events
+
+    path = settings.strategy.news_calendar
+    if not path.is_file():
+        return f"no news calendar at {path}: the blackout cannot be checked"
+    if not future_events(calendar, now):
+        return f"the news calendar {path.name} lists no event after now (expired)"
+    return None
+
+
+def news_filters(settings) -> bool:
+    """Return True when a missing or expired calendar filters signals (`[strategy] news_calendar_required`)."""
+    required = settings.strategy.news_calendar_required
+    return required == "always" or (required == "live" and settings.mode == "live")
 
 
 def order_books(exchange, symbols) -> dict[str, OrderBook]:
@@ -390,7 +470,9 @@ def run_cycle(
         for symbol in symbols
     }
     timings["fetch"] = time.perf_counter() - started
-    market = gather_market(db, exchange, settings, symbols, now, calendar, timings)
+    market = gather_market(
+        db, exchange, settings, symbols, now, calendar, timings, replay=not fetch
+    )
     with writing(db):
         record_snapshot(db, settings.mode, market.risk)
         fetched = sum(

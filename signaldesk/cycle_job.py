@@ -7,11 +7,19 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk import outbox, state
 from signaldesk.clock import JST, to_db
 from signaldesk.health import api_failure_alert, live_auc_alert, memory_alert, memory_used_fraction
 from signaldesk.runs import finish_run, start_run
+
+if TYPE_CHECKING:
+    from signaldesk.exchange.base import Exchange
+    from signaldesk.model.inference import LoadedModel
+    from signaldesk.news import NewsEvent
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 log = logging.getLogger("signaldesk.cycle")
 FAILURES_KEY = "cycle_api_failures"
@@ -28,7 +36,7 @@ class JobOutcome:
     summary: dict = field(default_factory=dict)
 
 
-def load_active_model(settings, now: datetime, db=None):
+def load_active_model(settings: Settings, now: datetime, db: Database | None = None) -> LoadedModel:
     """Load the active model version (see signaldesk.model.registry); raises ModelMissing / ModelMismatch."""
     from signaldesk.model.inference import load_model
     from signaldesk.model.registry import active_folder
@@ -36,14 +44,21 @@ def load_active_model(settings, now: datetime, db=None):
     return load_model(active_folder(db, settings), now, settings.health.model_max_age_days)
 
 
-def raise_alert(db, settings, alert, now: datetime) -> None:
+def raise_alert(db: Database, settings: Settings, alert, now: datetime) -> None:
     """Queue a health alert for the bot; a halting one also halts trading."""
     outbox.queue_alert(db, alert.severity, alert.kind, alert.text, now, alert.dedupe_key)
     if alert.halts:
         state.halt(db, alert.text, now, "cycle")
 
 
-def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) -> JobOutcome:
+def run_live_cycle(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    exchange: Exchange | None = None,
+    model: LoadedModel | None = None,
+) -> JobOutcome:
     """Run one recorded cycle: model, exchange, rules, health; never leaves a partial write behind."""
     from signaldesk.exchange.errors import ExchangeError, Maintenance
     from signaldesk.model.artifacts import ModelMismatch, ModelMissing
@@ -74,7 +89,7 @@ def run_live_cycle(db, settings, now: datetime, *, exchange=None, model=None) ->
     return outcome
 
 
-def _build_exchange(settings, db):
+def _build_exchange(settings: Settings, db: Database):
     """Return the configured exchange (live client, or paper on live public data) and the HTTP
     client it uses, which the caller closes."""
     from signaldesk.exchange.factory import build_exchange, build_http
@@ -84,7 +99,14 @@ def _build_exchange(settings, db):
 
 
 def _scored(
-    db, settings, now, run_id, exchange, model, calendar, model_seconds: float
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    run_id: int,
+    exchange: Exchange,
+    model: LoadedModel,
+    calendar: list[NewsEvent],
+    model_seconds: float,
 ) -> JobOutcome:
     """Run the cycle proper and record success, alerts and outcomes."""
     from signaldesk.cycle import run_cycle
@@ -130,7 +152,7 @@ def _scored(
     )
 
 
-def check_memory(db, settings, now: datetime) -> None:
+def check_memory(db: Database, settings: Settings, now: datetime) -> None:
     """Warn over 80% memory use; over 90% halt trading and raise a critical alert."""
     alert = memory_alert(
         memory_used_fraction(),
@@ -142,7 +164,7 @@ def check_memory(db, settings, now: datetime) -> None:
         raise_alert(db, settings, alert, now)
 
 
-def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
+def resolve_and_score(db: Database, settings: Settings, model_version: str, now: datetime) -> int:
     """Resolve matured predictions, update model_performance and, once a day, check the live AUC;
     return the (date, model, symbol) groups touched."""
     from signaldesk.outcomes import resolve_outcomes, update_performance
@@ -153,7 +175,7 @@ def resolve_and_score(db, settings, model_version: str, now: datetime) -> int:
     return len(touched)
 
 
-def check_live_auc(db, settings, model_version: str, now: datetime) -> None:
+def check_live_auc(db: Database, settings: Settings, model_version: str, now: datetime) -> None:
     """On a model's first cycle of each JST day, warn when its live AUC over the trailing window is weak.
 
     A weak AUC is a slow signal (weeks of outcomes; the alert is once a day anyway), so the cycle
@@ -172,7 +194,7 @@ def check_live_auc(db, settings, model_version: str, now: datetime) -> None:
     state.set_value(db, LIVE_AUC_KEY, checked, now, "cycle")
 
 
-def check_firing_rate(db, settings, model, now: datetime) -> None:
+def check_firing_rate(db: Database, settings: Settings, model: LoadedModel, now: datetime) -> None:
     """Warn when the model's live firing rate has left its band around the operating point's rate."""
     from signaldesk.health import firing_rate_alert
     from signaldesk.outcomes import firing_counts
@@ -197,7 +219,15 @@ def check_firing_rate(db, settings, model, now: datetime) -> None:
 
 
 def _failed(
-    db, settings, now, run_id, kind: str, error: str, *, critical: bool, status: str = "failed"
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    run_id: int,
+    kind: str,
+    error: str,
+    *,
+    critical: bool,
+    status: str = "failed",
 ) -> JobOutcome:
     """Record a failed (or skipped) run and queue an alert once per JST day and kind."""
     severity = "critical" if critical else "warning"
@@ -216,7 +246,9 @@ def _failed(
     )
 
 
-def _exchange_failed(db, settings, now, run_id, exc) -> JobOutcome:
+def _exchange_failed(
+    db: Database, settings: Settings, now: datetime, run_id: int, exc: Exception
+) -> JobOutcome:
     """Count a failed API run; at the configured streak, halt trading with a critical alert."""
     failures = int(state.get_value(db, FAILURES_KEY) or 0) + 1
     state.set_value(db, FAILURES_KEY, str(failures), now, "cycle")
@@ -232,7 +264,7 @@ def _exchange_failed(db, settings, now, run_id, exc) -> JobOutcome:
     )
 
 
-def deliver_when_bot_is_down(db, settings, now: datetime) -> int:
+def deliver_when_bot_is_down(db: Database, settings: Settings, now: datetime) -> int:
     """Send unsent critical alerts straight to Telegram when the bot's heartbeat is stale; return how many."""
     beat = state.last_beat(db, "bot")
     if beat is not None and now - beat <= timedelta(
@@ -257,7 +289,9 @@ def deliver_when_bot_is_down(db, settings, now: datetime) -> int:
     return sent
 
 
-def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decimal) -> JobOutcome:
+def run_replay(
+    db: Database, settings: Settings, since: datetime, until: datetime, spread_bps: Decimal
+) -> JobOutcome:
     """Replay one cycle per 15-minute candle in [since, until) on the paper exchange over the stored candles."""
     from signaldesk.cycle import run_cycle
     from signaldesk.exchange.factory import build_exchange
@@ -300,7 +334,9 @@ def run_replay(db, settings, since: datetime, until: datetime, spread_bps: Decim
     )
 
 
-def replay_candles(db, settings, since: datetime, until: datetime) -> tuple[datetime, dict]:
+def replay_candles(
+    db: Database, settings: Settings, since: datetime, until: datetime
+) -> tuple[datetime, dict]:
     """Return where the replay's window opens and the stored candles its paper exchange needs, per
     symbol: a bounded window, whatever the database holds.
 

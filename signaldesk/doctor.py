@@ -144,7 +144,8 @@ def local_checks(settings, env_file: Path, now: datetime) -> list[tuple[str, Che
                 active_model_dir(settings), now, settings.health.model_max_age_days
             ),
         ),
-        ("news calendar", lambda: calendar_check(settings.strategy.news_calendar, now)),
+        ("news calendar", lambda: calendar_check(settings.strategy.news_calendar, now, settings)),
+        ("liquidation feed", lambda: liquidation_feed_check(settings, now)),
         ("post-only", lambda: post_only_check(settings.strategy.symbols)),
         ("processes", lambda: processes_check(settings.db_path, now, settings.health)),
     ]
@@ -363,8 +364,22 @@ def model_check(model_dir: Path, now: datetime, max_age_days: float) -> Check:
     return Check("model", PASS, detail)
 
 
-def calendar_check(path: Path, now: datetime) -> Check:
-    """Check that the news calendar exists, parses and lists at least one event still ahead."""
+def calendar_check(path: Path, now: datetime, settings=None) -> Check:
+    """Check that the news calendar exists, parses and lists at least one event still ahead; where a missing or
+    expired calendar filters every signal (live mode by default), that is a FAIL."""
+    from signaldesk.cycle import news_filters
+
+    check = calendar_state(path, now)
+    if check.status == WARN and settings is not None and news_filters(settings):
+        detail = (
+            check.detail + f"; in {settings.mode} mode every signal is filtered until it is fixed"
+        )
+        return Check(check.name, FAIL, detail, check.fix)
+    return check
+
+
+def calendar_state(path: Path, now: datetime) -> Check:
+    """Return PASS for a calendar with an event ahead, WARN when missing or expired, FAIL when unreadable."""
     from signaldesk.news import CalendarError, future_events, read_calendar
 
     fix = (
@@ -399,6 +414,36 @@ def calendar_check(path: Path, now: datetime) -> Check:
         PASS,
         f"{path}: {len(ahead)} event(s) ahead, next {ahead[0].title} at "
         f"{ahead[0].at:%Y-%m-%d %H:%M} UTC",
+    )
+
+
+def liquidation_feed_check(settings, now: datetime) -> Check:
+    """Check that the liquidation listener is feeding the desk (its heartbeat is fresh); without it every
+    signal is filtered, so in live mode a missing feed is a FAIL."""
+    from signaldesk.cycle import LISTENER_SILENCE
+    from signaldesk.state import last_beat
+    from signaldesk.storage import pending_migrations
+
+    name, path = "liquidation feed", settings.db_path
+    if not settings.strategy.liquidation_feed_required:
+        return Check(
+            name, WARN, "[strategy] liquidation_feed_required = false: the spike rule may be blind"
+        )
+    if not path.is_file():
+        return Check(name, SKIP, "no database (see database)")
+    with read_only(path) as db:
+        if pending_migrations(db):
+            return Check(name, SKIP, "database not migrated (see database)")
+        beat = last_beat(db, "listener")
+    if beat is not None and now - beat <= LISTENER_SILENCE:
+        return Check(name, PASS, f"listener heartbeat {_ago(now - beat)} ago")
+    seen = "never" if beat is None else f"{_ago(now - beat)} ago"
+    status = FAIL if settings.mode == "live" else WARN
+    return Check(
+        name,
+        status,
+        f"listener heartbeat {seen}: every signal is filtered (liquidation feed unavailable)",
+        "systemctl start signaldesk-listener (journalctl -u signaldesk-listener for errors)",
     )
 
 

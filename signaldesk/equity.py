@@ -13,10 +13,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import from_db, to_db
 from signaldesk.columns import decimal_text
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.exchange.base import Exchange
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 ZERO = Decimal(0)
 MARGIN_KEY = (
@@ -52,7 +58,7 @@ def positions_json(exposures) -> str:
     )
 
 
-def record_snapshot(db, mode: str, risk, source: str = "cycle") -> None:
+def record_snapshot(db: Database, mode: str, risk, source: str = "cycle") -> None:
     """Write the equity of a risk snapshot (signaldesk.risk.RiskSnapshot); a second one at the same
     moment is kept out."""
     with writing(db):
@@ -78,7 +84,7 @@ def _snapshot(row) -> EquitySnapshot:
 SNAPSHOT = "SELECT taken_at, equity_jpy, unrealised_jpy, positions FROM equity_snapshots"
 
 
-def _last(db, mode: str, comparison: str, moment: datetime) -> EquitySnapshot | None:
+def _last(db: Database, mode: str, comparison: str, moment: datetime) -> EquitySnapshot | None:
     """Return the last snapshot taken `comparison` (<= or <) a moment, or None."""
     row = db.execute(
         f"{SNAPSHOT} WHERE mode = ? AND taken_at {comparison} ? ORDER BY taken_at DESC LIMIT 1",
@@ -87,17 +93,19 @@ def _last(db, mode: str, comparison: str, moment: datetime) -> EquitySnapshot | 
     return _snapshot(row) if row else None
 
 
-def equity_at(db, mode: str, moment: datetime) -> EquitySnapshot | None:
+def equity_at(db: Database, mode: str, moment: datetime) -> EquitySnapshot | None:
     """Return the last snapshot taken at or before `moment`, or None."""
     return _last(db, mode, "<=", moment)
 
 
-def equity_before(db, mode: str, end: datetime) -> EquitySnapshot | None:
+def equity_before(db: Database, mode: str, end: datetime) -> EquitySnapshot | None:
     """Return the last snapshot taken before `end`: the equity at the end of a period."""
     return _last(db, mode, "<", end)
 
 
-def equity_series(db, mode: str, start: datetime, end: datetime) -> list[tuple[datetime, Decimal]]:
+def equity_series(
+    db: Database, mode: str, start: datetime, end: datetime
+) -> list[tuple[datetime, Decimal]]:
     """Return (time, equity) of every snapshot in [start, end), oldest first."""
     rows = db.execute(
         "SELECT taken_at, equity_jpy FROM equity_snapshots WHERE mode = ? AND taken_at >= ? "
@@ -115,7 +123,7 @@ class Deposit:
     amount_jpy: Decimal
 
 
-def first_deposit(db, mode: str, account: str = "paper") -> Deposit | None:
+def first_deposit(db: Database, mode: str, account: str = "paper") -> Deposit | None:
     """Return the paper account's starting balance, or (live) the first equity snapshot; None before
     either."""
     if mode == "paper":
@@ -182,7 +190,9 @@ def margin_alert_text(check: MarginCheck, tolerance: Decimal) -> str | None:
     )
 
 
-def check_margin(db, exchange, settings, now: datetime) -> MarginCheck | None:
+def check_margin(
+    db: Database, exchange: Exchange, settings: Settings, now: datetime
+) -> MarginCheck | None:
     """Compare the desk with GMO's margin since the last check, alert on a difference; None on the
     first check."""
     from signaldesk.ledger import money_between

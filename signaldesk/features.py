@@ -174,7 +174,7 @@ def pandas_ta() -> ModuleType:
     from signaldesk.imports import import_with_stand_ins
 
     numba = ModuleType("numba")
-    numba.njit = _plain_njit
+    numba.__dict__.update(njit=_plain_njit)  # a bare module: its one attribute set by name
     return import_with_stand_ins("pandas_ta", {"numba": numba})
 
 

@@ -16,9 +16,14 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import JST, from_db, to_db
 from signaldesk.ledger import Money, money_between
+
+if TYPE_CHECKING:
+    from signaldesk.settings import GoLiveSettings, Settings
+    from signaldesk.storage import Database
 
 PAPER = "paper"
 OVERRIDE_EVENT = "golive_override"
@@ -58,7 +63,7 @@ class PaperRecord:
         return not self.missing
 
 
-def days_run(db) -> tuple[int, datetime | None, datetime | None]:
+def days_run(db: Database) -> tuple[int, datetime | None, datetime | None]:
     """Return the JST days on which the paper desk ran a cycle, and its first and last cycle."""
     rows = db.execute(
         "SELECT taken_at FROM equity_snapshots WHERE mode = ? ORDER BY taken_at", [PAPER]
@@ -68,7 +73,7 @@ def days_run(db) -> tuple[int, datetime | None, datetime | None]:
     return len(days), (moments[0] if moments else None), (moments[-1] if moments else None)
 
 
-def trade_counts(db) -> tuple[int, int]:
+def trade_counts(db: Database) -> tuple[int, int]:
     """Return (closed, open or pending) paper trades."""
     rows = dict(
         db.execute(
@@ -78,7 +83,7 @@ def trade_counts(db) -> tuple[int, int]:
     return rows.get("closed", 0), rows.get("open", 0) + rows.get("pending", 0)
 
 
-def unresolved_orders(db) -> int:
+def unresolved_orders(db: Database) -> int:
     """Return how many orders (any mode) have an unknown outcome."""
     marks = ",".join("?" * len(UNRESOLVED))
     return db.execute(
@@ -86,7 +91,7 @@ def unresolved_orders(db) -> int:
     ).fetchone()[0]
 
 
-def halts(db, since: datetime | None) -> list[tuple[datetime, str]]:
+def halts(db: Database, since: datetime | None) -> list[tuple[datetime, str]]:
     """Return the halts (time, reason) of the audit log since a moment."""
     rows = db.execute(
         "SELECT at, detail FROM audit_log WHERE event = 'halt' AND at >= ? ORDER BY id",
@@ -119,7 +124,7 @@ def gaps(start: datetime, end: datetime, cover: list[tuple[datetime, datetime]])
     return found
 
 
-def unprotected_windows(db, now: datetime) -> list[Window]:
+def unprotected_windows(db: Database, now: datetime) -> list[Window]:
     """Return every stretch a paper position was held without a stop order on the exchange."""
     trades = db.execute(
         "SELECT t.id, MIN(f.executed_at), COALESCE(t.exit_time, ?) FROM trades t JOIN orders o ON "
@@ -141,7 +146,7 @@ def unprotected_windows(db, now: datetime) -> list[Window]:
     return windows
 
 
-def missing(days: int, closed: int, unresolved: int, golive) -> list[str]:
+def missing(days: int, closed: int, unresolved: int, golive: GoLiveSettings) -> list[str]:
     """Return what a paper record still lacks against the [golive] settings, in words."""
     lacks = []
     if days < golive.min_paper_days:
@@ -160,12 +165,12 @@ def missing(days: int, closed: int, unresolved: int, golive) -> list[str]:
     return lacks
 
 
-def lacking(db, golive) -> list[str]:
+def lacking(db: Database, golive: GoLiveSettings) -> list[str]:
     """Return what the paper record in the database still lacks (the cheap part of the record)."""
     return missing(days_run(db)[0], trade_counts(db)[0], unresolved_orders(db), golive)
 
 
-def paper_record(db, settings, now: datetime) -> PaperRecord:
+def paper_record(db: Database, settings: Settings, now: datetime) -> PaperRecord:
     """Read the paper record and what it lacks."""
     from signaldesk.equity import equity_before, first_deposit
     from signaldesk.value import backtested_hit_rate, review
@@ -197,7 +202,7 @@ def paper_record(db, settings, now: datetime) -> PaperRecord:
     return replace(record, missing=lacks)
 
 
-def override(db) -> dict | None:
+def override(db: Database) -> dict | None:
     """Return the latest recorded override of the paper record (audit log), or None."""
     from signaldesk.audit import events
 
@@ -205,7 +210,7 @@ def override(db) -> dict | None:
     return found[0] if found else None
 
 
-def record_override(db, reason: str, by: str, record: PaperRecord, now: datetime) -> int:
+def record_override(db: Database, reason: str, by: str, record: PaperRecord, now: datetime) -> int:
     """Write the operator's override of a missing paper record to the audit log; return its id."""
     from signaldesk.audit import record as audit
 
@@ -213,7 +218,7 @@ def record_override(db, reason: str, by: str, record: PaperRecord, now: datetime
     return audit(db, OVERRIDE_EVENT, by, {**detail, "trades_closed": record.trades_closed}, now)
 
 
-def live_refusal(db, settings) -> str | None:
+def live_refusal(db: Database, settings: Settings) -> str | None:
     """Return why live mode may not start (None: it may: paper mode, a ready record, or a recorded
     override)."""
     if settings.mode != "live" or override(db):
@@ -230,7 +235,7 @@ def live_refusal(db, settings) -> str | None:
     )
 
 
-def capped_equity(settings, equity: Decimal) -> Decimal:
+def capped_equity(settings: Settings, equity: Decimal) -> Decimal:
     """Return the equity live sizes, the position cap and loss limits may use: at most the capital
     cap."""
     if settings.mode != "live":

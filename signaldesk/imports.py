@@ -16,9 +16,9 @@ def import_without(module: str, optional: tuple[str, ...]) -> ModuleType:
     """
     hidden = [name for name in optional if name not in sys.modules]
     for name in hidden:
-        sys.modules[name] = (
-            None  # `import name` now raises ImportError, which these libraries tolerate
-        )
+        # `import name` now raises ImportError, which these libraries tolerate; typeshed types
+        # sys.modules without the None that the import system documents as "blocked"
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         return importlib.import_module(module)
     finally:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import from_db, to_db
 from signaldesk.columns import decimal_text
@@ -21,6 +22,9 @@ from signaldesk.exchange.model import is_leverage
 from signaldesk.fees import FeeCharge, boundaries_held, charges
 from signaldesk.money import yen
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
 
 ZERO = Decimal(0)
 BAR = timedelta(minutes=15)
@@ -79,7 +83,9 @@ def summed(events: Sequence[MoneyEvent]) -> Money:
 # ---- reading -------------------------------------------------------------------------------------
 
 
-def fill_events(db, mode: str, start: datetime, end: datetime | None = None) -> list[MoneyEvent]:
+def fill_events(
+    db: Database, mode: str, start: datetime, end: datetime | None = None
+) -> list[MoneyEvent]:
     """Return the desk's fills in [start, end) as money events (no end: to the last one)."""
     rows = db.execute(
         "SELECT f.executed_at, o.trade_id, f.symbol, COALESCE(f.realized_pnl, '0'), f.fee "
@@ -93,7 +99,9 @@ def fill_events(db, mode: str, start: datetime, end: datetime | None = None) -> 
     ]
 
 
-def fee_events(db, mode: str, start: datetime, end: datetime | None = None) -> list[MoneyEvent]:
+def fee_events(
+    db: Database, mode: str, start: datetime, end: datetime | None = None
+) -> list[MoneyEvent]:
     """Return the leverage fees booked for boundaries in [start, end) (no end: to the last one)."""
     rows = db.execute(
         "SELECT boundary, trade_id, symbol, fee_jpy FROM position_fees WHERE mode = ? "
@@ -111,24 +119,26 @@ def _until(end: datetime | None) -> str:
     return to_db(end) if end is not None else "9999"
 
 
-def money_events(db, mode: str, start: datetime, end: datetime | None = None) -> list[MoneyEvent]:
+def money_events(
+    db: Database, mode: str, start: datetime, end: datetime | None = None
+) -> list[MoneyEvent]:
     """Return every fill and leverage fee in [start, end), in time order."""
     events = fill_events(db, mode, start, end) + fee_events(db, mode, start, end)
     return sorted(events, key=lambda e: e.at)
 
 
-def money_between(db, mode: str, start: datetime, end: datetime) -> Money:
+def money_between(db: Database, mode: str, start: datetime, end: datetime) -> Money:
     """Return the realised money of [start, end)."""
     return summed(money_events(db, mode, start, end))
 
 
-def trade_leverage_fees(db, trade_id: int) -> Decimal:
+def trade_leverage_fees(db: Database, trade_id: int) -> Decimal:
     """Return the leverage fees booked for one trade."""
     rows = db.execute("SELECT fee_jpy FROM position_fees WHERE trade_id = ?", [trade_id]).fetchall()
     return sum((Decimal(r[0]) for r in rows), ZERO)
 
 
-def trades_leverage_fees(db, trade_ids: Sequence[int]) -> dict[int, Decimal]:
+def trades_leverage_fees(db: Database, trade_ids: Sequence[int]) -> dict[int, Decimal]:
     """Return the leverage fees booked per trade for several trades."""
     if not trade_ids:
         return {}
@@ -142,7 +152,7 @@ def trades_leverage_fees(db, trade_ids: Sequence[int]) -> dict[int, Decimal]:
     return found
 
 
-def boundary_close(db, symbol: str, boundary: datetime) -> Decimal | None:
+def boundary_close(db: Database, symbol: str, boundary: datetime) -> Decimal | None:
     """Return the trading day's close: the close of the 15-minute candle ending at the boundary, if
     stored."""
     row = db.execute(
@@ -188,13 +198,13 @@ def holdings_of(fills) -> list[Holding]:
     return [Holding(pid, tuple(rows)) for pid, rows in grouped.items()]
 
 
-def due_charges(db, symbol: str, holding: Holding, now: datetime) -> list[FeeCharge]:
+def due_charges(db: Database, symbol: str, holding: Holding, now: datetime) -> list[FeeCharge]:
     """Return the fees a holding owes up to `now` at the trading days' closes that are known."""
     moments = boundaries_held(holding.opened_at, holding.closed_at, now)
     return charges(moments, holding.size_at, lambda b: boundary_close(db, symbol, b))
 
 
-def fee_candidates(db, mode: str, now: datetime, trade_id: int | None) -> list[tuple]:
+def fee_candidates(db: Database, mode: str, now: datetime, trade_id: int | None) -> list[tuple]:
     """Return (trade id, symbol, status) of trades that may owe a fee: open ones and recently closed
     ones."""
     one = "" if trade_id is None else " AND id = ?"
@@ -209,7 +219,7 @@ def fee_candidates(db, mode: str, now: datetime, trade_id: int | None) -> list[t
     ).fetchall()
 
 
-def book_trade_fees(db, trade_id: int, symbol: str, mode: str, now: datetime) -> Decimal:
+def book_trade_fees(db: Database, trade_id: int, symbol: str, mode: str, now: datetime) -> Decimal:
     """Book the leverage fees one trade owes and has not booked; return the yen booked now."""
     from signaldesk.execution.records import trade_fills
 
@@ -220,7 +230,9 @@ def book_trade_fees(db, trade_id: int, symbol: str, mode: str, now: datetime) ->
     return booked
 
 
-def insert_fee(db, trade_id, symbol, mode, position_id, charge: FeeCharge, now) -> Decimal:
+def insert_fee(
+    db: Database, trade_id, symbol, mode, position_id, charge: FeeCharge, now: datetime
+) -> Decimal:
     """Write one fee row unless it exists; return the fee when written, else zero."""
     cursor = db.execute(
         "INSERT OR IGNORE INTO position_fees (trade_id, mode, symbol, position_id, boundary, "
@@ -243,7 +255,9 @@ def insert_fee(db, trade_id, symbol, mode, position_id, charge: FeeCharge, now) 
     return charge.amount if cursor.rowcount else ZERO
 
 
-def book_position_fees(db, mode: str, now: datetime, trade_id: int | None = None) -> list[str]:
+def book_position_fees(
+    db: Database, mode: str, now: datetime, trade_id: int | None = None
+) -> list[str]:
     """Book the leverage fees desk trades (or one trade) owe up to `now`; restate a closed trade
     that owed one late, with a notice for the person (the only notices returned)."""
     notices = []
@@ -257,11 +271,13 @@ def book_position_fees(db, mode: str, now: datetime, trade_id: int | None = None
     return notices
 
 
-def restate_closed_trade(db, trade_id: int, fee: Decimal, now: datetime) -> str:
+def restate_closed_trade(db: Database, trade_id: int, fee: Decimal, now: datetime) -> str:
     """Take a leverage fee booked after a trade closed off its P/L; return the notice."""
     from signaldesk.execution.records import load_trade, update_trade
 
     trade = load_trade(db, trade_id)
+    if trade is None:
+        raise LookupError(f"trade #{trade_id} is not in the database: no fee restated")
     pnl = (trade.pnl_jpy or ZERO) - fee
     cost = (trade.entry_price or ZERO) * trade.filled_size
     pct = (pnl / cost * 100).quantize(Decimal("0.0001")) if cost else trade.pnl_pct

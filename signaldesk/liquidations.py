@@ -7,9 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from statistics import median
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import from_db, to_db
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
 
 LONG, SHORT = "long", "short"
 TOPIC_PREFIX = "allLiquidation."
@@ -112,7 +116,8 @@ def _liquidation(topic: str, contract: str, item: object) -> Liquidation:
         raise PushError(
             f"bybit push {topic}: entry symbol {item.get('s')!r} does not match the topic"
         )
-    side = LIQUIDATED_SIDE.get(item.get("S"))
+    raw_side = item.get("S")
+    side = LIQUIDATED_SIDE.get(raw_side) if isinstance(raw_side, str) else None
     if side is None:
         raise PushError(f"bybit push {topic}: side S={item.get('S')!r}, expected 'Buy' or 'Sell'")
     return Liquidation(
@@ -222,7 +227,9 @@ def detect_spike(total: MinuteTotal, history: Sequence[Decimal], rule: SpikeRule
     )
 
 
-def baseline_history(db, symbol: str, side: str, minute: datetime, minutes: int) -> list[Decimal]:
+def baseline_history(
+    db: Database, symbol: str, side: str, minute: datetime, minutes: int
+) -> list[Decimal]:
     """Return the notional of each of the `minutes` minutes before `minute`, zero where nothing was liquidated."""
     rows = db.execute(
         "SELECT notional_usd FROM liquidation_minutes WHERE symbol = ? AND side = ? AND minute >= ? AND minute < ?",
@@ -232,7 +239,9 @@ def baseline_history(db, symbol: str, side: str, minute: datetime, minutes: int)
     return found + [ZERO] * (minutes - len(found))
 
 
-def write_minutes(db, totals: Sequence[MinuteTotal], rule: SpikeRule, now: datetime) -> list[Spike]:
+def write_minutes(
+    db: Database, totals: Sequence[MinuteTotal], rule: SpikeRule, now: datetime
+) -> list[Spike]:
     """Merge the minutes into `liquidation_minutes`, flag spikes in `liquidation_spikes`, in one transaction."""
     spikes = []
     with writing(db):
@@ -248,7 +257,7 @@ def write_minutes(db, totals: Sequence[MinuteTotal], rule: SpikeRule, now: datet
     return spikes
 
 
-def _save_minute(db, total: MinuteTotal) -> MinuteTotal:
+def _save_minute(db: Database, total: MinuteTotal) -> MinuteTotal:
     """Add one minute to its stored row (if any) and return the stored total."""
     row = db.execute(
         "SELECT contract, count, notional_usd, max_single_usd FROM liquidation_minutes "
@@ -276,7 +285,7 @@ def _save_minute(db, total: MinuteTotal) -> MinuteTotal:
     return total
 
 
-def _save_spike(db, spike: Spike, now: datetime) -> None:
+def _save_spike(db: Database, spike: Spike, now: datetime) -> None:
     """Insert a spike with its evidence, or refresh the evidence when a late push grew the same minute."""
     db.execute(
         "INSERT INTO liquidation_spikes (symbol, minute, side, count, notional_usd, baseline_usd, ratio, rule, "
@@ -298,7 +307,7 @@ def _save_spike(db, spike: Spike, now: datetime) -> None:
 
 
 def recent_spike(
-    db, symbol: str, now: datetime, window_minutes: int, side: str | None = None
+    db: Database, symbol: str, now: datetime, window_minutes: int, side: str | None = None
 ) -> Spike | None:
     """Return the latest spike of a desk symbol in any minute overlapping the last `window_minutes`, or None."""
     sql = (
@@ -319,7 +328,7 @@ def recent_spike(
     )
 
 
-def open_gap(db, started_at: datetime, reason: str) -> bool:
+def open_gap(db: Database, started_at: datetime, reason: str) -> bool:
     """Start a blind-time row unless one is already open; return True when this call started one."""
     with writing(db):
         cursor = db.execute(
@@ -330,7 +339,7 @@ def open_gap(db, started_at: datetime, reason: str) -> bool:
     return cursor.rowcount == 1
 
 
-def close_gaps(db, ended_at: datetime) -> int:
+def close_gaps(db: Database, ended_at: datetime) -> int:
     """End every open blind-time row (the stream is subscribed again); return how many were closed."""
     with writing(db):
         cursor = db.execute(
@@ -339,7 +348,7 @@ def close_gaps(db, ended_at: datetime) -> int:
     return cursor.rowcount
 
 
-def gaps_between(db, start: datetime, end: datetime) -> list[Gap]:
+def gaps_between(db: Database, start: datetime, end: datetime) -> list[Gap]:
     """Return the blind-time rows overlapping [start, end], oldest first (an open gap overlaps until now)."""
     rows = db.execute(
         "SELECT started_at, ended_at, reason FROM listener_gaps WHERE started_at <= ? "

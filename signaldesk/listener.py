@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 from websockets.asyncio.client import connect
@@ -29,6 +30,12 @@ from signaldesk.liquidations import (
 )
 from signaldesk.outbox import queue_alert
 from signaldesk.state import beat, last_beat
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 log = logging.getLogger("signaldesk.listener")
 NAMED_TOPIC = re.compile(r"topic:([A-Za-z0-9_.\-]+)")
@@ -59,7 +66,7 @@ class StreamConfig:
     flush_grace_seconds: float = 3
 
     @classmethod
-    def from_settings(cls, settings) -> StreamConfig:
+    def from_settings(cls, settings: Settings) -> StreamConfig:
         """Build the production configuration from Settings."""
         listener = settings.listener
         rule = SpikeRule(
@@ -176,7 +183,7 @@ def next_flush_delay(now: datetime, period_seconds: float, grace_seconds: float)
 
 
 def flush_minutes(
-    db,
+    db: Database,
     book: MinuteBook,
     status: StreamStatus,
     rule: SpikeRule,
@@ -203,7 +210,11 @@ def flush_minutes(
 
 
 async def keep_minutes(
-    db, book: MinuteBook, status: StreamStatus, config: StreamConfig, clock: Callable[[], datetime]
+    db: Database,
+    book: MinuteBook,
+    status: StreamStatus,
+    config: StreamConfig,
+    clock: Callable[[], datetime],
 ) -> None:
     """Write closed minutes once per period, for as long as the listener runs."""
     while True:
@@ -233,7 +244,11 @@ def handle_frame(raw: str | bytes, book: MinuteBook, status: StreamStatus) -> di
 
 
 async def follow_stream(
-    db, book: MinuteBook, status: StreamStatus, config: StreamConfig, clock: Callable[[], datetime]
+    db: Database,
+    book: MinuteBook,
+    status: StreamStatus,
+    config: StreamConfig,
+    clock: Callable[[], datetime],
 ) -> None:
     """Keep a subscribed connection forever: reconnect with exponential back-off and jitter, record blind time."""
     while True:
@@ -262,7 +277,11 @@ def _log_retry(state) -> None:
 
 
 async def _session(
-    db, book: MinuteBook, status: StreamStatus, config: StreamConfig, clock: Callable[[], datetime]
+    db: Database,
+    book: MinuteBook,
+    status: StreamStatus,
+    config: StreamConfig,
+    clock: Callable[[], datetime],
 ) -> None:
     """Run one connection; return when it was lost after subscribing, raise StreamLost when it never got there."""
     try:
@@ -289,8 +308,8 @@ async def _session(
 
 
 async def _follow(
-    ws,
-    db,
+    ws: ClientConnection,
+    db: Database,
     book: MinuteBook,
     status: StreamStatus,
     config: StreamConfig,
@@ -321,7 +340,7 @@ async def _follow(
             raise StreamLost(reason)
 
 
-async def _receive(ws, deadline: float) -> str | bytes | None:
+async def _receive(ws: ClientConnection, deadline: float) -> str | bytes | None:
     """Return the next frame, or None when the deadline passes first (cancelling recv loses no data)."""
     try:
         async with asyncio.timeout_at(deadline):
@@ -331,11 +350,11 @@ async def _receive(ws, deadline: float) -> str | bytes | None:
 
 
 async def _on_control(
-    ws,
+    ws: ClientConnection,
     frame: dict,
     subs: Subscriptions,
     alive: Liveness,
-    db,
+    db: Database,
     status: StreamStatus,
     clock: Callable[[], datetime],
 ) -> None:
@@ -352,11 +371,11 @@ async def _on_control(
 
 
 async def _on_subscribe_answer(
-    ws,
+    ws: ClientConnection,
     frame: dict,
     subs: Subscriptions,
     alive: Liveness,
-    db,
+    db: Database,
     status: StreamStatus,
     clock: Callable[[], datetime],
 ) -> None:
@@ -380,7 +399,7 @@ async def _on_subscribe_answer(
 
 
 def _drop_topics(
-    db, status: StreamStatus, dropped: tuple[str, ...], ret_msg: str, now: datetime
+    db: Database, status: StreamStatus, dropped: tuple[str, ...], ret_msg: str, now: datetime
 ) -> None:
     """Stop asking for topics Bybit refused, tell a person, and give up when none is left."""
     for topic in dropped:
@@ -403,7 +422,7 @@ def _drop_topics(
 
 
 async def listen(
-    db,
+    db: Database,
     config: StreamConfig,
     stop: asyncio.Event,
     clock: Callable[[], datetime] = utc_now,
@@ -413,7 +432,7 @@ async def listen(
     status = status or StreamStatus(topics_for(config.symbol_map))
     book = MinuteBook(dict(config.symbol_map))
     open_gap(db, last_beat(db, "listener") or clock(), "listener was not running")
-    refused: StreamRefused | None = None
+    refused: StreamRefused | ExceptionGroup[StreamRefused] | None = None
     try:
         async with asyncio.TaskGroup() as group:
             tasks = [

@@ -48,7 +48,8 @@ def price(value: Decimal | None, lang: str = "en") -> str:
     if value is None:
         return "n/a"
     value = Decimal(value)
-    if -value.normalize().as_tuple().exponent > 2:
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > 2:
         value = value.quantize(SEN, ROUND_HALF_UP)
     return written("-" if value < 0 else "", f"{abs(value).normalize():,f}", lang)
 

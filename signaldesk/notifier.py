@@ -5,8 +5,12 @@ from __future__ import annotations
 import html
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from signaldesk.settings import Settings
 
 log = logging.getLogger("signaldesk.notifier")
 TIMEOUT_SECONDS = 10.0
@@ -22,7 +26,9 @@ class DirectSend:
     retry_after: int | None = None
 
 
-def send_alert_direct(settings, text: str, client: httpx.Client | None = None) -> DirectSend:
+def send_alert_direct(
+    settings: Settings, text: str, client: httpx.Client | None = None
+) -> DirectSend:
     """POST one escaped HTML message to the configured chat; never raises, never logs the token."""
     if not settings.telegram_bot_token or settings.telegram_chat_id is None:
         return DirectSend(
@@ -59,8 +65,8 @@ def _answer(response: httpx.Response) -> DirectSend:
         )
     if response.is_success and payload.get("ok") is True:
         return DirectSend(True)
-    parameters = payload.get("parameters") if isinstance(payload.get("parameters"), dict) else {}
-    retry = parameters.get("retry_after")
+    parameters = payload.get("parameters")
+    retry = parameters.get("retry_after") if isinstance(parameters, dict) else None
     description = str(payload.get("description", "no description"))[:200]
     return DirectSend(
         False,

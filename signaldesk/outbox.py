@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import to_db
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
 
 SEVERITIES = ("critical", "warning", "info")
 
@@ -23,7 +27,7 @@ class Alert:
 
 
 def queue_alert(
-    db, severity: str, kind: str, text: str, now: datetime, dedupe_key: str | None = None
+    db: Database, severity: str, kind: str, text: str, now: datetime, dedupe_key: str | None = None
 ) -> bool:
     """Queue an alert; with a dedupe key, a second alert with the same key is dropped. Return True if queued."""
     if severity not in SEVERITIES:
@@ -37,7 +41,7 @@ def queue_alert(
     return cursor.rowcount == 1
 
 
-def unsent(db, limit: int = 20) -> list[Alert]:
+def unsent(db: Database, limit: int = 20) -> list[Alert]:
     """Return alerts not yet delivered, oldest first."""
     rows = db.execute(
         "SELECT id, created_at, severity, kind, text FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
@@ -46,7 +50,7 @@ def unsent(db, limit: int = 20) -> list[Alert]:
     return [Alert(*r) for r in rows]
 
 
-def mark_sent(db, alert_id: int, now: datetime, via: str) -> bool:
+def mark_sent(db: Database, alert_id: int, now: datetime, via: str) -> bool:
     """Mark an alert delivered (once); return True if this call marked it."""
     with writing(db):
         cursor = db.execute(
@@ -56,7 +60,7 @@ def mark_sent(db, alert_id: int, now: datetime, via: str) -> bool:
     return cursor.rowcount == 1
 
 
-def mark_failed(db, alert_id: int, error: str) -> None:
+def mark_failed(db: Database, alert_id: int, error: str) -> None:
     """Count a failed delivery attempt and keep the error text."""
     with writing(db):
         db.execute(

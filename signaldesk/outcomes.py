@@ -7,9 +7,13 @@ import bisect
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import JST, from_db, to_db
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
 
 MIN_ROWS_FOR_AUC = 100
 
@@ -38,13 +42,13 @@ def went_its_way(direction: str, forward_return: float) -> int:
     return int(forward_return > 0) if direction == "LONG" else int(forward_return < 0)
 
 
-def resolve_outcomes(db, horizon_bars: int, now: datetime) -> list[tuple[str, str, str]]:
+def resolve_outcomes(db: Database, horizon_bars: int, now: datetime) -> list[tuple[str, str, str]]:
     """Fill forward returns of predictions whose horizon has closed; return the (date, model, symbol) touched."""
     return sorted({key for _moment, key in resolve_outcomes_through(db, horizon_bars, [now])})
 
 
 def resolve_outcomes_through(
-    db, horizon_bars: int, moments: Sequence[datetime]
+    db: Database, horizon_bars: int, moments: Sequence[datetime]
 ) -> list[tuple[datetime, tuple[str, str, str]]]:
     """Resolve predictions as one `resolve_outcomes` call at each of the increasing `moments` would,
     in one pass.
@@ -82,7 +86,7 @@ def resolve_outcomes_through(
     return sorted(touched)
 
 
-def score_outcomes_through(db, horizon_bars: int, moments: Sequence[datetime]) -> None:
+def score_outcomes_through(db: Database, horizon_bars: int, moments: Sequence[datetime]) -> None:
     """Resolve and score as one `resolve_outcomes` + `update_performance` call at each moment would.
 
     Each touched (date, model, symbol) is scored once, at the last moment that touched it: its rows
@@ -102,7 +106,7 @@ def _day_bounds(day: str) -> tuple[str, str]:
     return to_db(start), to_db(start + timedelta(days=1))
 
 
-def update_performance(db, touched: list[tuple[str, str, str]], now: datetime) -> int:
+def update_performance(db: Database, touched: list[tuple[str, str, str]], now: datetime) -> int:
     """Recompute the model_performance rows of each touched (JST date, model, symbol); return rows written.
 
     Per direction: predictions = resolved candles, positives = those that went the direction's way, accuracy =
@@ -132,7 +136,9 @@ def update_performance(db, touched: list[tuple[str, str, str]], now: datetime) -
     return written
 
 
-def _write_performance(db, day, model, symbol, direction, probs, events, now) -> None:
+def _write_performance(
+    db: Database, day, model, symbol, direction, probs, events, now: datetime
+) -> None:
     """Upsert one model_performance row."""
     n = len(probs)
     accuracy = (
@@ -159,7 +165,7 @@ def _write_performance(db, day, model, symbol, direction, probs, events, now) ->
     )
 
 
-def trailing_auc(db, model: str, since: datetime) -> float | None:
+def trailing_auc(db: Database, model: str, since: datetime) -> float | None:
     """Return the live sign AUC: how well prob_long (P(up)) ranked resolved candles that rose above those that fell."""
     rows = db.execute(
         "SELECT prob_long, outcome_return FROM signals WHERE model_version = ? "
@@ -171,7 +177,7 @@ def trailing_auc(db, model: str, since: datetime) -> float | None:
     return auc([int(r[1] > 0) for r in rows], [r[0] for r in rows])
 
 
-def firing_counts(db, model: str, since: datetime) -> tuple[int, int]:
+def firing_counts(db: Database, model: str, since: datetime) -> tuple[int, int]:
     """Return (candles the model fired on, candles it scored) since `since`: fired = passed threshold and rank."""
     row = db.execute(
         "SELECT COUNT(*), COALESCE(SUM(status != 'LOGGED'), 0) FROM signals WHERE model_version = ? "

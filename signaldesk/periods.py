@@ -12,11 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from signaldesk.equity import Deposit, equity_before, first_deposit
 from signaldesk.ledger import Money, money_between
 from signaldesk.report import ClosedTrade, TradeStats, closed_trades, trade_stats
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
 
 ZERO = Decimal(0)
 UNITS = ("day", "week", "month")
@@ -76,7 +80,9 @@ def local(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz)
 
 
-def periods(db, mode: str, now: datetime, unit: str, count: int, tz: ZoneInfo) -> list[Period]:
+def periods(
+    db: Database, mode: str, now: datetime, unit: str, count: int, tz: ZoneInfo
+) -> list[Period]:
     """Return the last `count` periods (the current one so far first) with their money and
     equity."""
     found = []
@@ -91,7 +97,9 @@ def periods(db, mode: str, now: datetime, unit: str, count: int, tz: ZoneInfo) -
     return found
 
 
-def _equity_bounds(db, mode: str, start: datetime, end: datetime, deposit: Deposit | None):
+def _equity_bounds(
+    db: Database, mode: str, start: datetime, end: datetime, deposit: Deposit | None
+):
     """Return equity at a period's end and at its start (the deposit when the desk began inside
     it)."""
     after, before = equity_before(db, mode, end), equity_before(db, mode, start)
@@ -120,7 +128,7 @@ class Profit:
         return sum(held, timedelta()) / len(held) if held else None
 
 
-def profit(db, mode: str, now: datetime, days: int | None) -> Profit:
+def profit(db: Database, mode: str, now: datetime, days: int | None) -> Profit:
     """Return the result of the last `days` days (None: since the deposit)."""
     deposit = first_deposit(db, mode)
     since = now - timedelta(days=days) if days else (deposit.at if deposit else now)

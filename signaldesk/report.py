@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from signaldesk import signals
@@ -26,6 +27,10 @@ from signaldesk.signals import (
     REJECTED,
 )
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 ZERO = Decimal(0)
 
@@ -188,7 +193,7 @@ TRADE_COLUMNS = (
 )
 
 
-def _closed(db, where: str, params: list, order: str) -> list[ClosedTrade]:
+def _closed(db: Database, where: str, params: list, order: str) -> list[ClosedTrade]:
     """Return closed trades matching a WHERE clause in an order, with their leverage fees."""
     rows = db.execute(
         f"SELECT {TRADE_COLUMNS} FROM trades WHERE status = 'closed' AND {where} ORDER BY {order}",
@@ -212,7 +217,9 @@ def _closed(db, where: str, params: list, order: str) -> list[ClosedTrade]:
     ]
 
 
-def closed_trades(db, start: datetime, end: datetime, mode: str = "paper") -> list[ClosedTrade]:
+def closed_trades(
+    db: Database, start: datetime, end: datetime, mode: str = "paper"
+) -> list[ClosedTrade]:
     """Return trades of a mode closed in [start, end), in exit order, with their leverage fees."""
     return _closed(
         db,
@@ -222,7 +229,7 @@ def closed_trades(db, start: datetime, end: datetime, mode: str = "paper") -> li
     )
 
 
-def recent_trades(db, mode: str, count: int, end: datetime) -> list[ClosedTrade]:
+def recent_trades(db: Database, mode: str, count: int, end: datetime) -> list[ClosedTrade]:
     """Return the last `count` trades of a mode closed before `end`, newest first."""
     return _closed(
         db,
@@ -234,17 +241,18 @@ def recent_trades(db, mode: str, count: int, end: datetime) -> list[ClosedTrade]
 
 def trade_returns(trades: Sequence[ClosedTrade]) -> list[float]:
     """Return per-trade returns for Sharpe: pnl_pct when every trade has it, else P/L in JPY (Sharpe is scale-free)."""
-    if trades and all(t.pnl_pct is not None for t in trades):
-        return [float(t.pnl_pct) for t in trades]
+    percents = [float(t.pnl_pct) for t in trades if t.pnl_pct is not None]
+    if trades and len(percents) == len(trades):
+        return percents
     return [float(t.pnl_jpy) for t in trades]
 
 
-def signal_counts(db, start: datetime, end: datetime) -> dict[str, int]:
+def signal_counts(db: Database, start: datetime, end: datetime) -> dict[str, int]:
     """Return how many proposed signals were created in [start, end), by status."""
     return signals.status_counts(db, start, end, statuses=PROPOSED_STATUSES)
 
 
-def missed_groups(db, start: datetime, end: datetime) -> dict:
+def missed_groups(db: Database, start: datetime, end: datetime) -> dict:
     """Return the would-have outcomes of the unchosen signals created in [start, end), by status
     group."""
     from signaldesk.value import group, outcome_rows, would
@@ -260,7 +268,7 @@ def missed_groups(db, start: datetime, end: datetime) -> dict:
     }
 
 
-def daily_report(db, day: date, settings) -> DailyReport:
+def daily_report(db: Database, day: date, settings: Settings) -> DailyReport:
     """Gather the numbers of one calendar day (in the report's time zone) from the database."""
     from signaldesk.value import backtested_hit_rate, hit_counts
 
@@ -297,7 +305,7 @@ def month_start(day: date, tz: ZoneInfo = JST) -> datetime:
     return datetime.combine(day.replace(day=1), time(0), tzinfo=tz)
 
 
-def save_daily_summary(db, report: DailyReport, now: datetime) -> None:
+def save_daily_summary(db: Database, report: DailyReport, now: datetime) -> None:
     """Write (or rewrite) the daily_summary row of the report's day (equity: the day's last
     snapshot)."""
     stats = trade_stats(report.trades)
@@ -339,7 +347,7 @@ def save_daily_summary(db, report: DailyReport, now: datetime) -> None:
         )
 
 
-def live_auc(db, day: date) -> float | None:
+def live_auc(db: Database, day: date) -> float | None:
     """Return the prediction-weighted mean live AUC of the model on one day, or None without
     data."""
     row = db.execute(
@@ -360,7 +368,7 @@ class ChartData:
     deposit: Deposit | None
 
 
-def chart_data(db, mode: str, end: datetime, days: int) -> ChartData:
+def chart_data(db: Database, mode: str, end: datetime, days: int) -> ChartData:
     """Return equity snapshots of the `days` before `end`, starting at the deposit when it falls in
     the window."""
     start = end - timedelta(days=days)
@@ -391,7 +399,7 @@ class OpenTrade:
     time_stop_at: datetime | None
 
 
-def open_trades(db) -> list[OpenTrade]:
+def open_trades(db: Database) -> list[OpenTrade]:
     """Return trades that are pending or open, oldest first."""
     rows = db.execute(
         "SELECT id, symbol, direction, status, size, entry_price, stop_loss, take_profit_1, take_profit_2, "
@@ -404,7 +412,10 @@ def open_trades(db) -> list[OpenTrade]:
             r[2],
             r[3],
             Decimal(r[4]),
-            *(decimal_or_none(v) for v in r[5:9]),
+            decimal_or_none(r[5]),
+            decimal_or_none(r[6]),
+            decimal_or_none(r[7]),
+            decimal_or_none(r[8]),
             time_or_none(r[9]),
             time_or_none(r[10]),
         )

@@ -1,4 +1,5 @@
-"""The risk manager: loss limits per JST day/week/month, trade count, position limit, drift and spread rules.
+"""The risk manager: loss limits per JST day/week/month, trade count, position limit across trades, one trade
+per symbol, a pause after consecutive losses, a maximum drawdown from the equity peak, drift and spread rules.
 
 Pure functions take `now` and plain data; `risk_snapshot` and `enforce_loss_limits` are the only edge functions.
 Realised P/L is counted per fill (closing fills' P/L minus every fill's fee, maker rebates adding back), at the time
@@ -13,14 +14,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from signaldesk.clock import jst_day_start, jst_month_start, jst_week_start, to_db
+from signaldesk.clock import JST, from_db, jst_day_start, jst_month_start, jst_week_start, to_db
 from signaldesk.exchange.model import Asset, Margin, OrderBook, Ticker, is_leverage
 from signaldesk.sizing import LONG, SHORT, direction_sign
 
 ZERO = Decimal(0)
+PEAK_KEY = "equity_peak"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,26 @@ class OpenExposure:
     entry_price: Decimal
     mark_price: Decimal
     unrealised_jpy: Decimal
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """What one active desk trade holds or may come to hold: its open size at its entry price plus its
+    resting entry orders at their own prices."""
+
+    trade_id: int
+    symbol: str
+    direction: str
+    notional_jpy: Decimal
+
+
+@dataclass(frozen=True)
+class Streak:
+    """The run of losing trades ending with the most recent closed trade, and the pause it causes."""
+
+    losses: int = 0
+    last_loss_at: datetime | None = None
+    paused_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -68,8 +90,34 @@ class RiskSnapshot:
     trades_today: int
     max_trades_per_day: int
     open_positions: list[OpenExposure] = field(default_factory=list)
+    commitments: list[Commitment] = field(default_factory=list)
+    streak: Streak = field(default_factory=Streak)
+    equity_peak_jpy: Decimal | None = None
+    max_drawdown: Decimal = Decimal("0.20")
     # the account's own equity (equity_jpy above is what the risk rules use: capped in live mode)
     account_equity_jpy: Decimal | None = None
+
+    @property
+    def committed_jpy(self) -> Decimal:
+        """Return the notional every active trade holds or may come to hold."""
+        return sum((c.notional_jpy for c in self.commitments), ZERO)
+
+    @property
+    def peak_equity_jpy(self) -> Decimal:
+        """Return the equity the drawdown is measured on: the account's (the capital cap would hide a fall)."""
+        return self.equity_jpy if self.account_equity_jpy is None else self.account_equity_jpy
+
+    @property
+    def drawdown(self) -> Decimal:
+        """Return the fall of equity from its peak, as a fraction of the peak (0 without a peak)."""
+        peak, equity = self.equity_peak_jpy, self.peak_equity_jpy
+        if not peak or peak <= 0 or equity >= peak:
+            return ZERO
+        return (peak - equity) / peak
+
+    def paused(self) -> bool:
+        """Return True while new trades are paused after consecutive losses."""
+        return self.streak.paused_until is not None and self.at < self.streak.paused_until
 
 
 @dataclass(frozen=True)
@@ -119,6 +167,9 @@ def build_snapshot(
     trades_today: int,
     risk,
     now: datetime,
+    commitments: Sequence[Commitment] = (),
+    streak: Streak = Streak(),
+    equity_peak: Decimal | None = None,
 ) -> RiskSnapshot:
     """Return the risk snapshot from equity, realised P/L events and open exposures (pure)."""
     unrealised = sum((x.unrealised_jpy for x in exposures), ZERO)
@@ -146,6 +197,10 @@ def build_snapshot(
         trades_today,
         risk.max_trades_per_day,
         list(exposures),
+        list(commitments),
+        streak,
+        equity_peak,
+        risk.max_drawdown,
     )
 
 
@@ -188,9 +243,42 @@ def check_new_trade(
             f"Already {snapshot.trades_today} trade(s) today (JST); the limit is "
             f"{settings.risk.max_trades_per_day} per day."
         )
+    reasons += pause_refusals(snapshot)
     reasons += _position_refusals(snapshot, proposal, settings.risk)
     reasons += _market_refusals(proposal, market, settings)
     return reasons
+
+
+def pause_refusals(snapshot: RiskSnapshot) -> list[str]:
+    """Refuse new trades during the pause after consecutive losses."""
+    if not snapshot.paused():
+        return []
+    streak = snapshot.streak
+    return [
+        f"{streak.losses} losing trades in a row (the last closed {jst_text(streak.last_loss_at)}): new "
+        f"trades are paused until {jst_text(streak.paused_until)}."
+    ]
+
+
+def symbol_refusals(snapshot: RiskSnapshot, symbol: str, risk) -> list[str]:
+    """Refuse a trade on a symbol that already has `max_trades_per_symbol` active trades."""
+    held = [c for c in snapshot.commitments if c.symbol == symbol]
+    if len(held) < risk.max_trades_per_symbol:
+        return []
+    names = ", ".join(f"#{c.trade_id} {c.direction}" for c in held)
+    return [
+        f"{symbol} already has open trade {names} (at most {risk.max_trades_per_symbol} per symbol)."
+    ]
+
+
+def room_jpy(snapshot: RiskSnapshot, risk) -> Decimal:
+    """Return the notional a new trade may still take under the position limit across all trades."""
+    return max(snapshot.equity_jpy * risk.max_position_fraction - snapshot.committed_jpy, ZERO)
+
+
+def jst_text(moment: datetime | None) -> str:
+    """Render a moment for a person (JST)."""
+    return "-" if moment is None else f"{moment.astimezone(JST):%Y-%m-%d %H:%M} JST"
 
 
 def _budget_refusals(snapshot: RiskSnapshot, proposal: TradeProposal) -> list[str]:
@@ -218,12 +306,19 @@ def _position_refusals(snapshot: RiskSnapshot, proposal: TradeProposal, risk) ->
     if proposal.size <= 0:
         reasons.append("The trade has no size.")
     cap = snapshot.equity_jpy * risk.max_position_fraction
-    if proposal.notional_jpy > cap:
+    total = snapshot.committed_jpy + proposal.notional_jpy
+    if total > cap:
+        held = (
+            f"open trades hold {snapshot.committed_jpy:,.0f} JPY and this order is worth "
+            if snapshot.commitments
+            else "this order is worth "
+        )
         reasons.append(
-            f"Position value {proposal.notional_jpy:,.0f} JPY is above the limit of {cap:,.0f} JPY "
+            f"Position value above the limit: {held}{proposal.notional_jpy:,.0f} JPY at its price "
+            f"{proposal.entry_price:,.0f}; together {total:,.0f} JPY against {cap:,.0f} JPY "
             f"({risk.max_position_fraction * 100:.0f}% of equity)."
         )
-    return reasons
+    return reasons + symbol_refusals(snapshot, proposal.symbol, risk)
 
 
 def _market_refusals(proposal: TradeProposal, market: OrderBook, settings) -> list[str]:
@@ -280,14 +375,76 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
         exchange.margin() if settings.mode != "paper" and any(map(is_leverage, symbols)) else None
     )
     spot = [s for s in symbols if not is_leverage(s)]
-    equity = account_equity(settings.mode, exchange.assets(), margin, unrealised, spot)
+    # live leverage: margin alone
+    assets = exchange.assets() if settings.mode == "paper" or spot else []
+    equity = account_equity(settings.mode, assets, margin, unrealised, spot)
     events = pnl_events(db, settings.mode, min(jst_week_start(now), jst_month_start(now)))
     count = trades_since(db, settings.mode, jst_day_start(now))
     risk_equity = capped_equity(settings, equity)  # live: at most the capital cap ([golive])
     snapshot = build_snapshot(
-        risk_equity, state.halted, state.reason, events, exposures, count, settings.risk, now
+        risk_equity,
+        state.halted,
+        state.reason,
+        events,
+        exposures,
+        count,
+        settings.risk,
+        now,
+        commitments(db, settings.mode),
+        loss_streak(db, settings.mode, settings.risk),
+        equity_peak(db),
     )
     return dataclasses.replace(snapshot, account_equity_jpy=equity)
+
+
+def commitments(db, mode: str) -> list[Commitment]:
+    """Return what every active trade holds (open size at its entry price) and may still come to hold (its
+    resting or unresolved entry orders at their own prices)."""
+    rows = db.execute(
+        "SELECT t.id, t.symbol, t.direction, t.remaining_size, t.entry_price, "
+        "COALESCE((SELECT SUM((CAST(o.size AS REAL) - CAST(o.executed_size AS REAL)) * CAST(o.price AS REAL)) "
+        "FROM orders o WHERE o.trade_id = t.id AND o.purpose = 'entry' "
+        "AND o.status IN ('OPEN', 'PARTIAL', 'PLACING', 'UNKNOWN')), 0) "
+        "FROM trades t WHERE t.mode = ? AND t.status IN ('pending', 'open') ORDER BY t.id",
+        [mode],
+    ).fetchall()
+    found = []
+    for trade_id, symbol, direction, remaining, entry, resting in rows:
+        held = Decimal(remaining) * Decimal(entry) if entry else ZERO
+        found.append(
+            Commitment(
+                trade_id, symbol, direction, held + Decimal(str(resting)).quantize(Decimal(1))
+            )
+        )
+    return found
+
+
+def loss_streak(db, mode: str, risk) -> Streak:
+    """Return the run of losing trades ending with the latest closed trade and the pause it causes."""
+    rows = db.execute(
+        "SELECT pnl_jpy, exit_time FROM trades WHERE mode = ? AND status = 'closed' AND exit_time IS NOT NULL "
+        "ORDER BY exit_time DESC, id DESC LIMIT ?",
+        [mode, max(risk.max_consecutive_losses, 1)],
+    ).fetchall()
+    losses = 0
+    for pnl, _ in rows:
+        if Decimal(pnl or "0") >= 0:
+            break
+        losses += 1
+    if not losses:
+        return Streak()
+    last = from_db(rows[0][1])
+    pausing = risk.max_consecutive_losses and losses >= risk.max_consecutive_losses
+    until = last + timedelta(hours=risk.loss_cooldown_hours) if pausing else None
+    return Streak(losses, last, until)
+
+
+def equity_peak(db) -> Decimal | None:
+    """Return the highest equity the desk has recorded (see `enforce_loss_limits`)."""
+    from signaldesk.state import get_value
+
+    value = get_value(db, PEAK_KEY)
+    return Decimal(value) if value else None
 
 
 def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
@@ -327,7 +484,57 @@ def trades_since(db, mode: str, since: datetime) -> int:
     return int(row[0])
 
 
-def enforce_loss_limits(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
+def enforce_loss_limits(
+    db, snapshot: RiskSnapshot, now: datetime, mode: str = "paper"
+) -> list[str]:
+    """Halt trading and queue a critical alert when a loss limit is used up or equity fell `max_drawdown` from
+    its peak; say when a losing streak pauses new trades; return notices for the person."""
+    notices = track_drawdown(db, snapshot, now) + announce_pause(db, snapshot, now)
+    return notices + halt_on_loss_limits(db, snapshot, now)
+
+
+def track_drawdown(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
+    """Keep the equity peak; halt (until /resume) at `max_drawdown` below it. After a person resumed such a
+    halt the peak restarts from the equity of that moment."""
+    from signaldesk.outbox import queue_alert
+    from signaldesk.state import get_value, halt, set_value
+
+    key, marker = PEAK_KEY, "drawdown_halt"
+    peak = snapshot.equity_peak_jpy
+    if get_value(db, marker) and not snapshot.halted:
+        set_value(db, marker, "", now, "risk")
+        peak = None
+    equity = snapshot.peak_equity_jpy
+    if peak is None or equity > peak:
+        set_value(db, key, format(equity, "f"), now, "risk")
+        return []
+    fall = (peak - equity) / peak if peak > 0 else ZERO
+    if fall < snapshot.max_drawdown or snapshot.halted:
+        return []
+    reason = (
+        f"Maximum drawdown reached: equity {equity:,.0f} JPY is {fall:.1%} below its peak of "
+        f"{peak:,.0f} JPY (limit {snapshot.max_drawdown:.0%})"
+    )
+    if not halt(db, reason, now, "risk"):
+        return []
+    set_value(db, marker, "1", now, "risk")
+    text = f"Trading halted: {reason}. Open positions keep their stops; /resume lifts the halt."
+    queue_alert(db, "critical", "max_drawdown", text, now, dedupe_key=f"max_drawdown:{to_db(now)}")
+    return [text]
+
+
+def announce_pause(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
+    """Queue one warning when a losing streak starts pausing new trades."""
+    from signaldesk.outbox import queue_alert
+
+    if not snapshot.paused():
+        return []
+    text = pause_refusals(snapshot)[0]
+    key = f"loss_streak:{to_db(snapshot.streak.last_loss_at)}"
+    return [text] if queue_alert(db, "warning", "loss_streak", text, now, dedupe_key=key) else []
+
+
+def halt_on_loss_limits(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
     """Halt trading and queue a critical alert when a loss limit is used up; return notices for the person."""
     from signaldesk.outbox import queue_alert
     from signaldesk.state import halt

@@ -51,6 +51,11 @@ class Context:
     trades_today: int
     loss_limit_breaches: tuple[str, ...]
     data_problem: str | None = None
+    held: str | None = None  # the symbol already has its allowed number of open trades
+    paused: str | None = None  # new trades paused after consecutive losses
+    liquidation_blind: str | None = None  # the liquidation feed cannot vouch for the rule's window
+    news_warning: str | None = None  # the news calendar is missing or expired
+    news_blocks: bool = False  # ... and that filters (live mode by default)
 
 
 def fires(confidence, other, cutoff):
@@ -96,7 +101,6 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
     """Apply every rule in the design's order and return all verdicts."""
     s = settings.strategy
     top = 1 - s.top_fraction
-    spike_blocks = ctx.spike_side is not None
     spread = "unknown" if ctx.spread_bps is None else f"{ctx.spread_bps:.2f} bps"
     spot_short = c.direction == "SHORT" and not c.symbol.endswith("_JPY")
     return [
@@ -117,19 +121,15 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
             ctx.volume_ratio >= s.min_volume_ratio,
             f"volume {ctx.volume_ratio:.0%} of its average (needs >= {s.min_volume_ratio:.0%})",
         ),
-        Check(
-            "news",
-            ctx.news_event is None,
-            f"news blackout: {ctx.news_event}"
-            if ctx.news_event
-            else f"no listed event within +-{s.news_blackout_minutes} min",
-        ),
-        Check("liquidations", not spike_blocks, ctx.spike_detail or "no liquidation spike"),
+        news_check(ctx, s.news_blackout_minutes),
+        liquidation_check(ctx),
         Check(
             "halted",
             not ctx.halted,
             f"trading halted: {ctx.halt_reason}" if ctx.halted else "trading running",
         ),
+        Check("open_trade", ctx.held is None, ctx.held or "no open trade on this symbol"),
+        Check("loss_streak", ctx.paused is None, ctx.paused or "no losing streak pause"),
         Check(
             "trades_today",
             ctx.trades_today < settings.risk.max_trades_per_day,
@@ -147,6 +147,25 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
         ),
         edge_check(c, s.announce_without_edge),
     ]
+
+
+def news_check(ctx: Context, blackout_minutes: int) -> Check:
+    """The news blackout, failing closed when the calendar is missing or expired (where that filters)."""
+    if ctx.news_event:
+        return Check("news", False, f"news blackout: {ctx.news_event}")
+    if ctx.news_warning:
+        effect = "filtered" if ctx.news_blocks else "warning only in paper mode"
+        return Check("news", not ctx.news_blocks, f"{ctx.news_warning} ({effect})")
+    return Check("news", True, f"no listed event within +-{blackout_minutes} min")
+
+
+def liquidation_check(ctx: Context) -> Check:
+    """No liquidation spike in the trade's direction, and a feed that was up for the whole window."""
+    if ctx.spike_side is not None:
+        return Check("liquidations", False, ctx.spike_detail)
+    if ctx.liquidation_blind:
+        return Check("liquidations", False, ctx.liquidation_blind)
+    return Check("liquidations", True, "no liquidation spike")
 
 
 def status_of(checks: list[Check]) -> str:

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import from_db, to_db
-from signaldesk.storage import writing
+from signaldesk.storage import inserted_id, writing
+
+if TYPE_CHECKING:
+    from signaldesk.storage import Database
 
 
-def start_run(db, kind: str, now: datetime, symbols: tuple[str, ...] = ()) -> int:
+def start_run(db: Database, kind: str, now: datetime, symbols: tuple[str, ...] = ()) -> int:
     """Record that a run started; return its id."""
     with writing(db):
-        return db.execute(
+        cursor = db.execute(
             "INSERT INTO runs (kind, started_at, status, symbols) VALUES (?, ?, 'running', ?)",
             [kind, to_db(now), ",".join(symbols)],
-        ).lastrowid
+        )
+    return inserted_id(cursor)
 
 
 def finish_run(
-    db,
+    db: Database,
     run_id: int,
     status: str,
     now: datetime,
@@ -46,7 +51,7 @@ def finish_run(
         )
 
 
-def last_success(db, kind: str) -> datetime | None:
+def last_success(db: Database, kind: str) -> datetime | None:
     """Return when the last successful run of a kind finished, or None."""
     row = db.execute(
         "SELECT MAX(finished_at) FROM runs WHERE kind = ? AND status = 'ok'", [kind]

@@ -71,6 +71,8 @@ class StrategySettings:
     label_move: float = 0.003
     liquidation_window_minutes: int = 15
     candle_publish_delay_seconds: int = 20
+    liquidation_feed_required: bool = True
+    news_calendar_required: str = "live"
     # "model": the model's own operating point (rank cutoffs for signals_per_day, stored with it);
     # "settings": the absolute long_threshold / short_threshold above.
     threshold_source: str = "model"
@@ -97,6 +99,14 @@ class RiskSettings:
     entry_window_minutes: int = 15
     max_requotes: int = 3
     paper_equity_jpy: Decimal = Decimal("1000000")
+    max_trades_per_symbol: int = 1
+    max_consecutive_losses: int = 5
+    loss_cooldown_hours: int = 24
+    max_drawdown: Decimal = Decimal("0.20")
+    trailing_stop_r: Decimal = Decimal("0")
+    losscut_buffer: Decimal = Decimal("0.5")
+    orphan_positions: str = "protect"
+    orphan_stop_fraction: Decimal = Decimal("0.02")
 
 
 @dataclass(frozen=True)
@@ -602,6 +612,10 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "label_move": (_fraction(0, 0.2), "a fraction in (0, 0.2]"),
         "liquidation_window_minutes": (_positive, "minutes > 0"),
         "candle_publish_delay_seconds": (lambda v: 0 <= v <= 300, "seconds between 0 and 300"),
+        "news_calendar_required": (
+            lambda v: v in ("live", "always", "never"),
+            "live (filter in live mode, warn in paper mode), always or never (warn only)",
+        ),
         "threshold_source": (lambda v: v in ("model", "settings"), "model or settings"),
         "signals_per_day": (lambda v: 0 < v <= 20, "signals a day over all symbols in (0, 20]"),
     },
@@ -621,6 +635,17 @@ RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
         "entry_window_minutes": (lambda v: 1 <= v <= 120, "minutes between 1 and 120"),
         "max_requotes": (lambda v: 0 <= v <= 20, "a whole number between 0 and 20"),
         "paper_equity_jpy": (_positive, "JPY > 0"),
+        "max_trades_per_symbol": (lambda v: 1 <= v <= 10, "a whole number between 1 and 10"),
+        "max_consecutive_losses": (lambda v: 0 <= v <= 50, "a whole number between 0 (off) and 50"),
+        "loss_cooldown_hours": (lambda v: 1 <= v <= 720, "hours between 1 and 720"),
+        "max_drawdown": (_fraction(0, 1), "a fraction of the equity peak in (0, 1]"),
+        "trailing_stop_r": (lambda v: 0 <= v <= 10, "stop distances between 0 (off) and 10"),
+        "losscut_buffer": (
+            lambda v: Decimal("0.1") <= v <= 5,
+            "stop distances between 0.1 and 5 (how far behind the stop the loss-cut sits)",
+        ),
+        "orphan_positions": (lambda v: v in ("protect", "close"), "protect or close"),
+        "orphan_stop_fraction": (_fraction(0, 0.2), "a fraction of the price in (0, 0.2]"),
     },
     "report": {
         "timezone": (_valid_tz, "an IANA time zone such as Asia/Tokyo"),

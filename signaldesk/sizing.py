@@ -1,11 +1,13 @@
-"""Position sizing and price levels: size from risk, capped by the position limit, on the symbol's size step and tick."""
+"""Position sizing and price levels: size from risk, capped by the position limit, on the symbol's size step and tick
+(rounded by `signaldesk.exchange.precision`, the one place that rounds)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from signaldesk.exchange.model import SymbolRules
+from signaldesk.exchange.precision import floor_to_step, round_to_tick
 
 LONG, SHORT = "LONG", "SHORT"
 
@@ -40,17 +42,6 @@ class Sizing:
         return not self.refusal
 
 
-def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
-    """Round a size down to a multiple of step."""
-    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
-
-
-def round_to_tick(price: Decimal, tick: Decimal, up: bool) -> Decimal:
-    """Round a price to a multiple of tick, up or down."""
-    rounding = ROUND_CEILING if up else ROUND_FLOOR
-    return (price / tick).to_integral_value(rounding=rounding) * tick
-
-
 def direction_sign(direction: str) -> int:
     """Return +1 for LONG and -1 for SHORT."""
     if direction not in (LONG, SHORT):
@@ -80,21 +71,33 @@ def trade_levels(direction: str, entry: Decimal, atr: Decimal, tick: Decimal, ri
     return levels
 
 
-def size_for_risk(equity: Decimal, levels: TradeLevels, rules: SymbolRules, risk) -> Sizing:
-    """Return the size risking `risk.risk_per_trade` of equity over the stop distance, within every limit."""
+def size_for_risk(
+    equity: Decimal, levels: TradeLevels, rules: SymbolRules, risk, room_jpy: Decimal | None = None
+) -> Sizing:
+    """Return the size risking `risk.risk_per_trade` of equity over the stop distance, within every limit.
+
+    `room_jpy` is what the position limit still allows after the desk's other trades (default: the whole
+    limit); the size is capped so the position is worth no more than that at its entry price.
+    """
     if equity <= 0:
         return Sizing(
             Decimal(0), Decimal(0), Decimal(0), f"equity is {equity} JPY; nothing can be risked"
         )
+    cap = equity * risk.max_position_fraction
+    room = cap if room_jpy is None else min(room_jpy, cap)
     by_risk = equity * risk.risk_per_trade / levels.stop_distance
-    by_position = equity * risk.max_position_fraction / levels.entry
+    by_position = room / levels.entry
     size = floor_to_step(min(by_risk, by_position, rules.max_size), rules.size_step)
-    if size < rules.min_size:
-        return Sizing(
-            Decimal(0),
-            Decimal(0),
-            Decimal(0),
-            f"the size this risk allows ({min(by_risk, by_position):.8f} {rules.symbol}) is below the "
-            f"minimum order of {rules.min_size}; equity {equity:,.0f} JPY is too small for this stop",
+    if size >= rules.min_size:
+        return Sizing(size, size * levels.stop_distance, size * levels.entry)
+    if by_position < rules.min_size <= by_risk and room < cap:
+        why = (
+            f"no room under the position limit: the desk's open trades already hold "
+            f"{cap - room:,.0f} of {cap:,.0f} JPY ({risk.max_position_fraction:.0%} of equity)"
         )
-    return Sizing(size, size * levels.stop_distance, size * levels.entry)
+    else:
+        why = (
+            f"the size this risk allows ({min(by_risk, by_position):.8f} {rules.symbol}) is below the "
+            f"minimum order of {rules.min_size}; equity {equity:,.0f} JPY is too small for this stop"
+        )
+    return Sizing(Decimal(0), Decimal(0), Decimal(0), why)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import from_db, to_db
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from signaldesk.storage import Database
 
 RUNNING, HALTED = "RUNNING", "HALTED"
 
@@ -21,13 +27,13 @@ class TradingState:
     by: str
 
 
-def get_value(db, key: str) -> str | None:
-    """Return one state value, or None."""
+def get_value(db: Database | sqlite3.Connection, key: str) -> str | None:
+    """Return one state value, or None (a bare connection will do: `signaldesk restore` reads one)."""
     row = db.execute("SELECT value FROM system_state WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 
 
-def set_value(db, key: str, value: str, now: datetime, by: str) -> None:
+def set_value(db: Database, key: str, value: str, now: datetime, by: str) -> None:
     """Insert or replace one state value."""
     with writing(db):
         db.execute(
@@ -38,7 +44,7 @@ def set_value(db, key: str, value: str, now: datetime, by: str) -> None:
         )
 
 
-def trading_state(db) -> TradingState:
+def trading_state(db: Database) -> TradingState:
     """Return the current RUNNING/HALTED state with its reason."""
     row = db.execute(
         "SELECT value, updated_at, updated_by FROM system_state WHERE key = 'trading'"
@@ -51,7 +57,7 @@ def trading_state(db) -> TradingState:
     )
 
 
-def halt(db, reason: str, now: datetime, by: str) -> bool:
+def halt(db: Database, reason: str, now: datetime, by: str) -> bool:
     """Halt trading with a reason; return True when this call changed the state."""
     from signaldesk.audit import record
 
@@ -66,7 +72,7 @@ def halt(db, reason: str, now: datetime, by: str) -> bool:
     return bool(changed)
 
 
-def resume(db, now: datetime, by: str) -> bool:
+def resume(db: Database, now: datetime, by: str) -> bool:
     """Lift a halt; return True when this call changed the state."""
     from signaldesk.audit import record
 
@@ -81,12 +87,12 @@ def resume(db, now: datetime, by: str) -> bool:
     return bool(changed)
 
 
-def beat(db, process: str, now: datetime) -> None:
+def beat(db: Database, process: str, now: datetime) -> None:
     """Record a heartbeat of a long-running process (`bot`, `listener`)."""
     set_value(db, f"heartbeat:{process}", to_db(now), now, process)
 
 
-def last_beat(db, process: str) -> datetime | None:
+def last_beat(db: Database | sqlite3.Connection, process: str) -> datetime | None:
     """Return the last heartbeat of a process, or None if it never beat."""
     value = get_value(db, f"heartbeat:{process}")
     return from_db(value) if value else None

@@ -53,6 +53,13 @@ def writing(db: Database) -> Iterator[Database]:
         conn.execute("COMMIT")
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """Return the id of the row an INSERT just wrote; raise RuntimeError when it wrote none."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("the INSERT wrote no row")
+    return cursor.lastrowid
+
+
 def migration_set():
     """Return the ordered migration set defined in the top-level `migrations` package."""
     from migrations import MIGRATIONS

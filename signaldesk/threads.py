@@ -28,7 +28,10 @@ def load(db, trade_id: int) -> Thread | None:
         "WHERE trade_id = ?",
         [trade_id],
     ).fetchone()
-    return Thread(*row[:4], bool(row[4])) if row else None
+    if not row:
+        return None
+    trade_id, chat_id, message_id, shown, closed_told = row
+    return Thread(trade_id, chat_id, message_id, shown, bool(closed_told))
 
 
 def record_status(db, trade_id: int, chat_id: int, message_id: int, shown: str, now) -> None:

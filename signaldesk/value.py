@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk import signals
 from signaldesk.clock import to_db
@@ -29,6 +30,10 @@ from signaldesk.signals import (
     PROPOSED_STATUSES,
     REJECTED,
 )
+
+if TYPE_CHECKING:
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 ZERO = Decimal(0)
 RESAMPLES = 2000
@@ -68,7 +73,7 @@ class Review:
         return self.hits / self.scored if self.scored else None
 
 
-def outcome_rows(db, start: datetime | None, end: datetime) -> list[tuple]:
+def outcome_rows(db: Database, start: datetime | None, end: datetime) -> list[tuple]:
     """Return (signal id, status, actual trade status, trade P/L, would-have outcome, would-have
     P/L) in a window."""
     where, params = "s.created_at < ?", [to_db(end)]
@@ -116,14 +121,16 @@ def bootstrap(values: Sequence[Decimal], resamples: int = RESAMPLES, seed: int =
 def person_value(rows: Sequence[tuple]) -> tuple[Decimal, tuple | None, Decimal | None]:
     """Return value added, its interval and the random-rejection baseline over resolved
     proposals."""
-    items = []  # (turned down?, outcome had it been approved)
+    items: list[tuple[bool, Decimal]] = []  # (turned down?, outcome had it been approved)
     for row in rows:
         if row[1] in APPROVED_STATUSES:
             value = actual(row[2], row[3])
             if value is not None:
                 items.append((False, value))
-        elif row[1] in (REJECTED, EXPIRED) and would(row) is not None:
-            items.append((True, would(row)))
+        elif row[1] in (REJECTED, EXPIRED):
+            outcome = would(row)
+            if outcome is not None:
+                items.append((True, outcome))
     added = [-value if down else ZERO for down, value in items]
     declined = sum(1 for down, _ in items if down)
     total = sum((value for _, value in items), ZERO)
@@ -131,7 +138,7 @@ def person_value(rows: Sequence[tuple]) -> tuple[Decimal, tuple | None, Decimal 
     return sum(added, ZERO), bootstrap(added), baseline
 
 
-def hit_counts(db, start: datetime | None, end: datetime) -> tuple[int, int]:
+def hit_counts(db: Database, start: datetime | None, end: datetime) -> tuple[int, int]:
     """Return (right, resolved) of the model's signals at its operating point in a window."""
     where, params = "status != ? AND direction IS NOT NULL AND outcome_return IS NOT NULL", [LOGGED]
     where, params = f"{where} AND created_at < ?", [*params, to_db(end)]
@@ -142,7 +149,9 @@ def hit_counts(db, start: datetime | None, end: datetime) -> tuple[int, int]:
     return hits, len(rows)
 
 
-def review(db, now: datetime, days: int | None, backtest_hit_rate: float | None) -> Review:
+def review(
+    db: Database, now: datetime, days: int | None, backtest_hit_rate: float | None
+) -> Review:
     """Return the review of the `days` before `now` (None: everything)."""
     start = now - timedelta(days=days) if days else None
     rows = outcome_rows(db, start, now)
@@ -166,7 +175,7 @@ def review(db, now: datetime, days: int | None, backtest_hit_rate: float | None)
     )
 
 
-def backtested_hit_rate(db, settings) -> float | None:
+def backtested_hit_rate(db: Database, settings: Settings) -> float | None:
     """Return the active model's hit rate at its operating point in its own walk-forward
     evaluation."""
     from signaldesk.model.registry import active_folder, describe
@@ -176,16 +185,16 @@ def backtested_hit_rate(db, settings) -> float | None:
     return float(rate) if isinstance(rate, (int, float)) else None
 
 
-def reviews(db, settings, now: datetime) -> list[Review]:
+def reviews(db: Database, settings: Settings, now: datetime) -> list[Review]:
     """Return the 7-day, 30-day and all-time reviews."""
     rate = backtested_hit_rate(db, settings)
     return [review(db, now, days, rate) for days in WINDOWS]
 
 
-def unchosen_list(db, start: datetime, end: datetime, limit: int = 20) -> list[tuple]:
+def unchosen_list(db: Database, start: datetime, end: datetime, limit: int = 20) -> list[tuple]:
     """Return (signal, would-have) of rejected, expired, filtered and blocked signals in a window,
     newest first."""
-    from signaldesk.wouldhave import UNCHOSEN, load_outcomes
+    from signaldesk.wouldhave import UNCHOSEN, load_outcomes, stored_id
 
     marks = ",".join("?" * len(UNCHOSEN))
     found = signals.select(
@@ -194,5 +203,5 @@ def unchosen_list(db, start: datetime, end: datetime, limit: int = 20) -> list[t
         "ORDER BY id DESC LIMIT ?",
         [*UNCHOSEN, to_db(start), to_db(end), limit],
     )
-    outcomes = load_outcomes(db, [s.id for s in found])
-    return [(s, outcomes.get(s.id)) for s in found]
+    outcomes = load_outcomes(db, [stored_id(s) for s in found])
+    return [(s, outcomes.get(stored_id(s))) for s in found]

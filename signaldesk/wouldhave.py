@@ -25,12 +25,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk import signals
 from signaldesk.clock import to_db
 from signaldesk.columns import decimal_or_none, decimal_text, time_or_none
 from signaldesk.signals import APPROVED, BLOCKED, EXPIRED, FILTERED, PENDING, REJECTED, Signal
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.exchange.base import Exchange
+    from signaldesk.exchange.feed import CandleFeed
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 log = logging.getLogger("signaldesk.wouldhave")
 ZERO = Decimal(0)
@@ -61,7 +68,7 @@ class WouldHave:
     pnl_jpy: Decimal = ZERO
 
 
-def horizon(signal: Signal, settings) -> datetime:
+def horizon(signal: Signal, settings: Settings) -> datetime:
     """Return when the plan is surely over: entry window, time stop and two more hours for the
     exit."""
     risk = settings.risk
@@ -79,7 +86,7 @@ def tradable(signal: Signal) -> bool:
     )
 
 
-def as_proposal(signal: Signal, settings) -> Signal:
+def as_proposal(signal: Signal, settings: Settings) -> Signal:
     """Return the signal as a fresh PENDING proposal at its own moment (its plan kept, if it had
     one)."""
     window = timedelta(minutes=settings.strategy.approval_window_minutes)
@@ -97,7 +104,7 @@ def as_proposal(signal: Signal, settings) -> Signal:
     )
 
 
-def simulate(signal: Signal, candles, settings, equity_jpy: Decimal) -> WouldHave:
+def simulate(signal: Signal, candles, settings: Settings, equity_jpy: Decimal) -> WouldHave:
     """Replay one signal's plan on `candles` (its symbol, from a day before it to its horizon); pure
     but for SQLite."""
     from signaldesk.candles import save_candles
@@ -106,7 +113,7 @@ def simulate(signal: Signal, candles, settings, equity_jpy: Decimal) -> WouldHav
     from signaldesk.storage import apply_migrations, open_db
 
     if not tradable(signal):
-        return WouldHave(signal.id, signal.status, "no_plan", "no direction, ATR or price")
+        return WouldHave(stored_id(signal), signal.status, "no_plan", "no direction, ATR or price")
     scratch_settings = scratch(settings, signal.symbol)
     db = open_db(":memory:")
     try:
@@ -116,6 +123,7 @@ def simulate(signal: Signal, candles, settings, equity_jpy: Decimal) -> WouldHav
         feed.advance_to(signal.created_at)
         exchange = PaperExchange(db, feed, starting_jpy=equity_jpy)
         copy_id = signals.insert(db, as_proposal(signal, scratch_settings))
+        assert copy_id is not None, "the scratch database is empty: the insert cannot conflict"
         approve_at_once(db, exchange, scratch_settings, copy_id, signal.created_at)
         run_until_done(db, exchange, scratch_settings, feed, copy_id, horizon(signal, settings))
         return read_outcome(db, signal, copy_id)
@@ -142,13 +150,15 @@ def quiet_thread():
             handler.removeFilter(others)
 
 
-def scratch(settings, symbol: str):
+def scratch(settings: Settings, symbol: str):
     """Return the desk's settings for a paper replay of one symbol."""
     strategy = dataclasses.replace(settings.strategy, symbols=(symbol,))
     return dataclasses.replace(settings, mode="paper", strategy=strategy)
 
 
-def approve_at_once(db, exchange, settings, signal_id: int, now: datetime) -> None:
+def approve_at_once(
+    db: Database, exchange: Exchange, settings: Settings, signal_id: int, now: datetime
+) -> None:
     """Approve the copy and execute it, as the bot does after a tap (and the backtest's
     PolicyDesk)."""
     from signaldesk.approvals import decide
@@ -158,7 +168,14 @@ def approve_at_once(db, exchange, settings, signal_id: int, now: datetime) -> No
         execute_signal(db, exchange, settings, signal_id, now)
 
 
-def run_until_done(db, exchange, settings, feed, copy_id: int, until: datetime) -> None:
+def run_until_done(
+    db: Database,
+    exchange: Exchange,
+    settings: Settings,
+    feed: CandleFeed,
+    copy_id: int,
+    until: datetime,
+) -> None:
     """Run the desk's trade management every 15 minutes, as the backtest steps it, until the trade
     is over."""
     from signaldesk.execution import manage_trades
@@ -174,21 +191,29 @@ def run_until_done(db, exchange, settings, feed, copy_id: int, until: datetime) 
         manage_trades(db, exchange, settings, now)
 
 
-def read_outcome(db, original: Signal, copy_id: int) -> WouldHave:
+def stored_id(signal: Signal) -> int:
+    """Return the id of a signal read from the database; raise ValueError for one never saved."""
+    if signal.id is None:
+        raise ValueError(f"{signal.symbol} signal at {signal.created_at} was never saved: no id")
+    return signal.id
+
+
+def read_outcome(db: Database, original: Signal, copy_id: int) -> WouldHave:
     """Read the scratch trade (or the refusal) back as a WouldHave."""
     from signaldesk.execution.records import load_trade_for_signal
     from signaldesk.ledger import trade_leverage_fees
 
+    signal_id = stored_id(original)
     trade = load_trade_for_signal(db, copy_id)
     if trade is None or trade.status not in ("closed", "cancelled"):
         copy = signals.load(db, copy_id)
         note = (copy.decision_note or copy.status) if copy else "no trade"
-        return WouldHave(original.id, original.status, "refused", note)
+        return WouldHave(signal_id, original.status, "refused", note)
     if trade.status == "cancelled":
-        return WouldHave(original.id, original.status, "not_filled", "the entry did not fill")
+        return WouldHave(signal_id, original.status, "not_filled", "the entry did not fill")
     leverage = trade_leverage_fees(db, trade.id)
     return WouldHave(
-        original.id,
+        signal_id,
         original.status,
         "closed",
         "",
@@ -207,7 +232,9 @@ def read_outcome(db, original: Signal, copy_id: int) -> WouldHave:
 # ---- the desk's database: which signals, candles, equity, results ---------------------------
 
 
-def due_signals(db, settings, now: datetime, limit: int = BATCH) -> list[Signal]:
+def due_signals(
+    db: Database, settings: Settings, now: datetime, limit: int = BATCH
+) -> list[Signal]:
     """Return unchosen signals past their horizon that have no outcome yet, newest first (at most
     `limit`: a desk upgraded with a long history catches up over a few calls)."""
     span = timedelta(
@@ -222,7 +249,7 @@ def due_signals(db, settings, now: datetime, limit: int = BATCH) -> list[Signal]
     )
 
 
-def candles_for(db, signal: Signal, settings):
+def candles_for(db: Database, signal: Signal, settings: Settings):
     """Return the stored candles from a day before the signal to its horizon, or None when they do
     not reach it."""
     from signaldesk.candles import load_candles
@@ -232,7 +259,7 @@ def candles_for(db, signal: Signal, settings):
     return rows if rows and rows[-1].open_time + STEP >= end - STEP else None
 
 
-def equity_then(db, settings, moment: datetime) -> Decimal:
+def equity_then(db: Database, settings: Settings, moment: datetime) -> Decimal:
     """Return the desk's equity at a moment (its snapshot), else the paper starting equity."""
     from signaldesk.equity import equity_at
 
@@ -240,7 +267,7 @@ def equity_then(db, settings, moment: datetime) -> Decimal:
     return snap.equity_jpy if snap else settings.risk.paper_equity_jpy
 
 
-def save(db, result: WouldHave, now: datetime) -> None:
+def save(db: Database, result: WouldHave, now: datetime) -> None:
     """Write (or rewrite) one would-have outcome."""
     columns = {
         "signal_id": result.signal_id,
@@ -266,7 +293,7 @@ def save(db, result: WouldHave, now: datetime) -> None:
         )
 
 
-def simulate_due(db, settings, now: datetime) -> int:
+def simulate_due(db: Database, settings: Settings, now: datetime) -> int:
     """Give every unchosen signal whose horizon has passed its would-have outcome; return how
     many."""
     done = 0
@@ -282,7 +309,7 @@ def simulate_due(db, settings, now: datetime) -> int:
     return done
 
 
-def load_outcomes(db, signal_ids=None) -> dict[int, WouldHave]:
+def load_outcomes(db: Database, signal_ids=None) -> dict[int, WouldHave]:
     """Return stored would-have outcomes by signal id (all, or of some signals)."""
     sql = (
         "SELECT signal_id, status, outcome, detail, size, entry_price, entry_time, exit_price, "

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signaldesk.backtest.metrics import drawdown_pct, equity_path, jst_month, period_returns
 from signaldesk.backtest.result import BacktestResult
 from signaldesk.clock import JST
 from signaldesk.signals import EXECUTED, LOGGED
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DPI = 100
 DESK, HOLD, LONG, SHORT, EXIT = "#1f77b4", "#7f7f7f", "#2ca02c", "#d62728", "#222222"
@@ -50,7 +57,7 @@ def _save(figure, path: Path) -> Path:
     return Path(path)
 
 
-def date_numbers(moments) -> object:
+def date_numbers(moments: Iterable[datetime]) -> np.ndarray:
     """Return aware times as matplotlib date numbers, converted in one vectorised step."""
     import matplotlib.dates as mdates
     import numpy as np
@@ -147,14 +154,14 @@ def signals_chart(result: BacktestResult, path: Path) -> Path:
 def _draw_other_signals(axes, result: BacktestResult, symbol: str, colours: dict[str, str]) -> None:
     """Draw the symbol's signals that were not executed, one muted colour per verdict (LOGGED = below the
     threshold, i.e. no signal at all, is left out: it would cover the price line)."""
-    by_status = defaultdict(list)
+    by_status: defaultdict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
     for s in result.signals:
         if s.symbol == symbol and s.status not in (EXECUTED, LOGGED) and s.price is not None:
-            by_status[s.status].append(s)
+            by_status[s.status].append((s.time, s.price))
     for status, signals in sorted(by_status.items()):
         axes.scatter(
-            date_numbers(s.time for s in signals),
-            [float(s.price) for s in signals],
+            date_numbers(time for time, _ in signals),
+            [float(price) for _, price in signals],
             s=14,
             color=colours[status],
             alpha=0.7,
@@ -169,13 +176,13 @@ def _draw_trades(axes, result: BacktestResult, symbol: str) -> None:
     trades = [t for t in result.trades if t.symbol == symbol]
     for direction, marker, colour in (("LONG", "^", LONG), ("SHORT", "v", SHORT)):
         entries = [
-            t
+            (t.entry_time, t.entry_price)
             for t in trades
             if t.direction == direction and t.entry_time and t.entry_price is not None
         ]
         axes.scatter(
-            date_numbers(t.entry_time for t in entries),
-            [float(t.entry_price) for t in entries],
+            date_numbers(time for time, _ in entries),
+            [float(price) for _, price in entries],
             marker=marker,
             s=60,
             color=colour,
@@ -184,10 +191,12 @@ def _draw_trades(axes, result: BacktestResult, symbol: str) -> None:
             label=f"{direction.lower()} entry ({len(entries)})",
             zorder=4,
         )
-    exits = [t for t in trades if t.exit_time and t.exit_price is not None]
+    exits = [
+        (t.exit_time, t.exit_price) for t in trades if t.exit_time and t.exit_price is not None
+    ]
     axes.scatter(
-        date_numbers(t.exit_time for t in exits),
-        [float(t.exit_price) for t in exits],
+        date_numbers(time for time, _ in exits),
+        [float(price) for _, price in exits],
         marker="x",
         s=40,
         color=EXIT,

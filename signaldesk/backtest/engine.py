@@ -15,12 +15,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from signaldesk import signals
 from signaldesk.approvals import decide, expire_stale_signals
 from signaldesk.signals import APPROVED, REJECTED
 from signaldesk.state import resume, trading_state
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+    from signaldesk.backtest.scores import BatchScores
+    from signaldesk.exchange.base import Exchange
+    from signaldesk.exchange.feed import CandleFeed
+    from signaldesk.model.inference import LoadedModel
+    from signaldesk.news import NewsEvent
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 STEP = timedelta(minutes=15)
 POLICY_ACTOR = "backtest:policy"
@@ -79,9 +90,9 @@ class DeskSide(Protocol):
 class PolicyDesk:
     """Verdicts by an approval policy, executed with the functions the bot calls after a tap (no Telegram)."""
 
-    db: object
-    exchange: object
-    settings: object
+    db: Database
+    exchange: Exchange
+    settings: Settings
     policy: ApprovalPolicy
     approve: Callable[[int], bool] = field(init=False)
     resumes: int = 0
@@ -100,12 +111,14 @@ class PolicyDesk:
         from signaldesk.execution import execute_signal
 
         for signal in signals.pending(self.db, now):
-            verdict = APPROVED if self.approve(signal.id) else REJECTED
+            signal_id = signal.id
+            assert signal_id is not None, "signals.pending reads saved rows: each has its id"
+            verdict = APPROVED if self.approve(signal_id) else REJECTED
             if (
-                decide(self.db, signal.id, verdict, POLICY_ACTOR, now).changed
+                decide(self.db, signal_id, verdict, POLICY_ACTOR, now).changed
                 and verdict == APPROVED
             ):
-                execute_signal(self.db, self.exchange, self.settings, signal.id, now)
+                execute_signal(self.db, self.exchange, self.settings, signal_id, now)
 
     def sweep(self, now: datetime) -> None:
         """Expire what nobody decided in time."""
@@ -116,7 +129,7 @@ class PolicyDesk:
         self.resumes += resume_after_loss_limit(self.db, now, POLICY_ACTOR)
 
 
-def resume_after_loss_limit(db, now: datetime, by: str) -> int:
+def resume_after_loss_limit(db: Database, now: datetime, by: str) -> int:
     """Resume a halt set by the risk manager; return 1 when this call lifted one."""
     state = trading_state(db)
     if state.halted and state.by == "risk":
@@ -129,7 +142,7 @@ class Progress:
     """A one-line progress bar on a stream (stderr); silent when `stream` is None."""
 
     total: int
-    stream: object | None
+    stream: TextIO | None
     label: str = "replay"
     started: float = field(default_factory=time.perf_counter)
     shown: int = -1
@@ -183,22 +196,22 @@ def step_times(since: datetime, until: datetime) -> list[datetime]:
     return [first + n * STEP for n in range(count)]
 
 
-def cycle_now(candle_open: datetime, settings) -> datetime:
+def cycle_now(candle_open: datetime, settings: Settings) -> datetime:
     """Return the moment the live cycle for a candle runs: its close plus the publication delay."""
     return candle_open + STEP + timedelta(seconds=settings.strategy.candle_publish_delay_seconds)
 
 
 def run_steps(
-    db,
-    exchange,
-    feed,
-    models: Callable[[datetime], object],
-    settings,
-    calendar,
+    db: Database,
+    exchange: Exchange,
+    feed: CandleFeed,
+    models: Callable[[datetime], LoadedModel],
+    settings: Settings,
+    calendar: list[NewsEvent],
     desk: DeskSide,
     opens: Sequence[datetime],
     progress: Progress | None = None,
-    scores=None,
+    scores: BatchScores | None = None,
 ) -> StepLog:
     """Replay one whole desk step per candle open time; return equity, exposure and time per stage.
 
@@ -215,7 +228,9 @@ def run_steps(
     return log
 
 
-def walk(opens: Sequence[datetime], settings, feed, morning, step, progress=None) -> None:
+def walk(
+    opens: Sequence[datetime], settings: Settings, feed: CandleFeed, morning, step, progress=None
+) -> None:
     """Release the candles one by one; at each, the morning when it is due, then `step(open, now)`."""
     day = None
     for done, candle_open in enumerate(opens, start=1):
@@ -229,13 +244,33 @@ def walk(opens: Sequence[datetime], settings, feed, morning, step, progress=None
             progress.update(done, now)
 
 
-def desk_step(db, exchange, model, settings, calendar, desk: DeskSide, now, log: StepLog, scores):
+def desk_step(
+    db: Database,
+    exchange: Exchange,
+    model: LoadedModel,
+    settings: Settings,
+    calendar: list[NewsEvent],
+    desk: DeskSide,
+    now: datetime,
+    log: StepLog,
+    scores: BatchScores | None,
+):
     """Run what the deployed desk does around one cycle, in its order; mark equity and exposure."""
     log.timed("manage", desk.manage, now)
     cycle_step(db, exchange, model, settings, calendar, desk, now, log, scores)
 
 
-def cycle_step(db, exchange, model, settings, calendar, desk: DeskSide, now, log: StepLog, scores):
+def cycle_step(
+    db: Database,
+    exchange: Exchange,
+    model: LoadedModel,
+    settings: Settings,
+    calendar: list[NewsEvent],
+    desk: DeskSide,
+    now: datetime,
+    log: StepLog,
+    scores: BatchScores | None,
+):
     """Run a desk step after its trade management: cycle, outcomes, verdicts, sweep, marks."""
     from signaldesk.cycle import run_cycle
     from signaldesk.cycle_job import resolve_and_score
@@ -254,7 +289,7 @@ def cycle_step(db, exchange, model, settings, calendar, desk: DeskSide, now, log
     log.exposure.append((now, has_open_trade(db)))
 
 
-def morning_due(day, now: datetime, settings) -> tuple[object, object]:
+def morning_due(day, now: datetime, settings: Settings) -> tuple[object, object]:
     """Return (the current report day, the day to report on now or None): once per local day, past the report time."""
     local = now.astimezone(settings.report.tz)
     if local.time() < settings.report.time or local.date() == day:
@@ -262,6 +297,6 @@ def morning_due(day, now: datetime, settings) -> tuple[object, object]:
     return local.date(), (local.date() - timedelta(days=1) if day is not None else None)
 
 
-def has_open_trade(db) -> bool:
+def has_open_trade(db: Database) -> bool:
     """Return True when any trade holds a position."""
     return db.execute("SELECT 1 FROM trades WHERE status = 'open' LIMIT 1").fetchone() is not None

@@ -14,8 +14,9 @@ act:
   against it;
 - a quiet step otherwise: nothing can trade, fill or halt, so only the cycle's rows are judged,
   against the market read on the first quiet step after the last managed or whole step with this
-  step's order books and news blackout (nothing else it reads changes while the desk is idle within
-  a JST day: no fill, order or halt, and equity is the JPY balance; the backtest's database holds no
+  step's order books, news blackout and clock-bound rules (the end of a loss-streak pause, an expired
+  news calendar; nothing else it reads changes while the desk is idle within a JST day: no fill, order
+  or halt, no trade held on any symbol, and equity is the JPY balance; the backtest's database holds no
   liquidation spikes, which the replay checks first, and otherwise it reads the whole market every
   step).
 
@@ -30,10 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from signaldesk import signals
 from signaldesk.backtest.engine import (
+    BacktestError,
     DeskSide,
     Progress,
     StepLog,
@@ -49,11 +52,21 @@ from signaldesk.cycle import (
     gather_market,
     judge,
     latest_closed_open_time,
+    moment_rules,
     news_blackout,
     order_books,
 )
 from signaldesk.signals import PENDING
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.backtest.scores import BatchScores
+    from signaldesk.exchange.base import Exchange
+    from signaldesk.exchange.feed import CandleFeed
+    from signaldesk.model.inference import LoadedModel
+    from signaldesk.news import NewsEvent
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 
 @dataclass
@@ -65,7 +78,7 @@ class QuietBook:
     moments: list[datetime] = field(default_factory=list)
     snapshots: list = field(default_factory=list)
 
-    def flush(self, db, settings) -> None:
+    def flush(self, db: Database, settings: Settings) -> None:
         """Write the snapshots and rows, then resolve and score outcomes as each step's own call
         would have."""
         from signaldesk.equity import record_snapshot
@@ -85,9 +98,9 @@ class QuietBook:
 class QuietMarket:
     """The market rows are judged against: read by `gather_market`, kept while the desk is idle."""
 
-    db: object
-    exchange: object
-    settings: object
+    db: Database
+    exchange: Exchange
+    settings: Settings
     calendar: list
     spikes_possible: bool
     market: Market | None = None
@@ -96,22 +109,24 @@ class QuietMarket:
         """Read the whole market at `now` (after management) and keep it."""
         self.market = gather_market(
             self.db, self.exchange, self.settings, self.settings.strategy.symbols, now,
-            self.calendar, {},
+            self.calendar, {}, replay=True,
         )  # fmt: skip
         return self.market
 
     def at(self, now: datetime) -> Market:
-        """Return a quiet step's market: the kept one with this step's order books and news."""
+        """Return a quiet step's market: the kept one with this step's order books, news and the
+        rules that end with the clock (a loss-streak pause, the news calendar)."""
         if self.market is None or self.spikes_possible:
             return self.read(now)
         return replace(
             self.market,
             books=order_books(self.exchange, self.settings.strategy.symbols),
             news_event=news_blackout(self.calendar, now, self.settings),
+            **moment_rules(self.market.risk, self.settings, self.calendar, now),
         )
 
 
-def desk_idle(db, exchange, settings) -> bool:
+def desk_idle(db: Database, exchange: Exchange, settings: Settings) -> bool:
     """Return True when no management step can act (see the module docstring)."""
     from signaldesk.execution.records import UNRESOLVED, WORKING, active_trades, orders_with_status
 
@@ -125,7 +140,7 @@ def desk_idle(db, exchange, settings) -> bool:
     return all(asset.amount == 0 for asset in exchange.assets() if asset.symbol != "JPY")
 
 
-def spikes_possible(db, settings, opens: Sequence[datetime]) -> bool:
+def spikes_possible(db: Database, settings: Settings, opens: Sequence[datetime]) -> bool:
     """Return True when the database holds a liquidation spike a step of the replay could see."""
     from signaldesk.liquidations import recent_spike
 
@@ -136,7 +151,9 @@ def spikes_possible(db, settings, opens: Sequence[datetime]) -> bool:
     return any(recent_spike(db, s, last, int(window)) for s in settings.strategy.symbols)
 
 
-def judged_rows(scores, model, market: Market, settings, now: datetime) -> list | None:
+def judged_rows(
+    scores: BatchScores, model: LoadedModel, market: Market, settings: Settings, now: datetime
+) -> list | None:
     """Return the cycle's rows at `now` judged against `market`; None when one proposes a trade."""
     latest_open = latest_closed_open_time(now, settings.strategy.candle_publish_delay_seconds)
     rows = []
@@ -145,7 +162,9 @@ def judged_rows(scores, model, market: Market, settings, now: datetime) -> list 
         judge(scored, market, settings)
         if scored.status == PENDING:
             return None
-        rows.append(scored.to_signal(model.version, now, None))
+        # no expiry: these rows are not PENDING (cycle.Scored.to_signal types `expires` as a
+        # datetime though it ignores it for them; cycle.py is outside this change)
+        rows.append(scored.to_signal(model.version, now, None))  # type: ignore[arg-type]
     return rows
 
 
@@ -154,7 +173,7 @@ class Pace:
     """What the fast path knows between steps: the last step's JST day and model, and idleness."""
 
     idle: bool
-    day: object = None
+    day: date | None = None
     model: str | None = None
 
     def new_period(self, now: datetime, model_version: str) -> bool:
@@ -169,18 +188,18 @@ class Pace:
 class FastReplay:
     """One fast replay: the desk, its market, what is owed to the database, and the step log."""
 
-    db: object
-    exchange: object
-    settings: object
+    db: Database
+    exchange: Exchange
+    settings: Settings
     calendar: list
     desk: DeskSide
-    scores: object
+    scores: BatchScores
     market: QuietMarket
     pace: Pace
     log: StepLog = field(default_factory=StepLog)
     book: QuietBook = field(default_factory=QuietBook)
 
-    def step(self, model, now: datetime) -> None:
+    def step(self, model: LoadedModel, now: datetime) -> None:
         """Replay one step: whole, managed or quiet (see the module docstring)."""
         if self.pace.new_period(now, model.version):
             return self.whole(model, now, managed=False)
@@ -201,7 +220,7 @@ class FastReplay:
         if not self.pace.idle:
             self.after_desk_acted()
 
-    def whole(self, model, now: datetime, managed: bool) -> None:
+    def whole(self, model: LoadedModel, now: datetime, managed: bool) -> None:
         """Flush what is owed, then run the desk step whole (its management done if `managed`)."""
         self.log.timed("bookkeeping", self.book.flush, self.db, self.settings)
         run = cycle_step if managed else desk_step
@@ -228,18 +247,22 @@ class FastReplay:
 
 
 def run_fast(
-    db,
-    exchange,
-    feed,
-    models: Callable[[datetime], object],
-    settings,
-    calendar,
+    db: Database,
+    exchange: Exchange,
+    feed: CandleFeed,
+    models: Callable[[datetime], LoadedModel],
+    settings: Settings,
+    calendar: list[NewsEvent],
     desk: DeskSide,
     opens: Sequence[datetime],
     progress: Progress | None = None,
-    scores=None,
+    scores: BatchScores | None = None,
 ) -> StepLog:
     """Replay like `engine.run_steps` with `scores`, running the desk's code where it can act."""
+    if scores is None:
+        raise BacktestError(
+            "the fast path replays scores computed once: pass backtest.scores.BatchScores"
+        )
     market = QuietMarket(db, exchange, settings, calendar, spikes_possible(db, settings, opens))
     replay = FastReplay(
         db,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signaldesk import signals
 from signaldesk.backtest.engine import (
@@ -27,6 +28,12 @@ from signaldesk.backtest.result import BacktestResult, SignalRecord, TradeRecord
 from signaldesk.backtest.scores import BatchScores
 from signaldesk.candles import Candle, load_candles, read_candle_csv, save_candles
 from signaldesk.clock import from_db
+
+if TYPE_CHECKING:
+    from signaldesk.backtest.scores import BatchScores
+    from signaldesk.model.inference import LoadedModel
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 log = logging.getLogger("signaldesk.backtest")
 WARMUP = timedelta(
@@ -100,7 +107,9 @@ def db_candles(
         db.close()
 
 
-def gather_candles(plan: BacktestPlan, settings) -> tuple[dict[str, list[Candle]], dict[str, str]]:
+def gather_candles(
+    plan: BacktestPlan, settings: Settings
+) -> tuple[dict[str, list[Candle]], dict[str, str]]:
     """Return candles per symbol from warm-up (or the first training window) to the end, and their sources."""
     start = plan.since - WARMUP
     if plan.walk_forward:
@@ -157,7 +166,9 @@ def scratch_db(out_dir: Path):
     return db, path
 
 
-def fixed_models(settings, plan: BacktestPlan) -> tuple[Callable[[datetime], object], dict]:
+def fixed_models(
+    settings: Settings, plan: BacktestPlan
+) -> tuple[Callable[[datetime], LoadedModel], dict]:
     """Return the configured model for every step and what to say about it (overlap with its training data)."""
     import pandas as pd
 
@@ -179,14 +190,18 @@ def fixed_models(settings, plan: BacktestPlan) -> tuple[Callable[[datetime], obj
 
 
 def walk_forward_models(
-    candles: dict[str, list[Candle]], plan: BacktestPlan, settings, say: Callable[[str], None]
-) -> tuple[Callable[[datetime], object], dict]:
+    candles: dict[str, list[Candle]],
+    plan: BacktestPlan,
+    settings: Settings,
+    say: Callable[[str], None],
+) -> tuple[Callable[[datetime], LoadedModel], dict]:
     """Return a model per block: each trained only on candles that opened before its block starts."""
-    blocks = block_starts(plan.since, plan.until, plan.walk_forward.retrain_days)
-    cache: dict[datetime, object] = {}
+    wf = walk_forward_of(plan)
+    blocks = block_starts(plan.since, plan.until, wf.retrain_days)
+    cache: dict[datetime, LoadedModel] = {}
     trained: list[dict] = []
 
-    def model_for(moment: datetime):
+    def model_for(moment: datetime) -> LoadedModel:
         start = max(b for b in blocks if b <= moment)
         if start not in cache:
             cache.clear()  # one model in memory at a time
@@ -200,9 +215,18 @@ def walk_forward_models(
 
     return model_for, {
         "model": "walk-forward",
-        "walk_forward": dataclasses.asdict(plan.walk_forward) | {"gap": str(plan.walk_forward.gap)},
+        "walk_forward": dataclasses.asdict(wf) | {"gap": str(wf.gap)},
         "walk_forward_blocks": trained,
     }
+
+
+def walk_forward_of(plan: BacktestPlan) -> WalkForward:
+    """Return the plan's walk-forward schedule; raise BacktestError for a plan with a fixed model."""
+    if plan.walk_forward is None:
+        raise BacktestError(
+            "this backtest plan uses a fixed model: it has no walk-forward schedule"
+        )
+    return plan.walk_forward
 
 
 def block_starts(since: datetime, until: datetime, days: int) -> list[datetime]:
@@ -215,7 +239,7 @@ def block_starts(since: datetime, until: datetime, days: int) -> list[datetime]:
 
 
 def train_block(
-    candles: dict[str, list[Candle]], start: datetime, plan: BacktestPlan, settings
+    candles: dict[str, list[Candle]], start: datetime, plan: BacktestPlan, settings: Settings
 ) -> tuple:
     """Fit long/short models on candles opening before `start` (train, gap, calibration, gap); return model, facts."""
     import pandas as pd
@@ -225,7 +249,7 @@ def train_block(
     from signaldesk.model.training import Window, build_dataset, fit_pair, fold_for_test
 
     started = time.perf_counter()
-    wf = plan.walk_forward
+    wf = walk_forward_of(plan)
     frames = {
         s: candles_to_frame([c for c in rows if c.open_time < start]) for s, rows in candles.items()
     }
@@ -252,7 +276,7 @@ def train_block(
     return model, facts
 
 
-def strategy_with(settings, thresholds: tuple[float, float] | None):
+def strategy_with(settings: Settings, thresholds: tuple[float, float] | None):
     """Return settings whose thresholds are these absolute long/short ones (None: unchanged)."""
     if thresholds is None:
         return settings
@@ -266,7 +290,7 @@ def strategy_with(settings, thresholds: tuple[float, float] | None):
 
 
 def run_backtest(
-    plan: BacktestPlan, settings, progress_stream=None, say: Callable[[str], None] = print
+    plan: BacktestPlan, settings: Settings, progress_stream=None, say: Callable[[str], None] = print
 ) -> BacktestResult:
     """Replay [since, until) through the desk's code on the paper exchange; return the records for the report."""
 
@@ -300,7 +324,13 @@ def run_backtest(
 
 
 def replay(
-    db, plan: BacktestPlan, settings, candles, models, scores, progress_stream
+    db: Database,
+    plan: BacktestPlan,
+    settings: Settings,
+    candles,
+    models,
+    scores: BatchScores,
+    progress_stream,
 ) -> tuple[StepLog, int]:
     """Run the replay on the paper exchange over the candles (the fast path, or every step whole);
     return its log and how many loss-limit halts the mornings lifted."""
@@ -332,7 +362,14 @@ def replay(
 
 
 def describe(
-    plan: BacktestPlan, settings, sources, model_facts, steps: StepLog, timings, resumes, path
+    plan: BacktestPlan,
+    settings: Settings,
+    sources,
+    model_facts,
+    steps: StepLog,
+    timings,
+    resumes,
+    path,
 ) -> dict:
     """Return the facts of the run for summary.json and the report."""
     s, r = settings.strategy, settings.risk
@@ -375,7 +412,7 @@ def describe(
 
 
 def collect(
-    db, plan: BacktestPlan, settings, candles, steps: StepLog, meta: dict
+    db: Database, plan: BacktestPlan, settings: Settings, candles, steps: StepLog, meta: dict
 ) -> BacktestResult:
     """Read trades, signals and verdicts back from the scratch database into plain records."""
     prices = {
@@ -407,13 +444,13 @@ def collect(
     )
 
 
-def leverage_fees(db) -> Decimal:
+def leverage_fees(db: Database) -> Decimal:
     """Return the leverage fees the paper account paid (a positive number)."""
     rows = db.execute("SELECT amount FROM paper_ledger WHERE kind = 'leverage_fee'").fetchall()
     return -sum((Decimal(a) for (a,) in rows), Decimal(0))
 
 
-def trade_records(db) -> list[TradeRecord]:
+def trade_records(db: Database) -> list[TradeRecord]:
     """Return every trade with its fees split into paid and received."""
     rows = db.execute(
         "SELECT t.id, t.signal_id, t.symbol, t.direction, t.status, t.size, t.filled_size, t.entry_time, "
@@ -423,7 +460,7 @@ def trade_records(db) -> list[TradeRecord]:
     return [_trade_record(db, row) for row in rows]
 
 
-def _trade_record(db, row) -> TradeRecord:
+def _trade_record(db: Database, row) -> TradeRecord:
     """Build one TradeRecord from a trades row and its fills."""
     fees = [
         Decimal(f)
@@ -457,7 +494,7 @@ def _trade_record(db, row) -> TradeRecord:
     )
 
 
-def signal_records(db) -> list[SignalRecord]:
+def signal_records(db: Database) -> list[SignalRecord]:
     """Return every scored candle that pointed somewhere, with its final verdict."""
     rows = signals.read_columns(
         db,

@@ -21,12 +21,17 @@ import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from signaldesk.candles import Candle
 from signaldesk.cycle import Scored, explainer, unscored, window_problem, with_score
 from signaldesk.rules import Check
+
+if TYPE_CHECKING:
+    from signaldesk.features import FeatureHistory
+    from signaldesk.model.inference import LoadedModel
 
 STEP = timedelta(minutes=15)
 CHUNK_ROWS = 30 * 96  # candles scored per batch predict: 30 days of 15-minute candles
@@ -37,7 +42,7 @@ class SymbolScores:
     """One symbol's candles, their features, and the current model's predictions in batches."""
 
     candles: Sequence[Candle]
-    history: object  # features.FeatureHistory
+    history: FeatureHistory
     bars: int
     times: list[datetime] = field(init=False)
     clean: np.ndarray = field(init=False)
@@ -58,7 +63,7 @@ class SymbolScores:
         window = self.times[max(end - self.bars + 1, 0) : end + 1]
         return window_problem(window, latest_open, self.bars)
 
-    def prediction(self, model, row: int):
+    def prediction(self, model: LoadedModel, row: int):
         """Return a model's prediction of a candle; batches are 30 days."""
         if model.version not in self.by_model:
             self.by_model = {
@@ -87,7 +92,7 @@ def clean_windows(times: list[datetime], bars: int) -> np.ndarray:
     return clean
 
 
-def score_rows(model, values: np.ndarray, start: int, stop: int) -> list:
+def score_rows(model: LoadedModel, values: np.ndarray, start: int, stop: int) -> list:
     """Return the predictions of rows [start, stop) with all features defined (None elsewhere)."""
     rows = values[start:stop]
     defined = np.flatnonzero(~np.isnan(rows).any(axis=1))
@@ -112,7 +117,7 @@ class BatchScores:
             for symbol, rows in candles.items()
         }
 
-    def scored(self, symbol: str, latest_open: datetime, model) -> Scored:
+    def scored(self, symbol: str, latest_open: datetime, model: LoadedModel) -> Scored:
         """Return what `score_symbol` would build for a symbol's candle at `latest_open`."""
         from signaldesk.features import FeatureError
 

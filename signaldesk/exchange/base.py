@@ -79,11 +79,18 @@ class Exchange(Protocol):
         """Cancel every matching active order; return the ids cancelled."""
 
     def change_order(
-        self, order_id: int, price: Decimal, losscut_price: Decimal | None = None
+        self,
+        order_id: int,
+        price: Decimal,
+        losscut_price: Decimal | None = None,
+        *,
+        symbol: str | None = None,
     ) -> None:
-        """Change the price (and loss-cut price) of a resting order."""
+        """Change the price (and loss-cut price) of a resting order (`symbol` sets the wire decimals)."""
 
-    def change_losscut_price(self, position_id: int, losscut_price: Decimal) -> None:
+    def change_losscut_price(
+        self, position_id: int, losscut_price: Decimal, *, symbol: str | None = None
+    ) -> None:
         """Set the loss-cut price of one leverage position."""
 
     def trading_volume(self) -> TradingVolume:

@@ -44,6 +44,7 @@ from signaldesk.exchange.model import (
     TradingVolume,
 )
 from signaldesk.exchange.orderrules import check_order_shape
+from signaldesk.exchange.precision import wire_price, wire_size
 from signaldesk.exchange.ratelimit import RateLimits
 from signaldesk.exchange.signing import auth_headers
 from signaldesk.exchange.tradingday import gmo_interval
@@ -53,6 +54,23 @@ PAGE_SIZE = 100
 MAX_PAGES = 20
 ORDER_CREATING = frozenset({"/v1/order", "/v1/closeOrder", "/v1/closeBulkOrder"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# GMO answers an order in well under a second; past this the outcome is treated as unknown and resolved from
+# GMO's records at once, so a slow answer holds the desk (and the protection of other positions) for 5 s at most.
+ORDER_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+
+
+def order_timeout(client: httpx.Timeout) -> httpx.Timeout:
+    """Return the timeout of an order POST: ORDER_TIMEOUT, or the client's own where that is shorter."""
+
+    def shorter(mine, theirs):
+        return mine if theirs is None else min(mine, theirs)
+
+    return httpx.Timeout(
+        connect=shorter(ORDER_TIMEOUT.connect, client.connect),
+        read=shorter(ORDER_TIMEOUT.read, client.read),
+        write=shorter(ORDER_TIMEOUT.write, client.write),
+        pool=shorter(ORDER_TIMEOUT.pool, client.pool),
+    )
 
 
 def wire(value: Decimal) -> str:
@@ -115,9 +133,11 @@ class GmoExchange:
         headers = self._headers(method, path, payload, endpoint) if private else {}
         self.limits.for_request(private, method).acquire()
         url = (self.private_url if private else self.public_url) + path
+        creates = method == "POST" and path in ORDER_CREATING
+        extra = {"timeout": order_timeout(self.http.timeout)} if creates else {}
         try:
             response = self.http.request(
-                method, url, params=params, content=payload or None, headers=headers
+                method, url, params=params, content=payload or None, headers=headers, **extra
             )
         except httpx.HTTPError as exc:
             raise self._transport_error(endpoint, method, path, exc) from exc
@@ -317,16 +337,18 @@ class GmoExchange:
 
     # -- private writes --------------------------------------------------------------------------------------
 
-    def place_order(self, request: OrderRequest) -> int:
-        """Send a new order once and return its id; a lost answer raises OrderOutcomeUnknown (never re-sent)."""
+    def _order_body(self, request, losscut: Decimal | None = None) -> dict[str, Any]:
+        """Check an order against GMO's rules and return its body; every number a fixed-point string with
+        exactly the symbol's decimals (OrderRejected for anything GMO would refuse)."""
+        rules = self.rules_for(request.symbol)
         tif = check_order_shape(
-            self.rules_for(request.symbol),
+            rules,
             request.side,
             request.execution_type,
             request.size,
             request.price,
             request.time_in_force,
-            request.losscut_price,
+            losscut,
         )
         body: dict[str, Any] = {
             "symbol": request.symbol,
@@ -335,56 +357,30 @@ class GmoExchange:
             "timeInForce": tif,
         }
         if request.price is not None:
-            body["price"] = wire(request.price)
-        if request.losscut_price is not None:
-            body["losscutPrice"] = wire(request.losscut_price)
-        body["size"] = wire(request.size)
+            body["price"] = wire_price(request.price, rules)
+        if losscut is not None:
+            body["losscutPrice"] = wire_price(losscut, rules)
+        return body
+
+    def place_order(self, request: OrderRequest) -> int:
+        """Send a new order once and return its id; a lost answer raises OrderOutcomeUnknown (never re-sent)."""
+        body = self._order_body(request, request.losscut_price)
+        body["size"] = wire_size(request.size, self.rules_for(request.symbol))
         return parse.parse_order_id("POST /private/v1/order", self._write("/v1/order", body))
 
     def close_order(self, request: CloseRequest) -> int:
         """Send an order closing one leverage position once and return its id."""
-        tif = check_order_shape(
-            self.rules_for(request.symbol),
-            request.side,
-            request.execution_type,
-            request.size,
-            request.price,
-            request.time_in_force,
-        )
-        body: dict[str, Any] = {
-            "symbol": request.symbol,
-            "side": request.side,
-            "executionType": request.execution_type,
-            "timeInForce": tif,
-        }
-        if request.price is not None:
-            body["price"] = wire(request.price)
-        body["settlePosition"] = [
-            {"positionId": int(request.position_id), "size": wire(request.size)}
-        ]
+        body = self._order_body(request)
+        size = wire_size(request.size, self.rules_for(request.symbol))
+        body["settlePosition"] = [{"positionId": int(request.position_id), "size": size}]
         return parse.parse_order_id(
             "POST /private/v1/closeOrder", self._write("/v1/closeOrder", body)
         )
 
     def close_bulk(self, request: CloseBulkRequest) -> int:
         """Send an order closing `size` across positions of the opposite side, once; return its id."""
-        tif = check_order_shape(
-            self.rules_for(request.symbol),
-            request.side,
-            request.execution_type,
-            request.size,
-            request.price,
-            request.time_in_force,
-        )
-        body: dict[str, Any] = {
-            "symbol": request.symbol,
-            "side": request.side,
-            "executionType": request.execution_type,
-            "timeInForce": tif,
-        }
-        if request.price is not None:
-            body["price"] = wire(request.price)
-        body["size"] = wire(request.size)
+        body = self._order_body(request)
+        body["size"] = wire_size(request.size, self.rules_for(request.symbol))
         return parse.parse_order_id(
             "POST /private/v1/closeBulkOrder", self._write("/v1/closeBulkOrder", body)
         )
@@ -424,18 +420,51 @@ class GmoExchange:
                 break
         return cancelled
 
+    def _price_text(self, price: Decimal, symbol: str | None) -> str:
+        """Render a price with the symbol's tick decimals (plain notation when the symbol is not given)."""
+        return wire_price(price, self.rules_for(symbol)) if symbol else wire(price)
+
     def change_order(
-        self, order_id: int, price: Decimal, losscut_price: Decimal | None = None
+        self,
+        order_id: int,
+        price: Decimal,
+        losscut_price: Decimal | None = None,
+        *,
+        symbol: str | None = None,
     ) -> None:
         """Change the price (and loss-cut price) of a resting order."""
-        body: dict[str, Any] = {"orderId": int(order_id), "price": wire(price)}
+        body: dict[str, Any] = {"orderId": int(order_id), "price": self._price_text(price, symbol)}
         if losscut_price is not None:
-            body["losscutPrice"] = wire(losscut_price)
+            body["losscutPrice"] = self._price_text(losscut_price, symbol)
         self._write("/v1/changeOrder", body)
 
-    def change_losscut_price(self, position_id: int, losscut_price: Decimal) -> None:
+    def change_losscut_price(
+        self, position_id: int, losscut_price: Decimal, *, symbol: str | None = None
+    ) -> None:
         """Set the loss-cut price of one leverage position."""
         self._write(
             "/v1/changeLosscutPrice",
-            {"positionId": int(position_id), "losscutPrice": wire(losscut_price)},
+            {
+                "positionId": int(position_id),
+                "losscutPrice": self._price_text(losscut_price, symbol),
+            },
         )
+
+    # -- private WebSocket tokens ------------------------------------------------------------------------------
+
+    def ws_token(self) -> str:
+        """Create a private WebSocket token (valid 60 minutes; GMO keeps at most 5 per key)."""
+        data = self._send("POST", "/v1/ws-auth", private=True, body={})
+        if not isinstance(data, str) or not data:
+            raise MalformedResponse(
+                f"data: expected a token, got {data!r}", endpoint="POST /v1/ws-auth"
+            )
+        return data
+
+    def extend_ws_token(self, token: str) -> None:
+        """Reset a token's expiry to 60 minutes; an unknown or expired token raises OrderRejected (ERR-5106)."""
+        self._send("PUT", "/v1/ws-auth", private=True, body={"token": token})
+
+    def delete_ws_token(self, token: str) -> None:
+        """Delete a token (on shutdown)."""
+        self._send("DELETE", "/v1/ws-auth", private=True, body={"token": token})

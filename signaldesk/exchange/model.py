@@ -152,6 +152,7 @@ class Order:
     cancel_type: str | None
     time_in_force: str | None
     timestamp: datetime
+    order_type: str = "NORMAL"  # LOSSCUT for GMO's own loss-cut orders
 
     @property
     def is_active(self) -> bool:

@@ -67,10 +67,14 @@ from signaldesk.fees import boundaries_held, charges
 from signaldesk.storage import writing
 
 ZERO = Decimal(0)
+LOSSCUT = "LOSSCUT"
+LOSSCUT_FEE = Decimal(
+    "0.005"
+)  # GMO charges 0.5 % of the position's value when a loss-cut settles it (spec §7.7)
 ACTIVE_SQL = "('WAITING', 'ORDERED', 'MODIFYING', 'CANCELLING')"
 ORDER_COLUMNS = (
     "order_id, symbol, side, execution_type, settle_type, time_in_force, size, executed_size, price, "
-    "losscut_price, status, cancel_type, position_id, bulk, placed_at, active_from, checked_until"
+    "losscut_price, status, cancel_type, position_id, bulk, placed_at, active_from, checked_until, order_type"
 )
 
 
@@ -100,6 +104,7 @@ class PaperOrder:
     placed_at: datetime
     active_from: datetime
     checked_until: datetime | None
+    order_type: str = "NORMAL"
 
     @classmethod
     def from_row(cls, row: tuple) -> PaperOrder:
@@ -122,6 +127,7 @@ class PaperOrder:
             placed,
             active_from,
             checked,
+            order_type,
         ) = row
         return cls(
             oid,
@@ -141,6 +147,7 @@ class PaperOrder:
             from_db(placed),
             from_db(active_from),
             from_db(checked) if checked else None,
+            order_type,
         )
 
     @property
@@ -165,6 +172,7 @@ class PaperOrder:
             self.cancel_type,
             self.time_in_force,
             self.placed_at,
+            self.order_type,
         )
 
 
@@ -274,10 +282,17 @@ class PaperExchange:
         return min(moments) if moments else None
 
     def _match_bar(self, symbol: str, bar: Candle) -> None:
-        """Fill every resting order of the symbol that this bar trades through (oldest order first)."""
-        for order in self._active(symbol):
-            if bar.open_time < order.active_from or (
-                order.checked_until and bar.open_time <= order.checked_until
+        """Fill every resting order of the symbol that this bar trades through (oldest order first; a position's
+        loss-cut last: the market reaches a stop in front of it first)."""
+        orders = self._active(symbol)
+        for order in [o for o in orders if o.order_type != LOSSCUT] + [
+            o for o in orders if o.order_type == LOSSCUT
+        ]:
+            order = self._order(order.order_id)
+            if (
+                order.status not in ACTIVE_STATUSES
+                or bar.open_time < order.active_from
+                or (order.checked_until and bar.open_time <= order.checked_until)
             ):
                 continue
             fill = bar_fill(order.execution_type, order.side, order.price, bar)
@@ -494,6 +509,8 @@ class PaperExchange:
                 ],
             )
             position_id = cursor.lastrowid
+            if order.losscut_price > 0:
+                self._insert_losscut(order, position_id, fill.size)
         else:
             coin, gross = order.symbol, fill.price * fill.size
             self._move(coin, fill.size if order.side == BUY else -fill.size, "trade", ref, at)
@@ -516,6 +533,8 @@ class PaperExchange:
             size = min(left, position.size)
             pnl = position_pnl(position.side, position.price, fill.price, size)
             charged = fill_fee(fill.price, size, rules, maker=fill.maker)
+            if order.order_type == LOSSCUT:
+                charged = fill.price * size * LOSSCUT_FEE
             self._move("JPY", pnl, "pnl", f"position {position.position_id}", at)
             self._move("JPY", -charged, "fee", f"order {order.order_id}", at)
             self._record(order, fill, size, position.position_id, pnl, charged, at)
@@ -524,6 +543,8 @@ class PaperExchange:
                 "UPDATE paper_positions SET size = ?, closed_at = ? WHERE position_id = ?",
                 [text(rest), to_db(at) if rest == 0 else None, position.position_id],
             )
+            if rest == 0:
+                self._end_closes_of(position.position_id, order.order_id, at)
             left -= size
         return fill.size - left
 
@@ -638,6 +659,35 @@ class PaperExchange:
         )
         return self._order(cursor.lastrowid)
 
+    def _insert_losscut(self, order: PaperOrder, position_id: int, size: Decimal) -> None:
+        """Keep a new position's loss-cut as a hidden stop (it uses no closable size and is not listed)."""
+        now = to_db(self.feed.now())
+        self.db.execute(
+            "INSERT INTO paper_orders (account, symbol, side, execution_type, settle_type, time_in_force, size, "
+            "price, status, position_id, bulk, placed_at, active_from, updated_at, order_type) "
+            "VALUES (?, ?, ?, 'STOP', 'CLOSE', 'FAK', ?, ?, 'WAITING', ?, 0, ?, ?, ?, ?)",
+            [
+                self.account,
+                order.symbol,
+                SELL if order.side == BUY else BUY,
+                text(size),
+                text(order.losscut_price),
+                position_id,
+                now,
+                now,
+                now,
+                LOSSCUT,
+            ],
+        )
+
+    def _end_closes_of(self, position_id: int, but: int, at: datetime) -> None:
+        """Cancel the resting close orders of a position that is gone (GMO: cancelType CLOSED_ORDER)."""
+        self.db.execute(
+            f"UPDATE paper_orders SET status = 'CANCELED', cancel_type = 'CLOSED_ORDER', updated_at = ? "
+            f"WHERE account = ? AND position_id = ? AND order_id != ? AND status IN {ACTIVE_SQL}",
+            [to_db(at), self.account, position_id, but],
+        )
+
     def _arrive(self, order: PaperOrder, book: OrderBook) -> None:
         """Apply what happens the moment an order reaches the book (market fill, cross, expiry or rest)."""
         now = self.feed.now()
@@ -707,7 +757,9 @@ class PaperExchange:
             (
                 o.remaining
                 for o in self._active(position.symbol)
-                if o.settle_type == CLOSE_SETTLE and o.position_id == position.position_id
+                if o.settle_type == CLOSE_SETTLE
+                and o.position_id == position.position_id
+                and o.order_type != LOSSCUT
             ),
             ZERO,
         )
@@ -740,12 +792,20 @@ class PaperExchange:
                 endpoint="paper",
                 code="ERR-70",
             )
-        if request.size > self._closable(position):
+        if request.size > position.size:
             raise OrderRejected(
-                f"close size {request.size} exceeds the open size {self._closable(position)}",
+                f"close size {request.size} exceeds the position {position.size}",
                 reason="position_conflict",
                 endpoint="paper",
                 code="ERR-189",
+            )
+        if request.size > self._closable(position):
+            raise OrderRejected(
+                f"close size {request.size} exceeds the closable size {self._closable(position)} "
+                f"(resting close orders use the rest)",
+                reason="position_conflict",
+                endpoint="paper",
+                code="ERR-200",
             )
         return self._place_close(
             request.symbol,
@@ -869,7 +929,8 @@ class PaperExchange:
         chosen = [
             o
             for o in self._active()
-            if o.symbol in symbols
+            if o.order_type != LOSSCUT
+            and o.symbol in symbols
             and (side is None or o.side == side)
             and (settle_type is None or o.settle_type == settle_type)
         ]
@@ -879,7 +940,12 @@ class PaperExchange:
         return [o.order_id for o in chosen]
 
     def change_order(
-        self, order_id: int, price: Decimal, losscut_price: Decimal | None = None
+        self,
+        order_id: int,
+        price: Decimal,
+        losscut_price: Decimal | None = None,
+        *,
+        symbol: str | None = None,
     ) -> None:
         """Change the price of a resting limit/stop; it rests anew from now (a crossing post-only expires)."""
         self.sync()
@@ -917,18 +983,31 @@ class PaperExchange:
             if changed.execution_type == LIMIT and crosses(changed.side, changed.price, book):
                 self._cross(changed, book, self.feed.now())
 
-    def change_losscut_price(self, position_id: int, losscut_price: Decimal) -> None:
-        """Set the loss-cut price of one open position (recorded; paper does not simulate loss-cuts)."""
+    def change_losscut_price(
+        self, position_id: int, losscut_price: Decimal, *, symbol: str | None = None
+    ) -> None:
+        """Set the loss-cut price of one open position (it settles the position at market, with the 0.5 %
+        loss-cut fee, when a later bar reaches it)."""
         self.sync()
-        if not any(p.position_id == position_id for p in self._positions()):
+        position = next((p for p in self._positions() if p.position_id == position_id), None)
+        if position is None:
             raise NotFound(
                 f"position {position_id} does not exist", endpoint="paper", code="ERR-254"
             )
+        now = to_db(self.feed.now())
         with writing(self.db):
             self.db.execute(
                 "UPDATE paper_positions SET losscut_price = ? WHERE position_id = ?",
                 [text(losscut_price), int(position_id)],
             )
+            changed = self.db.execute(
+                f"UPDATE paper_orders SET price = ?, active_from = ?, checked_until = NULL, updated_at = ? "
+                f"WHERE account = ? AND position_id = ? AND order_type = 'LOSSCUT' AND status IN {ACTIVE_SQL}",
+                [text(losscut_price), now, now, self.account, int(position_id)],
+            ).rowcount
+            if not changed:
+                order = replace(self._stub(position), losscut_price=losscut_price)
+                self._insert_losscut(order, position.position_id, position.size)
 
     # -- private reads ---------------------------------------------------------------------------------------
 
@@ -981,9 +1060,32 @@ class PaperExchange:
         return TradingVolume(volume, 1, limits)
 
     def active_orders(self, symbol: str) -> list[Order]:
-        """Return resting orders of one symbol."""
+        """Return resting orders of one symbol (a position's loss-cut is no order until it fires)."""
         self.sync()
-        return [o.to_order() for o in self._active(symbol)]
+        return [o.to_order() for o in self._active(symbol) if o.order_type != LOSSCUT]
+
+    def _stub(self, position: PaperPosition) -> PaperOrder:
+        """Return an order-shaped record of a position's opening side (to insert its loss-cut)."""
+        now = self.feed.now()
+        return PaperOrder(
+            0,
+            position.symbol,
+            position.side,
+            LIMIT,
+            OPEN_SETTLE,
+            FAK,
+            position.size,
+            ZERO,
+            position.price,
+            position.losscut_price,
+            "EXECUTED",
+            None,
+            None,
+            False,
+            now,
+            now,
+            None,
+        )
 
     def orders(self, order_ids: Sequence[int]) -> list[Order]:
         """Return orders by id (unknown ids are left out, like GMO)."""

@@ -333,6 +333,7 @@ def parse_order(endpoint: str, item: Any) -> Order:
         f.optional_text("cancelType"),
         f.optional_text("timeInForce"),
         f.time("timestamp"),
+        f.optional_text("orderType") or "NORMAL",
     )
 
 

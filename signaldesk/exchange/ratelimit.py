@@ -8,9 +8,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# GMO Tier 1 allows 20 GET/s and 20 POST/s per account (spec §2.1); we stay at half. Public: no documented limit,
-# the spec recommends <= 5-10/s.
-PRIVATE_GET_PER_SECOND = 10
+# GMO Tier 1 allows 20 GET/s and 20 POST/s per account (spec §2.1). Reads stay at three quarters (a burst of fills
+# must not wait a second for the window: the management step that protects them reads orders, executions and
+# positions), writes at half; the cycle's few private reads fit in the rest. Public: no documented limit, the
+# spec recommends <= 5-10/s.
+PRIVATE_GET_PER_SECOND = 15
 PRIVATE_POST_PER_SECOND = 10
 PUBLIC_PER_SECOND = 5
 
@@ -62,7 +64,7 @@ class RateLimits:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> RateLimits:
-        """Return the default limits (public 5/s, private GET 10/s, POST 10/s)."""
+        """Return the default limits (public 5/s, private GET 15/s, POST 10/s)."""
         return cls(
             RequestWindow(PUBLIC_PER_SECOND, clock=clock, sleep=sleep),
             RequestWindow(PRIVATE_GET_PER_SECOND, clock=clock, sleep=sleep),

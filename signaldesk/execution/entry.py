@@ -11,7 +11,7 @@ from signaldesk import signals
 from signaldesk.exchange.errors import ExchangeError
 from signaldesk.execution.manage import DESK_LOCK, manage_trade, resolve_unresolved
 from signaldesk.execution.orders import send
-from signaldesk.execution.plan import entry_intent, entry_side, passive_price
+from signaldesk.execution.plan import entry_intent, entry_losscut, entry_side, passive_price
 from signaldesk.execution.records import (
     ORDER_REJECTED,
     insert_trade,
@@ -19,7 +19,13 @@ from signaldesk.execution.records import (
     trade_orders,
     update_trade,
 )
-from signaldesk.risk import TradeProposal, check_new_trade, enforce_loss_limits, risk_snapshot
+from signaldesk.risk import (
+    TradeProposal,
+    check_new_trade,
+    enforce_loss_limits,
+    risk_snapshot,
+    room_jpy,
+)
 from signaldesk.signals import APPROVED, BLOCKED, EXECUTED, FAILED, Signal
 from signaldesk.sizing import Sizing, TradeLevels, size_for_risk, trade_levels
 
@@ -70,7 +76,25 @@ def approved_sizing(sizing: Sizing, signal: Signal, levels: TradeLevels, rules) 
 
 
 def execute_signal(db, exchange, settings, signal_id: int, now: datetime) -> ExecutionOutcome:
-    """Turn an APPROVED signal into a trade with a live entry order, or say why not (BLOCKED / FAILED)."""
+    """Turn an APPROVED signal into a trade with a live entry order, or say why not (BLOCKED / FAILED).
+
+    Steps (all under DESK_LOCK: one execution or management step at a time in the process):
+    1. Load the signal. A trade already recorded for it means an earlier call (or a crash after the
+       POST) got this far: say so and send nothing; the order is never posted twice.
+    2. Only APPROVED moves on. The move to EXECUTED/BLOCKED/FAILED later is a compare-and-set from
+       APPROVED, so two callers cannot both finish the same signal.
+    3. Resolve orders whose answer was lost before anything new is sent (`resolve_unresolved`), so
+       the risk check below counts what really rests on the exchange.
+    4. `_enter` reads the world as it is now (book, balance, positions), enforces the loss limits,
+       plans the levels and the size from the risk left, and runs the risk check: a refusal is
+       BLOCKED with its reasons, nothing sent.
+    5. `_send_entry` records the trade and the order (PLACING) before the POST, posts once with the
+       position's loss-cut attached, and records the answer; a lost answer is resolved from GMO's
+       records, never by sending again. Then EXECUTED, and a first management step puts the stop on
+       the exchange at once if the entry filled on arrival.
+    6. A read that fails after the order is live never marks the signal FAILED: the order is on
+       the exchange and the next management step follows it.
+    """
     with DESK_LOCK:
         signal = signals.load(db, signal_id)
         if signal is None:
@@ -126,14 +150,18 @@ def _enter(db, exchange, settings, signal: Signal, now: datetime) -> ExecutionOu
             now,
             notices,
         )
+    room = room_jpy(snapshot, settings.risk)
     sizing = approved_sizing(
-        size_for_risk(snapshot.equity_jpy, levels, rules, settings.risk), signal, levels, rules
+        size_for_risk(snapshot.equity_jpy, levels, rules, settings.risk, room),
+        signal,
+        levels,
+        rules,
     )
     proposal = TradeProposal(
         signal.symbol,
         signal.direction,
         sizing.size,
-        price,
+        levels.entry,  # the price the order is placed at
         levels.stop_loss,
         signal.atr,
         signal_price(signal),
@@ -151,12 +179,14 @@ def _send_entry(db, exchange, settings, signal, levels, sizing, now, notices) ->
     trade_id = insert_trade(
         db, signal.id, signal.symbol, signal.direction, settings.mode, sizing.size, levels, now
     )
-    intent = entry_intent(signal.symbol, signal.direction, sizing.size, levels.entry)
+    losscut = entry_losscut(
+        signal.symbol, signal.direction, levels.entry, levels.stop_loss, settings.risk
+    )
+    intent = entry_intent(signal.symbol, signal.direction, sizing.size, levels.entry, 1, losscut)
     try:
         order, sent = send(db, exchange, settings.mode, trade_id, intent, now)
-    except (
-        ExchangeError
-    ) as exc:  # send() answers every POST outcome itself: this is a read after it
+    # send() answers every POST outcome itself: this is a read after it
+    except ExchangeError as exc:
         order = trade_orders(db, trade_id)[-1]
         sent = [
             f"Entry order of trade #{trade_id} is on the exchange as {order.exchange_order_id}; "

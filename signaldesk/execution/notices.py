@@ -22,12 +22,19 @@ PURPOSE_WORDS = {
     "take_profit_2": "Take-profit 2",
     "exit": "Exit",
 }
+# Why the exchange ended an order (GMO's cancelType), for the English sentence; the bot has its own words.
+ENDED_WHY = {
+    "EXPIRED_SOK": "it would have taken liquidity (post-only)",
+    "EXPIRED_FAK": "the price moved away before it filled",
+    "USER": "cancelled outside the desk (GMO website or another API client)",
+}
 # What each kind of notice is about, for the bot's notification settings (on / silent / off).
 EVENTS = {
     "placed": "entry",
     "rejected": "warning",
     "filled": "fill",
     "ended": "entry",
+    "withdrawn": "entry",
     "trade_opened": "fill",
     "stop_to_break_even": "stop_move",
     "trade_closed": "exit",
@@ -113,13 +120,14 @@ def filled(trade_id: int | None, order: OrderRow, size: Decimal, price: Decimal 
 
 
 def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str | None) -> Notice:
-    """Say an order ended without filling completely."""
-    why = {"EXPIRED_SOK": "it would have taken liquidity (post-only)"}.get(
-        cancel_type or "", cancel_type or status
-    )
+    """Say an order ended without filling completely (withdrawn by the desk, or ended by the exchange)."""
     purpose = PURPOSE_WORDS[order.purpose]
-    text = f"{purpose} order of trade #{trade_id} ended ({status.lower()}): {why}."
     values = {**order_values(order), "status": status, "cancel_type": cancel_type}
+    if status == "CANCELED" and order.cancel_reason:
+        text = f"{purpose} order of trade #{trade_id} withdrawn by the desk: {order.cancel_reason}."
+        return Notice(text, "withdrawn", trade_id, reason=order.cancel_reason, **values)
+    why = ENDED_WHY.get(cancel_type or "", cancel_type or status)
+    text = f"{purpose} order of trade #{trade_id} ended ({status.lower()}): {why}."
     return Notice(text, "ended", trade_id, **values)
 
 

@@ -1,4 +1,5 @@
-"""Reconciliation: resolve orders with unknown outcomes, then compare the desk's orders and positions with GMO's."""
+"""Reconciliation: resolve orders with unknown outcomes, adopt unknown positions, then compare the desk's orders
+and positions with GMO's (matched by order and position id, never by look-alike)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from signaldesk.exchange.model import Asset, Order, Position, is_leverage
-from signaldesk.execution.manage import DESK_LOCK, resolve_unresolved, settle_trade
+from signaldesk.execution.adopt import adopt_orphans
+from signaldesk.execution.manage import DESK_LOCK, read_positions, resolve_unresolved, settle_trade
 from signaldesk.execution.orders import sync_orders
 from signaldesk.execution.plan import holdings
 from signaldesk.execution.records import (
@@ -38,11 +40,13 @@ def reconcile(db, exchange, settings, now: datetime) -> ReconcileReport:
         before = [o.id for o in orders_with_status(db, settings.mode, UNRESOLVED)]
         notices = resolve_unresolved(db, exchange, settings.mode, now)
         still = {o.id for o in orders_with_status(db, settings.mode, UNRESOLVED)}
-        trades = active_trades(db, settings.mode)
-        for trade in trades:
+        for trade in active_trades(db, settings.mode):
             notices += sync_orders(
                 db, exchange, [o for o in trade_orders(db, trade.id) if o.is_working], now
             )
+        positions = read_positions(exchange, settings.strategy.symbols)
+        notices += adopt_orphans(db, exchange, settings, positions, now)
+        trades = active_trades(db, settings.mode)
         differences = [
             f"Order #{i} still has an unknown outcome; it will be checked again."
             for i in sorted(still)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from signaldesk import signals
-from signaldesk.clock import from_db, to_db
+from signaldesk.clock import from_db, to_db, utc_now
 from signaldesk.columns import decimal_or_none, decimal_text, time_or_none, to_column
 from signaldesk.storage import writing
 
@@ -44,6 +44,9 @@ class TradeRow:
     pnl_pct: Decimal | None
     fees_jpy: Decimal
     created_at: datetime
+    initial_stop: Decimal | None = None
+    exit_requested: str | None = None
+    origin: str = "signal"
 
     @property
     def is_active(self) -> bool:
@@ -54,7 +57,7 @@ class TradeRow:
 TRADE_COLUMNS = (
     "id, signal_id, symbol, direction, status, mode, size, filled_size, remaining_size, entry_price, "
     "exit_price, stop_loss, take_profit_1, take_profit_2, tp1_done, entry_time, exit_time, time_stop_at, "
-    "exit_reason, pnl_jpy, pnl_pct, fees_jpy, created_at"
+    "exit_reason, pnl_jpy, pnl_pct, fees_jpy, created_at, initial_stop, exit_requested, origin"
 )
 
 
@@ -84,6 +87,9 @@ def _trade(row) -> TradeRow:
         pct,
         fees,
         created,
+        initial_stop,
+        exit_requested,
+        origin,
     ) = row
     return TradeRow(
         tid,
@@ -109,6 +115,9 @@ def _trade(row) -> TradeRow:
         decimal_or_none(pct),
         Decimal(fees),
         from_db(created),
+        decimal_or_none(initial_stop),
+        exit_requested,
+        origin,
     )
 
 
@@ -135,11 +144,24 @@ class OrderRow:
     position_id: int | None
     reason: str | None
     created_at: datetime
+    cancel_reason: str | None = None
+    posted_at: datetime | None = None
+    post_ended_at: datetime | None = None
 
     @property
     def is_working(self) -> bool:
         """Return True while the order rests on the exchange and can still fill."""
         return self.status in WORKING
+
+    @property
+    def is_cancelling(self) -> bool:
+        """Return True while the desk has asked to cancel this order and the exchange has not confirmed it."""
+        return self.is_working and self.cancel_reason is not None
+
+    @property
+    def protects(self) -> bool:
+        """Return True for a resting stop that is not being cancelled: cover on the exchange."""
+        return self.purpose == "stop" and self.is_working and self.cancel_reason is None
 
     @property
     def is_unresolved(self) -> bool:
@@ -154,7 +176,8 @@ class OrderRow:
 
 ORDER_COLUMNS = (
     "id, trade_id, purpose, symbol, side, settle, execution_type, time_in_force, price, size, "
-    "executed_size, status, exchange_order_id, cancel_type, error, attempt, position_id, reason, created_at"
+    "executed_size, status, exchange_order_id, cancel_type, error, attempt, position_id, reason, created_at, "
+    "cancel_reason, posted_at, post_ended_at"
 )
 
 
@@ -180,6 +203,9 @@ def _order(row) -> OrderRow:
         position_id,
         reason,
         created,
+        cancel_reason,
+        posted_at,
+        post_ended_at,
     ) = row
     return OrderRow(
         oid,
@@ -201,6 +227,9 @@ def _order(row) -> OrderRow:
         position_id,
         reason,
         from_db(created),
+        cancel_reason,
+        time_or_none(posted_at),
+        time_or_none(post_ended_at),
     )
 
 
@@ -235,6 +264,7 @@ class OrderIntent:
     position_id: int | None = None
     reason: str | None = None
     attempt: int = 1
+    losscut_price: Decimal | None = None
 
 
 def load_trade(db, trade_id: int) -> TradeRow | None:
@@ -327,14 +357,16 @@ def insert_trade(
     """Insert a pending trade for a signal and return its id."""
     with writing(db):
         cursor = db.execute(
-            "INSERT INTO trades (signal_id, symbol, direction, status, mode, size, stop_loss, take_profit_1, "
-            "take_profit_2, created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO trades (signal_id, symbol, direction, status, mode, size, stop_loss, initial_stop, "
+            "take_profit_1, take_profit_2, created_at, updated_at) "
+            "VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 signal_id,
                 symbol,
                 direction,
                 mode,
                 decimal_text(size),
+                decimal_text(levels.stop_loss),
                 decimal_text(levels.stop_loss),
                 decimal_text(levels.take_profit_1),
                 decimal_text(levels.take_profit_2),
@@ -350,8 +382,8 @@ def insert_intent(db, trade_id: int | None, intent: OrderIntent, mode: str, now:
     with writing(db):
         cursor = db.execute(
             "INSERT INTO orders (trade_id, purpose, symbol, side, settle, execution_type, time_in_force, price, size, "
-            "status, attempt, mode, position_id, reason, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PLACING', ?, ?, ?, ?, ?, ?)",
+            "status, attempt, mode, position_id, reason, created_at, updated_at, posted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'PLACING', ?, ?, ?, ?, ?, ?, ?)",
             [
                 trade_id,
                 intent.purpose,
@@ -368,6 +400,7 @@ def insert_intent(db, trade_id: int | None, intent: OrderIntent, mode: str, now:
                 intent.reason,
                 to_db(now),
                 to_db(now),
+                to_db(utc_now()),  # the wall clock: the exchange stamps the order with its own
             ],
         )
     return cursor.lastrowid
@@ -433,3 +466,94 @@ def executed_signals_of_trades(db) -> list[str]:
                 f"Signal #{signal_id} was mid-execution at a restart; its trade #{trade_id} is live."
             )
     return notices
+
+
+def insert_adopted_trade(
+    db, position, levels, mode: str, exit_requested: str | None, now: datetime
+) -> int:
+    """Record an exchange position found without a desk trade as an open trade of origin `adopted`: the trade,
+    a filled entry order standing for whatever opened it, and one fill of the position's size and price."""
+    direction = "LONG" if position.side == "BUY" else "SHORT"
+    with writing(db):
+        trade_id = db.execute(
+            "INSERT INTO trades (symbol, direction, status, mode, size, filled_size, remaining_size, "
+            "entry_price, stop_loss, initial_stop, take_profit_1, take_profit_2, entry_time, position_id, "
+            "exit_requested, origin, created_at, updated_at) "
+            "VALUES (?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'adopted', ?, ?)",
+            [
+                position.symbol,
+                direction,
+                mode,
+                *[decimal_text(position.size)] * 3,
+                decimal_text(position.price),
+                decimal_text(levels.stop_loss),
+                decimal_text(levels.stop_loss),
+                decimal_text(levels.take_profit_1),
+                decimal_text(levels.take_profit_2),
+                to_db(now),
+                position.position_id,
+                exit_requested,
+                to_db(now),
+                to_db(now),
+            ],
+        ).lastrowid
+        order_id = db.execute(
+            "INSERT INTO orders (trade_id, purpose, symbol, side, settle, execution_type, size, executed_size, "
+            "status, mode, position_id, reason, created_at, updated_at) "
+            "VALUES (?, 'entry', ?, ?, 'OPEN', 'MARKET', ?, ?, 'FILLED', ?, ?, 'adopted', ?, ?)",
+            [
+                trade_id,
+                position.symbol,
+                position.side,
+                decimal_text(position.size),
+                decimal_text(position.size),
+                mode,
+                position.position_id,
+                to_db(now),
+                to_db(now),
+            ],
+        ).lastrowid
+        db.execute(
+            "INSERT INTO fills (order_id, symbol, side, price, size, fee, position_id, executed_at, "
+            "recorded_at) VALUES (?, ?, ?, ?, ?, '0', ?, ?, ?)",
+            [
+                order_id,
+                position.symbol,
+                position.side,
+                decimal_text(position.price),
+                decimal_text(position.size),
+                position.position_id,
+                to_db(now),
+                to_db(now),
+            ],
+        )
+    return trade_id
+
+
+def insert_foreign_close(
+    db, trade: TradeRow, order, position_id: int, reason: str, now: datetime, purpose: str = "exit"
+) -> OrderRow:
+    """Record a close the exchange made on a desk position (GMO's loss-cut, or a person on the website) as a
+    filled exit order of the trade; its fills are recorded like any other order's."""
+    with writing(db):
+        order_id = db.execute(
+            "INSERT INTO orders (trade_id, purpose, symbol, side, settle, execution_type, price, size, "
+            "status, exchange_order_id, mode, position_id, reason, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, 'CLOSE', ?, ?, ?, 'OPEN', ?, ?, ?, ?, ?, ?)",
+            [
+                trade.id,
+                purpose,
+                trade.symbol,
+                order.side,
+                order.execution_type,
+                decimal_text(order.price) if order.execution_type != "MARKET" else None,
+                decimal_text(order.size),
+                order.order_id,
+                trade.mode,
+                position_id,
+                reason,
+                to_db(now),
+                to_db(now),
+            ],
+        ).lastrowid
+    return load_order(db, order_id)

@@ -1,4 +1,10 @@
-"""The /stop entry point: halt, cancel every resting entry order and, if asked, flatten every open trade."""
+"""The /stop entry point: halt, cancel every resting entry order and, if asked, flatten every open trade.
+
+Flattening and a person's /close are exit requests written on the trade (`exit_requested`) and carried out by
+trade management, protection first: the loss-cut moves up to the stop, the stops are cancelled, and once GMO has
+confirmed the cancels the position is closed at market. When GMO is slow to confirm, the next management step
+finishes the exit; a crash in between changes nothing, the request is in the database.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from signaldesk.exchange.errors import ExchangeError
-from signaldesk.exchange.model import MARKET
-from signaldesk.execution.manage import DESK_LOCK, resolve_unresolved, settle_trade
-from signaldesk.execution.orders import cancel, send, sync_orders
-from signaldesk.execution.plan import close_intent, holdings
-from signaldesk.execution.records import active_trades, load_trade, trade_fills, trade_orders
+from signaldesk.execution.manage import DESK_LOCK, manage_trade, resolve_unresolved
+from signaldesk.execution.orders import cancel
+from signaldesk.execution.records import active_trades, load_trade, trade_orders, update_trade
 from signaldesk.state import halt
 
 log = logging.getLogger("signaldesk.execution")
@@ -25,6 +28,11 @@ class StopReport:
     cancelled_orders: list[int] = field(default_factory=list)
     flattened_trades: list[int] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+
+
+def _withdrawn(db, trade_id: int) -> set[int]:
+    """Return the ids of the trade's orders the desk has asked to cancel."""
+    return {o.id for o in trade_orders(db, trade_id) if o.cancel_reason}
 
 
 def emergency_stop(db, exchange, settings, now: datetime, by: str, flatten: bool) -> StopReport:
@@ -41,54 +49,24 @@ def emergency_stop(db, exchange, settings, now: datetime, by: str, flatten: bool
         flattened: list[int] = []
         rules = exchange.symbol_rules()
         for trade in active_trades(db, settings.mode):
-            purposes = None if flatten else ("entry",)
-            cancelled += _cancel_working(db, exchange, trade.id, purposes, now, notices)
-            if flatten and _flatten(db, exchange, settings.mode, trade.id, now, notices):
+            before = _withdrawn(db, trade.id)
+            if flatten:
+                update_trade(db, trade.id, now, exit_requested="emergency")
                 flattened.append(trade.id)
-            book = exchange.order_book(trade.symbol)
-            notices += settle_trade(
-                db, exchange, settings, rules[trade.symbol], trade.id, book, now
-            )
+            else:
+                notices += _cancel_entries(db, exchange, trade.id, now)
+            notices += manage_trade(db, exchange, settings, rules[trade.symbol], trade.id, now)
+            cancelled += sorted(_withdrawn(db, trade.id) - before)
         return StopReport(halted_now, cancelled, flattened, notices)
 
 
-def _cancel_working(
-    db, exchange, trade_id: int, purposes: tuple[str, ...] | None, now: datetime, notices: list[str]
-) -> list[int]:
-    """Cancel the working orders of a trade (only some purposes, or all); return their order ids."""
-    rows = [
-        o
-        for o in trade_orders(db, trade_id)
-        if o.is_working and (purposes is None or o.purpose in purposes)
-    ]
-    for row in rows:
-        notices += cancel(db, exchange, row, now)
-    return [r.id for r in rows]
-
-
-def _flatten(db, exchange, mode: str, trade_id: int, now: datetime, notices: list[str]) -> bool:
-    """Close every holding of a trade at market (exit reason emergency); return True when something was sent."""
-    notices += sync_orders(
-        db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now
-    )
-    trade = load_trade(db, trade_id)
-    sent = False
-    for holding in holdings(trade_fills(db, trade_id)):
-        try:
-            order, more = send(
-                db,
-                exchange,
-                mode,
-                trade_id,
-                close_intent(trade, "exit", holding, holding.size, MARKET, reason="emergency"),
-                now,
-            )
-        except ExchangeError as exc:
-            log.warning("flatten of trade %s failed: %s", trade_id, exc)
-            continue
-        notices += more
-        sent = sent or order.status != "REJECTED"
-    return sent
+def _cancel_entries(db, exchange, trade_id: int, now: datetime) -> list[str]:
+    """Cancel the working entry orders of a trade (protection stays)."""
+    notices: list[str] = []
+    for row in trade_orders(db, trade_id):
+        if row.purpose == "entry" and row.is_working and not row.is_cancelling:
+            notices += cancel(db, exchange, row, now, "/stop")
+    return notices
 
 
 def close_trade(db, exchange, settings, trade_id: int, now: datetime, by: str) -> list[str]:
@@ -98,18 +76,6 @@ def close_trade(db, exchange, settings, trade_id: int, now: datetime, by: str) -
         if trade is None or not trade.is_active:
             return [f"Trade #{trade_id} is not open; nothing to close."]
         notices = [f"Closing trade #{trade_id} at market, as asked by {by}."]
-        _cancel_working(db, exchange, trade_id, None, now, notices)
-        for holding in holdings(trade_fills(db, trade_id)):
-            notices += send(
-                db,
-                exchange,
-                settings.mode,
-                trade_id,
-                close_intent(trade, "exit", holding, holding.size, MARKET, reason="manual"),
-                now,
-            )[1]
-        book = exchange.order_book(trade.symbol)
-        notices += settle_trade(
-            db, exchange, settings, exchange.symbol_rules()[trade.symbol], trade_id, book, now
-        )
-        return notices
+        update_trade(db, trade_id, now, exit_requested="manual")
+        rules = exchange.symbol_rules()[trade.symbol]
+        return notices + manage_trade(db, exchange, settings, rules, trade_id, now)

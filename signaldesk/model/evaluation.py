@@ -94,8 +94,8 @@ def auc_interval(
     values = [
         weighted_auc(up_sorted, w[day_of]) for w in resampled_day_weights(n_days, draws, seed)
     ]
-    values = [v for v in values if v is not None]
-    return [float(v) for v in np.percentile(values, [2.5, 97.5])] if values else None
+    found = [v for v in values if v is not None]
+    return [float(v) for v in np.percentile(found, [2.5, 97.5])] if found else None
 
 
 def mean_interval(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from signaldesk.model.artifacts import (
 )
 from signaldesk.model.calibration import PlattMap
 from signaldesk.model.operating import OperatingPoint
+
+if TYPE_CHECKING:
+    from lightgbm import Booster
 
 log = logging.getLogger("signaldesk.model")
 DIRECTIONS = ("LONG", "SHORT")
@@ -64,7 +68,7 @@ class LoadedModel:
 
     folder: Path
     version: str
-    booster: object
+    booster: Booster
     calibration: PlattMap
     percentiles: np.ndarray
     operating_point: OperatingPoint | None
@@ -76,7 +80,8 @@ class LoadedModel:
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """Return the calibrated P(up) of a 2-D array of feature rows."""
         rows = np.asarray(rows, dtype=float).reshape(-1, len(FEATURE_NAMES))
-        return self.calibration.apply(self.booster.predict(rows, raw_score=True, num_threads=ONE))
+        raw = np.asarray(self.booster.predict(rows, raw_score=True, num_threads=ONE))
+        return self.calibration.apply(raw)
 
     def predict(self, features_row: Sequence[float]) -> Prediction:
         """Score one feature row (values in FEATURE_NAMES order)."""
@@ -136,7 +141,7 @@ class LoadedModel:
         """Return `top_contributions` of many rows in one batch (+ = toward each row's direction)."""
         rows = np.asarray(rows, dtype=float).reshape(-1, len(FEATURE_NAMES))
         signs = np.where([d == "LONG" for d in directions], 1.0, -1.0)
-        contrib = self.booster.predict(rows, pred_contrib=True, num_threads=ONE)[
+        contrib = np.asarray(self.booster.predict(rows, pred_contrib=True, num_threads=ONE))[
             :, :-1
         ]  # last: expected value
         contrib = contrib * signs[:, None]

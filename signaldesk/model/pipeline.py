@@ -79,10 +79,15 @@ class TrainingOptions:
 
     def scoring(self, design: str = "current") -> Scoring:
         """Return how blocks of this run are scored (the current design's columns or the baseline's)."""
-        columns = (
-            {} if design == "current" else {"score": "baseline_score", "side": "baseline_side"}
+        if design == "current":
+            return Scoring(self.costs, self.label.horizon_bars, self.draws)
+        return Scoring(
+            self.costs,
+            self.label.horizon_bars,
+            self.draws,
+            score="baseline_score",
+            side="baseline_side",
         )
-        return Scoring(self.costs, self.label.horizon_bars, self.draws, **columns)
 
 
 @dataclass(frozen=True)
@@ -225,6 +230,9 @@ def train_and_evaluate(
         f"{final.test.end:%Y-%m-%d} (once)"
     )
     model, holdout_rows = evaluate_fold(data, final, options, baseline_data)
+    assert model.operating_point is not None, (
+        "a freshly trained model always has its operating point"
+    )
     progress("scoring blocks and months (bootstrap over days)")
     report = assemble_report(frames, sources, options, now, folds, folds_rows, holdout_rows)
     report.update(
@@ -269,7 +277,9 @@ def scored_blocks(rows: pd.DataFrame, options: TrainingOptions) -> dict:
     }
 
 
-def assemble_report(frames, sources, options, now, folds, folds_rows, holdout_rows) -> dict:
+def assemble_report(
+    frames, sources, options, now: datetime, folds, folds_rows, holdout_rows
+) -> dict:
     """Return the evaluation report as one JSON-ready dict."""
     fold_blocks = [
         {

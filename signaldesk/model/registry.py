@@ -11,10 +11,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from signaldesk import audit, state
 from signaldesk.model.artifacts import METADATA_FILE, ModelMissing, check_format, learned_until
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 ACTIVE_KEY = "model_active"
 EVENT = "model_activate"
@@ -42,17 +47,17 @@ class VersionInfo:
         return self.problem is None
 
 
-def roots(settings) -> tuple[Path, Path]:
+def roots(settings: Settings) -> tuple[Path, Path]:
     """Return the shipped versions' folder (models/) and the retrained versions' folder (var/models/)."""
     return settings.model_dir.parent, retrained_root(settings)
 
 
-def retrained_root(settings) -> Path:
+def retrained_root(settings: Settings) -> Path:
     """Return where `retrain` writes new versions: models/ beside the database (the desk may write only var/)."""
     return settings.db_path.parent / "models"
 
 
-def find_version(settings, name: str) -> Path | None:
+def find_version(settings: Settings, name: str) -> Path | None:
     """Return the folder of a version by name (shipped first, then retrained), or None."""
     if not name or "/" in name or name.startswith("."):
         return None
@@ -73,7 +78,7 @@ def describe(folder: Path, where: str = "") -> VersionInfo:
     return VersionInfo(folder.name, folder, problem, learned_until(metadata), metadata, where)
 
 
-def list_versions(settings) -> list[VersionInfo]:
+def list_versions(settings: Settings) -> list[VersionInfo]:
     """Return every version folder of both roots, newest training data last."""
     found = {
         path.parent.name: (path.parent, where)
@@ -87,7 +92,7 @@ def list_versions(settings) -> list[VersionInfo]:
     return sorted(infos, key=lambda v: (v.trained_at is not None, v.trained_at or 0, v.name))
 
 
-def recorded_history(db, default: str) -> list[str]:
+def recorded_history(db: Database, default: str) -> list[str]:
     """Return the activation stack from the audit log: the default first, the active version last."""
     stack = [default]
     for event in reversed(audit.events(db, EVENT, limit=100_000)):
@@ -99,14 +104,14 @@ def recorded_history(db, default: str) -> list[str]:
     return stack
 
 
-def active_name(db, settings) -> str:
+def active_name(db: Database | None, settings: Settings) -> str:
     """Return the name of the version the desk uses now."""
     if settings.model_pinned or db is None:
         return settings.model_dir.name
     return state.get_value(db, ACTIVE_KEY) or settings.model_dir.name
 
 
-def active_folder(db, settings) -> Path:
+def active_folder(db: Database | None, settings: Settings) -> Path:
     """Return the folder of the version the desk uses now (a recorded version that vanished: the default)."""
     if settings.model_pinned or db is None:
         return settings.model_dir
@@ -114,7 +119,13 @@ def active_folder(db, settings) -> Path:
 
 
 def activate(
-    db, settings, name: str, now: datetime, by: str, reason: str, figures: dict | None = None
+    db: Database,
+    settings: Settings,
+    name: str,
+    now: datetime,
+    by: str,
+    reason: str,
+    figures: dict | None = None,
 ) -> str:
     """Make a version the active one; return the previous one. Raise ActivationError saying why not."""
     if settings.model_pinned:
@@ -136,14 +147,14 @@ def activate(
     return previous
 
 
-def record_active(db, name: str, now: datetime, by: str, detail: dict) -> None:
+def record_active(db: Database, name: str, now: datetime, by: str, detail: dict) -> None:
     """Record the active version and its audit event in one transaction."""
     with writing(db):
         state.set_value(db, ACTIVE_KEY, name, now, by)
         audit.record(db, EVENT, by, {"version": name, **detail}, now)
 
 
-def rollback(db, settings, now: datetime, by: str) -> tuple[str, str]:
+def rollback(db: Database, settings: Settings, now: datetime, by: str) -> tuple[str, str]:
     """Return to the version active before the current one; return (from, to). Raise ActivationError if none."""
     if settings.model_pinned:
         raise ActivationError(f"SIGNALDESK_MODEL pins the model to {settings.model_dir}; unpin it")
@@ -161,7 +172,7 @@ def rollback(db, settings, now: datetime, by: str) -> tuple[str, str]:
     return current, target
 
 
-def status_line(db, settings, now: datetime) -> str:
+def status_line(db: Database, settings: Settings, now: datetime) -> str:
     """Return one line for /status: the active version, how old its newest training candle is, its edge verdict."""
     name = active_name(db, settings)
     folder = active_folder(db, settings)

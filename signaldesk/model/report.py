@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 CHARTS = ("auc_by_month.png", "calibration.png")
@@ -264,7 +265,8 @@ def draw_charts(folder: Path, report: dict) -> None:
             ax.plot(at, [r["sign_auc"] for r in rows], style, label=design)
             if design == "current":
                 controls = [(r["control_auc"] or {}).get("mean") for r in rows]
-                ax.plot(at, controls, ":", label="shuffled control")
+                gaps = [math.nan if c is None else c for c in controls]  # as matplotlib draws None
+                ax.plot(at, gaps, ":", label="shuffled control")
                 ax.set_xticks(list(at), [r["month"] for r in rows], rotation=60, fontsize=7)
     ax.axhline(0.5, color="grey", linestyle=":")
     ax.set(ylabel="sign AUC", title="Direction skill by month (walk-forward, then holdout)")

@@ -12,11 +12,13 @@ a signal on the paper exchange, in backtesting.py's own order and fill machinery
 - stop-loss and take-profit are the desk's levels (ATR multiples from the posted entry price, rounded to the tick
   toward the entry); the stop rests from the first step after the entry filled;
 - the take-profit is not a resting order at its level: when a step's closing price (bid for LONG, ask for SHORT)
-  has reached it, the stop is cancelled and a limit exit rests at the passive price (ask for LONG, bid for SHORT);
+  has reached it, the stop is cancelled and the trade closes at once at that price (an immediate-or-cancel limit
+  at the touch); like every market exit it is backtesting.py's close at that bar's close;
 - a step whose closing price is at or through the stop, and the time stop (16 bars after the entry bar), close at
   market (backtesting.py: `trade_on_close`, filled at that bar's close);
-- the size risks `risk_per_trade` of equity over the stop distance, capped by `max_position_fraction` of equity,
-  on the size step; equity marks open trades at the price they could close at (bid/ask), as the desk does.
+- the size risks `risk_per_trade` of equity over the stop distance, capped by what `max_position_fraction` of
+  equity leaves after the other trades (their open size and resting entries at their entry price), on the size
+  step; equity marks open trades at the price they could close at (bid/ask), as the desk does.
 
 backtesting.py fills a limit on touch (BUY: low <= limit) where the paper exchange needs a trade through the price
 (low < price); the candles are quoted in 0.01, so a limit LIMIT_NUDGE beyond our price fills in backtesting.py on
@@ -58,7 +60,7 @@ TIME_STOP_BARS = 15  # the time stop fires at the step after the 16th bar counte
 LIMIT_NUDGE = Decimal(
     "0.001"
 )  # JPY; less than the candles' 0.01 resolution, see the module docstring
-MARKET_EXITS = ("time_stop", "stop_loss_at_step")
+MARKET_EXITS = ("time_stop", "stop_loss_at_step", "tp1")
 
 
 def rule_direction(features: Mapping[str, float]) -> str | None:
@@ -146,10 +148,13 @@ def desk_levels(
     )
 
 
-def desk_size(equity: Decimal, levels: Levels, risk: RiskSettings, rules: SymbolRules) -> Decimal:
-    """Return risk_per_trade of equity over the stop distance, capped by the position limit, on the size step."""
+def desk_size(
+    equity: Decimal, levels: Levels, risk: RiskSettings, rules: SymbolRules, held: Decimal
+) -> Decimal:
+    """Return risk_per_trade of equity over the stop distance, capped by what the position limit leaves after
+    `held` JPY of other trades, on the size step."""
     by_risk = equity * risk.risk_per_trade / abs(levels.entry - levels.stop)
-    by_position = equity * risk.max_position_fraction / levels.entry
+    by_position = max(equity * risk.max_position_fraction - held, Decimal(0)) / levels.entry
     return to_multiple(min(by_risk, by_position, rules.max_size), rules.size_step, up=False)
 
 
@@ -172,7 +177,6 @@ class MirrorTrade:
     levels: Levels
     size: Decimal
     order: object | None = None
-    take_profit_resting: bool = False
     exit_reason: str = ""
 
 
@@ -223,17 +227,12 @@ class MirrorStrategy(Strategy):
             self._close_at_market(tag, trade, "time_stop")
         elif (closing_price <= mine.levels.stop) if long else (closing_price >= mine.levels.stop):
             self._close_at_market(tag, trade, "stop_loss_at_step")
-        elif mine.take_profit_resting:
-            return
         elif (
             (closing_price >= mine.levels.take_profit)
             if long
             else (closing_price <= mine.levels.take_profit)
         ):
-            exit_price = to_multiple(ask if long else bid, self.plan.rules.tick_size, up=long)
-            trade.sl = None
-            trade.tp = self._scaled(exit_price + (LIMIT_NUDGE if long else -LIMIT_NUDGE))
-            mine.take_profit_resting, mine.exit_reason = True, "tp1"
+            self._close_at_market(tag, trade, "tp1")
         elif trade.sl is None:
             trade.sl = self._scaled(mine.levels.stop)
             mine.exit_reason = "stop_loss"
@@ -249,6 +248,13 @@ class MirrorStrategy(Strategy):
         half = float(ask - bid) / 2 * self.unit
         return Decimal(str(self.equity - half * sum(abs(t.size) for t in self.trades)))
 
+    def _held(self) -> Decimal:
+        """Return what the other trades hold or may come to hold, at their entry prices (the desk's commitments)."""
+        return sum(
+            (self.signals[tag].size * self.signals[tag].levels.entry for tag in self.active),
+            Decimal(0),
+        )
+
     def _enter(self, bid: Decimal, ask: Decimal) -> None:
         """Post the entry limit of this candle's signal, sized as the desk sizes it."""
         features = {name: float(self.data[name][-1]) for name in FEATURE_NAMES}
@@ -259,7 +265,7 @@ class MirrorStrategy(Strategy):
         atr = Decimal(str(self.data.atr_jpy[-1]))
         posted = to_multiple(bid if long else ask, rules.tick_size, up=not long)
         levels = desk_levels(direction, posted, atr, rules.tick_size, risk)
-        size = desk_size(self._desk_equity(bid, ask), levels, risk, rules)
+        size = desk_size(self._desk_equity(bid, ask), levels, risk, rules, self._held())
         if size < rules.min_size:
             return
         units = int(size / rules.size_step)
@@ -384,6 +390,8 @@ def reference_settings(settings, news_calendar: Path):
         risk_per_trade=Decimal("0.0004"),
         take_profit_1_fraction=Decimal(1),
         max_trades_per_day=50,
+        max_trades_per_symbol=10,
+        max_consecutive_losses=0,
         daily_loss_limit=Decimal(1),
         weekly_loss_limit=Decimal(1),
         monthly_loss_limit=Decimal(1),

@@ -24,9 +24,9 @@ BUNDLED = {
     "ETH_JPY": "ethusdt_binance_15m_2025-04_2025-06.csv.gz",
 }
 SINCE, UNTIL = (
-    datetime(2025, 6, 22, tzinfo=UTC),
-    datetime(2025, 6, 23, tzinfo=UTC),
-)  # a day with several trades
+    datetime(2025, 6, 24, tzinfo=UTC),
+    datetime(2025, 6, 25, tzinfo=UTC),
+)  # a day with several trades (one open trade per symbol since issue 14: 06-22 closes only one)
 TOKEN = "7000000001:TEST-PLACEHOLDER-TOKEN"
 ALICE = 111111111
 BOT_USER = {

@@ -23,7 +23,9 @@ Simplifications, each because backtesting.py cannot express the desk's rule, and
   separate sell opens a short), so there is no second take-profit and no break-even stage;
 - rules that never act in this window are switched off instead of mirrored: the volume ratio (min 0), the news
   blackout (no calendar), the trades-per-day limit (50, the most allowed) and the day/week/month loss limits (1 =
-  100 % of equity);
+  100 % of equity); so are two that would act and have their own tests: one open trade per symbol (10 here, so
+  signals may overlap as in backtesting.py's hedging mode) and the pause after consecutive losses (0 = off); the
+  position limit across all trades does act and is mirrored;
 - the rule trades only candles opening before 16:00 UTC, so no position is held at 06:00 JST (21:00 UTC) when the
   leverage fee is charged: backtesting.py has no financing cost (the test checks our leverage fees are 0);
 - not a simplification but a choice: risk_per_trade 0.04 % instead of 2 %, so that both sizing limits bind in

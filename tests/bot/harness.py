@@ -283,6 +283,7 @@ def live_env(gmo, telegram_url: str, db_path, config) -> dict[str, str]:
         "GMO_API_SECRET": gmo.api_secret,
         "GMO_PUBLIC_URL": gmo.public_url,
         "GMO_PRIVATE_URL": gmo.private_url,
+        "GMO_WS_PRIVATE_URL": gmo.ws_private_url,  # the fake's private stream, never GMO's
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_CHAT_ID": str(ALICE),
         "TELEGRAM_USER_IDS": str(ALICE),

@@ -304,7 +304,7 @@ def test_modify_breaking_a_rule_or_malformed_changes_nothing(bot_settings, db, f
 
     before, wrong_side, bigger, garbage = asyncio.run(scenario())
     assert "stop 10100000 must be below entry 10000000 for a LONG" in wrong_side
-    assert "size 0.02 must be between 0 and the proposed 0.01 (down only)" in bigger
+    assert "size 0.020 must be between 0 and the proposed 0.01 (down only)" in bigger
     assert "size='abc' is not a number" in garbage
     assert signal_row(db, signal_id) == before
 

@@ -47,8 +47,18 @@ def desk(fake, make_settings, db_path, tmp_path):
     """Return a factory of (settings, db, exchange) for the fake, live mode with the fake's keys."""
     opened = []
 
-    def build(config: str = "", **env):
+    calendar = tmp_path / "calendar-ahead.csv"  # a current calendar: one event days away
+    calendar.write_text(f"time_utc,title\n{(NOW + timedelta(days=3)).isoformat()},FOMC\n")
+
+    def build(config: str = "", listener: bool = True, **env):
         path = tmp_path / "config.toml"
+        if "news_calendar" not in config:  # the live desk needs a calendar and a live listener
+            line = f'news_calendar = "{calendar}"\n'
+            config = (
+                config.replace("[strategy]\n", "[strategy]\n" + line, 1)
+                if "[strategy]" in config
+                else "[strategy]\n" + line + config
+            )
         path.write_text(config)
         settings = make_settings(
             SIGNALDESK_MODE="live",
@@ -60,6 +70,8 @@ def desk(fake, make_settings, db_path, tmp_path):
             **env,
         )
         db = open_current_db(db_path)
+        if listener:
+            state.beat(db, "listener", NOW - timedelta(seconds=20))
         http = build_http(2.0)
         opened.append((db, http))
         return settings, db, build_gmo(settings, http, sleep=lambda seconds: None)
@@ -146,6 +158,7 @@ def _spike(db, symbol, side):
 )
 def test_each_rule_blocks_in_the_cycle_with_its_reason(desk, fake, tmp_path, block, rule):
     calendar = tmp_path / "news.csv"
+    calendar.write_text(f"time_utc,title\n{(NOW + timedelta(days=3)).isoformat()},FOMC\n")
     config = PERMISSIVE + f'news_calendar = "{calendar}"\n'
     settings, db, exchange = desk(
         config + ("[risk]\nmax_trades_per_day = 0\n" if block == "cap" else "")
@@ -261,3 +274,61 @@ def test_a_missing_model_fails_the_run_with_a_clear_message(desk, tmp_path):
     assert not outcome.ok and "no-such-model" in outcome.line
     alert = db.execute("SELECT severity FROM outbox WHERE kind = 'configuration'").fetchone()
     assert alert[0] == "critical"
+
+
+@pytest.mark.parametrize(
+    "blind, words",
+    [
+        ("never", "liquidation feed unavailable: the listener has never run"),
+        ("silent", "liquidation feed unavailable since 20:48 JST"),
+        ("gap", "liquidation feed unavailable since 20:55 JST"),
+    ],
+)
+def test_a_desk_blind_to_liquidations_filters_every_signal_saying_since_when(desk, blind, words):
+    settings, db, exchange = desk(PERMISSIVE, listener=blind == "gap")
+    if blind == "silent":  # the listener stopped beating at 11:48 UTC (20:48 JST)
+        state.beat(db, "listener", NOW - timedelta(minutes=12, seconds=25))
+    if blind == "gap":  # it is beating, but lost the stream for a moment inside the window
+        from signaldesk.liquidations import close_gaps, open_gap
+
+        open_gap(db, NOW - timedelta(minutes=5, seconds=25), "connection lost")
+        close_gaps(db, NOW - timedelta(minutes=4))
+    assert run_live_cycle(db, settings, NOW, exchange=exchange).ok
+    for row in _signals(db):
+        checks = _checks(row)
+        assert row["status"] == "FILTERED"
+        assert [n for n, c in checks.items() if not c["ok"]] == ["liquidations"]
+        assert checks["liquidations"]["detail"] == words
+
+
+def test_a_live_desk_without_a_news_calendar_filters_and_says_so(desk, tmp_path):
+    missing = tmp_path / "no-such-calendar.csv"
+    settings, db, exchange = desk(PERMISSIVE + f'news_calendar = "{missing}"\n')
+    assert run_live_cycle(db, settings, NOW, exchange=exchange).ok
+    for row in _signals(db):
+        checks = _checks(row)
+        assert row["status"] == "FILTERED"
+        assert [n for n, c in checks.items() if not c["ok"]] == ["news"]
+        assert checks["news"]["detail"] == (
+            f"no news calendar at {missing}: the blackout cannot be checked (filtered)"
+        )
+
+
+def test_a_symbol_with_an_open_trade_filters_its_new_signals(desk):
+    settings, db, exchange = desk(PERMISSIVE)
+    with db.conn:
+        db.conn.execute(
+            "INSERT INTO trades (symbol, direction, status, mode, size, remaining_size, entry_price, "
+            "stop_loss, take_profit_1, take_profit_2, created_at, updated_at) VALUES ('ETH_JPY', 'LONG', "
+            "'open', 'live', '1', '1', '2700', '2600', '2800', '2900', ?, ?)",
+            [to_db(NOW), to_db(NOW)],
+        )
+    assert run_live_cycle(db, settings, NOW, exchange=exchange).ok
+    rows = {r["symbol"]: r for r in _signals(db)}
+    assert rows["BTC_JPY"]["status"] == "PENDING"
+    eth = _checks(rows["ETH_JPY"])
+    assert rows["ETH_JPY"]["status"] == "FILTERED"
+    assert [n for n, c in eth.items() if not c["ok"]] == ["open_trade"]
+    assert eth["open_trade"]["detail"] == (
+        "ETH_JPY already has open trade #1 LONG (at most 1 per symbol)."
+    )

@@ -44,6 +44,8 @@ def test_a_clean_candidate_passes_every_rule(make_settings):
         "news",
         "liquidations",
         "halted",
+        "open_trade",
+        "loss_streak",
         "trades_today",
         "loss_limits",
         "spot_short",
@@ -135,6 +137,22 @@ def test_the_edge_rule_says_whether_costs_are_covered(
             "today (JST)",
         ),
         ({"data_problem": "2 candle(s) missing"}, "data", "missing"),
+        (
+            {"liquidation_blind": "liquidation feed unavailable since 20:47 JST"},
+            "liquidations",
+            "unavailable since 20:47 JST",
+        ),
+        (
+            {"news_warning": "no news calendar at /x/news.csv", "news_blocks": True},
+            "news",
+            "no news calendar at /x/news.csv (filtered)",
+        ),
+        (
+            {"held": "BTC_JPY already has open trade #3 LONG (at most 1 per symbol)."},
+            "open_trade",
+            "already has open trade #3",
+        ),
+        ({"paused": "5 losing trades in a row"}, "loss_streak", "5 losing trades in a row"),
     ],
 )
 def test_each_market_and_desk_rule_filters_with_its_reason(make_settings, change, rule, words):
@@ -142,6 +160,13 @@ def test_each_market_and_desk_rule_filters_with_its_reason(make_settings, change
     assert got == "FILTERED"
     assert [name for name, c in checks.items() if not c.ok] == [rule]
     assert words in checks[rule].detail
+
+
+def test_a_missing_calendar_only_warns_where_it_does_not_filter(make_settings):
+    context = replace(CALM, news_warning="no news calendar at /x/news.csv", news_blocks=False)
+    got, checks = verdict(make_settings(), context=context)
+    assert got == "PENDING" and checks["news"].ok
+    assert checks["news"].detail == "no news calendar at /x/news.csv (warning only in paper mode)"
 
 
 def test_spot_symbols_cannot_go_short(make_settings):

@@ -15,7 +15,6 @@ from signaldesk.exchange.gmo import GmoExchange
 from signaldesk.exchange.gmo_errors import CODES
 from signaldesk.exchange.model import BUY, LIMIT, SOK, OrderRequest
 from signaldesk.exchange.ratelimit import RateLimits, RequestWindow
-from signaldesk.exchange.reconcile import resolve_unknown_order
 from signaldesk.exchange.signing import sign
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "gmo"
@@ -230,67 +229,18 @@ def test_an_order_refused_locally_is_never_sent():
     assert raised.value.reason == "invalid_size" and sent == []
 
 
-def test_order_post_that_times_out_is_sent_once_and_resolved_by_reconciliation():
+def test_order_post_that_times_out_is_sent_once():
     posts = []
-    active = json.loads(fixture("activeOrders.json"))
-    active["data"]["list"][0].update(
-        {
-            "orderId": 637000,
-            "rootOrderId": 637000,
-            "size": "0.0001",
-            "price": "10000000",
-            "timestamp": "2026-01-05T03:00:01.000Z",
-        }
-    )
 
     def answer(request):
-        if request.method == "POST":
-            posts.append(request.content)
-            raise httpx.ReadTimeout("timed out", request=request)
-        if request.url.path == "/private/v1/activeOrders":
-            return httpx.Response(200, content=json.dumps(active).encode())
-        return httpx.Response(200, content=fixture("activeOrders_empty.json"))
+        posts.append(request.content)
+        raise httpx.ReadTimeout("timed out", request=request)
 
     exchange = client(symbols_or(answer))
     request = OrderRequest("BTC", BUY, LIMIT, Decimal("0.0001"), Decimal("10000000"), SOK)
     with pytest.raises(errors.OrderOutcomeUnknown, match="POST /private/v1/order"):
         exchange.place_order(request)
     assert len(posts) == 1
-    found = resolve_unknown_order(
-        exchange, "BTC", BUY, request.size, request.price, placed_after=NOW
-    )
-    assert found is not None and found.order_id == 637000 and len(posts) == 1
-
-
-def test_reconciliation_finds_a_filled_order_through_latest_executions():
-    execution = json.loads(fixture("latestExecutions.json"))
-    execution["data"]["list"][0].update(
-        {"orderId": 223456789, "timestamp": "2026-01-05T03:00:02.000Z"}
-    )
-    orders = json.loads(fixture("orders.json"))
-    orders["data"]["list"] = orders["data"]["list"][:1]
-    orders["data"]["list"][0].update({"symbol": "BTC", "timestamp": "2026-01-05T03:00:01.000Z"})
-
-    def handler(request):
-        path = request.url.path
-        if path == "/private/v1/latestExecutions":
-            return httpx.Response(200, content=json.dumps(execution).encode())
-        if path == "/private/v1/orders":
-            assert request.url.params["orderId"] == "223456789"
-            return httpx.Response(200, content=json.dumps(orders).encode())
-        return httpx.Response(200, content=fixture("activeOrders_empty.json"))
-
-    found = resolve_unknown_order(
-        client(handler), "BTC", BUY, Decimal("0.02"), Decimal("1430001"), NOW
-    )
-    assert found is not None and found.status == "EXECUTED"
-
-
-def test_reconciliation_reports_none_when_nothing_matches():
-    exchange = client(
-        lambda request: httpx.Response(200, content=fixture("activeOrders_empty.json"))
-    )
-    assert resolve_unknown_order(exchange, "BTC", BUY, Decimal("0.0001"), Decimal("1"), NOW) is None
 
 
 def test_malformed_answer_to_an_order_post_is_an_unknown_outcome_not_a_retry():

@@ -293,3 +293,52 @@ def test_candle_feed_never_shows_the_future():
     assert feed.price_bars("BTC_JPY", btc()[0].open_time)[-1] == btc()[10]
     day = f"{(btc()[10].open_time + timedelta(hours=9, minutes=-360)):%Y%m%d}"
     assert all(c.open_time <= btc()[10].open_time for c in feed.klines("BTC_JPY", "15m", day))
+
+
+def test_a_resting_close_uses_the_closable_size_like_gmo(db):
+    paper, _ = desk(db, 0)
+    paper.place_order(OrderRequest("BTC_JPY", BUY, MARKET, D("0.01")))
+    (position,) = paper.open_positions("BTC_JPY")
+    low = btc()[0].close - 1000
+    paper.close_order(CloseRequest("BTC_JPY", SELL, STOP, position.position_id, D("0.01"), low))
+    with pytest.raises(OrderRejected) as raised:
+        paper.close_order(CloseRequest("BTC_JPY", SELL, MARKET, position.position_id, D("0.01")))
+    assert raised.value.code == "ERR-200"
+
+
+def test_a_position_without_its_stop_is_settled_by_its_loss_cut_with_the_fee(db):
+    i = first(lambda c, n: n.low < c.close - 50)
+    current, following = btc()[i], btc()[i + 1]
+    paper, feed = desk(db, i)
+    cut = current.close - 50
+    entry = paper.place_order(
+        OrderRequest("BTC_JPY", BUY, LIMIT, D("0.01"), current.close + 1, FAS, cut)
+    )
+    (position,) = paper.open_positions("BTC_JPY")
+    assert (
+        position.losscut_price == cut and paper.active_orders("BTC_JPY") == []
+    )  # no order until it fires
+    feed.advance()
+    assert paper.open_positions("BTC_JPY") == []
+    (closing,) = [e for e in paper.latest_executions("BTC_JPY") if e.order_id != entry]
+    (order,) = paper.orders([closing.order_id])
+    assert order.order_type == "LOSSCUT"
+    assert closing.price == min(cut, following.open)
+    assert closing.fee == closing.price * D("0.01") * D("0.005")
+
+
+def test_a_stop_in_front_of_the_loss_cut_fires_first_and_the_loss_cut_goes(db):
+    i = first(lambda c, n: n.low < c.close - 80)
+    current = btc()[i]
+    paper, feed = desk(db, i)
+    paper.place_order(
+        OrderRequest("BTC_JPY", BUY, LIMIT, D("0.01"), current.close + 1, FAS, current.close - 80)
+    )
+    (position,) = paper.open_positions("BTC_JPY")
+    stop = paper.close_order(
+        CloseRequest("BTC_JPY", SELL, STOP, position.position_id, D("0.01"), current.close - 40)
+    )
+    feed.advance()
+    assert paper.orders([stop])[0].status == "EXECUTED"
+    fees = [e.fee for e in paper.latest_executions("BTC_JPY")]
+    assert all(f == 0 for f in fees)  # no loss-cut fee: the stop closed the position

@@ -74,3 +74,54 @@ def test_leverage_fee_boundaries_are_0600_jst_crossings():
         datetime(2024, 1, 2, 21, tzinfo=UTC),
         datetime(2024, 1, 3, 21, tzinfo=UTC),
     ]
+
+
+def test_the_wire_carries_exactly_the_steps_decimals():
+    from signaldesk.exchange.precision import wire_price, wire_size
+
+    assert wire_size(D("0.01"), BTC_JPY) == "0.010"
+    assert wire_size(D("0.0010"), BTC_JPY) == "0.001"
+    assert wire_price(D("10000000.0"), BTC_JPY) == "10000000"
+    with pytest.raises(OrderRejected, match="not a multiple of the step"):
+        wire_size(D("0.0015"), BTC_JPY)
+    with pytest.raises(OrderRejected, match="not a positive multiple of the tick"):
+        wire_price(D("9876543.5"), BTC_JPY)
+
+
+@pytest.mark.parametrize(
+    ("price", "side", "kind", "expected"),
+    [
+        (D("9876543.5"), SELL, "STOP", D("9876544")),  # guards a long: toward the market
+        (D("9876543.5"), BUY, "STOP", D("9876543")),  # guards a short
+        (D("9876543.5"), BUY, "LIMIT", D("9876543")),  # never dearer
+        (D("9876543.5"), SELL, "LIMIT", D("9876544")),  # never cheaper
+    ],
+)
+def test_order_prices_round_in_their_safe_direction(price, side, kind, expected):
+    from signaldesk.exchange.precision import order_price
+
+    assert order_price(price, side, kind, BTC_JPY) == expected
+
+
+def test_a_modified_plan_lands_on_the_grid_the_safe_way():
+    from signaldesk.exchange.precision import plan_on_grid
+
+    long = plan_on_grid(
+        "LONG",
+        {
+            "stop_loss": D("9876543.5"),
+            "entry_price": D("9990000.7"),
+            "take_profit_1": D("10100000.2"),
+            "size": D("0.0109"),
+        },
+        BTC_JPY,
+    )
+    assert long == {
+        "stop_loss": D("9876544"),  # closer to the entry: less at risk
+        "entry_price": D("9990000"),  # no worse
+        "take_profit_1": D("10100000"),  # reachable
+        "size": D("0.010"),
+    }
+    assert plan_on_grid("SHORT", {"stop_loss": D("10123456.5")}, BTC_JPY) == {
+        "stop_loss": D("10123456")
+    }

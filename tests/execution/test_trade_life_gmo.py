@@ -4,6 +4,7 @@ partial fills, a lost answer and a crash between the POST and the database write
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -104,11 +105,9 @@ def enter(db, fake, settings, exchange, direction):
 
 
 def take_profit(db, fake, settings, exchange, sign, offset, now):
-    """Move the market to a take-profit, let the desk quote it, and print a trade through the quote."""
+    """Move the market to a take-profit and let the desk take it (cancel the slice's stop, wait for GMO to
+    confirm, close at the touch price)."""
     quote(fake, sign, offset)
-    manage_trades(db, exchange, settings, now)
-    resting = [o for o in exchange.active_orders(SYMBOL) if o.execution_type == "LIMIT"]
-    fake.trade_at(SYMBOL, str(resting[0].price))
     manage_trades(db, exchange, settings, now)
 
 
@@ -129,7 +128,10 @@ def test_trade_lives_to_its_exit_over_http(
             SIGNALDESK_CONFIG=str(tmp_path / "c.toml"),
         )
     trade_id, sign, now = enter(db, fake, settings, exchange, direction)
-    assert [o.execution_type for o in exchange.active_orders(SYMBOL)] == ["STOP"]
+    slices = (
+        1 if reason == "tp1" else 2
+    )  # the take-profit 1 share and the rest, or one when TP1 takes all
+    assert [o.execution_type for o in exchange.active_orders(SYMBOL)] == ["STOP"] * slices
     if reason == "stop_loss":
         fake.trade_at(SYMBOL, price(sign, -101000))
         manage_trades(db, exchange, settings, now)
@@ -191,12 +193,9 @@ def test_partial_fill_becomes_the_position_when_the_window_ends(db, fake, live):
     row = trade(db, outcome.trade_id)
     assert (row["status"], row["filled_size"], row["remaining_size"]) == ("open", "0.03", "0.03")
     (position,) = exchange.open_positions(SYMBOL)
-    (stop,) = exchange.active_orders(SYMBOL)
-    assert (position.size, stop.execution_type, stop.size) == (
-        Decimal("0.030"),
-        "STOP",
-        Decimal("0.030"),
-    )
+    stops = exchange.active_orders(SYMBOL)  # the take-profit 1 half and the rest
+    assert position.size == Decimal("0.030")
+    assert [(o.execution_type, o.size) for o in stops] == [("STOP", Decimal("0.015"))] * 2
 
 
 def test_lost_answer_is_resolved_without_a_second_post(db, fake, live):
@@ -234,7 +233,7 @@ def test_crash_between_post_and_database_write_then_restart(db_path, fake, live)
     fake.trade_at(SYMBOL, str(order.price))
     manage_trades(restarted, exchange, settings, now + timedelta(seconds=7))
     assert trade(restarted, again.trade_id)["status"] == "open"
-    assert [o.execution_type for o in exchange.active_orders(SYMBOL)] == ["STOP"]
+    assert [o.execution_type for o in exchange.active_orders(SYMBOL)] == ["STOP", "STOP"]
     restarted.close()
 
 
@@ -244,8 +243,9 @@ def test_reconcile_reports_what_the_desk_did_not_do(db, fake, live):
     (position,) = exchange.open_positions(SYMBOL)
     from signaldesk.exchange.model import CloseRequest
 
-    (stop,) = exchange.active_orders(SYMBOL)
-    exchange.cancel_order(stop.order_id)
+    for stop in exchange.active_orders(SYMBOL):
+        exchange.cancel_order(stop.order_id)
+    time.sleep(fake.cancel_delay + 0.1)  # GMO cancels asynchronously
     exchange.close_order(
         CloseRequest(SYMBOL, "SELL", "MARKET", position.position_id, position.size)
     )
@@ -255,3 +255,10 @@ def test_reconcile_reports_what_the_desk_did_not_do(db, fake, live):
         f"Trade #{trade_id}: position {position.position_id} ({position.size}) is not "
         f"open on the exchange (closed by hand or loss-cut?)."
     ]
+    notices = manage_trades(
+        db, exchange, settings, now
+    )  # the close is recorded as the trade's exit
+    row = trade(db, trade_id)
+    assert (row["status"], row["exit_reason"]) == ("closed", "manual")
+    assert Decimal(row["remaining_size"]) == 0
+    assert any("closed on the exchange (not by the desk" in n for n in notices)

@@ -178,9 +178,14 @@ def test_protective_stop_rests_on_the_exchange_once_the_entry_fills(db, make_set
 
     stops = [o for o in desk.exchange.active_orders(SYMBOL) if o.execution_type == "STOP"]
     trade = trade_row(db, outcome.trade_id)
-    assert [(o.side, o.size, o.price) for o in stops] == [
-        ("SELL", Decimal(trade["filled_size"]), Decimal(trade["stop_loss"]))
-    ]
+    # two slices at the stop price covering the whole position: the half take-profit 1 closes, and the rest
+    filled, stop = Decimal(trade["filled_size"]), Decimal(trade["stop_loss"])
+    share = (filled * settings.risk.take_profit_1_fraction).quantize(
+        Decimal("0.001"), "ROUND_FLOOR"
+    )
+    assert sorted((o.side, o.size, o.price) for o in stops) == sorted(
+        [("SELL", share, stop), ("SELL", filled - share, stop)]
+    )
 
 
 def test_take_profit_1_moves_the_stop_to_break_even(db, make_settings):

@@ -87,6 +87,9 @@ EXPECTED_COLUMNS = {
         "position_id",
         "created_at",
         "updated_at",
+        "initial_stop",
+        "exit_requested",
+        "origin",
     ],
     "orders": [
         "id",
@@ -110,6 +113,9 @@ EXPECTED_COLUMNS = {
         "updated_at",
         "position_id",
         "reason",
+        "cancel_reason",
+        "posted_at",
+        "post_ended_at",
     ],
     "fills": [
         "id",
@@ -233,6 +239,7 @@ EXPECTED_COLUMNS = {
         "active_from",
         "checked_until",
         "updated_at",
+        "order_type",
     ],
     "paper_positions": [
         "position_id",

@@ -48,6 +48,7 @@ EVERY_CHECK = (
     "memory",
     "model",
     "news calendar",
+    "liquidation feed",
     "post-only",
     "processes",
     "telegram settings",
@@ -399,7 +400,7 @@ def test_cli_prints_the_table_and_json_and_exits_by_failure(tmp_path, desk):
     assert (
         good.stdout.startswith("check ")
         and "gmo private" in good.stdout
-        and "16 passed" in good.stdout
+        and "17 passed" in good.stdout
     )
     summary = json.loads(good.stdout.strip().splitlines()[-1])
     assert summary["ok"] is True and len(summary["checks"]) == len(EVERY_CHECK)
@@ -410,3 +411,25 @@ def test_cli_prints_the_table_and_json_and_exits_by_failure(tmp_path, desk):
     assert summary["ok"] is False
     assert [c["name"] for c in summary["checks"] if c["status"] == FAIL] == [".env file"]
     assert TOKEN not in bad.stdout + good.stdout
+
+
+def test_live_mode_fails_without_a_current_news_calendar(make_settings, tmp_path, desk):
+    write_calendar(tmp_path / "news.csv", timedelta(days=-3), timedelta(hours=-1))
+    live = {**desk, "SIGNALDESK_MODE": "live"}
+    check = verdicts(make_settings, tmp_path, live, offline=True)["news calendar"]
+    assert check.status == FAIL and "in live mode every signal is filtered" in check.detail
+    (tmp_path / "news.csv").unlink()
+    check = verdicts(make_settings, tmp_path, live, offline=True)["news calendar"]
+    assert check.status == FAIL and check.detail.startswith("no calendar at")
+
+
+def test_live_mode_fails_without_a_liquidation_feed_and_paper_warns(
+    make_settings, tmp_path, desk, db
+):
+    beat(db, "listener", utc_now() - timedelta(minutes=30))
+    live = verdicts(make_settings, tmp_path, {**desk, "SIGNALDESK_MODE": "live"}, offline=True)
+    paper = verdicts(make_settings, tmp_path, desk, offline=True)
+    assert live["liquidation feed"].status == FAIL and paper["liquidation feed"].status == WARN
+    assert (
+        "every signal is filtered (liquidation feed unavailable)" in live["liquidation feed"].detail
+    )

@@ -196,7 +196,10 @@ def test_position_above_ten_percent_of_equity_is_refused():
         Decimal("10000000"),
     )
     (reason,) = check_new_trade(_snapshot(), proposal, BOOK, Settings(), NOW)
-    assert reason.startswith("Position value 110,000 JPY is above the limit of 100,000 JPY")
+    assert reason.startswith(
+        "Position value above the limit: this order is worth 110,000 JPY at its price 10,000,000; "
+        "together 110,000 JPY against 100,000 JPY"
+    )
 
 
 def test_price_drift_beyond_half_an_atr_is_stale():
