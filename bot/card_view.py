@@ -77,6 +77,9 @@ def card_text(w: Words, signal, ctx: SignalContext, footer: Html | None = None) 
     rules = rules_line(w, signal.reasons)
     if rules:
         lines.append(rules)
+    if calendar_unchecked(signal.reasons):
+        lines.append(w.t("⚠️ The news calendar is missing or has nothing ahead: the news blackout "
+                         "could not be checked (a warning only in paper mode)"))  # fmt: skip
     lines.append(model_line(w, signal, ctx))
     if ctx.price_note:
         lines.append(w.t("<i>{note}</i>", note=price_note_text(w, ctx.price_note)))
@@ -157,6 +160,14 @@ def model_line(w: Words, signal, ctx: SignalContext) -> Html:
     return w.t("Model {model}: learned until {day} ({age} ago) · candle {candle}",
                model=signal.model_version, day=w.day(ctx.model_trained_at),
                age=w.age(ctx.now - ctx.model_trained_at), candle=candle)  # fmt: skip
+
+
+def calendar_unchecked(reasons: list) -> bool:
+    """Return True when the news rule passed only because paper mode does not filter on a missing
+    calendar (issue 14's fail-closed rule, a warning on the card)."""
+    return any(isinstance(r, dict) and r.get("rule") == "news" and r.get("ok")
+               and str(r.get("detail", "")).endswith("(warning only in paper mode)")
+               for r in reasons)  # fmt: skip
 
 
 def rules_line(w: Words, reasons: list) -> Html | None:

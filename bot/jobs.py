@@ -18,6 +18,7 @@ from bot.money_views import weekly_review_text
 from bot.report_view import chart_title, protection_lines, report_text, risk_lines
 from bot.send import announce, send_text, tell
 from bot.trade_thread import show_notices
+from bot.trade_view import alert_body
 from bot.views import alert_text, deadman_text, held_footer
 from signaldesk import signals
 from signaldesk.approvals import expire_stale_signals
@@ -138,7 +139,7 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
         await send_text(
             bot,
             desk.settings.telegram_chat_id,
-            alert_text(desk.words, alert.severity, alert.kind, alert.text),
+            alert_text(desk.words, alert.severity, alert.kind, alert_body(desk.words, alert)),
             disable_notification=notify.quietly(level),
         )
     except (
@@ -241,7 +242,7 @@ def queue_management(desk: Desk, bot):
 
 
 async def manage_job(context) -> None:
-    """Queue one management step on the exchange lane; its notices are threaded under their trades."""
+    """Queue one management step on the exchange lane; its notices go under their trades."""
     queue_management(desk_of(context), context.bot)
 
 

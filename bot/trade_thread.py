@@ -22,6 +22,7 @@ from bot.desk import Desk, on_desk
 from bot.send import replying_to, send_text
 from bot.trade_view import TradeState, close_button, closed_text, notice_text, status_text
 from signaldesk import signals, threads
+from signaldesk.execution.notices import QUEUED
 from signaldesk.execution.records import load_trade, trade_fills, trade_orders
 from signaldesk.i18n import Html, plain_text
 from signaldesk.ledger import trade_leverage_fees
@@ -166,6 +167,8 @@ async def show_notices(bot, desk: Desk, notices) -> None:
     by_trade: dict[int, list] = {}
     loose = []
     for notice in notices:
+        if getattr(notice, "kind", None) in QUEUED:
+            continue  # already in the outbox as an alert (issue 14's protection, halts, adoptions)
         trade_id = getattr(notice, "trade_id", None)
         if trade_id is None:
             loose.append(notice)

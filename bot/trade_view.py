@@ -15,6 +15,8 @@ from html import escape
 
 from bot.card_view import base_unit
 from bot.views import direction_words
+from signaldesk.columns import decimal_or_none, time_or_none
+from signaldesk.execution.notices import Notice
 from signaldesk.execution.records import TradeRow
 from signaldesk.i18n import N_, Html, Words
 from signaldesk.money import EXIT_WORDS
@@ -147,6 +149,16 @@ def close_button(w: Words) -> str:
 # ---- notices (data from signaldesk.execution.notices) -----------------------------------------------
 
 
+def alert_body(w: Words, alert) -> Html | str:
+    """Return an outbox alert's text: its notice in the trader's language when it was queued as one
+    (issue 14's protection, halts and adopted positions), else its text as queued."""
+    data = alert.notice or {}
+    if data.get("kind") not in NOTICES:
+        return alert.text
+    notice = Notice(alert.text, data["kind"], data.get("trade_id"), **data.get("values", {}))
+    return notice_text(w, notice)
+
+
 def notice_text(w: Words, notice) -> Html:
     """Render one notice from execution in the trader's language (plain strings: escaped as they are)."""
     kind = getattr(notice, "kind", None)
@@ -171,9 +183,52 @@ NOTICES = {
                                       error=v.get("error", ""), **_order(w, v)),
     "filled": lambda w, tid, v: w.t("Trade #{id}: {purpose} order filled at {fill}.", id=tid,
                                     fill=w.price(v.get("price")), **{k: x for k, x in _order(w, v).items() if k != "price"}),
-    "ended": lambda w, tid, v: w.t("Trade #{id}: the {purpose} order ended without a full fill "
-                                   "({status}).", id=tid, status=str(v.get("status", "")).lower(),
-                                   **_order(w, v)),
+    "ended": lambda w, tid, v: ended_text(w, tid, v),
+    "withdrawn": lambda w, tid, v: w.t("Trade #{id}: the desk withdrew the {purpose} order: {why}.",
+                                       id=tid, why=withdrawn_why(w, v.get("reason")),
+                                       **_order(w, v)),
+    "trailed": lambda w, tid, v: w.t("Trade #{id}: trailing stop moved to {price}.", id=tid,
+                                     price=w.price(_dec(v.get("price")))),
+    "closed_outside": lambda w, tid, v: (
+        w.t("Trade #{id}: GMO's loss-cut closed position {position} (order {order}).", id=tid,
+            position=v.get("position_id"), order=v.get("order_id"))
+        if v.get("losscut") else
+        w.t("Trade #{id}: position {position} was closed on the exchange, not by the desk "
+            "(order {order}).", id=tid, position=v.get("position_id"), order=v.get("order_id"))),
+    "close_followed": lambda w, tid, v: w.t("Trade #{id}: the desk now follows order {order} on "
+                                            "its position.", id=tid, order=v.get("order_id")),
+    "owner_unclear": lambda w, tid, v: w.t("Order {order} rests on a desk position, but which "
+                                           "trade it belongs to is unclear.",
+                                           order=v.get("order_id")),
+    "answer_found": lambda w, tid, v: w.t("Trade #{id}: the exchange did not answer the {purpose} "
+                                          "order, but it is on the exchange (order {order}).",
+                                          id=tid,
+                                          purpose=_purpose(w, v), order=v.get("order_id")),
+    "never_placed": lambda w, tid, v: w.t("Trade #{id}: the exchange did not answer the {purpose} "
+                                          "order and does not have it: treated as never placed.",
+                                          id=tid, purpose=_purpose(w, v)),
+    "management_back": lambda w, tid, v: w.tn(
+        "Trade management sees the exchange again after {n} failed step.",
+        "Trade management sees the exchange again after {n} failed steps.", int(v.get("count", 0))),
+    "unprotected": lambda w, tid, v: unprotected_text(w, v),
+    "management_halt": lambda w, tid, v: w.tn(
+        "Trading halted: {n} management step in a row failed talking to the exchange (last: "
+        "{error}). Open positions keep their exchange-side stops and loss-cuts; /resume lifts the "
+        "halt once the exchange answers.",
+        "Trading halted: {n} management steps in a row failed talking to the exchange (last: "
+        "{error}). Open positions keep their exchange-side stops and loss-cuts; /resume lifts the "
+        "halt once the exchange answers.", int(v.get("count", 0)), error=v.get("error", "")),
+    "drawdown_halt": lambda w, tid, v: w.t(
+        "Trading halted: maximum drawdown reached. Equity {equity} is {fall} below its peak of "
+        "{peak} (limit {limit}). Open positions keep their stops; /resume lifts the halt.",
+        equity=w.yen(_dec(v.get("equity"))), peak=w.yen(_dec(v.get("peak"))),
+        fall=w.percent(_pct(v.get("fall")), 1), limit=w.percent(_pct(v.get("limit")), 0)),
+    "loss_streak_pause": lambda w, tid, v: w.tn(
+        "{n} losing trade in a row (the last closed {last}): new trades are paused until {until}.",
+        "{n} losing trades in a row (the last closed {last}): new trades are paused until {until}.",
+        int(v.get("losses", 0)), last=w.when(_time(v.get("last_loss_at"))),
+        until=w.when(_time(v.get("paused_until")))),
+    "adopted": lambda w, tid, v: adopted_text(w, tid, v),
     "trade_opened": lambda w, tid, v: w.t("Trade #{id} is open: {size} at {price}.", id=tid,
                                           size=w.number(v.get("filled_size")),
                                           price=w.price(v.get("entry_price"))),
@@ -190,6 +245,95 @@ NOTICES = {
     "trade_cancelled": lambda w, tid, v: w.t("Trade #{id} cancelled: the entry did not fill within "
                                              "the window.", id=tid),
 }  # fmt: skip
+
+
+def _dec(value) -> Decimal | None:
+    """Return a notice value as a Decimal (alerts come back from the outbox as text)."""
+    return value if isinstance(value, Decimal) else decimal_or_none(value)
+
+
+def _pct(value) -> Decimal | None:
+    """Return a fraction (0.2) as percent (20)."""
+    fraction = _dec(value)
+    return None if fraction is None else fraction * 100
+
+
+def _time(value) -> datetime | None:
+    """Return a notice value as a time (alerts come back from the outbox as text)."""
+    return value if isinstance(value, datetime) or value is None else time_or_none(str(value))
+
+
+def _purpose(w: Words, v) -> Html:
+    """Return an order's purpose in words."""
+    return w.t(PURPOSES.get(v.get("purpose"), "?"))
+
+
+# Why the exchange ended an order (GMO's cancelType).
+ENDED_WHY = {
+    "EXPIRED_SOK": N_("it would have taken liquidity (post-only)"),
+    "EXPIRED_FAK": N_("the price moved away before it filled"),
+    "USER": N_("cancelled outside the desk (GMO website or another API client)"),
+}
+# Why the desk withdrew one of its orders (execution's cancel reasons).
+WITHDRAWN_WHY = {
+    "exit requested": N_("an exit was requested"),
+    "entry window ended": N_("the entry window ended"),
+    "stop larger than the position": N_("the stop was larger than the position"),
+    "position already closed": N_("the position is already closed"),
+    "trade closed": N_("the trade is closed"),
+    "trade cancelled": N_("the trade is cancelled"),
+    "/stop": N_("/stop"),
+    "cancelled by the desk": N_("cancelled by the desk"),
+}
+FREEING = "freeing size for the "
+
+
+def ended_text(w: Words, tid, v) -> Html:
+    """Render an order the exchange ended without a full fill, and why."""
+    cancel_type = v.get("cancel_type") or ""
+    if cancel_type in ENDED_WHY:
+        return w.t("Trade #{id}: the {purpose} order ended without a full fill ({status}): {why}.",
+                   id=tid, status=str(v.get("status", "")).lower(), why=w.t(ENDED_WHY[cancel_type]),
+                   **_order(w, v))  # fmt: skip
+    return w.t("Trade #{id}: the {purpose} order ended without a full fill ({status}).", id=tid,
+               status=str(cancel_type or v.get("status", "")).lower(), **_order(w, v))  # fmt: skip
+
+
+def withdrawn_why(w: Words, reason) -> Html:
+    """Say why the desk withdrew an order (an unknown reason as it was recorded)."""
+    reason = str(reason or "")
+    if reason in WITHDRAWN_WHY:
+        return w.t(WITHDRAWN_WHY[reason])
+    if reason.startswith(FREEING):
+        what = reason[len(FREEING) :]
+        name = EXIT_WORDS.get(what) or PURPOSES.get(what)
+        return w.t("freeing size for the {what}", what=w.t(name) if name else what)
+    return Html(escape(reason, quote=False))
+
+
+def unprotected_text(w: Words, v) -> Html:
+    """Render the critical alert for open trades whose protection could not be confirmed."""
+    names = ", ".join(f"#{i} {direction_words(w, d)} {s}" for i, d, s in v.get("trades", []))
+    return w.t("Protection not confirmed for open trade(s) {names}: the exchange did not answer "
+               "({error}). The stops and loss-cuts already on the exchange keep guarding; the desk "
+               "keeps retrying.", names=names, error=v.get("error", ""))  # fmt: skip
+
+
+def adopted_text(w: Words, tid, v) -> Html:
+    """Render the critical alert for a position the desk did not open (adopted as a trade)."""
+    what = (
+        w.t("it is being closed at market ([risk] orphan_positions = close)")
+        if v.get("closing")
+        else w.t(
+            "protected with a stop at {stop}; /positions shows it",
+            stop=w.price(_dec(v.get("stop"))),
+        )
+    )
+    return w.t("Position {position} ({side} {size} {symbol} at {price}) was on the exchange "
+               "without a desk trade: adopted as trade #{id}, {what}.",
+               position=v.get("position_id"), side=w.t(SIDES.get(v.get("side"), "?")), size=w.number(_dec(v.get("size"))),
+               symbol=v.get("symbol", ""), price=w.price(_dec(v.get("price"))), id=tid,
+               what=what)  # fmt: skip
 
 
 def notices_text(w: Words, heading: Html, notices: Sequence) -> Html:

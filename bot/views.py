@@ -9,6 +9,7 @@ Every function takes the `Words` of the desk's language first; the signal card l
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -143,7 +144,30 @@ def blocked_reason(w: Words, signal) -> Html:
     if reason.startswith("trading is halted"):
         return w.t("trading is halted ({why}); /resume lifts the halt",
                    why=reason[len("trading is halted (") :].split("); /resume")[0])  # fmt: skip
-    return Html(escape(reason)) if reason else w.t("blocked")
+    return refusal_words(w, reason) if reason else w.t("blocked")
+
+
+# issue 14's refusals (English sentences from signaldesk.risk), said in the trader's language
+SYMBOL_HELD = re.compile(r"(\S+) already has open trade (.+) \(at most (\d+) per symbol\)\.?")
+PAUSED = re.compile(r"(\d+) losing trades in a row \(the last closed (.+?)\): new trades are "
+                    r"paused until (.+?)\.?")  # fmt: skip
+OVER_LIMIT = re.compile(r"Position value above the limit: .*together ([\d,]+) JPY against ([\d,]+) "
+                        r"JPY \((\d+)% of equity\)\.?")  # fmt: skip
+
+
+def refusal_words(w: Words, reason: str) -> Html:
+    """Say a risk refusal in the trader's language (issue 14's refusals), else as written."""
+    if found := SYMBOL_HELD.fullmatch(reason):
+        return w.t("{symbol} already has open trade {trades} (at most {n} per symbol)",
+                   symbol=found[1], trades=found[2], n=found[3])  # fmt: skip
+    if found := PAUSED.fullmatch(reason):
+        return w.t("{n} losing trades in a row (the last closed {last}): new trades are paused "
+                   "until {until}", n=found[1], last=found[2], until=found[3])  # fmt: skip
+    if found := OVER_LIMIT.fullmatch(reason):
+        return w.t("position value above the limit: {total} JPY with open trades against {cap} "
+                   "JPY ({share} of equity)", total=found[1], cap=found[2],
+                   share=f"{found[3]}%")  # fmt: skip
+    return Html(escape(reason))
 
 
 def outcome_text(w: Words, signal, detail: Html) -> Html:
@@ -392,6 +416,11 @@ ALERT_KINDS = {
     "loss_limit": N_("loss limit"),
     "trade": N_("trade"),
     "model": N_("model"),
+    "protection": N_("protection"),
+    "api_failures": N_("exchange connection"),
+    "max_drawdown": N_("maximum drawdown"),
+    "loss_streak": N_("losing streak"),
+    "adopted": N_("a position the desk did not open"),
 }
 
 

@@ -518,9 +518,15 @@ def track_drawdown(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
     if not halt(db, reason, now, "risk"):
         return []
     set_value(db, marker, "1", now, "risk")
+    from signaldesk.execution.notices import Notice
+
     text = f"Trading halted: {reason}. Open positions keep their stops; /resume lifts the halt."
-    queue_alert(db, "critical", "max_drawdown", text, now, dedupe_key=f"max_drawdown:{to_db(now)}")
-    return [text]
+    notice = Notice(text, "drawdown_halt", equity=equity, fall=fall, peak=peak,
+                    limit=snapshot.max_drawdown)  # fmt: skip
+    queue_alert(
+        db, "critical", "max_drawdown", notice, now, dedupe_key=f"max_drawdown:{to_db(now)}"
+    )
+    return [notice]
 
 
 def announce_pause(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
@@ -529,9 +535,15 @@ def announce_pause(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
 
     if not snapshot.paused():
         return []
-    text = pause_refusals(snapshot)[0]
-    key = f"loss_streak:{to_db(snapshot.streak.last_loss_at)}"
-    return [text] if queue_alert(db, "warning", "loss_streak", text, now, dedupe_key=key) else []
+    from signaldesk.execution.notices import Notice
+
+    streak = snapshot.streak
+    notice = Notice(pause_refusals(snapshot)[0], "loss_streak_pause", losses=streak.losses,
+                    last_loss_at=streak.last_loss_at, paused_until=streak.paused_until)  # fmt: skip
+    key = f"loss_streak:{to_db(streak.last_loss_at)}"
+    return (
+        [notice] if queue_alert(db, "warning", "loss_streak", notice, now, dedupe_key=key) else []
+    )
 
 
 def halt_on_loss_limits(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:

@@ -34,13 +34,31 @@ EVENTS = {
     "rejected": "warning",
     "filled": "fill",
     "ended": "entry",
-    "withdrawn": "entry",
     "trade_opened": "fill",
     "stop_to_break_even": "stop_move",
     "trade_closed": "exit",
     "trade_cancelled": "entry",
     "moved": "stop_move",
+    "withdrawn": "entry",
+    "trailed": "stop_move",
+    "closed_outside": "warning",
+    "close_followed": "warning",
+    "owner_unclear": "warning",
+    "answer_found": "warning",
+    "never_placed": "warning",
+    "management_back": "warning",
+    # critical alerts: they ring even in quiet hours
+    "adopted": "alert",
+    "unprotected": "alert",
+    "management_halt": "alert",
+    "drawdown_halt": "alert",
+    "loss_streak_pause": "warning",
 }
+# Kinds queued in the outbox where they happen (issue 14's alerts): the bot does not tell them
+# twice.
+QUEUED = frozenset(
+    {"adopted", "unprotected", "management_halt", "drawdown_halt", "loss_streak_pause"}
+)
 
 
 class Notice(str):
@@ -58,7 +76,8 @@ class Notice(str):
 
     @property
     def event(self) -> str:
-        """Return the notification event of this notice (entry, fill, stop_move, exit, warning)."""
+        """Return the notification event of this notice (entry, fill, stop_move, exit, warning,
+        alert)."""
         if self.kind == "filled" and self.values.get("purpose") != "entry":
             return (
                 "stop_move"  # a take-profit or stop fill: the trade's close notice tells the result

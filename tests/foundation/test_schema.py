@@ -211,6 +211,7 @@ EXPECTED_COLUMNS = {
         "sent_via",
         "attempts",
         "last_error",
+        "notice",
     ],
     "_sqlite_migrations": ["id", "migration_set", "name", "applied_at"],
     # issue 17: the people who decide, by name, and each trade's thread in the chat
