@@ -92,7 +92,7 @@ class TapAnswer:
             self.given = True
             self.desk.spawn(self._send(fit_answer(plain(text)), alert))
         elif self.late:
-            chat = self.desk.settings.telegram_chat_id
+            chat = self.desk.chat_id
             self.desk.replies.put(partial(send_text, self.bot, chat, text))
 
     async def _send(self, text: str, alert: bool) -> None:
@@ -182,7 +182,7 @@ async def tell_execution(bot, desk: Desk, signal_id: int, outcome, error) -> Non
 
     if error is not None:
         text = execution_raised_text(desk.words, signal_id, type(error).__name__)
-        desk.replies.put(partial(send_text, bot, desk.settings.telegram_chat_id, text))
+        desk.replies.put(partial(send_text, bot, desk.chat_id, text))
         return
     desk.replies.put(partial(tell, bot, desk, signal_id))
     warnings = [n for n in outcome.notices if getattr(n, "event", None) == "warning"]

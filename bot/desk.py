@@ -119,6 +119,14 @@ class Desk:
         """Return the connection of handlers and jobs (opened on first use; closed by close())."""
         return open_db(self.settings.db_path)
 
+    @property
+    def chat_id(self) -> int:
+        """Return the trader's chat (the bot refuses to start without one: bot.main)."""
+        chat = self.settings.telegram_chat_id
+        if chat is None:
+            raise RuntimeError("telegram_chat_id is not set: there is no trader to tell")
+        return chat
+
     @cached_property
     def words(self) -> Words:
         """Return the words of the desk's language (settings [telegram] language)."""

@@ -285,7 +285,7 @@ async def report_close(bot, desk: Desk, trade_id: int, notices, error) -> None:
     """Tell the trader what closing a trade did in its thread (or that the exchange did not take it)."""
     if error is not None:
         text = close_failed(desk.words, trade_id, f"{type(error).__name__}: {error}")
-        desk.replies.put(partial(send_text, bot, desk.settings.telegram_chat_id, text))
+        desk.replies.put(partial(send_text, bot, desk.chat_id, text))
         return
     desk.replies.put(partial(show_trade, bot, desk, trade_id, ("exit",)))
     await show_notices(bot, desk, [n for n in notices if getattr(n, "event", None) == "warning"])
@@ -501,7 +501,7 @@ async def on_error(update: object, context) -> None:
     desk = desk_of(context)
     try:
         await context.bot.send_message(
-            desk.settings.telegram_chat_id, error_text(desk.words, type(context.error).__name__)
+            desk.chat_id, error_text(desk.words, type(context.error).__name__)
         )
     except Exception:  # the error handler must not raise
         log.exception("could not tell the operator about the error")

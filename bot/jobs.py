@@ -138,7 +138,7 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
     try:
         await send_text(
             bot,
-            desk.settings.telegram_chat_id,
+            desk.chat_id,
             alert_text(desk.words, alert.severity, alert.kind, alert_body(desk.words, alert)),
             disable_notification=notify.quietly(level),
         )
@@ -303,7 +303,7 @@ async def send_daily_report(bot, desk: Desk, day) -> None:
     report, lines, chart, held = await on_desk(desk, gather_report, desk, day, now, snap)
     if level == "off":
         return
-    chat, quiet, settings = desk.settings.telegram_chat_id, notify.quietly(level), desk.settings
+    chat, quiet, settings = desk.chat_id, notify.quietly(level), desk.settings
     text = report_text(w, report, lines, settings.health.live_auc_days, settings.price_note, held)
     await send_text(bot, chat, text, disable_notification=quiet)
     title = chart_title(w, day, CHART_DAYS)
@@ -338,7 +338,7 @@ async def send_weekly_review(bot, desk: Desk, day) -> None:
     if level == "off":
         return
     text = weekly_review_text(desk.words, day, found, week, unchosen)
-    await send_text(bot, desk.settings.telegram_chat_id, text,
+    await send_text(bot, desk.chat_id, text,
                     disable_notification=notify.quietly(level))  # fmt: skip
 
 

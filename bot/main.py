@@ -90,8 +90,13 @@ def build_application(settings, desk: Desk, times: JobTimes | None = None) -> Ap
     app.bot_data["confirmations"] = Confirmations(desk.settings.bot.confirm_seconds)
     add_handlers(app)
     times = times or JobTimes()
-    schedule_jobs(app.job_queue, desk, times)
-    app.job_queue.run_repeating(watch_job, interval=times.watch, first=times.first, name="watch")
+    jobs = app.job_queue
+    if jobs is None:  # python-telegram-bot[job-queue] is a dependency; without it nothing is timed
+        raise RuntimeError(
+            "python-telegram-bot's job queue is missing (install its job-queue extra)"
+        )
+    schedule_jobs(jobs, desk, times)
+    jobs.run_repeating(watch_job, interval=times.watch, first=times.first, name="watch")
     return app
 
 
@@ -229,7 +234,7 @@ def mark_sniffio_absent() -> None:
     import sys
 
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None
+        sys.modules["sniffio"] = None  # type: ignore[assignment]  # None = "import fails"
 
 
 def keep_http_logs_quiet() -> None:

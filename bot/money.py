@@ -162,7 +162,7 @@ def gather_trades(db, desk: Desk, count: int, now):
 async def on_trades(update, context) -> None:
     """Answer /trades [n]."""
     ok, count = await with_count(update, context, "trades", TRADES_DEFAULT, TRADES_MAX)
-    if not ok:
+    if not ok or count is None:  # /trades has a default: count is None only when refused
         return
     desk = desk_of(context)
     trades = await on_desk(desk, gather_trades, desk, count, desk.clock())

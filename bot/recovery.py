@@ -224,7 +224,7 @@ async def report_stop(app, report, error) -> None:
     """Tell the trader what /stop's exchange part did, or that it waits for the exchange (then
     retry)."""
     desk: Desk = app.bot_data["desk"]
-    chat = desk.settings.telegram_chat_id
+    chat = desk.chat_id
     if error is not None:
         text = stop_unreached_text(desk.words, f"{type(error).__name__}: {error}")
         desk.replies.put(partial(send_text, app.bot, chat, text))
@@ -247,6 +247,6 @@ def tell_stop(app, stop_report, flatten: bool) -> None:
     shown = [n for n in stop_report.notices if not str(n).startswith(HALT_NOTICES)]
     loose = [notice_text(w, n) for n in shown if getattr(n, "trade_id", None) is None]
     text = stop_report_text(w, stop_report, flatten, loose)
-    desk.replies.put(partial(send_text, app.bot, desk.settings.telegram_chat_id, text))
+    desk.replies.put(partial(send_text, app.bot, desk.chat_id, text))
     for trade_id in sorted({n.trade_id for n in shown if getattr(n, "trade_id", None)}):
         desk.replies.put(partial(show_trade, app.bot, desk, trade_id, ("exit",)))

@@ -96,7 +96,7 @@ async def announce(bot, desk: Desk, signal, quiet: bool, footer: Html | None = N
     market = await price_now(desk, signal.symbol)
     desk.card_prices[signal.id] = market
     text = card_text(desk.words, signal, signal_context(desk, signal, market=market), footer)
-    return await send_text(bot, desk.settings.telegram_chat_id, text,
+    return await send_text(bot, desk.chat_id, text,
                            reply_markup=decision_keyboard(desk, signal.id),
                            disable_notification=quiet)  # fmt: skip
 
@@ -181,7 +181,7 @@ async def tell_not_traded(bot, desk: Desk, signal, detail: Html) -> bool:
     if lvl == "off":
         return True  # the card's footer says it
     try:
-        await send_text(bot, desk.settings.telegram_chat_id,
+        await send_text(bot, desk.chat_id,
                         outcome_text(desk.words, signal, detail), disable_notification=True,
                         **replying_to(signal.telegram_message_id))  # fmt: skip
     except (BadRequest, Forbidden) as exc:

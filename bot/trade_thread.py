@@ -99,7 +99,7 @@ async def put_status(bot, desk: Desk, seen: Seen, events) -> None:
         await _send_status(bot, desk, seen, text, quiet=notify.quietly(level))
         if shown is not None:  # the older status message gives its button up
             await _drop_button(bot, shown)
-    chat = chat_of(desk)
+    chat = desk.chat_id
     message_id = (
         shown.message_id if shown is not None and level != "on" else desk.last_status[trade.id]
     )
@@ -112,18 +112,10 @@ def never_on_exchange(state) -> bool:
     return state.trade.status == "cancelled" and not any(o.exchange_order_id for o in state.orders)
 
 
-def chat_of(desk: Desk) -> int:
-    """Return the trader's chat (the bot does not start without one)."""
-    chat = desk.settings.telegram_chat_id
-    if chat is None:
-        raise RuntimeError("telegram_chat_id is not set: there is no trader to tell")
-    return chat
-
-
 async def _send_status(bot, desk: Desk, seen: Seen, text: Html, quiet: bool) -> None:
     """Send the status message under the card."""
     trade = seen.state.trade
-    message = await send_text(bot, chat_of(desk), text,
+    message = await send_text(bot, desk.chat_id, text,
                               reply_markup=close_keyboard(desk, trade), disable_notification=quiet,
                               **replying_to(seen.card[1]))  # fmt: skip
     desk.last_status[trade.id] = message.message_id
@@ -152,7 +144,7 @@ async def put_closing(bot, desk: Desk, seen: Seen) -> None:
     trade, thread = seen.state.trade, seen.thread
     if trade.is_active or (thread is not None and thread.closed_told):
         return
-    chat = chat_of(desk)
+    chat = desk.chat_id
     level = notify.level(desk.settings, "exit", desk.clock())
     if trade.status == "closed" and level != "off":
         text = closed_text(desk.words, trade, desk.clock(), seen.state.leverage_fees)

@@ -14,7 +14,7 @@ import html
 import re
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -153,7 +153,8 @@ class Terminal:
     replay time (and writes every call to a transcript, when asked)."""
 
     def __init__(self, clock, quiet: bool, transcript=None):
-        self.clock, self.quiet, self.counts, self.transcript = clock, quiet, {}, transcript
+        self.clock, self.quiet, self.transcript = clock, quiet, transcript
+        self.counts: dict[str, int] = {}
         self.lock = threading.Lock()  # the local Bot API answers on several threads
 
     def __call__(self, method: str, params: dict) -> None:
@@ -306,7 +307,7 @@ def run(args, settings) -> int:
     started = time.perf_counter()
     path = demo_db_path(settings, args.db)
     db = fresh_database(path)
-    clock = ReplayClock(None)
+    clock = ReplayClock(datetime.fromtimestamp(0, UTC))  # the replay sets it before any reading
     transcript = args.transcript.open("w", encoding="utf-8") if args.transcript else None
     terminal = Terminal(clock, args.quiet, transcript)
     api = LocalBotApi(DEMO_TOKEN, DEMO_BOT, on_call=terminal)

@@ -214,8 +214,8 @@ class LocalBotApi:
             result = answer(params)
         except BadRequest as refusal:
             self.refused.append((method, params, str(refusal)))
-            body = {"ok": False, "error_code": 400, "description": str(refusal)}
-            return self._reply(handler, 400, body)
+            refused = {"ok": False, "error_code": 400, "description": str(refusal)}
+            return self._reply(handler, 400, refused)
         self._reply(handler, 200, {"ok": True, "result": result})
 
     def m_getme(self, params):
@@ -366,6 +366,7 @@ def _multipart(content_type: str, body: bytes) -> dict:
     params = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        params[name] = payload if part.get_filename() else payload.decode()
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        params[name] = data if part.get_filename() else data.decode()
     return params

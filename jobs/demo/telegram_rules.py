@@ -57,7 +57,9 @@ def parsed_text(text: str, parse_mode: str | None) -> str:
     parse."""
     if (parse_mode or "").upper() != "HTML":
         return text
-    visible, stack, i = [], [], 0
+    visible: list[str] = []
+    stack: list[str] = []
+    i = 0
     while i < len(text):
         if text[i] == "<":
             i = _tag(text, i, stack)
