@@ -76,7 +76,7 @@ class Scored:
     # The model's top contributions for this row, computed only when a verdict needs explaining.
     explain: Callable[[], list] | None = None
 
-    def to_signal(self, model_version: str, now: datetime, expires: datetime) -> Signal:
+    def to_signal(self, model_version: str, now: datetime, expires: datetime | None) -> Signal:
         """Return the signals row of this verdict (a proposal and an expiry only when PENDING)."""
         p = self.prediction
         return Signal(
