@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -217,11 +218,7 @@ def training_options(args, settings, holdout_from):
     from signaldesk.labels import LabelSpec
     from signaldesk.model.pipeline import TrainingOptions
 
-    extra = {}
-    if getattr(args, "params", None):
-        params, rounds = read_params(args.params)
-        extra = {"params": params, "rounds": rounds}
-    return TrainingOptions(
+    options = TrainingOptions(
         holdout_from=holdout_from,
         label=LabelSpec(settings.strategy.label_horizon_bars, settings.strategy.label_move),
         signals_per_day=settings.strategy.signals_per_day,
@@ -230,8 +227,11 @@ def training_options(args, settings, holdout_from):
         min_train_days=args.min_train_days,
         baseline=getattr(args, "baseline", False),
         draws=getattr(args, "bootstrap", 200),
-        **extra,
     )
+    if getattr(args, "params", None):
+        params, rounds = read_params(args.params)
+        options = replace(options, params=params, rounds=rounds)
+    return options
 
 
 def read_params(path: Path) -> tuple[dict, int]:

@@ -94,14 +94,16 @@ def expire_stale_signals(db, now: datetime) -> list[Signal]:
     """
     expired = []
     for signal in signals.past_window(db, now):  # step 1
+        signal_id = signals.stored_id(signal)
         with writing(db):
             changed = signals.move(  # step 2: compare-and-set; False when someone else won
-                db, signal.id, signals.EXPIRED, approved_by=TIMEOUT_ACTOR, decided_at=now
+                db, signal_id, signals.EXPIRED, approved_by=TIMEOUT_ACTOR, decided_at=now
             )
             if changed:  # step 3: another process may have decided or expired it since we read it
-                record(db, "expired", TIMEOUT_ACTOR, {"signal_id": signal.id}, now)
-        if changed:  # step 4: only what this call moved
-            expired.append(signals.load(db, signal.id))
+                record(db, "expired", TIMEOUT_ACTOR, {"signal_id": signal_id}, now)
+        now_expired = signals.load(db, signal_id) if changed else None
+        if now_expired is not None:  # step 4: only what this call moved
+            expired.append(now_expired)
     return expired
 
 
@@ -178,7 +180,9 @@ def on_grid(signal: Signal, changes: dict[str, Decimal]) -> dict[str, Decimal]:
     from signaldesk.exchange.precision import plan_on_grid
 
     rules = DEFAULT_RULES.get(signal.symbol)
-    return plan_on_grid(signal.direction, changes, rules) if rules else changes
+    if rules is None or signal.direction is None:
+        return changes
+    return plan_on_grid(signal.direction, changes, rules)
 
 
 def _check_sides(signal: Signal) -> None:

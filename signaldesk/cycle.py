@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk import signals
 from signaldesk.candles import Candle, find_gaps, load_candles, save_candles
@@ -18,6 +19,9 @@ from signaldesk.exchange.tradingday import kline_date, trading_day
 from signaldesk.rules import Candidate, Check, Context, evaluate, status_of
 from signaldesk.signals import FILTERED, LOGGED, PENDING, Signal
 from signaldesk.storage import writing
+
+if TYPE_CHECKING:
+    from signaldesk.model.inference import Prediction
 
 log = logging.getLogger("signaldesk.cycle")
 STEP = timedelta(minutes=15)
@@ -64,7 +68,7 @@ class Scored:
     previous: Candle | None
     last: Candle | None
     features: dict = field(default_factory=dict)
-    prediction: object | None = None
+    prediction: Prediction | None = None
     checks: list[Check] = field(default_factory=list)
     status: str = FILTERED
     atr: Decimal | None = None
@@ -72,7 +76,7 @@ class Scored:
     # The model's top contributions for this row, computed only when a verdict needs explaining.
     explain: Callable[[], list] | None = None
 
-    def to_signal(self, model_version: str, now: datetime, expires: datetime) -> Signal:
+    def to_signal(self, model_version: str, now: datetime, expires: datetime | None) -> Signal:
         """Return the signals row of this verdict (a proposal and an expiry only when PENDING)."""
         p = self.prediction
         return Signal(
@@ -277,11 +281,13 @@ def propose_trade(scored: Scored, market: Market, settings) -> None:
     from signaldesk.sizing import size_for_risk, trade_levels
 
     book, rules = market.books[scored.symbol], market.rules[scored.symbol]
+    assert scored.prediction is not None, "judge proposes only for a scored prediction"
     direction = scored.prediction.direction
-    entry = passive_price(
-        entry_side(direction), book, rules.tick_size
-    )  # what execution will post, on the tick grid
+    # what execution will post, on the tick grid
+    entry = passive_price(entry_side(direction), book, rules.tick_size)
     try:
+        if entry is None or scored.atr is None:
+            raise ValueError(f"no {scored.symbol} price or ATR to plan the trade from")
         levels = trade_levels(direction, entry, scored.atr, rules.tick_size, settings.risk)
         sizing = size_for_risk(market.equity_jpy, levels, rules, settings.risk, market.room_jpy)
         refusal = sizing.refusal
@@ -367,7 +373,7 @@ def moment_rules(snapshot, settings, calendar, now: datetime) -> dict:
 
     warning = news_calendar_problem(settings, calendar, now)
     return dict(
-        paused=(pause_refusals(replace(snapshot, at=now)) or [None])[0],
+        paused=next(iter(pause_refusals(replace(snapshot, at=now))), None),
         news_warning=warning,
         news_blocks=bool(warning) and news_filters(settings),
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def run_checks(named: Sequence[tuple[str, CheckFn]], secrets: Sequence[str] = ()
 
 def skipped(names: Sequence[str], why: str) -> list[tuple[str, CheckFn]]:
     """Return checks that only report SKIP with the reason."""
-    return [(name, lambda name=name: Check(name, SKIP, why)) for name in names]
+    return [(name, partial(Check, name, SKIP, why)) for name in names]
 
 
 def failed(checks: Sequence[Check]) -> bool:
@@ -728,7 +729,7 @@ def gmo_private_check(gmo, settings) -> Check:
             f"{'GMO_API_SECRET' if key else 'GMO_API_KEY'} is empty while the other is set",
             "set both GMO_API_KEY and GMO_API_SECRET in .env",
         )
-    verified = []
+    verified: list[str] = []
     for label, read in private_reads(gmo, settings.strategy.symbols):
         try:
             read()

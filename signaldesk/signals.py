@@ -200,6 +200,13 @@ def read_columns(
     ).fetchall()
 
 
+def stored_id(signal: Signal) -> int:
+    """Return the id of a signal read from the database; raise ValueError for one never saved."""
+    if signal.id is None:
+        raise ValueError(f"{signal.symbol} signal at {signal.created_at} was never saved: no id")
+    return signal.id
+
+
 def load(db: Database, signal_id: int) -> Signal | None:
     """Return one signal, or None when there is no such id."""
     found = select(db, "id = ?", [signal_id])

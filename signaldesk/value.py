@@ -194,7 +194,8 @@ def reviews(db: Database, settings: Settings, now: datetime) -> list[Review]:
 def unchosen_list(db: Database, start: datetime, end: datetime, limit: int = 20) -> list[tuple]:
     """Return (signal, would-have) of rejected, expired, filtered and blocked signals in a window,
     newest first."""
-    from signaldesk.wouldhave import UNCHOSEN, load_outcomes, stored_id
+    from signaldesk.signals import stored_id
+    from signaldesk.wouldhave import UNCHOSEN, load_outcomes
 
     marks = ",".join("?" * len(UNCHOSEN))
     found = signals.select(

@@ -30,7 +30,16 @@ from typing import TYPE_CHECKING
 from signaldesk import signals
 from signaldesk.clock import to_db
 from signaldesk.columns import decimal_or_none, decimal_text, time_or_none
-from signaldesk.signals import APPROVED, BLOCKED, EXPIRED, FILTERED, PENDING, REJECTED, Signal
+from signaldesk.signals import (
+    APPROVED,
+    BLOCKED,
+    EXPIRED,
+    FILTERED,
+    PENDING,
+    REJECTED,
+    Signal,
+    stored_id,
+)
 from signaldesk.storage import writing
 
 if TYPE_CHECKING:
@@ -189,13 +198,6 @@ def run_until_done(
         now += STEP
         feed.advance_to(now)
         manage_trades(db, exchange, settings, now)
-
-
-def stored_id(signal: Signal) -> int:
-    """Return the id of a signal read from the database; raise ValueError for one never saved."""
-    if signal.id is None:
-        raise ValueError(f"{signal.symbol} signal at {signal.created_at} was never saved: no id")
-    return signal.id
 
 
 def read_outcome(db: Database, original: Signal, copy_id: int) -> WouldHave:

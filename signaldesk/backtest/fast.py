@@ -162,9 +162,7 @@ def judged_rows(
         judge(scored, market, settings)
         if scored.status == PENDING:
             return None
-        # no expiry: these rows are not PENDING (cycle.Scored.to_signal types `expires` as a
-        # datetime though it ignores it for them; cycle.py is outside this change)
-        rows.append(scored.to_signal(model.version, now, None))  # type: ignore[arg-type]
+        rows.append(scored.to_signal(model.version, now, None))  # no expiry: not PENDING
     return rows
 
 

@@ -27,6 +27,8 @@ REPLAY_SPREAD_BPS = Decimal(
 class MarketFeed(Protocol):
     """Where a paper exchange gets prices and the time; it never offers anything after `now()`."""
 
+    step: timedelta  # the length of one bar of `price_bars`
+
     def now(self) -> datetime:
         """Return the feed's present moment (aware UTC)."""
 
@@ -90,7 +92,8 @@ class LiveFeed:
 
     def price_bars(self, symbol: str, since: datetime) -> list[Candle]:
         """Return closed klines opening at or after `since` (one request per trading day spanned)."""
-        now, day, bars = self.now(), trading_day(since), []
+        now, day = self.now(), trading_day(since)
+        bars: list[Candle] = []
         while day <= trading_day(now):
             rows = self.market.klines(symbol, self.interval, f"{day:%Y%m%d}")
             bars.extend(c for c in rows if c.open_time >= since and c.open_time + self.step <= now)

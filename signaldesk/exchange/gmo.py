@@ -59,6 +59,11 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.U
 ORDER_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 
 
+def failure_of(state: RetryCallState) -> BaseException | None:
+    """Return the exception of the attempt tenacity is about to retry."""
+    return state.outcome.exception() if state.outcome is not None else None
+
+
 def order_timeout(client: httpx.Timeout) -> httpx.Timeout:
     """Return the timeout of an order POST: ORDER_TIMEOUT, or the client's own where that is shorter."""
 
@@ -134,10 +139,15 @@ class GmoExchange:
         self.limits.for_request(private, method).acquire()
         url = (self.private_url if private else self.public_url) + path
         creates = method == "POST" and path in ORDER_CREATING
-        extra = {"timeout": order_timeout(self.http.timeout)} if creates else {}
+        timeout = order_timeout(self.http.timeout) if creates else self.http.timeout
         try:
             response = self.http.request(
-                method, url, params=params, content=payload or None, headers=headers, **extra
+                method,
+                url,
+                params=params,
+                content=payload or None,
+                headers=headers,
+                timeout=timeout,
             )
         except httpx.HTTPError as exc:
             raise self._transport_error(endpoint, method, path, exc) from exc
@@ -181,7 +191,7 @@ class GmoExchange:
         retrying = Retrying(
             stop=stop_after_attempt(self.read_attempts),
             retry=retry_if_exception_type(TemporaryError),
-            wait=lambda state: backoff_seconds(state.attempt_number, state.outcome.exception()),
+            wait=lambda state: backoff_seconds(state.attempt_number, failure_of(state)),
             sleep=self.sleep,
             before_sleep=self._count_retry,
             reraise=True,
@@ -191,9 +201,7 @@ class GmoExchange:
     def _count_retry(self, state: RetryCallState) -> None:
         """Count and log one retry."""
         self.read_retries += 1
-        log.warning(
-            "retrying after %s (attempt %d)", state.outcome.exception(), state.attempt_number
-        )
+        log.warning("retrying after %s (attempt %d)", failure_of(state), state.attempt_number)
 
     def _write(self, path: str, body: dict) -> Any:
         """POST once; never retried."""

@@ -726,7 +726,10 @@ class PaperExchange:
             request.losscut_price,
         )
         book = self.feed.order_book(request.symbol)
-        if request.execution_type == STOP and stop_triggers_now(request.side, request.price, book):
+        stop = (
+            request.price if request.execution_type == STOP else None
+        )  # shape checked: STOPs price
+        if stop is not None and stop_triggers_now(request.side, stop, book):
             raise OrderRejected(
                 f"{request.symbol}: stop {request.price} would trigger at once",
                 reason="stop_would_trigger",
@@ -870,7 +873,7 @@ class PaperExchange:
     ) -> int:
         """Insert a close order and let it arrive at the book."""
         book = self.feed.order_book(symbol)
-        if execution_type == STOP and stop_triggers_now(side, price, book):
+        if execution_type == STOP and price is not None and stop_triggers_now(side, price, book):
             raise OrderRejected(
                 f"{symbol}: stop {price} would trigger at once",
                 reason="stop_would_trigger",

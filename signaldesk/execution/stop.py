@@ -12,9 +12,16 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from signaldesk.exchange.errors import ExchangeError
 from signaldesk.execution.manage import DESK_LOCK, manage_trade, resolve_unresolved
 from signaldesk.execution.orders import cancel
-from signaldesk.execution.records import active_trades, load_trade, trade_orders, update_trade
+from signaldesk.execution.records import (
+    active_trades,
+    load_order,
+    load_trade,
+    trade_orders,
+    update_trade,
+)
 from signaldesk.state import halt
 
 log = logging.getLogger("signaldesk.execution")
@@ -61,11 +68,22 @@ def emergency_stop(db, exchange, settings, now: datetime, by: str, flatten: bool
 
 
 def _cancel_entries(db, exchange, trade_id: int, now: datetime) -> list[str]:
-    """Cancel the working entry orders of a trade (protection stays)."""
+    """Cancel the working entry orders of a trade (protection stays).
+
+    A cancel that did not reach the exchange (maintenance, a rate limit, a lost connection) leaves
+    the entry resting and able to fill: raise, so the /stop stays owed and is retried, and the
+    trader hears it is not done rather than "Cancelled orders: none".
+    """
     notices: list[str] = []
     for row in trade_orders(db, trade_id):
         if row.purpose == "entry" and row.is_working and not row.is_cancelling:
             notices += cancel(db, exchange, row, now, "/stop")
+            after = load_order(db, row.id)
+            if after.is_working and not after.is_cancelling:
+                raise ExchangeError(
+                    f"the cancel of entry order #{row.id} of trade #{trade_id} did not reach "
+                    "the exchange; the order still rests"
+                )
     return notices
 
 

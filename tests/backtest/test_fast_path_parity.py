@@ -9,8 +9,8 @@ stamps (when a candle was stored, when a migration ran) may differ.
 
 The spans hold every way a trade ends (take-profit 2 after take-profit 1, a stop before and after
 take-profit 1 moved it to break-even, the time stop before and after take-profit 1, an entry that
-never filled), rejected and blocked verdicts, and a risk halt (the maximum drawdown) lifted by the
-morning; a third replay switches models mid-span (the walk-forward case) and has a
+never filled), rejected and blocked verdicts, a risk halt (the maximum drawdown) lifted by the
+morning, and loss-streak pauses that end while the desk is idle; a third replay switches models mid-span (the walk-forward case) and has a
 liquidation spike to filter on.
 """
 
@@ -57,7 +57,13 @@ EXIT_KINDS = {
 }
 
 
-def settings_for(daily: str = "0.03", weekly: str = "0.07", drawdown: str = "0.20"):
+def settings_for(
+    daily: str = "0.03",
+    weekly: str = "0.07",
+    drawdown: str = "0.20",
+    losses: int = 5,
+    pause: int = 24,
+):
     """Return the desk's settings with thresholds that fire on these candles, 8 trades a day.
 
     0.57 on either side (the default model's operating point is about 0.60) fires often enough that these
@@ -69,6 +75,8 @@ def settings_for(daily: str = "0.03", weekly: str = "0.07", drawdown: str = "0.2
         daily_loss_limit=Decimal(daily),
         weekly_loss_limit=Decimal(weekly),
         max_drawdown=Decimal(drawdown),
+        max_consecutive_losses=losses,
+        loss_cooldown_hours=pause,
         max_trades_per_day=8,
     )
     return dataclasses.replace(settings, risk=risk)
@@ -128,6 +136,16 @@ def assert_same_replay(fast, every) -> None:
     assert every_result.meta["steps"] == {"whole": every_result.meta["cycles"]}
 
 
+def paused_rows(out: Path) -> int:
+    """Return how many of the replay's rows were filtered by a loss-streak pause."""
+    db = sqlite3.connect(out / "backtest.sqlite3")
+    try:
+        query = "SELECT COUNT(*) FROM signals WHERE reasons LIKE '%losing trades in a row%'"
+        return db.execute(query).fetchone()[0]
+    finally:
+        db.close()
+
+
 def trade_kinds(out: Path) -> set[tuple]:
     """Return how the replay's trades ended: (status, exit reason, take-profit 1 done)."""
     db = sqlite3.connect(out / "backtest.sqlite3")
@@ -151,14 +169,17 @@ def test_fast_path_equals_every_step_over_every_exit_kind_and_a_halt(tmp_path):
         datetime(2025, 5, 20, tzinfo=UTC),
         datetime(2025, 6, 3, tzinfo=UTC),
         # a drawdown halt at 0.3 % from the equity peak: with one trade per symbol and every new
-        # trade's risk checked against the budget left, these loss limits are no longer used up here
-        settings_for(daily="0.002", weekly="0.004", drawdown="0.003"),
+        # trade's risk checked against the budget left, these loss limits are no longer used up here;
+        # 2-hour pauses after 2 losses in a row, which end on quiet steps (mutation-checked: a quiet
+        # step that keeps the pause of the last read market fails the signals table)
+        settings_for(daily="0.002", weekly="0.004", drawdown="0.003", losses=2, pause=2),
         ApprovalPolicy(0.8, 3),
     )
     assert_same_replay(*exits)
     assert_same_replay(*halts)
     assert trade_kinds(exits[1][1]) | trade_kinds(halts[1][1]) >= EXIT_KINDS
     assert halts[1][0].meta["loss_limit_resumes"] >= 1, "the halts replay must lift a risk halt"
+    assert paused_rows(halts[1][1]) > 0, "the halts replay must pause after a losing streak"
     verdicts = halts[1][0].verdicts | exits[1][0].verdicts
     assert {"REJECTED", "BLOCKED", "EXECUTED", "FILTERED"} <= set(verdicts)
 

@@ -14,6 +14,7 @@ from execution_harness import CrashAfterPost, CrashingExchange
 
 from signaldesk import signals
 from signaldesk.clock import utc_now
+from signaldesk.exchange.errors import ExchangeError
 from signaldesk.exchange.factory import build_gmo
 from signaldesk.execution import (
     close_trade,
@@ -262,3 +263,20 @@ def test_reconcile_reports_what_the_desk_did_not_do(db, fake, live):
     assert (row["status"], row["exit_reason"]) == ("closed", "manual")
     assert Decimal(row["remaining_size"]) == 0
     assert any("closed on the exchange (not by the desk" in n for n in notices)
+
+
+@pytest.mark.parametrize("fault", ["maintenance", "http429", "reset_before"])
+def test_a_stop_whose_entry_cancel_never_arrived_is_not_reported_done(db, fake, live, fault):
+    settings, exchange = live
+    sign = 1
+    quote(fake, sign, 0)
+    now = utc_now()
+    outcome = execute_signal(db, exchange, settings, signal(db, "LONG", now), now)
+    assert outcome.status == "EXECUTED"
+    fake.fail_next("/v1/cancelOrder", fault)
+    with pytest.raises(ExchangeError, match="did not reach the exchange"):
+        emergency_stop(db, exchange, settings, now, "tester", flatten=False)
+    assert [o["status"] for o in fake.open_orders(SYMBOL)] == ["ORDERED"]  # still resting
+    report = emergency_stop(db, exchange, settings, now, "tester", flatten=False)  # the retry
+    assert report.cancelled_orders and not report.halted_now
+    assert [o["status"] for o in fake.open_orders(SYMBOL)] in ([], ["CANCELLING"])  # async cancel
