@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.views import confirm_buttons
+from signaldesk.i18n import Words
+
 BUTTON = re.compile(r"^(confirm|cancel):([0-9a-f]{8})$", re.ASCII)
 
 
@@ -67,13 +70,14 @@ class Confirmations:
             del self._open[key]
 
 
-def confirm_keyboard(request: Confirmation) -> InlineKeyboardMarkup:
-    """Return the Confirm / Cancel buttons of one request."""
+def confirm_keyboard(request: Confirmation, words: Words) -> InlineKeyboardMarkup:
+    """Return the Confirm / Cancel buttons of one request, labelled in the desk's language."""
+    confirm, cancel = confirm_buttons(words)
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Confirm", callback_data=f"confirm:{request.key}"),
-                InlineKeyboardButton("Cancel", callback_data=f"cancel:{request.key}"),
+                InlineKeyboardButton(confirm, callback_data=f"confirm:{request.key}"),
+                InlineKeyboardButton(cancel, callback_data=f"cancel:{request.key}"),
             ]
         ]
     )

@@ -10,7 +10,6 @@ Telegram holds up the next update.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import re
 from dataclasses import dataclass
@@ -28,9 +27,10 @@ from bot.views import (
     foreign_button_text,
     refusal_text,
 )
-from signaldesk import signals
+from signaldesk import people, signals
 from signaldesk.approvals import decide
 from signaldesk.execution import execute_signal
+from signaldesk.i18n import plain_text
 
 log = logging.getLogger("bot.decisions")
 ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # str.isdigit() also takes ², ① and full-width digits
@@ -45,16 +45,22 @@ class BadInput(ValueError):
     was wrong."""
 
 
-def parse_id(command: str, raw: str | None) -> int:
+def parse_id(w, command: str, raw: str | None) -> int:
     """Return the id in `raw` (1-18 ASCII digits); raise BadInput saying what was wrong."""
     if raw is None or not ID.fullmatch(raw):
-        raise BadInput(bad_id_text(command, raw or ""))
+        raise BadInput(bad_id_text(w, command, raw or ""))
     return int(raw)
 
 
-def plain(text: str) -> str:
-    """Return HTML text as plain text (a tap's answer is shown without markup)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
+plain = plain_text  # a tap's answer is shown without markup
+
+
+async def remember_person(desk: Desk, user) -> None:
+    """Store how the person who tapped or typed is called, when it changed (cards show the name)."""
+    known = (user.first_name, user.username)
+    if desk.names.get(user.id) != known:
+        await on_desk(desk, people.remember, user.id, user.first_name, user.username, desk.clock())
+        desk.names[user.id] = known
 
 
 def fit_answer(text: str) -> str:
@@ -77,7 +83,7 @@ class TapAnswer:
         """Give the holding answer at the deadline."""
         if not self.given:
             self.given = self.late = True
-            self.desk.spawn(self._send(WORKING_ON_IT, False))
+            self.desk.spawn(self._send(self.desk.words.plain(WORKING_ON_IT), False))
 
     def give(self, text: str, alert: bool = False) -> None:
         """Give the answer (HTML); after the deadline it goes to the chat instead."""
@@ -86,7 +92,7 @@ class TapAnswer:
             self.given = True
             self.desk.spawn(self._send(fit_answer(plain(text)), alert))
         elif self.late:
-            chat = self.desk.settings.telegram_chat_id
+            chat = self.desk.chat_id
             self.desk.replies.put(partial(send_text, self.bot, chat, text))
 
     async def _send(self, text: str, alert: bool) -> None:
@@ -114,19 +120,19 @@ async def settle(desk: Desk, verdict: str, signal_id: int, by: str, card=None) -
     then calls `follow_up` (card, order, outcome), so the trader reads the answer before the
     outcome.
     """
-    now = desk.clock()
+    now, w = desk.clock(), desk.words
     where = (card.chat.id, card.message_id) if card is not None else None
-    refused, signal = await on_desk(desk, decide_on_card, signal_id, verdict, by, now, where)
+    refused, signal, name = await on_desk(desk, decide_on_card, signal_id, verdict, by, now, where)
     if refused == "foreign":
-        return Settled(foreign_button_text(signal_id))
+        return Settled(foreign_button_text(w, signal_id))
     if refused:
-        return Settled(refusal_text(signal_id, signal, now))
-    return Settled(decided_answer(signal), signal_id, signal.status)
+        return Settled(refusal_text(w, signal_id, signal, name))
+    return Settled(decided_answer(w, signal), signal_id, signal.status)
 
 
 def decide_on_card(db, signal_id: int, verdict: str, by: str, now, card: tuple | None):
     """Decide in one worker-thread call; return (None | "refused" | "foreign", the signal as it now
-    is).
+    is, the name of whoever decided it).
 
     A signal that is already decided (or unknown) is refused from one read, without a write: a burst
     of repeated taps costs no write lock (decide() audits the attempts that get as far as the
@@ -135,11 +141,12 @@ def decide_on_card(db, signal_id: int, verdict: str, by: str, now, card: tuple |
     signal = signals.load(db, signal_id)
     if signal is not None and card is not None:
         if card != (signal.telegram_chat_id, signal.telegram_message_id):
-            return "foreign", signal
+            return "foreign", signal, ""
     if signal is None or signal.status != signals.PENDING:
-        return "refused", signal
+        return "refused", signal, people.name_of(db, signal.approved_by if signal else None)
     decision = decide(db, signal_id, verdict, by, now, None, True)
-    return (None if decision.changed else "refused"), decision.signal
+    name = people.name_of(db, decision.signal.approved_by if decision.signal else None)
+    return (None if decision.changed else "refused"), decision.signal, name
 
 
 def follow_up(bot, desk: Desk, settled: Settled) -> None:
@@ -169,16 +176,15 @@ def execute_now(db, exchange, settings, signal_id: int, clock):
 
 
 async def tell_execution(bot, desk: Desk, signal_id: int, outcome, error) -> None:
-    """Queue the outcome of an execution for the trader (card, notice); a crash inside it is said
+    """Queue the outcome of an execution for the trader (card, thread); a crash inside it is said
     plainly."""
+    from bot.trade_thread import show_notices
+
     if error is not None:
-        text = execution_raised_text(signal_id, type(error).__name__)
-        desk.replies.put(partial(send_text, bot, desk.settings.telegram_chat_id, text))
+        text = execution_raised_text(desk.words, signal_id, type(error).__name__)
+        desk.replies.put(partial(send_text, bot, desk.chat_id, text))
         return
-    desk.replies.put(partial(tell, bot, desk, signal_id, outcome_detail(outcome)))
-
-
-def outcome_detail(outcome) -> str:
-    """Render an execution outcome (status, trade, reason, notices) as plain lines."""
-    head = outcome.status + (f" trade #{outcome.trade_id}" if outcome.trade_id else "")
-    return "\n".join([head, *(p for p in (outcome.reason, *outcome.notices) if p)])
+    desk.replies.put(partial(tell, bot, desk, signal_id))
+    warnings = [n for n in outcome.notices if getattr(n, "event", None) == "warning"]
+    if warnings:
+        await show_notices(bot, desk, warnings)

@@ -29,6 +29,7 @@ from signaldesk.exchange.errors import (
     RateLimited,
     TemporaryError,
 )
+from signaldesk.i18n import Words, words
 from signaldesk.settings import Settings
 from signaldesk.storage import open_db
 
@@ -117,6 +118,34 @@ class Desk:
     def records(self) -> Database:
         """Return the connection of handlers and jobs (opened on first use; closed by close())."""
         return open_db(self.settings.db_path)
+
+    @property
+    def chat_id(self) -> int:
+        """Return the trader's chat (the bot refuses to start without one: bot.main)."""
+        chat = self.settings.telegram_chat_id
+        if chat is None:
+            raise RuntimeError("telegram_chat_id is not set: there is no trader to tell")
+        return chat
+
+    @cached_property
+    def words(self) -> Words:
+        """Return the words of the desk's language (settings [telegram] language)."""
+        return words(self.settings.telegram.language)
+
+    @cached_property
+    def card_prices(self) -> dict:
+        """Return the price each card showed when posted (kept while the bot runs)."""
+        return {}
+
+    @cached_property
+    def last_status(self) -> dict[int, int]:
+        """Return the message id of the status message each trade was last sent."""
+        return {}
+
+    @cached_property
+    def names(self) -> dict[int, tuple]:
+        """Return the names of people as last stored (saves a write when nothing changed)."""
+        return {}
 
     @cached_property
     def watched(self) -> WatchedExchange:

@@ -1,5 +1,5 @@
 """Command and button handlers: decide, modify, stop/resume, close, status, positions, pending,
-report, help.
+report, settings, logs, version, configuration, help.
 
 Handlers record what changed and queue the rest: exchange work on the desk's lane, messages on its
 reply queue. Every tap is answered in a `finally`; every bad input gets a specific answer and
@@ -8,25 +8,38 @@ changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from html import escape
 
 from telegram import Update
 from telegram.error import BadRequest, NetworkError
 
 from bot.confirm import BUTTON as CONFIRM_BUTTON
 from bot.confirm import Confirmations, confirm_keyboard
-from bot.decisions import VERDICT_OF, BadInput, Settled, TapAnswer, follow_up, parse_id, settle
+from bot.decisions import (
+    VERDICT_OF,
+    BadInput,
+    Settled,
+    TapAnswer,
+    follow_up,
+    parse_id,
+    remember_person,
+    settle,
+)
 from bot.desk import Desk, desk_of, on_desk, on_exchange, on_fresh_connection
 from bot.jobs import send_daily_report
 from bot.recovery import finish_pending_stop, forgive_stop, owe_stop, report_stop
+from bot.report_view import protection_lines
 from bot.send import refresh_announcement, send_text
+from bot.settings_view import config_text, logs_text, settings_text, version_text
+from bot.trade_thread import show_notices, show_trade
 from bot.views import (
     CONFIRM_WORDS,
+    LOGS_USAGE,
     NOT_HALTED,
     RESUMED,
     STOP_USAGE,
@@ -35,31 +48,32 @@ from bot.views import (
     bad_button_text,
     close_failed,
     close_prompt,
-    close_title,
     error_text,
     exchange_line,
     flatten_prompt,
     halted_text,
     help_text,
+    model_line,
     modified_text,
     modify_refusal,
     not_open_text,
-    notices_text,
     pending_text,
     positions_text,
     refusal_text,
     report_usage,
     status_text,
 )
-from signaldesk import signals
+from signaldesk import people, signals
 from signaldesk.approvals import ModificationError, modify, parse_modification
 from signaldesk.audit import record
 from signaldesk.clock import jst_day_start
 from signaldesk.execution import close_trade
 from signaldesk.execution.records import active_trades, load_trade
-from signaldesk.model.registry import status_line
+from signaldesk.i18n import Html
+from signaldesk.logs import recent_problems
+from signaldesk.model.registry import active_folder, active_name, describe
 from signaldesk.report import open_trades, previous_day
-from signaldesk.risk import pnl_events, protection_lines, risk_snapshot, trades_since
+from signaldesk.risk import pnl_events, risk_snapshot, trades_since
 from signaldesk.runs import last_success
 from signaldesk.state import halt, last_beat, resume, trading_state
 
@@ -70,6 +84,8 @@ ID_COMMAND = re.compile(
     r"^/(approve|reject|modify|close)(?:_([^\s@]*))?(?:@(\w+))?(?:\s+(.*))?$", re.S | re.I
 )
 BUTTON = re.compile(r"^(approve|reject):(.*)$", re.S)
+CLOSE_BUTTON = re.compile(r"^close:(.*)$", re.S)
+LOG_PROCESSES = ("bot", "cycle", "listener")
 STATUS_EXCHANGE_WAIT = (
     1.0  # seconds /status waits for fresh exchange figures before showing what it knows
 )
@@ -98,7 +114,8 @@ async def on_button(update: Update, context) -> None:
     """Handle an Approve / Reject tap: decide, answer the tap at once; the card and the order
     follow."""
     query, desk = update.callback_query, desk_of(context)
-    answer, settled = TapAnswer(query, desk, context.bot), Settled(bad_button_text(query.data))
+    w = desk.words
+    answer, settled = TapAnswer(query, desk, context.bot), Settled(bad_button_text(w, query.data))
     try:
         # Matched again here: PTB hands a tap without data to the first pattern handler
         # (matches=[True]).
@@ -106,8 +123,9 @@ async def on_button(update: Update, context) -> None:
         if match is None:
             return
         action, raw = match.groups()
+        await remember_person(desk, update.effective_user)
         settled = await settle(
-            desk, VERDICT_OF[action], parse_id(action, raw), actor(update), card=query.message
+            desk, VERDICT_OF[action], parse_id(w, action, raw), actor(update), card=query.message
         )
     except BadInput as exc:
         settled = Settled(str(exc))
@@ -119,9 +137,9 @@ async def on_button(update: Update, context) -> None:
 async def on_unknown_button(update: Update, context) -> None:
     """Answer a tap whose data this bot does not know or that carries none (clients can send
     anything)."""
-    query = update.callback_query
-    answer = TapAnswer(query, desk_of(context), context.bot)
-    answer.give(bad_button_text(query.data), alert=True)
+    query, desk = update.callback_query, desk_of(context)
+    answer = TapAnswer(query, desk, context.bot)
+    answer.give(bad_button_text(desk.words, query.data), alert=True)
 
 
 async def on_id_command(update: Update, context) -> None:
@@ -129,13 +147,13 @@ async def on_id_command(update: Update, context) -> None:
     action, raw_id, to, rest = context.matches[0].groups()
     if to and to.lower() != (context.bot.username or "").lower():
         return  # addressed to another bot in a group
-    action = action.lower()
+    action, desk = action.lower(), desk_of(context)
     try:
-        item_id = parse_id(action, raw_id)
+        item_id = parse_id(desk.words, action, raw_id)
     except BadInput as exc:
         reply(update, context, str(exc))
         return
-    desk = desk_of(context)
+    await remember_person(desk, update.effective_user)
     if action == "modify":
         reply(
             update, context, await modify_signal(context, desk, item_id, rest or "", actor(update))
@@ -151,16 +169,18 @@ async def on_id_command(update: Update, context) -> None:
 async def modify_signal(context, desk: Desk, signal_id: int, text: str, by: str) -> str:
     """Apply /modify_<id> changes within the risk rules and re-render the still-pending card; return
     the answer."""
-    now = desk.clock()
+    now, w = desk.clock(), desk.words
     try:
         changes = parse_modification(text)
         decision = await on_desk(desk, modify, signal_id, changes, by, now)
     except ModificationError as exc:
-        return modify_refusal(signal_id, str(exc))
+        return modify_refusal(w, signal_id, str(exc))
     if not decision.changed:
-        return refusal_text(signal_id, decision.signal, now)
+        signal = decision.signal
+        name = await on_desk(desk, people.name_of, signal.approved_by if signal else None)
+        return refusal_text(w, signal_id, signal, name)
     desk.replies.put(partial(refresh_announcement, context.bot, desk, decision.signal))
-    return modified_text(decision.signal)
+    return modified_text(w, decision.signal)
 
 
 # ---- stop, resume, close -------------------------------------------------------------------------
@@ -169,11 +189,11 @@ async def modify_signal(context, desk: Desk, signal_id: int, text: str, by: str)
 async def on_stop(update: Update, context) -> None:
     """Emergency stop: halt at once, then cancel resting entries on the lane; /stop flatten asks to
     confirm closing."""
-    args = [a.lower() for a in context.args]
+    args, desk = [a.lower() for a in context.args], desk_of(context)
     if args not in ([], ["flatten"]):
-        reply(update, context, STOP_USAGE)
+        reply(update, context, desk.words.t(STOP_USAGE))
         return
-    desk, by, flatten = desk_of(context), actor(update), bool(args)
+    by, flatten, w = actor(update), bool(args), desk.words
     now = desk.clock()
     reason = f"/stop by {by}" + (" (flatten)" if flatten else "")
     halted_now = await on_fresh_connection(desk, halt, reason, now, by)
@@ -181,16 +201,12 @@ async def on_stop(update: Update, context) -> None:
     await on_desk(
         desk, record, "stop_command", by, {"flatten": flatten, "halted_now": halted_now}, now
     )
-    reply(update, context, halted_text(halted_now, flatten))
+    reply(update, context, halted_text(w, halted_now, flatten))
     queue_stop(context.application)
     if flatten:
         trades = await on_desk(desk, active_trades, desk.settings.mode)
-        await ask(
-            update,
-            context,
-            "flatten",
-            flatten_prompt(len(trades), desk.settings.bot.confirm_seconds),
-        )
+        prompt = flatten_prompt(w, len(trades), desk.settings.bot.confirm_seconds)
+        await ask(update, context, "flatten", prompt)
 
 
 def queue_stop(app) -> None:
@@ -205,20 +221,18 @@ async def ask_close(update: Update, context, desk: Desk, trade_id: int) -> None:
     """Ask to confirm closing one open trade at market."""
     trade = await on_desk(desk, load_trade, trade_id)
     if trade is None or not trade.is_active:
-        reply(update, context, not_open_text(trade_id))
+        reply(update, context, not_open_text(desk.words, trade_id))
         return
-    await ask(
-        update, context, "close", close_prompt(trade, desk.settings.bot.confirm_seconds), trade_id
-    )
+    prompt = close_prompt(desk.words, trade, desk.settings.bot.confirm_seconds)
+    await ask(update, context, "close", prompt, trade_id)
 
 
 async def ask(update: Update, context, action: str, text: str, trade_id: int | None = None) -> None:
     """Open a confirm request and post its Confirm / Cancel buttons (sent at once: the buttons need
     the id)."""
     request = confirmations(context).ask(action, actor(update), trade_id)
-    message = await send_text(
-        context.bot, update.effective_chat.id, text, reply_markup=confirm_keyboard(request)
-    )
+    keyboard = confirm_keyboard(request, desk_of(context).words)
+    message = await send_text(context.bot, update.effective_chat.id, text, reply_markup=keyboard)
     request.message_id = message.message_id
 
 
@@ -226,17 +240,18 @@ async def on_confirm_button(update: Update, context) -> None:
     """Handle Confirm / Cancel: act once, only from its own message and in time; answer the tap in
     any case."""
     query, desk = update.callback_query, desk_of(context)
-    answer, text, request = TapAnswer(query, desk, context.bot), CONFIRM_WORDS["expired"], None
+    w = desk.words
+    answer, text, request = TapAnswer(query, desk, context.bot), w.t(CONFIRM_WORDS["expired"]), None
     # (the answer is given in the finally below, also when the data turns out to be no confirm
     # button)
     try:
         match = CONFIRM_BUTTON.match(query.data or "")
         if match is None:  # see on_button: a tap without data reaches pattern handlers too
-            text = bad_button_text(query.data)
+            text = bad_button_text(w, query.data)
             return
         message_id = query.message.message_id if query.message else None
         outcome, request = confirmations(context).take(match.group(2), match.group(1), message_id)
-        text = CONFIRM_WORDS[outcome]
+        text = w.t(CONFIRM_WORDS[outcome])
         if request is not None:
             await carry_out(update, context, desk, request, outcome)
     finally:
@@ -267,11 +282,30 @@ async def carry_out(update: Update, context, desk: Desk, request, outcome: str) 
 
 
 async def report_close(bot, desk: Desk, trade_id: int, notices, error) -> None:
-    """Tell the trader what closing a trade did (or that the exchange did not take it)."""
+    """Tell the trader what closing a trade did in its thread (or that the exchange did not take it)."""
     if error is not None:
-        notices = [close_failed(trade_id, f"{type(error).__name__}: {error}")]
-    text = notices_text(close_title(trade_id), notices)
-    desk.replies.put(partial(send_text, bot, desk.settings.telegram_chat_id, text))
+        text = close_failed(desk.words, trade_id, f"{type(error).__name__}: {error}")
+        desk.replies.put(partial(send_text, bot, desk.chat_id, text))
+        return
+    desk.replies.put(partial(show_trade, bot, desk, trade_id, ("exit",)))
+    await show_notices(bot, desk, [n for n in notices if getattr(n, "event", None) == "warning"])
+
+
+async def on_close_button(update: Update, context) -> None:
+    """Handle the Close button of a trade's status message: ask to confirm, like /close_<id>."""
+    query, desk = update.callback_query, desk_of(context)
+    answer, text = TapAnswer(query, desk, context.bot), bad_button_text(desk.words, query.data)
+    try:
+        match = CLOSE_BUTTON.match(query.data or "")
+        if match is None:
+            return
+        trade_id = parse_id(desk.words, "close", match.group(1))
+        await ask_close(update, context, desk, trade_id)
+        text = desk.words.t("Confirm below to close trade #{id}.", id=trade_id)
+    except BadInput as exc:
+        text = str(exc)
+    finally:
+        answer.give(text)
 
 
 async def on_resume(update: Update, context) -> None:
@@ -279,7 +313,7 @@ async def on_resume(update: Update, context) -> None:
     desk = desk_of(context)
     await on_desk(desk, forgive_stop, desk.clock(), actor(update))
     changed = await on_desk(desk, resume, desk.clock(), actor(update))
-    reply(update, context, RESUMED if changed else NOT_HALTED)
+    reply(update, context, desk.words.t(RESUMED if changed else NOT_HALTED))
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -297,11 +331,19 @@ def status_records(db, desk: Desk, now) -> dict:
         last_cycle_at=last_success(db, "cycle"),
         listener_beat_at=last_beat(db, "listener"),
         now=now,
-        model_line=status_line(db, desk.settings, now),
+        model_line=model_status(db, desk, now),
         open_positions=len(active_trades(db, mode)),
         pnl_day_jpy=sum((e.amount for e in today), Decimal(0)),
         trades_today=trades_since(db, mode, jst_day_start(now)),
     )
+
+
+def model_status(db, desk: Desk, now) -> str:
+    """Return the active model's line for /status and /version."""
+    folder = active_folder(db, desk.settings)
+    info = describe(folder)
+    name = active_name(db, desk.settings)
+    return model_line(desk.words, info, name, desk.settings.model_pinned, now)
 
 
 async def gather_status(desk: Desk, now) -> StatusView:
@@ -310,7 +352,7 @@ async def gather_status(desk: Desk, now) -> StatusView:
     known = await on_desk(desk, status_records, desk, now)
     unknown = dict(equity_jpy=None, unrealised_jpy=None, budget_day_left_jpy=None,
                    budget_week_left_jpy=None, budget_month_left_jpy=None)  # fmt: skip
-    lines: list[str] = []  # the protections' state needs the exchange's equity
+    lines: list[Html] = []  # the protections' state needs the exchange's equity
     try:
         if desk.lane.busy_since is not None:  # an order in flight: do not wait behind it
             raise TimeoutError("the exchange lane is busy")
@@ -324,29 +366,30 @@ async def gather_status(desk: Desk, now) -> StatusView:
                        budget_day_left_jpy=s.budget_day_left_jpy,
                        budget_week_left_jpy=s.budget_week_left_jpy,
                        budget_month_left_jpy=s.budget_month_left_jpy)  # fmt: skip
-        lines = [escape(line) for line in protection_lines(s, desk.settings.risk)]
-    lines.append(exchange_line(desk.view, desk.lane.busy_since, now))
-    return StatusView(**known, **unknown, note="\n".join(lines))
+        lines = protection_lines(desk.words, s, desk.settings.risk)
+    lines.append(exchange_line(desk.words, desk.view, desk.lane.busy_since, now))
+    return StatusView(**known, **unknown, note=Html("\n".join(lines)))
 
 
 async def on_status(update: Update, context) -> None:
     """Show mode, halt, equity, P/L, risk budget, last cycle, listener health and whether the
     exchange answers."""
     desk = desk_of(context)
-    reply(update, context, status_text(await gather_status(desk, desk.clock())))
+    reply(update, context, status_text(desk.words, await gather_status(desk, desk.clock())))
 
 
 async def on_positions(update: Update, context) -> None:
     """List open trades."""
     desk = desk_of(context)
-    reply(update, context, positions_text(await on_desk(desk, open_trades)))
+    trades = await on_desk(desk, open_trades)
+    reply(update, context, positions_text(desk.words, trades, desk.clock()))
 
 
 async def on_pending(update: Update, context) -> None:
     """List signals waiting for a decision."""
     desk = desk_of(context)
     now = desk.clock()
-    reply(update, context, pending_text(await on_desk(desk, signals.pending, now), now))
+    reply(update, context, pending_text(desk.words, await on_desk(desk, signals.pending, now), now))
 
 
 async def on_report(update: Update, context) -> None:
@@ -358,14 +401,87 @@ async def on_report(update: Update, context) -> None:
     except ValueError:
         day = None
     if len(context.args) > 1 or day is None or day > latest:
-        reply(update, context, report_usage(latest))
+        reply(update, context, report_usage(desk.words, latest))
         return
     desk.replies.put(partial(send_daily_report, context.bot, desk, day))
 
 
 async def on_help(update: Update, context) -> None:
     """List the commands."""
-    reply(update, context, help_text())
+    reply(update, context, help_text(desk_of(context).words))
+
+
+async def on_settings(update: Update, context) -> None:
+    """Show the language, the active and quiet hours and how each kind of message arrives."""
+    desk = desk_of(context)
+    reply(update, context, settings_text(desk.words, desk.settings))
+
+
+async def on_show_config(update: Update, context) -> None:
+    """Show the configuration in force (secrets only as set / not set)."""
+    desk = desk_of(context)
+    name = await on_desk(desk, active_name, desk.settings)
+    reply(update, context, config_text(desk.words, desk.settings, name))
+
+
+async def on_version(update: Update, context) -> None:
+    """Show the desk's version, the libraries that talk to Telegram, the mode and the model."""
+    desk = desk_of(context)
+    line = await on_desk(desk, model_status, desk, desk.clock())
+    reply(update, context, version_text(desk.words, versions(), desk.settings.mode, line))
+
+
+def versions() -> dict:
+    """Return the versions /version shows (the commit when the desk runs from a git checkout)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from signaldesk.settings import PROJECT_ROOT
+
+    found = {"python": platform.python_version(), "commit": git_commit(PROJECT_ROOT)}
+    for key, package in (("signaldesk", "signaldesk"), ("telegram", "python-telegram-bot")):
+        try:
+            found[key] = version(package)
+        except PackageNotFoundError:
+            found[key] = "?"
+    return found
+
+
+def git_commit(root) -> str:
+    """Return the short commit of a git checkout, read from .git (no git process), or '?'."""
+    git = root / ".git"
+    try:
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            git = root / git.read_text().split(":", 1)[1].strip()
+        head = (git / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            ref = head[5:]
+            common = git / "commondir"
+            base = (git / common.read_text().strip()).resolve() if common.is_file() else git
+            for place in (git / ref, base / ref):
+                if place.is_file():
+                    return place.read_text().strip()[:10]
+            packed = (base / "packed-refs").read_text().splitlines()
+            return next(line[:10] for line in packed if line.endswith(" " + ref))
+        return head[:10]
+    except (OSError, IndexError, StopIteration):
+        return "?"
+
+
+async def on_logs(update: Update, context) -> None:
+    """Show the last warnings and errors (/logs [n], 1-50; default 10)."""
+    desk = desk_of(context)
+    args = context.args
+    if len(args) > 1 or (args and not (args[0].isascii() and args[0].isdigit()
+                                       and 1 <= int(args[0]) <= 50)):  # fmt: skip
+        reply(update, context, desk.words.t(LOGS_USAGE))
+        return
+    n = int(args[0]) if args else 10
+    settings = desk.settings
+    lines = await asyncio.to_thread(
+        recent_problems, settings.log_dir, LOG_PROCESSES, n, settings.secrets()
+    )
+    reply(update, context, logs_text(desk.words, lines, desk.clock()))
 
 
 async def on_unknown_command(update: Update, context) -> None:
@@ -373,7 +489,7 @@ async def on_unknown_command(update: Update, context) -> None:
     command = update.effective_message.text.split()[0]
     if "@" in command and command.split("@", 1)[1].lower() != (context.bot.username or "").lower():
         return
-    reply(update, context, UNKNOWN_COMMAND)
+    reply(update, context, desk_of(context).words.t(UNKNOWN_COMMAND))
 
 
 async def on_error(update: object, context) -> None:
@@ -385,7 +501,7 @@ async def on_error(update: object, context) -> None:
     desk = desk_of(context)
     try:
         await context.bot.send_message(
-            desk.settings.telegram_chat_id, error_text(type(context.error).__name__)
+            desk.chat_id, error_text(desk.words, type(context.error).__name__)
         )
     except Exception:  # the error handler must not raise
         log.exception("could not tell the operator about the error")

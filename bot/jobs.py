@@ -8,19 +8,23 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from functools import partial
-from html import escape
 
 from telegram.error import BadRequest, TelegramError
 
+from bot import notify
 from bot.charts import equity_chart_png
 from bot.desk import Desk, desk_of, on_desk, on_exchange
 from bot.money_views import weekly_review_text
+from bot.report_view import chart_title, protection_lines, report_text, risk_lines
 from bot.send import announce, send_text, tell
-from bot.views import alert_text, jst, report_text, yen
+from bot.trade_thread import show_notices
+from bot.trade_view import alert_body
+from bot.views import alert_text, deadman_text, held_footer
 from signaldesk import signals
 from signaldesk.approvals import expire_stale_signals
 from signaldesk.clock import to_db
 from signaldesk.execution import manage_trades
+from signaldesk.i18n import plain_text, words
 from signaldesk.outbox import mark_failed, mark_sent, queue_alert, unsent
 from signaldesk.report import (
     chart_data,
@@ -29,7 +33,7 @@ from signaldesk.report import (
     previous_day,
     save_daily_summary,
 )
-from signaldesk.risk import protection_lines, risk_snapshot
+from signaldesk.risk import risk_snapshot
 from signaldesk.runs import last_success
 from signaldesk.state import beat, last_beat, trading_state
 
@@ -73,13 +77,21 @@ def schedule_jobs(job_queue, desk: Desk, times: JobTimes) -> None:
 
 
 async def announce_job(context) -> None:
-    """Post each new pending signal once (claimed by compare-and-set; a failed send is released for the next round)."""
+    """Post each new pending signal once (claimed by compare-and-set; a failed send is released for
+    the next round); outside the active hours hold it, or post it silently (a setting)."""
     desk = desk_of(context)
     for signal in await on_desk(desk, signals.unannounced, desk.clock()):
-        if not await on_desk(desk, signals.claim_announcement, signal.id, desk.clock()):
+        now, footer = desk.clock(), None
+        quiet = notify.quietly(notify.level(desk.settings, "signal", now))
+        if not notify.in_active_hours(desk.settings, now):
+            if desk.settings.telegram.outside_active_hours == "hold":
+                await on_desk(desk, signals.hold, signal.id, now, hold_note(desk))
+                continue
+            quiet, footer = True, held_footer(desk.words, desk.settings.telegram.active_hours)
+        if not await on_desk(desk, signals.claim_announcement, signal.id, now):
             continue
         try:
-            message = await announce(context.bot, desk, signal)
+            message = await announce(context.bot, desk, signal, quiet, footer)
         except TelegramError as exc:
             log.warning("could not announce signal #%s (will retry): %s", signal.id, exc)
             await on_desk(desk, signals.release_announcement, signal.id)
@@ -87,6 +99,11 @@ async def announce_job(context) -> None:
         await on_desk(
             desk, signals.record_announcement, signal.id, message.chat_id, message.message_id
         )
+
+
+def hold_note(desk: Desk) -> str:
+    """Return the decision note of a held signal."""
+    return f"held: outside the active hours {desk.settings.telegram.active_hours} JST"
 
 
 async def sweep_job(context) -> None:
@@ -105,14 +122,25 @@ async def alerts_job(context) -> None:
             return
 
 
+def alert_level(desk: Desk, severity: str) -> str:
+    """Return how an alert goes out: critical ones always ring; the rest follow [notify] warning."""
+    event = "alert" if severity == "critical" else "warning"
+    return notify.level(desk.settings, event, desk.clock())
+
+
 async def deliver_alert(bot, desk: Desk, alert) -> bool:
-    """Send one alert (critical and info loudly, warnings silently); return False when it should be retried later."""
+    """Send one alert (critical always with sound; others as [notify] warning says); return False
+    when it should be retried later."""
+    level = alert_level(desk, alert.severity)
+    if level == "off":
+        await on_desk(desk, mark_sent, alert.id, desk.clock(), "off")
+        return True
     try:
         await send_text(
             bot,
-            desk.settings.telegram_chat_id,
-            alert_text(alert.severity, alert.kind, alert.text),
-            disable_notification=alert.severity == "warning",
+            desk.chat_id,
+            alert_text(desk.words, alert.severity, alert.kind, alert_body(desk.words, alert)),
+            disable_notification=notify.quietly(level),
         )
     except (
         BadRequest
@@ -129,30 +157,18 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
     return True
 
 
-def queue_deadman_alerts(db, health, started_at: datetime, now: datetime) -> list[str]:
+def queue_deadman_alerts(db, health, started_at: datetime, now: datetime, w=None) -> list[str]:
     """Queue an alert (once per silence) when no cycle succeeded or the listener did not beat for too long."""
     queued = []
     checks = (
-        (
-            "cycle",
-            last_success(db, "cycle"),
-            health.cycle_dead_minutes,
-            "critical",
-            "no cycle has succeeded",
-        ),
-        (
-            "listener",
-            last_beat(db, "listener"),
-            health.listener_dead_minutes,
-            "warning",
-            "the liquidation listener has not beaten",
-        ),
+        ("cycle", last_success(db, "cycle"), health.cycle_dead_minutes, "critical"),
+        ("listener", last_beat(db, "listener"), health.listener_dead_minutes, "warning"),
     )
-    for name, last, minutes, severity, words in checks:
+    for name, last, minutes, severity in checks:
         reference = max(last, started_at) if last else started_at
         if now - reference <= timedelta(minutes=minutes):
             continue
-        text = f"Dead-man check: {words} since {jst(last)} (limit {minutes} min)."
+        text = plain_text(deadman_text(w or words("en"), name, last, minutes))
         if queue_alert(
             db, severity, f"{name}_dead", text, now, dedupe_key=f"{name}_dead:{to_db(reference)}"
         ):
@@ -171,6 +187,7 @@ async def health_job(context) -> None:
         desk.settings.health,
         context.application.bot_data["started_at"],
         now,
+        desk.words,
     )
 
 
@@ -179,7 +196,7 @@ def start_protection(app) -> None:
     start-up repair, not at the next interval) and, on the live exchange, follow GMO's private stream
     so a fill wakes management within a second."""
     desk: Desk = app.bot_data["desk"]
-    queue_management(desk)
+    queue_management(desk, app.bot)
     tokens = desk.exchange if hasattr(desk.exchange, "ws_token") else None
     if tokens is None or not desk.settings.urls.gmo_ws_private:
         return
@@ -190,7 +207,7 @@ def start_protection(app) -> None:
     def on_event(event) -> None:
         """Wake management from the stream's thread (nothing to wake once the bot has stopped)."""
         if not loop.is_closed():
-            loop.call_soon_threadsafe(wake_management, desk, event.channel)
+            loop.call_soon_threadsafe(wake_management, desk, app.bot, event.channel)
 
     stream = PrivateStream(tokens, desk.settings.urls.gmo_ws_private, on_event)
     app.bot_data["private_stream"] = stream
@@ -204,32 +221,34 @@ def stop_protection(app) -> None:
         stream.close()
 
 
-def wake_management(desk: Desk, why: str) -> None:
+def wake_management(desk: Desk, bot, why: str) -> None:
     """Run a management step now; wakes while one is already waiting on the lane are folded into it."""
-    if queue_management(desk) is not None:
+    if queue_management(desk, bot) is not None:
         log.debug("management woken by %s", why)
 
 
-def queue_management(desk: Desk):
-    """Queue one management step on the exchange lane (key "manage": never two waiting); return its
-    future, or None when one is already waiting or the lane has stopped."""
+def queue_management(desk: Desk, bot):
+    """Queue one management step on the exchange lane (key "manage": never two waiting); its notices
+    are threaded under their trades by `bot`. Return its future, or None when one is already waiting
+    or the lane has stopped."""
     now = desk.clock()
     return desk.lane.submit(
         manage_trades,
         desk.settings,
         now,
-        then=partial(queue_trade_notices, desk, now),
+        then=partial(queue_trade_notices, bot, desk, now),
         key="manage",
     )
 
 
 async def manage_job(context) -> None:
-    """Queue one management step on the exchange lane; its notices go to the outbox."""
-    queue_management(desk_of(context))
+    """Queue one management step on the exchange lane; its notices go under their trades."""
+    queue_management(desk_of(context), context.bot)
 
 
-async def queue_trade_notices(desk: Desk, now: datetime, notices, error) -> None:
-    """Put a management step's notices in the outbox, so a network loss loses none."""
+async def queue_trade_notices(bot, desk: Desk, now: datetime, notices, error) -> None:
+    """Thread a management step's notices under their trades (the rows are the truth: a lost
+    message is redrawn by the watch job); notices about no trade go to the outbox."""
     if (
         error is not None
     ):  # one bad round must not stop trade management; tell the person once an hour
@@ -238,8 +257,7 @@ async def queue_trade_notices(desk: Desk, now: datetime, notices, error) -> None
         text = f"{type(error).__name__}: {error}"
         await on_desk(desk, queue_alert, "warning", "manage_trades", text, now, key)
         return
-    for notice in notices:
-        await on_desk(desk, queue_alert, "info", "trade", notice, now)
+    await show_notices(bot, desk, notices)
 
 
 REPORT_EXCHANGE_WAIT = 30.0  # seconds the report waits for the lane's account figures
@@ -257,22 +275,13 @@ def gather_report(db, desk: Desk, day, now: datetime, snap):
     settings = desk.settings
     simulate_due(db, settings, now)
     report = daily_report(db, day, settings)
-    state = trading_state(db)
-    risk = f"HALTED ({state.reason})" if state.halted else "RUNNING"
-    budget = (
-        "budget left: unknown (the exchange could not be seen)"
-        if snap is None
-        else f"budget left: day {yen(snap.budget_day_left_jpy)} · week "
-        f"{yen(snap.budget_week_left_jpy)} · month {yen(snap.budget_month_left_jpy)}"
-    )
+    lines = risk_lines(desk.words, trading_state(db), snap)
     save_daily_summary(db, report, now)
-    end = day_bounds(day, settings.report.tz)[1]
-    protections = [] if snap is None else protection_lines(snap, settings.risk)
-    return (
-        report,
-        [f"Risk state now: {risk} · {budget}", *protections],
-        chart_data(db, settings.mode, end, CHART_DAYS),
-    )
+    start, end = day_bounds(day, settings.report.tz)
+    held = signals.held(db, start, end)
+    if snap is not None:
+        lines += protection_lines(desk.words, snap, settings.risk)
+    return report, lines, chart_data(db, settings.mode, end, CHART_DAYS), held
 
 
 async def account_snapshot(desk: Desk, now: datetime, timeout: float):
@@ -287,17 +296,19 @@ async def account_snapshot(desk: Desk, now: datetime, timeout: float):
 
 
 async def send_daily_report(bot, desk: Desk, day) -> None:
-    """Send one day's report text and its equity chart."""
-    now = desk.clock()
+    """Send one day's report text and its equity chart (as [notify] report says)."""
+    now, w = desk.clock(), desk.words
+    level = notify.level(desk.settings, "report", now)
     snap = await account_snapshot(desk, now, REPORT_EXCHANGE_WAIT)
-    report, risk_lines, chart = await on_desk(desk, gather_report, desk, day, now, snap)
-    chat = desk.settings.telegram_chat_id
-    settings = desk.settings
-    text = report_text(report, risk_lines, settings.health.live_auc_days, settings.price_note)
-    await send_text(bot, chat, text)
-    title = f"Equity to the end of {day.isoformat()} (JST), last {CHART_DAYS} days"
-    png = await asyncio.to_thread(equity_chart_png, chart, title)
-    await bot.send_photo(chat, png, caption=escape(title))
+    report, lines, chart, held = await on_desk(desk, gather_report, desk, day, now, snap)
+    if level == "off":
+        return
+    chat, quiet, settings = desk.chat_id, notify.quietly(level), desk.settings
+    text = report_text(w, report, lines, settings.health.live_auc_days, settings.price_note, held)
+    await send_text(bot, chat, text, disable_notification=quiet)
+    title = chart_title(w, day, CHART_DAYS)
+    png = await asyncio.to_thread(equity_chart_png, chart, plain_text(title), w)
+    await bot.send_photo(chat, png, caption=title, disable_notification=True)
 
 
 async def morning_job(context) -> None:
@@ -322,9 +333,13 @@ def gather_weekly_review(db, desk: Desk, day, now: datetime):
 
 async def send_weekly_review(bot, desk: Desk, day) -> None:
     """Send the weekly review of the 7 days to the end of `day` (the design's Monday review)."""
+    level = notify.level(desk.settings, "report", desk.clock())
     week, found, unchosen = await on_desk(desk, gather_weekly_review, desk, day, desk.clock())
-    text = weekly_review_text(day, found, week, unchosen)
-    await send_text(bot, desk.settings.telegram_chat_id, text)
+    if level == "off":
+        return
+    text = weekly_review_text(desk.words, day, found, week, unchosen)
+    await send_text(bot, desk.chat_id, text,
+                    disable_notification=notify.quietly(level))  # fmt: skip
 
 
 async def send_morning(bot, desk: Desk, day) -> None:

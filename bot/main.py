@@ -33,6 +33,8 @@ from bot.money import MONEY_COMMANDS
 from bot.polling import poll_updates
 from bot.recovery import start_repair, watch_job
 from bot.views import BOT_COMMANDS
+from signaldesk.i18n import words
+from signaldesk.settings import LANGUAGES
 from signaldesk.state import beat
 
 log = logging.getLogger("bot.main")
@@ -45,6 +47,10 @@ COMMAND_HANDLERS = {
     **MONEY_COMMANDS,
     "stop": handlers.on_stop,
     "resume": handlers.on_resume,
+    "settings": handlers.on_settings,
+    "logs": handlers.on_logs,
+    "version": handlers.on_version,
+    "show_config": handlers.on_show_config,
     "help": handlers.on_help,
 }
 
@@ -84,8 +90,13 @@ def build_application(settings, desk: Desk, times: JobTimes | None = None) -> Ap
     app.bot_data["confirmations"] = Confirmations(desk.settings.bot.confirm_seconds)
     add_handlers(app)
     times = times or JobTimes()
-    schedule_jobs(app.job_queue, desk, times)
-    app.job_queue.run_repeating(watch_job, interval=times.watch, first=times.first, name="watch")
+    jobs = app.job_queue
+    if jobs is None:  # python-telegram-bot[job-queue] is a dependency; without it nothing is timed
+        raise RuntimeError(
+            "python-telegram-bot's job queue is missing (install its job-queue extra)"
+        )
+    schedule_jobs(jobs, desk, times)
+    jobs.run_repeating(watch_job, interval=times.watch, first=times.first, name="watch")
     return app
 
 
@@ -96,6 +107,7 @@ def add_handlers(app: Application) -> None:
     app.add_handler(TypeHandler(Update, gate), group=-1)
     app.add_handler(CallbackQueryHandler(handlers.on_button, pattern=handlers.BUTTON))
     app.add_handler(CallbackQueryHandler(handlers.on_confirm_button, pattern=CONFIRM_BUTTON))
+    app.add_handler(CallbackQueryHandler(handlers.on_close_button, pattern=handlers.CLOSE_BUTTON))
     app.add_handler(CallbackQueryHandler(handlers.on_unknown_button))
     for name, callback in COMMAND_HANDLERS.items():
         app.add_handler(CommandHandler(name, callback, filters=new_messages))
@@ -117,10 +129,24 @@ async def start_desk(app: Application) -> None:
     desk: Desk = app.bot_data["desk"]
     desk.lane.start()
     start_protection(app)  # protection first: the first management step, then the repair behind it
-    await app.bot.set_my_commands(list(BOT_COMMANDS))
+    await register_commands(app.bot, desk.settings.telegram.language)
     await on_desk(desk, beat, "bot", desk.clock())
     desk.replies.start()
     await start_repair(app)
+
+
+def command_menu(lang: str) -> list[tuple[str, str]]:
+    """Return the command menu (name, description) in one language."""
+    w = words(lang)
+    return [(name, w.plain(text)) for name, text in BOT_COMMANDS]
+
+
+async def register_commands(bot, language: str) -> None:
+    """Register the command menu for Japanese and English clients, and the desk's language for
+    everyone else."""
+    for lang in LANGUAGES:
+        await bot.set_my_commands(command_menu(lang), language_code=lang)
+    await bot.set_my_commands(command_menu(language))
 
 
 async def stop_desk(app: Application) -> None:
@@ -208,7 +234,7 @@ def mark_sniffio_absent() -> None:
     import sys
 
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None
+        sys.modules["sniffio"] = None  # type: ignore[assignment]  # None = "import fails"
 
 
 def keep_http_logs_quiet() -> None:

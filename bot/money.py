@@ -18,6 +18,7 @@ from bot.money_views import (
     trades_text,
 )
 from bot.send import send_text
+from signaldesk.i18n import Html, Words
 
 PERIOD_DEFAULTS = {"daily": ("day", 7, 90), "weekly": ("week", 8, 52), "monthly": ("month", 6, 24)}
 TRADES_DEFAULT, TRADES_MAX = 10, 50
@@ -34,7 +35,7 @@ def count_argument(args: list[str], default: int | None, maximum: int) -> int | 
     return int(args[0])
 
 
-async def answer(update, context, text: str) -> None:
+async def answer(update, context, text: Html) -> None:
     """Reply in the chat the command came from."""
     await send_text(context.bot, update.effective_chat.id, text)
 
@@ -47,13 +48,11 @@ async def with_count(
     try:
         return True, count_argument(context.args, default, maximum)
     except ValueError:
-        shown = "all time" if default is None else f"default {default}"
-        await answer(
-            update,
-            context,
-            f"Usage: /{command} or /{command} N, N a whole number 1 to {maximum} ({shown}). "
-            "Nothing changed.",
-        )
+        w = desk_of(context).words
+        shown = w.t("all time") if default is None else w.t("default {n}", n=default)
+        await answer(update, context, w.t("Usage: /{command} or /{command} N, N a whole number 1 "
+                                          "to {maximum} ({shown}). Nothing changed.",
+                                          command=command, maximum=maximum, shown=shown))  # fmt: skip
         return False, None
 
 
@@ -71,7 +70,7 @@ async def on_profit(update, context) -> None:
         return
     desk = desk_of(context)
     result = await on_desk(desk, gather_profit, desk, days, desk.clock())
-    await answer(update, context, profit_text(result, days))
+    await answer(update, context, profit_text(desk.words, result, days))
 
 
 def gather_balance(db, desk: Desk, now) -> BalanceView:
@@ -99,9 +98,8 @@ def gather_balance(db, desk: Desk, now) -> BalanceView:
 async def on_balance(update, context) -> None:
     """Answer /balance."""
     desk = desk_of(context)
-    await answer(
-        update, context, balance_text(await on_desk(desk, gather_balance, desk, desk.clock()))
-    )
+    view = await on_desk(desk, gather_balance, desk, desk.clock())
+    await answer(update, context, balance_text(desk.words, view))
 
 
 def gather_periods(db, desk: Desk, unit: str, count: int, now):
@@ -119,7 +117,7 @@ async def on_periods(update, context, command: str) -> None:
         return
     desk = desk_of(context)
     rows = await on_desk(desk, gather_periods, desk, unit, count, desk.clock())
-    await answer(update, context, periods_text(rows, unit))
+    await answer(update, context, periods_text(desk.words, rows, unit))
 
 
 async def on_daily(update, context) -> None:
@@ -146,15 +144,12 @@ def gather_performance(db, desk: Desk, now):
 
 async def on_performance(update, context) -> None:
     """Answer /performance."""
-    if context.args:
-        await answer(update, context, "Usage: /performance (no arguments). Nothing changed.")
-        return
     desk = desk_of(context)
-    await answer(
-        update,
-        context,
-        performance_text(await on_desk(desk, gather_performance, desk, desk.clock())),
-    )
+    if context.args:
+        await answer(update, context, no_arguments(desk.words, "performance"))
+        return
+    rows = await on_desk(desk, gather_performance, desk, desk.clock())
+    await answer(update, context, performance_text(desk.words, rows))
 
 
 def gather_trades(db, desk: Desk, count: int, now):
@@ -167,11 +162,11 @@ def gather_trades(db, desk: Desk, count: int, now):
 async def on_trades(update, context) -> None:
     """Answer /trades [n]."""
     ok, count = await with_count(update, context, "trades", TRADES_DEFAULT, TRADES_MAX)
-    if not ok:
+    if not ok or count is None:  # /trades has a default: count is None only when refused
         return
     desk = desk_of(context)
     trades = await on_desk(desk, gather_trades, desk, count, desk.clock())
-    await answer(update, context, trades_text(trades, count))
+    await answer(update, context, trades_text(desk.words, trades, count))
 
 
 def gather_stats(db, desk: Desk, now):
@@ -186,11 +181,17 @@ def gather_stats(db, desk: Desk, now):
 
 async def on_stats(update, context) -> None:
     """Answer /stats."""
-    if context.args:
-        await answer(update, context, "Usage: /stats (no arguments). Nothing changed.")
-        return
     desk = desk_of(context)
-    await answer(update, context, stats_text(await on_desk(desk, gather_stats, desk, desk.clock())))
+    if context.args:
+        await answer(update, context, no_arguments(desk.words, "stats"))
+        return
+    reviews = await on_desk(desk, gather_stats, desk, desk.clock())
+    await answer(update, context, stats_text(desk.words, reviews))
+
+
+def no_arguments(w: Words, command: str) -> Html:
+    """Return the usage of a command that takes no arguments."""
+    return w.t("Usage: /{command} (no arguments). Nothing changed.", command=command)
 
 
 MONEY_COMMANDS = {

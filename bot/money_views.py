@@ -1,6 +1,6 @@
 """Message text of the money commands (/profit, /balance, /daily, /weekly, /monthly, /performance,
-/trades, /stats) and the weekly review: HTML, escaped, one money format (signaldesk.money), samples
-always given."""
+/trades, /stats) and the weekly review, in the trader's language: HTML, escaped, one money format
+(signaldesk.money through `Words`), samples always given."""
 
 from __future__ import annotations
 
@@ -8,51 +8,63 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from html import escape
 
-from bot.views import (
-    duration,
+from bot.card_view import price_note_text
+from bot.report_view import (
     fees_text,
     hit_rate_text,
-    jst,
-    pnl,
     profit_factor_text,
     sample,
     sharpe_text,
     trade_line,
     win_rate_text,
 )
-from signaldesk.clock import JST
-from signaldesk.money import exit_words, yen
+from bot.trade_view import exit_words
+from bot.views import direction_words, status_words
+from signaldesk.i18n import N_, Html, Words
 
-UNIT_TITLES = {"day": "Daily", "week": "Weekly (from Monday)", "month": "Monthly"}
-WINDOW_TITLES = {7: "Last 7 days", 30: "Last 30 days", None: "Since the first signal"}
+UNIT_TITLES = {
+    "day": N_("<b>Daily P/L, the last {n}</b> (JST; newest first)"),
+    "week": N_("<b>Weekly P/L (from Monday), the last {n}</b> (JST; newest first)"),
+    "month": N_("<b>Monthly P/L, the last {n}</b> (JST; newest first)"),
+}
+WINDOW_TITLES = {7: N_("Last 7 days"), 30: N_("Last 30 days"), None: N_("Since the first signal")}
 LIST_LIMIT = 10
 
 
-def profit_text(p, days: int | None) -> str:
+def profit_text(w: Words, p, days: int | None) -> Html:
     """Render /profit: realised P/L after fees over a span, with the trades it comes from."""
-    span = f"the last {sample(days, 'day')}" if days else "all time"
+    span = w.tn("the last {n} day", "the last {n} days", days) if days else w.t("all time")
     if not p.stats.trades and not p.money.fees_jpy:
-        return f"<b>Profit, {span}</b>\nNo closed trades and no fees since {jst(p.since)}."
-    hold = duration(p.average_hold) if p.average_hold else "n/a"
+        return w.t("<b>Profit, {span}</b>\nNo closed trades and no fees since {since}.", span=span,
+                   since=w.when(p.since))  # fmt: skip
+    hold = w.duration(p.average_hold) if p.average_hold else w.t("n/a")
     best = max(p.trades, key=lambda t: t.pnl_jpy, default=None)
     lines = [
-        f"<b>Profit, {span}</b> (since {jst(p.since)})",
-        f"P/L {pnl(p.money.net_jpy)} after {fees_text(p.money)}",
-        f"Closed {sample(p.stats.trades)}: won {p.stats.winners}, lost {p.stats.losers} · "
-        f"average hold {hold}",
-        f"{win_rate_text(p.stats).capitalize()} · {profit_factor_text(p.stats)} · max drawdown "
-        f"{yen(p.stats.max_drawdown_jpy)} · {sharpe_text(p.stats)}",
-    ]
+        w.t("<b>Profit, {span}</b> (since {since})", span=span, since=w.when(p.since)),
+        w.t("P/L {pnl} after {fees}", pnl=w.yen(p.money.net_jpy, signed=True),
+            fees=fees_text(w, p.money)),
+        w.t("Closed {sample}: won {won}, lost {lost} · average hold {hold}",
+            sample=sample(w, p.stats.trades), won=p.stats.winners, lost=p.stats.losers, hold=hold),
+        w.t("{win} · {pf} · max drawdown {dd} · {sharpe}", win=capitalized(win_rate_text(w, p.stats)),
+            pf=profit_factor_text(w, p.stats), dd=w.yen(p.stats.max_drawdown_jpy),
+            sharpe=sharpe_text(w, p.stats)),
+    ]  # fmt: skip
     if best is not None:
-        lines.append(
-            f"Best trade #{best.id} {escape(best.symbol)} {best.direction} {pnl(best.pnl_jpy)}"
-        )
+        lines.append(w.t("Best trade #{id} {symbol} {direction} {pnl}", id=best.id,
+                         symbol=best.symbol, direction=direction_words(w, best.direction),
+                         pnl=w.yen(best.pnl_jpy, signed=True)))  # fmt: skip
     if p.deposit is not None and not days:
         share = p.money.net_jpy / p.deposit.amount_jpy * 100
-        lines.append(f"Against the deposit of {yen(p.deposit.amount_jpy)}: {share:+.2f}%")
-    return "\n".join(lines)
+        lines.append(w.t("Against the deposit of {deposit}: {share}",
+                         deposit=w.yen(p.deposit.amount_jpy),
+                         share=w.percent(share, 2, signed=True)))  # fmt: skip
+    return Html("\n".join(lines))
+
+
+def capitalized(text: Html) -> Html:
+    """Return a phrase that starts a line with its first letter capitalised (no-op in Japanese)."""
+    return Html(text[:1].upper() + text[1:])
 
 
 @dataclass(frozen=True)
@@ -68,130 +80,162 @@ class BalanceView:
     deposit_jpy: Decimal | None
     deposit_at: datetime | None
     capital_cap_jpy: Decimal | None  # live only: the equity sizes and loss limits may use
-    note: str = ""  # where the prices come from when they are not GMO's
+    note: str = ""  # the pairs behind converted prices when they are not GMO's (price_note)
 
 
-def balance_text(v: BalanceView) -> str:
+def balance_text(w: Words, v: BalanceView) -> Html:
     """Render /balance."""
-    lines = [f"<b>Balance</b> · {escape(v.mode)}"]
+    lines = [w.t("<b>Balance</b> · {mode}", mode=v.mode)]
     if v.mode == "paper":
-        lines.append("Paper money: a simulated account, no real yen at stake.")
-    lines += [
-        f"Equity {yen(v.equity_jpy)} = cash {yen(v.cash_jpy)} + unrealised {pnl(v.unrealised_jpy)}",
-    ]
+        lines.append(w.t("Paper money: a simulated account, no real yen at stake."))
+    lines.append(w.t("Equity {equity} = cash {cash} + unrealised {unrealised}",
+                     equity=w.yen(v.equity_jpy), cash=w.yen(v.cash_jpy),
+                     unrealised=w.yen(v.unrealised_jpy, signed=True)))  # fmt: skip
     if v.deposit_jpy:
         change = v.equity_jpy - v.deposit_jpy
-        lines.append(
-            f"Deposit {yen(v.deposit_jpy)} on {jst(v.deposit_at)}: change {pnl(change)} "
-            f"({change / v.deposit_jpy * 100:+.2f}%)"
-        )
+        lines.append(w.t("Deposit {deposit} on {at}: change {change} ({share})",
+                         deposit=w.yen(v.deposit_jpy), at=w.when(v.deposit_at),
+                         change=w.yen(change, signed=True),
+                         share=w.percent(change / v.deposit_jpy * 100, 2, signed=True)))  # fmt: skip
     if v.capital_cap_jpy is not None:
-        lines.append(
-            f"Live capital cap: sizes and loss limits use at most {yen(v.capital_cap_jpy)}"
-        )
-    lines.append(f"Open positions {len(v.positions)}:" if v.positions else "No open positions.")
-    lines += [
-        f"• #{x.trade_id} {escape(x.symbol)} {x.direction} {x.size} @ {yen(x.entry_price)}, now "
-        f"{yen(x.mark_price)}: {pnl(x.unrealised_jpy)}"
-        for x in v.positions
-    ]
-    return "\n".join(lines + ([f"<i>{escape(v.note)}</i>"] if v.note else []))
+        lines.append(w.t("Live capital cap: sizes and loss limits use at most {cap}",
+                         cap=w.yen(v.capital_cap_jpy)))  # fmt: skip
+    lines += position_lines(w, v.positions)
+    notes = [w.t("<i>{note}</i>", note=price_note_text(w, v.note))] if v.note else []
+    return Html("\n".join(lines + notes))
 
 
-def period_label(period, unit: str) -> str:
-    """Render a period's name: 2026-03-09, week of 2026-03-09, 2026-03."""
+def position_lines(w: Words, positions: Sequence) -> list[Html]:
+    """Render the open positions behind the unrealised P/L."""
+    if not positions:
+        return [w.t("No open positions.")]
+    lines = [w.t("Open positions {n}:", n=len(positions))]
+    for x in positions:
+        lines.append(w.t("• #{id} {symbol} {direction} {size} at {entry}, now {mark}: {pnl}",
+                         id=x.trade_id, symbol=x.symbol, direction=direction_words(w, x.direction),
+                         size=w.number(x.size), entry=w.price(x.entry_price),
+                         mark=w.price(x.mark_price),
+                         pnl=w.yen(x.unrealised_jpy, signed=True)))  # fmt: skip
+    return lines
+
+
+def period_label(w: Words, period, unit: str) -> Html:
+    """Render a period's name: 2026-03-09, week of 2026-03-09, 2026-03 (ja: 2026年3月9日...)."""
     if unit == "month":
-        return f"{period.start:%Y-%m}"
-    return f"{'week of ' if unit == 'week' else ''}{period.start.isoformat()}"
+        return w.t("{year}-{month:02d}", year=period.start.year, month=period.start.month)
+    if unit == "week":
+        return w.t("week of {day}", day=w.day(period.start))
+    return w.day(period.start)
 
 
-def periods_text(rows: Sequence, unit: str) -> str:
+def periods_text(w: Words, rows: Sequence, unit: str) -> Html:
     """Render /daily, /weekly or /monthly: P/L after fees, fees, trades and equity per period."""
-    lines = [f"<b>{UNIT_TITLES[unit]} P/L, the last {len(rows)}</b> (JST; newest first)"]
+    lines = [w.t(UNIT_TITLES[unit], n=len(rows))]
     for p in rows:
-        ret = f" ({p.return_pct:+.2f}%)" if p.return_pct is not None else ""
-        end = f" · equity {yen(p.equity_end_jpy)}" if p.equity_end_jpy is not None else ""
-        lines.append(
-            f"{period_label(p, unit)}: {pnl(p.money.net_jpy)}{ret} · {sample(p.trades)} · fees "
-            f"{yen(p.money.fees_jpy)}{end}"
-        )
-    lines.append(f"Total {pnl(sum((p.money.net_jpy for p in rows), Decimal(0)))}")
-    return "\n".join(lines)
+        ret = w.t(" ({percent})", percent=w.percent(p.return_pct, 2, signed=True))
+        end = w.t(" · equity {equity}", equity=w.yen(p.equity_end_jpy))
+        lines.append(w.t("{period}: {pnl}{ret} · {sample} · fees {fees}{end}",
+                         period=period_label(w, p, unit), pnl=w.yen(p.money.net_jpy, signed=True),
+                         ret=ret if p.return_pct is not None else Html(""),
+                         sample=sample(w, p.trades), fees=w.yen(p.money.fees_jpy),
+                         end=end if p.equity_end_jpy is not None else Html("")))  # fmt: skip
+    total = sum((p.money.net_jpy for p in rows), Decimal(0))
+    lines.append(w.t("Total {pnl}", pnl=w.yen(total, signed=True)))
+    return Html("\n".join(lines))
 
 
-def performance_text(rows: Sequence) -> str:
+def performance_text(w: Words, rows: Sequence) -> Html:
     """Render /performance: per symbol and direction."""
     if not rows:
-        return "<b>Performance</b>\nNo closed trades yet."
-    lines = ["<b>Performance by symbol and direction</b> (closed trades, after fees)"]
+        return w.t("<b>Performance</b>\nNo closed trades yet.")
+    lines = [w.t("<b>Performance by symbol and direction</b> (closed trades, after fees)")]
     for p in rows:
-        lines.append(
-            f"{escape(p.symbol)} {p.direction}: {pnl(p.net_jpy)} · {win_rate_text(p.stats)} · "
-            f"{profit_factor_text(p.stats)} · fees {yen(p.fees_jpy)}"
-        )
-    return "\n".join(lines)
+        lines.append(w.t("{symbol} {direction}: {pnl} · {win} · {pf} · fees {fees}",
+                         symbol=p.symbol, direction=direction_words(w, p.direction),
+                         pnl=w.yen(p.net_jpy, signed=True), win=win_rate_text(w, p.stats),
+                         pf=profit_factor_text(w, p.stats), fees=w.yen(p.fees_jpy)))  # fmt: skip
+    return Html("\n".join(lines))
 
 
-def trades_text(trades: Sequence, asked: int) -> str:
+def trades_text(w: Words, trades: Sequence, asked: int) -> Html:
     """Render /trades: the last closed trades, newest first."""
     if not trades:
-        return "No closed trades yet."
-    lines = [f"<b>The last {sample(len(trades))}</b> (asked for {asked}; newest first)"]
+        return w.t("No closed trades yet.")
+    lines = [w.t("<b>The last {sample}</b> (asked for {asked}; newest first)",
+                 sample=sample(w, len(trades)), asked=asked)]  # fmt: skip
     for t in trades:
-        lines.append(f"{t.exit_time.astimezone(JST):%m-%d %H:%M} {trade_line(t)[2:]}")
-    return "\n".join(lines)
+        line = trade_line(w, t)
+        lines.append(Html(f"{w.when(t.exit_time)} {line[2:] if line.startswith('• ') else line}"))
+    return Html("\n".join(lines))
 
 
-def group_text(words: str, group, would: bool) -> str:
+def group_text(w: Words, name: str, group, would: bool) -> Html:
     """Render one verdict group: count and JPY outcome (with what is not known yet)."""
     if not group.count:
-        return f"{words} 0"
-    verb = "would have made " if would else ""
+        return w.t("{group} 0", group=w.t(name))
     waiting = group.count - group.resolved
-    tail = [f"{group.not_filled} not filled"] if group.not_filled else []
-    tail += [f"{waiting} {'still open' if not would else 'not simulated yet'}"] if waiting else []
-    extra = f" ({', '.join(tail)})" if tail else ""
-    return f"{words} {group.count}: {verb}{pnl(group.pnl_jpy)}{extra}"
+    tail = [w.t("{n} not filled", n=group.not_filled)] if group.not_filled else []
+    if waiting:
+        tail.append(w.t("{n} not simulated yet", n=waiting) if would
+                    else w.t("{n} still open", n=waiting))  # fmt: skip
+    extra = w.t(" ({tail})", tail=Html(w.t(", ").join(tail))) if tail else Html("")
+    pnl = w.yen(group.pnl_jpy, signed=True)
+    if would:
+        return w.t("{group} {n}: would have made {pnl}{extra}", group=w.t(name), n=group.count,
+                   pnl=pnl, extra=extra)  # fmt: skip
+    return w.t("{group} {n}: {pnl}{extra}", group=w.t(name), n=group.count, pnl=pnl, extra=extra)
 
 
-def value_text(r) -> str:
+def value_text(w: Words, r) -> Html:
     """Render the person's value added with its interval and the random-rejection baseline."""
     if r.interval_jpy is None:
-        return "Your value added: n/a (no decided signal with a known outcome yet)"
+        return w.t("Your value added: n/a (no decided signal with a known outcome yet)")
     low, high = r.interval_jpy
-    base = (
-        f"; turning down the same share at random: {pnl(r.random_baseline_jpy)}"
-        if r.random_baseline_jpy is not None
-        else ""
-    )
-    return (
-        f"Your value added {pnl(r.value_added_jpy)} "
-        f"(95% bootstrap interval {pnl(low)} to {pnl(high)}{base})"
-    )
+    base = Html("")
+    if r.random_baseline_jpy is not None:
+        base = w.t("; turning down the same share at random: {pnl}",
+                   pnl=w.yen(r.random_baseline_jpy, signed=True))  # fmt: skip
+    return w.t("Your value added {pnl} (95% bootstrap interval {low} to {high}{base})",
+               pnl=w.yen(r.value_added_jpy, signed=True), low=w.yen(low, signed=True),
+               high=w.yen(high, signed=True), base=base)  # fmt: skip
 
 
-def review_block(r) -> list[str]:
+def window_title(w: Words, days: int | None) -> Html:
+    """Return a review window's title."""
+    if days in WINDOW_TITLES:
+        return w.t(WINDOW_TITLES[days])
+    return w.t("Last {days} days", days=days)
+
+
+def review_block(w: Words, r) -> list[Html]:
     """Render one window of the review."""
     return [
-        f"<b>{WINDOW_TITLES.get(r.days, f'Last {r.days} days')}</b>",
-        group_text("Approved", r.approved, would=False),
-        group_text("Rejected", r.rejected, would=True),
-        group_text("Expired", r.expired, would=True),
-        group_text("Filtered at the last step", r.filtered, would=True),
-        value_text(r),
-        hit_rate_text(r.hits, r.scored, None, r.backtest_hit_rate),
+        w.t("<b>{title}</b>", title=window_title(w, r.days)),
+        group_text(w, N_("Approved"), r.approved, would=False),
+        group_text(w, N_("Rejected"), r.rejected, would=True),
+        group_text(w, N_("Expired"), r.expired, would=True),
+        group_text(w, N_("Filtered at the last step"), r.filtered, would=True),
+        value_text(w, r),
+        hit_rate_text(w, r.hits, r.scored, None, r.backtest_hit_rate),
     ]
 
 
-def unchosen_line(signal, outcome) -> str:
+def unchosen_line(w: Words, signal, outcome) -> Html:
     """Render one unchosen signal with its would-have outcome."""
-    head = f"• #{signal.id} {escape(signal.symbol)} {signal.direction} {signal.status.lower()}"
+    head = w.t("• #{id} {symbol} {direction} {status}", id=signal.id, symbol=signal.symbol,
+               direction=direction_words(w, signal.direction),
+               status=status_words(w, signal.status))  # fmt: skip
     if outcome is None:
-        return f"{head}: not simulated yet"
+        return w.t("{head}: not simulated yet", head=head)
     if outcome.outcome == "closed":
-        return f"{head}: would have made {pnl(outcome.pnl_jpy)} ({exit_words(outcome.exit_reason)})"
-    words = {"not_filled": "the entry would not have filled", "no_plan": "no plan to trade"}
-    return f"{head}: {words.get(outcome.outcome, 'refused: ' + escape(outcome.detail[:120]))}"
+        return w.t("{head}: would have made {pnl} ({reason})", head=head,
+                   pnl=w.yen(outcome.pnl_jpy, signed=True),
+                   reason=exit_words(w, outcome.exit_reason))  # fmt: skip
+    if outcome.outcome == "not_filled":
+        return w.t("{head}: the entry would not have filled", head=head)
+    if outcome.outcome == "no_plan":
+        return w.t("{head}: no plan to trade", head=head)
+    return w.t("{head}: refused: {detail}", head=head, detail=outcome.detail[:120])
 
 
 def same_signals(a, b) -> bool:
@@ -200,33 +244,35 @@ def same_signals(a, b) -> bool:
     return counts[0] == counts[1]
 
 
-def review_blocks(reviews: Sequence) -> list[str]:
+def review_blocks(w: Words, reviews: Sequence) -> list[Html]:
     """Render the windows; a longer one that adds nothing to the one before is one line."""
-    lines: list[str] = []
+    lines: list[Html] = []
     for before, r in zip([None, *reviews], reviews, strict=False):
-        title = WINDOW_TITLES.get(r.days, f"Last {r.days} days")
         if before is not None and same_signals(before, r):
-            lines += ["", f"<b>{title}</b>: the same signals as above"]
+            lines += [Html(""), w.t("<b>{title}</b>: the same signals as above",
+                                    title=window_title(w, r.days))]  # fmt: skip
         else:
-            lines += ["", *review_block(r)]
+            lines += [Html(""), *review_block(w, r)]
     return lines
 
 
-def stats_text(reviews: Sequence) -> str:
+def stats_text(w: Words, reviews: Sequence) -> Html:
     """Render /stats: the 7-day, 30-day and all-time reviews."""
-    head = "<b>What you add</b> (approved: what the trades made; the rest: the plan replayed)"
-    return "\n".join([head, *review_blocks(reviews)])
+    head = w.t("<b>What you add</b> (approved: what the trades made; the rest: the plan replayed)")
+    return Html("\n".join([head, *review_blocks(w, reviews)]))
 
 
-def weekly_review_text(day, reviews: Sequence, week_profit, unchosen: Sequence) -> str:
+def weekly_review_text(w: Words, day, reviews: Sequence, week_profit, unchosen: Sequence) -> Html:
     """Render the Monday review: the week's P/L, the reviews, and the week's unchosen signals."""
     lines = [
-        f"<b>Weekly review to {day.isoformat()} (JST)</b>",
-        f"The week: P/L {pnl(week_profit.money.net_jpy)} after {fees_text(week_profit.money)}; "
-        f"{win_rate_text(week_profit.stats)}",
-    ]
-    lines += review_blocks(reviews)
+        w.t("<b>Weekly review to {day} (JST)</b>", day=w.day(day)),
+        w.t("The week: P/L {pnl} after {fees}; {win}",
+            pnl=w.yen(week_profit.money.net_jpy, signed=True),
+            fees=fees_text(w, week_profit.money), win=win_rate_text(w, week_profit.stats)),
+    ]  # fmt: skip
+    lines += review_blocks(w, reviews)
     if unchosen:
-        lines += ["", f"<b>Signals not taken this week</b> ({len(unchosen)}, newest first)"]
-        lines += [unchosen_line(s, o) for s, o in unchosen[:LIST_LIMIT]]
-    return "\n".join(lines)
+        lines += [Html(""), w.t("<b>Signals not taken this week</b> ({n}, newest first)",
+                                n=len(unchosen))]  # fmt: skip
+        lines += [unchosen_line(w, s, o) for s, o in unchosen[:LIST_LIMIT]]
+    return Html("\n".join(lines))

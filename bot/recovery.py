@@ -22,6 +22,7 @@ from functools import partial
 
 from bot.desk import Desk, on_desk
 from bot.send import refresh_announcement, send_text, tell
+from bot.trade_view import notice_text
 from bot.views import (
     EXCHANGE_BACK,
     repair_raised_alert,
@@ -35,6 +36,7 @@ from signaldesk.clock import to_db
 from signaldesk.exchange.errors import ExchangeError
 from signaldesk.execution import emergency_stop, reconcile
 from signaldesk.execution.entry import recover_approved
+from signaldesk.i18n import plain_text
 from signaldesk.outbox import queue_alert
 from signaldesk.state import get_value, set_value
 
@@ -122,16 +124,18 @@ async def after_repair(app, repair: Repair | None, error: BaseException | None) 
         return
     desk.view.recovered()
     app.bot_data["repair_pause"] = desk.settings.bot.exchange_retry_seconds
-    report = repair.reconciled
-    lines = [*map(str, report.differences), *report.notices]  # recovered approvals are told as such
+    report, w = repair.reconciled, desk.words
+    # recovered approvals are told as such; trade notices go to their threads
+    lines = [
+        *map(str, report.differences),
+        *(plain_text(notice_text(w, n)) for n in report.notices),
+    ]
     if lines:
         severity = "warning" if report.differences else "info"
-        text = "Reconciliation with the exchange:\n" + "\n".join(lines)
+        text = "\n".join([w.plain("Reconciliation with the exchange:"), *lines])
         await on_desk(desk, queue_alert, severity, "reconcile", text, desk.clock())
     if repair.stop is not None:
-        stop_report, flatten = repair.stop
-        text = stop_report_text(stop_report, flatten, stop_report.notices)
-        desk.replies.put(partial(send_text, app.bot, desk.settings.telegram_chat_id, text))
+        tell_stop(app, *repair.stop)
     await watch_exchange(app, desk)
     await queue_untold(app)
 
@@ -143,7 +147,7 @@ async def note_unseen(app, error: BaseException) -> None:
         log.warning("repair waits for the exchange: %s", error)
         return
     log.error("repair raised %s: %s", type(error).__name__, error)
-    text = repair_raised_alert(type(error).__name__, str(error))
+    text = plain_text(repair_raised_alert(desk.words, type(error).__name__, str(error)))
     await on_desk(desk, queue_alert, "critical", "repair", text, desk.clock())
 
 
@@ -190,7 +194,10 @@ async def watch_job(context) -> None:
     audit strangers."""
     app = context.application
     desk: Desk = app.bot_data["desk"]
+    from bot.trade_thread import repair_threads
+
     await queue_untold(app)
+    await repair_threads(app)
     await watch_exchange(app, desk)
     await on_desk(desk, audit_strangers, desk.clock())
 
@@ -205,24 +212,41 @@ async def watch_exchange(app, desk: Desk) -> None:
             return
         app.bot_data["unseen_told"] = view.failing_since
         key = f"exchange_unseen:{to_db(view.failing_since)}"
-        text = unseen_alert(view.last_error)
+        text = plain_text(unseen_alert(desk.words, view.last_error))
         await on_desk(desk, queue_alert, "critical", "exchange", text, desk.clock(), key)
     elif told is not None:
         app.bot_data["unseen_told"] = None
-        await on_desk(desk, queue_alert, "info", "exchange", EXCHANGE_BACK, desk.clock())
+        text = desk.words.plain(EXCHANGE_BACK)
+        await on_desk(desk, queue_alert, "info", "exchange", text, desk.clock())
 
 
 async def report_stop(app, report, error) -> None:
     """Tell the trader what /stop's exchange part did, or that it waits for the exchange (then
     retry)."""
     desk: Desk = app.bot_data["desk"]
-    chat = desk.settings.telegram_chat_id
+    chat = desk.chat_id
     if error is not None:
-        text = stop_unreached_text(f"{type(error).__name__}: {error}")
+        text = stop_unreached_text(desk.words, f"{type(error).__name__}: {error}")
         desk.replies.put(partial(send_text, app.bot, chat, text))
         retry_later(app)
         return
     if report is not None:
-        stop_report, flatten = report
-        text = stop_report_text(stop_report, flatten, stop_report.notices)
-        desk.replies.put(partial(send_text, app.bot, chat, text))
+        tell_stop(app, *report)
+
+
+HALT_NOTICES = ("Trading halted;", "Trading was already halted.")  # said by the first answer
+
+
+def tell_stop(app, stop_report, flatten: bool) -> None:
+    """Queue what /stop did to orders and positions, and redraw the threads of the trades it
+    touched."""
+    from bot.trade_thread import show_trade
+
+    desk: Desk = app.bot_data["desk"]
+    w = desk.words
+    shown = [n for n in stop_report.notices if not str(n).startswith(HALT_NOTICES)]
+    loose = [notice_text(w, n) for n in shown if getattr(n, "trade_id", None) is None]
+    text = stop_report_text(w, stop_report, flatten, loose)
+    desk.replies.put(partial(send_text, app.bot, desk.chat_id, text))
+    for trade_id in sorted({n.trade_id for n in shown if getattr(n, "trade_id", None)}):
+        desk.replies.put(partial(show_trade, app.bot, desk, trade_id, ("exit",)))

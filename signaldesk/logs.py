@@ -1,4 +1,5 @@
-"""Logging setup: stdout for journald plus a daily rotated file kept 7 days, with secrets redacted."""
+"""Logging setup: stdout for journald plus a daily rotated file kept 7 days, with secrets redacted;
+and the last warnings and errors read back for /logs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import logging
 import logging.handlers
 import re
 import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
@@ -75,3 +78,50 @@ def setup_logging(
     root.setLevel(level)
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+PROBLEM_LEVELS = (" WARNING ", " ERROR ", " CRITICAL ")
+TAIL_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One warning or error from a process's log file."""
+
+    at: datetime | None  # aware, from the log's local time stamp
+    process: str
+    text: str
+
+
+def recent_problems(log_dir: Path, processes: tuple[str, ...], n: int, secrets=()) -> list[LogLine]:
+    """Return the last n warnings and errors of these processes' logs, oldest first (secrets
+    redacted again, in case a line escaped the filter)."""
+    found = []
+    for process in processes:
+        for line in _tail(log_dir / f"{process}.log"):
+            if any(level in line for level in PROBLEM_LEVELS):
+                for secret in secrets:
+                    line = line.replace(secret, "***")
+                found.append(LogLine(_stamp(line), process, line[24:].strip()))
+    found.sort(key=lambda item: item.at or datetime.min.replace(tzinfo=UTC))
+    return found[-n:]
+
+
+def _tail(path: Path) -> list[str]:
+    """Return the last lines of a file (at most TAIL_BYTES of it); none when it does not exist."""
+    try:
+        with path.open("rb") as handle:
+            start = max(path.stat().st_size - TAIL_BYTES, 0)
+            handle.seek(start)
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except OSError:
+        return []
+    return lines[1:] if start else lines
+
+
+def _stamp(line: str) -> datetime | None:
+    """Return the aware time of a log line (asctime is the machine's local time)."""
+    try:
+        return datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S").astimezone()
+    except ValueError:
+        return None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from signaldesk.clock import to_db
+from signaldesk.columns import decimal_text, json_or
 from signaldesk.storage import writing
 
 if TYPE_CHECKING:
@@ -24,19 +27,43 @@ class Alert:
     severity: str
     kind: str
     text: str
+    notice: dict | None = None  # {"kind", "trade_id", "values"} of a Notice, for the bot to render
+
+
+def notice_json(text: str) -> str | None:
+    """Return the JSON of a Notice's data (kind, trade, values), or None for plain text."""
+    kind = getattr(text, "kind", None)
+    if kind is None:
+        return None
+    data = {"kind": kind, "trade_id": getattr(text, "trade_id", None),
+            "values": dict(getattr(text, "values", {}))}  # fmt: skip
+    return json.dumps(data, default=_plain, ensure_ascii=False)
+
+
+def _plain(value: Any) -> str | None:
+    """Write a Decimal as fixed-point text and a time as its column text."""
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, datetime):
+        return to_db(value)
+    raise TypeError(f"{type(value).__name__} is not a notice value")
 
 
 def queue_alert(
     db: Database, severity: str, kind: str, text: str, now: datetime, dedupe_key: str | None = None
 ) -> bool:
-    """Queue an alert; with a dedupe key, a second alert with the same key is dropped. Return True if queued."""
+    """Queue an alert; with a dedupe key, a second alert with the same key is dropped. Return True
+    if queued.
+
+    A `Notice` keeps its data (kind and values) next to its English text so the bot can say it in
+    the trader's language."""
     if severity not in SEVERITIES:
         raise ValueError(f"severity {severity!r}: allowed {', '.join(SEVERITIES)}")
     with writing(db):
         cursor = db.execute(
-            "INSERT INTO outbox (created_at, severity, kind, text, dedupe_key) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (dedupe_key) DO NOTHING",
-            [to_db(now), severity, kind, text, dedupe_key],
+            "INSERT INTO outbox (created_at, severity, kind, text, dedupe_key, notice) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            [to_db(now), severity, kind, str(text), dedupe_key, notice_json(text)],
         )
     return cursor.rowcount == 1
 
@@ -44,10 +71,11 @@ def queue_alert(
 def unsent(db: Database, limit: int = 20) -> list[Alert]:
     """Return alerts not yet delivered, oldest first."""
     rows = db.execute(
-        "SELECT id, created_at, severity, kind, text FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT ?",
+        "SELECT id, created_at, severity, kind, text, notice FROM outbox WHERE sent_at IS NULL "
+        "ORDER BY id LIMIT ?",
         [limit],
     ).fetchall()
-    return [Alert(*r) for r in rows]
+    return [Alert(r[0], r[1], r[2], r[3], r[4], json_or(r[5], {}) or None) for r in rows]
 
 
 def mark_sent(db: Database, alert_id: int, now: datetime, via: str) -> bool:

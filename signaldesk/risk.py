@@ -518,9 +518,15 @@ def track_drawdown(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
     if not halt(db, reason, now, "risk"):
         return []
     set_value(db, marker, "1", now, "risk")
+    from signaldesk.execution.notices import Notice
+
     text = f"Trading halted: {reason}. Open positions keep their stops; /resume lifts the halt."
-    queue_alert(db, "critical", "max_drawdown", text, now, dedupe_key=f"max_drawdown:{to_db(now)}")
-    return [text]
+    notice = Notice(text, "drawdown_halt", equity=equity, fall=fall, peak=peak,
+                    limit=snapshot.max_drawdown)  # fmt: skip
+    queue_alert(
+        db, "critical", "max_drawdown", notice, now, dedupe_key=f"max_drawdown:{to_db(now)}"
+    )
+    return [notice]
 
 
 def announce_pause(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
@@ -529,9 +535,15 @@ def announce_pause(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
 
     if not snapshot.paused():
         return []
-    text = pause_refusals(snapshot)[0]
-    key = f"loss_streak:{to_db(snapshot.streak.last_loss_at)}"
-    return [text] if queue_alert(db, "warning", "loss_streak", text, now, dedupe_key=key) else []
+    from signaldesk.execution.notices import Notice
+
+    streak = snapshot.streak
+    notice = Notice(pause_refusals(snapshot)[0], "loss_streak_pause", losses=streak.losses,
+                    last_loss_at=streak.last_loss_at, paused_until=streak.paused_until)  # fmt: skip
+    key = f"loss_streak:{to_db(streak.last_loss_at)}"
+    return (
+        [notice] if queue_alert(db, "warning", "loss_streak", notice, now, dedupe_key=key) else []
+    )
 
 
 def halt_on_loss_limits(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
@@ -548,29 +560,3 @@ def halt_on_loss_limits(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
     text = f"Trading halted: {'; '.join(breaches)}. Open positions keep their stops; /resume lifts the halt."
     queue_alert(db, "critical", "loss_limit", text, now, dedupe_key=f"loss_limit:{to_db(now)}")
     return [text]
-
-
-def protection_lines(snapshot: RiskSnapshot, risk) -> list[str]:
-    """Return the state of the desk's protections in words, for /status, the daily report and alerts."""
-    cap = snapshot.equity_jpy * risk.max_position_fraction
-    streak = snapshot.streak
-    pause = f", paused until {jst_text(streak.paused_until)}" if snapshot.paused() else ""
-    peak = snapshot.equity_peak_jpy
-    drawdown = (
-        f"{snapshot.drawdown:.1%} below the equity peak of {peak:,.0f} JPY"
-        if peak
-        else "no equity peak recorded yet"
-    )
-    trail = (
-        f"{risk.trailing_stop_r} stop distance(s) behind the price"
-        if risk.trailing_stop_r > 0
-        else "off"
-    )
-    return [
-        f"Exposure: {snapshot.committed_jpy:,.0f} of {cap:,.0f} JPY "
-        f"({risk.max_position_fraction:.0%} of equity), at most {risk.max_trades_per_symbol} trade(s) "
-        f"per symbol",
-        f"Losing streak: {streak.losses} of {risk.max_consecutive_losses}{pause}",
-        f"Drawdown: {drawdown} (halt at {risk.max_drawdown:.0%})",
-        f"Trailing stop after take-profit 1: {trail}",
-    ]

@@ -174,6 +174,59 @@ class BotSettings:
     strangers_per_hour: int = 100
 
 
+LANGUAGES = ("ja", "en")
+LEVELS = ("on", "silent", "off")  # with sound, without sound, no message
+
+
+def day_minutes(span: str) -> tuple[int, int] | None:
+    """Parse "HH:MM-HH:MM" (24:00 allowed as an end) into minutes of the day; None when malformed
+    or empty."""
+    try:
+        start, end = (part.strip().split(":") for part in span.split("-"))
+        first, last = int(start[0]) * 60 + int(start[1]), int(end[0]) * 60 + int(end[1])
+    except (ValueError, IndexError):
+        return None
+    if not (0 <= first < 1440 and 0 <= last <= 1440) or first == last:
+        return None
+    return first, last
+
+
+def within(span: str, minute: int) -> bool:
+    """Return True when a minute of the day lies in a span (it may cross midnight; "" is never)."""
+    bounds = day_minutes(span) if span else None
+    if bounds is None:
+        return False
+    first, last = bounds
+    return first <= minute < last if first < last else minute >= first or minute < last
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    """How the desk talks to the trader: language, and the JST hours for signals and for sound."""
+
+    language: str = "ja"
+    # Signals are offered for approval only within these JST hours; outside them a signal is held
+    # (recorded, listed in the morning report) or, with "silent", announced without sound.
+    active_hours: str = "08:00-23:00"
+    outside_active_hours: str = "hold"
+    # Within these JST hours every message is silent except critical alerts ("" for none).
+    quiet_hours: str = "23:00-08:00"
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """How each kind of message reaches the trader: on (with sound), silent (no sound), off."""
+
+    signal: str = "on"
+    entry: str = "silent"
+    fill: str = "silent"
+    stop_move: str = "silent"
+    exit: str = "on"
+    report: str = "on"
+    warning: str = "silent"
+    alert: str = "on"  # critical alerts always ring, also in quiet hours
+
+
 @dataclass(frozen=True)
 class Urls:
     """Base URLs of the outside world, settable so tests and staging can point at local fakes."""
@@ -211,8 +264,10 @@ class Settings:
     # SIGNALDESK_MODEL was set: it wins over the active version the database records.
     model_pinned: bool = False
     bot: BotSettings = field(default_factory=BotSettings)
-    # Where the prices come from when they are not GMO's (the demo's converted stand-in), shown
-    # with every price the desk prints.
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    # The pairs behind the prices when they are not GMO's (the demo's converted stand-in, e.g.
+    # "BTC/USDT, ETH/USDT"): the bot says so, in the trader's language, with every price it prints.
     price_note: str = ""
 
     def secrets(self) -> tuple[str, ...]:
@@ -392,6 +447,8 @@ SECTIONS = {
     "health": HealthSettings,
     "listener": ListenerSettings,
     "bot": BotSettings,
+    "telegram": TelegramSettings,
+    "notify": NotifySettings,
 }
 
 
@@ -521,7 +578,23 @@ def _valid_tz(name: str) -> bool:
         return False
 
 
+def _hours(v: str) -> bool:
+    return day_minutes(v) is not None
+
+
+_LEVEL = (lambda v: v in LEVELS, "on, silent or off")
 RANGE_CHECKS: dict[str, dict[str, tuple[Any, str]]] = {
+    "telegram": {
+        "language": (lambda v: v in LANGUAGES, "ja or en"),
+        "active_hours": (_hours, 'JST hours like "08:00-23:00" (24:00 may end a span)'),
+        "outside_active_hours": (lambda v: v in ("hold", "silent"), "hold or silent"),
+        "quiet_hours": (lambda v: v == "" or _hours(v), 'JST hours like "23:00-08:00", or ""'),
+    },
+    "notify": {
+        **{key: _LEVEL for key in ("entry", "fill", "stop_move", "exit", "report", "warning")},
+        "signal": (lambda v: v in ("on", "silent"), "on or silent (a signal must reach you)"),
+        "alert": (lambda v: v == "on", "on (critical alerts always ring)"),
+    },
     "strategy": {
         "symbols": (
             lambda v: bool(v) and all(s in KNOWN_SYMBOLS for s in v) and len(set(v)) == len(v),

@@ -39,6 +39,8 @@ PROPOSED_STATUSES = (PENDING, REJECTED, EXPIRED, *APPROVED_STATUSES)
 # says it was given.
 DECIDED_STATUSES = (APPROVED, REJECTED, EXPIRED, EXECUTED, BLOCKED, FAILED)
 TIMEOUT_ACTOR = "timeout"
+# A signal that came outside the trader's active hours: expired at once without being offered.
+HELD_ACTOR = "held"
 
 DECIMAL_COLUMNS = (
     "close_price",
@@ -260,6 +262,22 @@ def move(
             ).rowcount
             == 1
         )
+
+
+def hold(db: Database, signal_id: int, now: datetime, note: str) -> bool:
+    """Expire a pending signal at once because it came outside the trader's active hours (nothing to
+    tell: no card was posted); return True if this call moved it."""
+    return move(db, signal_id, EXPIRED, approved_by=HELD_ACTOR, decided_at=now,
+                told_status=EXPIRED, append_note=note)  # fmt: skip
+
+
+def held(db: Database, start: datetime, end: datetime) -> list[Signal]:
+    """Return the signals held outside the active hours that were created in [start, end)."""
+    return select(
+        db,
+        "status = ? AND approved_by = ? AND created_at >= ? AND created_at < ? ORDER BY id",
+        [EXPIRED, HELD_ACTOR, to_db(start), to_db(end)],
+    )
 
 
 def change_plan(

@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
+import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,6 +67,16 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the simulated person's taps")
     parser.add_argument("--quiet", action="store_true", help="do not print the Telegram messages")
+    parser.add_argument(
+        "--language",
+        choices=("ja", "en"),
+        help="the trader's language (default: [telegram] language, Japanese)",
+    )
+    parser.add_argument(
+        "--transcript",
+        type=Path,
+        help="write every Bot API call (replay time, method, parameters) to this JSON-lines file",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
@@ -111,7 +122,7 @@ def import_bundled(db, settings) -> list[dict]:
     return summary
 
 
-def demo_settings(settings, db_path: Path, api_url: str):
+def demo_settings(settings, db_path: Path, api_url: str, language: str | None = None):
     """Return embedded demo settings: paper, the demo database, the model's own operating point, the local
     Telegram, one person."""
     from signaldesk.settings import Secret
@@ -119,6 +130,10 @@ def demo_settings(settings, db_path: Path, api_url: str):
     strategy = dataclasses.replace(
         settings.strategy, symbols=tuple(BUNDLED), threshold_source="model"
     )
+    if language:
+        settings = dataclasses.replace(
+            settings, telegram=dataclasses.replace(settings.telegram, language=language)
+        )
     urls = dataclasses.replace(settings.urls, telegram_api=api_url)
     return dataclasses.replace(
         settings,
@@ -129,24 +144,41 @@ def demo_settings(settings, db_path: Path, api_url: str):
         telegram_bot_token=Secret(DEMO_TOKEN),
         telegram_chat_id=DEMO_PERSON,
         telegram_user_ids=frozenset({DEMO_PERSON}),
-        price_note="Prices: "
-        + CONVERTED_LABEL.format(pair=", ".join(p for _f, p in BUNDLED.values())),
+        price_note=", ".join(p for _f, p in BUNDLED.values()),  # the bot names the conversion
     )
 
 
 class Terminal:
-    """Prints what the local Bot API receives, as the person would see it in Telegram, stamped with replay time."""
+    """Prints what the local Bot API receives, as the person would see it in Telegram, stamped with
+    replay time (and writes every call to a transcript, when asked)."""
 
-    def __init__(self, clock, quiet: bool):
-        self.clock, self.quiet, self.counts = clock, quiet, {}
+    def __init__(self, clock, quiet: bool, transcript=None):
+        self.clock, self.quiet, self.transcript = clock, quiet, transcript
+        self.counts: dict[str, int] = {}
+        self.lock = threading.Lock()  # the local Bot API answers on several threads
 
     def __call__(self, method: str, params: dict) -> None:
         """Print one Bot API call (messages, edits, photos, tap answers)."""
         self.counts[method] = self.counts.get(method, 0) + 1
+        if self.transcript is not None:
+            self.record(method, params)
         if self.quiet or method not in SHOWN:
             return
         stamp = f"{self.clock.now.astimezone(JST):%m-%d %H:%M} JST"
-        print(f"\n[{stamp}] telegram {SHOWN[method]}:\n" + indent(plain(params)))
+        sound = " (silent)" if str(params.get("disable_notification")).lower() == "true" else ""
+        reply = " (reply in the thread)" if params.get("reply_parameters") else ""
+        print(f"\n[{stamp}] telegram {SHOWN[method]}{sound}{reply}:\n" + indent(plain(params)))
+
+    def record(self, method: str, params: dict) -> None:
+        """Write one call to the transcript (photos as their size)."""
+        import json
+
+        shown = {k: f"<{len(v)} bytes>" if isinstance(v, bytes) else v for k, v in params.items()}
+        at = self.clock.now.isoformat() if self.clock.now else None
+        row = {"at": at, "method": method, "params": shown}
+        line = json.dumps(row, default=str, ensure_ascii=False) + "\n"
+        with self.lock:
+            self.transcript.write(line)
 
     def typed(self, text: str) -> None:
         """Print a command the simulated person sends."""
@@ -275,12 +307,13 @@ def run(args, settings) -> int:
     started = time.perf_counter()
     path = demo_db_path(settings, args.db)
     db = fresh_database(path)
-    clock = ReplayClock(None)
-    terminal = Terminal(clock, args.quiet)
+    clock = ReplayClock(datetime.fromtimestamp(0, UTC))  # the replay sets it before any reading
+    transcript = args.transcript.open("w", encoding="utf-8") if args.transcript else None
+    terminal = Terminal(clock, args.quiet, transcript)
     api = LocalBotApi(DEMO_TOKEN, DEMO_BOT, on_call=terminal)
     try:
         candles = import_bundled(db, settings)
-        settings = demo_settings(settings, path, api.url)
+        settings = demo_settings(settings, path, api.url, args.language)
         print(
             f"replaying the last {args.days} day(s) with the default model at its own operating point "
             f"(the cutoffs stored with it, no hand-lowered thresholds), the person "
@@ -294,6 +327,9 @@ def run(args, settings) -> int:
     finally:
         api.close()
         db.close()
+        if transcript is not None:
+            transcript.close()
+    summary["refused_by_telegram"] = len(api.refused)
     print_summary(summary)
     if args.json:
         print_json({**summary, "candles": candles})

@@ -214,8 +214,8 @@ class LocalBotApi:
             result = answer(params)
         except BadRequest as refusal:
             self.refused.append((method, params, str(refusal)))
-            body = {"ok": False, "error_code": 400, "description": str(refusal)}
-            return self._reply(handler, 400, body)
+            refused = {"ok": False, "error_code": 400, "description": str(refusal)}
+            return self._reply(handler, 400, refused)
         self._reply(handler, 200, {"ok": True, "result": result})
 
     def m_getme(self, params):
@@ -225,6 +225,7 @@ class LocalBotApi:
         return True
 
     def m_setmycommands(self, params):
+        _refuse_if(rules.commands_refusal(params.get("commands"), params.get("language_code")))
         return True
 
     def m_answercallbackquery(self, params):
@@ -281,8 +282,21 @@ class LocalBotApi:
         _refuse_if(rules.markup_refusal(params.get("reply_markup")))
         return rules.parsed_text(params.get(field) or "", params.get("parse_mode"))
 
+    def _reply_target(self, params) -> None:
+        """Refuse a reply to a message that does not exist in the chat (unless allowed), as
+        Telegram does."""
+        target = params.get("reply_parameters")
+        if not isinstance(target, dict):
+            return
+        key = (int(target.get("chat_id") or params["chat_id"]), int(target["message_id"]))
+        with self.cond:
+            known = key in self.messages
+        if not known and not target.get("allow_sending_without_reply"):
+            raise BadRequest("Bad Request: message to be replied not found")
+
     def m_sendmessage(self, params):
         visible = self._checked(params)
+        self._reply_target(params)
         message = self._message(params)
         message["text"] = (
             visible  # Telegram answers with the parsed text (and entities), not the HTML sent
@@ -352,6 +366,7 @@ def _multipart(content_type: str, body: bytes) -> dict:
     params = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        params[name] = payload if part.get_filename() else payload.decode()
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        params[name] = data if part.get_filename() else data.decode()
     return params

@@ -57,7 +57,9 @@ def parsed_text(text: str, parse_mode: str | None) -> str:
     parse."""
     if (parse_mode or "").upper() != "HTML":
         return text
-    visible, stack, i = [], [], 0
+    visible: list[str] = []
+    stack: list[str] = []
+    i = 0
     while i < len(text):
         if text[i] == "<":
             i = _tag(text, i, stack)
@@ -141,6 +143,25 @@ def text_refusal(
             if limit == MAX_CAPTION
             else ("Bad Request: message is too long")
         )
+    return None
+
+
+COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+
+
+def commands_refusal(commands, language_code: str | None = None) -> str | None:
+    """Return why Telegram refuses a command menu (names 1-32 of a-z 0-9 _, descriptions 1-256
+    characters, at most 100 commands, a two-letter language code), or None."""
+    if language_code is not None and not re.fullmatch(r"[a-z]{2}", str(language_code)):
+        return "Bad Request: invalid language code specified"
+    if not isinstance(commands, list) or len(commands) > 100:
+        return "Bad Request: too many commands specified"
+    for command in commands:
+        name, text = str(command.get("command", "")), str(command.get("description", ""))
+        if not COMMAND.fullmatch(name):
+            return "Bad Request: BOT_COMMAND_INVALID"
+        if not 1 <= utf16_length(text) <= 256:
+            return "Bad Request: command description is too long"
     return None
 
 

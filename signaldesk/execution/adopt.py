@@ -103,8 +103,11 @@ def still_open(exchange, found: list[Position]) -> list[Position]:
     return [fresh[p.position_id] for p in found if p.position_id in fresh]
 
 
-def adopt_position(db, exchange, settings, position: Position, now: datetime) -> str:
-    """Record one stranger as an adopted trade (to protect, or to close at market) and say so."""
+def adopt_position(db, exchange, settings, position: Position, now: datetime) -> say.Notice:
+    """Record one stranger as an adopted trade (to protect, or to close at market) and say so with a
+    critical alert (it rings even in quiet hours: a position the desk did not open is at stake)."""
+    from signaldesk.outbox import queue_alert
+
     rules = exchange.symbol_rules()[position.symbol]
     book = exchange.order_book(position.symbol)
     levels = adopted_levels(position, book, rules, settings.risk.orphan_stop_fraction)
@@ -118,11 +121,19 @@ def adopt_position(db, exchange, settings, position: Position, now: datetime) ->
         else f"protected with a stop at {say.money(levels.stop_loss)}; /positions shows it"
     )
     log.warning("adopted position %s as trade %s", position.position_id, trade_id)
-    return (
+    text = (
         f"Position {position.position_id} ({position.side} {position.size} {position.symbol} at "
         f"{say.money(position.price)}) was on the exchange without a desk trade: adopted as trade "
         f"#{trade_id}, {what}."
     )
+    notice = say.Notice(
+        text, "adopted", trade_id, position_id=position.position_id, side=position.side,
+        size=position.size, symbol=position.symbol, price=position.price, closing=close,
+        stop=None if close else levels.stop_loss,
+    )  # fmt: skip
+    key = f"adopted:{position.position_id}"
+    queue_alert(db, "critical", "adopted", notice, now, dedupe_key=key)
+    return notice
 
 
 def record_foreign_closes(
@@ -148,9 +159,19 @@ def record_foreign_closes(
     for order in exchange.orders(sorted(closes)[:10]) if closes else []:
         reason = "losscut" if order.order_type == "LOSSCUT" else "foreign"
         row = insert_foreign_close(db, trade, order, closes[order.order_id], reason, now)
-        notices.append(
+        text = (
             f"Trade #{trade.id}: position {closes[order.order_id]} was closed on the exchange "
             f"({'GMO loss-cut' if reason == 'losscut' else 'not by the desk'}, order {order.order_id})."
+        )
+        notices.append(
+            say.Notice(
+                text,
+                "closed_outside",
+                trade.id,
+                position_id=closes[order.order_id],
+                order_id=order.order_id,
+                losscut=reason == "losscut",
+            )  # fmt: skip
         )
         notices += sync_orders(db, exchange, [row], now)
     return notices
@@ -180,17 +201,15 @@ def adopt_stray_closes(db, exchange, positions: dict, mode: str, now: datetime) 
             left = order.size - order.executed_size
             fits = [p for p, s in unexplained.items() if s >= left]
             if len(fits) != 1:
-                notices.append(
-                    f"Order {order.order_id} rests on a desk position but its owner is unclear."
-                )
+                text = f"Order {order.order_id} rests on a desk position but its owner is unclear."
+                notices.append(say.Notice(text, "owner_unclear", order_id=order.order_id))
                 continue
             trade = owners[fits[0]]
             purpose = "stop" if order.execution_type == "STOP" else "exit"
             insert_foreign_close(db, trade, order, fits[0], "stray", now, purpose=purpose)
             unexplained[fits[0]] -= left
-            notices.append(
-                f"Trade #{trade.id}: order {order.order_id} on its position is now followed."
-            )
+            text = f"Trade #{trade.id}: order {order.order_id} on its position is now followed."
+            notices.append(say.Notice(text, "close_followed", trade.id, order_id=order.order_id))
     return notices
 
 

@@ -253,7 +253,8 @@ def trail_stop(db, rules, risk, trade_id: int, book, now: datetime) -> list[str]
     if tighter is None:
         return []
     update_trade(db, trade_id, now, stop_loss=tighter)
-    return [f"Trade #{trade_id}: trailing stop moved to {say.money(tighter)}."]
+    text = f"Trade #{trade_id}: trailing stop moved to {say.money(tighter)}."
+    return [say.Notice(text, "trailed", trade_id, price=tighter)]
 
 
 def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: datetime) -> list[str]:

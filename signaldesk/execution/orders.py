@@ -237,9 +237,7 @@ def reprice(db, exchange, row: OrderRow, price: Decimal, now: datetime) -> list[
         log.warning("price change of order %s failed: %s", row.id, exc)
         return []
     update_order(db, row.id, now, price=price)
-    return [
-        f"Trade #{row.trade_id}: {say.PURPOSE_WORDS[row.purpose].lower()} moved to {say.money(price)}."
-    ]
+    return [say.moved(row.trade_id, row.purpose, price)]
 
 
 def move_losscut(db, exchange, symbol: str, position_id: int, price: Decimal) -> list[str]:

@@ -101,7 +101,7 @@ def position_differences(
     desk: dict[int | None, tuple[int, Decimal]], positions: Sequence[Position]
 ) -> list[str]:
     """Return differences between the desk's positions and the exchange's open positions of one symbol."""
-    on_exchange = {p.position_id: p for p in positions}
+    on_exchange: dict[int | None, Position] = {p.position_id: p for p in positions}
     differences = []
     for position_id, (trade_id, size) in desk.items():
         position = on_exchange.get(position_id)

@@ -21,6 +21,7 @@ from decimal import Decimal
 from signaldesk.clock import from_db, to_db, utc_now
 from signaldesk.exchange.errors import ExchangeError
 from signaldesk.exchange.model import LIMIT, STOP, Execution, Order, Position, is_leverage
+from signaldesk.execution.notices import Notice
 from signaldesk.execution.orders import sync_orders
 from signaldesk.execution.records import (
     ORDER_COLUMNS,
@@ -161,11 +162,12 @@ def adopt(db, exchange, row: OrderRow, order: Order, now: datetime) -> list[str]
         error=f"outcome was unknown; found on the exchange as {order.order_id}",
     )
     notices = sync_orders(db, exchange, [load_order(db, row.id)], now)
-    return [
+    text = (
         f"Order #{row.id} of trade #{row.trade_id} had no answer; it is on the exchange as "
-        f"{order.order_id}.",
-        *notices,
-    ]
+        f"{order.order_id}."
+    )
+    found = Notice(text, "answer_found", row.trade_id, purpose=row.purpose, order_id=order.order_id)
+    return [found, *notices]
 
 
 def conclude_missing(db, row: OrderRow, now: datetime) -> list[str]:
@@ -173,10 +175,11 @@ def conclude_missing(db, row: OrderRow, now: datetime) -> list[str]:
     if row.status == "CANCELED":
         return []
     update_order(db, row.id, now, status="CANCELED", error=NEVER_PLACED)
-    return [
+    text = (
         f"Order #{row.id} of trade #{row.trade_id} had no answer and is not on the exchange: "
         f"treated as never placed."
-    ]
+    )
+    return [Notice(text, "never_placed", row.trade_id, purpose=row.purpose)]
 
 
 def recently_missing(db, mode: str, now: datetime) -> list[OrderRow]:

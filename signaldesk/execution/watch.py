@@ -14,6 +14,7 @@ from datetime import datetime
 
 from signaldesk.clock import to_db
 from signaldesk.exchange.errors import ExchangeError, NotFound, OrderRejected
+from signaldesk.execution.notices import Notice
 from signaldesk.outbox import queue_alert
 from signaldesk.state import get_value, halt, set_value
 
@@ -62,13 +63,15 @@ class WatchedExchange:
         return watched
 
 
-def unprotected_text(unconfirmed: Sequence, error: ExchangeError) -> str:
+def unprotected_text(unconfirmed: Sequence, error: ExchangeError) -> Notice:
     """Return the alert for open trades whose protection could not be confirmed."""
     names = ", ".join(f"#{t.id} {t.direction} {t.symbol}" for t in unconfirmed)
-    return (
+    text = (
         f"Protection not confirmed for open trade(s) {names}: the exchange did not answer ({error}). "
         f"The stops and loss-cuts already on the exchange keep guarding; the desk keeps retrying."
     )
+    trades = [[t.id, t.direction, t.symbol] for t in unconfirmed]
+    return Notice(text, "unprotected", trades=trades, error=str(error))
 
 
 def after_step(
@@ -79,7 +82,8 @@ def after_step(
     if not watched.failures:
         if count:
             set_value(db, FAILURES_KEY, "0", now, "desk")
-            return [f"Trade management sees the exchange again after {count} failed step(s)."]
+            text = f"Trade management sees the exchange again after {count} failed step(s)."
+            return [Notice(text, "management_back", count=count)]
         return []
     count += 1
     set_value(db, FAILURES_KEY, str(count), now, "desk")
@@ -100,13 +104,11 @@ def after_step(
     if count >= settings.health.api_failures_to_halt:
         reason = f"{count} management steps in a row failed talking to the exchange (last: {last})"
         if halt(db, reason, now, "desk"):
-            queue_alert(
-                db,
-                "critical",
-                "api_failures",
-                f"Trading halted: {reason}. Open positions keep their exchange-side stops and loss-cuts; "
-                f"/resume lifts the halt once the exchange answers.",
-                now,
-                dedupe_key=f"desk_api_failures:{since}",
+            text = (
+                f"Trading halted: {reason}. Open positions keep their exchange-side stops and "
+                f"loss-cuts; /resume lifts the halt once the exchange answers."
             )
+            notice = Notice(text, "management_halt", count=count, error=str(last))
+            key = f"desk_api_failures:{since}"
+            queue_alert(db, "critical", "api_failures", notice, now, dedupe_key=key)
     return []

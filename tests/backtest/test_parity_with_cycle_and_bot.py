@@ -70,7 +70,10 @@ def environment(tmp_path, monkeypatch):
     """Point the CLI at temp files (no .env from the checkout) with thresholds that fire on this day."""
     config = tmp_path / "config.toml"
     config.write_text(
-        "[strategy]\nlong_threshold = 0.50\nshort_threshold = 0.45\n", encoding="utf-8"
+        # the backtest approves at any hour: the bot offers signals all day (issue 17's active hours)
+        "[strategy]\nlong_threshold = 0.50\nshort_threshold = 0.45\n"
+        '[telegram]\nactive_hours = "00:00-24:00"\n',
+        encoding="utf-8",
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIGNALDESK_CONFIG", str(config))

@@ -43,15 +43,24 @@ def fake_telegram():
     fake.close()
 
 
+# The behaviour tests read English and offer signals at any hour; the desk's defaults (Japanese,
+# active hours 08:00-23:00 JST, quiet hours at night) have their own tests (test_trader_telegram.py).
+ENGLISH_ALL_DAY = '[telegram]\nlanguage = "en"\nactive_hours = "00:00-24:00"\nquiet_hours = ""\n'
+
+
 @pytest.fixture
-def bot_settings(make_settings, fake_telegram, db_path):
-    """Return settings for one allowed user (Alice) in her private chat, pointing at the fake server."""
+def bot_settings(make_settings, fake_telegram, db_path, tmp_path):
+    """Return settings for one allowed user (Alice) in her private chat, pointing at the fake
+    server (English, signals at any hour)."""
+    config = tmp_path / "bot-config.toml"
+    config.write_text(ENGLISH_ALL_DAY, encoding="utf-8")
     return make_settings(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_CHAT_ID=str(ALICE),
         TELEGRAM_USER_IDS=str(ALICE),
         TELEGRAM_API_URL=fake_telegram.url,
         SIGNALDESK_DB=str(db_path),
+        SIGNALDESK_CONFIG=str(config),
     )
 
 
@@ -69,7 +78,7 @@ def seed_signal(db, now: datetime, **values) -> int:
         "features": json.dumps(
             {
                 "top": [
-                    {"feature": "rsi_14", "value": 61.5, "contribution": 0.42},
+                    {"feature": "rsi_14", "value": 0.615, "contribution": 0.42},
                     {"feature": "atr_ratio", "value": 0.0041, "contribution": -0.3},
                     {"feature": "volume_z", "value": 1.2, "contribution": 0.1},
                 ]
@@ -258,7 +267,8 @@ def live_settings(make_settings, fake_telegram, gmo, db_path, tmp_path):
     """Return live-mode settings against the fake GMO, retrying an unseen exchange every 0.2 s."""
     config = tmp_path / "config.toml"
     config.write_text(
-        "[bot]\nexchange_retry_seconds = 0.2\nexchange_retry_max_seconds = 1.0\n", encoding="utf-8"
+        "[bot]\nexchange_retry_seconds = 0.2\nexchange_retry_max_seconds = 1.0\n" + ENGLISH_ALL_DAY,
+        encoding="utf-8",
     )
     return make_settings(**live_env(gmo, fake_telegram.url, db_path, config))
 

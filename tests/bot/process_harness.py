@@ -35,7 +35,14 @@ if str(ROOT) not in sys.path:
 
 from signaldesk.clock import utc_now  # noqa: E402
 from signaldesk.storage import apply_migrations, open_db  # noqa: E402
-from tests.bot.harness import ALICE, GMO_BOOKS, TOKEN, live_env, seed_signal  # noqa: E402
+from tests.bot.harness import (  # noqa: E402
+    ALICE,
+    ENGLISH_ALL_DAY,
+    GMO_BOOKS,
+    TOKEN,
+    live_env,
+    seed_signal,
+)
 from tests.fakes.gmo_server import FakeGmo  # noqa: E402
 from tests.fakes.live_desk import allow_live  # noqa: E402
 from tests.fakes.telegram_server import (  # noqa: E402
@@ -47,7 +54,7 @@ from tests.fakes.telegram_server import (  # noqa: E402
 
 CONFIG = (
     "[bot]\nexchange_retry_seconds = 0.5\nexchange_retry_max_seconds = 2.0\n"
-    "poll_timeout_seconds = 2\n"
+    "poll_timeout_seconds = 2\n" + ENGLISH_ALL_DAY
 )
 FINAL = ("EXECUTED", "BLOCKED", "FAILED", "REJECTED")
 
@@ -131,12 +138,14 @@ class Rig:
         return update["callback_query"]["id"], self.telegram.push_update(update)
 
     def outcome_notices(self, signal_id: int, since_call: int = 0) -> list[str]:
-        """Return the outcome notices of a signal sent after the `since_call`-th Bot API call."""
-        head = f"<b>Signal #{signal_id} · BTC_JPY LONG</b>"
+        """Return the outcome messages of a signal (its trade's status message under the card, or
+        why it was not traded) sent after the `since_call`-th Bot API call."""
+        # the card itself starts `<b>Signal #1 · BTC_JPY · 🟢`: not an outcome
+        heads = (f"<b>Signal #{signal_id} · BTC_JPY LONG", "<b>Trade #")
         return [
             p["text"]
             for name, p in self.telegram.calls[since_call:]
-            if name == "sendmessage" and p.get("text", "").startswith(head)
+            if name == "sendmessage" and p.get("text", "").startswith(heads)
         ]
 
     def orders_posted(self) -> int:
@@ -204,7 +213,7 @@ def arm_kill(rig: Rig, point: str, box: dict, signal_id: int, update_id: int | N
         ),
     }
     telegram_points = {
-        "outcome not yet told": lambda m, params: "entry order sent" in params.get("text", ""),
+        "outcome not yet told": lambda m, params: "📤 Order placed" in params.get("text", ""),
         "confirming the offset": lambda m, params: (
             m == "getupdates" and int(params.get("offset") or 0) > (update_id or 0)
         ),

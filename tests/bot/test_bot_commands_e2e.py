@@ -71,7 +71,7 @@ def test_stop_with_a_bad_argument_changes_nothing_and_resume_lifts_a_halt(
         async with running_desk(bot_settings, db):
             usage = await ask(fake_telegram, "/stop now", 1)
             halted = trading_state(db).halted
-            await answer_to(fake_telegram, "/stop flatten", "Close all 0 open trade(s)")
+            await answer_to(fake_telegram, "/stop flatten", "Close all 0 open trades")
             resumed = await answer_to(fake_telegram, "/resume", "▶️")
             return usage, halted, resumed
 
@@ -98,8 +98,8 @@ def test_status_shows_equity_pnl_trades_positions_and_health(bot_settings, db, f
     assert lines[0] == "<b>signaldesk</b> · mode <b>paper</b> · ▶️ RUNNING"
     assert lines[1] == "Equity ¥1,000,000 · open positions 0 (unrealised ¥0)"  # the paper account
     assert lines[2] == "Today: P/L ¥0 · trades 0"
-    assert lines[4] == "Last good cycle: 2026-03-10 11:45 JST (15m ago)"
-    assert lines[5] == "Listener heartbeat: 2026-03-10 11:59 JST (1m ago)"
+    assert lines[4] == "Last good cycle: 11:45 JST (15m ago)"  # today: the clock only
+    assert lines[5] == "Listener heartbeat: 11:59 JST (1m ago)"
 
 
 def seed_report_day(db) -> None:
@@ -186,15 +186,15 @@ def test_report_shows_the_previous_jst_day_and_writes_the_summary(bot_settings, 
         "<b>Daily report 2026-03-09 (JST)</b> · paper",
         "P/L +¥3,360 after fees ¥140 (execution ¥40, leverage ¥100)",
         "Trades closed 4 (won 2, lost 2)",
-        "• #1 BTC_JPY LONG +¥2,990 (take-profit 2; fees ¥10)",
+        "• #1 BTC_JPY LONG (buy) +¥2,990 (take-profit 2; fees ¥10)",
     ]
-    assert lines[5] == "• #3 BTC_JPY LONG +¥1,950 (take-profit 2; fees ¥50, leverage ¥40)"
+    assert lines[5] == "• #3 BTC_JPY LONG (buy) +¥1,950 (take-profit 2; fees ¥50, leverage ¥40)"
     # equity is the day's last snapshot (23:45 JST), not the next morning's: +3,360 realised and
     # -60 unrealised
     assert lines[7:10] == [
         "Equity ¥1,013,300 at 23:45 JST (the day's last snapshot; change +¥3,300)",
         "Open at the day's end: 1 (unrealised -¥60)",
-        "• #6 ETH_JPY LONG 0.5 @ ¥362,000, marked ¥361,880: unrealised -¥60",
+        "• #6 ETH_JPY LONG (buy) 0.5 at ¥362,000, marked ¥361,880: unrealised -¥60",
     ]
     # the month and all time add the 03-08 trade (+10,000); the 03-10 trade is after the day
     assert lines[10] == "Month to date +¥13,360 · since the start +¥13,360 (deposit ¥1,000,000)"
@@ -247,8 +247,14 @@ def test_help_lists_exactly_the_registered_commands(bot_settings, db, fake_teleg
             return await ask(fake_telegram, "/help", 1)
 
     text = asyncio.run(scenario())
-    registered = fake_telegram.calls_to("setMyCommands")[0]["commands"]
+    calls = fake_telegram.calls_to("setMyCommands")
+    menus = {c.get("language_code"): c["commands"] for c in calls}
+    assert set(menus) == {"ja", "en", None}  # per language, and the desk's language for the rest
+    registered = menus["en"]
     assert [(c["command"], c["description"]) for c in registered] == list(BOT_COMMANDS)
+    assert menus[None] == registered  # these settings speak English
+    assert [c["command"] for c in menus["ja"]] == [c["command"] for c in registered]
+    assert menus["ja"][0]["description"].startswith("モード")
     listed = [
         line.split(" — ")[0][1:] for line in text.split("\n")[1:] if "_&lt;id&gt;" not in line
     ]
@@ -279,7 +285,7 @@ def test_modify_within_the_rules_recomputes_risk_and_stays_pending(bot_settings,
         "9950000",
         "250.00",
     )  # 0.005 * 50000
-    assert text.startswith(f"Signal #{signal_id} modified") and "Risk ¥250" in edit["text"]
+    assert text.startswith(f"Signal #{signal_id} modified") and "at risk ¥250" in edit["text"]
     assert edit["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"approve:{signal_id}"
 
 

@@ -60,9 +60,9 @@ def test_pending_signal_is_announced_once_with_buttons_and_stored(bot_settings, 
     row = signal_row(db, signal_id)
     assert len(announced(fake_telegram, signal_id)) == 1
     assert sent["reply_markup"]["inline_keyboard"][0][1]["callback_data"] == f"reject:{signal_id}"
-    assert "calibrated probability that the price is higher in 1h 00m" in sent["text"]
+    assert "calibrated probability that the price is higher in 1 hour" in sent["text"]
     assert (
-        "rsi_14 = 61.5 (pushed the score +0.420)" in sent["text"]
+        "RSI(14) at 62: neither overbought nor oversold — ▲ points to a rise" in sent["text"]
         and f"/approve_{signal_id}" in sent["text"]
     )
     assert (row["telegram_chat_id"], row["announced_at"] is not None) == (ALICE, True)
@@ -82,9 +82,9 @@ def test_approve_by_button_places_the_order_and_says_so(bot_settings, db, fake_t
             )
             answers = await fake_telegram.wait_for("answerCallbackQuery")
             await fake_telegram.wait_for(
-                "editMessageText", where=lambda p: "entry order sent" in p["text"]
+                "editMessageText", where=lambda p: "the order follows" in p["text"]
             )
-            notice = await reply_to(fake_telegram, ALICE, 2)  # the announcement, then the outcome
+            notice = await reply_to(fake_telegram, ALICE, 2)  # the card, then the trade's status
             return answers, fake_telegram.calls_to("editMessageText"), notice
 
     answers, edits, notice = asyncio.run(scenario())
@@ -99,10 +99,14 @@ def test_approve_by_button_places_the_order_and_says_so(bot_settings, db, fake_t
     )
     # the card says "placing the order…" unless the order was out before that edit's turn came
     assert all("placing the order…" in e["text"] for e in edits[:-1]) and len(edits) <= 2
-    assert "entry order sent" in edits[-1]["text"] and "reply_markup" not in edits[-1]
-    assert notice.startswith(
-        f"<b>Signal #{signal_id} · BTC_JPY LONG</b>\n✅ Approved by {ALICE}; entry order sent"
-    )
+    assert "the order follows" in edits[-1]["text"] and "reply_markup" not in edits[-1]
+    # the trade's status message is a silent reply under the card, with a Close button
+    assert notice.startswith("<b>Trade #1 · BTC_JPY · LONG (buy)</b>\n📤 Order placed")
+    status = fake_telegram.calls_to("sendMessage")[1]
+    card_id = signal_row(db, signal_id)["telegram_message_id"]
+    assert status["reply_parameters"]["message_id"] == card_id
+    assert str(status["disable_notification"]).lower() == "true"
+    assert status["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "close:1"
     assert [o.side for o in exchange.active_orders("BTC_JPY")] == ["BUY"]
     assert [e["detail"]["signal_id"] for e in events(db, "approved")] == [signal_id]
     assert fake_telegram.refused == []
@@ -129,8 +133,8 @@ def test_approve_by_text_then_double_approve_changes_nothing(bot_settings, db, f
 
     first, outcome, decided_at, second = asyncio.run(scenario())
     assert first == f"Signal #{signal_id} approved; checking risk and placing the order…"
-    assert f"✅ Approved by {ALICE}; entry order sent\nEXECUTED trade #1" in outcome
-    assert f"Signal #{signal_id} is already EXECUTED by {ALICE}" in second
+    assert outcome.startswith("<b>Trade #1 · BTC_JPY · LONG (buy)</b>\n📤 Order placed")
+    assert f"Signal #{signal_id} is already executed by Alice (@alice_example)" in second
     assert signal_row(db, signal_id)["decided_at"] == decided_at
     assert len(exchange.active_orders("BTC_JPY")) == 1
 
@@ -152,7 +156,9 @@ def test_double_tap_is_answered_with_the_actual_state(bot_settings, db, fake_tel
 
     answers = asyncio.run(scenario())
     assert signal_row(db, signal_id)["status"] == "REJECTED"
-    assert answers[1]["text"].startswith(f"Signal #{signal_id} is already REJECTED by {ALICE}")
+    assert answers[1]["text"].startswith(
+        f"Signal #{signal_id} is already rejected by Alice (@alice_example)"
+    )
 
 
 def test_late_approve_of_an_expired_signal_changes_nothing(bot_settings, db, fake_telegram):

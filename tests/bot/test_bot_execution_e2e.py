@@ -69,7 +69,7 @@ def test_approve_places_a_resting_entry_and_stop_cancels_it(bot_settings, db, fa
             )
             edit = (
                 await fake_telegram.wait_for(
-                    "editMessageText", where=lambda p: "entry order sent" in p["text"]
+                    "editMessageText", where=lambda p: "the order follows" in p["text"]
                 )
             )[0]
             await fake_telegram.wait_for(  # the announcement, then the outcome notice
@@ -88,9 +88,10 @@ def test_approve_places_a_resting_entry_and_stop_cancels_it(bot_settings, db, fa
     cancelled = db.conn.execute(
         "SELECT id, exchange_order_id FROM orders WHERE purpose = 'entry' AND status = 'CANCELED'"
     ).fetchall()
-    assert signal_row(db, signal_id)["status"] == "EXECUTED" and "EXECUTED trade #" in edit["text"]
+    assert signal_row(db, signal_id)["status"] == "EXECUTED" and "the order follows" in edit["text"]
     assert len(resting) == 1 and [r[1] for r in cancelled] == resting
     assert exchange.active_orders("BTC_JPY") == [] and trading_state(db).halted
-    assert positions.startswith("<b>1 open</b>\n#1 BTC_JPY LONG") and "(pending)" in positions
+    assert positions.startswith("<b>1 open</b>\n#1 BTC_JPY LONG (buy)")
+    assert "(entry resting)" in positions
     assert halted == "⛔ Trading halted. Cancelling resting entry orders…"
     assert stop_reply.startswith(f"Cancelled orders: #{cancelled[0][0]}.")

@@ -44,7 +44,7 @@ def test_closing_a_trade_needs_a_confirm_tap_on_its_own_message(bot_settings, db
         async with running_desk(bot_settings, db, clock=exchange.feed.now, exchange=exchange):
             fake_telegram.push_update(message_update(f"/approve_{signal_id}", ALICE, ALICE))
             await fake_telegram.wait_for(
-                "sendMessage", where=lambda p: "entry order sent" in p["text"]
+                "sendMessage", where=lambda p: "📤 Order placed" in p["text"]
             )
             asked = await prompt(fake_telegram, "/close_1", "Close trade #1")
             message_id = message_id_of(fake_telegram, asked)
@@ -52,9 +52,13 @@ def test_closing_a_trade_needs_a_confirm_tap_on_its_own_message(bot_settings, db
             foreign = await tap(fake_telegram, data, message_id + 1000)
             confirmed = await tap(fake_telegram, data, message_id)
             again = await tap(fake_telegram, data, message_id)
+            # the trade's status message under its card is edited to show how it ended
             await fake_telegram.wait_for(
-                "sendMessage", where=lambda p: p["text"].startswith("<b>Close trade #1")
-            )
+                "editMessageText",
+                where=lambda p: p["text"].startswith("<b>Trade #1") and ("🏁" in p["text"]
+                                                                      or "❌" in p["text"]),
+                timeout=10,
+            )  # fmt: skip
             return asked, foreign, confirmed, again
 
     asked, foreign, confirmed, again = asyncio.run(scenario())

@@ -9,6 +9,7 @@ from decimal import Decimal
 from bot.charts import equity_chart_png, yen_tick
 from signaldesk.clock import JST
 from signaldesk.exchange.paper import open_account
+from signaldesk.i18n import words
 from signaldesk.report import chart_data
 from tests.bot.money_seed import seed_closed_trade, seed_snapshot
 
@@ -28,12 +29,13 @@ def test_the_chart_starts_at_the_deposit_and_stops_at_the_days_end(db):
         Decimal("1004000"),
     ]
     assert chart.points[0][0] == DAY_END - timedelta(days=3) and len(chart.trades) == 1
-    assert equity_chart_png(chart, "Equity")[:8] == b"\x89PNG\r\n\x1a\n"
+    assert equity_chart_png(chart, "Equity", words("en"))[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_axis_labels_are_yen_with_separators_not_scientific_notation():
-    assert [yen_tick(v) for v in (1_000_000.0, 999_798.4, 1.0042e6)] == [
+    assert [yen_tick("en")(v) for v in (1_000_000.0, 999_798.4, 1.0042e6)] == [
         "¥1,000,000",
         "¥999,798",
         "¥1,004,200",
     ]
+    assert yen_tick("ja")(1.0042e6) == "1,004,200円"  # the Japanese money format

@@ -32,7 +32,7 @@ async def approve(fake, db, signal_id: int) -> str:
         await asyncio.sleep(0.02)
     message_id = signal_row(db, signal_id)["telegram_message_id"]
     fake.push_update(callback_update(f"approve:{signal_id}", ALICE, ALICE, message_id))
-    return await said(fake, f"<b>Signal #{signal_id} · BTC_JPY LONG</b>", timeout=20)
+    return await said(fake, "<b>Trade #", timeout=20)  # the trade's status message under the card
 
 
 def test_gmo_maintenance_around_a_restart_leaves_the_bot_talking_and_it_reconciles_after(
@@ -65,7 +65,7 @@ def test_gmo_maintenance_around_a_restart_leaves_the_bot_talking_and_it_reconcil
     alert, status, halted, waiting, resting, report, back = asyncio.run(
         during_and_after_maintenance()
     )
-    assert "entry order sent" in placed and len(resting) == 1
+    assert "📤 Order placed" in placed and len(resting) == 1
     assert "Commands, alerts and /stop still work" in alert and "Maintenance" in alert
     assert "Equity n/a" in status and "Exchange: cannot see it since" in status
     assert halted.startswith("⛔ Trading halted.") and trading_state(db).halted
@@ -124,6 +124,6 @@ def test_a_bad_answer_to_a_read_after_the_entry_post_never_fails_a_live_order(
     orders = [o for o in gmo.orders.values() if o["symbol"] == "BTC_JPY"]
     assert len(orders) == 1 and gmo.count("POST", "/v1/order") == 1
     assert signal_row(db, signal_id)["status"] == "EXECUTED"
-    assert "entry order sent" in outcome and "execution failed" not in " ".join(
+    assert "📤 Order placed" in outcome and "execution failed" not in " ".join(
         texts_to(fake_telegram, ALICE)
     )

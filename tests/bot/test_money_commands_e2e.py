@@ -74,8 +74,9 @@ def test_trades_lists_the_newest_closed_trades_with_exit_reasons_as_words(
     (text,) = ask_all(bot_settings, db, fake_telegram, "/trades 2")
     assert text.split("\n") == [
         "<b>The last 2 trades</b> (asked for 2; newest first)",
-        "03-10 09:00 #5 BTC_JPY LONG +¥900 (time stop; fees ¥0)",
-        "03-09 22:00 #4 ETH_JPY SHORT -¥700 (stop-loss; fees ¥0)",
+        # times say their zone (issue 17: JST wherever a person sees a time)
+        "03-10 09:00 JST #5 BTC_JPY LONG (buy) +¥900 (time stop; fees ¥0)",
+        "03-09 22:00 JST #4 ETH_JPY SHORT (sell) -¥700 (stop-loss; fees ¥0)",
     ]
 
 
@@ -118,9 +119,9 @@ def test_profit_and_performance_give_their_sample_sizes(bot_settings, db, fake_t
     assert lines[-1] == "Against the deposit of ¥1,000,000: +0.51%"
     assert last_day.split("\n")[1] == "P/L +¥200 after fees ¥0 (execution ¥0, leverage ¥0)"
     assert performance.split("\n")[1:] == [
-        "BTC_JPY LONG: +¥5,830 · win rate 75% (3 of 4 trades) · profit factor 4.84 (4 trades) · "
+        "BTC_JPY LONG (buy): +¥5,830 · win rate 75% (3 of 4 trades) · profit factor 4.84 (4 trades) · "
         "fees ¥70",
-        "ETH_JPY SHORT: -¥700 · win rate 0% (0 of 1 trade) · profit factor 0 (no winner in 1 "
+        "ETH_JPY SHORT (sell): -¥700 · win rate 0% (0 of 1 trade) · profit factor 0 (no winner in 1 "
         "trade) · "
         "fees ¥0",
     ]

@@ -59,15 +59,17 @@ def test_an_approval_cut_off_before_its_order_is_executed_at_start_up_and_told(
             bot_settings, db, times=TELLING, clock=exchange.feed.now, exchange=exchange
         ):
             await fake_telegram.wait_for(
-                "sendMessage", where=lambda p: "entry order sent" in p["text"]
+                "sendMessage", where=lambda p: "📤 Order placed" in p["text"]
             )
 
     asyncio.run(scenario())
     row = signal_row(db, signal_id)
     assert (row["status"], row["told_status"]) == ("EXECUTED", "EXECUTED")
     assert len(exchange.active_orders("BTC_JPY")) == 1
-    final = edits_of(fake_telegram, message_id)[-1]
-    assert "entry order sent" in final["text"] and "reply_markup" not in final
+    final = edits_of(fake_telegram, message_id)[-1]  # the card, then the status under it
+    assert "the order follows" in final["text"] and "reply_markup" not in final
+    status = fake_telegram.calls_to("sendMessage")[-1]
+    assert status["reply_parameters"]["message_id"] == message_id
     assert fake_telegram.refused == []
 
 
@@ -113,15 +115,14 @@ def test_an_outcome_the_trader_never_heard_is_told_once_after_the_restart(
 
     async def scenario():
         async with running_desk(bot_settings, db, times=TELLING):
-            await fake_telegram.wait_for("sendMessage")
+            await fake_telegram.wait_for("editMessageText")
             await asyncio.sleep(0.5)  # several watch rounds: told once, not again
 
     asyncio.run(scenario())
     assert signal_row(db, signal_id)["told_status"] == "EXECUTED"
-    assert [t.split("\n")[1] for t in texts_to(fake_telegram, ALICE)] == [
-        f"✅ Approved by {ALICE}; entry order sent"
-    ]
-    assert len(edits_of(fake_telegram, message_id)) == 1
+    # the card tells the approval; trade #7 has no rows, so there is no status message to draw
+    (edit,) = edits_of(fake_telegram, message_id)
+    assert f"✅ Approved by {ALICE} at" in edit["text"] and texts_to(fake_telegram, ALICE) == []
 
 
 def test_pending_cards_are_re_rendered_and_a_cut_off_announcement_is_posted_again(
@@ -141,7 +142,7 @@ def test_pending_cards_are_re_rendered_and_a_cut_off_announcement_is_posted_agai
 
     asyncio.run(scenario())
     edit = edits_of(fake_telegram, message_id)[0]
-    assert "left (until" in edit["text"]
+    assert "⏳ Decide by" in edit["text"]
     assert edit["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"approve:{shown}"
     assert signal_row(db, cut_off)["telegram_message_id"] is not None
 

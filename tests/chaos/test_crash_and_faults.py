@@ -97,13 +97,18 @@ def test_a_desk_blind_to_the_exchange_halts_after_the_failures_and_says_why(tmp_
 
         world.until(halted, 90, "the halt")
         halted_after = time.monotonic() - started
-        world.until(lambda: any("Trading halted" in t for t in world.texts()), 30, "the alert")
+        world.until(lambda: any("取引を停止しました" in t for t in world.texts()), 30, "the alert")
         world.stop_bot()
     texts = [html.unescape(t) for t in world.texts()]  # alerts go out as escaped HTML
     reason = world.rows("SELECT value FROM system_state WHERE key = 'halt_reason'")[0][0]
     assert reason.startswith("3 management steps in a row failed talking to the exchange (last: ")
-    assert any("Protection not confirmed for open trade(s) #1 LONG BTC_JPY" in t for t in texts)
-    assert any(f"Trading halted: {reason}" in t for t in texts)
+    # the desk speaks Japanese (the default): both alerts are critical, rendered from their data
+    last = reason.split("(last: ", 1)[1][:-1]
+    assert any("<b>重大</b> 建玉の保護\n保有中の取引 #1 ロング（買い） BTC_JPY の保護を確認できません" in t
+               for t in texts)  # fmt: skip
+    assert any(
+        f"取引所との通信に失敗した管理処理が 3 回続きました（最後: {last}）" in t for t in texts
+    )
     assert covered_by_stops(world) and halted_after < 90
 
 

@@ -211,8 +211,12 @@ EXPECTED_COLUMNS = {
         "sent_via",
         "attempts",
         "last_error",
+        "notice",
     ],
     "_sqlite_migrations": ["id", "migration_set", "name", "applied_at"],
+    # issue 17: the people who decide, by name, and each trade's thread in the chat
+    "people": ["user_id", "first_name", "username", "seen_at"],
+    "trade_threads": ["trade_id", "chat_id", "message_id", "shown", "closed_told", "updated_at"],
     # the paper exchange's own book-keeping (0002)
     "paper_accounts": ["account", "starting_jpy", "created_at"],
     "paper_balances": ["account", "asset", "amount", "updated_at"],

@@ -152,3 +152,18 @@ def test_a_claim_without_a_stored_message_is_given_back(db):
     signals.record_announcement(db, posted, 1, 2)
     assert signals.release_unposted_claims(db) == [lost]
     assert [s.id for s in signals.unannounced(db, now)] == [lost]
+
+
+def test_a_signal_held_outside_the_active_hours_is_expired_and_listed_for_the_morning(db):
+    now = utc_now()
+    held_id = signals.insert(db, pending(now))
+    other = signals.insert(db, pending(now, symbol="ETH_JPY"))
+    assert signals.hold(db, held_id, now, "held: outside the active hours 08:00-23:00 JST")
+    assert not signals.hold(db, held_id, now, "again")  # compare-and-set: once only
+    row = signals.load(db, held_id)
+    assert (row.status, row.approved_by, row.told_status) == (signals.EXPIRED, "held", "EXPIRED")
+    assert [s.id for s in signals.held(db, now - timedelta(hours=1), now + timedelta(hours=1))] == [
+        held_id
+    ]
+    assert signals.held(db, now + timedelta(seconds=1), now + timedelta(hours=1)) == []
+    assert signals.load(db, other).status == signals.PENDING

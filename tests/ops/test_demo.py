@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from bot.card_view import price_note_text
+from bot.money_views import UNIT_TITLES
 from jobs.cli import EXIT_USAGE, main
+from signaldesk.i18n import plain_text, words
 from signaldesk.storage import open_db
 
 
@@ -30,14 +33,22 @@ def test_demo_ends_with_signals_taps_trades_and_reports(elsewhere, capsys):
     assert summary["verdicts"].get("EXECUTED", 0) >= 3
     assert sum(summary["decided_by_person"].values()) >= 3  # verdicts came from taps in Telegram
     assert summary["closed"] >= 3 and summary["daily_reports"] >= 8
-    assert "telegram message:" in out and "Signal #" in out and ">> the person taps Approve" in out
-    assert "Daily report 2025-06-2" in out and "closed by" in out
+    # the desk's defaults: Japanese, signals offered 08:00-23:00 JST, silent nights
+    ja = words("ja")
+    assert "telegram message" in out and "シグナル #" in out and ">> the person taps Approve" in out
+    assert "日次レポート 2025年6月2" in out and "で決済: 決済価格" in out
     # in yen, labelled as a converted stand-in, both symbols and both directions, and the money
     # commands at the end
-    assert "Prices: converted stand-in: Binance BTC/USDT, ETH/USDT x Fed monthly USD/JPY" in out
-    assert {"BTC_JPY SHORT", "ETH_JPY LONG"} <= set(summary["traded"])
-    assert ">> the person sends /stats" in out and "What you add" in out
-    assert "Daily P/L, the last 7 (JST; newest first)" in out
+    assert plain_text(price_note_text(ja, "BTC/USDT, ETH/USDT")) in out
+    # both symbols traded; the LONGs of these days came at night (05:15 JST): held, not offered,
+    # and listed in the morning report
+    traded = [kind.split() for kind in summary["traded"]]
+    assert {s for s, _ in traded} == {"BTC_JPY", "ETH_JPY"}
+    assert "🌙" in out
+    assert ">> the person sends /stats" in out
+    assert plain_text(ja.t("<b>What you add</b> (approved: what the trades made; the rest: the plan "
+                           "replayed)")) in out  # fmt: skip
+    assert plain_text(ja.t(UNIT_TITLES["day"], n=7)) in out
     db = open_db(path)
     try:
         by = {
@@ -46,11 +57,13 @@ def test_demo_ends_with_signals_taps_trades_and_reports(elsewhere, capsys):
         }
         fills = db.execute("SELECT COUNT(*) FROM fills").fetchone()[0]
         sizes = db.execute("SELECT symbol, size FROM trades").fetchall()
+        held = db.execute("SELECT direction FROM signals WHERE approved_by = 'held'").fetchall()
     finally:
         db.close()
     assert (
-        by == {"1001"} and fills >= 6
-    )  # the demo person's id; entries and exits filled on the paper exchange
+        "1001" in by and by <= {"1001", "held"} and fills >= 6
+    )  # the demo person's taps and the signals held at night; entries and exits filled
+    assert {d for _, d in traded} | {d for (d,) in held} == {"LONG", "SHORT"}
     steps = {"BTC_JPY": Decimal("0.001"), "ETH_JPY": Decimal("0.01")}  # GMO's minimums and steps
     assert all(Decimal(n) >= steps[s] and Decimal(n) % steps[s] == 0 for s, n in sizes)
     report = elsewhere / "report" / "report.md"
