@@ -8,10 +8,10 @@ Both run on the shared Binance 15m candles (real data; needs ../shared/data), ea
 (`taskset -c 0`) under `/usr/bin/time -v`, in alternating pairs (ours, freqtrade, ours, ...), and
 the figures are medians of the runs: whole-process CPU seconds (user + system) and peak RSS, and the
 ratio of ours to freqtrade's. Ours is the CLI as a user runs it (the default model at its own
-operating point, approve all, report and charts included); freqtrade's is `backtesting` with RSI + Bollinger entries, a 2 x
-ATR stop and a 4-hour exit (see bench/bench_freqtrade.py: install it once with `install` and
-`convert`, then it runs offline). The table after the figures splits one run of ours by stage
-(summary.json: meta.timings_seconds, meta.steps).
+operating point, approve all, report and charts included); freqtrade's is `backtesting` with RSI +
+Bollinger entries, a 2 x ATR stop and a 4-hour exit (see bench/bench_freqtrade.py: install it once
+with `install` and `convert`, then it runs offline). The table after the figures splits one run of
+ours by stage (summary.json: meta.timings_seconds, meta.steps).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Benchmark of `signaldesk bot`: idle RSS and CPU after start, and approve -> order latency, against local fakes.
+"""Benchmark of `signaldesk bot`: idle RSS and CPU after start, and approve -> order latency,
+against local fakes.
 
-Run (one core, like the VPS):  taskset -c 0 .venv/bin/python bench/bench_bot.py
-The bot runs as a child process (its own interpreter, as under systemd) in live mode against the fake GMO server,
-so "order request" is the POST /v1/order reaching the fake exchange. Nothing leaves 127.0.0.1.
+Run (one core, like the VPS):  taskset -c 0 .venv/bin/python bench/bench_bot.py The bot runs as a
+child process (its own interpreter, as under systemd) in live mode against the fake GMO server, so
+"order request" is the POST /v1/order reaching the fake exchange. Nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ RUNNER = (
     "setup_logging('bot', settings.log_dir, settings.secrets())\n"
     "sys.exit(run(argparse.Namespace(check=False, json=False), settings))\n"
 )
-# What-if for the lead: sqlite-utils imports pandas and numpy when they are installed (about 60 MB RSS).
+# What-if for the lead: sqlite-utils imports pandas and numpy when they are installed (about 60 MB
+# RSS).
 WITHOUT_PANDAS = (
     "import sys\n"
     "sys.modules['pandas'] = sys.modules['numpy'] = None  # sqlite_utils then skips them\n"
@@ -125,7 +127,8 @@ def environment(tmp: Path, telegram: FakeTelegram, gmo) -> dict:
 
 
 def approve_latency(telegram, gmo, db, signal_id: int) -> dict:
-    """Tap Approve on an announced signal; return ms to the APPROVED row and to the order POST at the fake."""
+    """Tap Approve on an announced signal; return ms to the APPROVED row and to the order POST at
+    the fake."""
     orders_before = gmo.count("POST", "/v1/order")
     message_id = db.execute(
         "SELECT telegram_message_id FROM signals WHERE id = ?", [signal_id]

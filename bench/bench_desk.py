@@ -1,17 +1,21 @@
-"""Benchmark: the whole desk at once on one core — bot, listener and cycles together — RSS against the 400 MB budget.
+"""Benchmark: the whole desk at once on one core — bot, listener and cycles together — RSS against
+the 400 MB budget.
 
 Run:   .venv/bin/python bench/bench_desk.py [--cycles 3] [--rate 500] [--idle 5]
 
 The three processes run as they do on the VPS, each its own interpreter, all pinned to core 0 with
 `taskset -c 0` and each under `/usr/bin/time -v` (peak RSS, CPU). They share one SQLite file:
-- `signaldesk bot` in live mode against the fake Telegram Bot API and the fake GMO (execution wired, two pending
-  signals to announce, then idle polling);
-- `signaldesk listen` against the fake Bybit stream, fed `--rate` liquidation pushes per second throughout;
-- `signaldesk cycle --at T` run `--cycles` times in a row (consecutive candles) against the fake GMO serving the
-  bundled real klines, the database prepared like bench_cycle.py (candles cached up to the previous candle).
-The fakes and the sampler run in this process, moved off core 0 when the machine has another core. While the
-processes run, the sampler adds up their RSS (and PSS, which splits shared library pages fairly) every 20 ms.
-Budget (ARCHITECTURE.md §8): all three at once <= 400 MB. Nothing leaves 127.0.0.1.
+- `signaldesk bot` in live mode against the fake Telegram Bot API and the fake GMO (execution wired,
+  two pending signals to announce, then idle polling);
+- `signaldesk listen` against the fake Bybit stream, fed `--rate` liquidation pushes per second
+  throughout;
+- `signaldesk cycle --at T` run `--cycles` times in a row (consecutive candles) against the fake GMO
+  serving the bundled real klines, the database prepared like bench_cycle.py (candles cached up to
+  the previous candle).
+The fakes and the sampler run in this process, moved off core 0 when the machine has another core.
+While the processes run, the sampler adds up their RSS (and PSS, which splits shared library pages
+fairly) every 20 ms. Budget (ARCHITECTURE.md §8): all three at once <= 400 MB. Nothing leaves
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -95,7 +99,8 @@ def memory_mb(pid: int) -> tuple[float, float]:
 
 
 def time_report(path: Path) -> dict:
-    """Return peak RSS (MB), CPU seconds, wall time and exit status from a `/usr/bin/time -v` report."""
+    """Return peak RSS (MB), CPU seconds, wall time and exit status from a `/usr/bin/time -v`
+    report."""
     text = path.read_text()
     number = lambda label: float(re.search(re.escape(label) + r": ([\d.]+)", text).group(1))  # noqa: E731
     return {
@@ -134,7 +139,8 @@ class Sampler:
 
 
 async def feed(fake: FakeBybit, rate: int, pushed: dict) -> None:
-    """Push about `rate` liquidation frames per second in 20 bursts per second until cancelled; count them."""
+    """Push about `rate` liquidation frames per second in 20 bursts per second until cancelled;
+    count them."""
     burst = frames(max(1, rate // 20))
     while True:
         for text in burst:
@@ -144,7 +150,8 @@ async def feed(fake: FakeBybit, rate: int, pushed: dict) -> None:
 
 
 def environment(workdir: Path, gmo: FakeGmo, telegram: FakeTelegram, bybit: FakeBybit) -> dict:
-    """Return the children's environment: one database, the fakes' URLs, placeholder secrets, live mode."""
+    """Return the children's environment: one database, the fakes' URLs, placeholder secrets, live
+    mode."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -179,7 +186,8 @@ async def wait_for(condition, timeout: float, what: str) -> None:
 
 
 async def run_cycles(count: int, env: dict, workdir: Path, sampler: Sampler) -> list[dict]:
-    """Run `count` cycles one after another on consecutive candles; return each one's /usr/bin/time figures."""
+    """Run `count` cycles one after another on consecutive candles; return each one's /usr/bin/time
+    figures."""
     results = []
     for i in range(count):
         at = AT + timedelta(minutes=15 * i)
@@ -198,7 +206,8 @@ async def run_cycles(count: int, env: dict, workdir: Path, sampler: Sampler) -> 
 
 
 async def stop(wrapper: subprocess.Popen, pid: int) -> None:
-    """SIGTERM the process (not /usr/bin/time, which does not pass it on) and wait for the report."""
+    """SIGTERM the process (not /usr/bin/time, which does not pass it on) and wait for the
+    report."""
     os.kill(pid, signal.SIGTERM)
     await wait_for(lambda: wrapper.poll() is not None, 30, f"pid {pid} to exit on SIGTERM")
 
@@ -227,7 +236,8 @@ async def bench(args, workdir: Path) -> dict:
 async def run_desk(
     args, workdir: Path, env: dict, telegram: FakeTelegram, bybit: FakeBybit
 ) -> dict:
-    """Start bot and listener, let them settle under load, run the cycles, stop everything; return the figures."""
+    """Start bot and listener, let them settle under load, run the cycles, stop everything; return
+    the figures."""
     sampler = Sampler()
     daemons = {
         name: timed(name, [sys.executable, "-m", "jobs.cli", command], env, workdir)
@@ -302,7 +312,8 @@ def report(figures: dict, args) -> int:
 
 
 def move_off_core() -> None:
-    """Run the fakes and the sampler on the other cores, when there are any, so they do not steal core 0."""
+    """Run the fakes and the sampler on the other cores, when there are any, so they do not steal
+    core 0."""
     others = set(range(os.cpu_count() or 1)) - {int(CORE)}
     if others:
         os.sched_setaffinity(0, others)

@@ -1,8 +1,9 @@
-"""Benchmark `signaldesk listen` as a real process against the local fake Bybit stream: RSS and messages per second.
+"""Benchmark `signaldesk listen` as a real process against the local fake Bybit stream: RSS and
+messages per second.
 
-Run on one core:   taskset -c 0 .venv/bin/python bench/bench_listener.py
-The listener child stays on the core(s) the bench was started on; the fake server moves to another core when the
-machine has one, so it does not steal the listener's CPU. Budget (ARCHITECTURE.md §8): <= 60 MB RSS and 2,000
+Run on one core:   taskset -c 0 .venv/bin/python bench/bench_listener.py The listener child stays on
+the core(s) the bench was started on; the fake server moves to another core when the machine has
+one, so it does not steal the listener's CPU. Budget (ARCHITECTURE.md §8): <= 60 MB RSS and 2,000
 messages/s sustained on one core.
 """
 
@@ -60,7 +61,8 @@ def frames(count: int) -> list[str]:
 
 
 async def paced(fake: FakeBybit, pid: int, rate: int, seconds: float) -> dict:
-    """Push `rate` frames/s in 20 bursts per second; return the listener's CPU share and RSS meanwhile."""
+    """Push `rate` frames/s in 20 bursts per second; return the listener's CPU share and RSS
+    meanwhile."""
     loop = asyncio.get_running_loop()
     burst = rate // 20
     texts = frames(burst)
@@ -80,7 +82,8 @@ async def paced(fake: FakeBybit, pid: int, rate: int, seconds: float) -> dict:
 
 
 async def flat_out(fake: FakeBybit, pid: int, count: int) -> dict:
-    """Push `count` frames as fast as the socket takes them; return wall time until the listener is idle again."""
+    """Push `count` frames as fast as the socket takes them; return wall time until the listener is
+    idle again."""
     texts = frames(count)
     cpu0, start = cpu_seconds(pid), time.monotonic()
     for text in texts:
@@ -113,7 +116,8 @@ def start_listener(workdir: Path, db_path: Path, url: str) -> subprocess.Popen:
 
 
 def move_off_listener_core(listener_cores: set[int]) -> set[int]:
-    """Pin this (server) process to cores the listener does not use, when there are any; return our cores."""
+    """Pin this (server) process to cores the listener does not use, when there are any; return our
+    cores."""
     others = set(range(os.cpu_count() or 1)) - listener_cores
     if others:
         os.sched_setaffinity(0, others)

@@ -1,7 +1,8 @@
-"""Benchmark the model path: features for a 500-candle window, inference per symbol, and a full `train` on one core.
+"""Benchmark the model path: features for a 500-candle window, inference per symbol, and a full
+`train` on one core.
 
-Run: .venv/bin/python bench/bench_model.py [--skip-train]
-Prints figures; the full train needs the shared data folder (../shared/data relative to the repo root).
+Run: .venv/bin/python bench/bench_model.py [--skip-train] Prints figures; the full train needs the
+shared data folder (../shared/data relative to the repo root).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def timed_ms(call, repeat: int) -> tuple[float, float]:
-    """Return the median and max wall time of `call` in milliseconds over `repeat` runs (after one warm-up)."""
+    """Return the median and max wall time of `call` in milliseconds over `repeat` runs (after one
+    warm-up)."""
     call()
     runs = []
     for _ in range(repeat):
@@ -33,7 +35,8 @@ def timed_ms(call, repeat: int) -> tuple[float, float]:
 
 
 def bench_features_and_inference() -> None:
-    """Print feature and inference timings on the bundled candles with the committed default model."""
+    """Print feature and inference timings on the bundled candles with the committed default
+    model."""
     from signaldesk.candles import read_candle_csv
     from signaldesk.features import LIVE_FETCH_BARS, candles_to_frame, latest_features
     from signaldesk.model.inference import load_model
@@ -69,7 +72,8 @@ def bench_features_and_inference() -> None:
 
 
 def bench_train() -> None:
-    """Run the full default training on one core under /usr/bin/time -v and print time and peak memory."""
+    """Run the full default training on one core under /usr/bin/time -v and print time and peak
+    memory."""
     if not SHARED_DATA.is_dir():
         print(f"full train: skipped, shared data folder {SHARED_DATA.resolve()} is missing")
         return

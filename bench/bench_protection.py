@@ -1,11 +1,12 @@
 """Benchmark: fill -> protection latency of a resting entry that fills between two management steps.
 
 Run (one core, like the VPS):  taskset -c 0 .venv/bin/python bench/bench_protection.py [--trials 20]
-The real `signaldesk bot` runs in live mode against the fake GMO (REST and private WebSocket) and the local Bot API,
-as in the crash harness (tests/chaos). Each trial approves a signal, waits until the approval is done (the entry
-rests), prints a trade through the entry on the fake exchange and measures, on the exchange's side, the time until
-STOP orders cover the whole position. `--poll-only` runs the bot without the private stream (GMO_WS_PRIVATE_URL
-pointing nowhere) to show the REST poll fallback. Prints median and max; nothing leaves 127.0.0.1.
+The real `signaldesk bot` runs in live mode against the fake GMO (REST and private WebSocket) and
+the local Bot API, as in the crash harness (tests/chaos). Each trial approves a signal, waits until
+the approval is done (the entry rests), prints a trade through the entry on the fake exchange and
+measures, on the exchange's side, the time until STOP orders cover the whole position. `--poll-only`
+runs the bot without the private stream (GMO_WS_PRIVATE_URL pointing nowhere) to show the REST poll
+fallback. Prints median and max; nothing leaves 127.0.0.1.
 """
 
 from __future__ import annotations

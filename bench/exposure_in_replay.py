@@ -1,8 +1,9 @@
-"""How much the desk held at once in a replay: the most trades open together per symbol and direction, and the
-largest notional held (at entry prices) as a share of the starting equity.
+"""How much the desk held at once in a replay: the most trades open together per symbol and
+direction, and the largest notional held (at entry prices) as a share of the starting equity.
 
-Run after `./dev demo` (or a backtest):  .venv/bin/python bench/exposure_in_replay.py var/demo/signaldesk-demo.sqlite3
-It reads only the trades table: a trade holds size x entry price from its entry to its exit.
+Run after `./dev demo` (or a backtest):  .venv/bin/python bench/exposure_in_replay.py
+var/demo/signaldesk-demo.sqlite3 It reads only the trades table: a trade holds size x entry price
+from its entry to its exit.
 """
 
 from __future__ import annotations

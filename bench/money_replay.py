@@ -1,10 +1,11 @@
-"""Figures for the money told truly: a replay with positions held across several 06:00 JST boundaries, compared
-with the paper exchange's ledger to the yen (trade P/L, daily reports, loss limits, equity at each day's end).
+"""Figures for the money told truly: a replay with positions held across several 06:00 JST
+boundaries, compared with the paper exchange's ledger to the yen (trade P/L, daily reports, loss
+limits, equity at each day's end).
 
-Run:  .venv/bin/python bench/money_replay.py [--out DIR]
-The replay is the one of tests/money/test_fee_replay.py: 2025-06-20 .. 06-27 on the bundled candles at a yen
-scale (converted stand-in, not GMO prices), every signal approved, stops 6 x ATR, take-profits 12 / 24 x ATR
-and a 72-hour time stop so positions live for days. It prints one line per trade and per JST day.
+Run:  .venv/bin/python bench/money_replay.py [--out DIR] The replay is the one of
+tests/money/test_fee_replay.py: 2025-06-20 .. 06-27 on the bundled candles at a yen scale (converted
+stand-in, not GMO prices), every signal approved, stops 6 x ATR, take-profits 12 / 24 x ATR and a
+72-hour time stop so positions live for days. It prints one line per trade and per JST day.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def ledger_between(db, start: datetime, end: datetime, kinds=("pnl", "fee", "lev
 
 
 def print_trades(db) -> None:
-    """Print each closed trade: boundaries crossed, its fees and P/L, and the ledger's sum for it."""
+    """Print each closed trade: boundaries crossed, its fees and P/L, and the ledger's sum for
+    it."""
     rows = db.execute(
         "SELECT t.id, t.symbol, t.direction, t.entry_time, t.exit_time, t.exit_reason, t.pnl_jpy, "
         "t.fees_jpy, (SELECT COUNT(*) FROM position_fees p WHERE p.trade_id = t.id), "
@@ -64,7 +66,8 @@ def print_trades(db) -> None:
 
 
 def print_days(db, settings) -> None:
-    """Print each JST day: report P/L and fees, ledger, loss-limit realised, equity vs the snapshot."""
+    """Print each JST day: report P/L and fees, ledger, loss-limit realised, equity vs the
+    snapshot."""
     for day in report_days():
         start, end = day_bounds(day)
         r = daily_report(db, day, settings)

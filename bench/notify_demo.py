@@ -3,11 +3,11 @@
     .venv/bin/python bench/notify_demo.py run [--days 14] [--out var/demo/transcript.jsonl]
     .venv/bin/python bench/notify_demo.py table TRANSCRIPT.jsonl DEMO.sqlite3 [--active 08:00-23:00]
 
-`run` runs `signaldesk demo --quiet --transcript` (every Bot API call with its replay time) and prints
-the tables; `table` reads a transcript written earlier (for example by an older version of the demo).
-A message is a sendMessage or sendPhoto (edits change a message already there and never ring); it
-rings unless sent with disable_notification. A message belongs to a trade when it replies to the
-trade's card (or to a reply of it), else when its text names the trade (#id) or its signal.
+`run` runs `signaldesk demo --quiet --transcript` (every Bot API call with its replay time) and
+prints the tables; `table` reads a transcript written earlier (for example by an older version of
+the demo). A message is a sendMessage or sendPhoto (edits change a message already there and never
+ring); it rings unless sent with disable_notification. A message belongs to a trade when it replies
+to the trade's card (or to a reply of it), else when its text names the trade (#id) or its signal.
 """
 
 from __future__ import annotations

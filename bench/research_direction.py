@@ -1,13 +1,14 @@
-"""Research behind the model design, walk-forward on the shared data (never the 2025 holdout): which part of the
-gain comes from the target and which from the features, and whether a ">= 0.3% within the hour" event model
-earns a place as a volatility gate. Prints figures; the model report itself comes from `signaldesk train`.
+"""Research behind the model design, walk-forward on the shared data (never the 2025 holdout): which
+part of the gain comes from the target and which from the features, and whether a ">= 0.3% within
+the hour" event model earns a place as a volatility gate. Prints figures; the model report itself
+comes from `signaldesk train`.
 
     nice -n 10 .venv/bin/python bench/research_direction.py [--data ../shared/data] [--draws 300]
 
 Designs, each fitted per fold (the train command's quarterly folds, 1-day gaps, before 2025-01-01):
-  v1            two +-0.3% close-at-one-hour event heads on the v1 features (score P(long) - P(short))
-  v1 features   one up-vs-down model on the v1 features (the target changed, the features did not)
-  new           one up-vs-down model on the 12 scale-free features (the shipped design)
+  v1            two +-0.3% close-at-one-hour event heads on the v1 features (score P(long) -
+  P(short)) v1 features   one up-vs-down model on the v1 features (the target changed, the features
+  did not) new           one up-vs-down model on the 12 scale-free features (the shipped design)
 """
 
 from __future__ import annotations
@@ -114,7 +115,8 @@ def walk_forward(frames) -> dict[str, pd.DataFrame]:
 
 
 def paired(a: pd.DataFrame, b: pd.DataFrame, draws: int) -> tuple[float, list[float]]:
-    """Return the sign AUC difference a - b on their common rows and its 95% interval (days resampled)."""
+    """Return the sign AUC difference a - b on their common rows and its 95% interval (days
+    resampled)."""
     both = a.merge(
         b[["symbol", "open_time", "score"]], on=["symbol", "open_time"], suffixes=("", "_b")
     )
@@ -132,7 +134,8 @@ def paired(a: pd.DataFrame, b: pd.DataFrame, draws: int) -> tuple[float, list[fl
 
 
 def gate_table(rows: pd.DataFrame) -> None:
-    """Print the operating point's signals split by tercile of P(move): does the event model pick better ones?"""
+    """Print the operating point's signals split by tercile of P(move): does the event model pick
+    better ones?"""
     fired = rows[rows["side"] != 0].copy()
     fired["tercile"] = pd.qcut(fired["p_move"], 3, labels=["low", "mid", "high"])
     costs = TradeCosts()

@@ -1,1 +1,2 @@
-"""The Telegram daemon: wiring, auth gate, handlers, periodic jobs and message views (the only user of telegram)."""
+"""The Telegram daemon: wiring, auth gate, handlers, periodic jobs and message views (the only user
+of telegram)."""

@@ -188,7 +188,8 @@ def rules_line(w: Words, reasons: list) -> Html | None:
                volume=volume)  # fmt: skip
 
 
-# ---- why, in plain words ---------------------------------------------------------------------------
+# ---- why, in plain words
+# ---------------------------------------------------------------------------
 
 
 def top_features(features: dict) -> list[tuple[str, float, float]]:

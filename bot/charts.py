@@ -1,5 +1,5 @@
-"""The equity chart of the daily report, drawn with matplotlib's Agg backend into PNG bytes, labelled
-in the desk's language (Japanese with the IPAex Gothic font that matplotlib-fontja ships).
+"""The equity chart of the daily report, drawn with matplotlib's Agg backend into PNG bytes,
+labelled in the desk's language (Japanese with the IPAex Gothic font that matplotlib-fontja ships).
 
 It starts at the deposit (or the window's first equity), runs to the day's end, labels yen with
 separators in the language's money format (never in scientific notation) and marks each closed

@@ -1,4 +1,5 @@
-"""Telegram reachability for `signaldesk doctor`: getMe and getChat through python-telegram-bot (owned by bot/)."""
+"""Telegram reachability for `signaldesk doctor`: getMe and getChat through python-telegram-bot
+(owned by bot/)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from signaldesk import doctor
 
 
 async def probe_telegram(settings, timeout: float) -> doctor.TelegramProbe:
-    """Ask Telegram getMe (is the token valid?) and getChat (can the bot reach the chat?) with short timeouts."""
+    """Ask Telegram getMe (is the token valid?) and getChat (can the bot reach the chat?) with short
+    timeouts."""
     from telegram import Bot
     from telegram.request import HTTPXRequest
 

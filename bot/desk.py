@@ -103,7 +103,8 @@ class WatchedExchange:
 
 @dataclass(eq=False)
 class Desk:
-    """Collaborators of every handler and job: settings, the database, the exchange (live or paper), the clock."""
+    """Collaborators of every handler and job: settings, the database, the exchange (live or paper),
+    the clock."""
 
     settings: Settings
     db: Database
@@ -211,7 +212,8 @@ async def on_exchange(desk: Desk, fn: Callable, *args, timeout: float | None = N
 
 
 async def on_fresh_connection(desk: Desk, fn: Callable, *args):
-    """Run fn(db, *args) in a worker thread on a connection of its own, without waiting for the desk lock."""
+    """Run fn(db, *args) in a worker thread on a connection of its own, without waiting for the desk
+    lock."""
 
     def call():
         db = open_db(desk.settings.db_path)

@@ -282,7 +282,8 @@ async def carry_out(update: Update, context, desk: Desk, request, outcome: str) 
 
 
 async def report_close(bot, desk: Desk, trade_id: int, notices, error) -> None:
-    """Tell the trader what closing a trade did in its thread (or that the exchange did not take it)."""
+    """Tell the trader what closing a trade did in its thread (or that the exchange did not take
+    it)."""
     if error is not None:
         text = close_failed(desk.words, trade_id, f"{type(error).__name__}: {error}")
         desk.replies.put(partial(send_text, bot, desk.chat_id, text))
@@ -393,7 +394,8 @@ async def on_pending(update: Update, context) -> None:
 
 
 async def on_report(update: Update, context) -> None:
-    """Send the report of the previous JST day, or of the day given as YYYY-MM-DD (a finished day)."""
+    """Send the report of the previous JST day, or of the day given as YYYY-MM-DD (a finished
+    day)."""
     desk = desk_of(context)
     latest = previous_day(desk.clock(), desk.settings.report.tz)
     try:
@@ -485,7 +487,8 @@ async def on_logs(update: Update, context) -> None:
 
 
 async def on_unknown_command(update: Update, context) -> None:
-    """Point an unknown command at /help (commands addressed to another bot are not ours to answer)."""
+    """Point an unknown command at /help (commands addressed to another bot are not ours to
+    answer)."""
     command = update.effective_message.text.split()[0]
     if "@" in command and command.split("@", 1)[1].lower() != (context.bot.username or "").lower():
         return
@@ -493,7 +496,8 @@ async def on_unknown_command(update: Update, context) -> None:
 
 
 async def on_error(update: object, context) -> None:
-    """Log the error first, then tell the operator briefly (not for network errors: the message would fail too)."""
+    """Log the error first, then tell the operator briefly (not for network errors: the message
+    would fail too)."""
     log.error("error while handling %s", type(update).__name__, exc_info=context.error)
     network = isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest)
     if network or not isinstance(update, Update):

@@ -115,7 +115,8 @@ async def sweep_job(context) -> None:
 
 
 async def alerts_job(context) -> None:
-    """Deliver queued alerts oldest first; on a network problem keep them queued and stop for this round."""
+    """Deliver queued alerts oldest first; on a network problem keep them queued and stop for this
+    round."""
     desk = desk_of(context)
     for alert in await on_desk(desk, unsent):
         if not await deliver_alert(context.bot, desk, alert):
@@ -158,7 +159,8 @@ async def deliver_alert(bot, desk: Desk, alert) -> bool:
 
 
 def queue_deadman_alerts(db, health, started_at: datetime, now: datetime, w=None) -> list[str]:
-    """Queue an alert (once per silence) when no cycle succeeded or the listener did not beat for too long."""
+    """Queue an alert (once per silence) when no cycle succeeded or the listener did not beat for
+    too long."""
     queued = []
     checks = (
         ("cycle", last_success(db, "cycle"), health.cycle_dead_minutes, "critical"),
@@ -193,8 +195,8 @@ async def health_job(context) -> None:
 
 def start_protection(app) -> None:
     """Protect first at start-up: queue the first management step on the lane at once (ahead of the
-    start-up repair, not at the next interval) and, on the live exchange, follow GMO's private stream
-    so a fill wakes management within a second."""
+    start-up repair, not at the next interval) and, on the live exchange, follow GMO's private
+    stream so a fill wakes management within a second."""
     desk: Desk = app.bot_data["desk"]
     queue_management(desk, app.bot)
     tokens = desk.exchange if hasattr(desk.exchange, "ws_token") else None
@@ -222,7 +224,8 @@ def stop_protection(app) -> None:
 
 
 def wake_management(desk: Desk, bot, why: str) -> None:
-    """Run a management step now; wakes while one is already waiting on the lane are folded into it."""
+    """Run a management step now; wakes while one is already waiting on the lane are folded into
+    it."""
     if queue_management(desk, bot) is not None:
         log.debug("management woken by %s", why)
 

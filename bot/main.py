@@ -1,4 +1,5 @@
-"""The Telegram desk's wiring: compose the desk, every handler and job in one place (run by `jobs/bot.py`)."""
+"""The Telegram desk's wiring: compose the desk, every handler and job in one place (run by
+`jobs/bot.py`)."""
 
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ COMMAND_HANDLERS = {
 
 
 def missing_settings(settings) -> list[str]:
-    """Return the Telegram settings that must be filled before the bot may start (deny by default)."""
+    """Return the Telegram settings that must be filled before the bot may start (deny by
+    default)."""
     missing = []
     if not settings.telegram_bot_token:
         missing.append("TELEGRAM_BOT_TOKEN (the token from BotFather)")
@@ -70,7 +72,8 @@ def missing_settings(settings) -> list[str]:
 
 
 def build_application(settings, desk: Desk, times: JobTimes | None = None) -> Application:
-    """Build the PTB application: gate first, then buttons, commands, decisions, the error handler and the jobs."""
+    """Build the PTB application: gate first, then buttons, commands, decisions, the error handler
+    and the jobs."""
     app = (
         Application.builder()
         .token(settings.telegram_bot_token.reveal())
@@ -119,12 +122,12 @@ def add_handlers(app: Application) -> None:
 
 
 async def start_desk(app: Application) -> None:
-    """Start the lane with the first management step on it (and GMO's private stream, live), register
-    the command menu, beat once, start the replies, and queue the start-up repair.
+    """Start the lane with the first management step on it (and GMO's private stream, live),
+    register the command menu, beat once, start the replies, and queue the start-up repair.
 
-    Protection comes first: the first management step is the lane's first job, the repair (reconciliation
-    first) runs behind it. Nothing here waits for the exchange: the repair is retried in the background
-    while it cannot see the exchange.
+    Protection comes first: the first management step is the lane's first job, the repair
+    (reconciliation first) runs behind it. Nothing here waits for the exchange: the repair is
+    retried in the background while it cannot see the exchange.
     """
     desk: Desk = app.bot_data["desk"]
     desk.lane.start()
@@ -193,7 +196,8 @@ def run_bot(app: Application) -> None:
 
 
 def model_age_reader(*models_roots: Path):
-    """Return a cached lookup of a model version's training time from `<models>/<version>/metadata.json`."""
+    """Return a cached lookup of a model version's training time from
+    `<models>/<version>/metadata.json`."""
 
     @lru_cache(maxsize=16)
     def trained_at(version: str) -> datetime | None:
@@ -211,7 +215,8 @@ def model_age_reader(*models_roots: Path):
 
 
 def compose_desk(settings, db, http) -> Desk:
-    """Build the desk of the running bot: the exchange of the configured mode on the desk's connection."""
+    """Build the desk of the running bot: the exchange of the configured mode on the desk's
+    connection."""
     from signaldesk.exchange.factory import build_exchange
     from signaldesk.model.registry import roots
 

@@ -176,7 +176,8 @@ async def show_notices(bot, desk: Desk, notices) -> None:
 
 
 async def queue_warning(desk: Desk, lines: list[str]) -> None:
-    """Put notices that need the trader's eye in the outbox (silent by default: [notify] warning)."""
+    """Put notices that need the trader's eye in the outbox (silent by default: [notify]
+    warning)."""
     from signaldesk.outbox import queue_alert
 
     now = desk.clock()

@@ -1,5 +1,5 @@
-"""A trade's thread in the trader's language: its status message (one message under the card, edited as
-the trade moves), its closing message, and the notices execution sends (data, rendered here).
+"""A trade's thread in the trader's language: its status message (one message under the card, edited
+as the trade moves), its closing message, and the notices execution sends (data, rendered here).
 
 The status message is drawn from the rows (trade, orders, fills), never pieced together from
 notices, so a lost edit is repaired by drawing it again.
@@ -146,7 +146,8 @@ def close_button(w: Words) -> str:
     return w.plain("Close this trade")
 
 
-# ---- notices (data from signaldesk.execution.notices) -----------------------------------------------
+# ---- notices (data from signaldesk.execution.notices)
+# -----------------------------------------------
 
 
 def alert_body(w: Words, alert) -> Html | str:
@@ -160,7 +161,8 @@ def alert_body(w: Words, alert) -> Html | str:
 
 
 def notice_text(w: Words, notice) -> Html:
-    """Render one notice from execution in the trader's language (plain strings: escaped as they are)."""
+    """Render one notice from execution in the trader's language (plain strings: escaped as they
+    are)."""
     kind = getattr(notice, "kind", None)
     render = NOTICES.get(kind or "")
     if render is None:
@@ -182,7 +184,8 @@ NOTICES = {
                                       "{size} {symbol} at {price}): {error}", id=tid,
                                       error=v.get("error", ""), **_order(w, v)),
     "filled": lambda w, tid, v: w.t("Trade #{id}: {purpose} order filled at {fill}.", id=tid,
-                                    fill=w.price(v.get("price")), **{k: x for k, x in _order(w, v).items() if k != "price"}),
+                                    fill=w.price(v.get("price")),
+                                    **{k: x for k, x in _order(w, v).items() if k != "price"}),
     "ended": lambda w, tid, v: ended_text(w, tid, v),
     "withdrawn": lambda w, tid, v: w.t("Trade #{id}: the desk withdrew the {purpose} order: {why}.",
                                        id=tid, why=withdrawn_why(w, v.get("reason")),
@@ -331,7 +334,8 @@ def adopted_text(w: Words, tid, v) -> Html:
     )
     return w.t("Position {position} ({side} {size} {symbol} at {price}) was on the exchange "
                "without a desk trade: adopted as trade #{id}, {what}.",
-               position=v.get("position_id"), side=w.t(SIDES.get(v.get("side"), "?")), size=w.number(_dec(v.get("size"))),
+               position=v.get("position_id"), side=w.t(SIDES.get(v.get("side"), "?")),
+               size=w.number(_dec(v.get("size"))),
                symbol=v.get("symbol", ""), price=w.price(_dec(v.get("price"))), id=tid,
                what=what)  # fmt: skip
 

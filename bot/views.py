@@ -1,5 +1,5 @@
-"""Message text of the desk in the trader's language: verdicts, answers, refusals, status, positions,
-the daily report, alerts, settings and help (HTML, values escaped).
+"""Message text of the desk in the trader's language: verdicts, answers, refusals, status,
+positions, the daily report, alerts, settings and help (HTML, values escaped).
 
 Every function takes the `Words` of the desk's language first; the signal card lives in
 `bot/card_view.py`, a trade's thread (status message, close message, notices) in
@@ -97,7 +97,8 @@ def edge_line(w: Words, reasons: list) -> Html | None:
     return None
 
 
-# ---- verdicts and answers -------------------------------------------------------------------------
+# ---- verdicts and answers
+# -------------------------------------------------------------------------
 
 
 def verdict_footer(w: Words, signal, by_name: str, detail: Html | str = "") -> Html:
@@ -269,7 +270,8 @@ def refusal_text(w: Words, signal_id: int, signal, by_name: str = "") -> Html:
     return w.t("Signal #{id} is already {status}; nothing changed.", id=signal_id, status=status)
 
 
-# ---- stop, resume, close, confirm -----------------------------------------------------------------
+# ---- stop, resume, close, confirm
+# -----------------------------------------------------------------
 
 RESUMED = N_("▶️ Trading resumed.")
 NOT_HALTED = N_("Trading was not halted; nothing changed.")
@@ -368,7 +370,8 @@ def decision_buttons(w: Words) -> tuple[str, str]:
     return w.plain("Approve"), w.plain("Reject")
 
 
-# ---- exchange, alerts ------------------------------------------------------------------------------
+# ---- exchange, alerts
+# ------------------------------------------------------------------------------
 
 
 def unseen_alert(w: Words, error: str) -> Html:
@@ -440,7 +443,8 @@ def deadman_text(w: Words, name: str, last: datetime | None, minutes: int) -> Ht
                "{minutes} min).", since=w.when(last), minutes=minutes)  # fmt: skip
 
 
-# ---- reading ----------------------------------------------------------------------------------------
+# ---- reading
+# ----------------------------------------------------------------------------------------
 
 
 def pending_text(w: Words, pending: Sequence, now: datetime) -> Html:

@@ -1,1 +1,2 @@
-"""Unattended entry points (cycle, listen, backup, backfill, train, ...) and the `signaldesk` command line."""
+"""Unattended entry points (cycle, listen, backup, backfill, train, ...) and the `signaldesk`
+command line."""

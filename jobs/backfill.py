@@ -1,4 +1,5 @@
-"""`signaldesk backfill`: load 15-minute candles into `candles` from GMO klines (day by day) or from a CSV file."""
+"""`signaldesk backfill`: load 15-minute candles into `candles` from GMO klines (day by day) or from
+a CSV file."""
 
 from __future__ import annotations
 
@@ -111,7 +112,8 @@ def _progress(n: int, total: int, day: date, report) -> None:
 
 
 def run_gmo(args, settings) -> int:
-    """Pull GMO 15-minute klines day by day (resumable, idempotent, rate-limited) and report gaps."""
+    """Pull GMO 15-minute klines day by day (resumable, idempotent, rate-limited) and report
+    gaps."""
     from signaldesk.clock import utc_now
     from signaldesk.exchange.errors import ExchangeError, Maintenance
     from signaldesk.exchange.factory import build_gmo, build_http

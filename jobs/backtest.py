@@ -1,4 +1,5 @@
-"""`signaldesk backtest`: replay history through the desk's own code on the paper exchange and write a report."""
+"""`signaldesk backtest`: replay history through the desk's own code on the paper exchange and write
+a report."""
 
 from __future__ import annotations
 
@@ -112,7 +113,8 @@ def build_plan(args, settings):
 
 
 def run(args, settings) -> int:
-    """Run the backtest, write trades.csv, summary.json, charts and report.md, and print the headline."""
+    """Run the backtest, write trades.csv, summary.json, charts and report.md, and print the
+    headline."""
     from signaldesk.backtest.engine import BacktestError
     from signaldesk.backtest.report import write_outputs
     from signaldesk.backtest.run import run_backtest

@@ -1,4 +1,5 @@
-"""`signaldesk backup`: a verified online copy of the database while the desk runs, then rotation."""
+"""`signaldesk backup`: a verified online copy of the database while the desk runs, then
+rotation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`signaldesk bot`: refuse without the Telegram settings, compose the desk and poll Telegram until SIGTERM."""
+"""`signaldesk bot`: refuse without the Telegram settings, compose the desk and poll Telegram until
+SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    """Refuse to start without the Telegram settings; otherwise poll until SIGINT/SIGTERM and exit 0."""
+    """Refuse to start without the Telegram settings; otherwise poll until SIGINT/SIGTERM and exit
+    0."""
     from bot.main import (
         build_application,
         compose_desk,

@@ -1,4 +1,5 @@
-"""The `signaldesk` command line: one subcommand per process or job, each in its own module, imported on demand."""
+"""The `signaldesk` command line: one subcommand per process or job, each in its own module,
+imported on demand."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-# name -> (module, one-line help). A module provides add_arguments(parser) and run(args, settings) -> int.
+# name -> (module, one-line help). A module provides add_arguments(parser) and run(args, settings)
+# -> int.
 COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("jobs.migrate", "apply pending database migrations, or list them with --list"),
     "backfill": (

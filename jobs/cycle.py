@@ -84,7 +84,8 @@ def wait_for_publication(delay_seconds: int, now: datetime) -> datetime:
 
 
 def live(settings, as_json: bool, at: datetime | None = None) -> int:
-    """Run the cycle for the newest closed candle against the configured exchange (live or paper)."""
+    """Run the cycle for the newest closed candle against the configured exchange (live or
+    paper)."""
     import signaldesk.exchange.factory  # noqa: F401 — imported up front so the benchmark can split import time
     import signaldesk.features  # noqa: F401
     import signaldesk.model.inference  # noqa: F401

@@ -1,4 +1,5 @@
-"""`signaldesk doctor`: run the pre-flight checks, print a table (and --json), exit 1 when any check fails."""
+"""`signaldesk doctor`: run the pre-flight checks, print a table (and --json), exit 1 when any check
+fails."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def run(args, settings) -> int:
 def diagnose(
     settings, *, env_file: Path, offline: bool = False, clock: Callable[[], datetime] = utc_now
 ) -> list[doctor.Check]:
-    """Return the verdict of every check; `env_file` is the .env load_settings read (the working directory's)."""
+    """Return the verdict of every check; `env_file` is the .env load_settings read (the working
+    directory's)."""
     named = doctor.local_checks(settings, env_file, clock()) + telegram_checks(settings, offline)
     if offline:
         return doctor.run_checks(
@@ -57,7 +59,8 @@ def diagnose(
 
 
 def telegram_checks(settings, offline: bool) -> list[tuple[str, doctor.CheckFn]]:
-    """Return the Telegram checks: settings always; getMe and getChat unless offline or there is no token."""
+    """Return the Telegram checks: settings always; getMe and getChat unless offline or there is no
+    token."""
     named = [
         (
             "telegram settings",
@@ -82,14 +85,16 @@ def telegram_checks(settings, offline: bool) -> list[tuple[str, doctor.CheckFn]]
 
 
 def probe_telegram(settings, timeout: float):
-    """Return the coroutine that asks Telegram getMe and getChat (python-telegram-bot lives in bot/)."""
+    """Return the coroutine that asks Telegram getMe and getChat (python-telegram-bot lives in
+    bot/)."""
     from bot.check import probe_telegram as probe
 
     return probe(settings, timeout)
 
 
 def missing_telegram(settings) -> list[str]:
-    """Return the Telegram settings the bot refuses to start without (its own rule, imported only when checked)."""
+    """Return the Telegram settings the bot refuses to start without (its own rule, imported only
+    when checked)."""
     from bot.main import missing_settings
 
     return missing_settings(settings)

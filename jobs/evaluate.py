@@ -1,4 +1,5 @@
-"""`signaldesk evaluate`: score a model version on stored candles it did not see, per symbol and month."""
+"""`signaldesk evaluate`: score a model version on stored candles it did not see, per symbol and
+month."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    """Load the model and the candles, score them, print per-symbol metrics at the model's operating point."""
+    """Load the model and the candles, score them, print per-symbol metrics at the model's operating
+    point."""
     from signaldesk.model.artifacts import ModelMismatch, ModelMissing
     from signaldesk.model.evaluation import TradeCosts
     from signaldesk.model.inference import load_model

@@ -1,4 +1,5 @@
-"""`signaldesk listen`: the long-running Bybit liquidation listener that feeds spike flags to the cycle."""
+"""`signaldesk listen`: the long-running Bybit liquidation listener that feeds spike flags to the
+cycle."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ log = logging.getLogger("signaldesk.listen")
 
 
 def add_arguments(parser) -> None:
-    """Add the options of `listen` (none: everything comes from settings, [listener] and BYBIT_WS_URL)."""
+    """Add the options of `listen` (none: everything comes from settings, [listener] and
+    BYBIT_WS_URL)."""
     parser.epilog = (
         "Runs until SIGTERM/SIGINT, then writes the current minute and exits 0. "
         "Exits 1 when Bybit refuses every configured topic, 3 on pending migrations."

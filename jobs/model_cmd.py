@@ -1,4 +1,5 @@
-"""`signaldesk model list | activate VERSION | rollback`: see the model versions and choose the active one."""
+"""`signaldesk model list | activate VERSION | rollback`: see the model versions and choose the
+active one."""
 
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def run(args, settings) -> int:
 
 
 def list_versions(db, settings, as_json: bool) -> int:
-    """Print every version with its training data end, holdout skill, rate and edge verdict; mark the active."""
+    """Print every version with its training data end, holdout skill, rate and edge verdict; mark
+    the active."""
     from signaldesk.model.registry import active_folder, list_versions
 
     active = active_folder(db, settings)

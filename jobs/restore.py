@@ -1,4 +1,5 @@
-"""`signaldesk restore FILE`: bring a verified backup back as the database, keeping the current one aside."""
+"""`signaldesk restore FILE`: bring a verified backup back as the database, keeping the current one
+aside."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    """Check the file, make sure the desk is stopped, keep the current database aside, restore, and report."""
+    """Check the file, make sure the desk is stopped, keep the current database aside, restore, and
+    report."""
     owner = root_on_desk_files(settings.db_path, os.geteuid())
     if owner:
         return _fail(
@@ -94,7 +96,9 @@ def desk_heartbeats(settings, now: datetime) -> list[str]:
     try:
         beats = {process: last_beat(conn, process) for process in windows}
     except sqlite3.Error:
-        return []  # no system_state table, or a database SQLite cannot read: nothing of the desk can be running on it
+        # no system_state table, or a database SQLite cannot read: nothing of the desk can be
+        # running on it
+        return []
     finally:
         conn.close()
     return live_processes(beats, windows, now)

@@ -1,5 +1,6 @@
-"""`signaldesk retrain`: backfill the newest candles, train a candidate, score it and the active model on the same
-newest out-of-sample block, promote it only when better by a margin with its checks passed; tell the bot."""
+"""`signaldesk retrain`: backfill the newest candles, train a candidate, score it and the active
+model on the same newest out-of-sample block, promote it only when better by a margin with its
+checks passed; tell the bot."""
 
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def run(args, settings) -> int:
 
 
 def backfill(db, settings, symbols: list[str], now: datetime, history_days: int) -> None:
-    """Pull the GMO klines missing since the newest stored candle of each symbol (the backfill command's code)."""
+    """Pull the GMO klines missing since the newest stored candle of each symbol (the backfill
+    command's code)."""
     from signaldesk.candles import load_candles
     from signaldesk.exchange.errors import ExchangeError
     from signaldesk.exchange.factory import build_gmo, build_http
@@ -108,7 +110,8 @@ def retrain(db, settings, args, symbols: list[str], now: datetime) -> int:
 
 
 def train_candidate(settings, args, symbols, now: datetime):
-    """Return the training result of a candidate whose holdout is the newest `eval_days` of candles."""
+    """Return the training result of a candidate whose holdout is the newest `eval_days` of
+    candles."""
     import pandas as pd
 
     from jobs.train import frames_from_db, training_options
@@ -166,7 +169,8 @@ def decide(db, settings, args, name: str, result, now: datetime) -> int:
 
 
 def write_candidate(folder: Path, result, verdict) -> Path:
-    """Write the candidate version (kept whether promoted or not) with its report and the gate's figures."""
+    """Write the candidate version (kept whether promoted or not) with its report and the gate's
+    figures."""
     from signaldesk.model.artifacts import write_version
     from signaldesk.model.report import write_report
 

@@ -1,4 +1,5 @@
-"""`signaldesk train`: train, evaluate (walk-forward + one-time holdout) and write a new model version folder."""
+"""`signaldesk train`: train, evaluate (walk-forward + one-time holdout) and write a new model
+version folder."""
 
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ def add_arguments(parser) -> None:
 
 
 def parse_day(text: str | None, option: str):
-    """Return a UTC midnight Timestamp for YYYY-MM-DD, or None; raise ValueError naming the option."""
+    """Return a UTC midnight Timestamp for YYYY-MM-DD, or None; raise ValueError naming the
+    option."""
     import pandas as pd
 
     if text is None:
@@ -158,7 +160,8 @@ def default_holdout(frames: dict):
 
 
 def run(args, settings) -> int:
-    """Load candles, train and evaluate, write the model version with its report, print a summary."""
+    """Load candles, train and evaluate, write the model version with its report, print a
+    summary."""
     from signaldesk.model.pipeline import TrainingError
 
     now = datetime.now(UTC)
@@ -235,7 +238,8 @@ def training_options(args, settings, holdout_from):
 
 
 def read_params(path: Path) -> tuple[dict, int]:
-    """Return LightGBM parameters (over the built-in ones) and rounds from JSON; raise ValueError if unreadable."""
+    """Return LightGBM parameters (over the built-in ones) and rounds from JSON; raise ValueError if
+    unreadable."""
     import json
 
     from signaldesk.model.training import BOOST_ROUNDS, BOOSTER_PARAMS

@@ -1,8 +1,10 @@
-"""`signaldesk tune`: Optuna over the walk-forward objective (never the holdout), in RDB storage shared by workers.
+"""`signaldesk tune`: Optuna over the walk-forward objective (never the holdout), in RDB storage
+shared by workers.
 
-Run the same command on several machines (or in several shells) with one `--storage` URL and `--study` name:
-each process is a worker of the same study. SQLite suits one machine; for several, use PostgreSQL, e.g.
-`--storage postgresql+psycopg2://user:pass@host/db` (install a driver beside optuna).
+Run the same command on several machines (or in several shells) with one `--storage` URL and
+`--study` name: each process is a worker of the same study. SQLite suits one machine; for several,
+use PostgreSQL, e.g. `--storage postgresql+psycopg2://user:pass@host/db` (install a driver beside
+optuna).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args, settings) -> int:
-    """Load the candles before the holdout, join the study, run this worker's trials, report the best."""
+    """Load the candles before the holdout, join the study, run this worker's trials, report the
+    best."""
     from jobs.train import parse_day, parse_symbols
 
     try:
@@ -79,7 +82,8 @@ def run(args, settings) -> int:
 
 
 def tune(args, settings, symbols, since, holdout_from):
-    """Build the walk-forward objective on candles before the holdout and run the trials; return the study."""
+    """Build the walk-forward objective on candles before the holdout and run the trials; return the
+    study."""
     import pandas as pd
 
     from jobs.train import frames_from_csv, frames_from_db
@@ -166,7 +170,8 @@ def open_study(storage_url: str, study_name: str, seed: int | None = None, attem
 
 
 def import_optuna():
-    """Return the optuna module; raise TuningUnavailable with the install hint when it is missing."""
+    """Return the optuna module; raise TuningUnavailable with the install hint when it is
+    missing."""
     try:
         import optuna
     except ImportError:

@@ -1,7 +1,8 @@
 """Initial schema: the original design's tables plus what ARCHITECTURE.md §6 adds.
 
-Conventions: times are UTC ISO-8601 text with milliseconds (`2026-01-01T00:00:00.000+00:00`), JST dates are
-`YYYY-MM-DD` text; prices, sizes, fees and P/L are Decimal strings (TEXT); model scores and features are REAL.
+Conventions: times are UTC ISO-8601 text with milliseconds (`2026-01-01T00:00:00.000+00:00`), JST
+dates are `YYYY-MM-DD` text; prices, sizes, fees and P/L are Decimal strings (TEXT); model scores
+and features are REAL.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ STATEMENTS = [
         fetched_at TEXT NOT NULL,
         PRIMARY KEY (symbol, interval, open_time)
     ) WITHOUT ROWID""",
-    # One row per symbol and scored candle: prediction, verdict and, when it passed, the proposed trade.
+    # One row per symbol and scored candle: prediction, verdict and, when it passed, the proposed
+    # trade.
     """CREATE TABLE signals (
         id INTEGER PRIMARY KEY,
         created_at TEXT NOT NULL,
@@ -96,7 +98,8 @@ STATEMENTS = [
     "CREATE INDEX idx_trades_status ON trades (status)",
     "CREATE INDEX idx_trades_entry_time ON trades (entry_time)",
     "CREATE INDEX idx_trades_exit_time ON trades (exit_time)",
-    # Every order the desk sends; the row exists (PLACING) before the POST, so a crash never loses one.
+    # Every order the desk sends; the row exists (PLACING) before the POST, so a crash never loses
+    # one.
     """CREATE TABLE orders (
         id INTEGER PRIMARY KEY,
         trade_id INTEGER REFERENCES trades (id),

@@ -1,7 +1,8 @@
-"""Paper exchange: accounts, balances, orders, executions, positions and a money ledger (all prefixed `paper_`).
+"""Paper exchange: accounts, balances, orders, executions, positions and a money ledger (all
+prefixed `paper_`).
 
-Same conventions as 0001: UTC ISO text times, Decimal strings for money and sizes. `account` separates the paper
-desk from backtest runs sharing one file.
+Same conventions as 0001: UTC ISO text times, Decimal strings for money and sizes. `account`
+separates the paper desk from backtest runs sharing one file.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ STATEMENTS = [
         updated_at TEXT NOT NULL,
         PRIMARY KEY (account, asset)
     ) WITHOUT ROWID""",
-    # Orders as GMO would report them; `position_id` is the target of a closeOrder, `bulk` marks a closeBulkOrder;
-    # `active_from` is when the order (or its last price change) started resting; `checked_until` is the open time
-    # of the last bar already compared with it.
+    # Orders as GMO would report them; `position_id` is the target of a closeOrder, `bulk` marks a
+    # closeBulkOrder; `active_from` is when the order (or its last price change) started resting;
+    # `checked_until` is the open time of the last bar already compared with it.
     """CREATE TABLE paper_orders (
         order_id INTEGER PRIMARY KEY,
         account TEXT NOT NULL REFERENCES paper_accounts (account),

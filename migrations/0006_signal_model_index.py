@@ -1,8 +1,8 @@
 """An index for the live-AUC check: resolved predictions of one model since a moment.
 
-`outcomes.trailing_auc` runs every cycle and reads a model's predictions of the last 7 days; without this index
-it scans the whole signals table (70,000 rows a year for two symbols): 36 ms a cycle after six months,
-5 ms with it (measured on the 2025-H1 backtest database).
+`outcomes.trailing_auc` runs every cycle and reads a model's predictions of the last 7 days; without
+this index it scans the whole signals table (70,000 rows a year for two symbols): 36 ms a cycle
+after six months, 5 ms with it (measured on the 2025-H1 backtest database).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Ordered, named, transactional, forward-only schema migrations (sqlite-utils Migrations).
 
-Each file `NNNN_name.py` defines `migrate(db)`; files are applied in name order and never edited after release.
+Each file `NNNN_name.py` defines `migrate(db)`; files are applied in name order and never edited
+after release.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Human decisions on pending signals: claim an announcement, approve/reject by compare-and-set, expire, modify."""
+"""Human decisions on pending signals: claim an announcement, approve/reject by compare-and-set,
+expire, modify."""
 
 from __future__ import annotations
 
@@ -27,12 +28,14 @@ MODIFY_PAIR = re.compile(r"^([a-z0-9]+)=(\S+)$")
 
 
 class ModificationError(ValueError):
-    """A /modify request that is malformed or breaks the risk rules; the message says what to fix."""
+    """A /modify request that is malformed or breaks the risk rules; the message says what to
+    fix."""
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What a decision attempt did: `changed` is True only for the one call that moved the signal."""
+    """What a decision attempt did: `changed` is True only for the one call that moved the
+    signal."""
 
     changed: bool
     signal: Signal | None
@@ -77,7 +80,8 @@ def _block_if_halted(db, signal_id: int) -> None:
 
 
 def expire_stale_signals(db, now: datetime) -> list[Signal]:
-    """Expire the pending signals whose approval window has closed; return the ones this call expired.
+    """Expire the pending signals whose approval window has closed; return the ones this call
+    expired.
 
     Steps (the bot's sweep job runs this every few seconds; the backtest once per step):
     1. Read the PENDING signals with `expires_at <= now`, oldest first. The read takes no lock, so
@@ -108,7 +112,8 @@ def expire_stale_signals(db, now: datetime) -> list[Signal]:
 
 
 def parse_modification(text: str) -> dict[str, Decimal]:
-    """Parse `size=0.002 stop=9500000 ...` into column -> Decimal; raise ModificationError on anything else."""
+    """Parse `size=0.002 stop=9500000 ...` into column -> Decimal; raise ModificationError on
+    anything else."""
     changes: dict[str, Decimal] = {}
     parts = text.split()
     if not parts:
@@ -144,8 +149,8 @@ def _number(key: str, raw: str) -> Decimal:
 
 
 def check_modification(signal: Signal, changes: dict[str, Decimal]) -> Signal:
-    """Return the signal with the changes applied (on the symbol's tick and size step, the safe way) and risk
-    recomputed; raise ModificationError if a rule breaks."""
+    """Return the signal with the changes applied (on the symbol's tick and size step, the safe way)
+    and risk recomputed; raise ModificationError if a rule breaks."""
     try:
         gridded = on_grid(signal, changes)
     except InvalidOperation:  # beyond what a price or size can be (e.g. 1e999): change nothing
@@ -175,7 +180,8 @@ def _check_size(signal: Signal, size: Decimal | None) -> None:
 
 
 def on_grid(signal: Signal, changes: dict[str, Decimal]) -> dict[str, Decimal]:
-    """Round /modify values to the symbol's grid (GMO's published rules; execution re-checks live ones)."""
+    """Round /modify values to the symbol's grid (GMO's published rules; execution re-checks live
+    ones)."""
     from signaldesk.exchange.paperfills import DEFAULT_RULES
     from signaldesk.exchange.precision import plan_on_grid
 
@@ -211,7 +217,8 @@ def _check_sides(signal: Signal) -> None:
 
 
 def modify(db, signal_id: int, changes: dict[str, Decimal], by: str, now: datetime) -> Decision:
-    """Apply checked changes to a pending, unexpired signal (compare-and-set), audit them; raise ModificationError."""
+    """Apply checked changes to a pending, unexpired signal (compare-and-set), audit them; raise
+    ModificationError."""
     signal = signals.load(db, signal_id)
     if signal is None or not signal.is_open(now):
         return Decision(False, signal)

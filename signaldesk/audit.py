@@ -1,4 +1,5 @@
-"""The audit log: approvals, rejections, orders, halts and unauthorized attempts, kept forever in SQLite."""
+"""The audit log: approvals, rejections, orders, halts and unauthorized attempts, kept forever in
+SQLite."""
 
 from __future__ import annotations
 

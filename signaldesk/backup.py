@@ -1,4 +1,5 @@
-"""Verified database backups: an online copy inside one read snapshot, checked, named by UTC time, rotated; restore."""
+"""Verified database backups: an online copy inside one read snapshot, checked, named by UTC time,
+rotated; restore."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class BackupError(Exception):
-    """A backup or restore that could not be made or verified; the message says why (and nothing was changed)."""
+    """A backup or restore that could not be made or verified; the message says why (and nothing was
+    changed)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ def backup_name(taken_at: datetime) -> str:
 
 
 def backup_time(name: str) -> datetime | None:
-    """Return when a backup was taken from its file name, or None when the name is not one of ours."""
+    """Return when a backup was taken from its file name, or None when the name is not one of
+    ours."""
     match = BACKUP_NAME.match(name)
     if not match:
         return None
@@ -81,7 +84,8 @@ def sidecar_path(backup: Path) -> Path:
 
 
 def expired_backups(names: list[str], now: datetime, keep_days: int) -> list[str]:
-    """Return our backup names taken more than keep_days before now, oldest first, never the newest one."""
+    """Return our backup names taken more than keep_days before now, oldest first, never the newest
+    one."""
     dated = sorted((taken, name) for name in names if (taken := backup_time(name)) is not None)
     cutoff = now - timedelta(days=keep_days)
     return [name for taken, name in dated[:-1] if taken < cutoff]
@@ -90,7 +94,8 @@ def expired_backups(names: list[str], now: datetime, keep_days: int) -> list[str
 def live_processes(
     beats: dict[str, datetime | None], windows: dict[str, timedelta], now: datetime
 ) -> list[str]:
-    """Return 'process (beat N s ago)' for every heartbeat younger than its window: that process may be running."""
+    """Return 'process (beat N s ago)' for every heartbeat younger than its window: that process may
+    be running."""
     alive = []
     for process, beat in beats.items():
         if beat is not None and now - beat < windows[process]:
@@ -101,9 +106,11 @@ def live_processes(
 
 
 def root_on_desk_files(db_path: Path, euid: int) -> str | None:
-    """Return the owner's name when root is about to touch a database folder another user owns, else None.
+    """Return the owner's name when root is about to touch a database folder another user owns, else
+    None.
 
-    Files root creates there (a -shm, a backup, a restored database) would lock that user's desk out.
+    Files root creates there (a -shm, a backup, a restored database) would lock that user's desk
+    out.
     """
     folder = next((p for p in (db_path.parent, *db_path.parents) if p.exists()), None)
     if euid != 0 or folder is None or folder.stat().st_uid == 0:
@@ -115,7 +122,8 @@ def root_on_desk_files(db_path: Path, euid: int) -> str | None:
 
 
 def read_contents(db: Database) -> Contents:
-    """Read applied migrations and rows per table (call inside a read transaction for one consistent snapshot)."""
+    """Read applied migrations and rows per table (call inside a read transaction for one consistent
+    snapshot)."""
     tables = [
         r[0]
         for r in db.execute(
@@ -127,7 +135,8 @@ def read_contents(db: Database) -> Contents:
 
 
 def known_migrations() -> list[str]:
-    """Return every migration this code defines, in order (all of them are pending on an empty database)."""
+    """Return every migration this code defines, in order (all of them are pending on an empty
+    database)."""
     empty = open_db(":memory:")
     try:
         return pending_migrations(empty)
@@ -136,7 +145,8 @@ def known_migrations() -> list[str]:
 
 
 def take_backup(db_path: Path, folder: Path, taken_at: datetime) -> Backup:
-    """Copy the database inside one read snapshot, verify the copy, then give it its final name; raise BackupError."""
+    """Copy the database inside one read snapshot, verify the copy, then give it its final name;
+    raise BackupError."""
     if not db_path.is_file():
         raise BackupError(
             f"database {db_path} does not exist; nothing to back up (run `signaldesk migrate`)"
@@ -164,10 +174,12 @@ def take_backup(db_path: Path, folder: Path, taken_at: datetime) -> Backup:
 
 
 def _copy_snapshot(db_path: Path, partial: Path) -> Contents:
-    """Copy the database to `partial` with the online backup API inside one read transaction; return its contents.
+    """Copy the database to `partial` with the online backup API inside one read transaction; return
+    its contents.
 
-    sqlite3_backup_step reads through the source connection's open read transaction, so in WAL mode the copy is
-    exactly the snapshot the counts below were read in, however much the desk writes meanwhile.
+    sqlite3_backup_step reads through the source connection's open read transaction, so in WAL mode
+    the copy is exactly the snapshot the counts below were read in, however much the desk writes
+    meanwhile.
     """
     partial.unlink(missing_ok=True)
     source = None
@@ -195,7 +207,8 @@ def _copy_snapshot(db_path: Path, partial: Path) -> Contents:
 
 
 def verify_copy(path: Path, expected: Contents) -> Contents:
-    """Check a copy's integrity, migrations and row counts against the snapshot it was taken from; raise BackupError."""
+    """Check a copy's integrity, migrations and row counts against the snapshot it was taken from;
+    raise BackupError."""
     found = inspect_database(path)
     if found.migrations != expected.migrations:
         raise BackupError(
@@ -216,7 +229,8 @@ def verify_copy(path: Path, expected: Contents) -> Contents:
 
 
 def inspect_database(path: Path) -> Contents:
-    """Open an SQLite file read-only, require `PRAGMA integrity_check` = ok, and return its contents."""
+    """Open an SQLite file read-only, require `PRAGMA integrity_check` = ok, and return its
+    contents."""
     if not path.is_file():
         raise BackupError(f"{path}: no such file")
     with path.open("rb") as handle:
@@ -239,7 +253,8 @@ def inspect_database(path: Path) -> Contents:
 
 
 def _checked_contents(conn: sqlite3.Connection, path: Path) -> Contents:
-    """Require `PRAGMA integrity_check` = ok on an open database and return its contents; raise BackupError."""
+    """Require `PRAGMA integrity_check` = ok on an open database and return its contents; raise
+    BackupError."""
     problems = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
     if problems != ["ok"]:
         raise BackupError(f"{path} failed the integrity check: {'; '.join(problems[:3])}")
@@ -256,7 +271,8 @@ def sha256_of(path: Path) -> str:
 
 
 def _fsync(path: Path) -> None:
-    """Flush a file or a folder entry to disk, so a backup survives a power cut right after it is reported."""
+    """Flush a file or a folder entry to disk, so a backup survives a power cut right after it is
+    reported."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -282,7 +298,8 @@ def _write_sidecar(backup: Backup, source: Path) -> None:
 
 
 def recorded_sha256(backup: Path) -> str | None:
-    """Return the sha256 recorded in a backup's sidecar, or None when there is no readable sidecar."""
+    """Return the sha256 recorded in a backup's sidecar, or None when there is no readable
+    sidecar."""
     try:
         return str(json.loads(sidecar_path(backup).read_text(encoding="utf-8"))["sha256"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -290,7 +307,8 @@ def recorded_sha256(backup: Path) -> str | None:
 
 
 def prune_backups(folder: Path, now: datetime, keep_days: int) -> list[Path]:
-    """Delete our backups (and their sidecars) older than keep_days, never the newest; return what was deleted."""
+    """Delete our backups (and their sidecars) older than keep_days, never the newest; return what
+    was deleted."""
     names = [p.name for p in folder.iterdir() if p.is_file()]
     deleted = []
     for name in expired_backups(names, now, keep_days):
@@ -309,7 +327,8 @@ def list_backups(folder: Path) -> list[Path]:
 
 
 def check_backup(path: Path) -> tuple[Contents, str]:
-    """Verify a file to restore (sidecar sha256, integrity, signaldesk migrations this code knows); raise BackupError.
+    """Verify a file to restore (sidecar sha256, integrity, signaldesk migrations this code knows);
+    raise BackupError.
 
     Returns its contents and a note on the sha256 check.
     """
@@ -340,10 +359,12 @@ def database_files(db_path: Path) -> list[Path]:
 
 
 def keep_aside(db_path: Path, at: datetime) -> Path | None:
-    """Copy the current database file and its -wal byte for byte to `<db>.before-restore-<stamp>`; return that path.
+    """Copy the current database file and its -wal byte for byte to `<db>.before-restore-<stamp>`;
+    return that path.
 
-    A byte copy (not the backup API) keeps even a database SQLite can no longer read; opened with its -wal beside
-    it, the copy shows every committed transaction. Returns None when there is no database yet.
+    A byte copy (not the backup API) keeps even a database SQLite can no longer read; opened with
+    its -wal beside it, the copy shows every committed transaction. Returns None when there is no
+    database yet.
     """
     db, wal, _shm = database_files(db_path)
     aside = db_path.with_name(f"{db_path.name}.before-restore-{stamp(at)}")
@@ -363,7 +384,8 @@ def keep_aside(db_path: Path, at: datetime) -> Path | None:
 
 
 def bring_in(backup: Path, db_path: Path) -> Contents:
-    """Write a checked backup into the database path with the backup API, checkpoint, verify; return its contents."""
+    """Write a checked backup into the database path with the backup API, checkpoint, verify; return
+    its contents."""
     source = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
     try:
         target = _restore_target(db_path)
@@ -381,7 +403,8 @@ def bring_in(backup: Path, db_path: Path) -> Contents:
 
 
 def _restore_target(db_path: Path) -> sqlite3.Connection:
-    """Open the database path for writing; stale -wal/-shm without a database, or a file SQLite cannot read, go.
+    """Open the database path for writing; stale -wal/-shm without a database, or a file SQLite
+    cannot read, go.
 
     Only called after keep_aside copied those files, so nothing is lost.
     """

@@ -1,4 +1,5 @@
-"""Candles: reading the shared CSV format, saving to and loading from the `candles` table, and finding gaps."""
+"""Candles: reading the shared CSV format, saving to and loading from the `candles` table, and
+finding gaps."""
 
 from __future__ import annotations
 
@@ -122,7 +123,8 @@ def save_candles(
     source: str,
     now: datetime | None = None,
 ) -> int:
-    """Insert candles not yet stored (existing rows are kept as they are); return how many were new."""
+    """Insert candles not yet stored (existing rows are kept as they are); return how many were
+    new."""
     if interval not in INTERVAL_MINUTES:
         raise CandleError(f"interval {interval!r}: allowed {', '.join(INTERVAL_MINUTES)}")
     fetched = to_db(now or utc_now())

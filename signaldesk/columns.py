@@ -1,4 +1,5 @@
-"""Column text: how Decimals, times and JSON are written to SQLite TEXT columns and read back (one place)."""
+"""Column text: how Decimals, times and JSON are written to SQLite TEXT columns and read back (one
+place)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ PLAIN = (type(None), str, int, float, bool)
 
 
 def decimal_text(value: Decimal | int | str | None) -> str | None:
-    """Return a Decimal as fixed-point text (never exponent notation: 1E-7 is '0.0000001'); None stays None."""
+    """Return a Decimal as fixed-point text (never exponent notation: 1E-7 is '0.0000001'); None
+    stays None."""
     if value is None:
         return None
     return format(Decimal(value), "f")
 
 
 def to_column(value: Any) -> Any:
-    """Return the database form of a value: Decimals as fixed-point text, aware times as UTC text, JSON text."""
+    """Return the database form of a value: Decimals as fixed-point text, aware times as UTC text,
+    JSON text."""
     if type(value) in PLAIN:  # most columns: written as they are, without the checks below
         return value
     if isinstance(value, Decimal):
@@ -43,7 +46,8 @@ def time_or_none(text: str | None) -> datetime | None:
 
 
 def json_or(text: str | None, empty: dict | list) -> Any:
-    """Return the JSON value of a TEXT column when it has the type of `empty`, else `empty` (bad or NULL)."""
+    """Return the JSON value of a TEXT column when it has the type of `empty`, else `empty` (bad or
+    NULL)."""
     try:
         value = json.loads(text) if text else empty
     except json.JSONDecodeError:

@@ -1,4 +1,5 @@
-"""One 15-minute cycle: closed candles in, features, both probabilities, rules, one row per symbol and candle out."""
+"""One 15-minute cycle: closed candles in, features, both probabilities, rules, one row per symbol
+and candle out."""
 
 from __future__ import annotations
 
@@ -25,13 +26,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("signaldesk.cycle")
 STEP = timedelta(minutes=15)
-# The listener beats once a minute while subscribed; silence longer than this means the feed is down.
+# The listener beats once a minute while subscribed; silence longer than this means the feed is
+# down.
 LISTENER_SILENCE = timedelta(seconds=150)
 HISTORY_DAYS_WHEN_EMPTY = 7
 
 
 class CycleError(Exception):
-    """The cycle cannot score this candle (data not published, bad model, ...); nothing was written."""
+    """The cycle cannot score this candle (data not published, bad model, ...); nothing was
+    written."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,8 @@ def latest_closed_open_time(now: datetime, publish_delay_seconds: int) -> dateti
 
 
 def missing_candles(db, exchange, symbol: str, latest_open: datetime) -> list[Candle]:
-    """Fetch only the closed 15-minute candles the cache lacks (by GMO trading day); never the forming one."""
+    """Fetch only the closed 15-minute candles the cache lacks (by GMO trading day); never the
+    forming one."""
     stored = load_candles(db, symbol, "15m", limit=1)
     start = (
         stored[-1].open_time + STEP
@@ -126,7 +130,8 @@ def missing_candles(db, exchange, symbol: str, latest_open: datetime) -> list[Ca
 def feature_window(
     db, symbol: str, latest_open: datetime, bars: int
 ) -> tuple[list[Candle], str | None]:
-    """Return the last `bars` candles up to `latest_open` and a data problem (missing or gapped), if any."""
+    """Return the last `bars` candles up to `latest_open` and a data problem (missing or gapped), if
+    any."""
     candles = load_candles(db, symbol, "15m", until=latest_open + STEP, limit=bars)
     return candles, window_problem([c.open_time for c in candles], latest_open, bars)
 
@@ -156,7 +161,8 @@ def unscored(symbol: str, latest_open: datetime, candles: list[Candle]) -> Score
 
 
 def with_score(scored: Scored, latest, prediction, explain: Callable[[], list]) -> Scored:
-    """Attach the features, both probabilities, the ATR and how to explain the score to a verdict."""
+    """Attach the features, both probabilities, the ATR and how to explain the score to a
+    verdict."""
     scored.prediction = prediction
     scored.features = {"values": latest.as_dict(), "volume_ratio": latest.volume_ratio}
     scored.explain = explain
@@ -165,11 +171,13 @@ def with_score(scored: Scored, latest, prediction, explain: Callable[[], list]) 
 
 
 def explain_verdict(scored: Scored) -> None:
-    """Store the features that moved the score most (largest first) in a verdict that was not LOGGED.
+    """Store the features that moved the score most (largest first) in a verdict that was not
+    LOGGED.
 
     A row below the operating point is recorded with its features and reasons but not explained:
-    nobody reads why a score that fired nothing was what it was, and explaining costs more than scoring
-    (LightGBM's per-feature contributions of 300 trees, about three quarters of a backtest's model time).
+    nobody reads why a score that fired nothing was what it was, and explaining costs more than
+    scoring (LightGBM's per-feature contributions of 300 trees, about three quarters of a backtest's
+    model time).
     """
     if scored.explain is None or scored.status == LOGGED:
         return
@@ -208,7 +216,8 @@ def score_symbol(
 
 
 def explainer(model, values, prediction) -> Callable[[], list]:
-    """Return a call that gives the model's top 3 contributions to one row's score, in its direction."""
+    """Return a call that gives the model's top 3 contributions to one row's score, in its
+    direction."""
     return lambda: model.top_contributions(values, 3, prediction.direction)
 
 
@@ -276,7 +285,8 @@ def judge(scored: Scored, market: Market, settings) -> None:
 
 
 def propose_trade(scored: Scored, market: Market, settings) -> None:
-    """Attach entry, stop, take-profits, size and JPY at risk; a size refusal filters the signal instead."""
+    """Attach entry, stop, take-profits, size and JPY at risk; a size refusal filters the signal
+    instead."""
     from signaldesk.execution.plan import entry_side, passive_price
     from signaldesk.sizing import size_for_risk, trade_levels
 
@@ -308,14 +318,16 @@ def propose_trade(scored: Scored, market: Market, settings) -> None:
 
 
 def write_scores(db, scored: list[Scored], model_version: str, settings, now: datetime) -> int:
-    """Write one row per symbol and candle in one transaction; an existing row is left unchanged. Return rows new."""
+    """Write one row per symbol and candle in one transaction; an existing row is left unchanged.
+    Return rows new."""
     expires = now + timedelta(minutes=settings.strategy.approval_window_minutes)
     return signals.insert_all(db, [s.to_signal(model_version, now, expires) for s in scored])
 
 
 @dataclass(frozen=True)
 class CycleResult:
-    """What one cycle did: the candle, verdicts per symbol, rows written, alerts raised and time per stage."""
+    """What one cycle did: the candle, verdicts per symbol, rows written, alerts raised and time per
+    stage."""
 
     candle_time: datetime
     statuses: dict[str, str]
@@ -328,8 +340,8 @@ class CycleResult:
 def gather_market(
     db, exchange, settings, symbols, now: datetime, calendar, timings: dict, replay: bool = False
 ) -> Market:
-    """Read order books, symbol rules, news, liquidation spikes and the risk state for this cycle; say where
-    the desk is blind (no liquidation feed, no news calendar) so the rules fail closed."""
+    """Read order books, symbol rules, news, liquidation spikes and the risk state for this cycle;
+    say where the desk is blind (no liquidation feed, no news calendar) so the rules fail closed."""
     from signaldesk.liquidations import recent_spike
     from signaldesk.risk import loss_limit_breaches, risk_snapshot, room_jpy
 
@@ -365,8 +377,9 @@ def gather_market(
 
 
 def moment_rules(snapshot, settings, calendar, now: datetime) -> dict:
-    """Return the Market fields that change with the clock alone while the desk is idle: the end of a
-    loss-streak pause and the news calendar running out (the replay's quiet steps recompute them)."""
+    """Return the Market fields that change with the clock alone while the desk is idle: the end of
+    a loss-streak pause and the news calendar running out (the replay's quiet steps recompute
+    them)."""
     from dataclasses import replace
 
     from signaldesk.risk import pause_refusals
@@ -380,15 +393,16 @@ def moment_rules(snapshot, settings, calendar, now: datetime) -> dict:
 
 
 def held_symbols(snapshot, risk, symbols) -> dict[str, str]:
-    """Return, per symbol that already has its allowed open trades, the reason a new signal is filtered."""
+    """Return, per symbol that already has its allowed open trades, the reason a new signal is
+    filtered."""
     from signaldesk.risk import symbol_refusals
 
     return {s: r[0] for s in symbols if (r := symbol_refusals(snapshot, s, risk))}
 
 
 def liquidation_blindness(db, settings, now: datetime) -> str | None:
-    """Return why the liquidation feed cannot vouch for the rule's window (listener never ran, silent, or a
-    recorded gap in the window), or None when it can or the feed is not required."""
+    """Return why the liquidation feed cannot vouch for the rule's window (listener never ran,
+    silent, or a recorded gap in the window), or None when it can or the feed is not required."""
     from signaldesk.clock import JST
     from signaldesk.liquidations import gaps_between
     from signaldesk.state import last_beat
@@ -409,7 +423,8 @@ def liquidation_blindness(db, settings, now: datetime) -> str | None:
 
 
 def news_calendar_problem(settings, calendar, now: datetime) -> str | None:
-    """Return why the news calendar cannot vouch for this moment (missing, or nothing listed ahead)."""
+    """Return why the news calendar cannot vouch for this moment (missing, or nothing listed
+    ahead)."""
     from signaldesk.news import future_events
 
     path = settings.strategy.news_calendar
@@ -421,7 +436,8 @@ def news_calendar_problem(settings, calendar, now: datetime) -> str | None:
 
 
 def news_filters(settings) -> bool:
-    """Return True when a missing or expired calendar filters signals (`[strategy] news_calendar_required`)."""
+    """Return True when a missing or expired calendar filters signals (`[strategy]
+    news_calendar_required`)."""
     required = settings.strategy.news_calendar_required
     return required == "always" or (required == "live" and settings.mode == "live")
 

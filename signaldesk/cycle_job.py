@@ -1,4 +1,5 @@
-"""The cycle as a job: model and exchange at the edge, run records, health alerts, failure streaks, replays."""
+"""The cycle as a job: model and exchange at the edge, run records, health alerts, failure streaks,
+replays."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ class JobOutcome:
 
 
 def load_active_model(settings: Settings, now: datetime, db: Database | None = None) -> LoadedModel:
-    """Load the active model version (see signaldesk.model.registry); raises ModelMissing / ModelMismatch."""
+    """Load the active model version (see signaldesk.model.registry); raises ModelMissing /
+    ModelMismatch."""
     from signaldesk.model.inference import load_model
     from signaldesk.model.registry import active_folder
 
@@ -59,7 +61,8 @@ def run_live_cycle(
     exchange: Exchange | None = None,
     model: LoadedModel | None = None,
 ) -> JobOutcome:
-    """Run one recorded cycle: model, exchange, rules, health; never leaves a partial write behind."""
+    """Run one recorded cycle: model, exchange, rules, health; never leaves a partial write
+    behind."""
     from signaldesk.exchange.errors import ExchangeError, Maintenance
     from signaldesk.model.artifacts import ModelMismatch, ModelMissing
     from signaldesk.news import CalendarError, read_calendar
@@ -176,7 +179,8 @@ def resolve_and_score(db: Database, settings: Settings, model_version: str, now:
 
 
 def check_live_auc(db: Database, settings: Settings, model_version: str, now: datetime) -> None:
-    """On a model's first cycle of each JST day, warn when its live AUC over the trailing window is weak.
+    """On a model's first cycle of each JST day, warn when its live AUC over the trailing window is
+    weak.
 
     A weak AUC is a slow signal (weeks of outcomes; the alert is once a day anyway), so the cycle
     computes it once a day instead of every 15 minutes.
@@ -195,7 +199,8 @@ def check_live_auc(db: Database, settings: Settings, model_version: str, now: da
 
 
 def check_firing_rate(db: Database, settings: Settings, model: LoadedModel, now: datetime) -> None:
-    """Warn when the model's live firing rate has left its band around the operating point's rate."""
+    """Warn when the model's live firing rate has left its band around the operating point's
+    rate."""
     from signaldesk.health import firing_rate_alert
     from signaldesk.outcomes import firing_counts
 
@@ -265,7 +270,8 @@ def _exchange_failed(
 
 
 def deliver_when_bot_is_down(db: Database, settings: Settings, now: datetime) -> int:
-    """Send unsent critical alerts straight to Telegram when the bot's heartbeat is stale; return how many."""
+    """Send unsent critical alerts straight to Telegram when the bot's heartbeat is stale; return
+    how many."""
     beat = state.last_beat(db, "bot")
     if beat is not None and now - beat <= timedelta(
         minutes=settings.health.bot_heartbeat_stale_minutes
@@ -292,7 +298,8 @@ def deliver_when_bot_is_down(db: Database, settings: Settings, now: datetime) ->
 def run_replay(
     db: Database, settings: Settings, since: datetime, until: datetime, spread_bps: Decimal
 ) -> JobOutcome:
-    """Replay one cycle per 15-minute candle in [since, until) on the paper exchange over the stored candles."""
+    """Replay one cycle per 15-minute candle in [since, until) on the paper exchange over the stored
+    candles."""
     from signaldesk.cycle import run_cycle
     from signaldesk.exchange.factory import build_exchange
     from signaldesk.exchange.feed import CandleFeed

@@ -1,4 +1,5 @@
-"""Pre-flight checks (`signaldesk doctor`): PASS/WARN/FAIL/SKIP per check with what to do; none stops the others."""
+"""Pre-flight checks (`signaldesk doctor`): PASS/WARN/FAIL/SKIP per check with what to do; none
+stops the others."""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ from pathlib import Path
 
 PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 MB = 1024 * 1024
-# Free disk where the database lives: SQLite refuses writes on a full disk, and the WAL, the verified backups and
-# 7 days of logs live beside it. Under 1 GB leaves about a week of backups; under 200 MB one backup may not fit.
+# Free disk where the database lives: SQLite refuses writes on a full disk, and the WAL, the
+# verified backups and 7 days of logs live beside it. Under 1 GB leaves about a week of backups;
+# under 200 MB one backup may not fit.
 DISK_WARN_BYTES, DISK_FAIL_BYTES = 1024 * MB, 200 * MB
-# Available memory: bot + listener + cycle are budgeted at 400 MB together (ARCHITECTURE.md §8). The cycle starts
-# afresh every 15 minutes and peaks at up to 250 MB alone, so below that the next cycle may be OOM-killed.
+# Available memory: bot + listener + cycle are budgeted at 400 MB together (ARCHITECTURE.md §8). The
+# cycle starts afresh every 15 minutes and peaks at up to 250 MB alone, so below that the next cycle
+# may be OOM-killed.
 MEMORY_WARN_BYTES, MEMORY_FAIL_BYTES = 400 * MB, 250 * MB
-# Clock skew against GMO: the allowed API-TIMESTAMP window is undocumented (specs/gmo-coin-api.md §3 and §13:
-# ERR-5008 ahead / ERR-5009 behind; the official sample signs whole seconds, so sub-second accuracy is not needed).
-# 2 s is well beyond honest NTP error (and GMO's stamp may itself be ~0.5 s stale behind its CDN); 30 s is our
-# guess at where signed requests start to be refused (tests/fakes/gmo_server.py refuses beyond 30 s too).
+# Clock skew against GMO: the allowed API-TIMESTAMP window is undocumented (specs/gmo-coin-api.md §3
+# and §13: ERR-5008 ahead / ERR-5009 behind; the official sample signs whole seconds, so sub-second
+# accuracy is not needed). 2 s is well beyond honest NTP error (and GMO's stamp may itself be ~0.5 s
+# stale behind its CDN); 30 s is our guess at where signed requests start to be refused
+# (tests/fakes/gmo_server.py refuses beyond 30 s too).
 SKEW_WARN_SECONDS, SKEW_FAIL_SECONDS = 2.0, 30.0
 GMO_CHECKS = ("gmo status", "gmo tickers", "clock skew", "gmo private")
 TELEGRAM_CHECKS = ("telegram bot", "telegram chat")
@@ -37,7 +41,8 @@ CheckFn = Callable[[], "Check | list[Check]"]
 
 @dataclass(frozen=True)
 class Check:
-    """The verdict of one check: its name, PASS/WARN/FAIL/SKIP, what was found and what to do about it."""
+    """The verdict of one check: its name, PASS/WARN/FAIL/SKIP, what was found and what to do about
+    it."""
 
     name: str
     status: str
@@ -47,7 +52,8 @@ class Check:
 
 @dataclass(frozen=True)
 class TelegramProbe:
-    """What getMe and getChat answered (plain text), filled in by the composition root that owns Telegram."""
+    """What getMe and getChat answered (plain text), filled in by the composition root that owns
+    Telegram."""
 
     bot: str | None = None
     bot_error: str | None = None
@@ -56,11 +62,13 @@ class TelegramProbe:
     chat_error: str | None = None
 
 
-# -- running and showing ---------------------------------------------------------------------------------------
+# -- running and showing
+# ---------------------------------------------------------------------------------------
 
 
 def run_checks(named: Sequence[tuple[str, CheckFn]], secrets: Sequence[str] = ()) -> list[Check]:
-    """Run every check; a check that raises becomes a FAIL naming the error; secrets are redacted from all text."""
+    """Run every check; a check that raises becomes a FAIL naming the error; secrets are redacted
+    from all text."""
     from signaldesk.logs import RedactSecrets
 
     redact = RedactSecrets(tuple(secrets)).redact
@@ -98,7 +106,8 @@ def summary(checks: Sequence[Check]) -> dict:
 
 
 def render_table(checks: Sequence[Check]) -> str:
-    """Return the checks as an aligned text table (long cells wrapped) with a one-line count below."""
+    """Return the checks as an aligned text table (long cells wrapped) with a one-line count
+    below."""
     name_width = max([len("check"), *(len(c.name) for c in checks)])
     header = _row(("check", "status", "detail", "what to do"), name_width)
     lines = [header[0], "-" * len(header[0])]
@@ -128,11 +137,13 @@ def _row(cells: tuple[str, str, str, str], name_width: int) -> list[str]:
     return lines
 
 
-# -- the checks that need no network ---------------------------------------------------------------------------
+# -- the checks that need no network
+# ---------------------------------------------------------------------------
 
 
 def local_checks(settings, env_file: Path, now: datetime) -> list[tuple[str, CheckFn]]:
-    """Return the checks that need no network: settings, files, database, headroom, model, calendar, processes."""
+    """Return the checks that need no network: settings, files, database, headroom, model, calendar,
+    processes."""
     return [
         ("settings", lambda: settings_check(settings, env_file)),
         (".env file", lambda: env_file_check(env_file, settings.mode)),
@@ -165,7 +176,8 @@ def settings_check(settings, env_file: Path) -> Check:
 
 
 def env_file_check(env_file: Path, mode: str) -> Check:
-    """Check that the .env holding the secrets exists and is readable by its owner only (0600 or 0400)."""
+    """Check that the .env holding the secrets exists and is readable by its owner only (0600 or
+    0400)."""
     if not env_file.is_file():
         status = FAIL if mode == "live" else WARN
         return Check(
@@ -200,7 +212,8 @@ def read_only(db_path: Path) -> Iterator:
 
 
 def database_check(db_path: Path) -> Check:
-    """Check that the database exists, is in WAL mode, passes quick_check and has no pending or unknown migrations."""
+    """Check that the database exists, is in WAL mode, passes quick_check and has no pending or
+    unknown migrations."""
     from signaldesk.storage import pending_migrations
 
     if not db_path.is_file():
@@ -249,7 +262,8 @@ def database_check(db_path: Path) -> Check:
 
 
 def _newer_schema(db, db_path: Path) -> str:
-    """Return why a database without pending migrations is still not current (migrated by newer code), or ""."""
+    """Return why a database without pending migrations is still not current (migrated by newer
+    code), or ""."""
     from signaldesk.storage import SchemaError, require_current_schema
 
     try:
@@ -282,7 +296,8 @@ def disk_verdict(free_bytes: int, where: Path) -> Check:
 
 
 def memory_check(meminfo: Path, health) -> Check:
-    """Check available memory (/proc/meminfo) against the desk's budget and the cycle's halt threshold."""
+    """Check available memory (/proc/meminfo) against the desk's budget and the cycle's halt
+    threshold."""
     fields = dict(line.split(":", 1) for line in meminfo.read_text().splitlines() if ":" in line)
     total_kb, available_kb = (int(fields[key].split()[0]) for key in ("MemTotal", "MemAvailable"))
     return memory_verdict(
@@ -291,7 +306,8 @@ def memory_check(meminfo: Path, health) -> Check:
 
 
 def memory_verdict(total: int, available: int, warning: float, critical: float) -> Check:
-    """Return FAIL under 250 MB available or at the halt level, WARN under 400 MB or at the warning level."""
+    """Return FAIL under 250 MB available or at the halt level, WARN under 400 MB or at the warning
+    level."""
     used = 1 - available / total
     detail = (
         f"{available / MB:,.0f} MB available of {total / MB:,.0f} MB ({used:.0%} used); the desk needs "
@@ -307,7 +323,8 @@ def memory_verdict(total: int, available: int, warning: float, critical: float) 
 
 
 def active_model_dir(settings) -> Path:
-    """Return the active model version's folder: the database's record when it can be read, else the setting."""
+    """Return the active model version's folder: the database's record when it can be read, else the
+    setting."""
     import sqlite3
 
     from signaldesk.model.registry import active_folder
@@ -366,8 +383,8 @@ def model_check(model_dir: Path, now: datetime, max_age_days: float) -> Check:
 
 
 def calendar_check(path: Path, now: datetime, settings=None) -> Check:
-    """Check that the news calendar exists, parses and lists at least one event still ahead; where a missing or
-    expired calendar filters every signal (live mode by default), that is a FAIL."""
+    """Check that the news calendar exists, parses and lists at least one event still ahead; where a
+    missing or expired calendar filters every signal (live mode by default), that is a FAIL."""
     from signaldesk.cycle import news_filters
 
     check = calendar_state(path, now)
@@ -380,7 +397,8 @@ def calendar_check(path: Path, now: datetime, settings=None) -> Check:
 
 
 def calendar_state(path: Path, now: datetime) -> Check:
-    """Return PASS for a calendar with an event ahead, WARN when missing or expired, FAIL when unreadable."""
+    """Return PASS for a calendar with an event ahead, WARN when missing or expired, FAIL when
+    unreadable."""
     from signaldesk.news import CalendarError, future_events, read_calendar
 
     fix = (
@@ -419,8 +437,8 @@ def calendar_state(path: Path, now: datetime) -> Check:
 
 
 def liquidation_feed_check(settings, now: datetime) -> Check:
-    """Check that the liquidation listener is feeding the desk (its heartbeat is fresh); without it every
-    signal is filtered, so in live mode a missing feed is a FAIL."""
+    """Check that the liquidation listener is feeding the desk (its heartbeat is fresh); without it
+    every signal is filtered, so in live mode a missing feed is a FAIL."""
     from signaldesk.cycle import LISTENER_SILENCE
     from signaldesk.state import last_beat
     from signaldesk.storage import pending_migrations
@@ -449,7 +467,8 @@ def liquidation_feed_check(settings, now: datetime) -> Check:
 
 
 def post_only_check(symbols: Sequence[str]) -> Check:
-    """Check that every configured symbol accepts post-only (SOK) orders, per the code's table from the spec."""
+    """Check that every configured symbol accepts post-only (SOK) orders, per the code's table from
+    the spec."""
     from signaldesk.exchange.model import accepts_post_only
 
     without = [s for s in symbols if not accepts_post_only(s)]
@@ -472,7 +491,8 @@ def post_only_check(symbols: Sequence[str]) -> Check:
 
 
 def processes_check(db_path: Path, now: datetime, health) -> Check:
-    """Check the bot's and listener's heartbeats and the last successful cycle (only on a ready database)."""
+    """Check the bot's and listener's heartbeats and the last successful cycle (only on a ready
+    database)."""
     from signaldesk.runs import last_success
     from signaldesk.state import last_beat
     from signaldesk.storage import pending_migrations
@@ -498,7 +518,8 @@ def processes_check(db_path: Path, now: datetime, health) -> Check:
 def liveness_verdict(
     seen: dict[str, datetime | None], limits: dict[str, int], now: datetime
 ) -> Check:
-    """Return WARN naming every process whose last sign of life is missing or older than its limit."""
+    """Return WARN naming every process whose last sign of life is missing or older than its
+    limit."""
     parts, stale = [], []
     for process, moment in seen.items():
         label = "last ok cycle" if process == "cycle" else f"{process} heartbeat"
@@ -531,11 +552,13 @@ def _ago(age: timedelta) -> str:
     return f"{seconds / 3600:.0f} h" if seconds < 172800 else f"{seconds / 86400:.0f} days"
 
 
-# -- Telegram verdicts (the probe itself lives with the Telegram owner) -----------------------------------------
+# -- Telegram verdicts (the probe itself lives with the Telegram owner)
+# -----------------------------------------
 
 
 def telegram_settings_check(settings, missing: Sequence[str]) -> Check:
-    """Check that token, chat id and allowed user ids are all set (the bot denies everything otherwise)."""
+    """Check that token, chat id and allowed user ids are all set (the bot denies everything
+    otherwise)."""
     if missing:
         return Check(
             "telegram settings",
@@ -552,7 +575,8 @@ def telegram_settings_check(settings, missing: Sequence[str]) -> Check:
 
 
 def telegram_verdicts(probe: TelegramProbe, chat_id: int | None) -> list[Check]:
-    """Return the verdicts of getMe (the token works) and getChat (the bot can reach the configured chat)."""
+    """Return the verdicts of getMe (the token works) and getChat (the bot can reach the configured
+    chat)."""
     if probe.bot_error:
         fix = (
             "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN (and check TELEGRAM_API_URL)"
@@ -581,7 +605,8 @@ def telegram_verdicts(probe: TelegramProbe, chat_id: int | None) -> list[Check]:
     return [bot, Check("telegram chat", PASS, f"getChat {chat_id}: {probe.chat}")]
 
 
-# -- GMO (network) ---------------------------------------------------------------------------------------------
+# -- GMO (network)
+# ---------------------------------------------------------------------------------------------
 
 
 def gmo_checks(settings, gmo, http, clock: Callable[[], datetime]) -> list[tuple[str, CheckFn]]:
@@ -632,7 +657,8 @@ def gmo_tickers_check(gmo, symbols: Sequence[str]) -> Check:
 
 
 def clock_skew_check(http, public_url: str, clock: Callable[[], datetime]) -> Check:
-    """Compare the local clock with the `responsetime` of GET /public/v1/status (midpoint of the round trip)."""
+    """Compare the local clock with the `responsetime` of GET /public/v1/status (midpoint of the
+    round trip)."""
     sent = clock()
     try:
         response = http.get(f"{public_url}/v1/status")
@@ -660,7 +686,8 @@ def clock_skew_check(http, public_url: str, clock: Callable[[], datetime]) -> Ch
 
 
 def response_time(content: bytes) -> datetime | None:
-    """Return GMO's `responsetime` from an answer (success or error envelope), or None when absent."""
+    """Return GMO's `responsetime` from an answer (success or error envelope), or None when
+    absent."""
     try:
         text = json.loads(content).get("responsetime")
         return (
@@ -671,7 +698,8 @@ def response_time(content: bytes) -> datetime | None:
 
 
 def skew_verdict(skew_seconds: float, round_trip_seconds: float) -> Check:
-    """Return FAIL beyond 30 s, WARN beyond 2 s; positive skew means the local clock is ahead of GMO."""
+    """Return FAIL beyond 30 s, WARN beyond 2 s; positive skew means the local clock is ahead of
+    GMO."""
     side = "ahead of" if skew_seconds > 0 else "behind"
     detail = (
         f"local clock {abs(skew_seconds):.2f} s {side} GMO's responsetime (round trip {round_trip_seconds:.2f} "
@@ -699,7 +727,8 @@ AUTH_FIXES = {
 
 
 def private_reads(gmo, symbols: Sequence[str]) -> list[tuple[str, Callable[[], object]]]:
-    """Return the read-only private calls the desk relies on, labelled (nothing here places or cancels anything)."""
+    """Return the read-only private calls the desk relies on, labelled (nothing here places or
+    cancels anything)."""
     from signaldesk.exchange.model import is_leverage
 
     reads = [("assets", gmo.assets), ("margin", gmo.margin)]
@@ -712,7 +741,8 @@ def private_reads(gmo, symbols: Sequence[str]) -> list[tuple[str, Callable[[], o
 
 
 def gmo_private_check(gmo, settings) -> Check:
-    """Check the GMO keys with read-only private calls; say which permissions could not be verified."""
+    """Check the GMO keys with read-only private calls; say which permissions could not be
+    verified."""
     from signaldesk.exchange.errors import ExchangeError
 
     key, secret = bool(settings.gmo_api_key), bool(settings.gmo_api_secret)
@@ -741,7 +771,8 @@ def gmo_private_check(gmo, settings) -> Check:
 
 
 def _private_fix(exc) -> str:
-    """Return what to do about a failed private read: the auth code's remedy, or check the URL and network."""
+    """Return what to do about a failed private read: the auth code's remedy, or check the URL and
+    network."""
     from signaldesk.exchange.errors import AuthError
 
     if isinstance(exc, AuthError):
@@ -750,7 +781,8 @@ def _private_fix(exc) -> str:
 
 
 def private_verdict(mode: str, verified: Sequence[str]) -> Check:
-    """Return PASS in paper mode (no orders go to GMO); in live mode WARN that order permissions are unverified."""
+    """Return PASS in paper mode (no orders go to GMO); in live mode WARN that order permissions are
+    unverified."""
     reads = f"read access works: {', '.join(verified)}"
     if mode != "live":
         return Check("gmo private", PASS, f"{reads}; paper mode sends no orders to GMO")

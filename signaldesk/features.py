@@ -1,13 +1,14 @@
 """The 12 model features: one specification for training, backtest and live cycle (owns pandas_ta).
 
-Returns, volatilities, ranges and volume ratios are plain pandas; the indicators (RSI, Bollinger %B, ATR) come
-from pandas-ta, the indicator library the desk is built on, imported only when features are computed.
+Returns, volatilities, ranges and volume ratios are plain pandas; the indicators (RSI, Bollinger %B,
+ATR) come from pandas-ta, the indicator library the desk is built on, imported only when features
+are computed.
 
-pandas-ta decorates some numeric kernels with numba's `njit`. The desk imports pandas-ta with a stand-in for
-numba whose `njit` leaves each function as the plain numpy code it is written in: no JIT compiler and no
-compiled-code cache at run time (numba costs a 15-minute cycle ~0.3 s to import, ~0.3 s and ~36 MB to load its
-cache, ~3 s to compile when the cache is cold or unwritable). The plain functions give the same values to within
-1e-15 (checked in tests/features).
+pandas-ta decorates some numeric kernels with numba's `njit`. The desk imports pandas-ta with a
+stand-in for numba whose `njit` leaves each function as the plain numpy code it is written in: no
+JIT compiler and no compiled-code cache at run time (numba costs a 15-minute cycle ~0.3 s to import,
+~0.3 s and ~36 MB to load its cache, ~3 s to compile when the cache is cold or unwritable). The
+plain functions give the same values to within 1e-15 (checked in tests/features).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ ATR_BARS = 14
 VOLUME_AVERAGE_BARS = 96
 VOLATILITY_BARS = 96
 RETURN_BARS = (1, 4, 16, 64, 96)
-# Longest plain window is 97 closes (96 one-bar returns); RSI's Wilder smoothing forgets its seed geometrically:
-# after ~400 bars the seed's weight is below 1e-12, so 500 bars reproduce long-history values (tests/features).
+# Longest plain window is 97 closes (96 one-bar returns); RSI's Wilder smoothing forgets its seed
+# geometrically: after ~400 bars the seed's weight is below 1e-12, so 500 bars reproduce
+# long-history values (tests/features).
 LIVE_FETCH_BARS = 500
 SPEC_VERSION = 2
 
@@ -92,7 +94,8 @@ FEATURE_SPECS: tuple[FeatureSpec, ...] = (
     ),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(spec.name for spec in FEATURE_SPECS)
-# The retired v1 design's features, computed only to compare designs on the same folds (`train --baseline`).
+# The retired v1 design's features, computed only to compare designs on the same folds (`train
+# --baseline`).
 BASELINE_FEATURE_NAMES: tuple[str, ...] = (
     "ret_1",
     "ret_4",
@@ -111,7 +114,8 @@ BASELINE_FEATURE_NAMES: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class LatestFeatures:
-    """Features of the latest closed candle plus what the cycle's rules need (close, ATR, volume vs average)."""
+    """Features of the latest closed candle plus what the cycle's rules need (close, ATR, volume vs
+    average)."""
 
     open_time: datetime
     values: tuple[float, ...]
@@ -131,7 +135,8 @@ class LatestFeatures:
 
 
 def feature_spec_hash() -> str:
-    """Return a short hash of the feature names, definitions and parameters (stored in model metadata)."""
+    """Return a short hash of the feature names, definitions and parameters (stored in model
+    metadata)."""
     payload = {
         "version": SPEC_VERSION,
         "features": [[s.name, s.definition, list(s.params)] for s in FEATURE_SPECS],
@@ -140,7 +145,8 @@ def feature_spec_hash() -> str:
 
 
 def candles_to_frame(candles: Sequence[Candle]) -> pd.DataFrame:
-    """Turn candles into the float frame the features read (open_time UTC, open, high, low, close, volume)."""
+    """Turn candles into the float frame the features read (open_time UTC, open, high, low, close,
+    volume)."""
     frame = pd.DataFrame(
         {
             "open_time": pd.to_datetime([c.open_time for c in candles], utc=True),
@@ -179,7 +185,8 @@ def pandas_ta() -> ModuleType:
 
 
 def compute_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the 12 features for every candle (NaN during warm-up), using only candles up to each row."""
+    """Return the 12 features for every candle (NaN during warm-up), using only candles up to each
+    row."""
     check_frame(frame)
     high, low, close, volume = _columns(frame, ("high", "low", "close", "volume"))
     log_close = np.log(close)
@@ -220,14 +227,16 @@ def relative_strength(close: pd.Series, length: int = 14) -> pd.Series:
 
 
 def bollinger_percent_b(close: pd.Series, length: int = 20, deviations: float = 2.0) -> pd.Series:
-    """Return where close sits inside Bollinger Bands(length, deviations): 0 = lower band, 1 = upper (pandas-ta)."""
+    """Return where close sits inside Bollinger Bands(length, deviations): 0 = lower band, 1 = upper
+    (pandas-ta)."""
     ta = pandas_ta()
 
     return _indicator(ta.bbands(close, length=length, std=deviations), close, "BBP_")
 
 
 def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series:
-    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up (pandas-ta)."""
+    """Return ATR(length, Wilder) in price units (the cycle's stop distance), NaN during warm-up
+    (pandas-ta)."""
     ta = pandas_ta()
 
     high, low, close = _columns(frame, ("high", "low", "close"))
@@ -235,7 +244,8 @@ def average_true_range(frame: pd.DataFrame, length: int = ATR_BARS) -> pd.Series
 
 
 def volume_average(frame: pd.DataFrame, bars: int = VOLUME_AVERAGE_BARS) -> pd.Series:
-    """Return the simple average of volume over the last `bars` candles, the candle itself included."""
+    """Return the simple average of volume over the last `bars` candles, the candle itself
+    included."""
     volume = frame["volume"].astype(float).reset_index(drop=True)
     return volume.rolling(bars, min_periods=bars).mean()
 
@@ -269,7 +279,8 @@ def baseline_features(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _indicator(result, like: pd.Series, prefix: str | None = None) -> pd.Series:
-    """Pick one output of a pandas_ta indicator as a float Series (all NaN when history is too short)."""
+    """Pick one output of a pandas_ta indicator as a float Series (all NaN when history is too
+    short)."""
     if result is None:
         return pd.Series(np.nan, index=like.index, dtype=float)
     if prefix is None:
@@ -337,7 +348,8 @@ def feature_history(
 def latest_features(
     frame: pd.DataFrame, volume_average_bars: int = VOLUME_AVERAGE_BARS, bars: int = LIVE_FETCH_BARS
 ) -> LatestFeatures:
-    """Return the features of the last candle from its last `bars` candles; raise FeatureError if not ready."""
+    """Return the features of the last candle from its last `bars` candles; raise FeatureError if
+    not ready."""
     if len(frame) < bars:
         raise FeatureError(f"need at least {bars} closed candles for features, got {len(frame)}")
     window = frame.iloc[-bars:].reset_index(drop=True)
@@ -350,7 +362,8 @@ def lookahead_features(
     cuts: Sequence[int],
     rtol: float = 1e-9,
 ) -> list[str]:
-    """Return the features whose value at row t changes when the candles after t are removed (look-ahead)."""
+    """Return the features whose value at row t changes when the candles after t are removed
+    (look-ahead)."""
     full = compute(frame)
     leaking: set[str] = set()
     for cut in cuts:
@@ -368,7 +381,8 @@ def warmup_mismatches(
     rtol: float = 1e-6,
     atol: float = 1e-9,
 ) -> list[str]:
-    """Return the features where a `window`-candle live fetch does not reproduce the long-history value."""
+    """Return the features where a `window`-candle live fetch does not reproduce the long-history
+    value."""
     full = compute_features(frame)
     differing: set[str] = set()
     for cut in cuts:

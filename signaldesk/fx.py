@@ -1,10 +1,11 @@
-"""A yen-scale stand-in for JPY markets: Binance USDT candles times the Fed's monthly USD/JPY averages.
+"""A yen-scale stand-in for JPY markets: Binance USDT candles times the Fed's monthly USD/JPY
+averages.
 
-No long public JPY series from a Japanese exchange exists, so the demo runs on Binance BTC/USDT and ETH/USDT
-candles converted to a yen price scale. Each month's average rate is placed at the month's midpoint and the rate
-between two midpoints is interpolated linearly, so a month boundary never plants a jump in the candles. Prices
-are rounded to whole yen (GMO's tick for BTC_JPY and ETH_JPY); volumes stay in coins. Whatever this makes is
-labelled as converted, never as GMO prices.
+No long public JPY series from a Japanese exchange exists, so the demo runs on Binance BTC/USDT and
+ETH/USDT candles converted to a yen price scale. Each month's average rate is placed at the month's
+midpoint and the rate between two midpoints is interpolated linearly, so a month boundary never
+plants a jump in the candles. Prices are rounded to whole yen (GMO's tick for BTC_JPY and ETH_JPY);
+volumes stay in coins. Whatever this makes is labelled as converted, never as GMO prices.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ CONVERTED_LABEL = "converted stand-in: Binance {pair} x Fed monthly USD/JPY (not
 
 
 class FxError(ValueError):
-    """The rate file is missing, malformed, or does not cover the candles; the message says which."""
+    """The rate file is missing, malformed, or does not cover the candles; the message says
+    which."""
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class MonthlyRates:
     rates: tuple[Decimal, ...]
 
     def at(self, moment: datetime) -> Decimal:
-        """Return the rate at a moment, linear between month midpoints; raise FxError outside the first/last."""
+        """Return the rate at a moment, linear between month midpoints; raise FxError outside the
+        first/last."""
         if not self.midpoints[0] <= moment <= self.midpoints[-1]:
             raise FxError(
                 f"{moment:%Y-%m-%d %H:%M} UTC is outside the rates' midpoints "
@@ -50,7 +53,8 @@ class MonthlyRates:
 
 
 def month_midpoint(month: str) -> datetime:
-    """Return the midpoint (UTC) of a 'YYYY-MM' month: halfway between its first and the next month's first."""
+    """Return the midpoint (UTC) of a 'YYYY-MM' month: halfway between its first and the next
+    month's first."""
     year, number = (int(p) for p in month.split("-"))
     first = datetime(year, number, 1, tzinfo=UTC)
     following = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
@@ -58,7 +62,8 @@ def month_midpoint(month: str) -> datetime:
 
 
 def read_monthly_rates(path: Path) -> MonthlyRates:
-    """Read `month,usd_jpy` rows (one per month, in order, no gaps); raise FxError naming the problem."""
+    """Read `month,usd_jpy` rows (one per month, in order, no gaps); raise FxError naming the
+    problem."""
     try:
         with Path(path).open(newline="", encoding="utf-8") as handle:
             rows = [(r["month"], Decimal(r["usd_jpy"])) for r in csv.DictReader(handle)]
@@ -79,7 +84,8 @@ def next_month(month: str) -> str:
 
 
 def to_yen(candles: Sequence[Candle], rates: MonthlyRates) -> list[Candle]:
-    """Return the candles at a yen price scale: one rate per candle (at its open), prices to whole yen."""
+    """Return the candles at a yen price scale: one rate per candle (at its open), prices to whole
+    yen."""
     converted = []
     for c in candles:
         rate = rates.at(c.open_time)

@@ -1,5 +1,5 @@
-"""Health rules of the cycle: API failure streaks, sudden price moves, memory pressure, live model AUC, and the
-model's firing rate drifting from its operating point."""
+"""Health rules of the cycle: API failure streaks, sudden price moves, memory pressure, live model
+AUC, and the model's firing rate drifting from its operating point."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ class HealthAlert:
 
 
 def memory_used_fraction(meminfo: Path = Path("/proc/meminfo")) -> float | None:
-    """Return the machine's used memory fraction (1 - MemAvailable/MemTotal), or None when unknown."""
+    """Return the machine's used memory fraction (1 - MemAvailable/MemTotal), or None when
+    unknown."""
     try:
         fields = dict(
             line.split(":", 1) for line in meminfo.read_text().splitlines() if ":" in line
@@ -58,7 +59,8 @@ def memory_alert(
 def price_move_alert(
     symbol: str, previous: Candle | None, last: Candle, limit: float
 ) -> HealthAlert | None:
-    """Return a warning when the last 15-minute candle moved more than `limit` (close to close, or its range)."""
+    """Return a warning when the last 15-minute candle moved more than `limit` (close to close, or
+    its range)."""
     base = previous.close if previous else last.open
     move = float(abs(last.close / base - 1))
     swing = float((last.high - last.low) / base)
@@ -109,10 +111,11 @@ def firing_rate_alert(
     band: float,
     key: str,
 ) -> HealthAlert | None:
-    """Return a warning when the share of candles the model fired on leaves [expected / band, expected * band].
+    """Return a warning when the share of candles the model fired on leaves [expected / band,
+    expected * band].
 
-    Judged only over a full window (at least 90% of `days` x 96 x `symbols` candles scored), so a newly promoted
-    model is not judged on a few hours.
+    Judged only over a full window (at least 90% of `days` x 96 x `symbols` candles scored), so a
+    newly promoted model is not judged on a few hours.
     """
     if scored < 0.9 * days * 96 * symbols or expected_per_candle <= 0:
         return None

@@ -115,7 +115,8 @@ class Words:
     # ---- times ----------------------------------------------------------------------------------
 
     def when(self, moment: datetime | None, now: datetime | None = None) -> Html:
-        """Return a time in JST: `06-17 09:15 JST` / `6月17日 09:15` (just the clock on `now`'s day)."""
+        """Return a time in JST: `06-17 09:15 JST` / `6月17日 09:15` (just the clock on `now`'s
+        day)."""
         if moment is None:
             return self.t("never")
         local = moment.astimezone(JST)
@@ -130,7 +131,8 @@ class Words:
         return self.t("{year}-{month:02d}-{day:02d}", year=day.year, month=day.month, day=day.day)
 
     def age(self, delta: timedelta) -> Html:
-        """Return an age in whole days when at least a day (`168 days` / `168日`), else a duration."""
+        """Return an age in whole days when at least a day (`168 days` / `168日`), else a
+        duration."""
         if delta >= timedelta(days=1):
             return self.tn("{n} day", "{n} days", delta.days)
         return self.duration(delta)

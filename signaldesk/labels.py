@@ -1,4 +1,5 @@
-"""Training labels: the 1-hour direction (the model's target), and move events (the v1 design and research)."""
+"""Training labels: the 1-hour direction (the model's target), and move events (the v1 design and
+research)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 INTERVAL = pd.Timedelta(minutes=15)
-# A move of exactly the label size counts; this absorbs float rounding (100.3 / 100 - 1 < 0.003 in binary).
+# A move of exactly the label size counts; this absorbs float rounding (100.3 / 100 - 1 < 0.003 in
+# binary).
 ROUNDING = 1e-12
 
 
@@ -35,14 +37,16 @@ class LabelSpec:
 
 
 def later_values(frame: pd.DataFrame, column: str, bars: int) -> np.ndarray:
-    """Return `column` of the candle `bars` later, matched by open time (NaN when that candle is missing)."""
+    """Return `column` of the candle `bars` later, matched by open time (NaN when that candle is
+    missing)."""
     times = pd.DatetimeIndex(frame["open_time"])
     values = pd.Series(frame[column].astype(float).to_numpy(), index=times)
     return values.reindex(times + bars * INTERVAL).to_numpy()
 
 
 def forward_return(frame: pd.DataFrame, horizon_bars: int) -> pd.Series:
-    """Return close[t + horizon] / close[t] - 1 matched by open time (NaN when that candle is missing)."""
+    """Return close[t + horizon] / close[t] - 1 matched by open time (NaN when that candle is
+    missing)."""
     later = later_values(frame, "close", horizon_bars)
     return pd.Series(
         later / frame["close"].astype(float).to_numpy() - 1.0, index=frame.index, dtype=float
@@ -50,14 +54,16 @@ def forward_return(frame: pd.DataFrame, horizon_bars: int) -> pd.Series:
 
 
 def direction_labels(frame: pd.DataFrame, spec: LabelSpec) -> pd.DataFrame:
-    """Return forward_return and up (1 higher, 0 lower, NaN when unchanged or the future candle is unknown)."""
+    """Return forward_return and up (1 higher, 0 lower, NaN when unchanged or the future candle is
+    unknown)."""
     ret = forward_return(frame, spec.horizon_bars)
     up = np.where(ret.isna() | (ret == 0), np.nan, (ret > 0).astype(float))
     return pd.DataFrame({"forward_return": ret, "up": up}, index=frame.index)
 
 
 def event_labels(frame: pd.DataFrame, spec: LabelSpec) -> pd.DataFrame:
-    """Return forward_return, long_event and short_event (events NaN where the future candle is unknown)."""
+    """Return forward_return, long_event and short_event (events NaN where the future candle is
+    unknown)."""
     ret = forward_return(frame, spec.horizon_bars)
     known = ret.notna()
     long_event = np.where(known, (ret >= spec.move - ROUNDING).astype(float), np.nan)
@@ -69,7 +75,8 @@ def event_labels(frame: pd.DataFrame, spec: LabelSpec) -> pd.DataFrame:
 
 
 def move_within(frame: pd.DataFrame, spec: LabelSpec) -> pd.DataFrame:
-    """Return whether a high (up) / low (down) of the next `horizon` candles reaches +-move from the close.
+    """Return whether a high (up) / low (down) of the next `horizon` candles reaches +-move from the
+    close.
 
     This is the design's ">= 0.3% within one hour" event; NaN when any of those candles is missing.
     """

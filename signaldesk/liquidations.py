@@ -1,4 +1,5 @@
-"""Bybit liquidations: parse pushes, aggregate per minute and side, flag spikes, and read spikes and blind time."""
+"""Bybit liquidations: parse pushes, aggregate per minute and side, flag spikes, and read spikes and
+blind time."""
 
 from __future__ import annotations
 
@@ -17,15 +18,17 @@ if TYPE_CHECKING:
 
 LONG, SHORT = "long", "short"
 TOPIC_PREFIX = "allLiquidation."
-# Bybit v5 docs, allLiquidation, field `S`: "Position side. Buy,Sell. When you receive a Buy update, this means
-# that a long position has been liquidated". It is the liquidated position's side, not the forced order's side.
+# Bybit v5 docs, allLiquidation, field `S`: "Position side. Buy,Sell. When you receive a Buy update,
+# this means that a long position has been liquidated". It is the liquidated position's side, not
+# the forced order's side.
 LIQUIDATED_SIDE = {"Buy": LONG, "Sell": SHORT}
 MINUTE_MS = 60_000
 ZERO = Decimal(0)
 
 
 class PushError(ValueError):
-    """A Bybit push that does not match the documented allLiquidation shape (skip it, never guess)."""
+    """A Bybit push that does not match the documented allLiquidation shape (skip it, never
+    guess)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +43,8 @@ class Liquidation:
 
     @property
     def notional_usd(self) -> Decimal:
-        """Return size x bankruptcy price: USD(T/C) for linear contracts, an estimate of the executed notional."""
+        """Return size x bankruptcy price: USD(T/C) for linear contracts, an estimate of the
+        executed notional."""
         return self.size * self.bankruptcy_price
 
 
@@ -75,7 +79,8 @@ class SpikeRule:
 
 @dataclass(frozen=True)
 class Spike:
-    """A liquidation cascade on one side: longs liquidated block longs, shorts liquidated block shorts."""
+    """A liquidation cascade on one side: longs liquidated block longs, shorts liquidated block
+    shorts."""
 
     symbol: str
     minute: datetime
@@ -89,7 +94,8 @@ class Spike:
 
 @dataclass(frozen=True)
 class Gap:
-    """Blind time of the listener: from losing the stream to being subscribed again (open while ended_at is None)."""
+    """Blind time of the listener: from losing the stream to being subscribed again (open while
+    ended_at is None)."""
 
     started_at: datetime
     ended_at: datetime | None
@@ -97,7 +103,8 @@ class Gap:
 
 
 def parse_push(frame: Mapping) -> list[Liquidation]:
-    """Return the liquidations of one allLiquidation push; raise PushError naming the topic when malformed."""
+    """Return the liquidations of one allLiquidation push; raise PushError naming the topic when
+    malformed."""
     topic = frame.get("topic")
     if not isinstance(topic, str) or not topic.startswith(TOPIC_PREFIX):
         raise PushError(f"bybit push: topic {topic!r} is not {TOPIC_PREFIX}<symbol>")
@@ -109,7 +116,8 @@ def parse_push(frame: Mapping) -> list[Liquidation]:
 
 
 def _liquidation(topic: str, contract: str, item: object) -> Liquidation:
-    """Convert one entry of a push's data list; raise PushError on any field off the documented shape."""
+    """Convert one entry of a push's data list; raise PushError on any field off the documented
+    shape."""
     if not isinstance(item, dict):
         raise PushError(f"bybit push {topic}: data entry is not an object")
     if item.get("s") != contract:
@@ -152,7 +160,8 @@ def _millis(topic: str, value: object) -> int:
 
 
 class MinuteBook:
-    """Liquidations of the minutes not yet written, summed per desk symbol, minute and liquidated side."""
+    """Liquidations of the minutes not yet written, summed per desk symbol, minute and liquidated
+    side."""
 
     def __init__(self, symbol_map: Mapping[str, str]):
         self._desk_symbol = dict(symbol_map)
@@ -195,7 +204,8 @@ class MinuteBook:
 
 
 def merge_totals(old: MinuteTotal, new: MinuteTotal) -> MinuteTotal:
-    """Return the sum of two totals of the same symbol, minute and side (a late push, or a restart mid-minute)."""
+    """Return the sum of two totals of the same symbol, minute and side (a late push, or a restart
+    mid-minute)."""
     contracts = ",".join(sorted(set(old.contracts.split(",")) | set(new.contracts.split(","))))
     return MinuteTotal(
         old.symbol,
@@ -209,7 +219,8 @@ def merge_totals(old: MinuteTotal, new: MinuteTotal) -> MinuteTotal:
 
 
 def detect_spike(total: MinuteTotal, history: Sequence[Decimal], rule: SpikeRule) -> Spike | None:
-    """Return a Spike when the minute's notional beats the rule against its trailing minutes (zeros included)."""
+    """Return a Spike when the minute's notional beats the rule against its trailing minutes (zeros
+    included)."""
     baseline = median(history) if history else ZERO
     threshold = max(baseline * rule.multiple, rule.floor_usd)
     if total.notional_usd <= threshold:
@@ -230,7 +241,8 @@ def detect_spike(total: MinuteTotal, history: Sequence[Decimal], rule: SpikeRule
 def baseline_history(
     db: Database, symbol: str, side: str, minute: datetime, minutes: int
 ) -> list[Decimal]:
-    """Return the notional of each of the `minutes` minutes before `minute`, zero where nothing was liquidated."""
+    """Return the notional of each of the `minutes` minutes before `minute`, zero where nothing was
+    liquidated."""
     rows = db.execute(
         "SELECT notional_usd FROM liquidation_minutes WHERE symbol = ? AND side = ? AND minute >= ? AND minute < ?",
         [symbol, side, to_db(minute - timedelta(minutes=minutes)), to_db(minute)],
@@ -242,7 +254,8 @@ def baseline_history(
 def write_minutes(
     db: Database, totals: Sequence[MinuteTotal], rule: SpikeRule, now: datetime
 ) -> list[Spike]:
-    """Merge the minutes into `liquidation_minutes`, flag spikes in `liquidation_spikes`, in one transaction."""
+    """Merge the minutes into `liquidation_minutes`, flag spikes in `liquidation_spikes`, in one
+    transaction."""
     spikes = []
     with writing(db):
         for total in totals:
@@ -286,7 +299,8 @@ def _save_minute(db: Database, total: MinuteTotal) -> MinuteTotal:
 
 
 def _save_spike(db: Database, spike: Spike, now: datetime) -> None:
-    """Insert a spike with its evidence, or refresh the evidence when a late push grew the same minute."""
+    """Insert a spike with its evidence, or refresh the evidence when a late push grew the same
+    minute."""
     db.execute(
         "INSERT INTO liquidation_spikes (symbol, minute, side, count, notional_usd, baseline_usd, ratio, rule, "
         "detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (symbol, minute, side) DO UPDATE SET "
@@ -309,7 +323,8 @@ def _save_spike(db: Database, spike: Spike, now: datetime) -> None:
 def recent_spike(
     db: Database, symbol: str, now: datetime, window_minutes: int, side: str | None = None
 ) -> Spike | None:
-    """Return the latest spike of a desk symbol in any minute overlapping the last `window_minutes`, or None."""
+    """Return the latest spike of a desk symbol in any minute overlapping the last `window_minutes`,
+    or None."""
     sql = (
         "SELECT symbol, minute, side, count, notional_usd, baseline_usd, ratio, rule FROM liquidation_spikes "
         "WHERE symbol = ? AND minute > ? AND minute <= ?"
@@ -340,7 +355,8 @@ def open_gap(db: Database, started_at: datetime, reason: str) -> bool:
 
 
 def close_gaps(db: Database, ended_at: datetime) -> int:
-    """End every open blind-time row (the stream is subscribed again); return how many were closed."""
+    """End every open blind-time row (the stream is subscribed again); return how many were
+    closed."""
     with writing(db):
         cursor = db.execute(
             "UPDATE listener_gaps SET ended_at = ? WHERE ended_at IS NULL", [to_db(ended_at)]
@@ -349,7 +365,8 @@ def close_gaps(db: Database, ended_at: datetime) -> int:
 
 
 def gaps_between(db: Database, start: datetime, end: datetime) -> list[Gap]:
-    """Return the blind-time rows overlapping [start, end], oldest first (an open gap overlaps until now)."""
+    """Return the blind-time rows overlapping [start, end], oldest first (an open gap overlaps until
+    now)."""
     rows = db.execute(
         "SELECT started_at, ended_at, reason FROM listener_gaps WHERE started_at <= ? "
         "AND (ended_at IS NULL OR ended_at >= ?) ORDER BY started_at",

@@ -1,4 +1,5 @@
-"""The Bybit liquidation stream client: subscribe, keep alive, reconnect, and feed pushes into the minute book."""
+"""The Bybit liquidation stream client: subscribe, keep alive, reconnect, and feed pushes into the
+minute book."""
 
 from __future__ import annotations
 
@@ -47,12 +48,14 @@ class StreamLost(Exception):
 
 
 class StreamRefused(Exception):
-    """Bybit rejected every configured topic; nothing left to listen to (configuration: stop and tell a person)."""
+    """Bybit rejected every configured topic; nothing left to listen to (configuration: stop and
+    tell a person)."""
 
 
 @dataclass(frozen=True)
 class StreamConfig:
-    """Where and how to listen; the intervals are parameters so tests can run them in fractions of a second."""
+    """Where and how to listen; the intervals are parameters so tests can run them in fractions of a
+    second."""
 
     url: str
     symbol_map: tuple[tuple[str, str], ...]
@@ -85,7 +88,8 @@ class StreamConfig:
 
 @dataclass
 class StreamStatus:
-    """What the stream tasks share: the topics still wanted, whether all are subscribed, and counters."""
+    """What the stream tasks share: the topics still wanted, whether all are subscribed, and
+    counters."""
 
     topics: list[str]
     live: bool = False
@@ -109,7 +113,8 @@ class Subscriptions:
         return json.dumps({"req_id": req_id, "op": "subscribe", "args": list(topics)})
 
     def answer(self, req_id: object) -> tuple[str, ...]:
-        """Pop the request an ack answers: by echoed req_id, else the oldest pending one (Linear acks echo '')."""
+        """Pop the request an ack answers: by echoed req_id, else the oldest pending one (Linear
+        acks echo '')."""
         if req_id in self.pending:
             return self.pending.pop(req_id)
         oldest = next(iter(self.pending), None)
@@ -118,7 +123,8 @@ class Subscriptions:
 
 @dataclass
 class Liveness:
-    """Deadlines of one connection (loop-clock seconds): next ping, pong due, subscribe answer due, silence."""
+    """Deadlines of one connection (loop-clock seconds): next ping, pong due, subscribe answer due,
+    silence."""
 
     pong_timeout: float
     silence_seconds: float
@@ -158,7 +164,8 @@ def plan_after_rejection(
         return named, [rest] if rest else []
     if len(batch) == 1:
         return batch, []
-    # Bybit did not say which topic it refused: ask for each alone so the next answer names the culprit.
+    # Bybit did not say which topic it refused: ask for each alone so the next answer names the
+    # culprit.
     return (), [(t,) for t in batch]
 
 
@@ -177,7 +184,8 @@ def frame_kind(frame: dict) -> str:
 
 
 def next_flush_delay(now: datetime, period_seconds: float, grace_seconds: float) -> float:
-    """Return the seconds until the next period boundary plus grace (minute boundaries + 3 s in production)."""
+    """Return the seconds until the next period boundary plus grace (minute boundaries + 3 s in
+    production)."""
     elapsed = (now.timestamp() - grace_seconds) % period_seconds
     return period_seconds - elapsed
 
@@ -190,7 +198,8 @@ def flush_minutes(
     cutoff: datetime | None,
     now: datetime,
 ) -> int:
-    """Write the minutes closed by `cutoff` (all of them when None) and beat while live; return minutes written."""
+    """Write the minutes closed by `cutoff` (all of them when None) and beat while live; return
+    minutes written."""
     totals = book.pop_all() if cutoff is None else book.pop_closed(cutoff)
     spikes = write_minutes(db, totals, rule, now)
     if status.live:
@@ -228,7 +237,8 @@ async def keep_minutes(
 
 
 def handle_frame(raw: str | bytes, book: MinuteBook, status: StreamStatus) -> dict | None:
-    """Decode a frame and feed a push into the book; return the frame for the caller, None when skipped."""
+    """Decode a frame and feed a push into the book; return the frame for the caller, None when
+    skipped."""
     status.frames += 1
     try:
         frame = json.loads(raw)
@@ -250,7 +260,8 @@ async def follow_stream(
     config: StreamConfig,
     clock: Callable[[], datetime],
 ) -> None:
-    """Keep a subscribed connection forever: reconnect with exponential back-off and jitter, record blind time."""
+    """Keep a subscribed connection forever: reconnect with exponential back-off and jitter, record
+    blind time."""
     while True:
         retrying = AsyncRetrying(
             wait=wait_exponential_jitter(
@@ -262,7 +273,8 @@ async def follow_stream(
             before_sleep=_log_retry,
             reraise=True,
         )
-        # A session that got subscribed returns after it is lost, so the next outage starts a fresh back-off.
+        # A session that got subscribed returns after it is lost, so the next outage starts a fresh
+        # back-off.
         await retrying(_session, db, book, status, config, clock)
 
 
@@ -283,7 +295,8 @@ async def _session(
     config: StreamConfig,
     clock: Callable[[], datetime],
 ) -> None:
-    """Run one connection; return when it was lost after subscribing, raise StreamLost when it never got there."""
+    """Run one connection; return when it was lost after subscribing, raise StreamLost when it never
+    got there."""
     try:
         async with connect(
             config.url,
@@ -341,7 +354,8 @@ async def _follow(
 
 
 async def _receive(ws: ClientConnection, deadline: float) -> str | bytes | None:
-    """Return the next frame, or None when the deadline passes first (cancelling recv loses no data)."""
+    """Return the next frame, or None when the deadline passes first (cancelling recv loses no
+    data)."""
     try:
         async with asyncio.timeout_at(deadline):
             return await ws.recv()
@@ -379,7 +393,8 @@ async def _on_subscribe_answer(
     status: StreamStatus,
     clock: Callable[[], datetime],
 ) -> None:
-    """Confirm a subscribe, or drop the refused topic and resubscribe the rest; go live when none is pending."""
+    """Confirm a subscribe, or drop the refused topic and resubscribe the rest; go live when none is
+    pending."""
     batch = subs.answer(frame.get("req_id"))
     if frame.get("success") is not True:
         dropped, retries = plan_after_rejection(batch, str(frame.get("ret_msg", "")))
@@ -428,7 +443,8 @@ async def listen(
     clock: Callable[[], datetime] = utc_now,
     status: StreamStatus | None = None,
 ) -> StreamStatus:
-    """Run the listener until `stop` is set; write the current minute and mark the blind time on the way out."""
+    """Run the listener until `stop` is set; write the current minute and mark the blind time on the
+    way out."""
     status = status or StreamStatus(topics_for(config.symbol_map))
     book = MinuteBook(dict(config.symbol_map))
     open_gap(db, last_beat(db, "listener") or clock(), "listener was not running")

@@ -25,7 +25,8 @@ QUIET_LOGGERS = (
 
 
 class RedactSecrets(logging.Filter):
-    """Replace secret values (and anything shaped like a bot token in a URL) in log records with ***."""
+    """Replace secret values (and anything shaped like a bot token in a URL) in log records with
+    ***."""
 
     def __init__(self, secrets: tuple[str, ...]):
         super().__init__()
@@ -53,7 +54,8 @@ class RedactSecrets(logging.Filter):
 def setup_logging(
     process: str, log_dir: Path | None, secrets: tuple[str, ...] = (), level: int = logging.INFO
 ) -> None:
-    """Configure the root logger for one process: stdout, plus `<log_dir>/<process>.log` rotated daily, kept 7 days."""
+    """Configure the root logger for one process: stdout, plus `<log_dir>/<process>.log` rotated
+    daily, kept 7 days."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -1,4 +1,5 @@
-"""The news calendar the operator maintains (CSV `time_utc,title`) and the blackout rule around its events."""
+"""The news calendar the operator maintains (CSV `time_utc,title`) and the blackout rule around its
+events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Last-resort alert: one HTTP POST to the Telegram Bot API, for when the bot daemon itself is not alive."""
+"""Last-resort alert: one HTTP POST to the Telegram Bot API, for when the bot daemon itself is not
+alive."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ MAX_TEXT = 4000
 
 @dataclass(frozen=True)
 class DirectSend:
-    """Outcome of one direct send: ok, or why not (and how long Telegram asked us to wait, on 429)."""
+    """Outcome of one direct send: ok, or why not (and how long Telegram asked us to wait, on
+    429)."""
 
     ok: bool
     error: str = ""

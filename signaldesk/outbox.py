@@ -1,4 +1,5 @@
-"""The alert outbox: rows the cycle and listener queue, the bot delivers (critical loudly, warnings silently)."""
+"""The alert outbox: rows the cycle and listener queue, the bot delivers (critical loudly, warnings
+silently)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Live model accountability: resolve predictions once their horizon has passed, keep `model_performance` (how
-well P(up) told up from down), and count how often the model fired."""
+"""Live model accountability: resolve predictions once their horizon has passed, keep
+`model_performance` (how well P(up) told up from down), and count how often the model fired."""
 
 from __future__ import annotations
 
@@ -38,12 +38,14 @@ def auc(outcomes: Sequence[int], scores: Sequence[float]) -> float | None:
 
 
 def went_its_way(direction: str, forward_return: float) -> int:
-    """Return 1 when the price went the direction's way over the horizon (up for LONG, down for SHORT), else 0."""
+    """Return 1 when the price went the direction's way over the horizon (up for LONG, down for
+    SHORT), else 0."""
     return int(forward_return > 0) if direction == "LONG" else int(forward_return < 0)
 
 
 def resolve_outcomes(db: Database, horizon_bars: int, now: datetime) -> list[tuple[str, str, str]]:
-    """Fill forward returns of predictions whose horizon has closed; return the (date, model, symbol) touched."""
+    """Fill forward returns of predictions whose horizon has closed; return the (date, model,
+    symbol) touched."""
     return sorted({key for _moment, key in resolve_outcomes_through(db, horizon_bars, [now])})
 
 
@@ -107,10 +109,12 @@ def _day_bounds(day: str) -> tuple[str, str]:
 
 
 def update_performance(db: Database, touched: list[tuple[str, str, str]], now: datetime) -> int:
-    """Recompute the model_performance rows of each touched (JST date, model, symbol); return rows written.
+    """Recompute the model_performance rows of each touched (JST date, model, symbol); return rows
+    written.
 
-    Per direction: predictions = resolved candles, positives = those that went the direction's way, accuracy =
-    share where the side with P >= 0.5 was right, AUC and Brier of the direction's probability.
+    Per direction: predictions = resolved candles, positives = those that went the direction's way,
+    accuracy = share where the side with P >= 0.5 was right, AUC and Brier of the direction's
+    probability.
     """
     written = 0
     with writing(db):
@@ -166,7 +170,8 @@ def _write_performance(
 
 
 def trailing_auc(db: Database, model: str, since: datetime) -> float | None:
-    """Return the live sign AUC: how well prob_long (P(up)) ranked resolved candles that rose above those that fell."""
+    """Return the live sign AUC: how well prob_long (P(up)) ranked resolved candles that rose above
+    those that fell."""
     rows = db.execute(
         "SELECT prob_long, outcome_return FROM signals WHERE model_version = ? "
         "AND outcome_return IS NOT NULL AND outcome_return != 0 AND candle_time >= ?",
@@ -178,7 +183,8 @@ def trailing_auc(db: Database, model: str, since: datetime) -> float | None:
 
 
 def firing_counts(db: Database, model: str, since: datetime) -> tuple[int, int]:
-    """Return (candles the model fired on, candles it scored) since `since`: fired = passed threshold and rank."""
+    """Return (candles the model fired on, candles it scored) since `since`: fired = passed
+    threshold and rank."""
     row = db.execute(
         "SELECT COUNT(*), COALESCE(SUM(status != 'LOGGED'), 0) FROM signals WHERE model_version = ? "
         "AND prob_long IS NOT NULL AND candle_time >= ?",

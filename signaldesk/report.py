@@ -41,7 +41,8 @@ def win_rate(pnls: Sequence[Decimal]) -> float | None:
 
 
 def profit_factor(pnls: Sequence[Decimal]) -> float | None:
-    """Return gross profit / gross loss; inf with profits and no losses; None when there is neither."""
+    """Return gross profit / gross loss; inf with profits and no losses; None when there is
+    neither."""
     gain = sum((p for p in pnls if p > 0), ZERO)
     loss = -sum((p for p in pnls if p < 0), ZERO)
     if loss == 0:
@@ -58,7 +59,8 @@ def equity_curve(pnls: Sequence[Decimal], start: Decimal = ZERO) -> list[Decimal
 
 
 def max_drawdown(pnls: Sequence[Decimal]) -> Decimal:
-    """Return the largest peak-to-trough fall of cumulative P/L (>= 0), the start counting as a peak."""
+    """Return the largest peak-to-trough fall of cumulative P/L (>= 0), the start counting as a
+    peak."""
     peak, worst = ZERO, ZERO
     for level in equity_curve(pnls):
         peak = max(peak, level)
@@ -67,7 +69,8 @@ def max_drawdown(pnls: Sequence[Decimal]) -> Decimal:
 
 
 def sharpe(returns: Sequence[float], periods_per_year: float = 1.0) -> float | None:
-    """Return mean / sample standard deviation of per-period returns, scaled by sqrt(periods_per_year); None if undefined."""
+    """Return mean / sample standard deviation of per-period returns, scaled by
+    sqrt(periods_per_year); None if undefined."""
     if len(returns) < 2:
         return None
     spread = statistics.stdev(returns)
@@ -240,7 +243,8 @@ def recent_trades(db: Database, mode: str, count: int, end: datetime) -> list[Cl
 
 
 def trade_returns(trades: Sequence[ClosedTrade]) -> list[float]:
-    """Return per-trade returns for Sharpe: pnl_pct when every trade has it, else P/L in JPY (Sharpe is scale-free)."""
+    """Return per-trade returns for Sharpe: pnl_pct when every trade has it, else P/L in JPY (Sharpe
+    is scale-free)."""
     percents = [float(t.pnl_pct) for t in trades if t.pnl_pct is not None]
     if trades and len(percents) == len(trades):
         return percents

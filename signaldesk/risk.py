@@ -1,12 +1,14 @@
-"""The risk manager: loss limits per JST day/week/month, trade count, position limit across trades, one trade
-per symbol, a pause after consecutive losses, a maximum drawdown from the equity peak, drift and spread rules.
+"""The risk manager: loss limits per JST day/week/month, trade count, position limit across trades,
+one trade per symbol, a pause after consecutive losses, a maximum drawdown from the equity peak,
+drift and spread rules.
 
-Pure functions take `now` and plain data; `risk_snapshot` and `enforce_loss_limits` are the only edge functions.
-Realised P/L is counted per fill (closing fills' P/L minus every fill's fee, maker rebates adding back), at the time
-of the fill, so a take-profit 1 yesterday counts yesterday even if the trade closes today.
-Equity: in paper mode the paper exchange's JPY balance plus the desk's unrealised P/L; in live mode the leverage
-account's `actualProfitLoss` (JPY collateral plus unrealised P/L of every position). In both modes coins held
-for configured spot symbols are added at their conversion rate.
+Pure functions take `now` and plain data; `risk_snapshot` and `enforce_loss_limits` are the only
+edge functions. Realised P/L is counted per fill (closing fills' P/L minus every fill's fee, maker
+rebates adding back), at the time of the fill, so a take-profit 1 yesterday counts yesterday even if
+the trade closes today. Equity: in paper mode the paper exchange's JPY balance plus the desk's
+unrealised P/L; in live mode the leverage account's `actualProfitLoss` (JPY collateral plus
+unrealised P/L of every position). In both modes coins held for configured spot symbols are added at
+their conversion rate.
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ class OpenExposure:
 
 @dataclass(frozen=True)
 class Commitment:
-    """What one active desk trade holds or may come to hold: its open size at its entry price plus its
-    resting entry orders at their own prices."""
+    """What one active desk trade holds or may come to hold: its open size at its entry price plus
+    its resting entry orders at their own prices."""
 
     trade_id: int
     symbol: str
@@ -59,7 +61,8 @@ class Commitment:
 
 @dataclass(frozen=True)
 class Streak:
-    """The run of losing trades ending with the most recent closed trade, and the pause it causes."""
+    """The run of losing trades ending with the most recent closed trade, and the pause it
+    causes."""
 
     losses: int = 0
     last_loss_at: datetime | None = None
@@ -68,7 +71,8 @@ class Streak:
 
 @dataclass(frozen=True)
 class RiskSnapshot:
-    """Everything the risk rules need, gathered at one moment; P/L is realised + unrealised, negative = loss."""
+    """Everything the risk rules need, gathered at one moment; P/L is realised + unrealised,
+    negative = loss."""
 
     at: datetime
     equity_jpy: Decimal
@@ -104,7 +108,8 @@ class RiskSnapshot:
 
     @property
     def peak_equity_jpy(self) -> Decimal:
-        """Return the equity the drawdown is measured on: the account's (the capital cap would hide a fall)."""
+        """Return the equity the drawdown is measured on: the account's (the capital cap would hide
+        a fall)."""
         return self.equity_jpy if self.account_equity_jpy is None else self.account_equity_jpy
 
     @property
@@ -231,7 +236,8 @@ def loss_limit_breaches(snapshot: RiskSnapshot) -> list[str]:
 def check_new_trade(
     snapshot: RiskSnapshot, proposal: TradeProposal, market: OrderBook, settings, now: datetime
 ) -> list[str]:
-    """Return the reasons a new trade is refused, in words a person understands (empty = allowed)."""
+    """Return the reasons a new trade is refused, in words a person understands (empty =
+    allowed)."""
     reasons: list[str] = []
     if snapshot.halted:
         reasons.append(
@@ -322,7 +328,8 @@ def _position_refusals(snapshot: RiskSnapshot, proposal: TradeProposal, risk) ->
 
 
 def _market_refusals(proposal: TradeProposal, market: OrderBook, settings) -> list[str]:
-    """Refuse when the book is empty, the spread is too wide, or the price ran away since the signal."""
+    """Refuse when the book is empty, the spread is too wide, or the price ran away since the
+    signal."""
     if not market.asks or not market.bids:
         return [
             f"The {proposal.symbol} order book is empty on one side; no passive price to quote."
@@ -363,7 +370,8 @@ def account_equity(
 
 
 def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
-    """Gather balance, open trades, P/L events and the halt flag into a RiskSnapshot (reads the exchange)."""
+    """Gather balance, open trades, P/L events and the halt flag into a RiskSnapshot (reads the
+    exchange)."""
     from signaldesk.golive import capped_equity
     from signaldesk.state import trading_state
 
@@ -398,8 +406,8 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
 
 
 def commitments(db, mode: str) -> list[Commitment]:
-    """Return what every active trade holds (open size at its entry price) and may still come to hold (its
-    resting or unresolved entry orders at their own prices)."""
+    """Return what every active trade holds (open size at its entry price) and may still come to
+    hold (its resting or unresolved entry orders at their own prices)."""
     rows = db.execute(
         "SELECT t.id, t.symbol, t.direction, t.remaining_size, t.entry_price, "
         "COALESCE((SELECT SUM((CAST(o.size AS REAL) - CAST(o.executed_size AS REAL)) * CAST(o.price AS REAL)) "
@@ -420,7 +428,8 @@ def commitments(db, mode: str) -> list[Commitment]:
 
 
 def loss_streak(db, mode: str, risk) -> Streak:
-    """Return the run of losing trades ending with the latest closed trade and the pause it causes."""
+    """Return the run of losing trades ending with the latest closed trade and the pause it
+    causes."""
     rows = db.execute(
         "SELECT pnl_jpy, exit_time FROM trades WHERE mode = ? AND status = 'closed' AND exit_time IS NOT NULL "
         "ORDER BY exit_time DESC, id DESC LIMIT ?",
@@ -476,7 +485,8 @@ def pnl_events(db, mode: str, since: datetime) -> list[PnlEvent]:
 
 
 def trades_since(db, mode: str, since: datetime) -> int:
-    """Return how many desk trades were started since a moment (cancelled entries that never filled excluded)."""
+    """Return how many desk trades were started since a moment (cancelled entries that never filled
+    excluded)."""
     row = db.execute(
         "SELECT COUNT(*) FROM trades WHERE mode = ? AND created_at >= ? AND status != 'cancelled'",
         [mode, to_db(since)],
@@ -487,15 +497,16 @@ def trades_since(db, mode: str, since: datetime) -> int:
 def enforce_loss_limits(
     db, snapshot: RiskSnapshot, now: datetime, mode: str = "paper"
 ) -> list[str]:
-    """Halt trading and queue a critical alert when a loss limit is used up or equity fell `max_drawdown` from
-    its peak; say when a losing streak pauses new trades; return notices for the person."""
+    """Halt trading and queue a critical alert when a loss limit is used up or equity fell
+    `max_drawdown` from its peak; say when a losing streak pauses new trades; return notices for the
+    person."""
     notices = track_drawdown(db, snapshot, now) + announce_pause(db, snapshot, now)
     return notices + halt_on_loss_limits(db, snapshot, now)
 
 
 def track_drawdown(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
-    """Keep the equity peak; halt (until /resume) at `max_drawdown` below it. After a person resumed such a
-    halt the peak restarts from the equity of that moment."""
+    """Keep the equity peak; halt (until /resume) at `max_drawdown` below it. After a person resumed
+    such a halt the peak restarts from the equity of that moment."""
     from signaldesk.outbox import queue_alert
     from signaldesk.state import get_value, halt, set_value
 
@@ -547,7 +558,8 @@ def announce_pause(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
 
 
 def halt_on_loss_limits(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
-    """Halt trading and queue a critical alert when a loss limit is used up; return notices for the person."""
+    """Halt trading and queue a critical alert when a loss limit is used up; return notices for the
+    person."""
     from signaldesk.outbox import queue_alert
     from signaldesk.state import halt
 

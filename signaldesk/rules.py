@@ -1,4 +1,5 @@
-"""The cycle's signal rules, in order, as pure functions: every verdict is recorded with its reasons."""
+"""The cycle's signal rules, in order, as pure functions: every verdict is recorded with its
+reasons."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from signaldesk.signals import FILTERED, LOGGED, PENDING
 
 @dataclass(frozen=True)
 class Check:
-    """One rule's verdict for one candidate: passed or not, and why, in words a person understands."""
+    """One rule's verdict for one candidate: passed or not, and why, in words a person
+    understands."""
 
     rule: str
     ok: bool
@@ -31,8 +33,8 @@ class Candidate:
     confidence_rank: float
     prob_long: float
     prob_short: float
-    # The model's operating-point probability for `direction`, and whether its walk-forward edge after
-    # costs is above zero with its interval (None: not known for this model).
+    # The model's operating-point probability for `direction`, and whether its walk-forward edge
+    # after costs is above zero with its interval (None: not known for this model).
     cutoff: float | None = None
     measured_edge: bool | None = None
 
@@ -59,7 +61,8 @@ class Context:
 
 
 def fires(confidence, other, cutoff):
-    """The one threshold rule: a side fires when its probability reaches the cutoff and beats the other.
+    """The one threshold rule: a side fires when its probability reaches the cutoff and beats the
+    other.
 
     Works on floats (the live rule below) and on numpy arrays alike (`OperatingPoint.sides`, which
     training and evaluation use to count how often the model fires), so both count the same signals.
@@ -70,8 +73,8 @@ def fires(confidence, other, cutoff):
 def threshold_check(c: Candidate, strategy) -> Check:
     """The direction's probability meets its threshold and beats the other direction's.
 
-    The threshold is the model's own operating point (strategy.threshold_source = "model", when the model has
-    one) or the absolute strategy.long_threshold / short_threshold.
+    The threshold is the model's own operating point (strategy.threshold_source = "model", when the
+    model has one) or the absolute strategy.long_threshold / short_threshold.
     """
     threshold = strategy.long_threshold if c.direction == "LONG" else strategy.short_threshold
     shown = f"{threshold:.2f} (strategy threshold"
@@ -86,7 +89,8 @@ def threshold_check(c: Candidate, strategy) -> Check:
 
 
 def edge_check(c: Candidate, announce_without_edge: bool) -> Check:
-    """Say whether the model's walk-forward edge after costs is measured; without one, announce only if allowed."""
+    """Say whether the model's walk-forward edge after costs is measured; without one, announce only
+    if allowed."""
     if c.measured_edge is None:
         return Check("edge", True, "edge after costs not measured for this model")
     if c.measured_edge:
@@ -150,7 +154,8 @@ def evaluate(c: Candidate, ctx: Context, settings) -> list[Check]:
 
 
 def news_check(ctx: Context, blackout_minutes: int) -> Check:
-    """The news blackout, failing closed when the calendar is missing or expired (where that filters)."""
+    """The news blackout, failing closed when the calendar is missing or expired (where that
+    filters)."""
     if ctx.news_event:
         return Check("news", False, f"news blackout: {ctx.news_event}")
     if ctx.news_warning:
@@ -160,7 +165,8 @@ def news_check(ctx: Context, blackout_minutes: int) -> Check:
 
 
 def liquidation_check(ctx: Context) -> Check:
-    """No liquidation spike in the trade's direction, and a feed that was up for the whole window."""
+    """No liquidation spike in the trade's direction, and a feed that was up for the whole
+    window."""
     if ctx.spike_side is not None:
         return Check("liquidations", False, ctx.spike_detail)
     if ctx.liquidation_blind:
@@ -169,7 +175,8 @@ def liquidation_check(ctx: Context) -> Check:
 
 
 def status_of(checks: list[Check]) -> str:
-    """Return LOGGED when below threshold (or rank), FILTERED when another rule blocks, else PENDING."""
+    """Return LOGGED when below threshold (or rank), FILTERED when another rule blocks, else
+    PENDING."""
     failed = {c.rule for c in checks if not c.ok}
     if failed & {"threshold", "top_rank"}:
         return LOGGED

@@ -1,4 +1,5 @@
-"""Batch job runs (table `runs`): start, finish with status, counts and durations; the last successful one."""
+"""Batch job runs (table `runs`): start, finish with status, counts and durations; the last
+successful one."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def finish_run(
     durations: dict | None = None,
     error: str | None = None,
 ) -> None:
-    """Record how a run ended (ok, failed or skipped), with its counts, stage durations and error."""
+    """Record how a run ended (ok, failed or skipped), with its counts, stage durations and
+    error."""
     with writing(db):
         db.execute(
             "UPDATE runs SET finished_at = ?, status = ?, candle_time = ?, counts = ?, durations = ?, error = ? "

@@ -1,4 +1,5 @@
-"""Settings: one frozen, typed object built once per process from `.env` and an optional config.toml."""
+"""Settings: one frozen, typed object built once per process from `.env` and an optional
+config.toml."""
 
 from __future__ import annotations
 
@@ -152,7 +153,8 @@ class HealthSettings:
 
 @dataclass(frozen=True)
 class ListenerSettings:
-    """Bybit liquidation listener: which contracts, mapped to which desk symbols, and spike rules."""
+    """Bybit liquidation listener: which contracts, mapped to which desk symbols, and spike
+    rules."""
 
     symbol_map: tuple[tuple[str, str], ...] = (("BTCUSDT", "BTC_JPY"), ("ETHUSDT", "ETH_JPY"))
     ping_seconds: int = 20
@@ -318,7 +320,8 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def load_settings(environ: dict[str, str] | None = None, env_file: Path | None = None) -> Settings:
-    """Build Settings from the environment (over `.env`) and config.toml; raise SettingsError listing every bad key."""
+    """Build Settings from the environment (over `.env`) and config.toml; raise SettingsError
+    listing every bad key."""
     env = dict(read_env_file(env_file if env_file is not None else Path.cwd() / ".env"))
     env.update(os.environ if environ is None else environ)
     problems: list[str] = []
@@ -500,7 +503,8 @@ def _coerce(default: Any, raw: Any) -> Any:
 
 
 def _typed(raw: Any, kinds: tuple[type, ...], what: str) -> Any:
-    """Return raw when it is one of kinds (never a bool unless asked); raise TypeError saying what it must be."""
+    """Return raw when it is one of kinds (never a bool unless asked); raise TypeError saying what
+    it must be."""
     if (isinstance(raw, bool) and bool not in kinds) or not isinstance(raw, kinds):
         raise TypeError(f"must be {what}")
     return raw

@@ -1,10 +1,13 @@
-"""The signal: one row per symbol and scored candle, its statuses and the only transitions allowed between them.
+"""The signal: one row per symbol and scored candle, its statuses and the only transitions allowed
+between them.
 
-Every read and write of the `signals` table goes through this module. A status changes only by compare-and-set
-(`move`): the UPDATE names the one status it may leave, so two processes or two taps cannot both move a signal,
-and the caller acts only when it was the one whose UPDATE changed the row.
+Every read and write of the `signals` table goes through this module. A status changes only by
+compare-and-set (`move`): the UPDATE names the one status it may leave, so two processes or two taps
+cannot both move a signal, and the caller acts only when it was the one whose UPDATE changed the
+row.
 
-    LOGGED | FILTERED | PENDING -> APPROVED | REJECTED | EXPIRED;  APPROVED -> EXECUTED | BLOCKED | FAILED
+    LOGGED | FILTERED | PENDING -> APPROVED | REJECTED | EXPIRED;  APPROVED -> EXECUTED | BLOCKED |
+    FAILED
 """
 
 from __future__ import annotations
@@ -70,7 +73,8 @@ class TransitionError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class Signal:
-    """One row of `signals`: the model's verdict on one symbol at one candle and, once proposed, its trade plan."""
+    """One row of `signals`: the model's verdict on one symbol at one candle and, once proposed, its
+    trade plan."""
 
     id: int | None = None
     created_at: datetime
@@ -144,7 +148,8 @@ def _row_of(signal: Signal) -> dict[str, Any]:
 
 
 def source_of(status: str) -> str:
-    """Return the one status a signal must have to move to `status`; raise TransitionError for a non-target."""
+    """Return the one status a signal must have to move to `status`; raise TransitionError for a
+    non-target."""
     for source, targets in TRANSITIONS.items():
         if status in targets:
             return source
@@ -156,7 +161,8 @@ def _targets() -> str:
 
 
 def insert(db: Database, signal: Signal) -> int | None:
-    """Write a new signal; return its id, or None when a row for the same symbol and candle already exists."""
+    """Write a new signal; return its id, or None when a row for the same symbol and candle already
+    exists."""
     row = _row_of(signal)
     with writing(db):
         cursor = db.execute(
@@ -168,7 +174,8 @@ def insert(db: Database, signal: Signal) -> int | None:
 
 
 def insert_all(db: Database, signals: Iterable[Signal]) -> int:
-    """Write new signals in one transaction, leaving existing (symbol, candle) rows unchanged; return rows new."""
+    """Write new signals in one transaction, leaving existing (symbol, candle) rows unchanged;
+    return rows new."""
     new = 0
     with writing(db):
         # consecutive rows with the same columns (with or without an id): one statement, in order
@@ -191,7 +198,8 @@ def select(db: Database, where: str, params: Iterable[Any] = ()) -> list[Signal]
 def read_columns(
     db: Database, columns: Sequence[str], where: str, params: Iterable[Any] = ()
 ) -> list[tuple]:
-    """Return some raw columns of the matching signals (for reports over many rows); the names are checked."""
+    """Return some raw columns of the matching signals (for reports over many rows); the names are
+    checked."""
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise ValueError(f"not signal columns: {', '.join(unknown)}")
@@ -241,10 +249,11 @@ def move(
     append_note: str | None = None,
     **values: Any,
 ) -> bool:
-    """Move a signal to `status` from its one allowed source by compare-and-set; return True if this call did.
+    """Move a signal to `status` from its one allowed source by compare-and-set; return True if this
+    call did.
 
-    `open_at` also requires the approval window to be open at that moment; `append_note` is added to the
-    decision note; `values` are other columns to set in the same UPDATE.
+    `open_at` also requires the approval window to be open at that moment; `append_note` is added to
+    the decision note; `values` are other columns to set in the same UPDATE.
     """
     sets = {"status": status, **{k: to_column(v) for k, v in values.items()}}
     assignments = [f"{k} = ?" for k in sets]
@@ -283,7 +292,8 @@ def held(db: Database, start: datetime, end: datetime) -> list[Signal]:
 def change_plan(
     db: Database, signal_id: int, now: datetime, plan: dict[str, Decimal | None]
 ) -> bool:
-    """Set plan columns of a signal that is still open at `now` (compare-and-set); return True if changed."""
+    """Set plan columns of a signal that is still open at `now` (compare-and-set); return True if
+    changed."""
     unknown = set(plan) - set(PLAN_COLUMNS)
     if unknown:
         raise ValueError(f"not plan columns: {', '.join(sorted(unknown))}")

@@ -1,5 +1,5 @@
-"""Position sizing and price levels: size from risk, capped by the position limit, on the symbol's size step and tick
-(rounded by `signaldesk.exchange.precision`, the one place that rounds)."""
+"""Position sizing and price levels: size from risk, capped by the position limit, on the symbol's
+size step and tick (rounded by `signaldesk.exchange.precision`, the one place that rounds)."""
 
 from __future__ import annotations
 
@@ -52,9 +52,10 @@ def direction_sign(direction: str) -> int:
 def trade_levels(direction: str, entry: Decimal, atr: Decimal, tick: Decimal, risk) -> TradeLevels:
     """Return stop and take-profit prices around entry, rounded toward entry so risk never grows.
 
-    `risk` is `settings.risk`. Rounding toward entry keeps the stop no further than planned (the loss per unit
-    never exceeds the plan) and the take-profits no further than planned (they stay reachable).
-    Raises ValueError when ATR is not positive or a level would not be a positive price away from entry.
+    `risk` is `settings.risk`. Rounding toward entry keeps the stop no further than planned (the
+    loss per unit never exceeds the plan) and the take-profits no further than planned (they stay
+    reachable). Raises ValueError when ATR is not positive or a level would not be a positive price
+    away from entry.
     """
     if atr <= 0:
         raise ValueError(f"ATR must be positive to place a stop (got {atr})")
@@ -74,10 +75,11 @@ def trade_levels(direction: str, entry: Decimal, atr: Decimal, tick: Decimal, ri
 def size_for_risk(
     equity: Decimal, levels: TradeLevels, rules: SymbolRules, risk, room_jpy: Decimal | None = None
 ) -> Sizing:
-    """Return the size risking `risk.risk_per_trade` of equity over the stop distance, within every limit.
+    """Return the size risking `risk.risk_per_trade` of equity over the stop distance, within every
+    limit.
 
-    `room_jpy` is what the position limit still allows after the desk's other trades (default: the whole
-    limit); the size is capped so the position is worth no more than that at its entry price.
+    `room_jpy` is what the position limit still allows after the desk's other trades (default: the
+    whole limit); the size is capped so the position is worth no more than that at its entry price.
     """
     if equity <= 0:
         return Sizing(

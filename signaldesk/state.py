@@ -1,4 +1,5 @@
-"""Shared system state: the trading halt flag and its reason, heartbeats and counters (table `system_state`)."""
+"""Shared system state: the trading halt flag and its reason, heartbeats and counters (table
+`system_state`)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class TradingState:
 
 
 def get_value(db: Database | sqlite3.Connection, key: str) -> str | None:
-    """Return one state value, or None (a bare connection will do: `signaldesk restore` reads one)."""
+    """Return one state value, or None (a bare connection will do: `signaldesk restore` reads
+    one)."""
     row = db.execute("SELECT value FROM system_state WHERE key = ?", [key]).fetchone()
     return row[0] if row else None
 

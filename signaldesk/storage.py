@@ -1,4 +1,5 @@
-"""SQLite storage: opening the shared database (WAL, busy timeout, foreign keys), transactions and migrations."""
+"""SQLite storage: opening the shared database (WAL, busy timeout, foreign keys), transactions and
+migrations."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 class SchemaError(Exception):
-    """The database schema is not the one this code expects (pending migrations, or from the future)."""
+    """The database schema is not the one this code expects (pending migrations, or from the
+    future)."""
 
 
 def open_db(path: Path | str) -> Database:
@@ -36,7 +38,8 @@ def open_db(path: Path | str) -> Database:
 
 @contextmanager
 def writing(db: Database) -> Iterator[Database]:
-    """Run a write transaction that takes the write lock up front (BEGIN IMMEDIATE), so it waits instead of failing."""
+    """Run a write transaction that takes the write lock up front (BEGIN IMMEDIATE), so it waits
+    instead of failing."""
     conn = db.conn
     if conn.in_transaction:
         with db.atomic():
@@ -111,7 +114,8 @@ def require_current_schema(db: Database, db_path: Path | str) -> None:
 
 
 def open_current_db(path: Path | str) -> Database:
-    """Open the database and refuse it unless fully migrated (for every process except `migrate`)."""
+    """Open the database and refuse it unless fully migrated (for every process except
+    `migrate`)."""
     db = open_db(path)
     try:
         require_current_schema(db, path)

@@ -1,4 +1,5 @@
-"""Shared test fixtures: a migrated SQLite file in a temp dir, settings pointing at it, and the fixtures folder."""
+"""Shared test fixtures: a migrated SQLite file in a temp dir, settings pointing at it, and the
+fixtures folder."""
 
 from __future__ import annotations
 

@@ -1,10 +1,12 @@
-"""`signaldesk demo`: the whole desk offline on the bundled real candles, with a local Telegram printed to the terminal.
+"""`signaldesk demo`: the whole desk offline on the bundled real candles, with a local Telegram
+printed to the terminal.
 
-A fresh database gets the bundled candles; then, one 15-minute step at a time over the last days of the data, the
-cycle scores the market with the default model, the real bot (python-telegram-bot, over HTTP to a local Bot API)
-announces signals, a seeded "person" taps Approve or Reject, approved signals become post-only orders on the paper
-exchange, trades are managed to their exits, and a report goes out every morning at 09:00 JST. At the end the
-backtest report of the same run is written beside the database.
+A fresh database gets the bundled candles; then, one 15-minute step at a time over the last days of
+the data, the cycle scores the market with the default model, the real bot (python-telegram-bot,
+over HTTP to a local Bot API) announces signals, a seeded "person" taps Approve or Reject, approved
+signals become post-only orders on the paper exchange, trades are managed to their exits, and a
+report goes out every morning at 09:00 JST. At the end the backtest report of the same run is
+written beside the database.
 """
 
 from __future__ import annotations
@@ -123,8 +125,8 @@ def import_bundled(db, settings) -> list[dict]:
 
 
 def demo_settings(settings, db_path: Path, api_url: str, language: str | None = None):
-    """Return embedded demo settings: paper, the demo database, the model's own operating point, the local
-    Telegram, one person."""
+    """Return embedded demo settings: paper, the demo database, the model's own operating point, the
+    local Telegram, one person."""
     from signaldesk.settings import Secret
 
     strategy = dataclasses.replace(
@@ -202,7 +204,8 @@ SHOWN = {
 
 
 def plain(params: dict) -> str:
-    """Return the visible text of a Bot API call (HTML tags removed; buttons and photos described)."""
+    """Return the visible text of a Bot API call (HTML tags removed; buttons and photos
+    described)."""
     text = params.get("text") or params.get("caption") or ""
     text = html.unescape(re.sub(r"<[^>]+>", "", str(text)))
     if isinstance(params.get("photo"), bytes):
@@ -221,7 +224,8 @@ def indent(text: str) -> str:
 
 
 def replay_days(db, settings, args, terminal_clock, terminal, api=None):
-    """Run the desk over the last days of the data through the real bot; return the records for the report."""
+    """Run the desk over the last days of the data through the real bot; return the records for the
+    report."""
     from jobs.demo.lockstep import LockstepBot
     from signaldesk.backtest.engine import ApprovalPolicy, run_steps, step_times
     from signaldesk.backtest.run import BacktestPlan, collect
@@ -293,7 +297,8 @@ def demo_meta(model, policy, settings, steps, cycles: int) -> dict:
 
 
 def run(args, settings) -> int:
-    """Build the demo database, replay the last days through the real desk, print a summary and the paths."""
+    """Build the demo database, replay the last days through the real desk, print a summary and the
+    paths."""
     from jobs.demo.lockstep import ReplayClock
     from jobs.demo.telegram_api import LocalBotApi
     from signaldesk.backtest.report import write_outputs

@@ -47,7 +47,8 @@ class ReplayClock:
 
 @dataclass
 class LockstepBot:
-    """The bot application (not polling; its job queue idle) whose jobs and taps the replay calls in order."""
+    """The bot application (not polling; its job queue idle) whose jobs and taps the replay calls in
+    order."""
 
     settings: object
     db: object
@@ -93,7 +94,8 @@ class LockstepBot:
         self._step(manage_job(self.context))
 
     def decide_pending(self, now: datetime) -> None:
-        """Announce new signals, then tap Approve or Reject on each as the chooser says, through the handlers."""
+        """Announce new signals, then tap Approve or Reject on each as the chooser says, through the
+        handlers."""
         self.clock.now = now
         self._step(announce_job(self.context))
         for signal_id, message_id in self._announced(now):

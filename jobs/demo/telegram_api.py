@@ -53,7 +53,8 @@ class BadRequest(Exception):
 
 
 class QuietServer(ThreadingHTTPServer):
-    """A threading HTTP server that ignores clients hanging up mid-answer (a long poll cut at shutdown)."""
+    """A threading HTTP server that ignores clients hanging up mid-answer (a long poll cut at
+    shutdown)."""
 
     daemon_threads = True
 
@@ -63,7 +64,8 @@ class QuietServer(ThreadingHTTPServer):
 
 
 class LocalBotApi:
-    """Queue updates for getUpdates, record every call, answer like the Bot API, inject errors per method."""
+    """Queue updates for getUpdates, record every call, answer like the Bot API, inject errors per
+    method."""
 
     def __init__(
         self,
@@ -153,7 +155,8 @@ class LocalBotApi:
     async def wait_for(
         self, method: str, n: int = 1, timeout: float = 5.0, where=None
     ) -> list[dict]:
-        """Wait (without blocking the event loop) until `method` was called n times (matching `where`)."""
+        """Wait (without blocking the event loop) until `method` was called n times (matching
+        `where`)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             found = [p for p in self.calls_to(method) if where is None or where(p)]

@@ -1,1 +1,2 @@
-"""Backtests: history replayed through the desk's own cycle, approval and execution code on the paper exchange."""
+"""Backtests: history replayed through the desk's own cycle, approval and execution code on the
+paper exchange."""

@@ -1,4 +1,5 @@
-"""The backtest's PNG charts (matplotlib Agg, JST axes): equity vs buy-and-hold, monthly returns, signals."""
+"""The backtest's PNG charts (matplotlib Agg, JST axes): equity vs buy-and-hold, monthly returns,
+signals."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ MUTED = ("#9e9ac8", "#fdae6b", "#a1d99b", "#bcbddc", "#fc9272", "#9ecae1", "#d9d
 
 
 def _figure(rows: int, height: float, ratios: list[float] | None = None):
-    """Return a figure on an Agg canvas (no pyplot state, so nothing to close) and its column of axes."""
+    """Return a figure on an Agg canvas (no pyplot state, so nothing to close) and its column of
+    axes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -73,7 +75,8 @@ def period_label(result: BacktestResult) -> str:
 
 
 def equity_chart(result: BacktestResult, baseline: dict, path: Path) -> Path:
-    """Draw desk equity against buy-and-hold (`baseline["equity"]`) with a drawdown panel underneath."""
+    """Draw desk equity against buy-and-hold (`baseline["equity"]`) with a drawdown panel
+    underneath."""
     figure, (top, bottom) = _figure(2, 6, [3, 1])
     lines = ((equity_path(result), "desk", DESK), (baseline["equity"], "buy-and-hold", HOLD))
     for points, label, colour in lines:
@@ -126,7 +129,8 @@ def monthly_returns_chart(result: BacktestResult, path: Path) -> Path:
 
 
 def signals_chart(result: BacktestResult, path: Path) -> Path:
-    """Draw, per symbol, the close, executed entries and exits, and every other signal muted by verdict."""
+    """Draw, per symbol, the close, executed entries and exits, and every other signal muted by
+    verdict."""
     figure, panels = _figure(len(result.symbols) or 1, 3.2 * max(len(result.symbols), 1))
     colours = {
         s: MUTED[i % len(MUTED)] for i, s in enumerate(sorted({s.status for s in result.signals}))
@@ -152,8 +156,8 @@ def signals_chart(result: BacktestResult, path: Path) -> Path:
 
 
 def _draw_other_signals(axes, result: BacktestResult, symbol: str, colours: dict[str, str]) -> None:
-    """Draw the symbol's signals that were not executed, one muted colour per verdict (LOGGED = below the
-    threshold, i.e. no signal at all, is left out: it would cover the price line)."""
+    """Draw the symbol's signals that were not executed, one muted colour per verdict (LOGGED =
+    below the threshold, i.e. no signal at all, is left out: it would cover the price line)."""
     by_status: defaultdict[str, list[tuple[datetime, Decimal]]] = defaultdict(list)
     for s in result.signals:
         if s.symbol == symbol and s.status not in (EXECUTED, LOGGED) and s.price is not None:

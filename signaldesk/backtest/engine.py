@@ -1,10 +1,12 @@
-"""The replay loop: one live-like step per 15-minute candle over stored history, on the paper exchange.
+"""The replay loop: one live-like step per 15-minute candle over stored history, on the paper
+exchange.
 
-Each step does what the deployed desk does around a cycle, in the same order and with the same functions: the
-bot's trade management (fills since the last step), the cycle (features, model, rules, proposal), outcome
-resolution, the person's verdicts on pending signals (approval -> execute_signal, as the bot does), and the expiry
-sweep. Who plays the person is a `DeskSide`: `PolicyDesk` decides directly by a seeded policy (backtest); the
-bot's lock-step driver (jobs/demo/lockstep.py) sends the same verdicts through the real Telegram handlers (demo, parity).
+Each step does what the deployed desk does around a cycle, in the same order and with the same
+functions: the bot's trade management (fills since the last step), the cycle (features, model,
+rules, proposal), outcome resolution, the person's verdicts on pending signals (approval ->
+execute_signal, as the bot does), and the expiry sweep. Who plays the person is a `DeskSide`:
+`PolicyDesk` decides directly by a seeded policy (backtest); the bot's lock-step driver
+(jobs/demo/lockstep.py) sends the same verdicts through the real Telegram handlers (demo, parity).
 """
 
 from __future__ import annotations
@@ -38,18 +40,21 @@ POLICY_ACTOR = "backtest:policy"
 
 
 class BacktestError(ValueError):
-    """The backtest cannot run as asked (no candles, bad period, bad option); the message says what to change."""
+    """The backtest cannot run as asked (no candles, bad period, bad option); the message says what
+    to change."""
 
 
 @dataclass(frozen=True)
 class ApprovalPolicy:
-    """The simulated person: approve every pending signal, or a seeded random fraction (the rest rejected)."""
+    """The simulated person: approve every pending signal, or a seeded random fraction (the rest
+    rejected)."""
 
     fraction: float = 1.0
     seed: int = 0
 
     def chooser(self) -> Callable[[int], bool]:
-        """Return approve(signal_id) -> bool; draws happen in signal order, so a seed always gives the same run."""
+        """Return approve(signal_id) -> bool; draws happen in signal order, so a seed always gives
+        the same run."""
         rng = random.Random(self.seed)
         return lambda _signal_id: self.fraction >= 1.0 or rng.random() < self.fraction
 
@@ -78,7 +83,8 @@ def parse_policy(text: str, seed: int) -> ApprovalPolicy:
 
 
 class DeskSide(Protocol):
-    """The person and the bot around the cycle: trade management, verdicts, the expiry sweep, the morning report."""
+    """The person and the bot around the cycle: trade management, verdicts, the expiry sweep, the
+    morning report."""
 
     def manage(self, now: datetime) -> None: ...  # noqa: D102
     def decide_pending(self, now: datetime) -> None: ...  # noqa: D102
@@ -88,7 +94,8 @@ class DeskSide(Protocol):
 
 @dataclass
 class PolicyDesk:
-    """Verdicts by an approval policy, executed with the functions the bot calls after a tap (no Telegram)."""
+    """Verdicts by an approval policy, executed with the functions the bot calls after a tap (no
+    Telegram)."""
 
     db: Database
     exchange: Exchange
@@ -107,7 +114,8 @@ class PolicyDesk:
         manage_trades(self.db, self.exchange, self.settings, now)
 
     def decide_pending(self, now: datetime) -> None:
-        """Decide every open signal by the policy; an approval is executed at once, as the bot does."""
+        """Decide every open signal by the policy; an approval is executed at once, as the bot
+        does."""
         from signaldesk.execution import execute_signal
 
         for signal in signals.pending(self.db, now):
@@ -125,7 +133,8 @@ class PolicyDesk:
         expire_stale_signals(self.db, now)
 
     def morning(self, day, now: datetime) -> None:
-        """Lift a loss-limit halt each morning, as a person reading the report would (limits re-halt if still hit)."""
+        """Lift a loss-limit halt each morning, as a person reading the report would (limits re-halt
+        if still hit)."""
         self.resumes += resume_after_loss_limit(self.db, now, POLICY_ACTOR)
 
 
@@ -148,7 +157,8 @@ class Progress:
     shown: int = -1
 
     def update(self, done: int, moment: datetime) -> None:
-        """Redraw on a terminal when the whole percent changes; elsewhere (logs, CI) write a line every 10%."""
+        """Redraw on a terminal when the whole percent changes; elsewhere (logs, CI) write a line
+        every 10%."""
         percent = done * 100 // max(self.total, 1)
         live = bool(getattr(self.stream, "isatty", lambda: False)())
         if self.stream is None or percent == self.shown or not (live or percent % 10 == 0):
@@ -231,7 +241,8 @@ def run_steps(
 def walk(
     opens: Sequence[datetime], settings: Settings, feed: CandleFeed, morning, step, progress=None
 ) -> None:
-    """Release the candles one by one; at each, the morning when it is due, then `step(open, now)`."""
+    """Release the candles one by one; at each, the morning when it is due, then `step(open,
+    now)`."""
     day = None
     for done, candle_open in enumerate(opens, start=1):
         now = cycle_now(candle_open, settings)
@@ -290,7 +301,8 @@ def cycle_step(
 
 
 def morning_due(day, now: datetime, settings: Settings) -> tuple[object, object]:
-    """Return (the current report day, the day to report on now or None): once per local day, past the report time."""
+    """Return (the current report day, the day to report on now or None): once per local day, past
+    the report time."""
     local = now.astimezone(settings.report.tz)
     if local.time() < settings.report.time or local.date() == day:
         return day, None

@@ -14,11 +14,11 @@ act:
   against it;
 - a quiet step otherwise: nothing can trade, fill or halt, so only the cycle's rows are judged,
   against the market read on the first quiet step after the last managed or whole step with this
-  step's order books, news blackout and clock-bound rules (the end of a loss-streak pause, an expired
-  news calendar; nothing else it reads changes while the desk is idle within a JST day: no fill, order
-  or halt, no trade held on any symbol, and equity is the JPY balance; the backtest's database holds no
-  liquidation spikes, which the replay checks first, and otherwise it reads the whole market every
-  step).
+  step's order books, news blackout and clock-bound rules (the end of a loss-streak pause, an
+  expired news calendar; nothing else it reads changes while the desk is idle within a JST day: no
+  fill, order or halt, no trade held on any symbol, and equity is the JPY balance; the backtest's
+  database holds no liquidation spikes, which the replay checks first, and otherwise it reads the
+  whole market every step).
 
 Managed and quiet steps write nothing to the cycle's tables as they go: their rows (every candle
 LOGGED or FILTERED) and the outcomes that mature at their moments are kept and written in bulk

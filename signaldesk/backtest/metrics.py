@@ -1,4 +1,5 @@
-"""Backtest figures (pure): trade statistics, drawdown and daily Sharpe/Sortino of equity, buy-and-hold."""
+"""Backtest figures (pure): trade statistics, drawdown and daily Sharpe/Sortino of equity,
+buy-and-hold."""
 
 from __future__ import annotations
 
@@ -65,7 +66,8 @@ def equity_path(result: BacktestResult) -> list[tuple[datetime, Decimal]]:
 
 
 def drawdown_pct(path: EquityPath) -> list[tuple[datetime, float]]:
-    """Return, at each point, how far equity stands below its running peak, in percent of that peak (>= 0)."""
+    """Return, at each point, how far equity stands below its running peak, in percent of that peak
+    (>= 0)."""
     peak, out = None, []
     for moment, level in path:
         peak = level if peak is None else max(peak, level)
@@ -76,7 +78,8 @@ def drawdown_pct(path: EquityPath) -> list[tuple[datetime, float]]:
 def period_closes(
     path: EquityPath, period: Callable[[datetime], Hashable]
 ) -> list[tuple[Hashable, Decimal]]:
-    """Return the last equity of each period (e.g. JST day) after the first point, which is the base."""
+    """Return the last equity of each period (e.g. JST day) after the first point, which is the
+    base."""
     closes: dict[Hashable, Decimal] = {}
     for moment, level in path[1:]:
         closes[period(moment)] = level
@@ -96,7 +99,8 @@ def jst_month(moment: datetime) -> str:
 def period_returns(
     path: EquityPath, period: Callable[[datetime], Hashable]
 ) -> list[tuple[Hashable, float]]:
-    """Return each period's return (fraction) from the previous close, the first from the path's start."""
+    """Return each period's return (fraction) from the previous close, the first from the path's
+    start."""
     out, base = [], path[0][1] if path else None
     for key, close in period_closes(path, period):
         out.append((key, float(close / base - 1) if base else 0.0))
@@ -105,7 +109,8 @@ def period_returns(
 
 
 def sortino(returns: Sequence[float], periods_per_year: float = 1.0) -> float | None:
-    """Return mean / downside deviation (target 0, over all periods), scaled by sqrt(periods_per_year)."""
+    """Return mean / downside deviation (target 0, over all periods), scaled by
+    sqrt(periods_per_year)."""
     if len(returns) < 2:
         return None
     downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in returns) / len(returns))
@@ -162,7 +167,8 @@ def trade_figures(closed: Sequence[TradeRecord], starting_equity: Decimal) -> di
 
 
 def trade_counts(trades: Sequence[TradeRecord]) -> dict:
-    """Return how many trades there were: in all, closed, open at the end, cancelled (entry never filled)."""
+    """Return how many trades there were: in all, closed, open at the end, cancelled (entry never
+    filled)."""
     by_status = Counter(t.status for t in trades)
     return {
         "total": len(trades),
@@ -184,7 +190,8 @@ def exits_by_reason(closed: Sequence[TradeRecord]) -> dict:
 
 
 def per_symbol(symbols: Sequence[str], closed: Sequence[TradeRecord]) -> dict:
-    """Return closed trades, P/L and win rate per symbol (every symbol of the run, traded or not)."""
+    """Return closed trades, P/L and win rate per symbol (every symbol of the run, traded or
+    not)."""
     out = {}
     for symbol in dict.fromkeys([*symbols, *(t.symbol for t in closed)]):
         pnls = [t.pnl_jpy or ZERO for t in closed if t.symbol == symbol]
@@ -213,7 +220,8 @@ def fee_figures(trades: Sequence[TradeRecord]) -> dict:
 
 
 def summarize(result: BacktestResult) -> dict:
-    """Return the desk's figures of a backtest as a JSON-ready dict (money as strings, floats rounded)."""
+    """Return the desk's figures of a backtest as a JSON-ready dict (money as strings, floats
+    rounded)."""
     closed = [t for t in result.trades if t.status == "closed"]
     path = equity_path(result)
     return {
@@ -241,7 +249,8 @@ def summarize(result: BacktestResult) -> dict:
 
 
 def hold_path(result: BacktestResult) -> tuple[list[tuple[datetime, Decimal]], list[str]]:
-    """Return buy-and-hold equity at every close (to the cent) and the symbols without prices (cash)."""
+    """Return buy-and-hold equity at every close (to the cent) and the symbols without prices
+    (cash)."""
     if not result.symbols:
         raise ValueError("buy-and-hold needs at least one symbol; result.symbols is empty")
     share = result.starting_equity / len(result.symbols)
@@ -266,7 +275,8 @@ def hold_path(result: BacktestResult) -> tuple[list[tuple[datetime, Decimal]], l
 
 
 def buy_and_hold(result: BacktestResult) -> dict:
-    """Return the buy-and-hold baseline's figures over the period, its equity path under "equity"."""
+    """Return the buy-and-hold baseline's figures over the period, its equity path under
+    "equity"."""
     path, unpriced = hold_path(result)
     return {
         "method": HOLD_METHOD,

@@ -1,4 +1,5 @@
-"""The backtest's files on disk: trades.csv, summary.json, three PNG charts and report.md tying them up."""
+"""The backtest's files on disk: trades.csv, summary.json, three PNG charts and report.md tying them
+up."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ POLICY_KEYS = ("approval_policy", "policy", "approve")
 
 
 def write_outputs(result: BacktestResult, out_dir: Path) -> dict[str, Path]:
-    """Write trades.csv, summary.json, the charts and report.md into `out_dir`; return the paths by name."""
+    """Write trades.csv, summary.json, the charts and report.md into `out_dir`; return the paths by
+    name."""
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     desk, hold = summarize(result), buy_and_hold(result)
@@ -49,7 +51,8 @@ def write_outputs(result: BacktestResult, out_dir: Path) -> dict[str, Path]:
 
 
 def summary_document(desk: dict, hold: dict, meta: dict) -> dict:
-    """Return summary.json's content: the desk's figures, buy-and-hold without its path, the run's facts."""
+    """Return summary.json's content: the desk's figures, buy-and-hold without its path, the run's
+    facts."""
     return {**desk, "buy_and_hold": {k: v for k, v in hold.items() if k != "equity"}, "meta": meta}
 
 
@@ -101,7 +104,8 @@ def _meta_value(meta: dict, keys: tuple[str, ...]) -> str | None:
 
 
 def markdown(result: BacktestResult, desk: dict, hold: dict, files: list[str]) -> str:
-    """Return report.md: what this is, key figures vs buy-and-hold, charts, tables, caveats, run facts."""
+    """Return report.md: what this is, key figures vs buy-and-hold, charts, tables, caveats, run
+    facts."""
     lines = [
         f"# Backtest {charts.period_label(result)} — model {model_label(result.meta)}",
         "",

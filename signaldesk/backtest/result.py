@@ -1,4 +1,5 @@
-"""What a backtest leaves behind, as plain records: trades, the equity path, prices, signals and the run's facts."""
+"""What a backtest leaves behind, as plain records: trades, the equity path, prices, signals and the
+run's facts."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from decimal import Decimal
 
 @dataclass(frozen=True)
 class TradeRecord:
-    """One trade of the backtest as the trades table holds it (money and sizes Decimal, times aware UTC)."""
+    """One trade of the backtest as the trades table holds it (money and sizes Decimal, times aware
+    UTC)."""
 
     trade_id: int
     signal_id: int
@@ -44,7 +46,8 @@ class SignalRecord:
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """Everything the report needs; `equity` has one point per replayed cycle (desk equity after that cycle)."""
+    """Everything the report needs; `equity` has one point per replayed cycle (desk equity after
+    that cycle)."""
 
     since: datetime
     until: datetime

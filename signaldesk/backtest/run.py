@@ -1,4 +1,5 @@
-"""A backtest end to end: candles into a scratch database, models (fixed or walk-forward), the replay, the records."""
+"""A backtest end to end: candles into a scratch database, models (fixed or walk-forward), the
+replay, the records."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ CSV_PATTERN = (
 
 @dataclass(frozen=True)
 class WalkForward:
-    """Retrain every `retrain_days` on the `train_days` before (plus calibration), trade only the next block."""
+    """Retrain every `retrain_days` on the `train_days` before (plus calibration), trade only the
+    next block."""
 
     train_days: int = 365
     calibration_days: int = 61
@@ -76,7 +78,8 @@ def coin_of(symbol: str) -> str:
 def csv_candles(
     folder: Path, symbol: str, since: datetime, until: datetime
 ) -> tuple[list[Candle], str]:
-    """Read every 15m CSV of a symbol's coin in the folder, clipped to [since, until); return candles and source."""
+    """Read every 15m CSV of a symbol's coin in the folder, clipped to [since, until); return
+    candles and source."""
     files = sorted(glob.glob(str(folder / CSV_PATTERN.format(coin=coin_of(symbol)))))
     if not files:
         raise BacktestError(
@@ -85,7 +88,8 @@ def csv_candles(
     rows: dict[datetime, Candle] = {}
     for name in files:
         rows.update({c.open_time: c for c in read_candle_csv(Path(name), since, until)})
-    source = f"binance:{coin_of(symbol).upper()}USDT 15m (stand-in for {symbol}), {', '.join(Path(f).name for f in files)}"
+    names = ", ".join(Path(f).name for f in files)
+    source = f"binance:{coin_of(symbol).upper()}USDT 15m (stand-in for {symbol}), {names}"
     return [rows[t] for t in sorted(rows)], source
 
 
@@ -110,7 +114,8 @@ def db_candles(
 def gather_candles(
     plan: BacktestPlan, settings: Settings
 ) -> tuple[dict[str, list[Candle]], dict[str, str]]:
-    """Return candles per symbol from warm-up (or the first training window) to the end, and their sources."""
+    """Return candles per symbol from warm-up (or the first training window) to the end, and their
+    sources."""
     start = plan.since - WARMUP
     if plan.walk_forward:
         wf = plan.walk_forward
@@ -169,7 +174,8 @@ def scratch_db(out_dir: Path):
 def fixed_models(
     settings: Settings, plan: BacktestPlan
 ) -> tuple[Callable[[datetime], LoadedModel], dict]:
-    """Return the configured model for every step and what to say about it (overlap with its training data)."""
+    """Return the configured model for every step and what to say about it (overlap with its
+    training data)."""
     import pandas as pd
 
     from signaldesk.model.inference import load_model
@@ -195,7 +201,8 @@ def walk_forward_models(
     settings: Settings,
     say: Callable[[str], None],
 ) -> tuple[Callable[[datetime], LoadedModel], dict]:
-    """Return a model per block: each trained only on candles that opened before its block starts."""
+    """Return a model per block: each trained only on candles that opened before its block
+    starts."""
     wf = walk_forward_of(plan)
     blocks = block_starts(plan.since, plan.until, wf.retrain_days)
     cache: dict[datetime, LoadedModel] = {}
@@ -221,7 +228,8 @@ def walk_forward_models(
 
 
 def walk_forward_of(plan: BacktestPlan) -> WalkForward:
-    """Return the plan's walk-forward schedule; raise BacktestError for a plan with a fixed model."""
+    """Return the plan's walk-forward schedule; raise BacktestError for a plan with a fixed
+    model."""
     if plan.walk_forward is None:
         raise BacktestError(
             "this backtest plan uses a fixed model: it has no walk-forward schedule"
@@ -241,7 +249,8 @@ def block_starts(since: datetime, until: datetime, days: int) -> list[datetime]:
 def train_block(
     candles: dict[str, list[Candle]], start: datetime, plan: BacktestPlan, settings: Settings
 ) -> tuple:
-    """Fit long/short models on candles opening before `start` (train, gap, calibration, gap); return model, facts."""
+    """Fit long/short models on candles opening before `start` (train, gap, calibration, gap);
+    return model, facts."""
     import pandas as pd
 
     from signaldesk.features import candles_to_frame
@@ -292,7 +301,8 @@ def strategy_with(settings: Settings, thresholds: tuple[float, float] | None):
 def run_backtest(
     plan: BacktestPlan, settings: Settings, progress_stream=None, say: Callable[[str], None] = print
 ) -> BacktestResult:
-    """Replay [since, until) through the desk's code on the paper exchange; return the records for the report."""
+    """Replay [since, until) through the desk's code on the paper exchange; return the records for
+    the report."""
 
     timings = {}
     started = time.perf_counter()

@@ -5,10 +5,10 @@ The live cycle scores the newest candle from its last `LIVE_FETCH_BARS` stored c
 that is 35,040 feature computations and one-row predictions per symbol; here each symbol's features
 are computed once over the whole span (the features module's whole-history function), the data rule
 (`window_problem`) is decided for every candle from the open times alone, and each model scores
-every candle in one batch (probabilities and rank; the top contributions, which only verdicts that are
-not LOGGED keep, one row at a time when a verdict asks for them). `scored()` hands the
-cycle, candle by candle, what `score_symbol` would have built: the same `Scored` (close, last two
-candles, features, prediction, top contributions, ATR) or the same data check.
+every candle in one batch (probabilities and rank; the top contributions, which only verdicts that
+are not LOGGED keep, one row at a time when a verdict asks for them). `scored()` hands the cycle,
+candle by candle, what `score_symbol` would have built: the same `Scored` (close, last two candles,
+features, prediction, top contributions, ATR) or the same data check.
 
 Whole-history features differ from 500-candle-window features only where the smoothed indicators
 still remember their seed: by at most ~2e-8 (Bollinger %B near 0) on the shared 2023-2025 candles,

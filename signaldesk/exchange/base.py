@@ -1,4 +1,5 @@
-"""The one exchange interface the desk uses; live (GMO Coin) and paper implementations both satisfy it."""
+"""The one exchange interface the desk uses; live (GMO Coin) and paper implementations both satisfy
+it."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from signaldesk.exchange.model import (
 
 
 class Exchange(Protocol):
-    """What risk, the cycle, the bot and execution may ask of an exchange; they cannot tell live from paper."""
+    """What risk, the cycle, the bot and execution may ask of an exchange; they cannot tell live
+    from paper."""
 
     def status(self) -> str:
         """Return MAINTENANCE, PREOPEN or OPEN."""
@@ -41,7 +43,8 @@ class Exchange(Protocol):
         """Return the order book of one symbol."""
 
     def klines(self, symbol: str, interval: str, date: str) -> list[Candle]:
-        """Return the candles of one GMO trading day (YYYYMMDD, from 06:00 JST) or year (YYYY); [] when none."""
+        """Return the candles of one GMO trading day (YYYYMMDD, from 06:00 JST) or year (YYYY); []
+        when none."""
 
     def assets(self) -> list[Asset]:
         """Return spot balances (JPY and coins)."""
@@ -65,7 +68,8 @@ class Exchange(Protocol):
         """Return open leverage positions of one symbol."""
 
     def place_order(self, request: OrderRequest) -> int:
-        """Send a new order once and return its order id; a lost answer raises OrderOutcomeUnknown."""
+        """Send a new order once and return its order id; a lost answer raises
+        OrderOutcomeUnknown."""
 
     def close_order(self, request: CloseRequest) -> int:
         """Send an order closing one leverage position once and return its order id."""
@@ -86,7 +90,8 @@ class Exchange(Protocol):
         *,
         symbol: str | None = None,
     ) -> None:
-        """Change the price (and loss-cut price) of a resting order (`symbol` sets the wire decimals)."""
+        """Change the price (and loss-cut price) of a resting order (`symbol` sets the wire
+        decimals)."""
 
     def change_losscut_price(
         self, position_id: int, losscut_price: Decimal, *, symbol: str | None = None
@@ -100,7 +105,8 @@ class Exchange(Protocol):
         """Return open leverage positions summed per symbol and side."""
 
     def close_bulk(self, request: CloseBulkRequest) -> int:
-        """Send an order closing `size` across every position of the opposite side once; return its id."""
+        """Send an order closing `size` across every position of the opposite side once; return its
+        id."""
 
     def cancel_orders(self, order_ids: Sequence[int]) -> CancelResult:
         """Cancel up to 10 orders by id; return which were cancelled and which refused."""

@@ -1,4 +1,5 @@
-"""The exchange error taxonomy: vendor errors translated once, at the boundary, into what the desk should do."""
+"""The exchange error taxonomy: vendor errors translated once, at the boundary, into what the desk
+should do."""
 
 from __future__ import annotations
 
@@ -22,13 +23,16 @@ class RateLimited(TemporaryError):
 
 
 class Maintenance(ExchangeError):
-    """The exchange is in maintenance or pre-open (ERR-5201/5202/5203): wait and tell the operator."""
+    """The exchange is in maintenance or pre-open (ERR-5201/5202/5203): wait and tell the
+    operator."""
 
 
 class OrderRejected(ExchangeError):
-    """The exchange refused this order (bad price/size, price band, post-only, ...): tell the person why.
+    """The exchange refused this order (bad price/size, price band, post-only, ...): tell the person
+    why.
 
-    `reason` is a short machine-readable word from REJECT_REASONS (e.g. `price_band`, `invalid_size`).
+    `reason` is a short machine-readable word from REJECT_REASONS (e.g. `price_band`,
+    `invalid_size`).
     """
 
     def __init__(
@@ -62,7 +66,8 @@ class InsufficientFunds(OrderRejected):
 
 
 class AuthError(ExchangeError):
-    """Keys, signature, permissions or clock are wrong (ERR-5008..5014, 5125, 5127): stop and fix configuration."""
+    """Keys, signature, permissions or clock are wrong (ERR-5008..5014, 5125, 5127): stop and fix
+    configuration."""
 
 
 class NotFound(ExchangeError):
@@ -70,7 +75,8 @@ class NotFound(ExchangeError):
 
 
 class InvalidRequest(ExchangeError):
-    """The exchange says our request itself is wrong (bad path, parameter combination): a bug; do not retry."""
+    """The exchange says our request itself is wrong (bad path, parameter combination): a bug; do
+    not retry."""
 
 
 class MalformedResponse(ExchangeError):

@@ -1,4 +1,5 @@
-"""Choosing the exchange in the composition root: live GMO Coin or the paper exchange, from settings."""
+"""Choosing the exchange in the composition root: live GMO Coin or the paper exchange, from
+settings."""
 
 from __future__ import annotations
 
@@ -36,10 +37,11 @@ def build_exchange(
     feed: MarketFeed | None = None,
     account: str = "paper",
 ) -> Exchange:
-    """Return the exchange for `settings.mode`: live GMO, or paper filled against `feed` (default: live public GMO).
+    """Return the exchange for `settings.mode`: live GMO, or paper filled against `feed` (default:
+    live public GMO).
 
-    `http` is the httpx client for GMO (built with default timeouts when omitted); `feed` is a CandleFeed in
-    backtests and the demo. Paper starts with `settings.risk.paper_equity_jpy` JPY.
+    `http` is the httpx client for GMO (built with default timeouts when omitted); `feed` is a
+    CandleFeed in backtests and the demo. Paper starts with `settings.risk.paper_equity_jpy` JPY.
     """
     if settings.mode == "live":
         return build_gmo(settings, http or build_http())

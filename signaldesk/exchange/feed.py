@@ -1,4 +1,5 @@
-"""Market feeds for the paper exchange: live GMO public data, or recorded candles advanced one candle at a time."""
+"""Market feeds for the paper exchange: live GMO public data, or recorded candles advanced one
+candle at a time."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ class MarketFeed(Protocol):
         """Return closed candles of one trading day (YYYYMMDD) or year (YYYY); [] when none."""
 
     def price_bars(self, symbol: str, since: datetime) -> list[Candle]:
-        """Return closed bars opening at or after `since`, oldest first: what the market traded since then."""
+        """Return closed bars opening at or after `since`, oldest first: what the market traded
+        since then."""
 
 
 class PublicMarket(Protocol):
@@ -58,7 +60,8 @@ class PublicMarket(Protocol):
 
 
 class LiveFeed:
-    """Live GMO public data for paper trading; trades-through are read from closed 1-minute klines."""
+    """Live GMO public data for paper trading; trades-through are read from closed 1-minute
+    klines."""
 
     def __init__(
         self,
@@ -91,7 +94,8 @@ class LiveFeed:
         return self.market.klines(symbol, interval, date)
 
     def price_bars(self, symbol: str, since: datetime) -> list[Candle]:
-        """Return closed klines opening at or after `since` (one request per trading day spanned)."""
+        """Return closed klines opening at or after `since` (one request per trading day
+        spanned)."""
         now, day = self.now(), trading_day(since)
         bars: list[Candle] = []
         while day <= trading_day(now):
@@ -102,10 +106,12 @@ class LiveFeed:
 
 
 class CandleFeed:
-    """Recorded candles replayed in time order; the caller advances it candle by candle, so nothing is seen early.
+    """Recorded candles replayed in time order; the caller advances it candle by candle, so nothing
+    is seen early.
 
-    `now()` is the close time of the latest candle released. Ticker and book are made from that candle's close
-    with an optional spread (`spread_bps`, default 0: a post-only BUY at or above the close would cross).
+    `now()` is the close time of the latest candle released. Ticker and book are made from that
+    candle's close with an optional spread (`spread_bps`, default 0: a post-only BUY at or above the
+    close would cross).
     """
 
     def __init__(
@@ -174,7 +180,8 @@ class CandleFeed:
         return candle.close + half, candle.close - half, candle
 
     def ticker(self, symbol: str) -> Ticker:
-        """Return a ticker from the latest closed candle (high/low/volume over the last 24 hours)."""
+        """Return a ticker from the latest closed candle (high/low/volume over the last 24
+        hours)."""
         ask, bid, candle = self._quotes(symbol)
         day = self._between(symbol, self.now() - timedelta(days=1))
         return Ticker(

@@ -1,4 +1,5 @@
-"""The live GMO Coin client: public and private REST over an injected httpx.Client, signed, rate-limited, retried."""
+"""The live GMO Coin client: public and private REST over an injected httpx.Client, signed,
+rate-limited, retried."""
 
 from __future__ import annotations
 
@@ -54,8 +55,9 @@ PAGE_SIZE = 100
 MAX_PAGES = 20
 ORDER_CREATING = frozenset({"/v1/order", "/v1/closeOrder", "/v1/closeBulkOrder"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-# GMO answers an order in well under a second; past this the outcome is treated as unknown and resolved from
-# GMO's records at once, so a slow answer holds the desk (and the protection of other positions) for 5 s at most.
+# GMO answers an order in well under a second; past this the outcome is treated as unknown and
+# resolved from GMO's records at once, so a slow answer holds the desk (and the protection of other
+# positions) for 5 s at most.
 ORDER_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 
 
@@ -65,7 +67,8 @@ def failure_of(state: RetryCallState) -> BaseException | None:
 
 
 def order_timeout(client: httpx.Timeout) -> httpx.Timeout:
-    """Return the timeout of an order POST: ORDER_TIMEOUT, or the client's own where that is shorter."""
+    """Return the timeout of an order POST: ORDER_TIMEOUT, or the client's own where that is
+    shorter."""
 
     def shorter(mine, theirs):
         return mine if theirs is None else min(mine, theirs)
@@ -84,7 +87,8 @@ def wire(value: Decimal) -> str:
 
 
 def backoff_seconds(attempt: int, error: BaseException | None) -> float:
-    """Return the pause before retry `attempt`: exponential from 0.5 s, at least 2 s after a rate limit, max 8 s."""
+    """Return the pause before retry `attempt`: exponential from 0.5 s, at least 2 s after a rate
+    limit, max 8 s."""
     pause = min(0.5 * 2 ** (attempt - 1), 8.0)
     return max(pause, 2.0) if isinstance(error, RateLimited) else pause
 
@@ -95,7 +99,8 @@ def _reveal(secret: Any) -> str:
 
 
 class GmoExchange:
-    """GMO Coin (spot and leverage) behind the `Exchange` interface; reads retried, order POSTs sent exactly once."""
+    """GMO Coin (spot and leverage) behind the `Exchange` interface; reads retried, order POSTs sent
+    exactly once."""
 
     def __init__(
         self,
@@ -121,7 +126,8 @@ class GmoExchange:
         self.read_retries = 0
         self._rules: dict[str, SymbolRules] | None = None
 
-    # -- transport -------------------------------------------------------------------------------------------
+    # -- transport
+    # -------------------------------------------------------------------------------------------
 
     def _send(
         self,
@@ -167,7 +173,8 @@ class GmoExchange:
     def _transport_error(
         self, endpoint: str, method: str, path: str, exc: httpx.HTTPError
     ) -> ExchangeError:
-        """Translate a transport failure; a POST that may have reached GMO becomes OrderOutcomeUnknown."""
+        """Translate a transport failure; a POST that may have reached GMO becomes
+        OrderOutcomeUnknown."""
         text = f"{type(exc).__name__}: {exc}"
         if method == "POST" and path in ORDER_CREATING and not isinstance(exc, NOT_SENT):
             return OrderOutcomeUnknown(
@@ -176,7 +183,8 @@ class GmoExchange:
         return TemporaryError(f"transport failure ({text})", endpoint=endpoint)
 
     def _order_answer(self, endpoint: str, response: httpx.Response) -> Any:
-        """Decode an order POST answer; an unreadable or server-error answer leaves the outcome unknown."""
+        """Decode an order POST answer; an unreadable or server-error answer leaves the outcome
+        unknown."""
         try:
             return parse.decode_envelope(endpoint, response.status_code, response.content)
         except (MalformedResponse, TemporaryError) as exc:
@@ -220,7 +228,8 @@ class GmoExchange:
                 break
         return rows
 
-    # -- public ----------------------------------------------------------------------------------------------
+    # -- public
+    # ----------------------------------------------------------------------------------------------
 
     def status(self) -> str:
         """Return MAINTENANCE, PREOPEN or OPEN (an ERR-5201/5202 answer raises Maintenance)."""
@@ -275,7 +284,8 @@ class GmoExchange:
         return parse.parse_trades("GET /public/v1/trades", data, symbol)
 
     def klines(self, symbol: str, interval: str, date: str) -> list[Candle]:
-        """Return the candles of one trading day (YYYYMMDD) or year (YYYY); [] when GMO has none (ERR-5207)."""
+        """Return the candles of one trading day (YYYYMMDD) or year (YYYY); [] when GMO has none
+        (ERR-5207)."""
         params = {"symbol": symbol, "interval": gmo_interval(interval), "date": date}
         try:
             data = self._read("/v1/klines", params=params)
@@ -285,7 +295,8 @@ class GmoExchange:
             raise
         return parse.parse_klines("GET /public/v1/klines", data)
 
-    # -- private reads ---------------------------------------------------------------------------------------
+    # -- private reads
+    # ---------------------------------------------------------------------------------------
 
     def assets(self) -> list[Asset]:
         """Return spot balances (JPY and coins)."""
@@ -343,11 +354,12 @@ class GmoExchange:
         )
         return parse.parse_position_summary("GET /private/v1/positionSummary", data)
 
-    # -- private writes --------------------------------------------------------------------------------------
+    # -- private writes
+    # --------------------------------------------------------------------------------------
 
     def _order_body(self, request, losscut: Decimal | None = None) -> dict[str, Any]:
-        """Check an order against GMO's rules and return its body; every number a fixed-point string with
-        exactly the symbol's decimals (OrderRejected for anything GMO would refuse)."""
+        """Check an order against GMO's rules and return its body; every number a fixed-point string
+        with exactly the symbol's decimals (OrderRejected for anything GMO would refuse)."""
         rules = self.rules_for(request.symbol)
         tif = check_order_shape(
             rules,
@@ -371,7 +383,8 @@ class GmoExchange:
         return body
 
     def place_order(self, request: OrderRequest) -> int:
-        """Send a new order once and return its id; a lost answer raises OrderOutcomeUnknown (never re-sent)."""
+        """Send a new order once and return its id; a lost answer raises OrderOutcomeUnknown (never
+        re-sent)."""
         body = self._order_body(request, request.losscut_price)
         body["size"] = wire_size(request.size, self.rules_for(request.symbol))
         return parse.parse_order_id("POST /private/v1/order", self._write("/v1/order", body))
@@ -386,7 +399,8 @@ class GmoExchange:
         )
 
     def close_bulk(self, request: CloseBulkRequest) -> int:
-        """Send an order closing `size` across positions of the opposite side, once; return its id."""
+        """Send an order closing `size` across positions of the opposite side, once; return its
+        id."""
         body = self._order_body(request)
         body["size"] = wire_size(request.size, self.rules_for(request.symbol))
         return parse.parse_order_id(
@@ -412,7 +426,8 @@ class GmoExchange:
     def cancel_bulk(
         self, symbols: Sequence[str], side: str | None = None, settle_type: str | None = None
     ) -> list[int]:
-        """Cancel every matching active order (GMO cancels 10 per call: repeat until none); return the ids."""
+        """Cancel every matching active order (GMO cancels 10 per call: repeat until none); return
+        the ids."""
         body: dict[str, Any] = {"symbols": list(symbols)}
         if side:
             body["side"] = side
@@ -429,7 +444,8 @@ class GmoExchange:
         return cancelled
 
     def _price_text(self, price: Decimal, symbol: str | None) -> str:
-        """Render a price with the symbol's tick decimals (plain notation when the symbol is not given)."""
+        """Render a price with the symbol's tick decimals (plain notation when the symbol is not
+        given)."""
         return wire_price(price, self.rules_for(symbol)) if symbol else wire(price)
 
     def change_order(
@@ -458,7 +474,8 @@ class GmoExchange:
             },
         )
 
-    # -- private WebSocket tokens ------------------------------------------------------------------------------
+    # -- private WebSocket tokens
+    # ------------------------------------------------------------------------------
 
     def ws_token(self) -> str:
         """Create a private WebSocket token (valid 60 minutes; GMO keeps at most 5 per key)."""
@@ -470,7 +487,8 @@ class GmoExchange:
         return data
 
     def extend_ws_token(self, token: str) -> None:
-        """Reset a token's expiry to 60 minutes; an unknown or expired token raises OrderRejected (ERR-5106)."""
+        """Reset a token's expiry to 60 minutes; an unknown or expired token raises OrderRejected
+        (ERR-5106)."""
         self._send("PUT", "/v1/ws-auth", private=True, body={"token": token})
 
     def delete_ws_token(self, token: str) -> None:

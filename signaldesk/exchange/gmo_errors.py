@@ -1,4 +1,5 @@
-"""GMO Coin error codes, HTTP statuses and transport failures translated once into the desk's error taxonomy."""
+"""GMO Coin error codes, HTTP statuses and transport failures translated once into the desk's error
+taxonomy."""
 
 from __future__ import annotations
 

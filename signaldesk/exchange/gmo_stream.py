@@ -1,12 +1,14 @@
-"""GMO Coin's private WebSocket: fills, order and position changes pushed within a second of happening.
+"""GMO Coin's private WebSocket: fills, order and position changes pushed within a second of
+happening.
 
-The token comes from POST /v1/ws-auth, is extended with PUT every `extend_seconds` (GMO keeps it 60 minutes) and
-is created anew when GMO refuses it (after maintenance); executionEvents, orderEvents and positionEvents are
-subscribed one command at a time, `command_gap` seconds apart (GMO allows one per second per IP). Pushes are not
-trusted as state: each one only wakes trade management, which reads the exchange's REST answers; the periodic
-poll stays the fallback that catches whatever the socket missed (hummingbot's user stream works the same way:
-the stream drives, the REST status poll reconciles). A lost socket reconnects with backoff, and every
-(re)connection wakes management once, since pushes sent while it was down are gone.
+The token comes from POST /v1/ws-auth, is extended with PUT every `extend_seconds` (GMO keeps it 60
+minutes) and is created anew when GMO refuses it (after maintenance); executionEvents, orderEvents
+and positionEvents are subscribed one command at a time, `command_gap` seconds apart (GMO allows one
+per second per IP). Pushes are not trusted as state: each one only wakes trade management, which
+reads the exchange's REST answers; the periodic poll stays the fallback that catches whatever the
+socket missed (hummingbot's user stream works the same way: the stream drives, the REST status poll
+reconciles). A lost socket reconnects with backoff, and every (re)connection wakes management once,
+since pushes sent while it was down are gone.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ STREAM_ERRORS = (
 
 @dataclass(frozen=True)
 class PrivateEvent:
-    """One push of the private stream (or `connected` after a (re)connection), with the ids it names."""
+    """One push of the private stream (or `connected` after a (re)connection), with the ids it
+    names."""
 
     channel: str
     kind: str
@@ -47,7 +50,8 @@ class PrivateEvent:
 
 
 def parse_event(text: str | bytes) -> PrivateEvent | None:
-    """Return the event of one frame; None for an error frame or anything that is not a known push."""
+    """Return the event of one frame; None for an error frame or anything that is not a known
+    push."""
     try:
         frame = json.loads(text)
     except ValueError:
@@ -90,7 +94,8 @@ class StreamState:
 
 
 class PrivateStream:
-    """Follows the private WebSocket in a thread of its own until stopped; calls `on_event` for every push."""
+    """Follows the private WebSocket in a thread of its own until stopped; calls `on_event` for
+    every push."""
 
     def __init__(
         self,
@@ -135,7 +140,8 @@ class PrivateStream:
                 failures += 1
 
     def session(self) -> None:
-        """Run one connection: token, connect, then subscribe (paced), relay pushes and extend the token."""
+        """Run one connection: token, connect, then subscribe (paced), relay pushes and extend the
+        token."""
         token = self.tokens.ws_token()
         self.state.tokens += 1
         try:
@@ -147,8 +153,9 @@ class PrivateStream:
             self._delete(token)
 
     def relay(self, ws, token: str) -> None:
-        """Subscribe the channels one command per `command_gap` seconds while already relaying pushes (fills
-        first: executionEvents is subscribed first), keep the token alive, until stopped or the socket drops."""
+        """Subscribe the channels one command per `command_gap` seconds while already relaying
+        pushes (fills first: executionEvents is subscribed first), keep the token alive, until
+        stopped or the socket drops."""
         waiting = list(CHANNELS)
         command_at = time.monotonic()
         extend_at = command_at + self.extend_seconds

@@ -1,4 +1,5 @@
-"""Kline history: pull GMO 15-minute candles day by day into `candles`, resumable, gaps reported never filled."""
+"""Kline history: pull GMO 15-minute candles day by day into `candles`, resumable, gaps reported
+never filled."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def stored_count(db, symbol: str, day: date) -> int:
 
 
 def backfill_day(source: KlineSource, db, symbol: str, day: date, now: datetime) -> tuple[int, int]:
-    """Fetch one trading day and store its closed candles; return (closed candles received, new rows)."""
+    """Fetch one trading day and store its closed candles; return (closed candles received, new
+    rows)."""
     start = trading_day_start(day)
     rows = source.klines(symbol, "15min", f"{day:%Y%m%d}")
     closed = [
@@ -77,7 +79,8 @@ def backfill_klines(
     now: datetime,
     progress: Callable[[int, int, date, BackfillReport], None] | None = None,
 ) -> BackfillReport:
-    """Backfill trading days since..until (complete days already stored are skipped); report gaps."""
+    """Backfill trading days since..until (complete days already stored are skipped); report
+    gaps."""
     report = BackfillReport(symbol)
     last = min(until, trading_day(now))
     days = [since + timedelta(days=n) for n in range((last - since).days + 1)]

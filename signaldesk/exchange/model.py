@@ -1,4 +1,5 @@
-"""Exchange domain objects: symbol rules, market data, orders, executions and positions (Decimal everywhere)."""
+"""Exchange domain objects: symbol rules, market data, orders, executions and positions (Decimal
+everywhere)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ BUY, SELL = "BUY", "SELL"
 LIMIT, MARKET, STOP = "LIMIT", "MARKET", "STOP"
 FAS, FAK, FOK, SOK = "FAS", "FAK", "FOK", "SOK"
 OPEN_SETTLE, CLOSE_SETTLE = "OPEN", "CLOSE"
-# Leverage symbols that accept post-only (SOK) as of the spec (2024-06-01); every spot symbol accepts it.
+# Leverage symbols that accept post-only (SOK) as of the spec (2024-06-01); every spot symbol
+# accepts it.
 SOK_LEVERAGE_SYMBOLS = frozenset(
     {"BTC_JPY", "DOT_JPY", "ATOM_JPY", "ADA_JPY", "LINK_JPY", "DOGE_JPY", "SOL_JPY"}
 )
@@ -206,7 +208,8 @@ class PublicTrade:
 
 @dataclass(frozen=True)
 class FeeLimit:
-    """Account-specific fees and remaining daily size limits of one symbol (tradingVolume.limit[])."""
+    """Account-specific fees and remaining daily size limits of one symbol
+    (tradingVolume.limit[])."""
 
     symbol: str
     taker_fee: Decimal
@@ -239,7 +242,8 @@ class PositionSummary:
 
 @dataclass(frozen=True)
 class CloseBulkRequest:
-    """An order closing `size` across every position of the opposite side; `side` is the closing side."""
+    """An order closing `size` across every position of the opposite side; `side` is the closing
+    side."""
 
     symbol: str
     side: str

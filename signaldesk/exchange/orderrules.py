@@ -1,4 +1,5 @@
-"""What an order must look like before it is sent: GMO's combinations of type, time in force and symbol kind."""
+"""What an order must look like before it is sent: GMO's combinations of type, time in force and
+symbol kind."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""The paper exchange: the `Exchange` interface over SQLite (`paper_*` tables) and a market feed, filled honestly.
+"""The paper exchange: the `Exchange` interface over SQLite (`paper_*` tables) and a market feed,
+filled honestly.
 
-Honest where simulators are optimistic: a post-only order that would cross expires (EXPIRED_SOK); a resting
-limit fills only when a later bar trades through its price; stops trigger on a later bar reaching them and fill
-at the worse of their price and the bar's open; spot cannot go short; leverage positions pay GMO's
-leverage fee (signaldesk.fees) for every 06:00 JST they are held across, at the trading day's close.
-Only bars opening at or after an order started resting are compared with it, so nothing fills on
-prices seen before the order existed.
+Honest where simulators are optimistic: a post-only order that would cross expires (EXPIRED_SOK); a
+resting limit fills only when a later bar trades through its price; stops trigger on a later bar
+reaching them and fill at the worse of their price and the bar's open; spot cannot go short;
+leverage positions pay GMO's leverage fee (signaldesk.fees) for every 06:00 JST they are held
+across, at the trading day's close. Only bars opening at or after an order started resting are
+compared with it, so nothing fills on prices seen before the order existed.
 """
 
 from __future__ import annotations
@@ -191,7 +192,8 @@ class PaperPosition:
 
 
 def open_account(db, account: str, starting_jpy: Decimal, now: datetime) -> bool:
-    """Create a paper account funded with `starting_jpy` unless it exists; return True when created."""
+    """Create a paper account funded with `starting_jpy` unless it exists; return True when
+    created."""
     if starting_jpy <= 0:
         raise ValueError(f"starting_jpy must be > 0, got {starting_jpy}")
     with writing(db):
@@ -214,7 +216,8 @@ def open_account(db, account: str, starting_jpy: Decimal, now: datetime) -> bool
 
 
 class PaperExchange:
-    """The `Exchange` interface kept in SQLite and filled against a MarketFeed (live public data or candles)."""
+    """The `Exchange` interface kept in SQLite and filled against a MarketFeed (live public data or
+    candles)."""
 
     def __init__(
         self,
@@ -229,7 +232,8 @@ class PaperExchange:
         self.rules = dict(rules or DEFAULT_RULES)
         open_account(db, account, starting_jpy, feed.now())
 
-    # -- market data (from the feed) ---------------------------------------------------------------------------
+    # -- market data (from the feed)
+    # ---------------------------------------------------------------------------
 
     def status(self) -> str:
         """Return the feed's market status."""
@@ -251,10 +255,12 @@ class PaperExchange:
         """Return the feed's klines."""
         return self.feed.klines(symbol, interval, date)
 
-    # -- the engine ------------------------------------------------------------------------------------------
+    # -- the engine
+    # ------------------------------------------------------------------------------------------
 
     def sync(self) -> None:
-        """Bring paper state up to the feed's present: fill resting orders on new bars, charge leverage fees."""
+        """Bring paper state up to the feed's present: fill resting orders on new bars, charge
+        leverage fees."""
         for symbol in self._symbols_with_active_orders():
             since = self._bars_needed_since(symbol)
             bars = self.feed.price_bars(symbol, since) if since else []
@@ -274,7 +280,8 @@ class PaperExchange:
         return sorted(r[0] for r in rows)
 
     def _bars_needed_since(self, symbol: str) -> datetime | None:
-        """Return the earliest bar open time some resting order of the symbol has not been compared with."""
+        """Return the earliest bar open time some resting order of the symbol has not been compared
+        with."""
         moments = [
             o.checked_until + timedelta(microseconds=1) if o.checked_until else o.active_from
             for o in self._active(symbol)
@@ -282,8 +289,8 @@ class PaperExchange:
         return min(moments) if moments else None
 
     def _match_bar(self, symbol: str, bar: Candle) -> None:
-        """Fill every resting order of the symbol that this bar trades through (oldest order first; a position's
-        loss-cut last: the market reaches a stop in front of it first)."""
+        """Fill every resting order of the symbol that this bar trades through (oldest order first;
+        a position's loss-cut last: the market reaches a stop in front of it first)."""
         orders = self._active(symbol)
         for order in [o for o in orders if o.order_type != LOSSCUT] + [
             o for o in orders if o.order_type == LOSSCUT
@@ -520,7 +527,8 @@ class PaperExchange:
         return fill.size
 
     def _close_fill(self, order: PaperOrder, fill: Fill, at: datetime) -> Decimal:
-        """Close positions with a fill (one named position, or FIFO across the opposite side); return size done."""
+        """Close positions with a fill (one named position, or FIFO across the opposite side);
+        return size done."""
         targets = [
             p
             for p in self._positions(order.symbol)
@@ -583,7 +591,8 @@ class PaperExchange:
         return self._balance(coin) - held
 
     def _check_funds(self, request: OrderRequest, reference_price: Decimal) -> None:
-        """Raise InsufficientFunds when the account cannot carry the order (spot sells need coins: no shorts)."""
+        """Raise InsufficientFunds when the account cannot carry the order (spot sells need coins:
+        no shorts)."""
         rules = self.rules[request.symbol]
         if not is_leverage(request.symbol) and request.side == SELL:
             if self._available_coin(request.symbol) < request.size:
@@ -607,7 +616,8 @@ class PaperExchange:
                 code="ERR-201" if is_leverage(request.symbol) else "ERR-208",
             )
 
-    # -- placing ---------------------------------------------------------------------------------------------
+    # -- placing
+    # ---------------------------------------------------------------------------------------------
 
     def _rules_for(self, symbol: str) -> SymbolRules:
         """Return the paper rules of a symbol; OrderRejected for unknown symbols."""
@@ -660,7 +670,8 @@ class PaperExchange:
         return self._order(cursor.lastrowid)
 
     def _insert_losscut(self, order: PaperOrder, position_id: int, size: Decimal) -> None:
-        """Keep a new position's loss-cut as a hidden stop (it uses no closable size and is not listed)."""
+        """Keep a new position's loss-cut as a hidden stop (it uses no closable size and is not
+        listed)."""
         now = to_db(self.feed.now())
         self.db.execute(
             "INSERT INTO paper_orders (account, symbol, side, execution_type, settle_type, time_in_force, size, "
@@ -681,7 +692,8 @@ class PaperExchange:
         )
 
     def _end_closes_of(self, position_id: int, but: int, at: datetime) -> None:
-        """Cancel the resting close orders of a position that is gone (GMO: cancelType CLOSED_ORDER)."""
+        """Cancel the resting close orders of a position that is gone (GMO: cancelType
+        CLOSED_ORDER)."""
         self.db.execute(
             f"UPDATE paper_orders SET status = 'CANCELED', cancel_type = 'CLOSED_ORDER', updated_at = ? "
             f"WHERE account = ? AND position_id = ? AND order_id != ? AND status IN {ACTIVE_SQL}",
@@ -689,7 +701,8 @@ class PaperExchange:
         )
 
     def _arrive(self, order: PaperOrder, book: OrderBook) -> None:
-        """Apply what happens the moment an order reaches the book (market fill, cross, expiry or rest)."""
+        """Apply what happens the moment an order reaches the book (market fill, cross, expiry or
+        rest)."""
         now = self.feed.now()
         if order.execution_type == MARKET:
             self._execute(order, market_fills(order.side, order.size, book), now)
@@ -699,7 +712,8 @@ class PaperExchange:
             self._set_status(order, "EXPIRED", f"EXPIRED_{order.time_in_force}", now)
 
     def _cross(self, order: PaperOrder, book: OrderBook, now: datetime) -> None:
-        """Handle a limit that would trade at once: post-only expires, FOK all-or-none, others take liquidity."""
+        """Handle a limit that would trade at once: post-only expires, FOK all-or-none, others take
+        liquidity."""
         if order.time_in_force == SOK:
             self._set_status(order, "EXPIRED", "EXPIRED_SOK", now)
             return
@@ -713,7 +727,8 @@ class PaperExchange:
             self._set_status(self._order(order.order_id), "EXPIRED", "EXPIRED_FAK", now)
 
     def place_order(self, request: OrderRequest) -> int:
-        """Place a spot order or open a leverage position; return its id (it may already be filled or expired)."""
+        """Place a spot order or open a leverage position; return its id (it may already be filled
+        or expired)."""
         self.sync()
         rules = self._rules_for(request.symbol)
         tif = check_order_shape(
@@ -822,7 +837,8 @@ class PaperExchange:
         )
 
     def close_bulk(self, request: CloseBulkRequest) -> int:
-        """Place an order closing `size` across positions of the opposite side, oldest first; return its id."""
+        """Place an order closing `size` across positions of the opposite side, oldest first; return
+        its id."""
         self.sync()
         rules = self._rules_for(request.symbol)
         tif = check_order_shape(
@@ -896,10 +912,12 @@ class PaperExchange:
             self._arrive(order, book)
         return order.order_id
 
-    # -- cancelling and changing -----------------------------------------------------------------------------
+    # -- cancelling and changing
+    # -----------------------------------------------------------------------------
 
     def cancel_order(self, order_id: int) -> None:
-        """Cancel one order; an order already final counts as cancelled; NotFound for unknown ids."""
+        """Cancel one order; an order already final counts as cancelled; NotFound for unknown
+        ids."""
         self.sync()
         order = self._order(order_id)
         if order.status in ACTIVE_STATUSES:
@@ -907,7 +925,8 @@ class PaperExchange:
                 self._set_status(order, "CANCELED", "USER", self.feed.now())
 
     def cancel_orders(self, order_ids: Sequence[int]) -> CancelResult:
-        """Cancel up to 10 orders; report which were cancelled and which refused (ERR-5122 / ERR-5123)."""
+        """Cancel up to 10 orders; report which were cancelled and which refused (ERR-5122 /
+        ERR-5123)."""
         self.sync()
         cancelled, failed = [], []
         for order_id in order_ids:
@@ -950,7 +969,8 @@ class PaperExchange:
         *,
         symbol: str | None = None,
     ) -> None:
-        """Change the price of a resting limit/stop; it rests anew from now (a crossing post-only expires)."""
+        """Change the price of a resting limit/stop; it rests anew from now (a crossing post-only
+        expires)."""
         self.sync()
         order = self._order(order_id)
         if order.status not in ("ORDERED", "WAITING") or order.execution_type == MARKET:
@@ -989,8 +1009,8 @@ class PaperExchange:
     def change_losscut_price(
         self, position_id: int, losscut_price: Decimal, *, symbol: str | None = None
     ) -> None:
-        """Set the loss-cut price of one open position (it settles the position at market, with the 0.5 %
-        loss-cut fee, when a later bar reaches it)."""
+        """Set the loss-cut price of one open position (it settles the position at market, with the
+        0.5 % loss-cut fee, when a later bar reaches it)."""
         self.sync()
         position = next((p for p in self._positions() if p.position_id == position_id), None)
         if position is None:
@@ -1012,7 +1032,8 @@ class PaperExchange:
                 order = replace(self._stub(position), losscut_price=losscut_price)
                 self._insert_losscut(order, position.position_id, position.size)
 
-    # -- private reads ---------------------------------------------------------------------------------------
+    # -- private reads
+    # ---------------------------------------------------------------------------------------
 
     def assets(self) -> list[Asset]:
         """Return JPY and coin balances; available excludes what resting orders hold back."""
@@ -1063,7 +1084,8 @@ class PaperExchange:
         return TradingVolume(volume, 1, limits)
 
     def active_orders(self, symbol: str) -> list[Order]:
-        """Return resting orders of one symbol (a position's loss-cut is no order until it fires)."""
+        """Return resting orders of one symbol (a position's loss-cut is no order until it
+        fires)."""
         self.sync()
         return [o.to_order() for o in self._active(symbol) if o.order_type != LOSSCUT]
 
@@ -1137,7 +1159,8 @@ class PaperExchange:
         return self._executions("symbol = ? AND executed_at >= ?", [symbol, since])[:100]
 
     def open_positions(self, symbol: str) -> list[Position]:
-        """Return open leverage positions of one symbol with unrealised P/L at the feed's last price."""
+        """Return open leverage positions of one symbol with unrealised P/L at the feed's last
+        price."""
         self.sync()
         positions = self._positions(symbol)
         if not positions:

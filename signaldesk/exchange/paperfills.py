@@ -1,10 +1,11 @@
 """The paper exchange's fill rules, pure: crossing, book sweeps, trade-through on bars, stops
 (leverage fees: signaldesk.fees).
 
-Where these numbers come from: the default symbol rules are the spec's live 2026 table (gmo-coin-api.md §6.6,
-measured 2026-09-22) for BTC_JPY/ETH_JPY; BTC spot uses the doc example row of GET /v1/symbols (fees agree with
-the 2026 fee page: maker -0.01 %, taker 0.05 %); ETH spot min/step/tick were never captured, so they mirror
-ETH_JPY with the spot fees of the same fee page [inference]. Live trading always loads /v1/symbols instead.
+Where these numbers come from: the default symbol rules are the spec's live 2026 table
+(gmo-coin-api.md §6.6, measured 2026-09-22) for BTC_JPY/ETH_JPY; BTC spot uses the doc example row
+of GET /v1/symbols (fees agree with the 2026 fee page: maker -0.01 %, taker 0.05 %); ETH spot
+min/step/tick were never captured, so they mirror ETH_JPY with the spot fees of the same fee page
+[inference]. Live trading always loads /v1/symbols instead.
 """
 
 from __future__ import annotations
@@ -35,12 +36,14 @@ class Fill:
 
 
 def crosses(side: str, price: Decimal, book: OrderBook) -> bool:
-    """Return True when a limit at `price` would trade at once (BUY at/above the ask, SELL at/below the bid)."""
+    """Return True when a limit at `price` would trade at once (BUY at/above the ask, SELL at/below
+    the bid)."""
     return price >= book.best_ask if side == BUY else price <= book.best_bid
 
 
 def sweep(side: str, size: Decimal, book: OrderBook, limit: Decimal | None = None) -> list[Fill]:
-    """Return taker fills walking the opposite side of the book, up to `size` and (if given) the limit price."""
+    """Return taker fills walking the opposite side of the book, up to `size` and (if given) the
+    limit price."""
     levels = book.asks if side == BUY else book.bids
     fills, left = [], size
     for level in levels:
@@ -55,7 +58,8 @@ def sweep(side: str, size: Decimal, book: OrderBook, limit: Decimal | None = Non
 
 
 def market_fills(side: str, size: Decimal, book: OrderBook) -> list[Fill]:
-    """Return the fills of a market order: sweep the book; anything beyond its depth at the last level's price."""
+    """Return the fills of a market order: sweep the book; anything beyond its depth at the last
+    level's price."""
     fills = sweep(side, size, book)
     left = size - sum((f.size for f in fills), D(0))
     if left > 0:
@@ -67,9 +71,10 @@ def market_fills(side: str, size: Decimal, book: OrderBook) -> list[Fill]:
 def bar_fill(execution_type: str, side: str, price: Decimal, bar: Candle) -> Fill | None:
     """Return how a resting order fills in one later bar, or None.
 
-    A LIMIT fills at its price only when the market trades through it (BUY: low < price; SELL: high > price);
-    touching is not enough. A STOP triggers when the market reaches it (BUY: high >= price; SELL: low <= price)
-    and fills as taker at its price, or at the bar's open when the bar opened beyond it (a gap).
+    A LIMIT fills at its price only when the market trades through it (BUY: low < price; SELL: high
+    > price); touching is not enough. A STOP triggers when the market reaches it (BUY: high >=
+    price; SELL: low <= price) and fills as taker at its price, or at the bar's open when the bar
+    opened beyond it (a gap).
     """
     if execution_type == LIMIT:
         through = bar.low < price if side == BUY else bar.high > price

@@ -1,4 +1,5 @@
-"""GMO Coin payloads to domain objects: the response envelope, Decimal fields, normalised ids, strict checks."""
+"""GMO Coin payloads to domain objects: the response envelope, Decimal fields, normalised ids,
+strict checks."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ from signaldesk.exchange.model import (
 
 
 def decode_envelope(endpoint: str, http_status: int, content: bytes) -> Any:
-    """Return `data` of a GMO answer (None when absent); raise the translated error or MalformedResponse."""
+    """Return `data` of a GMO answer (None when absent); raise the translated error or
+    MalformedResponse."""
     try:
         body = json.loads(content, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):

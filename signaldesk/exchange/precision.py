@@ -1,9 +1,10 @@
-"""The one place prices and sizes are rounded: to the symbol's tick and step, in the safe direction, and rendered
-on the wire with exactly the step's decimals; plus minimum sizes and maker/taker fees.
+"""The one place prices and sizes are rounded: to the symbol's tick and step, in the safe direction,
+and rendered on the wire with exactly the step's decimals; plus minimum sizes and maker/taker fees.
 
-Safe directions: a size is never rounded up (nothing larger than asked goes out); a limit BUY is never dearer and
-a limit SELL never cheaper than asked; a protective price (stop or loss-cut) is rounded toward the market, so it
-fires no later than planned (a SELL stop guarding a long rounds up, a BUY stop guarding a short rounds down).
+Safe directions: a size is never rounded up (nothing larger than asked goes out); a limit BUY is
+never dearer and a limit SELL never cheaper than asked; a protective price (stop or loss-cut) is
+rounded toward the market, so it fires no later than planned (a SELL stop guarding a long rounds up,
+a BUY stop guarding a short rounds down).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def round_price(price: Decimal, side: str, rules: SymbolRules) -> Decimal:
 
 
 def protective_price(price: Decimal, side: str, rules: SymbolRules) -> Decimal:
-    """Round a stop or loss-cut price toward the market: a SELL (guarding a long) up, a BUY (a short) down."""
+    """Round a stop or loss-cut price toward the market: a SELL (guarding a long) up, a BUY (a
+    short) down."""
     if side not in (BUY, SELL):
         raise ValueError(f"side {side!r}: must be BUY or SELL")
     return round_to_tick(price, rules.tick_size, up=side == SELL)
@@ -63,7 +65,8 @@ def is_multiple(value: Decimal, step: Decimal) -> bool:
 
 
 def wire_size(size: Decimal, rules: SymbolRules) -> str:
-    """Render a size for GMO: fixed-point with exactly the step's decimals; refuse one off the step."""
+    """Render a size for GMO: fixed-point with exactly the step's decimals; refuse one off the
+    step."""
     if not (size.is_finite() and is_multiple(size, rules.size_step)):
         raise OrderRejected(
             f"{rules.symbol}: size {size} is not a multiple of the step {rules.size_step}",
@@ -73,7 +76,8 @@ def wire_size(size: Decimal, rules: SymbolRules) -> str:
 
 
 def wire_price(price: Decimal, rules: SymbolRules) -> str:
-    """Render a price for GMO: fixed-point with exactly the tick's decimals; refuse one off the tick."""
+    """Render a price for GMO: fixed-point with exactly the tick's decimals; refuse one off the
+    tick."""
     if not (price.is_finite() and price > 0 and is_multiple(price, rules.tick_size)):
         raise OrderRejected(
             f"{rules.symbol}: price {price} is not a positive multiple of the tick {rules.tick_size}",
@@ -83,7 +87,8 @@ def wire_price(price: Decimal, rules: SymbolRules) -> str:
 
 
 def sized_order(size: Decimal, rules: SymbolRules) -> Decimal:
-    """Round a size down to the step and refuse it (OrderRejected, reason invalid_size) outside [min, max]."""
+    """Round a size down to the step and refuse it (OrderRejected, reason invalid_size) outside
+    [min, max]."""
     rounded = round_size(size, rules)
     if rounded < rules.min_size:
         raise OrderRejected(
@@ -99,7 +104,8 @@ def sized_order(size: Decimal, rules: SymbolRules) -> Decimal:
 
 
 def check_order_numbers(rules: SymbolRules, size: Decimal, price: Decimal | None) -> None:
-    """Raise OrderRejected unless size is a step multiple within [min, max] and price a positive tick multiple."""
+    """Raise OrderRejected unless size is a step multiple within [min, max] and price a positive
+    tick multiple."""
     wire_size(size, rules)
     if not rules.min_size <= size <= rules.max_size:
         raise OrderRejected(
@@ -119,16 +125,17 @@ def fee(price: Decimal, size: Decimal, rules: SymbolRules, *, maker: bool) -> De
 def net_proceeds(
     price: Decimal, size: Decimal, side: str, rules: SymbolRules, *, maker: bool
 ) -> Decimal:
-    """Return the JPY a spot fill moves: negative for a BUY (paid), positive for a SELL (received), fees included."""
+    """Return the JPY a spot fill moves: negative for a BUY (paid), positive for a SELL (received),
+    fees included."""
     gross = price * size
     paid_fee = fee(price, size, rules, maker=maker)
     return -(gross + paid_fee) if side == BUY else gross - paid_fee
 
 
 def plan_on_grid(direction: str, values: dict[str, Decimal], rules: SymbolRules) -> dict:
-    """Return a trade plan's prices and size (a person's /modify) on the symbol's grid, each the safe way:
-    the size down, the entry no worse (a LONG's down, a SHORT's up), the stop toward the entry (less risk)
-    and the take-profits toward the entry (reachable)."""
+    """Return a trade plan's prices and size (a person's /modify) on the symbol's grid, each the
+    safe way: the size down, the entry no worse (a LONG's down, a SHORT's up), the stop toward the
+    entry (less risk) and the take-profits toward the entry (reachable)."""
     long = direction == "LONG"
     tick = rules.tick_size
     rounders = {

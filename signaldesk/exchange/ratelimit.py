@@ -1,4 +1,5 @@
-"""Client-side rate limits: at most N requests in any one-second window, per bucket (public, private GET, POST)."""
+"""Client-side rate limits: at most N requests in any one-second window, per bucket (public, private
+GET, POST)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# GMO Tier 1 allows 20 GET/s and 20 POST/s per account (spec §2.1). Reads stay at three quarters (a burst of fills
-# must not wait a second for the window: the management step that protects them reads orders, executions and
-# positions), writes at half; the cycle's few private reads fit in the rest. Public: no documented limit, the
-# spec recommends <= 5-10/s.
+# GMO Tier 1 allows 20 GET/s and 20 POST/s per account (spec §2.1). Reads stay at three quarters (a
+# burst of fills must not wait a second for the window: the management step that protects them reads
+# orders, executions and positions), writes at half; the cycle's few private reads fit in the rest.
+# Public: no documented limit, the spec recommends <= 5-10/s.
 PRIVATE_GET_PER_SECOND = 15
 PRIVATE_POST_PER_SECOND = 10
 PUBLIC_PER_SECOND = 5

@@ -7,7 +7,8 @@ import hmac
 
 
 def signature_text(timestamp: str, method: str, path: str, body: str = "") -> str:
-    """Return the text GMO signs: the body only for POST, the path without `/private` and without the query."""
+    """Return the text GMO signs: the body only for POST, the path without `/private` and without
+    the query."""
     method = method.upper()
     path = path.split("?", 1)[0]
     if path.startswith("/private/"):
@@ -24,7 +25,8 @@ def sign(secret: str, timestamp: str, method: str, path: str, body: str = "") ->
 def auth_headers(
     key: str, secret: str, timestamp_ms: int, method: str, path: str, body: str = ""
 ) -> dict[str, str]:
-    """Return the API-KEY / API-TIMESTAMP / API-SIGN headers (plus Content-Type when a body is sent)."""
+    """Return the API-KEY / API-TIMESTAMP / API-SIGN headers (plus Content-Type when a body is
+    sent)."""
     timestamp = str(timestamp_ms)
     headers = {
         "API-KEY": key,

@@ -1,4 +1,5 @@
-"""GMO Coin's calendar: trading days start 06:00 JST (21:00 UTC the day before); kline dates and fee boundaries."""
+"""GMO Coin's calendar: trading days start 06:00 JST (21:00 UTC the day before); kline dates and fee
+boundaries."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ FIRST_SHORT_KLINE_DAY = date(2021, 4, 15)
 
 
 def gmo_interval(interval: str) -> str:
-    """Return GMO's interval name for a desk name (`15m` -> `15min`); GMO names pass through; ValueError otherwise."""
+    """Return GMO's interval name for a desk name (`15m` -> `15min`); GMO names pass through;
+    ValueError otherwise."""
     name = DESK_TO_GMO_INTERVAL.get(interval, interval)
     if name not in SHORT_INTERVALS + LONG_INTERVALS:
         raise ValueError(
@@ -48,7 +50,8 @@ def parse_kline_date(text: str) -> date:
 
 
 def fee_boundaries(start: datetime, end: datetime) -> list[datetime]:
-    """Return the 06:00 JST instants in (start, end]: the moments GMO charges the daily leverage fee."""
+    """Return the 06:00 JST instants in (start, end]: the moments GMO charges the daily leverage
+    fee."""
     first = trading_day_start(trading_day(start) + timedelta(days=1))
     moments = []
     while first <= end:

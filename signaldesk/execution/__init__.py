@@ -1,4 +1,5 @@
-"""Execution: from an approved signal to a closed trade (entry, protection, exits, reconciliation, /stop)."""
+"""Execution: from an approved signal to a closed trade (entry, protection, exits, reconciliation,
+/stop)."""
 
 from signaldesk.execution.entry import ExecutionOutcome, execute_signal
 from signaldesk.execution.manage import manage_trades

@@ -1,9 +1,10 @@
 """Positions the desk did not make or did not close: adopted, protected and reported, never ignored.
 
-An exchange position with no desk trade (a fill the desk never recorded, a position opened by hand) becomes an
-`adopted` trade with a stop `[risk] orphan_stop_fraction` from the price (or is closed at market when
-`[risk] orphan_positions = "close"`), and the person is told. A desk position that the exchange closed without
-a desk order (GMO's loss-cut, a close on the website) gets that close recorded as the trade's exit.
+An exchange position with no desk trade (a fill the desk never recorded, a position opened by hand)
+becomes an `adopted` trade with a stop `[risk] orphan_stop_fraction` from the price (or is closed at
+market when `[risk] orphan_positions = "close"`), and the person is told. A desk position that the
+exchange closed without a desk order (GMO's loss-cut, a close on the website) gets that close
+recorded as the trade's exit.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ def desk_position_ids(db, mode: str) -> set[int]:
 def strangers(
     db, exchange, symbol: str, positions: dict[int, Position], mode: str
 ) -> list[Position]:
-    """Return open positions of a symbol that belong to no desk trade and to no desk order still being
-    followed (a fill recorded later by its trade's sync, or an entry whose answer is being resolved)."""
+    """Return open positions of a symbol that belong to no desk trade and to no desk order still
+    being followed (a fill recorded later by its trade's sync, or an entry whose answer is being
+    resolved)."""
     held = desk_position_ids(db, mode)
     unknown = [p for p in positions.values() if p.position_id not in held]
     if not unknown or any(r.symbol == symbol for r in orders_with_status(db, mode, UNRESOLVED)):
@@ -62,8 +64,8 @@ def strangers(
 
 
 def adopted_levels(position: Position, book, rules, fraction) -> TradeLevels:
-    """Return levels for an adopted position: the stop `fraction` of the price away from where it could be
-    closed now, take-profits one and two such distances the other way."""
+    """Return levels for an adopted position: the stop `fraction` of the price away from where it
+    could be closed now, take-profits one and two such distances the other way."""
     direction = "LONG" if position.side == "BUY" else "SHORT"
     side, sign = exit_side(direction), direction_sign(direction)
     mark = touch_price(side, book) or position.price
@@ -77,7 +79,8 @@ def adopted_levels(position: Position, book, rules, fraction) -> TradeLevels:
 
 
 def adopt_orphans(db, exchange, settings, positions: dict, now: datetime) -> list[str]:
-    """Adopt every open position without a desk trade on the desk's leverage symbols; return notices."""
+    """Adopt every open position without a desk trade on the desk's leverage symbols; return
+    notices."""
     notices: list[str] = []
     for symbol, by_id in positions.items():
         if by_id is None or symbol not in settings.strategy.symbols:
@@ -88,9 +91,9 @@ def adopt_orphans(db, exchange, settings, positions: dict, now: datetime) -> lis
 
 
 def still_open(exchange, found: list[Position]) -> list[Position]:
-    """Return the candidates still open now: the step's first read may predate its own closes (a time
-    stop's exit settles the position in the same step; GMO's latest executions no longer list an entry
-    days old, so the position would look like a stranger)."""
+    """Return the candidates still open now: the step's first read may predate its own closes (a
+    time stop's exit settles the position in the same step; GMO's latest executions no longer list
+    an entry days old, so the position would look like a stranger)."""
     if not found:
         return []
     try:
@@ -139,7 +142,8 @@ def adopt_position(db, exchange, settings, position: Position, now: datetime) ->
 def record_foreign_closes(
     db, exchange, trade: TradeRow, positions: dict[int, Position] | None, now: datetime
 ) -> list[str]:
-    """Record closes the exchange made on this trade's positions without a desk order (loss-cut, by hand)."""
+    """Record closes the exchange made on this trade's positions without a desk order (loss-cut, by
+    hand)."""
     if positions is None or not is_leverage(trade.symbol):
         return []
     short = {
@@ -178,10 +182,11 @@ def record_foreign_closes(
 
 
 def adopt_stray_closes(db, exchange, positions: dict, mode: str, now: datetime) -> list[str]:
-    """Take over resting close orders on the desk's positions that the desk has no row for (an answer lost and
-    matched too late, or an order placed by hand): they use the position's closable size, so left alone they
-    would block its stops and exits. An order goes to the one desk position whose resting close size it
-    explains; when more than one could own it, the person is told instead."""
+    """Take over resting close orders on the desk's positions that the desk has no row for (an
+    answer lost and matched too late, or an order placed by hand): they use the position's closable
+    size, so left alone they would block its stops and exits. An order goes to the one desk position
+    whose resting close size it explains; when more than one could own it, the person is told
+    instead."""
     from signaldesk.execution.records import insert_foreign_close
     from signaldesk.execution.resolve import unexplained_close_size
 

@@ -1,4 +1,5 @@
-"""From an approved signal to a live entry order: fresh risk check, sizing, a passive post-only limit."""
+"""From an approved signal to a live entry order: fresh risk check, sizing, a passive post-only
+limit."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ from signaldesk.sizing import Sizing, TradeLevels, size_for_risk, trade_levels
 
 @dataclass(frozen=True)
 class ExecutionOutcome:
-    """What became of an approved signal: EXECUTED (entry live or filled), BLOCKED (risk said no) or FAILED."""
+    """What became of an approved signal: EXECUTED (entry live or filled), BLOCKED (risk said no) or
+    FAILED."""
 
     status: str
     trade_id: int | None
@@ -41,7 +43,8 @@ class ExecutionOutcome:
 
 
 def planned_levels(signal: Signal) -> TradeLevels | None:
-    """Return the entry, stop and take-profits the person approved, or None when the plan is incomplete."""
+    """Return the entry, stop and take-profits the person approved, or None when the plan is
+    incomplete."""
     levels = (signal.entry_price, signal.stop_loss, signal.take_profit_1, signal.take_profit_2)
     return TradeLevels(*levels) if all(v is not None for v in levels) else None
 
@@ -52,7 +55,8 @@ def signal_price(signal: Signal) -> Decimal | None:
 
 
 def approved_levels(signal: Signal, price: Decimal) -> TradeLevels | None:
-    """Return the levels the person approved (possibly /modify-ed), entering no worse than the approved entry."""
+    """Return the levels the person approved (possibly /modify-ed), entering no worse than the
+    approved entry."""
     plan = planned_levels(signal)
     if plan is None:
         return None
@@ -76,7 +80,8 @@ def approved_sizing(sizing: Sizing, signal: Signal, levels: TradeLevels, rules) 
 
 
 def execute_signal(db, exchange, settings, signal_id: int, now: datetime) -> ExecutionOutcome:
-    """Turn an APPROVED signal into a trade with a live entry order, or say why not (BLOCKED / FAILED).
+    """Turn an APPROVED signal into a trade with a live entry order, or say why not (BLOCKED /
+    FAILED).
 
     Steps (all under DESK_LOCK: one execution or management step at a time in the process):
     1. Load the signal. A trade already recorded for it means an earlier call (or a crash after the
@@ -175,7 +180,8 @@ def _enter(db, exchange, settings, signal: Signal, now: datetime) -> ExecutionOu
 
 
 def _send_entry(db, exchange, settings, signal, levels, sizing, now, notices) -> ExecutionOutcome:
-    """Create the trade, send its entry order and run a first management step (a fill gets its stop at once)."""
+    """Create the trade, send its entry order and run a first management step (a fill gets its stop
+    at once)."""
     trade_id = insert_trade(
         db, signal.id, signal.symbol, signal.direction, settings.mode, sizing.size, levels, now
     )

@@ -1,9 +1,11 @@
-"""Managing live trades: follow fills, re-quote entries, keep every position covered, take profits, exit, close.
+"""Managing live trades: follow fills, re-quote entries, keep every position covered, take profits,
+exit, close.
 
-One management step: resolve lost answers at once, read the positions, adopt any position the desk does not
-know, then for every trade sync its orders, plan, act and settle. A step repeats its plan (at most a few passes)
-while it is waiting for the exchange to confirm cancels, so an exit finishes within one step when GMO is quick.
-An order whose outcome is unknown never blocks the rest of its trade.
+One management step: resolve lost answers at once, read the positions, adopt any position the desk
+does not know, then for every trade sync its orders, plan, act and settle. A step repeats its plan
+(at most a few passes) while it is waiting for the exchange to confirm cancels, so an exit finishes
+within one step when GMO is quick. An order whose outcome is unknown never blocks the rest of its
+trade.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ from signaldesk.risk import enforce_loss_limits, risk_snapshot
 from signaldesk.state import trading_state
 
 log = logging.getLogger("signaldesk.execution")
-# One execution step at a time per process: the bot may call these functions from several worker threads.
+# One execution step at a time per process: the bot may call these functions from several worker
+# threads.
 DESK_LOCK = threading.RLock()
 MAX_PASSES = 3
 Positions = dict[int, Position]
@@ -69,12 +72,14 @@ def manage_trades(db, exchange, settings, now: datetime) -> list[str]:
 
 
 def resolve_unresolved(db, exchange, mode: str, now: datetime) -> list[str]:
-    """Resolve every order whose POST outcome is unknown (PLACING after a crash, UNKNOWN after a timeout)."""
+    """Resolve every order whose POST outcome is unknown (PLACING after a crash, UNKNOWN after a
+    timeout)."""
     return resolve_all(db, exchange, mode, now)
 
 
 def read_positions(exchange, symbols) -> dict[str, Positions | None]:
-    """Return the open positions of each leverage symbol by id (None where they could not be read)."""
+    """Return the open positions of each leverage symbol by id (None where they could not be
+    read)."""
     found: dict[str, Positions | None] = {}
     for symbol in sorted(s for s in set(symbols) if is_leverage(s)):
         try:
@@ -86,12 +91,14 @@ def read_positions(exchange, symbols) -> dict[str, Positions | None]:
 
 
 def desk_step(db, exchange, settings, now: datetime) -> tuple[list[str], list]:
-    """Run the step; return notices and the trades whose protection could not be confirmed (with the error).
+    """Run the step; return notices and the trades whose protection could not be confirmed (with the
+    error).
 
-    The desk's own trades come first (their new fills are recorded before anything is taken for a stranger);
-    then positions without a desk trade are adopted and protected in the same step. The step fails fast: once
-    the exchange stopped answering reads, the remaining trades wait for the next step (the stops and loss-cuts on
-    the exchange keep guarding them) instead of holding the desk for every retry.
+    The desk's own trades come first (their new fills are recorded before anything is taken for a
+    stranger); then positions without a desk trade are adopted and protected in the same step. The
+    step fails fast: once the exchange stopped answering reads, the remaining trades wait for the
+    next step (the stops and loss-cuts on the exchange keep guarding them) instead of holding the
+    desk for every retry.
     """
     notices = resolve_unresolved(db, exchange, settings.mode, now)
     trades = active_trades(db, settings.mode)
@@ -112,7 +119,8 @@ def desk_step(db, exchange, settings, now: datetime) -> tuple[list[str], list]:
     fees = book_position_fees(db, settings.mode, now)  # fees whose close came in late
     notices += fees
     if not (trades or fees) or exchange.blind:
-        # nothing was open and no fee restated a trade (equity did not move), or the exchange is down
+        # nothing was open and no fee restated a trade (equity did not move), or the exchange is
+        # down
         return notices, unconfirmed
     try:
         notices += enforce_loss_limits(db, risk_snapshot(db, exchange, settings, now), now)
@@ -189,7 +197,8 @@ def manage_trade(
 
 
 def planned(db, settings, rules, trade_id, book, now, positions: Positions) -> list[Action]:
-    """Return the trade's plan; a halt stops new exposure (no entry re-quotes), protection goes on."""
+    """Return the trade's plan; a halt stops new exposure (no entry re-quotes), protection goes
+    on."""
     trade = load_trade(db, trade_id)
     actions = plan_trade(
         trade,
@@ -207,7 +216,8 @@ def planned(db, settings, rules, trade_id, book, now, positions: Positions) -> l
 
 
 def _is_close(action: Action) -> bool:
-    """Return True for a take-profit or exit order (it may leave size uncovered when it does not fill)."""
+    """Return True for a take-profit or exit order (it may leave size uncovered when it does not
+    fill)."""
     return isinstance(action, Place) and action.intent.purpose not in ("entry", "stop")
 
 
@@ -244,8 +254,8 @@ def apply_action(
 
 
 def trail_stop(db, rules, risk, trade_id: int, book, now: datetime) -> list[str]:
-    """Tighten the trade's stop when the trailing stop (after take-profit 1) has moved; the plan then moves the
-    stop orders with it."""
+    """Tighten the trade's stop when the trailing stop (after take-profit 1) has moved; the plan
+    then moves the stop orders with it."""
     trade = load_trade(db, trade_id)
     if not trade.is_active:
         return []
@@ -258,7 +268,8 @@ def trail_stop(db, rules, risk, trade_id: int, book, now: datetime) -> list[str]
 
 
 def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: datetime) -> list[str]:
-    """Write the trade columns its fills imply; on close or cancel, cancel what still rests; return notices."""
+    """Write the trade columns its fills imply; on close or cancel, cancel what still rests; return
+    notices."""
     trade = load_trade(db, trade_id)
     if not trade.is_active:
         return []
@@ -278,7 +289,8 @@ def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: dateti
 
 
 def _transition_notices(trade, changes: dict, leverage_fees=None) -> list[str]:
-    """Return notices for a trade that just opened, moved its stop to break-even, closed or was cancelled."""
+    """Return notices for a trade that just opened, moved its stop to break-even, closed or was
+    cancelled."""
     status = changes.get("status", trade.status)
     notices = []
     if status in ("open", "closed") and trade.status == "pending":

@@ -22,7 +22,8 @@ PURPOSE_WORDS = {
     "take_profit_2": "Take-profit 2",
     "exit": "Exit",
 }
-# Why the exchange ended an order (GMO's cancelType), for the English sentence; the bot has its own words.
+# Why the exchange ended an order (GMO's cancelType), for the English sentence; the bot has its own
+# words.
 ENDED_WHY = {
     "EXPIRED_SOK": "it would have taken liquidity (post-only)",
     "EXPIRED_FAK": "the price moved away before it filled",
@@ -139,7 +140,8 @@ def filled(trade_id: int | None, order: OrderRow, size: Decimal, price: Decimal 
 
 
 def ended(trade_id: int | None, order: OrderRow, status: str, cancel_type: str | None) -> Notice:
-    """Say an order ended without filling completely (withdrawn by the desk, or ended by the exchange)."""
+    """Say an order ended without filling completely (withdrawn by the desk, or ended by the
+    exchange)."""
     purpose = PURPOSE_WORDS[order.purpose]
     values = {**order_values(order), "status": status, "cancel_type": cancel_type}
     if status == "CANCELED" and order.cancel_reason:

@@ -1,4 +1,5 @@
-"""Orders at the edge: round and record the intent, send once, follow fills and cancels, never re-post."""
+"""Orders at the edge: round and record the intent, send once, follow fills and cancels, never
+re-post."""
 
 from __future__ import annotations
 
@@ -39,12 +40,14 @@ from signaldesk.execution.records import (
 
 log = logging.getLogger("signaldesk.execution")
 FINAL = {"EXECUTED": "FILLED", "CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}
-# GMO cancels asynchronously (CANCELLING, then CANCELED): how long one step waits for the confirmation.
+# GMO cancels asynchronously (CANCELLING, then CANCELED): how long one step waits for the
+# confirmation.
 CANCEL_WAITS = (0.05, 0.1, 0.2, 0.3, 0.4)
 
 
 def on_grid(intent: OrderIntent, rules: SymbolRules) -> OrderIntent:
-    """Return the intent with its size on the step and its prices on the tick, each in the safe direction."""
+    """Return the intent with its size on the step and its prices on the tick, each in the safe
+    direction."""
     price = intent.price
     if price is not None and intent.execution_type in (LIMIT, STOP):
         price = order_price(price, intent.side, intent.execution_type, rules)
@@ -82,9 +85,11 @@ def exchange_request(intent: OrderIntent) -> OrderRequest | CloseRequest:
 def send(
     db, exchange, mode: str, trade_id: int | None, intent: OrderIntent, now: datetime
 ) -> tuple[OrderRow, list[str]]:
-    """Round the order onto the symbol's grid, record it (PLACING), send it once and record the answer.
+    """Round the order onto the symbol's grid, record it (PLACING), send it once and record the
+    answer.
 
-    Never re-sends: a lost answer leaves the row UNKNOWN and is resolved from the exchange's own records.
+    Never re-sends: a lost answer leaves the row UNKNOWN and is resolved from the exchange's own
+    records.
     """
     intent = on_grid(intent, exchange.symbol_rules()[intent.symbol])
     order_id = insert_intent(db, trade_id, intent, mode, now)
@@ -114,14 +119,16 @@ def send(
 
 
 def order_status(order: Order) -> str:
-    """Return the desk status of an exchange order (CANCELLING stays working until GMO confirms it)."""
+    """Return the desk status of an exchange order (CANCELLING stays working until GMO confirms
+    it)."""
     if order.status in FINAL:
         return FINAL[order.status]
     return "PARTIAL" if order.executed_size > 0 else "OPEN"
 
 
 def sync_orders(db, exchange, rows: Sequence[OrderRow], now: datetime) -> list[str]:
-    """Bring orders up to date with the exchange: status, executed size and every fill; return notices."""
+    """Bring orders up to date with the exchange: status, executed size and every fill; return
+    notices."""
     ids = [r.exchange_order_id for r in rows if r.exchange_order_id is not None and not _final(r)]
     fetched: dict[int, Order] = {}
     for start in range(0, len(ids), 10):
@@ -185,9 +192,9 @@ def record_fills(db, exchange, row: OrderRow, now: datetime) -> list:
 def cancel(
     db, exchange, row: OrderRow, now: datetime, why: str = "cancelled by the desk", sleep=time.sleep
 ) -> list[str]:
-    """Ask the exchange to cancel one working order (the reason is recorded first), then record where it is:
-    CANCELLING stays working until GMO confirms; it may also have filled first. An order GMO is still
-    MODIFYING refuses a cancel (ERR-5122): it is asked again a moment later."""
+    """Ask the exchange to cancel one working order (the reason is recorded first), then record
+    where it is: CANCELLING stays working until GMO confirms; it may also have filled first. An
+    order GMO is still MODIFYING refuses a cancel (ERR-5122): it is asked again a moment later."""
     update_order(db, row.id, now, cancel_reason=why[:200])
     for pause in (0, *CANCEL_WAITS[:3]):
         sleep(pause)
@@ -215,7 +222,8 @@ def cancel(
 def await_cancels(
     db, exchange, order_ids: Sequence[int], now: datetime, sleep=time.sleep
 ) -> list[str]:
-    """Wait briefly (about a second at most) until the exchange confirms the cancels; return notices."""
+    """Wait briefly (about a second at most) until the exchange confirms the cancels; return
+    notices."""
     notices: list[str] = []
     for pause in CANCEL_WAITS:
         waiting = [load_order(db, i) for i in order_ids]
@@ -241,7 +249,8 @@ def reprice(db, exchange, row: OrderRow, price: Decimal, now: datetime) -> list[
 
 
 def move_losscut(db, exchange, symbol: str, position_id: int, price: Decimal) -> list[str]:
-    """Set a position's loss-cut price on the exchange; a refusal is logged (the old one keeps guarding)."""
+    """Set a position's loss-cut price on the exchange; a refusal is logged (the old one keeps
+    guarding)."""
     try:
         exchange.change_losscut_price(position_id, price, symbol=symbol)
     except OrderRejected as exc:

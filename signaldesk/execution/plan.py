@@ -1,13 +1,16 @@
-"""Trade management decisions (pure): given a trade, its orders, fills, positions and the book, what happens next.
+"""Trade management decisions (pure): given a trade, its orders, fills, positions and the book, what
+happens next.
 
-Protection first. Every open holding is covered on the exchange by STOP orders for its whole size; on leverage
-symbols every position also carries a loss-cut price from its first fill (sent with the entry order), a backstop
-that uses no closable size. Protection is placed before any is removed: a stop moves with changeOrder (the old
-price guards until the new one does); a stop is only cancelled to free size for a take-profit or an exit, and on
-leverage the position's loss-cut is first moved up to the stop price, so the window of GMO's asynchronous cancel is
-guarded at the same level. The close goes out only once the exchange has confirmed the cancel (closable size), and
-a new stop for whatever stays open goes out before the close. Take-profits are marketable: an immediate-or-cancel
-limit at the touch price when the level is reached, never a resting order that would use the closable size.
+Protection first. Every open holding is covered on the exchange by STOP orders for its whole size;
+on leverage symbols every position also carries a loss-cut price from its first fill (sent with the
+entry order), a backstop that uses no closable size. Protection is placed before any is removed: a
+stop moves with changeOrder (the old price guards until the new one does); a stop is only cancelled
+to free size for a take-profit or an exit, and on leverage the position's loss-cut is first moved up
+to the stop price, so the window of GMO's asynchronous cancel is guarded at the same level. The
+close goes out only once the exchange has confirmed the cancel (closable size), and a new stop for
+whatever stays open goes out before the close. Take-profits are marketable: an immediate-or-cancel
+limit at the touch price when the level is reached, never a resting order that would use the
+closable size.
 """
 
 from __future__ import annotations
@@ -128,14 +131,15 @@ def exit_side(direction: str) -> str:
 
 
 def passive_price(side: str, book: OrderBook, tick: Decimal) -> Decimal | None:
-    """Return the best price that does not cross (BUY at best bid, SELL at best ask) on the tick grid, or None."""
+    """Return the best price that does not cross (BUY at best bid, SELL at best ask) on the tick
+    grid, or None."""
     levels = book.bids if side == BUY else book.asks
     return round_to_tick(levels[0].price, tick, up=side == SELL) if levels else None
 
 
 def touch_price(side: str, book: OrderBook, tick: Decimal | None = None) -> Decimal | None:
-    """Return the best price that trades at once (SELL at best bid, BUY at best ask; on the tick grid, still
-    marketable, when a tick is given), or None."""
+    """Return the best price that trades at once (SELL at best bid, BUY at best ask; on the tick
+    grid, still marketable, when a tick is given), or None."""
     levels = book.bids if side == SELL else book.asks
     if not levels:
         return None
@@ -148,7 +152,8 @@ def limit_time_in_force(symbol: str) -> str:
 
 
 def backstop_price(direction: str, entry: Decimal, stop: Decimal, buffer: Decimal) -> Decimal:
-    """Return the loss-cut price `buffer` stop-distances beyond the stop (unrounded): the last line behind it."""
+    """Return the loss-cut price `buffer` stop-distances beyond the stop (unrounded): the last line
+    behind it."""
     return stop - direction_sign(direction) * buffer * abs(entry - stop)
 
 
@@ -169,7 +174,8 @@ def entry_intent(
     attempt: int = 1,
     losscut: Decimal | None = None,
 ) -> OrderIntent:
-    """Return a passive limit entry order (with its position's loss-cut price on leverage symbols)."""
+    """Return a passive limit entry order (with its position's loss-cut price on leverage
+    symbols)."""
     return OrderIntent(
         "entry",
         symbol,
@@ -205,7 +211,8 @@ def realized_pnl(direction: str, entry_price: Decimal, price: Decimal, size: Dec
 
 
 def break_even(direction: str, entry_price: Decimal, tick: Decimal) -> Decimal:
-    """Return the break-even stop price on the tick grid, rounded so the stop never locks in a loss."""
+    """Return the break-even stop price on the tick grid, rounded so the stop never locks in a
+    loss."""
     return round_to_tick(entry_price, tick, up=direction == LONG)
 
 
@@ -217,7 +224,8 @@ def reached(direction: str, level: Decimal, book: OrderBook) -> bool:
 
 
 def stop_crossed(direction: str, stop: Decimal, book: OrderBook) -> bool:
-    """Return True when the price we could close at is at or beyond the stop (a STOP there would fire at once)."""
+    """Return True when the price we could close at is at or beyond the stop (a STOP there would
+    fire at once)."""
     if direction == LONG:
         return bool(book.bids) and book.best_bid <= stop
     return bool(book.asks) and book.best_ask >= stop
@@ -249,8 +257,8 @@ def entry_step(
     risk,
     now: datetime,
 ) -> tuple[list[Action], bool]:
-    """Return entry actions (cancel at window end or on an exit request, re-quote after EXPIRED_SOK) and whether
-    the entry is finished; an entry whose outcome is unknown is never re-quoted."""
+    """Return entry actions (cancel at window end or on an exit request, re-quote after EXPIRED_SOK)
+    and whether the entry is finished; an entry whose outcome is unknown is never re-quoted."""
     entries = [o for o in orders if o.purpose == "entry"]
     if not entries:
         return [], True
@@ -284,7 +292,8 @@ def entry_step(
     return [], not requote
 
 
-# ---- protection and exits -------------------------------------------------------------------------------------
+# ---- protection and exits
+# -------------------------------------------------------------------------------------
 
 
 def close_intent(
@@ -296,7 +305,8 @@ def close_intent(
     price: Decimal | None = None,
     reason: str | None = None,
 ) -> OrderIntent:
-    """Return an order closing (part of) one holding: a STOP, an immediate-or-cancel limit, or a market order."""
+    """Return an order closing (part of) one holding: a STOP, an immediate-or-cancel limit, or a
+    market order."""
     tif = FAK if execution_type == LIMIT else None
     return OrderIntent(
         purpose,
@@ -313,7 +323,8 @@ def close_intent(
 
 
 def tp1_size(trade: TradeRow, open_size: Decimal, rules: SymbolRules, risk) -> Decimal:
-    """Return the size taken at take-profit 1: the configured fraction, or everything when a part would be too small."""
+    """Return the size taken at take-profit 1: the configured fraction, or everything when a part
+    would be too small."""
     part = floor_to_step(trade.filled_size * risk.take_profit_1_fraction, rules.size_step)
     if part < rules.min_size or open_size - part < rules.min_size:
         return open_size
@@ -354,7 +365,8 @@ def wanted_closes(
     now: datetime,
     entry_done: bool,
 ) -> dict[int | None, Close]:
-    """Return the close each holding needs now (time stop, exit request, take-profit 1 or 2), by position."""
+    """Return the close each holding needs now (time stop, exit request, take-profit 1 or 2), by
+    position."""
     side = exit_side(trade.direction)
     everything = {h.position_id: h.size for h in holds}
     if trade.exit_requested:
@@ -380,8 +392,9 @@ def wanted_closes(
 def stop_slices(
     trade: TradeRow, holding: Holding, cover: Cover, size: Decimal, share: Decimal, rules
 ) -> list[tuple[Decimal, str | None]]:
-    """Return the stop orders to place for `size` uncovered: the take-profit 1 share apart, so taking profit
-    later cancels only that slice and the rest stays covered; a slice below the minimum is merged."""
+    """Return the stop orders to place for `size` uncovered: the take-profit 1 share apart, so
+    taking profit later cancels only that slice and the rest stays covered; a slice below the
+    minimum is merged."""
     have = sum((o.open_size for o in cover.stops if o.reason == TP1_SHARE), ZERO)
     part = ZERO if trade.tp1_done else min(size, max(share - have, ZERO))
     slices = [(part, TP1_SHARE), (size - part, None)]
@@ -393,8 +406,9 @@ def stop_slices(
 def protect(
     trade: TradeRow, holding: Holding, cover: Cover, book: OrderBook, rules, share: Decimal
 ) -> list[Action]:
-    """Return what keeps a holding covered while it stays open: stops moved to the trade's stop, stops for any
-    uncovered size, or (when the price is already through the stop) a market exit of the uncovered size."""
+    """Return what keeps a holding covered while it stays open: stops moved to the trade's stop,
+    stops for any uncovered size, or (when the price is already through the stop) a market exit of
+    the uncovered size."""
     crossed = stop_crossed(trade.direction, trade.stop_loss, book)
     actions: list[Action] = []
     if not crossed:
@@ -419,8 +433,8 @@ def protect(
 
 
 def release_order(cover: Cover, trade: TradeRow) -> list[OrderRow]:
-    """Return the protecting stops in the order they are given up to free size: take-profit 1 slices first,
-    then stops at a stale price, then the smallest."""
+    """Return the protecting stops in the order they are given up to free size: take-profit 1 slices
+    first, then stops at a stale price, then the smallest."""
     return sorted(
         cover.stops,
         key=lambda o: (o.reason != TP1_SHARE, o.price == trade.stop_loss, o.open_size, o.id),
@@ -441,8 +455,9 @@ def to_release(cover: Cover, trade: TradeRow, keep_at_most: Decimal) -> list[Ord
 def close_holding(
     trade: TradeRow, holding: Holding, cover: Cover, close: Close, book: OrderBook, rules
 ) -> list[Action]:
-    """Return the next actions of a close: free the size (cancel stops), or, once the exchange confirmed the
-    cancels, a stop for whatever stays open and then the close itself; kept stops follow the trade's stop."""
+    """Return the next actions of a close: free the size (cancel stops), or, once the exchange
+    confirmed the cancels, a stop for whatever stays open and then the close itself; kept stops
+    follow the trade's stop."""
     rest = holding.size - close.size
     released = to_release(cover, trade, rest)
     crossed = stop_crossed(trade.direction, trade.stop_loss, book)
@@ -471,8 +486,9 @@ def close_holding(
 def losscut_target(
     trade: TradeRow, cover: Cover, actions: Sequence[Action], rules, risk
 ) -> Decimal:
-    """Return the loss-cut price a leverage position should carry now: the stop price itself while one of its
-    stops is being given up, else the backstop the same distance behind the (possibly moved) stop."""
+    """Return the loss-cut price a leverage position should carry now: the stop price itself while
+    one of its stops is being given up, else the backstop the same distance behind the (possibly
+    moved) stop."""
     side = exit_side(trade.direction)
     if cover.leaving or any(isinstance(a, Cancel) for a in actions):
         return protective_price(trade.stop_loss, side, rules)
@@ -490,8 +506,8 @@ def losscut_first(
     actions: list[Action],
     market: tuple[OrderBook, SymbolRules, object, Position | None],
 ) -> list[Action]:
-    """Put a loss-cut change in front of the holding's actions when its position's loss-cut is not where it
-    should be (protection first: before any stop is cancelled)."""
+    """Put a loss-cut change in front of the holding's actions when its position's loss-cut is not
+    where it should be (protection first: before any stop is cancelled)."""
     book, rules, risk, position = market
     if holding.position_id is None or position is None:
         return actions
@@ -511,7 +527,8 @@ def holding_actions(
     market: tuple[OrderBook, SymbolRules, object, Position | None],
     share: Decimal,
 ) -> list[Action]:
-    """Return what one holding needs now: protection, or the next step of a close, loss-cut first."""
+    """Return what one holding needs now: protection, or the next step of a close, loss-cut
+    first."""
     book, rules, _, _ = market
     cover = cover_of(holding, orders)
     if close is not None and close.size > 0:
@@ -567,7 +584,8 @@ def plan_trade(
     now: datetime,
     positions: dict[int, Position] | None = None,
 ) -> list[Action]:
-    """Return every action a trade needs now; an order with an unknown outcome never blocks its protection."""
+    """Return every action a trade needs now; an order with an unknown outcome never blocks its
+    protection."""
     if not trade.is_active:
         return []
     entry_actions, entry_done = entry_step(trade, orders, book, rules, risk, now)
@@ -575,11 +593,13 @@ def plan_trade(
     return entry_actions + closing_actions(trade, orders, holdings(fills), market, now, entry_done)
 
 
-# ---- the trade row from its fills -----------------------------------------------------------------------------
+# ---- the trade row from its fills
+# -----------------------------------------------------------------------------
 
 
 def exit_reason(fills: Sequence[FillRow], orders: Sequence[OrderRow]) -> str:
-    """Return why a trade closed: the purpose (or, for an exit order, the reason) of its last closing fill."""
+    """Return why a trade closed: the purpose (or, for an exit order, the reason) of its last
+    closing fill."""
     closing = [f for f in fills if f.purpose != "entry"]
     order = next(o for o in orders if o.id == closing[-1].order_id)
     reason = EXIT_REASONS.get(order.purpose) or order.reason or "manual"

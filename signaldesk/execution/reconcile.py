@@ -1,5 +1,5 @@
-"""Reconciliation: resolve orders with unknown outcomes, adopt unknown positions, then compare the desk's orders
-and positions with GMO's (matched by order and position id, never by look-alike)."""
+"""Reconciliation: resolve orders with unknown outcomes, adopt unknown positions, then compare the
+desk's orders and positions with GMO's (matched by order and position id, never by look-alike)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from signaldesk.execution.records import (
 
 @dataclass(frozen=True)
 class ReconcileReport:
-    """Differences between the desk and the exchange that a person should look at, and what was fixed."""
+    """Differences between the desk and the exchange that a person should look at, and what was
+    fixed."""
 
     differences: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
@@ -35,7 +36,8 @@ class ReconcileReport:
 
 
 def reconcile(db, exchange, settings, now: datetime) -> ReconcileReport:
-    """Resolve PLACING/UNKNOWN orders, sync every working order, and report what differs from the exchange."""
+    """Resolve PLACING/UNKNOWN orders, sync every working order, and report what differs from the
+    exchange."""
     with DESK_LOCK:
         before = [o.id for o in orders_with_status(db, settings.mode, UNRESOLVED)]
         notices = resolve_unresolved(db, exchange, settings.mode, now)
@@ -63,7 +65,8 @@ def reconcile(db, exchange, settings, now: datetime) -> ReconcileReport:
 
 
 def exchange_differences(db, exchange, settings, trades: Sequence[TradeRow]) -> list[str]:
-    """Return differences in active orders and positions between the desk's records and the exchange."""
+    """Return differences in active orders and positions between the desk's records and the
+    exchange."""
     symbols = sorted(set(settings.strategy.symbols) | {t.symbol for t in trades})
     desk = {s: _desk_holdings(db, [t for t in trades if t.symbol == s]) for s in symbols}
     known = known_exchange_ids(db)
@@ -100,7 +103,8 @@ def unknown_orders(active: Sequence[Order], known: set[int]) -> list[str]:
 def position_differences(
     desk: dict[int | None, tuple[int, Decimal]], positions: Sequence[Position]
 ) -> list[str]:
-    """Return differences between the desk's positions and the exchange's open positions of one symbol."""
+    """Return differences between the desk's positions and the exchange's open positions of one
+    symbol."""
     on_exchange: dict[int | None, Position] = {p.position_id: p for p in positions}
     differences = []
     for position_id, (trade_id, size) in desk.items():

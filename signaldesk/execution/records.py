@@ -1,4 +1,5 @@
-"""Trade, order and fill rows: reading them into typed records and writing their changes (tables trades/orders/fills)."""
+"""Trade, order and fill rows: reading them into typed records and writing their changes (tables
+trades/orders/fills)."""
 
 from __future__ import annotations
 
@@ -155,7 +156,8 @@ class OrderRow:
 
     @property
     def is_cancelling(self) -> bool:
-        """Return True while the desk has asked to cancel this order and the exchange has not confirmed it."""
+        """Return True while the desk has asked to cancel this order and the exchange has not
+        confirmed it."""
         return self.is_working and self.cancel_reason is not None
 
     @property
@@ -456,7 +458,8 @@ def insert_fill(
 
 
 def executed_signals_of_trades(db) -> list[str]:
-    """Mark APPROVED signals that already have a trade as EXECUTED (after a crash mid-execution); return notices."""
+    """Mark APPROVED signals that already have a trade as EXECUTED (after a crash mid-execution);
+    return notices."""
     notices = []
     for signal_id, trade_id in signals.approved_with_trade(db):
         if signals.move(
@@ -471,8 +474,9 @@ def executed_signals_of_trades(db) -> list[str]:
 def insert_adopted_trade(
     db, position, levels, mode: str, exit_requested: str | None, now: datetime
 ) -> int:
-    """Record an exchange position found without a desk trade as an open trade of origin `adopted`: the trade,
-    a filled entry order standing for whatever opened it, and one fill of the position's size and price."""
+    """Record an exchange position found without a desk trade as an open trade of origin `adopted`:
+    the trade, a filled entry order standing for whatever opened it, and one fill of the position's
+    size and price."""
     direction = "LONG" if position.side == "BUY" else "SHORT"
     with writing(db):
         trade_id = db.execute(
@@ -533,8 +537,8 @@ def insert_adopted_trade(
 def insert_foreign_close(
     db, trade: TradeRow, order, position_id: int, reason: str, now: datetime, purpose: str = "exit"
 ) -> OrderRow:
-    """Record a close the exchange made on a desk position (GMO's loss-cut, or a person on the website) as a
-    filled exit order of the trade; its fills are recorded like any other order's."""
+    """Record a close the exchange made on a desk position (GMO's loss-cut, or a person on the
+    website) as a filled exit order of the trade; its fills are recorded like any other order's."""
     with writing(db):
         order_id = db.execute(
             "INSERT INTO orders (trade_id, purpose, symbol, side, settle, execution_type, price, size, "

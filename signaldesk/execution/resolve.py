@@ -1,13 +1,14 @@
 """Lost answers: find the exchange order behind a PLACING/UNKNOWN row at once, never re-posting it.
 
-GMO has no client order id, so a lost order is recognised by what it was (symbol, side, type, size, price), by
-when it can have been created (between the row's creation and the end of its POST: the desk sends one order at
-a time) and, for a close, by the position it acts on (an execution names its `positionId`; a resting close
-shows in its position's `orderdSize`). Rows are matched oldest first, each to the earliest order that fits it,
-so two look-alike trades whose answers were both lost each keep their own order. A close the exchange does not
-have was never placed: it is marked so at once, and is still adopted if it shows up within a few minutes.
-Nothing is ever re-sent for it: an entry is never re-posted after an unknown outcome, and GMO refuses a second
-close beyond the closable size, so a replacement close can never double one that appears late.
+GMO has no client order id, so a lost order is recognised by what it was (symbol, side, type, size,
+price), by when it can have been created (between the row's creation and the end of its POST: the
+desk sends one order at a time) and, for a close, by the position it acts on (an execution names its
+`positionId`; a resting close shows in its position's `orderdSize`). Rows are matched oldest first,
+each to the earliest order that fits it, so two look-alike trades whose answers were both lost each
+keep their own order. A close the exchange does not have was never placed: it is marked so at once,
+and is still adopted if it shows up within a few minutes. Nothing is ever re-sent for it: an entry
+is never re-posted after an unknown outcome, and GMO refuses a second close beyond the closable
+size, so a replacement close can never double one that appears late.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ NEVER_PLACED = "not found on the exchange: never placed"
 
 @dataclass
 class Evidence:
-    """What the exchange says about one symbol: orders the desk does not know, their executions, positions."""
+    """What the exchange says about one symbol: orders the desk does not know, their executions,
+    positions."""
 
     orders: list[Order]
     executions: dict[int, list[Execution]]
@@ -54,7 +56,8 @@ class Evidence:
 
 
 def gather(db, exchange, symbol: str, with_positions: bool) -> Evidence:
-    """Read active orders, latest executions (and open positions) of one symbol; raise ExchangeError."""
+    """Read active orders, latest executions (and open positions) of one symbol; raise
+    ExchangeError."""
     known = known_exchange_ids(db)
     active = [o for o in exchange.active_orders(symbol) if o.order_id not in known]
     executions: dict[int, list[Execution]] = {}
@@ -72,7 +75,8 @@ def gather(db, exchange, symbol: str, with_positions: bool) -> Evidence:
 
 
 def unexplained_close_size(db, positions: Sequence[Position]) -> dict[int, Decimal]:
-    """Return, per open position, the resting close size beyond the desk's own known working close orders."""
+    """Return, per open position, the resting close size beyond the desk's own known working close
+    orders."""
     rows = db.execute(
         "SELECT position_id, size, executed_size FROM orders WHERE settle = 'CLOSE' "
         "AND status IN ('OPEN', 'PARTIAL') AND exchange_order_id IS NOT NULL"
@@ -84,10 +88,10 @@ def unexplained_close_size(db, positions: Sequence[Position]) -> dict[int, Decim
 
 
 def window(db, row: OrderRow) -> tuple[datetime, datetime]:
-    """Return the span in which the row's order can have been created: from just before its POST to the end of
-    its POST, else (a crash mid-POST) to the desk's next POST after a restart, else now. The POST is stamped by
-    the wall clock; the step's time (`created_at`) starts the span when it is earlier: the paper exchange's
-    clock is the replayed market's."""
+    """Return the span in which the row's order can have been created: from just before its POST to
+    the end of its POST, else (a crash mid-POST) to the desk's next POST after a restart, else now.
+    The POST is stamped by the wall clock; the step's time (`created_at`) starts the span when it is
+    earlier: the paper exchange's clock is the replayed market's."""
     start = min(row.created_at, row.posted_at or row.created_at)
     if row.post_ended_at is not None:
         return start, row.post_ended_at
@@ -98,7 +102,8 @@ def window(db, row: OrderRow) -> tuple[datetime, datetime]:
 
 
 def shape_fits(order: Order, row: OrderRow) -> bool:
-    """Return True when an exchange order looks like the row (spot orders all report settleType OPEN)."""
+    """Return True when an exchange order looks like the row (spot orders all report settleType
+    OPEN)."""
     same_price = row.execution_type not in (LIMIT, STOP) or order.price == row.price
     same_settle = order.settle_type == row.settle or not is_leverage(row.symbol)
     return (
@@ -112,8 +117,8 @@ def shape_fits(order: Order, row: OrderRow) -> bool:
 
 
 def position_fits(order: Order, row: OrderRow, evidence: Evidence) -> bool:
-    """Return True when a close order can be the row's: its executions act on the row's position, or (resting,
-    unfilled) the position has resting close size nobody else explains."""
+    """Return True when a close order can be the row's: its executions act on the row's position, or
+    (resting, unfilled) the position has resting close size nobody else explains."""
     if row.settle != "CLOSE" or not is_leverage(row.symbol):
         return True
     executed = evidence.executions.get(order.order_id, [])
@@ -126,7 +131,8 @@ def position_fits(order: Order, row: OrderRow, evidence: Evidence) -> bool:
 
 
 def match(db, rows: Sequence[OrderRow], evidence: Evidence, now: datetime) -> dict[int, Order]:
-    """Return row id -> exchange order, oldest row first, each taking the earliest order that fits it."""
+    """Return row id -> exchange order, oldest row first, each taking the earliest order that fits
+    it."""
     taken: set[int] = set()
     found: dict[int, Order] = {}
     for row in sorted(rows, key=lambda r: (r.created_at, r.id)):
@@ -171,7 +177,8 @@ def adopt(db, exchange, row: OrderRow, order: Order, now: datetime) -> list[str]
 
 
 def conclude_missing(db, row: OrderRow, now: datetime) -> list[str]:
-    """Mark a row the exchange does not have as never placed (it is still adopted if it shows up late)."""
+    """Mark a row the exchange does not have as never placed (it is still adopted if it shows up
+    late)."""
     if row.status == "CANCELED":
         return []
     update_order(db, row.id, now, status="CANCELED", error=NEVER_PLACED)
@@ -183,7 +190,8 @@ def conclude_missing(db, row: OrderRow, now: datetime) -> list[str]:
 
 
 def recently_missing(db, mode: str, now: datetime) -> list[OrderRow]:
-    """Return close rows concluded 'never placed' within LATE_WINDOW (a late order is still adopted)."""
+    """Return close rows concluded 'never placed' within LATE_WINDOW (a late order is still
+    adopted)."""
     rows = db.execute(
         f"SELECT {ORDER_COLUMNS} FROM orders WHERE mode = ? AND status = 'CANCELED' AND error = ? "
         "AND exchange_order_id IS NULL AND created_at >= ? ORDER BY id",
@@ -211,7 +219,8 @@ def resolve_symbol(db, exchange, rows: Sequence[OrderRow], now: datetime) -> lis
 
 
 def resolve_all(db, exchange, mode: str, now: datetime) -> list[str]:
-    """Resolve every order whose POST outcome is unknown (PLACING after a crash, UNKNOWN after a lost answer)."""
+    """Resolve every order whose POST outcome is unknown (PLACING after a crash, UNKNOWN after a
+    lost answer)."""
     rows = orders_with_status(db, mode, UNRESOLVED) + recently_missing(db, mode, now)
     notices: list[str] = []
     for symbol in sorted({r.symbol for r in rows}):

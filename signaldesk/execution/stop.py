@@ -1,9 +1,11 @@
-"""The /stop entry point: halt, cancel every resting entry order and, if asked, flatten every open trade.
+"""The /stop entry point: halt, cancel every resting entry order and, if asked, flatten every open
+trade.
 
-Flattening and a person's /close are exit requests written on the trade (`exit_requested`) and carried out by
-trade management, protection first: the loss-cut moves up to the stop, the stops are cancelled, and once GMO has
-confirmed the cancels the position is closed at market. When GMO is slow to confirm, the next management step
-finishes the exit; a crash in between changes nothing, the request is in the database.
+Flattening and a person's /close are exit requests written on the trade (`exit_requested`) and
+carried out by trade management, protection first: the loss-cut moves up to the stop, the stops are
+cancelled, and once GMO has confirmed the cancels the position is closed at market. When GMO is slow
+to confirm, the next management step finishes the exit; a crash in between changes nothing, the
+request is in the database.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ log = logging.getLogger("signaldesk.execution")
 
 @dataclass(frozen=True)
 class StopReport:
-    """What /stop did: whether this call halted trading, the orders it cancelled, the trades it flattened."""
+    """What /stop did: whether this call halted trading, the orders it cancelled, the trades it
+    flattened."""
 
     halted_now: bool
     cancelled_orders: list[int] = field(default_factory=list)
@@ -43,7 +46,8 @@ def _withdrawn(db, trade_id: int) -> set[int]:
 
 
 def emergency_stop(db, exchange, settings, now: datetime, by: str, flatten: bool) -> StopReport:
-    """Halt trading, cancel resting entries and, with flatten, close every open trade at market. Idempotent."""
+    """Halt trading, cancel resting entries and, with flatten, close every open trade at market.
+    Idempotent."""
     with DESK_LOCK:
         halted_now = halt(db, f"/stop by {by}" + (" (flatten)" if flatten else ""), now, by)
         notices = (

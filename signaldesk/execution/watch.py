@@ -1,10 +1,12 @@
-"""Errors that blind the desk: every exchange call of a management step watched, failing steps counted in a row.
+"""Errors that blind the desk: every exchange call of a management step watched, failing steps
+counted in a row.
 
-A step fails when any call raised an exchange error other than the refusal of one order (OrderRejected) or a
-missing object (NotFound): timeouts, lost answers, 5xx, rate limits, maintenance, unreadable answers. The first
-failing step that leaves an open position without confirmed protection tells the person at once (the loss-cut
-and the stops already on the exchange keep guarding); `[health] api_failures_to_halt` failing steps in a row halt
-trading, like the cycle's failures, with the reason. A clean step resets the count.
+A step fails when any call raised an exchange error other than the refusal of one order
+(OrderRejected) or a missing object (NotFound): timeouts, lost answers, 5xx, rate limits,
+maintenance, unreadable answers. The first failing step that leaves an open position without
+confirmed protection tells the person at once (the loss-cut and the stops already on the exchange
+keep guarding); `[health] api_failures_to_halt` failing steps in a row halt trading, like the
+cycle's failures, with the reason. A clean step resets the count.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ SINCE_KEY = "desk_api_failures_since"
 
 
 class WatchedExchange:
-    """An exchange whose calls are counted and whose blinding errors are remembered (the calls are unchanged)."""
+    """An exchange whose calls are counted and whose blinding errors are remembered (the calls are
+    unchanged)."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -77,7 +80,8 @@ def unprotected_text(unconfirmed: Sequence, error: ExchangeError) -> Notice:
 def after_step(
     db, settings, watched: WatchedExchange, unconfirmed: Sequence, now: datetime
 ) -> list[str]:
-    """Count a failing step (or reset the count after a clean one); alert and halt as described above."""
+    """Count a failing step (or reset the count after a clean one); alert and halt as described
+    above."""
     count = int(get_value(db, FAILURES_KEY) or 0)
     if not watched.failures:
         if count:

@@ -1,4 +1,5 @@
-"""Model version folders: the direction booster in LightGBM text format and metadata.json; reading and writing."""
+"""Model version folders: the direction booster in LightGBM text format and metadata.json; reading
+and writing."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ RETIRED_FORMATS = {1: "two move-event heads (long.txt, short.txt) on the v1 feat
 
 
 class ModelMissing(FileNotFoundError):
-    """No usable model in the folder: run `signaldesk train` or point SIGNALDESK_MODEL at a model version."""
+    """No usable model in the folder: run `signaldesk train` or point SIGNALDESK_MODEL at a model
+    version."""
 
 
 class ModelMismatch(ValueError):
-    """The model was trained on other features than the code computes; retrain or use a matching version."""
+    """The model was trained on other features than the code computes; retrain or use a matching
+    version."""
 
 
 def read_metadata(folder: Path) -> dict:
-    """Return a model folder's metadata; raise ModelMissing when the folder, a file or the JSON is unusable."""
+    """Return a model folder's metadata; raise ModelMissing when the folder, a file or the JSON is
+    unusable."""
     folder = Path(folder)
     path = folder / METADATA_FILE
     if not path.is_file():
@@ -65,7 +69,8 @@ def check_feature_names(folder: Path, model_names: list[str], code_names: list[s
 
 
 def learned_until(metadata: dict) -> datetime | None:
-    """Return when the newest candle the model learned from closed (its age counts from here), or None."""
+    """Return when the newest candle the model learned from closed (its age counts from here), or
+    None."""
     text = metadata.get("trained_at") or metadata.get("created_at")
     try:
         moment = datetime.fromisoformat(text) if isinstance(text, str) else None
@@ -75,7 +80,8 @@ def learned_until(metadata: dict) -> datetime | None:
 
 
 def write_version(folder: Path, booster, metadata: dict) -> Path:
-    """Write a new model version folder whole or not at all; refuse one that exists (never overwritten)."""
+    """Write a new model version folder whole or not at all; refuse one that exists (never
+    overwritten)."""
     folder = Path(folder)
     if folder.exists():
         raise FileExistsError(

@@ -1,5 +1,5 @@
-"""The retired v1 design, refitted on the same folds for comparison: two +-0.3% close-at-one-hour event heads on
-the v1 features; its direction score is P(long event) - P(short event)."""
+"""The retired v1 design, refitted on the same folds for comparison: two +-0.3% close-at-one-hour
+event heads on the v1 features; its direction score is P(long event) - P(short event)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ SIDES = ("long", "short")
 
 @dataclass(frozen=True)
 class BaselineModel:
-    """The two event boosters, their calibration and the operating point on (1 + long - short) / 2."""
+    """The two event boosters, their calibration and the operating point on (1 + long - short) /
+    2."""
 
     boosters: dict
     calibration: dict[str, PlattMap]
@@ -66,7 +67,8 @@ def baseline_dataset(frames: dict[str, pd.DataFrame], label: LabelSpec) -> pd.Da
 
 
 def fit_baseline(data: pd.DataFrame, fold: Fold, signals_per_day: float) -> BaselineModel:
-    """Fit both event heads on the train window, calibrate them and set the operating point on calibration."""
+    """Fit both event heads on the train window, calibrate them and set the operating point on
+    calibration."""
     train, held = window_rows(data, fold.train, None), window_rows(data, fold.calibration, None)
     values = held[list(BASELINE_FEATURE_NAMES)].to_numpy(dtype=float)
     boosters, calibration = {}, {}

@@ -1,4 +1,5 @@
-"""Probability calibration (Platt scaling on the booster's raw score), fitted and applied with numpy only."""
+"""Probability calibration (Platt scaling on the booster's raw score), fitted and applied with numpy
+only."""
 
 from __future__ import annotations
 

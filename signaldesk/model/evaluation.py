@@ -1,5 +1,6 @@
-"""Honest evaluation of scored candles: sign AUC, calibration, and the operating point's hit rate and edge after
-costs, with bootstrap intervals over days (a day's candles move together, so days are the unit resampled)."""
+"""Honest evaluation of scored candles: sign AUC, calibration, and the operating point's hit rate
+and edge after costs, with bootstrap intervals over days (a day's candles move together, so days are
+the unit resampled)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ BPS = 1e4
 class TradeCosts:
     """What one round trip costs, as a fraction of the price.
 
-    GMO Coin leverage BTC_JPY / ETH_JPY charge no maker or taker fee; the spread (4.3 bps, the median
-    bitFlyer BTC/JPY spread in the shared ticker sample, also the replay's) is paid once per round trip (half
-    in, half out); the leverage fee (0.04 % of the position a day) is charged when the hold crosses 06:00 JST.
+    GMO Coin leverage BTC_JPY / ETH_JPY charge no maker or taker fee; the spread (4.3 bps, the
+    median bitFlyer BTC/JPY spread in the shared ticker sample, also the replay's) is paid once per
+    round trip (half in, half out); the leverage fee (0.04 % of the position a day) is charged when
+    the hold crosses 06:00 JST.
     """
 
     fee_rate: float = 0.0
@@ -27,7 +29,8 @@ class TradeCosts:
     leverage_fee_per_day: float = 0.0004
 
     def per_trade(self, open_times: pd.Series, horizon_bars: int) -> np.ndarray:
-        """Return the cost of a trade entered at each candle's close and held `horizon_bars` candles."""
+        """Return the cost of a trade entered at each candle's close and held `horizon_bars`
+        candles."""
         entry = pd.DatetimeIndex(open_times) + pd.Timedelta(minutes=15)
         exit_ = entry + pd.Timedelta(minutes=15 * horizon_bars)
         rollover = pd.Timedelta(hours=21)  # 06:00 JST in UTC
@@ -51,7 +54,8 @@ class TradeCosts:
 
 
 def sign_auc(up: np.ndarray, score: np.ndarray) -> float | None:
-    """Return the ROC AUC of score for up (1) vs down (0), rows with an unknown direction left out."""
+    """Return the ROC AUC of score for up (1) vs down (0), rows with an unknown direction left
+    out."""
     from sklearn.metrics import roc_auc_score
 
     up, score = np.asarray(up, dtype=float), np.asarray(score, dtype=float)
@@ -74,7 +78,8 @@ def resampled_day_weights(n_days: int, draws: int, seed: int) -> np.ndarray:
 
 
 def weighted_auc(up_sorted: np.ndarray, weights: np.ndarray) -> float | None:
-    """Return the AUC of rows sorted by score, each counted `weights` times (ties broken by the sort order)."""
+    """Return the AUC of rows sorted by score, each counted `weights` times (ties broken by the sort
+    order)."""
     negatives = weights * (1.0 - up_sorted)
     positives = weights * up_sorted
     below = np.cumsum(negatives) - negatives
@@ -101,7 +106,8 @@ def auc_interval(
 def mean_interval(
     values: np.ndarray, day_of_value: np.ndarray, n_days: int, draws: int, seed: int
 ) -> list[float] | None:
-    """Return the 95% interval of a mean over signals when the block's days are resampled with replacement."""
+    """Return the 95% interval of a mean over signals when the block's days are resampled with
+    replacement."""
     if draws <= 0 or len(values) == 0 or n_days < 2:
         return None
     sums = np.bincount(day_of_value, weights=values, minlength=n_days)
@@ -115,7 +121,8 @@ def mean_interval(
 def operating_metrics(
     rows: pd.DataFrame, side: str, costs: TradeCosts, horizon_bars: int, draws: int, seed: int
 ) -> dict:
-    """Return how often the operating point fires per day and side, its hit rate and gross / net edge (bps)."""
+    """Return how often the operating point fires per day and side, its hit rate and gross / net
+    edge (bps)."""
     codes, n_days = day_codes(rows)
     firing = (rows[side] != 0).to_numpy()
     fired = rows[firing]
@@ -149,7 +156,8 @@ def _median_bps(values: np.ndarray) -> float | None:
 def calibration_table(
     prob: np.ndarray, outcome: np.ndarray, bins: int = CALIBRATION_BINS
 ) -> list[dict]:
-    """Return, per predicted-probability bin of width 1/bins, the count, mean prediction and observed rate."""
+    """Return, per predicted-probability bin of width 1/bins, the count, mean prediction and
+    observed rate."""
     edges = np.minimum((prob * bins).astype(int), bins - 1)
     table = []
     for b in range(bins):
@@ -180,7 +188,8 @@ def probability_metrics(prob: np.ndarray, up: np.ndarray) -> dict:
 
 
 def control_auc(rows: pd.DataFrame) -> dict | None:
-    """Return the sign AUC of the shuffled-label controls (mean over seeds, and each seed), or None."""
+    """Return the sign AUC of the shuffled-label controls (mean over seeds, and each seed), or
+    None."""
     columns = [c for c in rows.columns if c.startswith("control_")]
     if not columns:
         return None
@@ -191,7 +200,8 @@ def control_auc(rows: pd.DataFrame) -> dict | None:
 
 @dataclass(frozen=True)
 class Scoring:
-    """How to score a block: which columns hold the design's score and side, costs, horizon, bootstrap."""
+    """How to score a block: which columns hold the design's score and side, costs, horizon,
+    bootstrap."""
 
     costs: TradeCosts
     horizon_bars: int

@@ -1,4 +1,5 @@
-"""Live inference: load a model version, check it against the code, and score one feature row (numpy + lightgbm)."""
+"""Live inference: load a model version, check it against the code, and score one feature row (numpy
++ lightgbm)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("signaldesk.model")
 DIRECTIONS = ("LONG", "SHORT")
-# One OpenMP thread per prediction: a row or a few are scored at a time on a 1-core VPS, and LightGBM's thread pool
-# otherwise costs ~4 ms a call when it contends with other threads (measured in bench/bench_backtest.py).
+# One OpenMP thread per prediction: a row or a few are scored at a time on a 1-core VPS, and
+# LightGBM's thread pool otherwise costs ~4 ms a call when it contends with other threads (measured
+# in bench/bench_backtest.py).
 ONE = 1
 
 
@@ -36,11 +38,12 @@ ONE = 1
 class Prediction:
     """The calibrated chance that the price is higher an hour later, and the signal it points to.
 
-    `prob_long` is P(up) and `prob_short` is P(down) = 1 - P(up); `direction` is the larger side and `confidence`
-    its probability; `confidence_rank` is where that probability falls (0..1) among the same side's probabilities
-    on the model's calibration window (>= 0.9 means top 10%). `probability` repeats P(up); `cutoff` is the model's
-    operating-point probability for `direction` (None without one); `measured_edge` says whether the walk-forward
-    edge after costs at that operating point is above zero with its interval (None when not measured).
+    `prob_long` is P(up) and `prob_short` is P(down) = 1 - P(up); `direction` is the larger side and
+    `confidence` its probability; `confidence_rank` is where that probability falls (0..1) among the
+    same side's probabilities on the model's calibration window (>= 0.9 means top 10%).
+    `probability` repeats P(up); `cutoff` is the model's operating-point probability for `direction`
+    (None without one); `measured_edge` says whether the walk-forward edge after costs at that
+    operating point is above zero with its interval (None when not measured).
     """
 
     prob_long: float
@@ -55,7 +58,8 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Contribution:
-    """One feature's push of the score toward the signal's direction for one row (LightGBM pred_contrib)."""
+    """One feature's push of the score toward the signal's direction for one row (LightGBM
+    pred_contrib)."""
 
     feature: str
     value: float
@@ -64,7 +68,8 @@ class Contribution:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A model version ready to score: the direction booster, its calibration, percentiles and operating point."""
+    """A model version ready to score: the direction booster, its calibration, percentiles and
+    operating point."""
 
     folder: Path
     version: str
@@ -116,7 +121,8 @@ class LoadedModel:
         ]
 
     def rank(self, direction: str, confidence: float) -> float:
-        """Return the share (0..1) of calibration-window candles whose same-side probability is at most this."""
+        """Return the share (0..1) of calibration-window candles whose same-side probability is at
+        most this."""
         return float(self.ranks(direction, np.asarray([confidence], dtype=float))[0])
 
     def ranks(self, direction: str, confidences: np.ndarray) -> np.ndarray:
@@ -129,7 +135,8 @@ class LoadedModel:
     def top_contributions(
         self, features_row: Sequence[float], k: int = 3, direction: str | None = None
     ) -> list[Contribution]:
-        """Return the k features that moved the score most for this row, largest first (+ = toward direction)."""
+        """Return the k features that moved the score most for this row, largest first (+ = toward
+        direction)."""
         direction = direction or self.predict(features_row).direction
         return self.top_contributions_many(np.asarray([features_row], dtype=float), k, [direction])[
             0
@@ -138,7 +145,8 @@ class LoadedModel:
     def top_contributions_many(
         self, rows: np.ndarray, k: int, directions: Sequence[str]
     ) -> list[list[Contribution]]:
-        """Return `top_contributions` of many rows in one batch (+ = toward each row's direction)."""
+        """Return `top_contributions` of many rows in one batch (+ = toward each row's
+        direction)."""
         rows = np.asarray(rows, dtype=float).reshape(-1, len(FEATURE_NAMES))
         signs = np.where([d == "LONG" for d in directions], 1.0, -1.0)
         contrib = np.asarray(self.booster.predict(rows, pred_contrib=True, num_threads=ONE))[
@@ -157,7 +165,8 @@ class LoadedModel:
 
 
 def load_model(folder: Path, now: datetime, max_age_days: float = 45) -> LoadedModel:
-    """Load a model version; raise ModelMissing / ModelMismatch; warn (log + .warnings) when it is too old."""
+    """Load a model version; raise ModelMissing / ModelMismatch; warn (log + .warnings) when it is
+    too old."""
     from signaldesk.imports import import_without
 
     lgb = import_without("lightgbm", ("sklearn",))  # inference needs only Booster

@@ -1,4 +1,5 @@
-"""The operating point: rank cutoffs of a model's own calibration-window P(up) for a target of signals a day."""
+"""The operating point: rank cutoffs of a model's own calibration-window P(up) for a target of
+signals a day."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from signaldesk.rules import fires
 class OperatingPoint:
     """When the model fires: LONG when P(up) >= long_cutoff, SHORT when P(down) >= short_cutoff.
 
-    The cutoffs are the top `signals_per_day / 2` a day of each side on the model's own calibration window
-    (all symbols it was fitted on together), so the sides are balanced and the rate is the model's own.
+    The cutoffs are the top `signals_per_day / 2` a day of each side on the model's own calibration
+    window (all symbols it was fitted on together), so the sides are balanced and the rate is the
+    model's own.
     """
 
     signals_per_day: float
@@ -49,7 +51,8 @@ class OperatingPoint:
 def choose_operating_point(
     prob_up: np.ndarray, days: int, signals_per_day: float
 ) -> OperatingPoint:
-    """Return the cutoffs that fire `signals_per_day` (half per side) on these calibration-window scores."""
+    """Return the cutoffs that fire `signals_per_day` (half per side) on these calibration-window
+    scores."""
     ordered = np.sort(np.asarray(prob_up, dtype=float))
     if days < 1 or len(ordered) == 0:
         raise ValueError("an operating point needs at least one day of calibration scores")

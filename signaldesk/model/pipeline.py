@@ -1,5 +1,5 @@
-"""The training run: look-ahead check, walk-forward folds with controls (and the v1 design on the same folds),
-the final model with its operating point, and its one-time holdout."""
+"""The training run: look-ahead check, walk-forward folds with controls (and the v1 design on the
+same folds), the final model with its operating point, and its one-time holdout."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ class TrainingOptions:
     lookahead_cuts: int = LOOKAHEAD_CUTS
 
     def scoring(self, design: str = "current") -> Scoring:
-        """Return how blocks of this run are scored (the current design's columns or the baseline's)."""
+        """Return how blocks of this run are scored (the current design's columns or the
+        baseline's)."""
         if design == "current":
             return Scoring(self.costs, self.label.horizon_bars, self.draws)
         return Scoring(
@@ -101,7 +102,8 @@ class TrainingResult:
 
 
 def random_cuts(length: int, count: int, seed: int, warmup: int = 100) -> list[int]:
-    """Return `count` sorted distinct row positions drawn uniformly across the whole history after warm-up."""
+    """Return `count` sorted distinct row positions drawn uniformly across the whole history after
+    warm-up."""
     if length <= warmup + 1:
         return []
     rng = np.random.default_rng(seed)
@@ -112,7 +114,8 @@ def random_cuts(length: int, count: int, seed: int, warmup: int = 100) -> list[i
 def check_no_lookahead(
     frames: dict[str, pd.DataFrame], cuts: int, seed: int = 5, compute=compute_features
 ) -> dict:
-    """Raise TrainingError when a feature on truncated history differs from the full history; return what ran."""
+    """Raise TrainingError when a feature on truncated history differs from the full history; return
+    what ran."""
     checked = {}
     for symbol, frame in frames.items():
         positions = random_cuts(len(frame), cuts, seed)
@@ -128,7 +131,8 @@ def check_no_lookahead(
 def evaluate_fold(
     data: pd.DataFrame, fold: Fold, options: TrainingOptions, baseline_data: pd.DataFrame | None
 ) -> tuple[LoadedModel, pd.DataFrame]:
-    """Fit a fold's model, score its test window with the controls (and the baseline); return both."""
+    """Fit a fold's model, score its test window with the controls (and the baseline); return
+    both."""
     model = fit_model(data, fold, options.params, options.rounds, options.signals_per_day)
     test = data[fold.test.mask(data["open_time"])]
     if test.empty:
@@ -163,7 +167,8 @@ def walk_forward(
     baseline_data: pd.DataFrame | None,
     progress: Callable[[str], None],
 ) -> pd.DataFrame:
-    """Return every fold's scored test rows (each fold's model saw only candles before its test block)."""
+    """Return every fold's scored test rows (each fold's model saw only candles before its test
+    block)."""
     parts = []
     for fold in folds:
         progress(
@@ -174,7 +179,8 @@ def walk_forward(
 
 
 def plan_folds(data: pd.DataFrame, options: TrainingOptions) -> tuple[list[Fold], Fold]:
-    """Return the walk-forward folds before the holdout and the final fold that tests on the holdout."""
+    """Return the walk-forward folds before the holdout and the final fold that tests on the
+    holdout."""
     start = data["open_time"].min()
     end = data["open_time"].max() + pd.Timedelta(minutes=15)
     if not start < options.holdout_from < end:
@@ -212,7 +218,8 @@ def train_and_evaluate(
     now: datetime,
     progress: Callable[[str], None] = lambda _: None,
 ) -> TrainingResult:
-    """Run the whole training: look-ahead check, walk-forward, final fit, holdout once; return model and report."""
+    """Run the whole training: look-ahead check, walk-forward, final fit, holdout once; return model
+    and report."""
     progress(f"checking features for look-ahead at {options.lookahead_cuts} random cuts a symbol")
     lookahead = check_no_lookahead(frames, options.lookahead_cuts)
     progress("computing features and labels")
@@ -247,7 +254,8 @@ def train_and_evaluate(
 
 
 def data_description(frames: dict[str, pd.DataFrame], sources: dict[str, str]) -> dict:
-    """Return, per symbol, the candle source, rows, first and last open time and a hash of the values."""
+    """Return, per symbol, the candle source, rows, first and last open time and a hash of the
+    values."""
     described = {}
     for symbol, frame in frames.items():
         values = frame[["open", "high", "low", "close", "volume"]].to_numpy(dtype=float)
@@ -266,7 +274,8 @@ def data_description(frames: dict[str, pd.DataFrame], sources: dict[str, str]) -
 
 
 def scored_blocks(rows: pd.DataFrame, options: TrainingOptions) -> dict:
-    """Return overall (per symbol) and monthly metrics of scored rows, for the current design and the baseline."""
+    """Return overall (per symbol) and monthly metrics of scored rows, for the current design and
+    the baseline."""
     designs = ["current", *(["baseline"] if "baseline_score" in rows else [])]
     return {
         design: {
@@ -306,7 +315,8 @@ def assemble_report(
 
 
 def edge_verdict(report: dict) -> dict:
-    """Return the walk-forward edge after costs at the operating point and whether it is measurably above zero."""
+    """Return the walk-forward edge after costs at the operating point and whether it is measurably
+    above zero."""
     point = report["walk_forward"]["current"]["overall"]["all"]["operating_point"]
     interval = point["net_ci_bps"]
     measured = bool(interval and interval[0] > 0)
@@ -329,7 +339,8 @@ def edge_verdict(report: dict) -> dict:
 def assemble_metadata(
     model: LoadedModel, report: dict, options: TrainingOptions, final: Fold, now: datetime
 ) -> dict:
-    """Return the model version's metadata (everything needed to load, check, explain and judge it)."""
+    """Return the model version's metadata (everything needed to load, check, explain and judge
+    it)."""
     return {
         "created_at": now.isoformat(),
         "trained_at": final.calibration.end.isoformat(),
@@ -359,7 +370,8 @@ def assemble_metadata(
 
 
 def headline(report: dict) -> dict:
-    """Return the few numbers a person reads first: sign AUC with interval, control, firing rate, edge."""
+    """Return the few numbers a person reads first: sign AUC with interval, control, firing rate,
+    edge."""
 
     def brief(block: dict) -> dict:
         point = block["operating_point"]
@@ -380,7 +392,8 @@ def headline(report: dict) -> dict:
 
 
 def training_overlap(metadata: dict, since: pd.Timestamp, until: pd.Timestamp | None) -> str | None:
-    """Return a description of how [since, until) overlaps the model's training + calibration window, or None."""
+    """Return a description of how [since, until) overlaps the model's training + calibration
+    window, or None."""
     windows = metadata.get("windows", {})
     seen_start = pd.Timestamp(windows["train"]["start"])
     seen_end = pd.Timestamp(windows["calibration"]["end"])
@@ -399,7 +412,8 @@ def evaluate_model(
     costs: TradeCosts,
     draws: int = BOOTSTRAP_DRAWS,
 ) -> dict:
-    """Score a loaded model on candles from `since` (earlier ones only warm the features up); return the metrics."""
+    """Score a loaded model on candles from `since` (earlier ones only warm the features up); return
+    the metrics."""
     label = LabelSpec(model.metadata["target"]["horizon_bars"])
     data = build_dataset(frames, label)
     data = data[data["open_time"] >= since]

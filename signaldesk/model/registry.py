@@ -1,8 +1,10 @@
-"""Which model version the desk uses: version folders (shipped in models/, retrained in var/models/), the active
-version recorded in the database (`system_state`, every change in the audit log), activation and rollback.
+"""Which model version the desk uses: version folders (shipped in models/, retrained in
+var/models/), the active version recorded in the database (`system_state`, every change in the audit
+log), activation and rollback.
 
-Resolution: SIGNALDESK_MODEL, when set, pins the version (activation then refuses, saying why); otherwise the
-version the database records; otherwise the shipped default. No LightGBM here: the bot reads it too.
+Resolution: SIGNALDESK_MODEL, when set, pins the version (activation then refuses, saying why);
+otherwise the version the database records; otherwise the shipped default. No LightGBM here: the bot
+reads it too.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ ROLLBACK = "rollback"
 
 
 class ActivationError(ValueError):
-    """The version cannot become active (unknown, unreadable, pinned, nothing to roll back to); says why."""
+    """The version cannot become active (unknown, unreadable, pinned, nothing to roll back to); says
+    why."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,14 @@ class VersionInfo:
 
 
 def roots(settings: Settings) -> tuple[Path, Path]:
-    """Return the shipped versions' folder (models/) and the retrained versions' folder (var/models/)."""
+    """Return the shipped versions' folder (models/) and the retrained versions' folder
+    (var/models/)."""
     return settings.model_dir.parent, retrained_root(settings)
 
 
 def retrained_root(settings: Settings) -> Path:
-    """Return where `retrain` writes new versions: models/ beside the database (the desk may write only var/)."""
+    """Return where `retrain` writes new versions: models/ beside the database (the desk may write
+    only var/)."""
     return settings.db_path.parent / "models"
 
 
@@ -93,7 +98,8 @@ def list_versions(settings: Settings) -> list[VersionInfo]:
 
 
 def recorded_history(db: Database, default: str) -> list[str]:
-    """Return the activation stack from the audit log: the default first, the active version last."""
+    """Return the activation stack from the audit log: the default first, the active version
+    last."""
     stack = [default]
     for event in reversed(audit.events(db, EVENT, limit=100_000)):
         detail = event["detail"]
@@ -112,7 +118,8 @@ def active_name(db: Database | None, settings: Settings) -> str:
 
 
 def active_folder(db: Database | None, settings: Settings) -> Path:
-    """Return the folder of the version the desk uses now (a recorded version that vanished: the default)."""
+    """Return the folder of the version the desk uses now (a recorded version that vanished: the
+    default)."""
     if settings.model_pinned or db is None:
         return settings.model_dir
     return find_version(settings, active_name(db, settings)) or settings.model_dir
@@ -127,7 +134,8 @@ def activate(
     reason: str,
     figures: dict | None = None,
 ) -> str:
-    """Make a version the active one; return the previous one. Raise ActivationError saying why not."""
+    """Make a version the active one; return the previous one. Raise ActivationError saying why
+    not."""
     if settings.model_pinned:
         raise ActivationError(
             f"SIGNALDESK_MODEL pins the model to {settings.model_dir}; remove it from .env so the desk "
@@ -155,7 +163,8 @@ def record_active(db: Database, name: str, now: datetime, by: str, detail: dict)
 
 
 def rollback(db: Database, settings: Settings, now: datetime, by: str) -> tuple[str, str]:
-    """Return to the version active before the current one; return (from, to). Raise ActivationError if none."""
+    """Return to the version active before the current one; return (from, to). Raise ActivationError
+    if none."""
     if settings.model_pinned:
         raise ActivationError(f"SIGNALDESK_MODEL pins the model to {settings.model_dir}; unpin it")
     stack = recorded_history(db, settings.model_dir.name)
@@ -173,7 +182,8 @@ def rollback(db: Database, settings: Settings, now: datetime, by: str) -> tuple[
 
 
 def status_line(db: Database, settings: Settings, now: datetime) -> str:
-    """Return one line for /status: the active version, how old its newest training candle is, its edge verdict."""
+    """Return one line for /status: the active version, how old its newest training candle is, its
+    edge verdict."""
     name = active_name(db, settings)
     folder = active_folder(db, settings)
     info = describe(folder)

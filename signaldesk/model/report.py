@@ -1,4 +1,5 @@
-"""The evaluation report on disk: report.json, report.md and PNG charts (matplotlib, Agg backend)."""
+"""The evaluation report on disk: report.json, report.md and PNG charts (matplotlib, Agg
+backend)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def _rows(blocks: dict, key: str) -> list[dict]:
 
 
 def auc_table(section: dict, label: str) -> list[str]:
-    """Return the Markdown table of sign AUC per month and symbol, new vs old design, with the control."""
+    """Return the Markdown table of sign AUC per month and symbol, new vs old design, with the
+    control."""
     current, baseline = section["current"], section.get("baseline")
     old = {(r["month"], r["symbol"]): r for r in _rows(baseline, label)} if baseline else {}
     lines = [
@@ -76,7 +78,8 @@ def _bold(row: dict, label: str) -> str:
 
 
 def operating_table(section: dict, label: str) -> list[str]:
-    """Return the Markdown table of the operating point per month: rate per side, hit rate, gross and net edge."""
+    """Return the Markdown table of the operating point per month: rate per side, hit rate, gross
+    and net edge."""
     baseline = section.get("baseline")
     old = {(r["month"], r["symbol"]): r for r in _rows(baseline, label)} if baseline else {}
     lines = [
@@ -102,7 +105,8 @@ def operating_table(section: dict, label: str) -> list[str]:
 
 
 def markdown(report: dict, title: str) -> str:
-    """Return the report as Markdown: data, method, the two tables for walk-forward and holdout, what to expect."""
+    """Return the report as Markdown: data, method, the two tables for walk-forward and holdout,
+    what to expect."""
     lines = [f"# {title}", "", f"Created {report['created_at']}.", "", "## Data", ""]
     if report.get("data_note"):
         lines += [report["data_note"], ""]
@@ -131,7 +135,8 @@ def markdown(report: dict, title: str) -> str:
 
 
 def method_section(report: dict) -> list[str]:
-    """Return how the numbers were made: design, folds, label, costs, operating point, controls, look-ahead."""
+    """Return how the numbers were made: design, folds, label, costs, operating point, controls,
+    look-ahead."""
     folds = report["walk_forward"]["folds"]
     point = report.get("operating_point", {})
     lookahead = report.get("lookahead", {})
@@ -185,12 +190,14 @@ def calibration_section(block: dict) -> list[str]:
 
 
 def expectation_section(report: dict) -> list[str]:
-    """Return 'what to expect' in numbers a trader reads: rate, hit rate, edge, worst month, decay."""
+    """Return 'what to expect' in numbers a trader reads: rate, hit rate, edge, worst month,
+    decay."""
     return ["", "## What to expect", "", *(f"- {line}" for line in expectations(report))]
 
 
 def worst_month(months: list[dict]) -> dict | None:
-    """Return the month (all symbols) with the lowest net edge at the operating point among months that fired."""
+    """Return the month (all symbols) with the lowest net edge at the operating point among months
+    that fired."""
     fired = [
         r for r in months if r["symbol"] == "all" and r["operating_point"]["net_bps"] is not None
     ]

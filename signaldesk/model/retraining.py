@@ -1,5 +1,6 @@
-"""The promotion gate of `retrain`: score the candidate and the active model on the same newest out-of-sample
-block, and promote only a candidate that is better by a set margin and passed the look-ahead and shuffle checks."""
+"""The promotion gate of `retrain`: score the candidate and the active model on the same newest
+out-of-sample block, and promote only a candidate that is better by a set margin and passed the
+look-ahead and shuffle checks."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ CONTROL_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class GateRules:
-    """How much better the candidate must be, and how close to chance its shuffled control must stay."""
+    """How much better the candidate must be, and how close to chance its shuffled control must
+    stay."""
 
     margin: float = MARGIN
     control_tolerance: float = CONTROL_TOLERANCE
@@ -42,7 +44,8 @@ class Verdict:
 def paired_interval(
     rows: pd.DataFrame, candidate: np.ndarray, active: np.ndarray, draws: int, seed: int = 3
 ) -> list[float] | None:
-    """Return the 95% interval of candidate minus active sign AUC on the same rows, days resampled together."""
+    """Return the 95% interval of candidate minus active sign AUC on the same rows, days resampled
+    together."""
     codes, n_days = day_codes(rows)
     up = rows["up"].to_numpy(dtype=float)
     if draws <= 0 or n_days < 2:
@@ -75,7 +78,8 @@ def brief(block: dict) -> dict:
 
 
 def compare(result, active, how: Scoring) -> dict:
-    """Return both models' figures on the candidate's holdout block (the newest out-of-sample candles)."""
+    """Return both models' figures on the candidate's holdout block (the newest out-of-sample
+    candles)."""
     rows = result.holdout_rows
     candidate = brief(block_metrics(rows, how))
     figures = {
@@ -106,7 +110,8 @@ def compare(result, active, how: Scoring) -> dict:
 
 
 def judge(figures: dict, active_problem: str | None, rules: GateRules) -> Verdict:
-    """Return whether to promote: both checks pass and the candidate beats the active model by the margin."""
+    """Return whether to promote: both checks pass and the candidate beats the active model by the
+    margin."""
     reasons = [*control_problems(figures, rules)]
     if active_problem:
         return Verdict(
@@ -128,7 +133,8 @@ def judge(figures: dict, active_problem: str | None, rules: GateRules) -> Verdic
 
 
 def control_problems(figures: dict, rules: GateRules) -> list[str]:
-    """Return the failed shuffle checks: a control that does not score chance means leakage or a bug."""
+    """Return the failed shuffle checks: a control that does not score chance means leakage or a
+    bug."""
     problems = []
     for where, value in figures["control_auc"].items():
         if value is None or abs(value - 0.5) > rules.control_tolerance:

@@ -1,4 +1,5 @@
-"""Training: the labelled dataset, time windows with gaps, and fitting one calibrated up-vs-down booster."""
+"""Training: the labelled dataset, time windows with gaps, and fitting one calibrated up-vs-down
+booster."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from signaldesk.model.calibration import fit_platt
 from signaldesk.model.inference import LoadedModel
 from signaldesk.model.operating import choose_operating_point
 
-# A small, strongly regularised booster: direction skill at one hour is faint, so depth and rounds buy noise.
+# A small, strongly regularised booster: direction skill at one hour is faint, so depth and rounds
+# buy noise.
 BOOSTER_PARAMS = {
     "objective": "binary",
     "learning_rate": 0.02,
@@ -76,7 +78,8 @@ def labelled_rows(
     features: Callable[[pd.DataFrame], pd.DataFrame],
     labels: list[Callable[[pd.DataFrame], pd.DataFrame]],
 ) -> pd.DataFrame:
-    """Return one row per symbol and candle with features and labels (rows without features or a future dropped)."""
+    """Return one row per symbol and candle with features and labels (rows without features or a
+    future dropped)."""
     parts = []
     for symbol, frame in frames.items():
         computed = features(frame)
@@ -91,14 +94,16 @@ def labelled_rows(
 
 
 def build_dataset(frames: dict[str, pd.DataFrame], label: LabelSpec) -> pd.DataFrame:
-    """Return the model's rows: the 12 features, forward_return and up (NaN when the close did not change)."""
+    """Return the model's rows: the 12 features, forward_return and up (NaN when the close did not
+    change)."""
     return labelled_rows(frames, compute_features, [lambda f: direction_labels(f, label)])
 
 
 def fold_for_test(
     test: Window, data_start: pd.Timestamp, calibration: pd.Timedelta, gap: pd.Timedelta, name: str
 ) -> Fold:
-    """Return the fold that tests on `test`: calibration just before it, training on everything earlier."""
+    """Return the fold that tests on `test`: calibration just before it, training on everything
+    earlier."""
     calibration_start = test.start - gap - calibration
     return Fold(
         name,
@@ -116,7 +121,8 @@ def walk_forward_folds(
     min_train: pd.Timedelta,
     gap: pd.Timedelta,
 ) -> list[Fold]:
-    """Return expanding-window folds whose test blocks tile the time before the holdout, oldest first."""
+    """Return expanding-window folds whose test blocks tile the time before the holdout, oldest
+    first."""
     folds = []
     end = holdout_from
     while True:
@@ -164,7 +170,8 @@ def fit_model(
     rounds: int = BOOST_ROUNDS,
     signals_per_day: float = SIGNALS_PER_DAY,
 ) -> LoadedModel:
-    """Fit the up-vs-down booster on the train window; calibrate it and set its operating point on calibration."""
+    """Fit the up-vs-down booster on the train window; calibrate it and set its operating point on
+    calibration."""
     train, held = window_rows(data, fold.train), window_rows(data, fold.calibration)
     if len(train) < 1000 or len(held) < 500:
         raise ValueError(
@@ -193,7 +200,8 @@ fit_pair = fit_model
 
 
 def score_rows(model: LoadedModel, rows: pd.DataFrame) -> pd.DataFrame:
-    """Return rows with the model's calibrated prob_up and its operating-point side (+1, -1, 0) added."""
+    """Return rows with the model's calibrated prob_up and its operating-point side (+1, -1, 0)
+    added."""
     prob_up = model.probabilities(rows[list(FEATURE_NAMES)].to_numpy(dtype=float))
     side = model.operating_point.sides(prob_up) if model.operating_point else 0
     return rows.assign(prob_up=prob_up, side=side)
@@ -207,10 +215,11 @@ def control_scores(
     params: dict = BOOSTER_PARAMS,
     rounds: int = BOOST_ROUNDS,
 ) -> pd.DataFrame:
-    """Return, per seed, the raw test scores of a booster trained on permuted up/down labels (must rank at chance).
+    """Return, per seed, the raw test scores of a booster trained on permuted up/down labels (must
+    rank at chance).
 
-    One noise-trained booster is a random function of strongly predictive features, so a single run strays by
-    about +-0.01..0.03 AUC; the mean over several permutations is the control.
+    One noise-trained booster is a random function of strongly predictive features, so a single run
+    strays by about +-0.01..0.03 AUC; the mean over several permutations is the control.
     """
     train = window_rows(data, fold.train)
     rows = test[list(FEATURE_NAMES)].to_numpy(dtype=float)

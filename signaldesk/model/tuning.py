@@ -1,7 +1,9 @@
-"""Tuning off the VPS: the walk-forward objective (never the holdout) and the search space Optuna explores.
+"""Tuning off the VPS: the walk-forward objective (never the holdout) and the search space Optuna
+explores.
 
-Optuna itself is imported only by `signaldesk tune` (jobs/tune.py), which opens the study in RDB storage; the
-trial and study objects arrive here as arguments, so this module (and every desk process) stays free of it.
+Optuna itself is imported only by `signaldesk tune` (jobs/tune.py), which opens the study in RDB
+storage; the trial and study objects arrive here as arguments, so this module (and every desk
+process) stays free of it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from signaldesk.model.training import BOOSTER_PARAMS, Fold, fit_model, score_row
 
 @dataclass(frozen=True)
 class Objective:
-    """The walk-forward objective: pooled sign AUC of every fold's test rows, all before the holdout."""
+    """The walk-forward objective: pooled sign AUC of every fold's test rows, all before the
+    holdout."""
 
     data: pd.DataFrame
     folds: list[Fold]
@@ -56,7 +59,8 @@ def suggest(trial) -> tuple[dict, int]:
 def run_trials(
     study, objective: Objective, trials: int, progress: Callable[[str], None] = lambda _: None
 ) -> None:
-    """Run `trials` trials of this worker on the shared study, each tagged with the worker and data range."""
+    """Run `trials` trials of this worker on the shared study, each tagged with the worker and data
+    range."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
     def evaluate(trial) -> float:
@@ -72,7 +76,8 @@ def run_trials(
 
 
 def best_params(study) -> dict:
-    """Return the best trial's LightGBM parameters and rounds (the `train --params` file's content)."""
+    """Return the best trial's LightGBM parameters and rounds (the `train --params` file's
+    content)."""
     best = study.best_trial
     params = {**BOOSTER_PARAMS, **best.params}
     return {**params, "num_boost_round": int(params.pop("num_boost_round"))}

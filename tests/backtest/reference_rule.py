@@ -1,29 +1,34 @@
-"""The reference check's fixed rule: a "model" the desk's cycle runs, and the same desk mirrored in backtesting.py.
+"""The reference check's fixed rule: a "model" the desk's cycle runs, and the same desk mirrored in
+backtesting.py.
 
-The rule (no fitting, no randomness): a stretched close reverts. LONG when RSI(14) < 30 % and the close is below
-the lower Bollinger band (%B < 0); SHORT when RSI(14) > 70 % and the close is above the upper band (%B > 1); only
-on candles opening before SESSION_END_HOUR UTC. It sees nothing but the 12 features of the candle it scores, so
-both sides decide from the same numbers at the same bar.
+The rule (no fitting, no randomness): a stretched close reverts. LONG when RSI(14) < 30 % and the
+close is below the lower Bollinger band (%B < 0); SHORT when RSI(14) > 70 % and the close is above
+the upper band (%B > 1); only on candles opening before SESSION_END_HOUR UTC. It sees nothing but
+the 12 features of the candle it scores, so both sides decide from the same numbers at the same bar.
 
-`MirrorStrategy` re-implements, from the desk's documented rules and not by calling them, what the desk does with
-a signal on the paper exchange, in backtesting.py's own order and fill machinery:
-- the book at a step is the candle close +- half the spread; the entry is a limit at the best bid (LONG) or best
-  ask (SHORT) rounded to the tick away from the market, cancelled when the next bar has not filled it;
-- stop-loss and take-profit are the desk's levels (ATR multiples from the posted entry price, rounded to the tick
-  toward the entry); the stop rests from the first step after the entry filled;
-- the take-profit is not a resting order at its level: when a step's closing price (bid for LONG, ask for SHORT)
-  has reached it, the stop is cancelled and the trade closes at once at that price (an immediate-or-cancel limit
-  at the touch); like every market exit it is backtesting.py's close at that bar's close;
-- a step whose closing price is at or through the stop, and the time stop (16 bars after the entry bar), close at
-  market (backtesting.py: `trade_on_close`, filled at that bar's close);
-- the size risks `risk_per_trade` of equity over the stop distance, capped by what `max_position_fraction` of
-  equity leaves after the other trades (their open size and resting entries at their entry price), on the size
-  step; equity marks open trades at the price they could close at (bid/ask), as the desk does.
+`MirrorStrategy` re-implements, from the desk's documented rules and not by calling them, what the
+desk does with a signal on the paper exchange, in backtesting.py's own order and fill machinery:
+- the book at a step is the candle close +- half the spread; the entry is a limit at the best bid
+  (LONG) or best ask (SHORT) rounded to the tick away from the market, cancelled when the next bar
+  has not filled it;
+- stop-loss and take-profit are the desk's levels (ATR multiples from the posted entry price,
+  rounded to the tick toward the entry); the stop rests from the first step after the entry filled;
+- the take-profit is not a resting order at its level: when a step's closing price (bid for LONG,
+  ask for SHORT) has reached it, the stop is cancelled and the trade closes at once at that price
+  (an immediate-or-cancel limit at the touch); like every market exit it is backtesting.py's close
+  at that bar's close;
+- a step whose closing price is at or through the stop, and the time stop (16 bars after the entry
+  bar), close at market (backtesting.py: `trade_on_close`, filled at that bar's close);
+- the size risks `risk_per_trade` of equity over the stop distance, capped by what
+  `max_position_fraction` of equity leaves after the other trades (their open size and resting
+  entries at their entry price), on the size step; equity marks open trades at the price they could
+  close at (bid/ask), as the desk does.
 
-backtesting.py fills a limit on touch (BUY: low <= limit) where the paper exchange needs a trade through the price
-(low < price); the candles are quoted in 0.01, so a limit LIMIT_NUDGE beyond our price fills in backtesting.py on
-exactly the bars where ours fills, at a price LIMIT_NUDGE away. It trades whole units only, so it runs as
-`FractionalBacktest` with a unit of the symbol's size step (0.001 BTC): sizes are whole units, P/L stays in JPY.
+backtesting.py fills a limit on touch (BUY: low <= limit) where the paper exchange needs a trade
+through the price (low < price); the candles are quoted in 0.01, so a limit LIMIT_NUDGE beyond our
+price fills in backtesting.py on exactly the bars where ours fills, at a price LIMIT_NUDGE away. It
+trades whole units only, so it runs as `FractionalBacktest` with a unit of the symbol's size step
+(0.001 BTC): sizes are whole units, P/L stays in JPY.
 """
 
 from __future__ import annotations
@@ -52,9 +57,10 @@ from signaldesk.settings import RiskSettings
 
 LONG, SHORT = "LONG", "SHORT"
 RSI_LOW, RSI_HIGH = 0.30, 0.70
-# Every trade is flat within 4 h 15 min of its signal candle's open, so signals before 16:00 UTC never hold a
-# position across 21:00 UTC = 06:00 JST, when the paper exchange charges the daily leverage fee. backtesting.py has
-# no financing charge; with the fee our equity, and from it the next sizes, would drift from the reference's.
+# Every trade is flat within 4 h 15 min of its signal candle's open, so signals before 16:00 UTC
+# never hold a position across 21:00 UTC = 06:00 JST, when the paper exchange charges the daily
+# leverage fee. backtesting.py has no financing charge; with the fee our equity, and from it the
+# next sizes, would drift from the reference's.
 SESSION_END_HOUR = 16
 TIME_STOP_BARS = 15  # the time stop fires at the step after the 16th bar counted from the entry bar
 LIMIT_NUDGE = Decimal(
@@ -64,7 +70,8 @@ MARKET_EXITS = ("time_stop", "stop_loss_at_step", "tp1")
 
 
 def rule_direction(features: Mapping[str, float]) -> str | None:
-    """Return LONG, SHORT or None for one candle's features (a stretched close inside the session)."""
+    """Return LONG, SHORT or None for one candle's features (a stretched close inside the
+    session)."""
     if features["hour_utc"] * 24 >= SESSION_END_HOUR:
         return None
     if features["rsi_14"] < RSI_LOW and features["bb_percent_b"] < 0:
@@ -76,12 +83,14 @@ def rule_direction(features: Mapping[str, float]) -> str | None:
 
 @dataclass(frozen=True)
 class ReferenceRuleModel:
-    """The fixed rule in the shape run_cycle scores with: `version`, `predict`, `top_contributions`."""
+    """The fixed rule in the shape run_cycle scores with: `version`, `predict`,
+    `top_contributions`."""
 
     version: str = "reference-rule-1"
 
     def predict(self, values: Sequence[float]) -> Prediction:
-        """Return a certain signal (probability 0.9, top rank) when the rule fires, an even 0.5/0.5 otherwise."""
+        """Return a certain signal (probability 0.9, top rank) when the rule fires, an even 0.5/0.5
+        otherwise."""
         direction = rule_direction(dict(zip(FEATURE_NAMES, values, strict=True)))
         if direction is None:
             return Prediction(0.5, 0.5, LONG, 0.5, 0.5)
@@ -104,7 +113,8 @@ class ReferenceRuleModel:
     def top_contributions(
         self, values: Sequence[float], n: int = 3, direction: str | None = None
     ) -> list[Contribution]:
-        """Return the features the rule reads, contribution 1 when it fired and 0 otherwise (report text only)."""
+        """Return the features the rule reads, contribution 1 when it fired and 0 otherwise (report
+        text only)."""
         row = dict(zip(FEATURE_NAMES, values, strict=True))
         fired = rule_direction(row) is not None
         return [
@@ -113,7 +123,8 @@ class ReferenceRuleModel:
         ][:n]
 
 
-# ---- the desk's rules, re-implemented for the mirror (Decimal, as the desk computes them) -----------------------
+# ---- the desk's rules, re-implemented for the mirror (Decimal, as the desk computes them)
+# -----------------------
 
 
 def to_multiple(value: Decimal, step: Decimal, up: bool) -> Decimal:
@@ -122,7 +133,8 @@ def to_multiple(value: Decimal, step: Decimal, up: bool) -> Decimal:
 
 
 def quotes(close: Decimal, spread_bps: Decimal) -> tuple[Decimal, Decimal]:
-    """Return (bid, ask) of a replay book: the close -+ half the spread, not rounded (CandleFeed)."""
+    """Return (bid, ask) of a replay book: the close -+ half the spread, not rounded
+    (CandleFeed)."""
     half = close * spread_bps / Decimal(20000)
     return close - half, close + half
 
@@ -139,7 +151,8 @@ class Levels:
 def desk_levels(
     direction: str, entry: Decimal, atr: Decimal, tick: Decimal, risk: RiskSettings
 ) -> Levels:
-    """Return the levels: stop and take-profit ATR multiples around the posted entry, rounded toward it."""
+    """Return the levels: stop and take-profit ATR multiples around the posted entry, rounded toward
+    it."""
     sign, long = (1, True) if direction == LONG else (-1, False)
     return Levels(
         entry,
@@ -151,8 +164,8 @@ def desk_levels(
 def desk_size(
     equity: Decimal, levels: Levels, risk: RiskSettings, rules: SymbolRules, held: Decimal
 ) -> Decimal:
-    """Return risk_per_trade of equity over the stop distance, capped by what the position limit leaves after
-    `held` JPY of other trades, on the size step."""
+    """Return risk_per_trade of equity over the stop distance, capped by what the position limit
+    leaves after `held` JPY of other trades, on the size step."""
     by_risk = equity * risk.risk_per_trade / abs(levels.entry - levels.stop)
     by_position = max(equity * risk.max_position_fraction - held, Decimal(0)) / levels.entry
     return to_multiple(min(by_risk, by_position, rules.max_size), rules.size_step, up=False)
@@ -160,7 +173,8 @@ def desk_size(
 
 @dataclass(frozen=True)
 class MirrorPlan:
-    """What the mirror needs besides the candles: the first step, the book's spread, risk settings, symbol rules."""
+    """What the mirror needs besides the candles: the first step, the book's spread, risk settings,
+    symbol rules."""
 
     since: datetime
     spread_bps: Decimal
@@ -171,7 +185,8 @@ class MirrorPlan:
 
 @dataclass
 class MirrorTrade:
-    """The mirror's bookkeeping of one signal: its levels, its entry order, what rests and how it left."""
+    """The mirror's bookkeeping of one signal: its levels, its entry order, what rests and how it
+    left."""
 
     direction: str
     levels: Levels
@@ -181,7 +196,8 @@ class MirrorTrade:
 
 
 class MirrorStrategy(Strategy):
-    """The desk around the fixed rule, one `next()` per closed candle (prices inside are in units of the size step)."""
+    """The desk around the fixed rule, one `next()` per closed candle (prices inside are in units of
+    the size step)."""
 
     plan: MirrorPlan | None = None
 
@@ -209,7 +225,8 @@ class MirrorStrategy(Strategy):
         return next((t for t in self.trades if t.tag == tag), None)
 
     def _manage(self, tag, bid: Decimal, ask: Decimal) -> None:
-        """One management step for one signal: cancel a stale entry, time stop, stop crossed, take-profit, stop."""
+        """One management step for one signal: cancel a stale entry, time stop, stop crossed,
+        take-profit, stop."""
         mine = self.signals[tag]
         if mine.order is not None and mine.order in self.orders:
             mine.order.cancel()
@@ -244,12 +261,14 @@ class MirrorStrategy(Strategy):
         self.active.remove(tag)
 
     def _desk_equity(self, bid: Decimal, ask: Decimal) -> Decimal:
-        """Return equity with open trades marked at bid (long) or ask (short), as the desk's risk snapshot does."""
+        """Return equity with open trades marked at bid (long) or ask (short), as the desk's risk
+        snapshot does."""
         half = float(ask - bid) / 2 * self.unit
         return Decimal(str(self.equity - half * sum(abs(t.size) for t in self.trades)))
 
     def _held(self) -> Decimal:
-        """Return what the other trades hold or may come to hold, at their entry prices (the desk's commitments)."""
+        """Return what the other trades hold or may come to hold, at their entry prices (the desk's
+        commitments)."""
         return sum(
             (self.signals[tag].size * self.signals[tag].levels.entry for tag in self.active),
             Decimal(0),
@@ -282,7 +301,8 @@ class MirrorStrategy(Strategy):
 
 @dataclass(frozen=True)
 class ReferenceTrade:
-    """One trade as backtesting.py closed it, in JPY and desk conventions (exit time of a market exit = bar close)."""
+    """One trade as backtesting.py closed it, in JPY and desk conventions (exit time of a market
+    exit = bar close)."""
 
     direction: str
     size: Decimal
@@ -305,7 +325,8 @@ class ReferenceRun:
 
 
 def mirror_frame(candles: Sequence[Candle], start: datetime) -> pd.DataFrame:
-    """Return backtesting.py's OHLC frame from `start`, with the features and ATR computed on all candles before."""
+    """Return backtesting.py's OHLC frame from `start`, with the features and ATR computed on all
+    candles before."""
     frame = candles_to_frame(candles)
     features = compute_features(frame)
     table = pd.DataFrame(
@@ -325,7 +346,8 @@ def mirror_frame(candles: Sequence[Candle], start: datetime) -> pd.DataFrame:
 
 
 def run_reference(candles: Sequence[Candle], plan: MirrorPlan, commission: float) -> ReferenceRun:
-    """Run the mirror over candles (warm-up included) in backtesting.py; return its trades in desk conventions."""
+    """Run the mirror over candles (warm-up included) in backtesting.py; return its trades in desk
+    conventions."""
     if plan.rules.maker_fee != plan.rules.taker_fee:
         raise ValueError(
             f"{plan.rules.symbol}: maker {plan.rules.maker_fee} != taker {plan.rules.taker_fee}; "
@@ -374,7 +396,8 @@ def _reference_trade(row, mine: MirrorTrade) -> ReferenceTrade:
 
 
 def reference_settings(settings, news_calendar: Path):
-    """Return settings simplified so backtesting.py can mirror every rule that acts (see the test's docstring)."""
+    """Return settings simplified so backtesting.py can mirror every rule that acts (see the test's
+    docstring)."""
     strategy = replace(
         settings.strategy,
         symbols=("BTC_JPY",),
@@ -382,9 +405,9 @@ def reference_settings(settings, news_calendar: Path):
         news_blackout_minutes=0,
         news_calendar=news_calendar,
     )
-    # 0.04 % instead of 2 %: on USDT-sized prices (~1e5) 2 % of 1e6 over a ~500 stop is ~40 BTC and the 10 %
-    # position cap (~0.95 BTC) always binds; at 0.04 % the risk-based size binds on wide stops and the cap on
-    # narrow ones, so both sizing limits are compared.
+    # 0.04 % instead of 2 %: on USDT-sized prices (~1e5) 2 % of 1e6 over a ~500 stop is ~40 BTC and
+    # the 10 % position cap (~0.95 BTC) always binds; at 0.04 % the risk-based size binds on wide
+    # stops and the cap on narrow ones, so both sizing limits are compared.
     risk = replace(
         settings.risk,
         risk_per_trade=Decimal("0.0004"),

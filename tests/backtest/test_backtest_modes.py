@@ -1,4 +1,5 @@
-"""Backtest options: walk-forward models never see their block, the seeded approval policy, bad options refused."""
+"""Backtest options: walk-forward models never see their block, the seeded approval policy, bad
+options refused."""
 
 from __future__ import annotations
 

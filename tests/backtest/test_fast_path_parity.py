@@ -10,8 +10,8 @@ stamps (when a candle was stored, when a migration ran) may differ.
 The spans hold every way a trade ends (take-profit 2 after take-profit 1, a stop before and after
 take-profit 1 moved it to break-even, the time stop before and after take-profit 1, an entry that
 never filled), rejected and blocked verdicts, a risk halt (the maximum drawdown) lifted by the
-morning, and loss-streak pauses that end while the desk is idle; a third replay switches models mid-span (the walk-forward case) and has a
-liquidation spike to filter on.
+morning, and loss-streak pauses that end while the desk is idle; a third replay switches models
+mid-span (the walk-forward case) and has a liquidation spike to filter on.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def settings_for(
 ):
     """Return the desk's settings with thresholds that fire on these candles, 8 trades a day.
 
-    0.57 on either side (the default model's operating point is about 0.60) fires often enough that these
-    spans hold every exit kind, and rarely enough that most steps are quiet.
+    0.57 on either side (the default model's operating point is about 0.60) fires often enough that
+    these spans hold every exit kind, and rarely enough that most steps are quiet.
     """
     settings = strategy_with(load_settings(environ={}), (0.57, 0.57))
     risk = dataclasses.replace(
@@ -169,9 +169,9 @@ def test_fast_path_equals_every_step_over_every_exit_kind_and_a_halt(tmp_path):
         datetime(2025, 5, 20, tzinfo=UTC),
         datetime(2025, 6, 3, tzinfo=UTC),
         # a drawdown halt at 0.3 % from the equity peak: with one trade per symbol and every new
-        # trade's risk checked against the budget left, these loss limits are no longer used up here;
-        # 2-hour pauses after 2 losses in a row, which end on quiet steps (mutation-checked: a quiet
-        # step that keeps the pause of the last read market fails the signals table)
+        # trade's risk checked against the budget left, these loss limits are no longer used up
+        # here; 2-hour pauses after 2 losses in a row, which end on quiet steps (mutation-checked: a
+        # quiet step that keeps the pause of the last read market fails the signals table)
         settings_for(daily="0.002", weekly="0.004", drawdown="0.003", losses=2, pause=2),
         ApprovalPolicy(0.8, 3),
     )

@@ -11,7 +11,8 @@ import pytest
 from signaldesk.backtest.metrics import buy_and_hold, hold_path, summarize
 from signaldesk.backtest.result import BacktestResult, TradeRecord
 
-# Synthetic edge-case data throughout: hand-made trades and equity paths whose figures are worked out below.
+# Synthetic edge-case data throughout: hand-made trades and equity paths whose figures are worked
+# out below.
 SINCE = datetime(2024, 3, 1, 15, 0, tzinfo=UTC)  # 2024-03-02 00:00 JST
 START = D("1000000")
 
@@ -186,7 +187,8 @@ def test_buy_and_hold_splits_equity_across_two_symbols():
         "BTC_JPY": [(at(1), D("10000000")), (at(25), D("11000000")), (at(49), D("12000000"))],
         "ETH_JPY": [(at(1), D("500000")), (at(25), D("400000")), (at(49), D("450000"))],
     }
-    # 500k each: 0.05 BTC and 1 ETH -> 1,000,000, then 550k + 400k = 950k, then 600k + 450k = 1,050k.
+    # 500k each: 0.05 BTC and 1 ETH -> 1,000,000, then 550k + 400k = 950k, then 600k + 450k =
+    # 1,050k.
     hold = buy_and_hold(result(prices=prices))
     assert [v for _, v in hold["equity"]] == [START, D("1000000"), D("950000"), D("1050000")]
     assert (hold["ending_equity_jpy"], hold["total_return_pct"]) == ("1050000.00", 5.0)

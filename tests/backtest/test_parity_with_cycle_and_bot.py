@@ -1,5 +1,6 @@
-"""Parity: `signaldesk backtest` over a day of real candles trades exactly like `signaldesk cycle --replay` plus the
-real bot (python-telegram-bot over HTTP to the local Bot API, approvals as button taps) over the same candles."""
+"""Parity: `signaldesk backtest` over a day of real candles trades exactly like `signaldesk cycle
+--replay` plus the real bot (python-telegram-bot over HTTP to the local Bot API, approvals as button
+taps) over the same candles."""
 
 from __future__ import annotations
 
@@ -67,10 +68,12 @@ ORDER_COLUMNS = (
 
 @pytest.fixture
 def environment(tmp_path, monkeypatch):
-    """Point the CLI at temp files (no .env from the checkout) with thresholds that fire on this day."""
+    """Point the CLI at temp files (no .env from the checkout) with thresholds that fire on this
+    day."""
     config = tmp_path / "config.toml"
     config.write_text(
-        # the backtest approves at any hour: the bot offers signals all day (issue 17's active hours)
+        # the backtest approves at any hour: the bot offers signals all day (issue 17's active
+        # hours)
         "[strategy]\nlong_threshold = 0.50\nshort_threshold = 0.45\n"
         '[telegram]\nactive_hours = "00:00-24:00"\n',
         encoding="utf-8",
@@ -106,8 +109,8 @@ def orders(db_path: Path) -> list[tuple]:
 
 
 def run_cycle_replay_and_bot(env: Path, api: LocalBotApi) -> Path:
-    """Load the candles with `backfill`, then per candle: the bot manages, `cycle --replay` scores, the bot
-    announces and the person taps Approve, the bot sweeps; return the database path."""
+    """Load the candles with `backfill`, then per candle: the bot manages, `cycle --replay` scores,
+    the bot announces and the person taps Approve, the bot sweeps; return the database path."""
     assert main(["migrate"]) == 0
     for symbol, name in BUNDLED.items():
         assert main(["backfill", "--symbol", symbol, "--csv", str(DATA / name)]) == 0
@@ -193,7 +196,10 @@ def test_backtest_trades_equal_cycle_replay_plus_the_bot(environment, monkeypatc
     )
     assert backtest_trades == desk_trades
     assert orders(backtest_db) == orders(desk_db)
-    verdicts = "SELECT candle_time, symbol, status, entry_price, stop_loss, size FROM signals ORDER BY candle_time, symbol"
+    verdicts = (
+        "SELECT candle_time, symbol, status, entry_price, stop_loss, size FROM signals"
+        " ORDER BY candle_time, symbol"
+    )
     assert rows(backtest_db, verdicts) == [
         r for r in rows(desk_db, verdicts) if SINCE.isoformat() <= r[0]
     ]

@@ -1,45 +1,53 @@
-"""Reference check: on real candles, our replay of a fixed rule trades like backtesting.py running the same rule.
+"""Reference check: on real candles, our replay of a fixed rule trades like backtesting.py running
+the same rule.
 
-Our side is the backtest engine itself, on the fast path a user's backtest runs (signaldesk.backtest.fast.run_fast
-with the run.py helpers; its scores computed once by BatchScores): the cycle scores every candle with the fixed
-rule (tests/backtest/reference_rule.py), the policy approves every signal, the execution code posts and manages
-the orders on the paper exchange fed by the candles. The reference is
-backtesting.py 0.6.6 running `MirrorStrategy`: the same rule on the same features, with the desk's order rules
-rebuilt from backtesting.py's own orders (limit, stop, contingent SL/TP, market close at the bar's close).
+Our side is the backtest engine itself, on the fast path a user's backtest runs
+(signaldesk.backtest.fast.run_fast with the run.py helpers; its scores computed once by
+BatchScores): the cycle scores every candle with the fixed rule (tests/backtest/reference_rule.py),
+the policy approves every signal, the execution code posts and manages the orders on the paper
+exchange fed by the candles. The reference is backtesting.py 0.6.6 running `MirrorStrategy`: the
+same rule on the same features, with the desk's order rules rebuilt from backtesting.py's own orders
+(limit, stop, contingent SL/TP, market close at the bar's close).
 
-Simplifications, each because backtesting.py cannot express the desk's rule, and each the same on both sides:
-- one symbol, BTC_JPY, on the bundled Binance BTCUSDT 15m candles (prices in USDT stand in for JPY, as in every
-  backtest of the bundled data), starting cash = paper equity 1,000,000;
-- fees: BTC_JPY's default paper fees are maker 0 / taker 0 (commission 0, the main window); a second, shorter
-  window runs both sides at a flat 0.05 % on every fill. backtesting.py charges one commission function of
-  (size, price) for every fill and cannot tell a maker fill from a taker fill, so spot BTC's maker -0.01 % /
-  taker 0.05 % cannot be mirrored (and spot cannot go short);
-- a 0.1 bps spread instead of the 4.3 bps replay default: backtesting.py closes at market at the candle close and
-  has no bid/ask for closing orders; with half the spread below one tick (1 JPY), our market exits at the bid/ask
-  and its exits at the close differ by less than one tick. Entry and take-profit limits still sit at the
-  bid/ask rounded to the tick, exactly as the desk posts them;
-- one take-profit closing everything (take_profit_1_fraction = 1): a partial limit exit of one of several
-  overlapping trades has no expression in backtesting.py (contingent orders close a whole trade; with hedging a
-  separate sell opens a short), so there is no second take-profit and no break-even stage;
-- rules that never act in this window are switched off instead of mirrored: the volume ratio (min 0), the news
-  blackout (no calendar), the trades-per-day limit (50, the most allowed) and the day/week/month loss limits (1 =
-  100 % of equity); so are two that would act and have their own tests: one open trade per symbol (10 here, so
-  signals may overlap as in backtesting.py's hedging mode) and the pause after consecutive losses (0 = off); the
-  position limit across all trades does act and is mirrored;
-- the rule trades only candles opening before 16:00 UTC, so no position is held at 06:00 JST (21:00 UTC) when the
-  leverage fee is charged: backtesting.py has no financing cost (the test checks our leverage fees are 0);
-- not a simplification but a choice: risk_per_trade 0.04 % instead of 2 %, so that both sizing limits bind in
-  the window (see reference_settings).
+Simplifications, each because backtesting.py cannot express the desk's rule, and each the same on
+both sides:
+- one symbol, BTC_JPY, on the bundled Binance BTCUSDT 15m candles (prices in USDT stand in for JPY,
+  as in every backtest of the bundled data), starting cash = paper equity 1,000,000;
+- fees: BTC_JPY's default paper fees are maker 0 / taker 0 (commission 0, the main window); a
+  second, shorter window runs both sides at a flat 0.05 % on every fill. backtesting.py charges one
+  commission function of (size, price) for every fill and cannot tell a maker fill from a taker
+  fill, so spot BTC's maker -0.01 % / taker 0.05 % cannot be mirrored (and spot cannot go short);
+- a 0.1 bps spread instead of the 4.3 bps replay default: backtesting.py closes at market at the
+  candle close and has no bid/ask for closing orders; with half the spread below one tick (1 JPY),
+  our market exits at the bid/ask and its exits at the close differ by less than one tick. Entry and
+  take-profit limits still sit at the bid/ask rounded to the tick, exactly as the desk posts them;
+- one take-profit closing everything (take_profit_1_fraction = 1): a partial limit exit of one of
+  several overlapping trades has no expression in backtesting.py (contingent orders close a whole
+  trade; with hedging a separate sell opens a short), so there is no second take-profit and no
+  break-even stage;
+- rules that never act in this window are switched off instead of mirrored: the volume ratio (min
+  0), the news blackout (no calendar), the trades-per-day limit (50, the most allowed) and the
+  day/week/month loss limits (1 = 100 % of equity); so are two that would act and have their own
+  tests: one open trade per symbol (10 here, so signals may overlap as in backtesting.py's hedging
+  mode) and the pause after consecutive losses (0 = off); the position limit across all trades does
+  act and is mirrored;
+- the rule trades only candles opening before 16:00 UTC, so no position is held at 06:00 JST (21:00
+  UTC) when the leverage fee is charged: backtesting.py has no financing cost (the test checks our
+  leverage fees are 0);
+- not a simplification but a choice: risk_per_trade 0.04 % instead of 2 %, so that both sizing
+  limits bind in the window (see reference_settings).
 
 Tolerances, from the only two ways the two sides may legitimately differ:
-- the same trades: same count, entry bar, direction, size, exit bar and exit reason, and the same unfilled entries,
-  exactly (a different size or bar is a different decision, never rounding);
-- prices less than one tick (1 JPY) apart: a market exit is at the bid/ask (ours) vs the close (backtesting.py),
-  half the spread apart (<= 0.55 JPY at these prices); a limit fills LIMIT_NUDGE (0.001 JPY) apart; a stop fills at
-  the same price. A whole tick apart is another price level (e.g. a stop rounded the other way) and fails;
-- P/L per trade within its size x one tick (0.3-0.9 JPY; only one leg can be up to half a spread off, the other
-  0.001 JPY); the total P/L and the final equity within the sum of those, about 20 JPY or 0.45 % of the window's
-  total P/L (the equity check also catches cash moved outside the trades, e.g. a leverage fee or a stray fill).
+- the same trades: same count, entry bar, direction, size, exit bar and exit reason, and the same
+  unfilled entries, exactly (a different size or bar is a different decision, never rounding);
+- prices less than one tick (1 JPY) apart: a market exit is at the bid/ask (ours) vs the close
+  (backtesting.py), half the spread apart (<= 0.55 JPY at these prices); a limit fills LIMIT_NUDGE
+  (0.001 JPY) apart; a stop fills at the same price. A whole tick apart is another price level (e.g.
+  a stop rounded the other way) and fails;
+- P/L per trade within its size x one tick (0.3-0.9 JPY; only one leg can be up to half a spread
+  off, the other 0.001 JPY); the total P/L and the final equity within the sum of those, about 20
+  JPY or 0.45 % of the window's total P/L (the equity check also catches cash moved outside the
+  trades, e.g. a leverage fee or a stray fill).
 """
 
 from __future__ import annotations
@@ -96,7 +104,8 @@ HISTORY_START = datetime(
 
 @dataclasses.dataclass
 class DeskRun:
-    """Our side of the check: trade records, leverage fees paid and the equity after the last step."""
+    """Our side of the check: trade records, leverage fees paid and the equity after the last
+    step."""
 
     trades: list[TradeRecord]
     leverage_fees: Decimal
@@ -117,7 +126,8 @@ class Pair:
 
 
 def settings_for(tmp: Path, fee: Decimal = Decimal(0)):
-    """Return the simplified settings and the paper symbol rules (BTC_JPY with maker = taker = `fee`)."""
+    """Return the simplified settings and the paper symbol rules (BTC_JPY with maker = taker =
+    `fee`)."""
     rules = {
         **DEFAULT_RULES,
         SYMBOL: dataclasses.replace(DEFAULT_RULES[SYMBOL], maker_fee=fee, taker_fee=fee),
@@ -127,8 +137,8 @@ def settings_for(tmp: Path, fee: Decimal = Decimal(0)):
 
 
 def run_desk(out_dir: Path, settings, rules, since: datetime, until: datetime) -> DeskRun:
-    """Replay [since, until) through the fast path with the fixed rule, as run_backtest does (its model
-    injected)."""
+    """Replay [since, until) through the fast path with the fixed rule, as run_backtest does (its
+    model injected)."""
     candles, _ = csv_candles(DATA, SYMBOL, since - WARMUP, until)
     db, _ = scratch_db(out_dir)
     try:
@@ -156,7 +166,8 @@ def run_desk(out_dir: Path, settings, rules, since: datetime, until: datetime) -
 def run_mirror(
     settings, rules, since: datetime, until: datetime, commission: float | None = None
 ) -> ReferenceRun:
-    """Run backtesting.py over the same candles (plus earlier history for its features) and settings."""
+    """Run backtesting.py over the same candles (plus earlier history for its features) and
+    settings."""
     candles, _ = csv_candles(DATA, SYMBOL, HISTORY_START, until)
     plan = MirrorPlan(
         since, SPREAD_BPS, settings.risk, rules[SYMBOL], settings.risk.paper_equity_jpy
@@ -172,7 +183,8 @@ def run_mirror(
 
 
 def pair_trades(ours: Sequence[TradeRecord], ref: Sequence[ReferenceTrade]) -> list[Pair]:
-    """Pair closed trades by entry bar and direction, in entry order; unmatched trades pair with None."""
+    """Pair closed trades by entry bar and direction, in entry order; unmatched trades pair with
+    None."""
     mine = {(t.entry_time, t.direction): t for t in ours if t.status == "closed"}
     theirs = {(t.entry_time, t.direction): t for t in ref}
     return [Pair(mine.get(key), theirs.get(key)) for key in sorted(mine.keys() | theirs.keys())]

@@ -1,4 +1,5 @@
-"""write_outputs on a labelled synthetic backtest result: every file written, readable and consistent."""
+"""write_outputs on a labelled synthetic backtest result: every file written, readable and
+consistent."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import pytest
 from signaldesk.backtest.report import model_label, write_outputs
 from signaldesk.backtest.result import BacktestResult, SignalRecord, TradeRecord
 
-# Synthetic edge-case data: a smooth deterministic price wave over five days, 60 trades on it, every verdict.
+# Synthetic edge-case data: a smooth deterministic price wave over five days, 60 trades on it, every
+# verdict.
 SINCE = datetime(
     2024, 1, 29, 15, 0, tzinfo=UTC
 )  # 2024-01-30 00:00 JST, so the run spans two JST months
@@ -64,7 +66,8 @@ def close(symbol: str, step: int) -> D:
 
 
 def trade(i: int) -> TradeRecord:
-    """Return the i-th synthetic trade: alternating symbols and sides, mostly closed, a few open or cancelled."""
+    """Return the i-th synthetic trade: alternating symbols and sides, mostly closed, a few open or
+    cancelled."""
     symbol, step = ("BTC_JPY", "ETH_JPY")[i % 2], 4 + i * 7
     status = "cancelled" if i % 11 == 5 else "open" if i == 59 else "closed"
     filled, is_closed = status != "cancelled", status == "closed"
@@ -91,7 +94,8 @@ def trade(i: int) -> TradeRecord:
 
 
 def synthetic_result() -> BacktestResult:
-    """Return a two-symbol, five-day synthetic result with trades, signals of every verdict and meta."""
+    """Return a two-symbol, five-day synthetic result with trades, signals of every verdict and
+    meta."""
     symbols = ("BTC_JPY", "ETH_JPY")
     trades = [trade(i) for i in range(60)]
     pnl_by_exit = {t.exit_time: t.pnl_jpy for t in trades if t.status == "closed"}

@@ -1,4 +1,5 @@
-"""Bot test harness: the fake Bot API server fixture, settings pointing at it, seeded rows and a running desk."""
+"""Bot test harness: the fake Bot API server fixture, settings pointing at it, seeded rows and a
+running desk."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def fake_telegram():
 
 
 # The behaviour tests read English and offer signals at any hour; the desk's defaults (Japanese,
-# active hours 08:00-23:00 JST, quiet hours at night) have their own tests (test_trader_telegram.py).
+# active hours 08:00-23:00 JST, quiet hours at night) have their own tests
+# (test_trader_telegram.py).
 ENGLISH_ALL_DAY = '[telegram]\nlanguage = "en"\nactive_hours = "00:00-24:00"\nquiet_hours = ""\n'
 
 
@@ -65,7 +67,8 @@ def bot_settings(make_settings, fake_telegram, db_path, tmp_path):
 
 
 def seed_signal(db, now: datetime, **values) -> int:
-    """Insert a PENDING LONG BTC_JPY signal expiring in 15 minutes (override any column, as stored); return its id."""
+    """Insert a PENDING LONG BTC_JPY signal expiring in 15 minutes (override any column, as stored);
+    return its id."""
     row = {
         "created_at": to_db(now),
         "symbol": "BTC_JPY",
@@ -174,7 +177,8 @@ def texts_to(fake: FakeTelegram, chat_id: int) -> list[str]:
 
 
 def paper_exchange(db, settings, start_index: int = MARKET_INDEX) -> PaperExchange:
-    """Return a paper exchange over the bundled real BTC_JPY / ETH_JPY candles, its present after `start_index`."""
+    """Return a paper exchange over the bundled real BTC_JPY / ETH_JPY candles, its present after
+    `start_index`."""
     candles = {s: read_candle_csv(DATA / name) for s, name in BUNDLED.items()}
     start = candles["BTC_JPY"][start_index].open_time + timedelta(minutes=15)
     feed = CandleFeed(candles, spread_bps=Decimal("2"), start=start)
@@ -182,7 +186,8 @@ def paper_exchange(db, settings, start_index: int = MARKET_INDEX) -> PaperExchan
 
 
 def seed_market_signal(db, exchange: PaperExchange, **values) -> int:
-    """Insert a PENDING BTC_JPY LONG planned the way the cycle plans it at the paper market's present candle."""
+    """Insert a PENDING BTC_JPY LONG planned the way the cycle plans it at the paper market's
+    present candle."""
     candles = read_candle_csv(DATA / BUNDLED["BTC_JPY"])
     index = next(
         i

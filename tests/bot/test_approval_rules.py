@@ -1,4 +1,5 @@
-"""Approvals on a real SQLite file: compare-and-set decisions, one announcement, expiry, modification rules."""
+"""Approvals on a real SQLite file: compare-and-set decisions, one announcement, expiry,
+modification rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""End to end through the real PTB stack: /stop, /resume, /status, /report, /help, /modify, /pending, /positions."""
+"""End to end through the real PTB stack: /stop, /resume, /status, /report, /help, /modify,
+/pending, /positions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""End to end through the real PTB stack and a fake Bot API server: announce, approve, reject, refuse, expire."""
+"""End to end through the real PTB stack and a fake Bot API server: announce, approve, reject,
+refuse, expire."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""End to end with real execution: an approval becomes a resting entry on the paper exchange, /stop cancels it."""
+"""End to end with real execution: an approval becomes a resting entry on the paper exchange, /stop
+cancels it."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ ONLY_DECISIONS = JobTimes(
 
 
 def paper_market():
-    """Return the bundled BTC candles, a feed positioned after candle INDEX (2 bps spread), and its ATR."""
+    """Return the bundled BTC candles, a feed positioned after candle INDEX (2 bps spread), and its
+    ATR."""
     candles = read_candle_csv(DATA / "btcusdt_binance_15m_2025-04_2025-06.csv.gz")
     feed = CandleFeed(
         {"BTC_JPY": candles},

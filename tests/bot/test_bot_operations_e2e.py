@@ -1,4 +1,5 @@
-"""End to end: alerts from the outbox, network loss, 429, heartbeat, dead-man checks, start-up refusal, quiet logs."""
+"""End to end: alerts from the outbox, network loss, 429, heartbeat, dead-man checks, start-up
+refusal, quiet logs."""
 
 from __future__ import annotations
 

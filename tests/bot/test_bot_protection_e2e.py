@@ -1,5 +1,6 @@
-"""Protection first at start-up: the real bot, on a paper desk, runs its first management step as soon as it has
-started (not at the first interval), so a position found at start has its stop on the exchange at once."""
+"""Protection first at start-up: the real bot, on a paper desk, runs its first management step as
+soon as it has started (not at the first interval), so a position found at start has its stop on the
+exchange at once."""
 
 from __future__ import annotations
 

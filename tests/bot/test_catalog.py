@@ -1,5 +1,5 @@
-"""Every message exists in Japanese and English, keeps its placeholders, and renders as Telegram HTML
-within Telegram's limits; the compiled catalog is the one its .po says."""
+"""Every message exists in Japanese and English, keeps its placeholders, and renders as Telegram
+HTML within Telegram's limits; the compiled catalog is the one its .po says."""
 
 from __future__ import annotations
 
@@ -90,8 +90,8 @@ def test_the_compiled_catalog_is_the_po_compiled():
 
 
 def sample(text: str) -> dict:
-    """Return a value for every placeholder: numbers where a format spec needs one, else HTML-hostile
-    text (it must come out escaped)."""
+    """Return a value for every placeholder: numbers where a format spec needs one, else
+    HTML-hostile text (it must come out escaped)."""
     values = {}
     for _, field, spec, _ in string.Formatter().parse(text):
         if field:

@@ -1,6 +1,6 @@
 """The desk's defaults for the trader's Telegram: Japanese, signals offered only within the active
-hours (08:00-23:00 JST), everything silent in the quiet hours but critical alerts, and how each kind of
-message reaches the trader (on / silent / off), shown by /settings."""
+hours (08:00-23:00 JST), everything silent in the quiet hours but critical alerts, and how each kind
+of message reaches the trader (on / silent / off), shown by /settings."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Trade lives for the crash and fault harness: one approved trade from entry to take-profit 1 and its time stop,
-with the bot SIGKILLed at one moment or one GMO fault injected into one step, then checked from the exchange's
-side (cover windows, duplicates) and the desk's (stuck or inconsistent trades)."""
+"""Trade lives for the crash and fault harness: one approved trade from entry to take-profit 1 and
+its time stop, with the bot SIGKILLed at one moment or one GMO fault injected into one step, then
+checked from the exchange's side (cover windows, duplicates) and the desk's (stuck or inconsistent
+trades)."""
 
 from __future__ import annotations
 
@@ -133,15 +134,16 @@ def resting_entry(world: World) -> bool:
 
 
 def no_entry(world: World) -> bool:
-    """Return True when the approval ended without an entry on the exchange (refused, or never placed)."""
+    """Return True when the approval ended without an entry on the exchange (refused, or never
+    placed)."""
     signal = world.rows("SELECT status FROM signals")
     trade = trade_value(world, "status")
     return (signal and signal[0][0] in ("FAILED", "BLOCKED")) or trade == "cancelled"
 
 
 def enter(world: World, trial: Trial) -> bool:
-    """Approve a signal and wait for its entry on the exchange; False when no entry was ever made (the POST
-    was refused or never reached GMO, or the bot died before sending it)."""
+    """Approve a signal and wait for its entry on the exchange; False when no entry was ever made
+    (the POST was refused or never reached GMO, or the bot died before sending it)."""
     arm(world, trial, "entry")
     world.approve(world.seed_signal(trial.direction))
     if trial.crash == "before-entry":
@@ -185,7 +187,8 @@ def take_profit(world: World, trial: Trial) -> None:
 
 
 def nudge_now_and_then(world: World) -> None:
-    """Push a position update about once a second (the desk's periodic poll would get there, only later)."""
+    """Push a position update about once a second (the desk's periodic poll would get there, only
+    later)."""
     if time.monotonic() - getattr(world, "nudged", 0.0) >= 1.0:
         world.nudged = time.monotonic()
         world.fake.nudge()
@@ -222,7 +225,8 @@ def settle(world: World) -> None:
 
 
 def problems_of(world: World, trial: Trial, entered: bool) -> list[str]:
-    """Return everything wrong after the life settled: duplicates, stuck or inconsistent trades, cover."""
+    """Return everything wrong after the life settled: duplicates, stuck or inconsistent trades,
+    cover."""
     found = []
     cover = world.fake.cover.report()
     if cover["bare_over_10s"]:
@@ -244,7 +248,8 @@ def problems_of(world: World, trial: Trial, entered: bool) -> list[str]:
 
 
 def desk_problems(world: World, entered: bool) -> list[str]:
-    """Return problems in the desk's records: unresolved orders, trades not closed, fills not adding up."""
+    """Return problems in the desk's records: unresolved orders, trades not closed, fills not adding
+    up."""
     found = []
     stuck = world.rows("SELECT id, status FROM orders WHERE status IN ('PLACING', 'UNKNOWN')")
     if stuck:
@@ -284,8 +289,9 @@ def run_life(world: World, trial: Trial) -> Outcome:
 
 
 def trials(full: bool) -> list[Trial]:
-    """Return the crash and fault trials: every crash point both ways and every fault on every step (full),
-    or a representative set (one direction, the faults that lose an answer or refuse a step)."""
+    """Return the crash and fault trials: every crash point both ways and every fault on every step
+    (full), or a representative set (one direction, the faults that lose an answer or refuse a
+    step)."""
     crashes = list(CRASHES)
     kinds = FAULT_KINDS if full else ("http503", "reset_after", "timeout", "malformed_after")
     steps = list(FAULT_PATHS) if full else ["entry", "fill", "tp", "exit"]

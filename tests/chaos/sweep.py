@@ -1,12 +1,15 @@
-"""The full crash and fault sweep, run on demand (it takes about 15 minutes; `./dev test` runs a representative set):
+"""The full crash and fault sweep, run on demand (it takes about 15 minutes; `./dev test` runs a
+representative set):
 
-    .venv/bin/python -m tests.chaos.sweep --full            # every crash point both ways, every fault on every step
-    .venv/bin/python -m tests.chaos.sweep --lives 50        # 50 lives, each killed at a seeded random crash point
-    .venv/bin/python -m tests.chaos.sweep --full --json     # ... and the figures as one JSON object at the end
+    .venv/bin/python -m tests.chaos.sweep --full            # every crash point both ways, every
+    fault on every step .venv/bin/python -m tests.chaos.sweep --lives 50        # 50 lives, each
+    killed at a seeded random crash point .venv/bin/python -m tests.chaos.sweep --full --json     #
+    ... and the figures as one JSON object at the end
 
-Prints one line per trade life and the figures the issue asks for: positions without stop or loss-cut for more than
-10 s (and without a stop), the longest windows, duplicate orders, trades left unknown or inconsistent, fill ->
-stop latency (median, max), SIGKILLs. Exit 1 when any life had a problem.
+Prints one line per trade life and the figures the issue asks for: positions without stop or
+loss-cut for more than 10 s (and without a stop), the longest windows, duplicate orders, trades left
+unknown or inconsistent, fill -> stop latency (median, max), SIGKILLs. Exit 1 when any life had a
+problem.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from tests.chaos.world import World
 
 
 def random_lives(count: int, seed: int) -> list[Trial]:
-    """Return `count` lives, each with a crash point and a direction drawn from a seeded generator."""
+    """Return `count` lives, each with a crash point and a direction drawn from a seeded
+    generator."""
     rng = random.Random(seed)
     points = list(CRASHES)
     return [
@@ -36,8 +40,8 @@ def random_lives(count: int, seed: int) -> list[Trial]:
 
 
 def run_one(trial: Trial, keep: Path | None = None) -> Outcome:
-    """Run one life in a fresh world; a life that times out is an outcome with that problem. The world of a
-    life with a problem (database, bot output and logs) is copied under `keep`."""
+    """Run one life in a fresh world; a life that times out is an outcome with that problem. The
+    world of a life with a problem (database, bot output and logs) is copied under `keep`."""
     slow = trial.fault is not None and trial.fault[1] == "timeout"
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         with World(Path(tmp), timeout_sleep=SLOW if slow else 1.5) as world:

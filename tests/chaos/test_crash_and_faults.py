@@ -1,8 +1,9 @@
-"""Crash and fault harness, the representative set run by `./dev test`: the real `signaldesk bot` process (live
-mode) over HTTP and WebSocket to the strict fake GMO and the local Telegram Bot API, killed with SIGKILL at steps
-of a trade's life or given GMO faults at its steps; every position must stay covered on the exchange, nothing may
-be duplicated, and every trade must settle consistently. The full sweep (every crash point both ways, every fault
-class on every step): `.venv/bin/python -m tests.chaos.sweep --full` (about 15 minutes).
+"""Crash and fault harness, the representative set run by `./dev test`: the real `signaldesk bot`
+process (live mode) over HTTP and WebSocket to the strict fake GMO and the local Telegram Bot API,
+killed with SIGKILL at steps of a trade's life or given GMO faults at its steps; every position must
+stay covered on the exchange, nothing may be duplicated, and every trade must settle consistently.
+The full sweep (every crash point both ways, every fault class on every step): `.venv/bin/python -m
+tests.chaos.sweep --full` (about 15 minutes).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ REPRESENTATIVE = [
 
 
 def world_for(tmp_path, trial: Trial, **options) -> World:
-    """Return the world of a trial (a fake answering slower than the bot's timeout for `timeout` faults)."""
+    """Return the world of a trial (a fake answering slower than the bot's timeout for `timeout`
+    faults)."""
     slow = trial.fault is not None and trial.fault[1] == "timeout"
     return World(tmp_path, timeout_sleep=SLOW if slow else 1.5, **options)
 
@@ -124,8 +126,8 @@ def closed(world: World, count: int) -> bool:
 
 
 def own_orders(world: World) -> dict[int, set[int]]:
-    """Return, per trade, the positions its entry (by its executions) and its closing orders act on, as the
-    exchange knows them."""
+    """Return, per trade, the positions its entry (by its executions) and its closing orders act on,
+    as the exchange knows them."""
     found: dict[int, set[int]] = {}
     for trade_id, exchange_id, purpose in world.rows(
         "SELECT trade_id, exchange_order_id, purpose FROM orders WHERE status != 'REJECTED' "

@@ -1,5 +1,6 @@
-"""The world of the crash and fault harness: the real `signaldesk bot` process (live mode) over HTTP and WebSocket
-to the strict fake GMO, the local Telegram Bot API for the person, and a SQLite file; SIGKILL and restart."""
+"""The world of the crash and fault harness: the real `signaldesk bot` process (live mode) over HTTP
+and WebSocket to the strict fake GMO, the local Telegram Bot API for the person, and a SQLite file;
+SIGKILL and restart."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ risk_per_trade = 0.01
 
 
 class World:
-    """One desk: fake GMO, local Bot API, a database and the bot process (killed and restarted at will)."""
+    """One desk: fake GMO, local Bot API, a database and the bot process (killed and restarted at
+    will)."""
 
     def __init__(self, tmp: Path, *, risk: str = "", timeout_sleep: float = 1.5):
         self.tmp, self.risk, self.timeout_sleep = tmp, risk, timeout_sleep
@@ -65,7 +67,8 @@ class World:
         self.telegram.close()
         self.fake.stop()
 
-    # -- the bot process -------------------------------------------------------------------------------------
+    # -- the bot process
+    # -------------------------------------------------------------------------------------
 
     def env(self) -> dict[str, str]:
         """Return the bot's environment: live mode on the fakes."""
@@ -132,7 +135,8 @@ class World:
             self.start_bot(wait=False)
 
     def until(self, condition, timeout: float, what: str) -> None:
-        """Wait until `condition()` holds, restarting the bot whenever it was killed; AssertionError on time."""
+        """Wait until `condition()` holds, restarting the bot whenever it was killed; AssertionError
+        on time."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             self.revive()
@@ -141,7 +145,8 @@ class World:
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
-    # -- the market and the person ---------------------------------------------------------------------------
+    # -- the market and the person
+    # ---------------------------------------------------------------------------
 
     def quote(self, offset: int, size: str = "5") -> None:
         """Set a 1,000 JPY wide book `offset` JPY from the base price."""
@@ -151,7 +156,8 @@ class World:
         )
 
     def seed_signal(self, direction: str = "LONG") -> int:
-        """Insert a PENDING signal the cycle would have proposed (levels from the base price and ATR)."""
+        """Insert a PENDING signal the cycle would have proposed (levels from the base price and
+        ATR)."""
         now = utc_now()
         sign = 1 if direction == "LONG" else -1
         db = open_db(self.db_path)

@@ -1,5 +1,5 @@
-"""The cycle end to end: the live GMO client over real HTTP to the fake GMO server, a temp SQLite file, the
-committed default model and the bundled real candles (served as GMO klines)."""
+"""The cycle end to end: the live GMO client over real HTTP to the fake GMO server, a temp SQLite
+file, the committed default model and the bundled real candles (served as GMO klines)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""News blackout, health alerts and live-outcome arithmetic (pure functions; synthetic edge cases)."""
+"""News blackout, health alerts and live-outcome arithmetic (pure functions; synthetic edge
+cases)."""
 
 from __future__ import annotations
 

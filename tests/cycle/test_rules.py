@@ -1,4 +1,5 @@
-"""Each cycle rule blocks when it should, with its reason recorded (pure functions, synthetic edge cases)."""
+"""Each cycle rule blocks when it should, with its reason recorded (pure functions, synthetic edge
+cases)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The fake GMO refuses what GMO refuses and behaves as GMO does where the desk's safety depends on it: signed raw
-requests (the client would never send these), asynchronous cancels, closable size, loss-cuts, the private stream."""
+"""The fake GMO refuses what GMO refuses and behaves as GMO does where the desk's safety depends on
+it: signed raw requests (the client would never send these), asynchronous cancels, closable size,
+loss-cuts, the private stream."""
 
 from __future__ import annotations
 

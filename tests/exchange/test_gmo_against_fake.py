@@ -1,4 +1,5 @@
-"""The live client over real HTTP against the local fake GMO server: orders, fills, stops, positions, faults."""
+"""The live client over real HTTP against the local fake GMO server: orders, fills, stops,
+positions, faults."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""GMO kline backfill against the fake server: day by day, resumable, idempotent, empty days and gaps reported."""
+"""GMO kline backfill against the fake server: day by day, resumable, idempotent, empty days and
+gaps reported."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The live client through httpx.MockTransport: error taxonomy, read retries, order POSTs sent once, reconciliation."""
+"""The live client through httpx.MockTransport: error taxonomy, read retries, order POSTs sent once,
+reconciliation."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ def envelope_error(code: str, text: str = "vendor text") -> bytes:
 
 
 def symbols_or(answer):
-    """Return a handler serving /v1/symbols from the fixture and everything else with `answer(request)`."""
+    """Return a handler serving /v1/symbols from the fixture and everything else with
+    `answer(request)`."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/public/v1/symbols":

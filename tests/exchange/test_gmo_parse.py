@@ -1,4 +1,5 @@
-"""Every recorded GMO payload parsed into domain objects with Decimal values; malformed payloads refused clearly."""
+"""Every recorded GMO payload parsed into domain objects with Decimal values; malformed payloads
+refused clearly."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The private WebSocket client against the fake GMO: token from /v1/ws-auth, fills subscribed first and pushed at
-once, one command a second, the token extended, a new token after a refused one, reconnection after a drop."""
+"""The private WebSocket client against the fake GMO: token from /v1/ws-auth, fills subscribed first
+and pushed at once, one command a second, the token extended, a new token after a refused one,
+reconnection after a drop."""
 
 from __future__ import annotations
 

@@ -7,7 +7,10 @@ import pytest
 from signaldesk.exchange.signing import auth_headers, sign, signature_text
 
 SECRET, STAMP = "YOUR_SECRET_KEY", "1700000000000"
-ORDER_BODY = '{"symbol":"BTC","side":"BUY","executionType":"LIMIT","timeInForce":"SOK","price":"10000000","size":"0.0001"}'
+ORDER_BODY = (
+    '{"symbol":"BTC","side":"BUY","executionType":"LIMIT","timeInForce":"SOK",'
+    '"price":"10000000","size":"0.0001"}'
+)
 
 
 @pytest.mark.parametrize(

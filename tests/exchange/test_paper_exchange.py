@@ -1,4 +1,5 @@
-"""The paper exchange on real bundled candles: honest fill rules, spot vs leverage, fees, never the future."""
+"""The paper exchange on real bundled candles: honest fill rules, spot vs leverage, fees, never the
+future."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def desk(
     return PaperExchange(db, feed, starting_jpy=D(jpy), rules=RULES), feed
 
 
-# (name, chooser of candle index, order builder from (current, next), expected status after the next candle)
+# (name, chooser of candle index, order builder from (current, next), expected status after the next
+# candle)
 CASES = [
     (
         "post-only buy at the close would cross",

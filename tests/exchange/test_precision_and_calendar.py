@@ -1,4 +1,5 @@
-"""Pure rules: price to tick in the passive direction, size to step, minimums, fees; GMO's 06:00 JST calendar."""
+"""Pure rules: price to tick in the passive direction, size to step, minimums, fees; GMO's 06:00 JST
+calendar."""
 
 from __future__ import annotations
 

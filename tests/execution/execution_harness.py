@@ -1,4 +1,5 @@
-"""Test harness for execution: a paper desk over the bundled real candles, signals, ATR and path finders."""
+"""Test harness for execution: a paper desk over the bundled real candles, signals, ATR and path
+finders."""
 
 from __future__ import annotations
 
@@ -44,10 +45,12 @@ def atr(candles: Sequence[Candle], index: int, bars: int = 14) -> Decimal:
 
 
 class ShiftingFeed(CandleFeed):
-    """A candle feed whose book can be moved once, between the desk reading it and the order arriving.
+    """A candle feed whose book can be moved once, between the desk reading it and the order
+    arriving.
 
-    `shift_after_reads(n, book)` makes the (n+1)-th and later order-book reads return `book` until the next advance:
-    the market moved while the order was in flight (what makes a post-only expire or a limit partly take).
+    `shift_after_reads(n, book)` makes the (n+1)-th and later order-book reads return `book` until
+    the next advance: the market moved while the order was in flight (what makes a post-only expire
+    or a limit partly take).
     """
 
     def __init__(self, *args, **kwargs):
@@ -108,7 +111,8 @@ class Desk:
 
 
 def open_desk(db, settings, symbol: str, index: int) -> Desk:
-    """Return a paper desk whose present is the close of candle `index` of the symbol's real data."""
+    """Return a paper desk whose present is the close of candle `index` of the symbol's real
+    data."""
     candles = real_candles(symbol)
     feed = ShiftingFeed(
         {symbol: candles}, spread_bps=SPREAD_BPS, start=candles[index].open_time + STEP
@@ -121,7 +125,8 @@ def open_desk(db, settings, symbol: str, index: int) -> Desk:
 def approved_signal(
     db, symbol: str, direction: str, candle: Candle, atr_value: Decimal, **plan: Decimal
 ) -> int:
-    """Insert an APPROVED signal for a candle (with an approved plan, if given) and return its id."""
+    """Insert an APPROVED signal for a candle (with an approved plan, if given) and return its
+    id."""
     return signals.insert(
         db,
         signals.Signal(
@@ -144,7 +149,8 @@ def approved_signal(
 def find_start(
     symbol: str, wanted: Callable[[Sequence[Candle], int, Decimal], bool], first: int = 20
 ) -> int:
-    """Return the first candle index of the real data after which the market did what `wanted` describes."""
+    """Return the first candle index of the real data after which the market did what `wanted`
+    describes."""
     candles = real_candles(symbol)
     for index in range(first, len(candles) - 40):
         if wanted(candles, index, atr(candles, index)):

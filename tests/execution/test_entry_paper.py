@@ -1,4 +1,5 @@
-"""Entry on the paper exchange: re-quote after EXPIRED_SOK, partial fills, crash and restart, halts, loss limits."""
+"""Entry on the paper exchange: re-quote after EXPIRED_SOK, partial fills, crash and restart, halts,
+loss limits."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def start(db, settings, symbol="BTC_JPY", direction="LONG", index=INDEX):
 
 
 def start_with_plan(db, settings, size: Decimal):
-    """Open a paper desk and approve a BTC_JPY LONG with a hand-set plan around the bid; return desk, id, entry."""
+    """Open a paper desk and approve a BTC_JPY LONG with a hand-set plan around the bid; return
+    desk, id, entry."""
     candles = real_candles("BTC_JPY")
     desk = open_desk(db, settings, "BTC_JPY", INDEX)
     entry = desk.exchange.order_book("BTC_JPY").best_bid
@@ -54,7 +56,8 @@ def entry_rows(db):
 def test_expired_post_only_is_requoted_at_the_new_passive_price(db, make_settings):
     desk, signal_id = start(db, make_settings())
     bid = desk.exchange.order_book("BTC_JPY").best_bid.to_integral_value(rounding=ROUND_FLOOR)
-    # The market drops between our book read and the order's arrival: our bid now crosses the new ask.
+    # The market drops between our book read and the order's arrival: our bid now crosses the new
+    # ask.
     desk.feed.shift_after_reads(1, thin_book("BTC_JPY", bid - 40, bid - 20, Decimal("50")))
 
     outcome = execute_signal(db, desk.exchange, desk.settings, signal_id, desk.now)
@@ -68,7 +71,8 @@ def test_expired_post_only_is_requoted_at_the_new_passive_price(db, make_setting
 def test_partial_fill_becomes_the_position_and_the_rest_is_cancelled(db, make_settings):
     desk, signal_id = start(db, make_settings(), symbol="ETH_JPY")
     bid = desk.exchange.order_book("ETH_JPY").best_bid
-    # ETH_JPY takes no post-only: the passive FAS limit meets a thin ask that moved under it and takes 2 ETH.
+    # ETH_JPY takes no post-only: the passive FAS limit meets a thin ask that moved under it and
+    # takes 2 ETH.
     desk.feed.shift_after_reads(1, thin_book("ETH_JPY", bid - 2, bid - 1, Decimal("2")))
     outcome = execute_signal(db, desk.exchange, desk.settings, signal_id, desk.now)
     assert entry_rows(db)[0][1:3] == ("PARTIAL", None) and Decimal(entry_rows(db)[0][3]) == 2
@@ -80,7 +84,8 @@ def test_partial_fill_becomes_the_position_and_the_rest_is_cancelled(db, make_se
     ).fetchone()
     assert (trade[0], Decimal(trade[1]), Decimal(trade[2])) == ("open", 2, 2)
     assert entry_rows(db)[0][1:3] == ("CANCELED", "USER")
-    # the stop comes in two slices: the half take-profit 1 will close, and the rest (covered throughout)
+    # the stop comes in two slices: the half take-profit 1 will close, and the rest (covered
+    # throughout)
     stops = desk.exchange.active_orders("ETH_JPY")
     assert [(o.execution_type, o.size) for o in stops] == [("STOP", Decimal("1.00"))] * 2
 

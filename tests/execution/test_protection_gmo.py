@@ -1,6 +1,6 @@
-"""Protection through the live client against the strict fake GMO, in process: loss-cuts from the first fill,
-protection before removal, lost answers matched to their own position at once, adopted strangers, GMO's own
-loss-cut recorded as the exit, and a desk that cannot see the exchange."""
+"""Protection through the live client against the strict fake GMO, in process: loss-cuts from the
+first fill, protection before removal, lost answers matched to their own position at once, adopted
+strangers, GMO's own loss-cut recorded as the exit, and a desk that cannot see the exchange."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Execution through the live GMO client over real HTTP against the fake GMO server: every exit, re-quotes,
-partial fills, a lost answer and a crash between the POST and the database write."""
+"""Execution through the live GMO client over real HTTP against the fake GMO server: every exit,
+re-quotes, partial fills, a lost answer and a crash between the POST and the database write."""
 
 from __future__ import annotations
 
@@ -91,7 +91,8 @@ def trade(db, trade_id):
 
 
 def enter(db, fake, settings, exchange, direction):
-    """Approve a signal, fill the entry with a trade print at its price, and let the desk place the stop."""
+    """Approve a signal, fill the entry with a trade print at its price, and let the desk place the
+    stop."""
     sign = 1 if direction == "LONG" else -1
     quote(fake, sign, 0)
     now = utc_now()
@@ -106,8 +107,8 @@ def enter(db, fake, settings, exchange, direction):
 
 
 def take_profit(db, fake, settings, exchange, sign, offset, now):
-    """Move the market to a take-profit and let the desk take it (cancel the slice's stop, wait for GMO to
-    confirm, close at the touch price)."""
+    """Move the market to a take-profit and let the desk take it (cancel the slice's stop, wait for
+    GMO to confirm, close at the touch price)."""
     quote(fake, sign, offset)
     manage_trades(db, exchange, settings, now)
 

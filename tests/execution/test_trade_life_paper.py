@@ -1,4 +1,5 @@
-"""The full life of long and short leverage trades on the paper exchange over real candles, one per exit reason."""
+"""The full life of long and short leverage trades on the paper exchange over real candles, one per
+exit reason."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ SYMBOL = "BTC_JPY"
 
 
 def moves(candles, s, sign):
-    """Return per-bar (high, low, close) after candle s, measured from its close in the trade's direction."""
+    """Return per-bar (high, low, close) after candle s, measured from its close in the trade's
+    direction."""
     base = candles[s].close
     out = []
     for c in candles[s + 1 : s + 19]:
@@ -38,7 +40,8 @@ def hits_stop(m, a) -> bool:
 
 
 def hits_tp1_whole(m, a) -> bool:
-    """A close beyond take-profit 1, then a bar trading through the resting take-profit, no stop before."""
+    """A close beyond take-profit 1, then a bar trading through the resting take-profit, no stop
+    before."""
     for k in range(1, 13):
         if m[k][2] >= a * Decimal("2.3"):
             return (
@@ -178,7 +181,8 @@ def test_protective_stop_rests_on_the_exchange_once_the_entry_fills(db, make_set
 
     stops = [o for o in desk.exchange.active_orders(SYMBOL) if o.execution_type == "STOP"]
     trade = trade_row(db, outcome.trade_id)
-    # two slices at the stop price covering the whole position: the half take-profit 1 closes, and the rest
+    # two slices at the stop price covering the whole position: the half take-profit 1 closes, and
+    # the rest
     filled, stop = Decimal(trade["filled_size"]), Decimal(trade["stop_loss"])
     share = (filled * settings.risk.take_profit_1_fraction).quantize(
         Decimal("0.001"), "ROUND_FLOOR"

@@ -1,4 +1,5 @@
-"""A local fake of Bybit's v5 public linear stream, answering with the recorded fixture shapes (tests and bench)."""
+"""A local fake of Bybit's v5 public linear stream, answering with the recorded fixture shapes
+(tests and bench)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def fixture(name: str) -> dict:
 
 
 class FakeBybit:
-    """Answers subscribe (ack or refusal) and ping (pong) like Bybit Linear, pushes frames, drops connections."""
+    """Answers subscribe (ack or refusal) and ping (pong) like Bybit Linear, pushes frames, drops
+    connections."""
 
     def __init__(
         self, refuse: tuple[str, ...] = (), answer_pings: bool = True, echo_req_id: bool = True
@@ -73,7 +75,8 @@ class FakeBybit:
             await ws.send(json.dumps(self._echo(fixture("pong"), request)))
 
     def _subscribe_answer(self, request: dict) -> dict:
-        """Return the ack, or the refusal naming the first refused topic (the whole batch fails, as observed)."""
+        """Return the ack, or the refusal naming the first refused topic (the whole batch fails, as
+        observed)."""
         refused = [t for t in request.get("args", []) if t in self.refuse]
         if not refused:
             return self._echo(fixture("subscribe_response"), request)
@@ -82,7 +85,8 @@ class FakeBybit:
         return answer
 
     def _echo(self, answer: dict, request: dict) -> dict:
-        """Return the answer with the request's req_id echoed (or left empty, like the doc's Linear example)."""
+        """Return the answer with the request's req_id echoed (or left empty, like the doc's Linear
+        example)."""
         answer = copy.deepcopy(answer)
         answer["req_id"] = request.get("req_id", "") if self.echo_req_id else ""
         return answer

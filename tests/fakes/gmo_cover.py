@@ -1,5 +1,6 @@
-"""What the fake GMO sees of protection: for every position, when it was covered by STOP orders, by its loss-cut,
-or by nothing, measured on the exchange's side (the desk's own records are not trusted for this)."""
+"""What the fake GMO sees of protection: for every position, when it was covered by STOP orders, by
+its loss-cut, or by nothing, measured on the exchange's side (the desk's own records are not trusted
+for this)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ class PositionCover:
         self.closed = now
 
     def longest(self, which: str, now: float) -> float:
-        """Return the longest window (seconds) without a stop ('stopless') or without any cover ('bare')."""
+        """Return the longest window (seconds) without a stop ('stopless') or without any cover
+        ('bare')."""
         windows = list(getattr(self, which))
         since = getattr(self, f"{which}_since")
         if since is not None:

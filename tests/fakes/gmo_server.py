@@ -1,29 +1,34 @@
-"""A fake GMO Coin REST server on 127.0.0.1 (stdlib only) as strict as GMO: signed private API, an order book,
-post-only, stops, loss-cuts, asynchronous cancels, closable-size and decimals refusals, faults and a private
-WebSocket.
+"""A fake GMO Coin REST server on 127.0.0.1 (stdlib only) as strict as GMO: signed private API, an
+order book, post-only, stops, loss-cuts, asynchronous cancels, closable-size and decimals refusals,
+faults and a private WebSocket.
 
     with FakeGmo() as fake:
-        settings urls -> fake.public_url, fake.private_url, fake.ws_private_url  (keys: fake.api_key / api_secret)
-        fake.set_book("BTC_JPY", bid="9999000", ask="10000000")
-        fake.trade_at("BTC_JPY", "9990000", size="0.005")     # fills resting orders priced through it, fires
+        settings urls -> fake.public_url, fake.private_url, fake.ws_private_url  (keys: fake.api_key
+        / api_secret) fake.set_book("BTC_JPY", bid="9999000", ask="10000000")
+        fake.trade_at("BTC_JPY", "9990000", size="0.005")     # fills resting orders priced through
+        it, fires
                                                                 # stops, then loss-cuts of positions
         fake.fail_next("/v1/order", "reset_after")              # see FAULTS, or "ERR-xxxx"
-        fake.on("/v1/closeOrder", "answered", callback)         # run callback(method, path, body) at a moment
-        fake.cover.report()                                     # per position: windows without stop / any cover
+        fake.on("/v1/closeOrder", "answered", callback)         # run callback(method, path, body)
+        at a moment fake.cover.report()                                     # per position: windows
+        without stop / any cover
 
-Where GMO refuses, the fake refuses: a close beyond the closable size net of resting closes (ERR-200), a spot
-sell beyond the balance net of resting sells (ERR-208), too many decimals (ERR-5114), missing or malformed
-parameters, JSON numbers for prices and sizes included (ERR-5106), a stop that would fire at once (ERR-5129), a
-second cancel or a change of an order that is CANCELLING or MODIFYING (ERR-5122), a loss-cut price on a spot or
-MARKET order (ERR-5118). Cancels are asynchronous: CANCELLING for `cancel_delay` seconds, then CANCELED; a
-changed order is MODIFYING for `modify_delay` seconds. A position's `losscutPrice` (from its opening order or
-POST /v1/changeLosscutPrice) settles it at market when a trade prints through it, with GMO's 0.5 % loss-cut fee.
+Where GMO refuses, the fake refuses: a close beyond the closable size net of resting closes
+(ERR-200), a spot sell beyond the balance net of resting sells (ERR-208), too many decimals
+(ERR-5114), missing or malformed parameters, JSON numbers for prices and sizes included (ERR-5106),
+a stop that would fire at once (ERR-5129), a second cancel or a change of an order that is
+CANCELLING or MODIFYING (ERR-5122), a loss-cut price on a spot or MARKET order (ERR-5118). Cancels
+are asynchronous: CANCELLING for `cancel_delay` seconds, then CANCELED; a changed order is MODIFYING
+for `modify_delay` seconds. A position's `losscutPrice` (from its opening order or POST
+/v1/changeLosscutPrice) settles it at market when a trade prints through it, with GMO's 0.5 %
+loss-cut fee.
 
-Matching: a trade print at P fills resting BUY limits priced >= P and SELL limits <= P (our orders are first in
-the queue), at their own price as maker, up to `size` in total; a BUY stop triggers at P >= stop (SELL: P <= stop)
-and fills at P as taker. An order crossing the book takes the book's levels (a partial take leaves a FAS remainder
-resting); a crossing SOK expires with EXPIRED_SOK, like GMO. Every private request's signature is checked as GMO
-does (timestamp + method + /v1 path + POST body).
+Matching: a trade print at P fills resting BUY limits priced >= P and SELL limits <= P (our orders
+are first in the queue), at their own price as maker, up to `size` in total; a BUY stop triggers at
+P >= stop (SELL: P <= stop) and fills at P as taker. An order crossing the book takes the book's
+levels (a partial take leaves a FAS remainder resting); a crossing SOK expires with EXPIRED_SOK,
+like GMO. Every private request's signature is checked as GMO does (timestamp + method + /v1 path +
+POST body).
 """
 
 from __future__ import annotations
@@ -52,8 +57,8 @@ D = Decimal
 ACTIVE = ("WAITING", "ORDERED", "MODIFYING", "CANCELLING")
 LIVE = ("WAITING", "ORDERED", "MODIFYING")  # can still fill and protect
 LOSSCUT_FEE = D("0.005")  # 0.5 % of the position's value (spec §7.7, fee page)
-# Wire rows of /v1/symbols: BTC from the docs example (fixture symbols.json), BTC_JPY/ETH_JPY from the spec's
-# live 2026 table, ETH spot by inference (spot fees of the 2026 fee page).
+# Wire rows of /v1/symbols: BTC from the docs example (fixture symbols.json), BTC_JPY/ETH_JPY from
+# the spec's live 2026 table, ETH spot by inference (spot fees of the 2026 fee page).
 SYMBOLS = [
     {
         "symbol": "BTC",
@@ -149,8 +154,8 @@ def decimals(text: str) -> int:
 
 
 def number(params: dict, key: str, step: Decimal | None = None, required: bool = True):
-    """Return a price/size field as Decimal: it must be a string (ERR-5106), a positive number (ERR-5106) with
-    no more decimals than the step allows and on the step (ERR-5114)."""
+    """Return a price/size field as Decimal: it must be a string (ERR-5106), a positive number
+    (ERR-5106) with no more decimals than the step allows and on the step (ERR-5114)."""
     if key not in params:
         if required:
             raise Refusal("ERR-5106", f"Invalid request parameter. {key}")
@@ -178,8 +183,8 @@ def order_id_param(params: dict, key: str = "orderId") -> int:
 
 
 class FakeGmo:
-    """GMO Coin public + private REST and the private WebSocket, with in-memory orders, executions, positions
-    and balances."""
+    """GMO Coin public + private REST and the private WebSocket, with in-memory orders, executions,
+    positions and balances."""
 
     def __init__(
         self,
@@ -224,7 +229,8 @@ class FakeGmo:
         self.private_fault: str | None = None  # when set, every private request gets this fault
         self.on_request = None  # optional callable(method, path), called as each request arrives
 
-    # -- lifecycle -------------------------------------------------------------------------------------------
+    # -- lifecycle
+    # -------------------------------------------------------------------------------------------
 
     def __enter__(self) -> FakeGmo:
         self.start()
@@ -234,7 +240,8 @@ class FakeGmo:
         self.stop()
 
     def start(self) -> None:
-        """Serve REST on a free loopback port, the private WebSocket on another, and watch the cover."""
+        """Serve REST on a free loopback port, the private WebSocket on another, and watch the
+        cover."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -272,7 +279,8 @@ class FakeGmo:
             self.httpd = None
 
     def _watch(self) -> None:
-        """Finish asynchronous cancels and changes on time and record every position's cover, 20 times a second."""
+        """Finish asynchronous cancels and changes on time and record every position's cover, 20
+        times a second."""
         while self._running.is_set():
             with self.lock:
                 self._settle_async()
@@ -295,10 +303,12 @@ class FakeGmo:
 
     @property
     def ws_private_url(self) -> str:
-        """Return the private WebSocket base (like wss://api.coin.z.com/ws/private/v1); clients add /{token}."""
+        """Return the private WebSocket base (like wss://api.coin.z.com/ws/private/v1); clients add
+        /{token}."""
         return self.stream.url
 
-    # -- test controls ---------------------------------------------------------------------------------------
+    # -- test controls
+    # ---------------------------------------------------------------------------------------
 
     def set_book(
         self,
@@ -310,7 +320,8 @@ class FakeGmo:
         bids: list[tuple[str, str]] | None = None,
         asks: list[tuple[str, str]] | None = None,
     ) -> None:
-        """Set the order book (best bid/ask, or full levels); resting orders do not fill from a book change."""
+        """Set the order book (best bid/ask, or full levels); resting orders do not fill from a book
+        change."""
         with self.lock:
             self.books[symbol] = {
                 "bids": [[D(p), D(s)] for p, s in (bids or [(bid, bid_size)])],
@@ -321,8 +332,8 @@ class FakeGmo:
     def trade_at(
         self, symbol: str, price: str, size: str | None = None, side: str = "SELL"
     ) -> list[int]:
-        """Print a trade at `price`: fill resting limits priced through/at it, fire stops, then settle positions
-        whose loss-cut it reaches; return the order ids hit."""
+        """Print a trade at `price`: fill resting limits priced through/at it, fire stops, then
+        settle positions whose loss-cut it reaches; return the order ids hit."""
         with self.lock:
             self._settle_async()
             price_d, left = D(price), (D(size) if size is not None else None)
@@ -348,22 +359,24 @@ class FakeGmo:
             return hit
 
     def fail_next(self, path: str, kind: str, times: int = 1) -> None:
-        """Answer the next `times` requests to `path` (e.g. "/v1/order") with a fault (see FAULTS or "ERR-xxxx")."""
+        """Answer the next `times` requests to `path` (e.g. "/v1/order") with a fault (see FAULTS or
+        "ERR-xxxx")."""
         if kind not in FAULTS and not kind.startswith("ERR-"):
             raise ValueError(f"fault {kind!r}: use one of {', '.join(FAULTS)} or an ERR-code")
         with self.lock:
             self.faults.setdefault(path, []).extend([kind] * times)
 
     def on(self, path: str, moment: str, callback: Callable, times: int = 1) -> None:
-        """Call callback(method, path, body) at a moment of the next `times` requests to `path`: `received`
-        (nothing done yet) or `answered` (done, the answer not yet written)."""
+        """Call callback(method, path, body) at a moment of the next `times` requests to `path`:
+        `received` (nothing done yet) or `answered` (done, the answer not yet written)."""
         if moment not in ("received", "answered"):
             raise ValueError("moment: received or answered")
         with self.lock:
             self.hooks.setdefault((path, moment), []).extend([callback] * times)
 
     def nudge(self) -> None:
-        """Push a positionEvents update (UPR) for every open position, as GMO does when one changes."""
+        """Push a positionEvents update (UPR) for every open position, as GMO does when one
+        changes."""
         with self.lock:
             for position in self.positions.values():
                 self._position_event(position, "UPR")
@@ -379,7 +392,8 @@ class FakeGmo:
         self.exchange_status = status
 
     def set_klines(self, symbol: str, interval: str, candles) -> None:
-        """Serve these candles (objects with open_time/open/high/low/close/volume) for klines of `interval`."""
+        """Serve these candles (objects with open_time/open/high/low/close/volume) for klines of
+        `interval`."""
         rows = [
             {
                 "openTime": str(int(c.open_time.timestamp() * 1000)),
@@ -395,7 +409,8 @@ class FakeGmo:
             self.klines[(symbol, interval)] = sorted(rows, key=lambda r: int(r["openTime"]))
 
     def load_bundled_klines(self, symbols: tuple[str, ...] = ("BTC_JPY", "ETH_JPY")) -> None:
-        """Serve the bundled real 15-minute candles (data/*.csv.gz, Binance USDT proxies) as 15min klines."""
+        """Serve the bundled real 15-minute candles (data/*.csv.gz, Binance USDT proxies) as 15min
+        klines."""
         from signaldesk.candles import read_candle_csv
 
         for symbol in symbols:
@@ -494,7 +509,8 @@ class FakeGmo:
         return value
 
     def _check_auth(self, handler, method: str, path: str, body: str) -> None:
-        """Refuse a private request whose key, timestamp or signature is wrong (ERR-5011/5012/5007/5008/5009/5010)."""
+        """Refuse a private request whose key, timestamp or signature is wrong
+        (ERR-5011/5012/5007/5008/5009/5010)."""
         key, stamp, sign = (
             handler.headers.get(h, "") for h in ("API-KEY", "API-TIMESTAMP", "API-SIGN")
         )
@@ -565,7 +581,8 @@ class FakeGmo:
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
 
-    # -- public endpoints ------------------------------------------------------------------------------------
+    # -- public endpoints
+    # ------------------------------------------------------------------------------------
 
     def _status(self, params: dict) -> dict:
         if self.exchange_status == "MAINTENANCE":
@@ -630,7 +647,8 @@ class FakeGmo:
             raise Refusal("ERR-5207", "Not found", 2, 404)
         return chosen
 
-    # -- private: accounts -----------------------------------------------------------------------------------
+    # -- private: accounts
+    # -----------------------------------------------------------------------------------
 
     def _assets(self, params: dict) -> list:
         return [
@@ -666,7 +684,8 @@ class FakeGmo:
     def _trading_volume(self, params: dict) -> dict:
         return fixture("tradingVolume.json")["data"]
 
-    # -- private: orders -------------------------------------------------------------------------------------
+    # -- private: orders
+    # -------------------------------------------------------------------------------------
 
     def _rule(self, symbol) -> dict:
         if not isinstance(symbol, str) or symbol not in self.rules:
@@ -717,7 +736,8 @@ class FakeGmo:
 
     @staticmethod
     def _settle_position(params: dict) -> dict:
-        """Return the one settlePosition element of a closeOrder (ERR-5106 unless exactly one, well formed)."""
+        """Return the one settlePosition element of a closeOrder (ERR-5106 unless exactly one, well
+        formed)."""
         items = params.get("settlePosition")
         if not isinstance(items, list) or len(items) != 1 or not isinstance(items[0], dict):
             raise Refusal("ERR-5106", "Invalid request parameter. settlePosition")
@@ -741,7 +761,8 @@ class FakeGmo:
         return self.balances.get(coin, D(0)) - resting
 
     def _closable(self, position: dict) -> Decimal:
-        """Return a position's size not used by resting close orders (CANCELLING ones still count)."""
+        """Return a position's size not used by resting close orders (CANCELLING ones still
+        count)."""
         used = sum(
             (
                 o["remaining"]
@@ -919,7 +940,8 @@ class FakeGmo:
         ]
 
     def _losscuts(self, symbol: str, price: Decimal) -> list[int]:
-        """Settle every position of the symbol whose loss-cut price the trade reached, at market, with the fee."""
+        """Settle every position of the symbol whose loss-cut price the trade reached, at market,
+        with the fee."""
         hit = []
         for position in [p for p in list(self.positions.values()) if p["symbol"] == symbol]:
             cut = position["losscutPrice"]
@@ -1139,7 +1161,8 @@ class FakeGmo:
         )
         self._position_event(position, "ULR")
 
-    # -- private WebSocket: tokens and pushes ----------------------------------------------------------------
+    # -- private WebSocket: tokens and pushes
+    # ----------------------------------------------------------------
 
     def _ws_auth(self, params: dict) -> str:
         return self.tokens.create()
@@ -1220,7 +1243,8 @@ class FakeGmo:
             },
         )
 
-    # -- private: queries ------------------------------------------------------------------------------------
+    # -- private: queries
+    # ------------------------------------------------------------------------------------
 
     @staticmethod
     def _page(rows: list, params: dict) -> dict:

@@ -1,6 +1,6 @@
-"""The fake GMO private WebSocket (`/ws/private/v1/{token}`): tokens from the fake's /v1/ws-auth, subscribe paced
-at one command per second per IP (else `{"error":"ERR-5003 Request too many."}`), and the pushes of
-executionEvents, orderEvents and positionEvents in the recorded fixture shapes."""
+"""The fake GMO private WebSocket (`/ws/private/v1/{token}`): tokens from the fake's /v1/ws-auth,
+subscribe paced at one command per second per IP (else `{"error":"ERR-5003 Request too many."}`),
+and the pushes of executionEvents, orderEvents and positionEvents in the recorded fixture shapes."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ MAX_TOKENS = 5
 
 
 class Tokens:
-    """Private WebSocket tokens: 60 minutes, at most 5 (a sixth deletes the one expiring soonest)."""
+    """Private WebSocket tokens: 60 minutes, at most 5 (a sixth deletes the one expiring
+    soonest)."""
 
     def __init__(self):
         self.expiry: dict[str, float] = {}

@@ -1,8 +1,10 @@
-"""A desk database that may run in live mode against the local fakes: the operator's golive override.
+"""A desk database that may run in live mode against the local fakes: the operator's golive
+override.
 
-Live `signaldesk bot` and `signaldesk cycle` refuse to start until the paper record meets [golive] or the
-operator records an override (`signaldesk golive --override REASON`, an audit-log row). Tests and benchmarks
-that run the live client against the fake GMO record that override the way the command does.
+Live `signaldesk bot` and `signaldesk cycle` refuse to start until the paper record meets [golive]
+or the operator records an override (`signaldesk golive --override REASON`, an audit-log row). Tests
+and benchmarks that run the live client against the fake GMO record that override the way the
+command does.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The fake Telegram Bot API for tests: the product's local Bot API server plus recorded payloads and update builders."""
+"""The fake Telegram Bot API for tests: the product's local Bot API server plus recorded payloads
+and update builders."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def fixture(name: str) -> dict:
 
 
 def message_update(text: str, user_id: int, chat_id: int, edited: bool = False) -> dict:
-    """Return an update carrying a text message (a command gets its bot_command entity), as Telegram sends it."""
+    """Return an update carrying a text message (a command gets its bot_command entity), as Telegram
+    sends it."""
     message = json.loads(json.dumps(fixture("getUpdates_command.json")["result"][0]["message"]))
     message["from"]["id"], message["chat"]["id"] = user_id, chat_id
     message["text"], message["date"] = text, int(time.time())

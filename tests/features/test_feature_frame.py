@@ -1,4 +1,5 @@
-"""The feature specification, the candle frame and what the live cycle reads (close, ATR, volume vs average)."""
+"""The feature specification, the candle frame and what the live cycle reads (close, ATR, volume vs
+average)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Leakage checks on the bundled real candles: truncation, a deliberately leaky feature, and the live warm-up."""
+"""Leakage checks on the bundled real candles: truncation, a deliberately leaky feature, and the
+live warm-up."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Three processes writing at once for 10 seconds lose nothing and never see 'database is locked'."""
+"""Three processes writing at once for 10 seconds lose nothing and never see 'database is
+locked'."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The yen-scale stand-in: bundled Binance USDT candles times the Fed's monthly USD/JPY, without month jumps."""
+"""The yen-scale stand-in: bundled Binance USDT candles times the Fed's monthly USD/JPY, without
+month jumps."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""The import rules of docs/STYLE.md: which packages may import which, and what each process loads at start-up.
+"""The import rules of docs/STYLE.md: which packages may import which, and what each process loads
+at start-up.
 
-Each process is a fresh interpreter on a 1-core VPS with a memory budget: what it imports is what it pays for.
-The start-up checks import exactly what the process's entry point imports before it does any work, in a child
-interpreter, and list what must not be there.
+Each process is a fresh interpreter on a 1-core VPS with a memory budget: what it imports is what it
+pays for. The start-up checks import exactly what the process's entry point imports before it does
+any work, in a child interpreter, and list what must not be there.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ HEAVY = ("pandas", "numpy", "lightgbm", "sklearn", "matplotlib", "pandas_ta", "n
 
 
 def imported_names(path: Path) -> set[str]:
-    """Return the top-level package of every import statement in a file (function-local ones included)."""
+    """Return the top-level package of every import statement in a file (function-local ones
+    included)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -70,7 +72,8 @@ def loaded_after(code: str) -> set[str]:
 
 
 def test_the_bot_starts_without_data_science_libraries():
-    # what `signaldesk bot` imports before it polls: its job module, the wiring, the exchange, storage
+    # what `signaldesk bot` imports before it polls: its job module, the wiring, the exchange,
+    # storage
     loaded = loaded_after(
         "import jobs.cli, jobs.bot, bot.main, signaldesk.exchange.factory, signaldesk.storage"
     )
@@ -95,5 +98,6 @@ def test_the_cycle_never_loads_telegram_charts_or_training_libraries():
 
 
 def test_the_cycle_job_module_itself_imports_nothing_heavy():
-    # jobs.cycle is imported to build `signaldesk --help`; the scoring libraries load only when a cycle runs
+    # jobs.cycle is imported to build `signaldesk --help`; the scoring libraries load only when a
+    # cycle runs
     assert loaded_after("import jobs.cli, jobs.cycle") & set(HEAVY) == set()

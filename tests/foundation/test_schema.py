@@ -1,4 +1,5 @@
-"""The migrated schema: exact tables, columns and indexes, WAL mode, and refusal of pending migrations."""
+"""The migrated schema: exact tables, columns and indexes, WAL mode, and refusal of pending
+migrations."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The signal's owner: one type for the row, the schema's statuses, and compare-and-set transitions only."""
+"""The signal's owner: one type for the row, the schema's statuses, and compare-and-set transitions
+only."""
 
 from __future__ import annotations
 

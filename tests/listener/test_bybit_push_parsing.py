@@ -1,4 +1,5 @@
-"""Parsing allLiquidation pushes: the side convention, Decimal fields, and malformed pushes refused."""
+"""Parsing allLiquidation pushes: the side convention, Decimal fields, and malformed pushes
+refused."""
 
 from __future__ import annotations
 

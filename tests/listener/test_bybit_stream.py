@@ -1,4 +1,5 @@
-"""The listener against a local fake Bybit stream: subscribe, pings, reconnects, pushes, malformed frames, spikes."""
+"""The listener against a local fake Bybit stream: subscribe, pings, reconnects, pushes, malformed
+frames, spikes."""
 
 from __future__ import annotations
 

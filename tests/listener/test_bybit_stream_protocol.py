@@ -1,4 +1,5 @@
-"""The listener's pure protocol rules: refusals, ack matching, liveness deadlines, flush timing, frame kinds."""
+"""The listener's pure protocol rules: refusals, ack matching, liveness deadlines, flush timing,
+frame kinds."""
 
 from __future__ import annotations
 

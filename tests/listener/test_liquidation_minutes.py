@@ -1,4 +1,5 @@
-"""Minute aggregation, the spike rule, the minute/spike tables, the cycle's spike reader and blind-time rows."""
+"""Minute aggregation, the spike rule, the minute/spike tables, the cycle's spike reader and
+blind-time rows."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def total(
 
 
 def batch_book() -> MinuteBook:
-    """Return a book holding the batch fixture (two longs and one short liquidated in 2026-01-01 00:00)."""
+    """Return a book holding the batch fixture (two longs and one short liquidated in 2026-01-01
+    00:00)."""
     book = MinuteBook(MAP)
     book.add(parse_push(fixture("liquidation_push_batch")))
     return book

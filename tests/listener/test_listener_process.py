@@ -1,4 +1,5 @@
-"""`signaldesk listen` as a real process: SIGTERM writes the open minute, pending migrations are refused, no pandas."""
+"""`signaldesk listen` as a real process: SIGTERM writes the open minute, pending migrations are
+refused, no pandas."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ LISTEN = ["-m", "jobs.cli", "listen"]
 
 
 def environment(tmp_path: Path, db_path: Path, url: str) -> dict[str, str]:
-    """Return the child's environment: this repo importable, settings pointing at the temp DB and the fake."""
+    """Return the child's environment: this repo importable, settings pointing at the temp DB and
+    the fake."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIGNALDESK_", "BYBIT_"))}
     env.update(
         PYTHONPATH=str(ROOT),

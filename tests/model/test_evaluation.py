@@ -1,4 +1,5 @@
-"""Evaluation arithmetic on labelled edge cases: costs, the operating point's edge, intervals over days."""
+"""Evaluation arithmetic on labelled edge cases: costs, the operating point's edge, intervals over
+days."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def test_leverage_fee_is_charged_only_when_the_hour_crosses_06_00_jst():
     charged = costs.per_trade(
         times("2025-01-01 19:30", "2025-01-01 20:00", "2025-01-01 20:45", "2025-01-01 21:00"), 4
     )
-    # 19:45-20:45 stays before it; 20:15-21:15 holds across it; 21:00-22:00 and 21:15-22:15 start after it
+    # 19:45-20:45 stays before it; 20:15-21:15 holds across it; 21:00-22:00 and 21:15-22:15 start
+    # after it
     assert charged.tolist() == pytest.approx([0.00043, 0.00083, 0.00043, 0.00043])
 
 
@@ -55,7 +57,8 @@ def test_operating_metrics_count_rates_hits_and_edges_per_side():
 
 
 def test_interval_over_days_resamples_whole_days():
-    # Two days: one with two signals of +1, one with one signal of -1 -> any resample's mean is in [-1, 1].
+    # Two days: one with two signals of +1, one with one signal of -1 -> any resample's mean is in
+    # [-1, 1].
     values, days = np.array([1.0, 1.0, -1.0]), np.array([0, 0, 1])
     low, high = mean_interval(values, days, 2, draws=500, seed=2)
     assert -1.0 <= low < 1 / 3 < high <= 1.0

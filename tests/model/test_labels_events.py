@@ -1,4 +1,5 @@
-"""Labels on labelled synthetic edge cases: direction, move events, exact thresholds, missing candles."""
+"""Labels on labelled synthetic edge cases: direction, move events, exact thresholds, missing
+candles."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from signaldesk.labels import LabelSpec, direction_labels, event_labels, move_wi
 
 
 def frame_of(closes: list[float], skip: int | None = None) -> pd.DataFrame:
-    """Return a 15m frame with the given closes (optionally one candle time skipped, leaving a gap)."""
+    """Return a 15m frame with the given closes (optionally one candle time skipped, leaving a
+    gap)."""
     times = list(pd.date_range("2025-01-01", periods=len(closes) + 1, freq="15min", tz="UTC"))
     if skip is not None:
         del times[skip]

@@ -1,5 +1,6 @@
-"""The live side of the model on a real temp database: direction AUC of resolved predictions, how often the model
-fired, and the firing-rate drift alert through the outbox (labelled rows: which candles fired is the input)."""
+"""The live side of the model on a real temp database: direction AUC of resolved predictions, how
+often the model fired, and the firing-rate drift alert through the outbox (labelled rows: which
+candles fired is the input)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ SYMBOLS = ("BTC_JPY", "ETH_JPY")
 
 
 def add_rows(db, model, days, fired_every, prob=lambda n: 0.5, ret=lambda n: None, symbols=SYMBOLS):
-    """Insert one scored row per symbol and 15-minute candle over the last `days`; every n-th one fired."""
+    """Insert one scored row per symbol and 15-minute candle over the last `days`; every n-th one
+    fired."""
     rows, start = [], NOW - timedelta(days=days)
     for n in range(days * 96):
         moment = start + timedelta(minutes=15 * n)
@@ -57,7 +59,8 @@ def test_firing_counts_count_candles_past_threshold_and_rank(db):
 
 @pytest.fixture
 def model():
-    """A model as the cycle holds it: its version, its symbols and its operating point (1.5 a day)."""
+    """A model as the cycle holds it: its version, its symbols and its operating point (1.5 a
+    day)."""
     point = OperatingPoint(1.5, 0.62, 0.58, 0.004, 0.004, 61)
     return SimpleNamespace(version="v2", operating_point=point, metadata={"symbols": list(SYMBOLS)})
 

@@ -1,4 +1,5 @@
-"""Training and honest evaluation on the bundled real candles: time order, gaps, controls, calibration, report."""
+"""Training and honest evaluation on the bundled real candles: time order, gaps, controls,
+calibration, report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The operating point: rank cutoffs of a model's own calibration-window scores for a target rate."""
+"""The operating point: rank cutoffs of a model's own calibration-window scores for a target
+rate."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Model versions and the active one: `signaldesk model list | activate | rollback` on a real temp database."""
+"""Model versions and the active one: `signaldesk model list | activate | rollback` on a real temp
+database."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def run(argv: list[str], settings) -> int:
 
 @pytest.fixture
 def desk(make_settings, db_path, tiny_training):
-    """Return settings of a migrated temp desk with two retrained versions of the tiny model beside it."""
+    """Return settings of a migrated temp desk with two retrained versions of the tiny model beside
+    it."""
     settings = make_settings()
     for name in ("v-a", "v-b"):
         folder = retrained_root(settings) / name

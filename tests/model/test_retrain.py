@@ -1,5 +1,6 @@
-"""`signaldesk retrain` on replayed real candles: backfill from the fake GMO, train a candidate, judge it against
-the active model on the newest block, promote or refuse, tell the bot through the outbox; then roll back."""
+"""`signaldesk retrain` on replayed real candles: backfill from the fake GMO, train a candidate,
+judge it against the active model on the newest block, promote or refuse, tell the bot through the
+outbox; then roll back."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def retrain(settings, *extra: str) -> tuple[int, dict]:
 
 
 def learned_nothing(tiny_training, bundled_frames):
-    """Return the tiny model refitted on its own windows with the up/down labels shuffled (no skill)."""
+    """Return the tiny model refitted on its own windows with the up/down labels shuffled (no
+    skill)."""
     import numpy as np
     import pandas as pd
 
@@ -83,8 +85,9 @@ def learned_nothing(tiny_training, bundled_frames):
 
 @pytest.fixture(params=["tiny", "learned-nothing"])
 def desk(request, make_settings, db_path, tiny_training, bundled_frames):
-    """Return the settings of a desk whose candles stop on 20 June and whose active model is the tiny one
-    (trained on exactly the data the candidate will have) or one that learned nothing (shuffled labels)."""
+    """Return the settings of a desk whose candles stop on 20 June and whose active model is the
+    tiny one (trained on exactly the data the candidate will have) or one that learned nothing
+    (shuffled labels)."""
     booster, metadata = tiny_training.model.booster, tiny_training.metadata
     if request.param == "learned-nothing":
         booster, metadata = learned_nothing(tiny_training, bundled_frames)

@@ -1,4 +1,5 @@
-"""One threshold rule: the live scalar check and the operating point's vector count the same signals."""
+"""One threshold rule: the live scalar check and the operating point's vector count the same
+signals."""
 
 from __future__ import annotations
 

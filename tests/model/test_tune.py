@@ -1,4 +1,5 @@
-"""`signaldesk tune`: two worker processes share one Optuna study in one SQLite file; the holdout stays unread."""
+"""`signaldesk tune`: two worker processes share one Optuna study in one SQLite file; the holdout
+stays unread."""
 
 from __future__ import annotations
 

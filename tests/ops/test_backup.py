@@ -1,5 +1,5 @@
-"""Backups taken while three processes write lose nothing committed before them; restore refuses bad files and a
-running desk, keeps the previous database aside, and brings the backup back exactly."""
+"""Backups taken while three processes write lose nothing committed before them; restore refuses bad
+files and a running desk, keeps the previous database aside, and brings the backup back exactly."""
 
 from __future__ import annotations
 
@@ -178,7 +178,8 @@ def test_backups_taken_while_three_processes_write_hold_every_row_committed_befo
         in_backup = writes_per_table(restored)
         for name in WRITERS:
             runs = in_backup[name]["runs"]
-            # nothing lost: every transaction committed before the backup began is in it, with no gap
+            # nothing lost: every transaction committed before the backup began is in it, with no
+            # gap
             assert runs == set(range(len(runs))) and len(runs) >= len(before[name]) > 0
             # nothing torn: each transaction's three rows are all there or all absent
             assert in_backup[name]["audit_log"] == runs == in_backup[name]["outbox"]
@@ -189,8 +190,9 @@ def test_backups_taken_while_three_processes_write_hold_every_row_committed_befo
 
 
 def test_sqlite_backup_copies_the_source_connections_read_snapshot_not_later_commits(tmp_path):
-    # The design rests on this SQLite behaviour: backup_step reads through the source connection's open read
-    # transaction, so commits by other connections after the snapshot began stay out, even across many steps.
+    # The design rests on this SQLite behaviour: backup_step reads through the source connection's
+    # open read transaction, so commits by other connections after the snapshot began stay out, even
+    # across many steps.
     path = tmp_path / "snap.sqlite3"
     writer = sqlite3.connect(path, isolation_level=None)
     writer.execute("PRAGMA journal_mode = WAL")
@@ -302,7 +304,8 @@ def test_keep_days_must_be_a_whole_number_of_days(db_path, tmp_path):
 
 @pytest.fixture
 def run_cli(monkeypatch, tmp_path, capsys):
-    """Return a function that runs the command line in this process on the temp database; (code, out, err)."""
+    """Return a function that runs the command line in this process on the temp database; (code,
+    out, err)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SIGNALDESK_LOG_DIR", str(tmp_path / "log"))
     handlers = list(logging.getLogger().handlers)
@@ -329,7 +332,8 @@ def folder_state(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def desk(db_path, tmp_path):
-    """Return (database path, a verified backup of it with 3 audit events); the live database then gets 2 more."""
+    """Return (database path, a verified backup of it with 3 audit events); the live database then
+    gets 2 more."""
     db = open_db(db_path)
     at = datetime(2025, 6, 1, tzinfo=UTC)
     for i in range(3):
@@ -338,7 +342,8 @@ def desk(db_path, tmp_path):
     for i in range(2):
         record(db, "reject", "1001", {"signal": 10 + i}, at)
     db.close()
-    # a desk that has run has its cycle lock file (restore takes that lock, creating the file if it is missing)
+    # a desk that has run has its cycle lock file (restore takes that lock, creating the file if it
+    # is missing)
     db_path.with_name(db_path.name + ".cycle.lock").touch()
     return db_path, backup.path
 
@@ -355,7 +360,8 @@ def corrupt_page(path: Path, table: str) -> None:
 
 
 def make_bad_file(kind: str, good: Path, tmp_path: Path) -> Path:
-    """Return a file that restore must refuse (synthetic damage of a real backup, or a foreign file)."""
+    """Return a file that restore must refuse (synthetic damage of a real backup, or a foreign
+    file)."""
     bad = tmp_path / "bad" / f"{kind}.sqlite3"
     bad.parent.mkdir(exist_ok=True)
     if kind == "text":

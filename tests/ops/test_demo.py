@@ -1,4 +1,5 @@
-"""The README's main command end to end: the real cycle, bot, taps, execution and reports over bundled candles."""
+"""The README's main command end to end: the real cycle, bot, taps, execution and reports over
+bundled candles."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""`signaldesk doctor` against the local fakes over real HTTP: a good desk passes; each injected fault is named."""
+"""`signaldesk doctor` against the local fakes over real HTTP: a good desk passes; each injected
+fault is named."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ EVERY_CHECK = (
 
 
 class DoctorTelegram(FakeTelegram):
-    """The shared fake Bot API plus getChat, which it does not answer (the diff for it is in the ops report)."""
+    """The shared fake Bot API plus getChat, which it does not answer (the diff for it is in the ops
+    report)."""
 
     def m_getchat(self, params):
         return {
@@ -107,7 +109,8 @@ def gmo():
 
 
 def model_copy(folder: Path, age: timedelta) -> Path:
-    """Copy the shipped model version, restamped as trained `age` ago (keeps the test independent of the date)."""
+    """Copy the shipped model version, restamped as trained `age` ago (keeps the test independent of
+    the date)."""
     source = PROJECT_ROOT / "models" / DEFAULT_MODEL_VERSION
     folder.mkdir(parents=True)
     shutil.copy(source / "direction.txt", folder / "direction.txt")
@@ -128,7 +131,8 @@ def write_calendar(path: Path, *offsets: timedelta) -> Path:
 
 @pytest.fixture
 def desk(tmp_path, db, telegram, gmo):
-    """Return the environment of a good desk: migrated db with live processes, fresh model, calendar, 0600 .env."""
+    """Return the environment of a good desk: migrated db with live processes, fresh model,
+    calendar, 0600 .env."""
     now = utc_now()
     for process in ("bot", "listener"):
         beat(db, process, now)
@@ -279,7 +283,8 @@ def test_wrong_gmo_secret_fails_the_private_check(make_settings, tmp_path, desk)
 
 
 def test_local_clock_ahead_of_gmo_is_measured_and_fails(make_settings, tmp_path, desk):
-    """The injected clock plays a machine whose clock runs 45 s fast; the fake GMO stamps real time."""
+    """The injected clock plays a machine whose clock runs 45 s fast; the fake GMO stamps real
+    time."""
     ahead = verdicts(make_settings, tmp_path, desk, clock=lambda: utc_now() + timedelta(seconds=45))
     assert ahead["clock skew"].status == FAIL and "45." in ahead["clock skew"].detail
     assert "ahead of" in ahead["clock skew"].detail
@@ -373,7 +378,8 @@ def test_thresholds_of_disk_memory_and_clock():
 
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run `signaldesk doctor` as a process in the desk folder (settings from its .env, like systemd/cron)."""
+    """Run `signaldesk doctor` as a process in the desk folder (settings from its .env, like
+    systemd/cron)."""
     clean = {
         k: v
         for k, v in os.environ.items()

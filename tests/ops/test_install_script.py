@@ -1,5 +1,5 @@
-"""systemd/install.sh: valid bash (and shellcheck-clean), a dry run that shows every step in order and changes
-nothing, the same plan on every re-run, and the decisions that keep an upgrade safe."""
+"""systemd/install.sh: valid bash (and shellcheck-clean), a dry run that shows every step in order
+and changes nothing, the same plan on every re-run, and the decisions that keep an upgrade safe."""
 
 from __future__ import annotations
 
@@ -124,7 +124,8 @@ def test_a_fresh_install_plan_shows_every_step_in_order_and_changes_nothing(tmp_
 
 
 def populate(prefix: Path, units: Path) -> None:
-    """Make the prefix and unit folder look like an earlier install (synthetic: a venv link, .env, a database)."""
+    """Make the prefix and unit folder look like an earlier install (synthetic: a venv link, .env, a
+    database)."""
     (prefix / ".venv" / "bin").mkdir(parents=True)
     (prefix / ".venv" / "bin" / "python").symlink_to(sys.executable)
     (prefix / ".env").write_text("TELEGRAM_CHAT_ID=111\n")
@@ -192,7 +193,8 @@ def test_bad_options_stop_before_anything(options, message, tmp_path):
 
 
 def decide(snippet: str) -> subprocess.CompletedProcess:
-    """Source install.sh, replace `as_desk` by a stub, and run one step function (nothing real happens)."""
+    """Source install.sh, replace `as_desk` by a stub, and run one step function (nothing real
+    happens)."""
     script = f'source "$1"; DRY_RUN=1; PREFIX=/opt/signaldesk; {snippet}'
     return subprocess.run(["bash", "-c", script, "_", str(INSTALL)], capture_output=True, text=True)
 

@@ -1,5 +1,6 @@
-"""The systemd units: `systemd-analyze verify` passes on each, and every unit runs the desk's command as the desk's
-user, hardened, writing only under var/, with limits that fit the measured processes and restarts that back off."""
+"""The systemd units: `systemd-analyze verify` passes on each, and every unit runs the desk's
+command as the desk's user, hardened, writing only under var/, with limits that fit the measured
+processes and restarts that back off."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ needs_analyze = pytest.mark.skipif(
     reason="systemd-analyze is not installed, so units cannot be "
     "verified here (the structural checks below still run)",
 )
-# Measured (README benchmarks): bot idle 53 MB, listener 38 MB, cycle peak 210 MB; the three share 400 MB.
+# Measured (README benchmarks): bot idle 53 MB, listener 38 MB, cycle peak 210 MB; the three share
+# 400 MB.
 MEASURED_MB = {
     "signaldesk-bot.service": 53,
     "signaldesk-listener.service": 38,
@@ -50,7 +52,8 @@ HARDENING = {
 
 
 def parse_unit(path: Path) -> dict[str, dict[str, list[str]]]:
-    """Return section -> key -> values of a unit file (keys may repeat; comments and blanks skipped)."""
+    """Return section -> key -> values of a unit file (keys may repeat; comments and blanks
+    skipped)."""
     sections: dict[str, dict[str, list[str]]] = {}
     current: dict[str, list[str]] = {}
     for line in path.read_text().splitlines():
@@ -77,7 +80,8 @@ def one(section: dict[str, list[str]], key: str) -> str:
 
 
 def from_install_script(snippet: str) -> str:
-    """Return what a function or variable of install.sh prints, with the script sourced (main does not run)."""
+    """Return what a function or variable of install.sh prints, with the script sourced (main does
+    not run)."""
     done = subprocess.run(
         ["bash", "-c", f'source "$1"; {snippet}', "_", str(INSTALL)],
         capture_output=True,
@@ -101,11 +105,13 @@ def seconds(value: str) -> float:
     return total
 
 
-# --- systemd-analyze verify ---------------------------------------------------------------------------------------
+# --- systemd-analyze verify
+# ---------------------------------------------------------------------------------------
 
 
 def copy_units(tmp_path: Path, with_backoff: bool) -> Path:
-    """Copy every unit into a temp folder with /opt/signaldesk moved under it and a stub signaldesk executable."""
+    """Copy every unit into a temp folder with /opt/signaldesk moved under it and a stub signaldesk
+    executable."""
     prefix = tmp_path / "opt" / "signaldesk"
     executable = prefix / ".venv" / "bin" / "signaldesk"
     executable.parent.mkdir(parents=True)
@@ -125,7 +131,8 @@ def copy_units(tmp_path: Path, with_backoff: bool) -> Path:
 
 
 def verify(units: Path, name: str) -> tuple[int, list[str]]:
-    """Run `systemd-analyze verify` on one unit; return its exit code and the lines about our units."""
+    """Run `systemd-analyze verify` on one unit; return its exit code and the lines about our
+    units."""
     done = subprocess.run(
         [ANALYZE, "verify", str(units / name)], capture_output=True, text=True, timeout=60
     )
@@ -153,7 +160,8 @@ def test_the_restart_backoff_drop_in_verifies_where_systemd_knows_it(name, tmp_p
     assert code == 0
     if systemd_version() >= 254:
         assert lines == []
-    else:  # older systemd ignores the two keys, which is why install.sh adds the drop-in only on >= 254
+    # older systemd ignores the two keys, which is why install.sh adds the drop-in only on >= 254
+    else:
         assert [re.sub(r"^.*?:\d+: ", "", line) for line in lines] == [
             "Unknown key 'RestartSteps' in section [Service], ignoring.",
             "Unknown key 'RestartMaxDelaySec' in section [Service], ignoring.",
@@ -219,7 +227,8 @@ def test_daemons_restart_always_but_not_on_errors_a_restart_cannot_fix(name):
 
 
 def restart_times(first: float, steps: int, most: float, count: int) -> list[float]:
-    """Return when systemd starts a unit that fails at once, with RestartSec growing exponentially to the cap."""
+    """Return when systemd starts a unit that fails at once, with RestartSec growing exponentially
+    to the cap."""
     times, now = [0.0], 0.0
     for n in range(count):
         now += min(most, first * (most / first) ** (min(n, steps) / steps))
@@ -240,7 +249,8 @@ def test_with_backoff_a_crash_loop_never_hits_the_start_limit_so_systemd_keeps_t
     window, burst = seconds(one(unit, "StartLimitIntervalSec")), int(one(unit, "StartLimitBurst"))
     most_in_window = max(sum(1 for t in times if start <= t < start + window) for start in times)
     assert most_in_window < burst
-    # ...while without backoff (systemd < 254) a tight loop stops within the window instead of spinning forever
+    # ...while without backoff (systemd < 254) a tight loop stops within the window instead of
+    # spinning forever
     fixed = seconds(one(section, "RestartSec"))
     assert math.ceil(window / fixed) >= burst
 

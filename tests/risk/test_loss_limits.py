@@ -1,4 +1,5 @@
-"""Loss limits per JST day/week/month agree with a direct recomputation from trades; the refusal rules."""
+"""Loss limits per JST day/week/month agree with a direct recomputation from trades; the refusal
+rules."""
 
 from __future__ import annotations
 

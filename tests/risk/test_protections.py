@@ -1,5 +1,6 @@
-"""The desk never holds more than it promised: the position limit across trades at order prices, one trade per
-symbol, the pause after consecutive losses, the maximum drawdown halt, and /modify values on the tick grid."""
+"""The desk never holds more than it promised: the position limit across trades at order prices, one
+trade per symbol, the pause after consecutive losses, the maximum drawdown halt, and /modify values
+on the tick grid."""
 
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def proposal(symbol="ETH_JPY", size="10", price="4000") -> TradeProposal:
 
 
 def test_a_third_eth_long_beyond_the_limit_across_trades_is_refused(db):
-    # the demo's replay stacked three ETH_JPY longs at ~30% of equity; the limit holds for all trades together
+    # the demo's replay stacked three ETH_JPY longs at ~30% of equity; the limit holds for all
+    # trades together
     insert_trade(db, "ETH_JPY", remaining="12", entry="4000")  # 48,000 JPY
     insert_trade(db, "BTC_JPY", remaining="0.004", entry="10000000")  # 40,000 JPY
     reasons = check_new_trade(snapshot(db), proposal(size="5"), BOOK, Settings(), NOW)

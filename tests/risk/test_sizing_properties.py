@@ -1,4 +1,5 @@
-"""Sizing never breaks the risk or position limits, never sizes below the minimum or off the step."""
+"""Sizing never breaks the risk or position limits, never sizes below the minimum or off the
+step."""
 
 from __future__ import annotations
 
