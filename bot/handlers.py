@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 
-from telegram import Update
+from telegram import CallbackQuery, Chat, Update, User
 from telegram.error import BadRequest, NetworkError
 
 from bot.confirm import BUTTON as CONFIRM_BUTTON
-from bot.confirm import Confirmations, confirm_keyboard
+from bot.confirm import Confirmation, Confirmations, confirm_keyboard
 from bot.decisions import (
     VERDICT_OF,
     BadInput,
@@ -73,7 +73,7 @@ from signaldesk.i18n import Html
 from signaldesk.logs import recent_problems
 from signaldesk.model.registry import active_folder, active_name, describe
 from signaldesk.report import open_trades, previous_day
-from signaldesk.risk import pnl_events, risk_snapshot, trades_since
+from signaldesk.risk import RiskSnapshot, pnl_events, risk_snapshot, trades_since
 from signaldesk.runs import last_success
 from signaldesk.state import halt, last_beat, resume, trading_state
 
@@ -91,15 +91,42 @@ STATUS_EXCHANGE_WAIT = (
 )
 
 
+def sender(update: Update) -> User:
+    """Return the person an update came from (the gate lets no update without one through)."""
+    user = update.effective_user
+    if user is None:
+        raise ValueError(
+            f"update {update.update_id} has no sender: the gate should have dropped it"
+        )
+    return user
+
+
+def chat_of(update: Update) -> Chat:
+    """Return the chat an update came from (the gate lets no update without one through)."""
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError(f"update {update.update_id} has no chat: the gate should have dropped it")
+    return chat
+
+
+def tap_of(update: Update) -> CallbackQuery:
+    """Return the button tap of an update (PTB routes only callback queries to button
+    handlers)."""
+    query = update.callback_query
+    if query is None:
+        raise ValueError(f"update {update.update_id} is no button tap")
+    return query
+
+
 def actor(update: Update) -> str:
     """Return the audit actor of an update: the user's numeric id."""
-    return str(update.effective_user.id)
+    return str(sender(update).id)
 
 
 def reply(update: Update, context, text: str, **kwargs) -> None:
     """Queue an answer in the chat the update came from."""
     desk = desk_of(context)
-    desk.replies.put(partial(send_text, context.bot, update.effective_chat.id, text, **kwargs))
+    desk.replies.put(partial(send_text, context.bot, chat_of(update).id, text, **kwargs))
 
 
 def confirmations(context) -> Confirmations:
@@ -113,7 +140,7 @@ def confirmations(context) -> Confirmations:
 async def on_button(update: Update, context) -> None:
     """Handle an Approve / Reject tap: decide, answer the tap at once; the card and the order
     follow."""
-    query, desk = update.callback_query, desk_of(context)
+    query, desk = tap_of(update), desk_of(context)
     w = desk.words
     answer, settled = TapAnswer(query, desk, context.bot), Settled(bad_button_text(w, query.data))
     try:
@@ -137,7 +164,7 @@ async def on_button(update: Update, context) -> None:
 async def on_unknown_button(update: Update, context) -> None:
     """Answer a tap whose data this bot does not know or that carries none (clients can send
     anything)."""
-    query, desk = update.callback_query, desk_of(context)
+    query, desk = tap_of(update), desk_of(context)
     answer = TapAnswer(query, desk, context.bot)
     answer.give(bad_button_text(desk.words, query.data), alert=True)
 
@@ -232,14 +259,14 @@ async def ask(update: Update, context, action: str, text: str, trade_id: int | N
     the id)."""
     request = confirmations(context).ask(action, actor(update), trade_id)
     keyboard = confirm_keyboard(request, desk_of(context).words)
-    message = await send_text(context.bot, update.effective_chat.id, text, reply_markup=keyboard)
+    message = await send_text(context.bot, chat_of(update).id, text, reply_markup=keyboard)
     request.message_id = message.message_id
 
 
 async def on_confirm_button(update: Update, context) -> None:
     """Handle Confirm / Cancel: act once, only from its own message and in time; answer the tap in
     any case."""
-    query, desk = update.callback_query, desk_of(context)
+    query, desk = tap_of(update), desk_of(context)
     w = desk.words
     answer, text, request = TapAnswer(query, desk, context.bot), w.t(CONFIRM_WORDS["expired"]), None
     # (the answer is given in the finally below, also when the data turns out to be no confirm
@@ -258,12 +285,15 @@ async def on_confirm_button(update: Update, context) -> None:
         answer.give(text, alert=request is None)
 
 
-async def carry_out(update: Update, context, desk: Desk, request, outcome: str) -> None:
+async def carry_out(
+    update: Update, context, desk: Desk, request: Confirmation, outcome: str
+) -> None:
     """Close the confirm message's buttons and, when confirmed, put the close on the lane."""
-    message = update.callback_query.message
-    chat = update.effective_chat.id
+    message_id = request.message_id  # the tapped message: `take` matched the two
+    assert message_id is not None, "take() returns only a request whose message id matched the tap"
+    chat = chat_of(update).id
     desk.replies.put(
-        partial(context.bot.edit_message_reply_markup, chat, message.message_id, reply_markup=None)
+        partial(context.bot.edit_message_reply_markup, chat, message_id, reply_markup=None)
     )
     if outcome != "confirmed":
         return
@@ -275,9 +305,17 @@ async def carry_out(update: Update, context, desk: Desk, request, outcome: str) 
         await on_desk(desk, owe_stop, True, by, now)
         queue_stop(context.application)
         return
+    submit_close(context, desk, request, now, by)
+
+
+def submit_close(context, desk: Desk, request: Confirmation, now: datetime, by: str) -> None:
+    """Put a confirmed close on the lane; what it did is told in the trade's thread."""
+    trade_id = request.trade_id
+    if trade_id is None:
+        raise ValueError(f"confirm request {request.key} ({request.action}) names no trade")
     desk.lane.submit(
-        close_trade, desk.settings, request.trade_id, now, by,
-        then=partial(report_close, context.bot, desk, request.trade_id),
+        close_trade, desk.settings, trade_id, now, by,
+        then=partial(report_close, context.bot, desk, trade_id),
     )  # fmt: skip
 
 
@@ -294,8 +332,9 @@ async def report_close(bot, desk: Desk, trade_id: int, notices, error) -> None:
 
 async def on_close_button(update: Update, context) -> None:
     """Handle the Close button of a trade's status message: ask to confirm, like /close_<id>."""
-    query, desk = update.callback_query, desk_of(context)
-    answer, text = TapAnswer(query, desk, context.bot), bad_button_text(desk.words, query.data)
+    query, desk = tap_of(update), desk_of(context)
+    answer = TapAnswer(query, desk, context.bot)
+    text: str = bad_button_text(desk.words, query.data)
     try:
         match = CLOSE_BUTTON.match(query.data or "")
         if match is None:
@@ -351,8 +390,7 @@ async def gather_status(desk: Desk, now) -> StatusView:
     """Collect /status: the database at once, the exchange's figures if the lane answers within a
     second."""
     known = await on_desk(desk, status_records, desk, now)
-    unknown = dict(equity_jpy=None, unrealised_jpy=None, budget_day_left_jpy=None,
-                   budget_week_left_jpy=None, budget_month_left_jpy=None)  # fmt: skip
+    s: RiskSnapshot | None = None
     lines: list[Html] = []  # the protections' state needs the exchange's equity
     try:
         if desk.lane.busy_since is not None:  # an order in flight: do not wait behind it
@@ -363,13 +401,17 @@ async def gather_status(desk: Desk, now) -> StatusView:
     else:
         known.update(open_positions=len(s.open_positions), pnl_day_jpy=s.pnl_day_jpy,
                      trades_today=s.trades_today)  # fmt: skip
-        unknown = dict(equity_jpy=s.equity_jpy, unrealised_jpy=s.unrealised_jpy,
-                       budget_day_left_jpy=s.budget_day_left_jpy,
-                       budget_week_left_jpy=s.budget_week_left_jpy,
-                       budget_month_left_jpy=s.budget_month_left_jpy)  # fmt: skip
         lines = protection_lines(desk.words, s, desk.settings.risk)
     lines.append(exchange_line(desk.words, desk.view, desk.lane.busy_since, now))
-    return StatusView(**known, **unknown, note=Html("\n".join(lines)))
+    return StatusView(
+        **known,
+        equity_jpy=None if s is None else s.equity_jpy,
+        unrealised_jpy=None if s is None else s.unrealised_jpy,
+        budget_day_left_jpy=None if s is None else s.budget_day_left_jpy,
+        budget_week_left_jpy=None if s is None else s.budget_week_left_jpy,
+        budget_month_left_jpy=None if s is None else s.budget_month_left_jpy,
+        note=Html("\n".join(lines)),
+    )
 
 
 async def on_status(update: Update, context) -> None:
@@ -489,7 +531,11 @@ async def on_logs(update: Update, context) -> None:
 async def on_unknown_command(update: Update, context) -> None:
     """Point an unknown command at /help (commands addressed to another bot are not ours to
     answer)."""
-    command = update.effective_message.text.split()[0]
+    message = update.effective_message
+    text = message.text if message is not None else None
+    if not text:  # PTB routes only new messages with a command here
+        raise ValueError(f"update {update.update_id} carries no command text")
+    command = text.split()[0]
     if "@" in command and command.split("@", 1)[1].lower() != (context.bot.username or "").lower():
         return
     reply(update, context, desk_of(context).words.t(UNKNOWN_COMMAND))

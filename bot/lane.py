@@ -40,8 +40,8 @@ class ExchangeLane:
 
     def __init__(self, run: Callable[[Callable, tuple], Any]):
         self._run_job = run
-        self._queue: asyncio.Queue | None = None
-        self._task: asyncio.Task | None = None
+        self._queue: asyncio.Queue[LaneJob | None] | None = None
+        self._task: asyncio.Task[None] | None = None
         self._keys: set[str] = set()
         self.busy_since: datetime | None = None
         self.busy_with: str = ""
@@ -67,7 +67,7 @@ class ExchangeLane:
         if key is not None:
             self._keys.add(key)
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(LaneJob(fn, args, future, then, key))
+        self._started_queue().put_nowait(LaneJob(fn, args, future, then, key))
         return future
 
     async def call(self, fn: Callable, *args, timeout: float | None = None):
@@ -86,6 +86,12 @@ class ExchangeLane:
         """Return how many jobs wait behind the running one."""
         return self._queue.qsize() if self._queue is not None else 0
 
+    def _started_queue(self) -> asyncio.Queue[LaneJob | None]:
+        """Return the queue of a started lane; raise RuntimeError before `start`."""
+        if self._queue is None:
+            raise RuntimeError("the exchange lane is used before start()")
+        return self._queue
+
     async def drain(self) -> None:
         """Wait until every queued job (and its `then`) has finished."""
         if self._queue is not None:
@@ -97,24 +103,27 @@ class ExchangeLane:
         self.stopped = True
         if self._task is None:
             return
-        while not self._queue.empty():
-            job = self._queue.get_nowait()
-            job.future.cancel()
-            self._queue.task_done()
-        self._queue.put_nowait(None)
+        queue = self._started_queue()
+        while not queue.empty():
+            job = queue.get_nowait()
+            if job is not None:
+                job.future.cancel()
+            queue.task_done()
+        queue.put_nowait(None)
         await self._task
         self._task = None
 
     async def _serve(self) -> None:
         """Run queued jobs one at a time until stopped."""
+        queue = self._started_queue()
         while True:
-            job = await self._queue.get()
+            job = await queue.get()
             try:
                 if job is None:
                     return
                 await self._run(job)
             finally:
-                self._queue.task_done()
+                queue.task_done()
 
     async def _run(self, job: LaneJob) -> None:
         """Run one job in a worker thread, then its callback; errors go to the callback and the

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from bot.desk import Desk, on_desk
 from bot.send import refresh_announcement, send_text, tell
@@ -40,6 +41,9 @@ from signaldesk.i18n import plain_text
 from signaldesk.outbox import queue_alert
 from signaldesk.state import get_value, set_value
 
+if TYPE_CHECKING:
+    from signaldesk.execution.reconcile import ReconcileReport
+
 log = logging.getLogger("bot.recovery")
 STOP_PENDING = (
     "stop_pending"  # system_state key: "<plain|flatten>:<by>" while /stop's exchange part is owed
@@ -50,7 +54,7 @@ STOP_PENDING = (
 class Repair:
     """What one repair found and did: reconciliation, recovered approvals, a finished /stop."""
 
-    reconciled: object
+    reconciled: ReconcileReport
     outcomes: list
     stop: tuple | None
 
@@ -122,6 +126,7 @@ async def after_repair(app, repair: Repair | None, error: BaseException | None) 
         await note_unseen(app, error)
         retry_later(app)
         return
+    assert repair is not None, "the lane passes repair_desk's Repair to a job that raised nothing"
     desk.view.recovered()
     app.bot_data["repair_pause"] = desk.settings.bot.exchange_retry_seconds
     report, w = repair.reconciled, desk.words
@@ -206,12 +211,13 @@ async def watch_exchange(app, desk: Desk) -> None:
     """Tell the trader once when the exchange cannot be seen (and keep a repair coming); tell when
     it is back."""
     view, told = desk.view, app.bot_data.get("unseen_told")
-    if not view.visible:
+    failing_since = view.failing_since  # None exactly while the exchange is visible
+    if failing_since is not None:
         retry_later(app)  # only a repair that goes through says the exchange is back
-        if told == view.failing_since:
+        if told == failing_since:
             return
-        app.bot_data["unseen_told"] = view.failing_since
-        key = f"exchange_unseen:{to_db(view.failing_since)}"
+        app.bot_data["unseen_told"] = failing_since
+        key = f"exchange_unseen:{to_db(failing_since)}"
         text = plain_text(unseen_alert(desk.words, view.last_error))
         await on_desk(desk, queue_alert, "critical", "exchange", text, desk.clock(), key)
     elif told is not None:

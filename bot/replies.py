@@ -21,8 +21,8 @@ class ReplyQueue:
     """Sends queued messages and edits in order (started on the bot's event loop)."""
 
     def __init__(self):
-        self._queue: asyncio.Queue | None = None
-        self._task: asyncio.Task | None = None
+        self._queue: asyncio.Queue[Say] | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the sending task on the running event loop (idempotent)."""
@@ -33,7 +33,13 @@ class ReplyQueue:
     def put(self, say: Say) -> None:
         """Queue one send (a coroutine function without arguments)."""
         self.start()
-        self._queue.put_nowait(say)
+        self._started_queue().put_nowait(say)
+
+    def _started_queue(self) -> asyncio.Queue[Say]:
+        """Return the queue of a started sender; raise RuntimeError before `start`."""
+        if self._queue is None:
+            raise RuntimeError("the reply queue is used before start()")
+        return self._queue
 
     async def drain(self) -> None:
         """Wait until everything queued has been sent (or has failed)."""
@@ -47,7 +53,7 @@ class ReplyQueue:
         try:
             await asyncio.wait_for(self.drain(), grace)
         except TimeoutError:
-            log.warning("stopping with %d replies unsent", self._queue.qsize())
+            log.warning("stopping with %d replies unsent", self._started_queue().qsize())
         self._task.cancel()
         try:
             await self._task
@@ -57,11 +63,12 @@ class ReplyQueue:
 
     async def _serve(self) -> None:
         """Send queued items one at a time, forever."""
+        queue = self._started_queue()
         while True:
-            say = await self._queue.get()
+            say = await queue.get()
             try:
                 await say()
             except Exception:  # one failed message must not silence the rest
                 log.exception("a queued reply could not be sent")
             finally:
-                self._queue.task_done()
+                queue.task_done()

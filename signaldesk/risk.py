@@ -18,10 +18,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk.clock import JST, from_db, jst_day_start, jst_month_start, jst_week_start, to_db
 from signaldesk.exchange.model import Asset, Margin, OrderBook, Ticker, is_leverage
 from signaldesk.sizing import LONG, SHORT, direction_sign
+
+if TYPE_CHECKING:
+    from signaldesk.settings import RiskSettings
 
 ZERO = Decimal(0)
 PEAK_KEY = "equity_peak"
@@ -170,7 +174,7 @@ def build_snapshot(
     events: Sequence[PnlEvent],
     exposures: Sequence[OpenExposure],
     trades_today: int,
-    risk,
+    risk: RiskSettings,
     now: datetime,
     commitments: Sequence[Commitment] = (),
     streak: Streak = Streak(),
@@ -182,11 +186,13 @@ def build_snapshot(
         realised_between(events, start(now), now)
         for start in (jst_day_start, jst_week_start, jst_month_start)
     )
-    limits = [
-        equity * f for f in (risk.daily_loss_limit, risk.weekly_loss_limit, risk.monthly_loss_limit)
-    ]
-    pnls = [day + unrealised, week + unrealised, month + unrealised]
-    budgets = [limit + pnl for limit, pnl in zip(limits, pnls, strict=True)]
+    fractions = (risk.daily_loss_limit, risk.weekly_loss_limit, risk.monthly_loss_limit)
+    limit_day, limit_week, limit_month = (equity * f for f in fractions)
+    limits = (limit_day, limit_week, limit_month)
+    pnls = (day + unrealised, week + unrealised, month + unrealised)
+    budget_day, budget_week, budget_month = (
+        limit + pnl for limit, pnl in zip(limits, pnls, strict=True)
+    )
     return RiskSnapshot(
         now,
         equity,
@@ -198,7 +204,9 @@ def build_snapshot(
         unrealised,
         *pnls,
         *limits,
-        *budgets,
+        budget_day,
+        budget_week,
+        budget_month,
         trades_today,
         risk.max_trades_per_day,
         list(exposures),
@@ -266,7 +274,7 @@ def pause_refusals(snapshot: RiskSnapshot) -> list[str]:
     ]
 
 
-def symbol_refusals(snapshot: RiskSnapshot, symbol: str, risk) -> list[str]:
+def symbol_refusals(snapshot: RiskSnapshot, symbol: str, risk: RiskSettings) -> list[str]:
     """Refuse a trade on a symbol that already has `max_trades_per_symbol` active trades."""
     held = [c for c in snapshot.commitments if c.symbol == symbol]
     if len(held) < risk.max_trades_per_symbol:
@@ -277,7 +285,7 @@ def symbol_refusals(snapshot: RiskSnapshot, symbol: str, risk) -> list[str]:
     ]
 
 
-def room_jpy(snapshot: RiskSnapshot, risk) -> Decimal:
+def room_jpy(snapshot: RiskSnapshot, risk: RiskSettings) -> Decimal:
     """Return the notional a new trade may still take under the position limit across all trades."""
     return max(snapshot.equity_jpy * risk.max_position_fraction - snapshot.committed_jpy, ZERO)
 
@@ -302,7 +310,9 @@ def _budget_refusals(snapshot: RiskSnapshot, proposal: TradeProposal) -> list[st
     ]
 
 
-def _position_refusals(snapshot: RiskSnapshot, proposal: TradeProposal, risk) -> list[str]:
+def _position_refusals(
+    snapshot: RiskSnapshot, proposal: TradeProposal, risk: RiskSettings
+) -> list[str]:
     """Refuse spot shorts, empty sizes and positions above the notional limit."""
     reasons = []
     if proposal.direction == SHORT and not is_leverage(proposal.symbol):
@@ -427,7 +437,7 @@ def commitments(db, mode: str) -> list[Commitment]:
     return found
 
 
-def loss_streak(db, mode: str, risk) -> Streak:
+def loss_streak(db, mode: str, risk: RiskSettings) -> Streak:
     """Return the run of losing trades ending with the latest closed trade and the pause it
     causes."""
     rows = db.execute(
@@ -549,6 +559,8 @@ def announce_pause(db, snapshot: RiskSnapshot, now: datetime) -> list[str]:
     from signaldesk.execution.notices import Notice
 
     streak = snapshot.streak
+    if streak.last_loss_at is None:
+        raise ValueError("a paused losing streak has no last loss")
     notice = Notice(pause_refusals(snapshot)[0], "loss_streak_pause", losses=streak.losses,
                     last_loss_at=streak.last_loss_at, paused_until=streak.paused_until)  # fmt: skip
     key = f"loss_streak:{to_db(streak.last_loss_at)}"

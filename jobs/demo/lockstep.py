@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.ext import CallbackContext
@@ -28,6 +29,12 @@ from bot.main import build_application, model_age_reader, start_desk, stop_desk
 from bot.polling import poll_once
 from signaldesk.backtest.engine import resume_after_loss_limit
 from signaldesk.model.registry import roots
+
+if TYPE_CHECKING:
+    from jobs.demo.telegram_api import LocalBotApi
+    from signaldesk.exchange.base import Exchange
+    from signaldesk.settings import Settings
+    from signaldesk.storage import Database
 
 IDLE = JobTimes(
     announce=86400, sweep=86400, alerts=86400, health=86400, manage=86400, watch=86400, first=86400
@@ -50,15 +57,13 @@ class LockstepBot:
     """The bot application (not polling; its job queue idle) whose jobs and taps the replay calls in
     order."""
 
-    settings: object
-    db: object
-    exchange: object
+    settings: Settings
+    db: Database
+    exchange: Exchange
     clock: ReplayClock
     approve: Callable[[int], bool]
     on_tap: Callable[[int, bool], None] = lambda signal_id, approved: None
-    api: object | None = (
-        None  # the local Bot API (jobs.demo.telegram_api.LocalBotApi), when taps go through it
-    )
+    api: LocalBotApi | None = None  # the local Bot API, when taps go through it
     resumes: int = 0
     offset: int = 0
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
@@ -130,19 +135,27 @@ class LockstepBot:
         """Return the allowed user who taps."""
         return next(iter(self.settings.telegram_user_ids))
 
+    @property
+    def _chat(self) -> int:
+        """Return the chat the person writes in; raise ValueError when settings name none."""
+        chat = self.settings.telegram_chat_id
+        if chat is None:
+            raise ValueError("the lock-step bot needs telegram_chat_id in the settings")
+        return chat
+
     def _announced(self, now: datetime) -> list[tuple[int, int]]:
         """Return (signal id, message id) of announced signals still open, oldest first."""
         from signaldesk import signals
 
         return [
-            (s.id, s.telegram_message_id)
+            (signals.stored_id(s), s.telegram_message_id)
             for s in signals.pending(self.db, now)
             if s.telegram_message_id is not None
         ]
 
     def _tap(self, signal_id: int, message_id: int, approved: bool) -> dict:
         """Return the callback_query update Telegram would deliver for a tap on the announcement."""
-        chat = self.settings.telegram_chat_id
+        chat = self._chat
         query = {
             "id": f"lockstep-{signal_id}",
             "chat_instance": "lockstep",
@@ -160,7 +173,7 @@ class LockstepBot:
     def ask(self, text: str, now: datetime) -> None:
         """Send a command as the person: a new message, handled by the bot's own handlers."""
         self.clock.now = now
-        chat = self.settings.telegram_chat_id
+        chat = self._chat
         command = text.split()[0]
         message = {
             "message_id": next(self._updates) + 1_000_000,

@@ -45,8 +45,20 @@ class ExecutionOutcome:
 def planned_levels(signal: Signal) -> TradeLevels | None:
     """Return the entry, stop and take-profits the person approved, or None when the plan is
     incomplete."""
-    levels = (signal.entry_price, signal.stop_loss, signal.take_profit_1, signal.take_profit_2)
-    return TradeLevels(*levels) if all(v is not None for v in levels) else None
+    entry, stop = signal.entry_price, signal.stop_loss
+    tp1, tp2 = signal.take_profit_1, signal.take_profit_2
+    if entry is None or stop is None or tp1 is None or tp2 is None:
+        return None
+    return TradeLevels(entry, stop, tp1, tp2)
+
+
+def trade_basis(signal: Signal) -> tuple[str, Decimal, Decimal] | None:
+    """Return the direction, ATR and scored price a trade is planned from, or None when one is
+    missing."""
+    direction, atr, price = signal.direction, signal.atr, signal_price(signal)
+    if direction not in ("LONG", "SHORT") or not atr or not price:
+        return None
+    return direction, atr, price
 
 
 def signal_price(signal: Signal) -> Decimal | None:
@@ -113,13 +125,14 @@ def execute_signal(db, exchange, settings, signal_id: int, now: datetime) -> Exe
             return ExecutionOutcome(
                 FAILED, None, f"Signal #{signal_id} is {signal.status}, not APPROVED."
             )
-        if signal.direction not in ("LONG", "SHORT") or not signal.atr or not signal_price(signal):
+        basis = trade_basis(signal)
+        if basis is None:
             return _finish(
                 db, signal, FAILED, "the signal has no direction, ATR or price to trade from", now
             )
         notices = resolve_unresolved(db, exchange, settings.mode, now)
         try:
-            outcome = _enter(db, exchange, settings, signal, now)
+            outcome = _enter(db, exchange, settings, signal, basis, now)
         except ExchangeError as exc:
             outcome = _finish(
                 db, signal, FAILED, f"could not read the market or account: {exc}", now
@@ -127,26 +140,30 @@ def execute_signal(db, exchange, settings, signal_id: int, now: datetime) -> Exe
         return dataclasses.replace(outcome, notices=notices + outcome.notices)
 
 
-def _enter(db, exchange, settings, signal: Signal, now: datetime) -> ExecutionOutcome:
-    """Check risk with fresh data, size the trade and send the entry order."""
+def _enter(
+    db, exchange, settings, signal: Signal, basis: tuple[str, Decimal, Decimal], now: datetime
+) -> ExecutionOutcome:
+    """Check risk with fresh data, size the trade and send the entry order (`basis`: direction,
+    ATR and scored price)."""
+    direction, atr, scored_price = basis
     rules = exchange.symbol_rules()[signal.symbol]
     book = exchange.order_book(signal.symbol)
     snapshot = risk_snapshot(db, exchange, settings, now)
     notices = enforce_loss_limits(db, snapshot, now)
     if notices:
         snapshot = dataclasses.replace(snapshot, halted=True, halt_reason="loss limit reached")
-    price = passive_price(entry_side(signal.direction), book, rules.tick_size)
+    price = passive_price(entry_side(direction), book, rules.tick_size)
     if price is None:
         return _finish(
             db, signal, BLOCKED, f"the {signal.symbol} order book is empty", now, notices
         )
     try:
         levels = approved_levels(signal, price) or trade_levels(
-            signal.direction, price, signal.atr, rules.tick_size, settings.risk
+            direction, price, atr, rules.tick_size, settings.risk
         )
     except ValueError as exc:
         return _finish(db, signal, BLOCKED, str(exc), now, notices)
-    if (levels.stop_loss - levels.entry) * (1 if signal.direction == "LONG" else -1) >= 0:
+    if (levels.stop_loss - levels.entry) * (1 if direction == "LONG" else -1) >= 0:
         return _finish(
             db,
             signal,
@@ -164,12 +181,12 @@ def _enter(db, exchange, settings, signal: Signal, now: datetime) -> ExecutionOu
     )
     proposal = TradeProposal(
         signal.symbol,
-        signal.direction,
+        direction,
         sizing.size,
         levels.entry,  # the price the order is placed at
         levels.stop_loss,
-        signal.atr,
-        signal_price(signal),
+        atr,
+        scored_price,
     )
     reasons = ([sizing.refusal] if not sizing.ok else []) + check_new_trade(
         snapshot, proposal, book, settings, now
@@ -240,7 +257,8 @@ def recover_approved(db, exchange, settings, now: datetime) -> list[ExecutionOut
     with DESK_LOCK:
         for signal in signals.approved_without_trade(db):
             if signal.expires_at is not None and now < signal.expires_at:
-                outcomes.append(execute_signal(db, exchange, settings, signal.id, now))
+                signal_id = signals.stored_id(signal)
+                outcomes.append(execute_signal(db, exchange, settings, signal_id, now))
                 continue
             closed = f"{signal.expires_at:%Y-%m-%d %H:%M} UTC" if signal.expires_at else "unknown"
             reason = (
@@ -250,7 +268,9 @@ def recover_approved(db, exchange, settings, now: datetime) -> list[ExecutionOut
             outcomes.append(_finish(db, signal, FAILED, reason, now))
         for signal_id, trade_id in signals.approved_with_cancelled_trade(db):
             reason = f"trade #{trade_id} was cancelled before its entry order filled"
-            outcomes.append(_finish(db, signals.load(db, signal_id), FAILED, reason, now))
+            cancelled = signals.load(db, signal_id)
+            assert cancelled is not None, "signals are never deleted and this id was just read"
+            outcomes.append(_finish(db, cancelled, FAILED, reason, now))
     return outcomes
 
 
@@ -264,6 +284,6 @@ def _finish(
     trade_id: int | None = None,
 ) -> ExecutionOutcome:
     """Move the signal to BLOCKED/FAILED with the reason and return the outcome."""
-    signals.move(db, signal.id, status, append_note=f"{status.lower()}: {reason}")
+    signals.move(db, signals.stored_id(signal), status, append_note=f"{status.lower()}: {reason}")
     text = f"Signal #{signal.id} {signal.direction} {signal.symbol} {status.lower()}: {reason}"
     return ExecutionOutcome(status, trade_id, reason, [*(notices or []), text])

@@ -40,8 +40,8 @@ from signaldesk.execution.plan import (
 )
 from signaldesk.execution.records import (
     active_trades,
+    existing_trade,
     load_order,
-    load_trade,
     trade_fills,
     trade_orders,
     update_trade,
@@ -173,7 +173,7 @@ def manage_trade(
        cancel or a close the plan is asked again (at most MAX_PASSES), so what the change made
        possible happens in the same step rather than 15 s later.
     """
-    trade = load_trade(db, trade_id)
+    trade = existing_trade(db, trade_id)
     notices = sync_orders(
         db, exchange, [o for o in trade_orders(db, trade_id) if o.is_working], now
     )
@@ -199,7 +199,7 @@ def manage_trade(
 def planned(db, settings, rules, trade_id, book, now, positions: Positions) -> list[Action]:
     """Return the trade's plan; a halt stops new exposure (no entry re-quotes), protection goes
     on."""
-    trade = load_trade(db, trade_id)
+    trade = existing_trade(db, trade_id)
     actions = plan_trade(
         trade,
         trade_orders(db, trade_id),
@@ -241,7 +241,7 @@ def apply_action(
     if isinstance(action, Place):
         return send(db, exchange, mode, trade_id, action.intent, now)[1]
     if isinstance(action, MoveLosscut):
-        symbol = load_trade(db, trade_id).symbol
+        symbol = existing_trade(db, trade_id).symbol
         return move_losscut(db, exchange, symbol, action.position_id, action.price)
     row = load_order(db, action.order_id)
     if not row.is_working:
@@ -256,7 +256,7 @@ def apply_action(
 def trail_stop(db, rules, risk, trade_id: int, book, now: datetime) -> list[str]:
     """Tighten the trade's stop when the trailing stop (after take-profit 1) has moved; the plan
     then moves the stop orders with it."""
-    trade = load_trade(db, trade_id)
+    trade = existing_trade(db, trade_id)
     if not trade.is_active:
         return []
     tighter = trailed_stop(trade, book, rules, risk)
@@ -270,7 +270,7 @@ def trail_stop(db, rules, risk, trade_id: int, book, now: datetime) -> list[str]
 def settle_trade(db, exchange, settings, rules, trade_id: int, book, now: datetime) -> list[str]:
     """Write the trade columns its fills imply; on close or cancel, cancel what still rests; return
     notices."""
-    trade = load_trade(db, trade_id)
+    trade = existing_trade(db, trade_id)
     if not trade.is_active:
         return []
     orders = trade_orders(db, trade_id)
@@ -292,7 +292,7 @@ def _transition_notices(trade, changes: dict, leverage_fees=None) -> list[str]:
     """Return notices for a trade that just opened, moved its stop to break-even, closed or was
     cancelled."""
     status = changes.get("status", trade.status)
-    notices = []
+    notices: list[str] = []
     if status in ("open", "closed") and trade.status == "pending":
         notices.append(say.trade_opened(trade, changes))
     if changes.get("tp1_done"):

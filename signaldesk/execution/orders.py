@@ -59,9 +59,12 @@ def on_grid(intent: OrderIntent, rules: SymbolRules) -> OrderIntent:
 
 
 def exchange_request(intent: OrderIntent) -> OrderRequest | CloseRequest:
-    """Return the exchange request of an intent (a leverage close names its position)."""
+    """Return the exchange request of an intent (a leverage close names its position; raise
+    ValueError for one that names none)."""
     price = intent.price if intent.execution_type in (LIMIT, STOP) else None
     if intent.settle == CLOSE_SETTLE and is_leverage(intent.symbol):
+        if intent.position_id is None:
+            raise ValueError(f"{intent.purpose} close of {intent.symbol} names no position")
         return CloseRequest(
             intent.symbol,
             intent.side,
@@ -92,8 +95,8 @@ def send(
     records.
     """
     intent = on_grid(intent, exchange.symbol_rules()[intent.symbol])
-    order_id = insert_intent(db, trade_id, intent, mode, now)
     request = exchange_request(intent)
+    order_id = insert_intent(db, trade_id, intent, mode, now)
     try:
         exchange_id = (
             exchange.close_order(request)
@@ -135,7 +138,7 @@ def sync_orders(db, exchange, rows: Sequence[OrderRow], now: datetime) -> list[s
         fetched.update({o.order_id: o for o in exchange.orders(ids[start : start + 10])})
     notices: list[str] = []
     for row in rows:
-        order = fetched.get(row.exchange_order_id)
+        order = None if row.exchange_order_id is None else fetched.get(row.exchange_order_id)
         if order is not None:
             notices += apply_exchange_state(db, exchange, row, order, now)
     return notices

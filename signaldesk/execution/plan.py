@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from signaldesk.exchange.model import (
     BUY,
@@ -40,6 +41,9 @@ from signaldesk.exchange.model import (
 from signaldesk.exchange.precision import floor_to_step, protective_price, round_to_tick
 from signaldesk.execution.records import CLOSING_PURPOSES, FillRow, OrderIntent, OrderRow, TradeRow
 from signaldesk.sizing import LONG, direction_sign
+
+if TYPE_CHECKING:
+    from signaldesk.settings import RiskSettings
 
 ZERO = Decimal(0)
 TAKE_PROFITS = ("take_profit_1", "take_profit_2")
@@ -158,7 +162,7 @@ def backstop_price(direction: str, entry: Decimal, stop: Decimal, buffer: Decima
 
 
 def entry_losscut(
-    symbol: str, direction: str, entry: Decimal, stop: Decimal, risk
+    symbol: str, direction: str, entry: Decimal, stop: Decimal, risk: RiskSettings
 ) -> Decimal | None:
     """Return the loss-cut price an entry order carries (leverage symbols only)."""
     if not is_leverage(symbol):
@@ -196,6 +200,14 @@ def vwap(fills: Sequence[FillRow]) -> Decimal | None:
     return sum((f.price * f.size for f in fills), ZERO) / size if size else None
 
 
+def average_price(fills: Sequence[FillRow]) -> Decimal:
+    """Return the size-weighted average price of fills; raise ValueError when they hold no size."""
+    price = vwap(fills)
+    if price is None:
+        raise ValueError("no filled size to average")
+    return price
+
+
 def holdings(fills: Sequence[FillRow]) -> list[Holding]:
     """Return the open size per position: entry fills minus closing fills."""
     sizes: dict[int | None, Decimal] = {}
@@ -231,7 +243,9 @@ def stop_crossed(direction: str, stop: Decimal, book: OrderBook) -> bool:
     return bool(book.asks) and book.best_ask >= stop
 
 
-def trailed_stop(trade: TradeRow, book: OrderBook, rules: SymbolRules, risk) -> Decimal | None:
+def trailed_stop(
+    trade: TradeRow, book: OrderBook, rules: SymbolRules, risk: RiskSettings
+) -> Decimal | None:
     """Return a tighter stop when the trailing stop (after take-profit 1) has moved, else None."""
     if not (trade.tp1_done and risk.trailing_stop_r > 0 and trade.entry_price is not None):
         return None
@@ -254,7 +268,7 @@ def entry_step(
     orders: Sequence[OrderRow],
     book: OrderBook,
     rules: SymbolRules,
-    risk,
+    risk: RiskSettings,
     now: datetime,
 ) -> tuple[list[Action], bool]:
     """Return entry actions (cancel at window end or on an exit request, re-quote after EXPIRED_SOK)
@@ -266,7 +280,7 @@ def entry_step(
     working = [o for o in entries if o.is_working or o.is_unresolved]
     if working:
         why = "exit requested" if trade.exit_requested else "entry window ended"
-        late = [
+        late: list[Action] = [
             Cancel(o.id, why)
             for o in working
             if o.is_working and not o.is_cancelling and (now >= deadline or trade.exit_requested)
@@ -322,7 +336,9 @@ def close_intent(
     )
 
 
-def tp1_size(trade: TradeRow, open_size: Decimal, rules: SymbolRules, risk) -> Decimal:
+def tp1_size(
+    trade: TradeRow, open_size: Decimal, rules: SymbolRules, risk: RiskSettings
+) -> Decimal:
     """Return the size taken at take-profit 1: the configured fraction, or everything when a part
     would be too small."""
     part = floor_to_step(trade.filled_size * risk.take_profit_1_fraction, rules.size_step)
@@ -361,7 +377,7 @@ def wanted_closes(
     holds: Sequence[Holding],
     book: OrderBook,
     rules: SymbolRules,
-    risk,
+    risk: RiskSettings,
     now: datetime,
     entry_done: bool,
 ) -> dict[int | None, Close]:
@@ -484,7 +500,7 @@ def close_holding(
 
 
 def losscut_target(
-    trade: TradeRow, cover: Cover, actions: Sequence[Action], rules, risk
+    trade: TradeRow, cover: Cover, actions: Sequence[Action], rules: SymbolRules, risk: RiskSettings
 ) -> Decimal:
     """Return the loss-cut price a leverage position should carry now: the stop price itself while
     one of its stops is being given up, else the backstop the same distance behind the (possibly
@@ -504,7 +520,7 @@ def losscut_first(
     holding: Holding,
     cover: Cover,
     actions: list[Action],
-    market: tuple[OrderBook, SymbolRules, object, Position | None],
+    market: tuple[OrderBook, SymbolRules, RiskSettings, Position | None],
 ) -> list[Action]:
     """Put a loss-cut change in front of the holding's actions when its position's loss-cut is not
     where it should be (protection first: before any stop is cancelled)."""
@@ -524,7 +540,7 @@ def holding_actions(
     holding: Holding,
     orders: Sequence[OrderRow],
     close: Close | None,
-    market: tuple[OrderBook, SymbolRules, object, Position | None],
+    market: tuple[OrderBook, SymbolRules, RiskSettings, Position | None],
     share: Decimal,
 ) -> list[Action]:
     """Return what one holding needs now: protection, or the next step of a close, loss-cut
@@ -542,7 +558,7 @@ def closing_actions(
     trade: TradeRow,
     orders: Sequence[OrderRow],
     holds: Sequence[Holding],
-    market: tuple[OrderBook, SymbolRules, object, dict[int, Position] | None],
+    market: tuple[OrderBook, SymbolRules, RiskSettings, dict[int, Position] | None],
     now: datetime,
     entry_done: bool,
 ) -> list[Action]:
@@ -553,7 +569,8 @@ def closing_actions(
     shares = allocate(tp1_size(trade, open_size, rules, risk), holds) if holds else {}
     actions: list[Action] = []
     for holding in holds:
-        position = (positions or {}).get(holding.position_id)
+        pid = holding.position_id  # None for a spot holding, which has no position
+        position = None if pid is None else (positions or {}).get(pid)
         actions += holding_actions(
             trade,
             holding,
@@ -580,7 +597,7 @@ def plan_trade(
     fills: Sequence[FillRow],
     book: OrderBook,
     rules: SymbolRules,
-    risk,
+    risk: RiskSettings,
     now: datetime,
     positions: dict[int, Position] | None = None,
 ) -> list[Action]:
@@ -612,7 +629,7 @@ def trade_changes(
     fills: Sequence[FillRow],
     entry_done: bool,
     rules: SymbolRules,
-    risk,
+    risk: RiskSettings,
     leverage_fees: Decimal = ZERO,
 ) -> dict:
     """Return the trade columns implied by its fills and booked leverage fees: sizes, prices,
@@ -627,7 +644,7 @@ def trade_changes(
         "fees_jpy": sum((f.fee for f in fills), ZERO) + leverage_fees,
     }
     if entries:
-        entry_price = vwap(entries)
+        entry_price = average_price(entries)
         changes.update(
             entry_price=entry_price,
             entry_time=entries[0].executed_at,
@@ -663,7 +680,7 @@ def _result(
 ) -> dict:
     """Return the closing columns: exit price and time, reason, P/L in JPY and percent."""
     pnl = sum((f.realized_pnl or ZERO for f in closes), ZERO) - fees
-    cost = vwap(entries) * sum((f.size for f in entries), ZERO)
+    cost = average_price(entries) * sum((f.size for f in entries), ZERO)
     return {
         "status": "closed",
         "exit_price": vwap(closes),

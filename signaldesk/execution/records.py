@@ -275,6 +275,14 @@ def load_trade(db, trade_id: int) -> TradeRow | None:
     return _trade(row) if row else None
 
 
+def existing_trade(db, trade_id: int) -> TradeRow:
+    """Return one trade the caller knows exists; raise ValueError naming the id when it does not."""
+    trade = load_trade(db, trade_id)
+    if trade is None:
+        raise ValueError(f"trade #{trade_id} does not exist")
+    return trade
+
+
 def load_trade_for_signal(db, signal_id: int) -> TradeRow | None:
     """Return the trade of a signal, or None."""
     row = db.execute(
