@@ -295,14 +295,15 @@ def propose_trade(scored: Scored, market: Market, settings) -> None:
     direction = scored.prediction.direction
     # what execution will post, on the tick grid
     entry = passive_price(entry_side(direction), book, rules.tick_size)
-    try:
-        if entry is None or scored.atr is None:
-            raise ValueError(f"no {scored.symbol} price or ATR to plan the trade from")
-        levels = trade_levels(direction, entry, scored.atr, rules.tick_size, settings.risk)
-        sizing = size_for_risk(market.equity_jpy, levels, rules, settings.risk, market.room_jpy)
-        refusal = sizing.refusal
-    except ValueError as exc:
-        refusal = str(exc)
+    if entry is None or scored.atr is None:
+        refusal = f"no {scored.symbol} price or ATR to plan the trade from"
+    else:
+        try:
+            levels = trade_levels(direction, entry, scored.atr, rules.tick_size, settings.risk)
+            sizing = size_for_risk(market.equity_jpy, levels, rules, settings.risk, market.room_jpy)
+            refusal = sizing.refusal
+        except ValueError as exc:
+            refusal = str(exc)
     if refusal:
         scored.checks.append(Check("size", False, refusal))
         scored.status = FILTERED
