@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -13,6 +14,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@lru_cache(maxsize=4096)  # equal instants have one text; a backtest renders each moment many times
 def to_db(moment: datetime) -> str:
     """Render an aware datetime as the database's UTC text (sortable, millisecond precision)."""
     if moment.tzinfo is None:

@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from signaldesk.clock import from_db, to_db
 
 PLAIN = (type(None), str, int, float, bool)
@@ -31,8 +33,13 @@ def to_column(value: Any) -> Any:
     if isinstance(value, datetime):
         return to_db(value)
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value)
+        return json_text(value)
     return value
+
+
+def json_text(value: dict | list | tuple) -> str:
+    """Return compact JSON text (orjson: NaN and infinities are written as null, which JSON has)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def decimal_or_none(text: str | None) -> Decimal | None:

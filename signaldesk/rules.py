@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from signaldesk.signals import FILTERED, LOGGED, PENDING
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     """One rule's verdict for one candidate: passed or not, and why, in words a person
-    understands."""
+    understands (a named tuple: fourteen are made per verdict, 70,080 verdicts a year)."""
 
     rule: str
     ok: bool

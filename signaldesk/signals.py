@@ -125,6 +125,8 @@ class Signal:
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Signal))
+# Columns whose values are not written as they are: Decimals, times and JSON.
+CONVERTED_COLUMNS = (*DECIMAL_COLUMNS, *TIME_COLUMNS, "features", "reasons")
 
 
 def from_row(row: dict) -> Signal:
@@ -141,7 +143,9 @@ def from_row(row: dict) -> Signal:
 
 def _row_of(signal: Signal) -> dict[str, Any]:
     """Return the column values of a signal for an INSERT (the id only when it has one)."""
-    row = {name: to_column(getattr(signal, name)) for name in COLUMNS}
+    row = dict(vars(signal))  # every column, in COLUMNS' order; the rest are plain values
+    for name in CONVERTED_COLUMNS:
+        row[name] = to_column(row[name])
     if signal.id is None:
         del row["id"]
     return row

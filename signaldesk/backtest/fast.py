@@ -57,7 +57,6 @@ from signaldesk.cycle import (
     order_books,
 )
 from signaldesk.signals import PENDING
-from signaldesk.storage import writing
 
 if TYPE_CHECKING:
     from signaldesk.backtest.scores import BatchScores
@@ -81,12 +80,10 @@ class QuietBook:
     def flush(self, db: Database, settings: Settings) -> None:
         """Write the snapshots and rows, then resolve and score outcomes as each step's own call
         would have."""
-        from signaldesk.equity import record_snapshot
+        from signaldesk.equity import record_snapshots
         from signaldesk.outcomes import score_outcomes_through
 
-        with writing(db):
-            for risk in self.snapshots:
-                record_snapshot(db, settings.mode, risk)
+        record_snapshots(db, settings.mode, self.snapshots)
         if self.rows:
             signals.insert_all(db, self.rows)
         strategy = settings.strategy

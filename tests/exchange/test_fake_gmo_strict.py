@@ -125,6 +125,7 @@ def close(fake, position_id: int, kind: str, size: str, price: str | None = None
 
 
 def test_closes_beyond_the_closable_size_are_refused_until_the_cancel_is_done(fake):
+    fake.cancel_delay = 2.0  # long enough that the close right after the cancel meets it CANCELLING
     position_id = open_long(fake)
     stop_id = int(close(fake, position_id, "STOP", "0.01", "9900000")["data"])
     assert code(close(fake, position_id, "MARKET", "0.01")) == "ERR-200"

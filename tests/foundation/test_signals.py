@@ -168,3 +168,28 @@ def test_a_signal_held_outside_the_active_hours_is_expired_and_listed_for_the_mo
     ]
     assert signals.held(db, now + timedelta(seconds=1), now + timedelta(hours=1)) == []
     assert signals.load(db, other).status == signals.PENDING
+
+
+def test_every_column_not_converted_is_a_plain_sqlite_value_by_its_type():
+    """The INSERT writes columns outside CONVERTED_COLUMNS as they are: a new Decimal, time or JSON
+    column must be added there (this fails until it is)."""
+    import typing
+
+    plain = {str, int, float, type(None)}
+    hints = typing.get_type_hints(Signal)
+    for name in signals.COLUMNS:
+        if name in signals.CONVERTED_COLUMNS:
+            continue
+        kinds = set(typing.get_args(hints[name])) or {hints[name]}
+        assert kinds <= plain, f"{name}: {hints[name]} is not written as it is"
+
+
+def test_a_stored_row_reads_back_with_every_converted_column_equal(db):
+    now = utc_now().replace(microsecond=0)  # the database keeps milliseconds
+    sent = pending(now).with_changes(
+        features={"values": {"z_1": 0.1}, "top": [{"feature": "z_1", "value": 0.1}]},
+        reasons=[{"rule": "data", "ok": True, "detail": "candles complete"}],
+        atr=Decimal("0.00000010"),
+    )
+    back = signals.load(db, signals.insert(db, sent))
+    assert back.with_changes(id=None) == sent
