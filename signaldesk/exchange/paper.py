@@ -19,7 +19,7 @@ from decimal import Decimal
 from signaldesk.candles import Candle
 from signaldesk.clock import from_db, to_db
 from signaldesk.exchange.errors import InsufficientFunds, NotFound, OrderRejected
-from signaldesk.exchange.feed import MarketFeed
+from signaldesk.exchange.feed import CandleFeed, MarketFeed
 from signaldesk.exchange.model import (
     ACTIVE_STATUSES,
     BUY,
@@ -230,6 +230,7 @@ class PaperExchange:
     ):
         self.db, self.feed, self.account = db, feed, account
         self.rules = dict(rules or DEFAULT_RULES)
+        self._synced: tuple | None = None  # see `_sync_key`
         open_account(db, account, starting_jpy, feed.now())
 
     # -- market data (from the feed)
@@ -261,6 +262,29 @@ class PaperExchange:
     def sync(self) -> None:
         """Bring paper state up to the feed's present: fill resting orders on new bars, charge
         leverage fees."""
+        if self._synced is not None and self._synced == self._sync_key():
+            return
+        self._bring_up_to_date()
+        self._synced = None if self.db.conn.in_transaction else self._sync_key()
+
+    def _sync_key(self) -> tuple | None:
+        """Return what a sync over a replayed feed depends on besides the paper rows: the feed's
+        time, and a count of this connection's writes and of other connections' commits (None
+        for any other feed: live bars arrive from outside).
+
+        A sync leaves the paper rows where a second sync would leave them (every resting order
+        compared with every released bar, every knowable fee charged), so while the key is the
+        one recorded after the last sync (nothing written since, the feed still at the same
+        candle) the next sync has nothing to do. Not recorded inside a transaction: a rollback
+        would undo the sync without changing the counts.
+        """
+        if not isinstance(self.feed, CandleFeed):
+            return None
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        return self.feed.now(), self.db.conn.total_changes, version
+
+    def _bring_up_to_date(self) -> None:
+        """Match every resting order against the bars it has not seen; charge leverage fees."""
         for symbol in self._symbols_with_active_orders():
             since = self._bars_needed_since(symbol)
             bars = self.feed.price_bars(symbol, since) if since else []
