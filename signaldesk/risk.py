@@ -13,7 +13,6 @@ their conversion rate.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -179,6 +178,7 @@ def build_snapshot(
     commitments: Sequence[Commitment] = (),
     streak: Streak = Streak(),
     equity_peak: Decimal | None = None,
+    account_equity: Decimal | None = None,
 ) -> RiskSnapshot:
     """Return the risk snapshot from equity, realised P/L events and open exposures (pure)."""
     unrealised = sum((x.unrealised_jpy for x in exposures), ZERO)
@@ -214,6 +214,7 @@ def build_snapshot(
         streak,
         equity_peak,
         risk.max_drawdown,
+        account_equity,
     )
 
 
@@ -386,7 +387,8 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     from signaldesk.state import trading_state
 
     state = trading_state(db)
-    exposures = open_exposures(db, exchange, settings.mode)
+    holdings = active_holdings(db, settings.mode)
+    exposures = exposures_of([h for h in holdings if h[4] is not None], exchange)
     unrealised = sum((x.unrealised_jpy for x in exposures), ZERO)
     symbols = settings.strategy.symbols
     margin = (
@@ -399,7 +401,7 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     events = pnl_events(db, settings.mode, min(jst_week_start(now), jst_month_start(now)))
     count = trades_since(db, settings.mode, jst_day_start(now))
     risk_equity = capped_equity(settings, equity)  # live: at most the capital cap ([golive])
-    snapshot = build_snapshot(
+    return build_snapshot(
         risk_equity,
         state.halted,
         state.reason,
@@ -408,17 +410,17 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
         count,
         settings.risk,
         now,
-        commitments(db, settings.mode),
+        commitments_of(holdings),
         loss_streak(db, settings.mode, settings.risk),
         equity_peak(db),
+        equity,
     )
-    return dataclasses.replace(snapshot, account_equity_jpy=equity)
 
 
-def commitments(db, mode: str) -> list[Commitment]:
-    """Return what every active trade holds (open size at its entry price) and may still come to
-    hold (its resting or unresolved entry orders at their own prices)."""
-    rows = db.execute(
+def active_holdings(db, mode: str) -> list[tuple]:
+    """Return (id, symbol, direction, remaining size, entry price, resting entry notional) of every
+    active trade, oldest first: what `commitments` and `open_exposures` read, in one query."""
+    return db.execute(
         "SELECT t.id, t.symbol, t.direction, t.remaining_size, t.entry_price, "
         "COALESCE((SELECT SUM((CAST(o.size AS REAL) - CAST(o.executed_size AS REAL)) * CAST(o.price AS REAL)) "
         "FROM orders o WHERE o.trade_id = t.id AND o.purpose = 'entry' "
@@ -426,8 +428,18 @@ def commitments(db, mode: str) -> list[Commitment]:
         "FROM trades t WHERE t.mode = ? AND t.status IN ('pending', 'open') ORDER BY t.id",
         [mode],
     ).fetchall()
+
+
+def commitments(db, mode: str) -> list[Commitment]:
+    """Return what every active trade holds (open size at its entry price) and may still come to
+    hold (its resting or unresolved entry orders at their own prices)."""
+    return commitments_of(active_holdings(db, mode))
+
+
+def commitments_of(holdings: Sequence[tuple]) -> list[Commitment]:
+    """Return the commitments of rows of `active_holdings`."""
     found = []
-    for trade_id, symbol, direction, remaining, entry, resting in rows:
+    for trade_id, symbol, direction, remaining, entry, resting in holdings:
         held = Decimal(remaining) * Decimal(entry) if entry else ZERO
         found.append(
             Commitment(
@@ -473,9 +485,15 @@ def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
         "WHERE mode = ? AND status IN ('pending', 'open') AND entry_price IS NOT NULL ORDER BY id",
         [mode],
     ).fetchall()
+    return exposures_of(rows, exchange)
+
+
+def exposures_of(holdings: Sequence[tuple], exchange) -> list[OpenExposure]:
+    """Return the open exposures of trade rows (id, symbol, direction, remaining size, entry price,
+    ...) that have an entry price, marked at the current ticker (one ticker read per symbol)."""
     tickers: dict[str, Ticker] = {}
     exposures = []
-    for trade_id, symbol, direction, remaining, entry in rows:
+    for trade_id, symbol, direction, remaining, entry, *_ in holdings:
         if Decimal(remaining) <= 0:
             continue
         ticker = tickers.get(symbol) or tickers.setdefault(symbol, exchange.ticker(symbol))
@@ -489,9 +507,9 @@ def open_exposures(db, exchange, mode: str) -> list[OpenExposure]:
 
 def pnl_events(db, mode: str, since: datetime) -> list[PnlEvent]:
     """Return the realised P/L (net of fees) of every desk fill and leverage fee since a moment."""
-    from signaldesk.ledger import money_events
+    from signaldesk.ledger import net_events
 
-    return [PnlEvent(e.at, e.net_jpy) for e in money_events(db, mode, since)]
+    return [PnlEvent(at, amount) for at, amount in net_events(db, mode, since)]
 
 
 def trades_since(db, mode: str, since: datetime) -> int:

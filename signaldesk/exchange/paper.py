@@ -19,7 +19,7 @@ from decimal import Decimal
 from signaldesk.candles import Candle
 from signaldesk.clock import from_db, to_db
 from signaldesk.exchange.errors import InsufficientFunds, NotFound, OrderRejected
-from signaldesk.exchange.feed import MarketFeed
+from signaldesk.exchange.feed import CandleFeed, MarketFeed
 from signaldesk.exchange.model import (
     ACTIVE_STATUSES,
     BUY,
@@ -230,6 +230,7 @@ class PaperExchange:
     ):
         self.db, self.feed, self.account = db, feed, account
         self.rules = dict(rules or DEFAULT_RULES)
+        self._synced: tuple | None = None  # see `_sync_key`
         open_account(db, account, starting_jpy, feed.now())
 
     # -- market data (from the feed)
@@ -261,32 +262,63 @@ class PaperExchange:
     def sync(self) -> None:
         """Bring paper state up to the feed's present: fill resting orders on new bars, charge
         leverage fees."""
-        for symbol in self._symbols_with_active_orders():
-            since = self._bars_needed_since(symbol)
+        if self._synced is not None and self._synced == self._sync_key(self._synced):
+            return
+        self._bring_up_to_date()
+        self._synced = None if self.db.conn.in_transaction else self._sync_key()
+
+    def _sync_key(self, recorded: tuple | None = None) -> tuple | None:
+        """Return what a sync over a replayed feed depends on besides the paper rows: the feed's
+        time, and a count of this connection's writes and of other connections' commits (None
+        for any other feed: live bars arrive from outside).
+
+        A sync leaves the paper rows where a second sync would leave them (every resting order
+        compared with every released bar, every knowable fee charged), so while the key is the
+        one recorded after the last sync (nothing written since, the feed still at the same
+        candle) the next sync has nothing to do. Not recorded inside a transaction: a rollback
+        would undo the sync without changing the counts. Compared with a `recorded` key, the
+        database is asked for its version only when time and writes still match.
+        """
+        if not isinstance(self.feed, CandleFeed):
+            return None
+        moment, writes = self.feed.now(), self.db.conn.total_changes
+        if recorded is not None and recorded[:2] != (moment, writes):
+            return None
+        return moment, writes, self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def _bring_up_to_date(self) -> None:
+        """Match every resting order against the bars it has not seen; charge leverage fees."""
+        needed, matched = self._bars_needed_since(), False
+        for symbol in sorted(needed):
+            # matching one symbol's bars wrote rows: read the next symbol's need afresh
+            since = self._bars_needed_since(symbol).get(symbol) if matched else needed[symbol]
             bars = self.feed.price_bars(symbol, since) if since else []
             if bars:
+                matched = True
                 with writing(self.db):
                     for bar in bars:
                         self._match_bar(symbol, bar)
         self._charge_leverage_fees(self.feed.now())
 
-    def _symbols_with_active_orders(self) -> list[str]:
-        """Return symbols that have resting orders."""
-        rows = self.db.execute(
-            "SELECT DISTINCT symbol FROM paper_orders WHERE account = ? AND status IN "
-            f"{ACTIVE_SQL}",
-            [self.account],
-        ).fetchall()
-        return sorted(r[0] for r in rows)
-
-    def _bars_needed_since(self, symbol: str) -> datetime | None:
-        """Return the earliest bar open time some resting order of the symbol has not been compared
-        with."""
-        moments = [
-            o.checked_until + timedelta(microseconds=1) if o.checked_until else o.active_from
-            for o in self._active(symbol)
-        ]
-        return min(moments) if moments else None
+    def _bars_needed_since(self, symbol: str | None = None) -> dict[str, datetime]:
+        """Return, per symbol with resting orders (or for one symbol), the earliest bar open time
+        some resting order has not been compared with."""
+        sql = (
+            "SELECT symbol, checked_until, active_from FROM paper_orders WHERE account = ? "
+            f"AND status IN {ACTIVE_SQL}"
+        )
+        params: list = [self.account]
+        if symbol:
+            sql += " AND symbol = ?"
+            params.append(symbol)
+        earliest: dict[str, datetime] = {}
+        for name, checked, active_from in self.db.execute(sql, params).fetchall():
+            moment = (
+                from_db(checked) + timedelta(microseconds=1) if checked else from_db(active_from)
+            )
+            if name not in earliest or moment < earliest[name]:
+                earliest[name] = moment
+        return earliest
 
     def _match_bar(self, symbol: str, bar: Candle) -> None:
         """Fill every resting order of the symbol that this bar trades through (oldest order first;
@@ -565,18 +597,18 @@ class PaperExchange:
 
     def _reserved_jpy(self) -> Decimal:
         """Return JPY held back by resting spot buys and leverage opens."""
+        rows = self.db.execute(
+            "SELECT symbol, side, price, size, executed_size FROM paper_orders WHERE account = ? "
+            f"AND status IN {ACTIVE_SQL} AND settle_type != ? ORDER BY order_id",
+            [self.account, CLOSE_SETTLE],
+        ).fetchall()
         held = ZERO
-        for order in self._active():
-            if order.settle_type == CLOSE_SETTLE:
-                continue
-            if is_leverage(order.symbol):
-                held += required_margin(order.price, order.remaining)
-            elif order.side == BUY:
-                held += (
-                    order.price
-                    * order.remaining
-                    * (1 + max(self.rules[order.symbol].taker_fee, ZERO))
-                )
+        for symbol, side, price, size, executed in rows:
+            remaining = Decimal(size) - Decimal(executed)
+            if is_leverage(symbol):
+                held += required_margin(Decimal(price), remaining)
+            elif side == BUY:
+                held += Decimal(price) * remaining * (1 + max(self.rules[symbol].taker_fee, ZERO))
         return held
 
     def _available_jpy(self) -> Decimal:
@@ -769,12 +801,15 @@ class PaperExchange:
             self._arrive(order, book)
         return order.order_id
 
-    def _closable(self, position: PaperPosition) -> Decimal:
-        """Return the size of a position not yet covered by resting close orders."""
+    def _closable(
+        self, position: PaperPosition, active: Sequence[PaperOrder] | None = None
+    ) -> Decimal:
+        """Return the size of a position not yet covered by resting close orders (`active`: the
+        symbol's resting orders when the caller has read them)."""
         covered = sum(
             (
                 o.remaining
-                for o in self._active(position.symbol)
+                for o in (self._active(position.symbol) if active is None else active)
                 if o.settle_type == CLOSE_SETTLE
                 and o.position_id == position.position_id
                 and o.order_type != LOSSCUT
@@ -1165,14 +1200,14 @@ class PaperExchange:
         positions = self._positions(symbol)
         if not positions:
             return []
-        last = self.feed.ticker(symbol).last
+        last, active = self.feed.ticker(symbol).last, self._active(symbol)
         return [
             Position(
                 p.position_id,
                 p.symbol,
                 p.side,
                 p.size,
-                p.size - self._closable(p),
+                p.size - self._closable(p, active),
                 p.price,
                 position_pnl(p.side, p.price, last, p.size),
                 LEVERAGE,

@@ -29,6 +29,8 @@ from signaldesk.exchange.model import (
 from signaldesk.exchange.paper import PaperExchange
 from signaldesk.exchange.paperfills import DEFAULT_RULES
 from signaldesk.fees import position_fee
+from signaldesk.state import set_value
+from signaldesk.storage import open_db
 
 DATA = Path(__file__).resolve().parent.parent.parent / "data"
 D = Decimal
@@ -344,3 +346,62 @@ def test_a_stop_in_front_of_the_loss_cut_fires_first_and_the_loss_cut_goes(db):
     assert paper.orders([stop])[0].status == "EXECUTED"
     fees = [e.fee for e in paper.latest_executions("BTC_JPY")]
     assert all(f == 0 for f in fees)  # no loss-cut fee: the stop closed the position
+
+
+def statements_of(db, action) -> list[str]:
+    """Return the SQL statements an action runs on this connection."""
+    seen: list[str] = []
+    db.conn.set_trace_callback(seen.append)
+    try:
+        action()
+    finally:
+        db.conn.set_trace_callback(None)
+    return seen
+
+
+def resting_after_a_candle(db, feed_of=lambda feed: feed) -> tuple[PaperExchange, CandleFeed]:
+    """Return a paper exchange with a resting buy far below the market, synced one candle later."""
+    feed = CandleFeed({"BTC_JPY": btc()}, start=btc()[0].open_time + timedelta(minutes=15))
+    paper = PaperExchange(db, feed_of(feed), starting_jpy=D("1000000"), rules=RULES)
+    price = (btc()[0].close / 2).quantize(CENT)
+    paper.place_order(OrderRequest("BTC_JPY", BUY, LIMIT, D("0.01"), price, SOK))
+    assert feed.advance()
+    paper.sync()
+    return paper, feed
+
+
+def reads_paper_orders(statements: list[str]) -> bool:
+    """Return True when a sync looked at the resting orders again."""
+    return any("FROM paper_orders" in s for s in statements)
+
+
+def test_a_second_sync_at_the_same_candle_with_nothing_written_does_nothing(db):
+    paper, _ = resting_after_a_candle(db)
+    assert statements_of(db, paper.sync) == ["PRAGMA data_version"]
+
+
+def test_a_sync_after_a_write_or_a_new_candle_runs_again(db, db_path):
+    paper, feed = resting_after_a_candle(db)
+    other = open_db(db_path)  # another process (the cycle beside the bot) commits a change
+    set_value(other, "test_note", "other process", feed.now(), "test")
+    other.close()
+    assert reads_paper_orders(statements_of(db, paper.sync))
+    set_value(db, "test_note", "this process", feed.now(), "test")
+    assert reads_paper_orders(statements_of(db, paper.sync))
+    assert feed.advance()
+    assert reads_paper_orders(statements_of(db, paper.sync))
+
+
+class OutsideFeed:
+    """A feed whose bars come from outside (like the live feed): same answers as a candle feed."""
+
+    def __init__(self, feed: CandleFeed):
+        self.feed, self.step = feed, feed.step
+
+    def __getattr__(self, name):
+        return getattr(self.feed, name)
+
+
+def test_a_feed_that_is_not_a_replay_is_synced_every_time(db):
+    paper, _ = resting_after_a_candle(db, OutsideFeed)
+    assert reads_paper_orders(statements_of(db, paper.sync))

@@ -332,6 +332,8 @@ EXPECTED_INDEXES = {
     "idx_trades_status",
     "idx_trades_entry_time",
     "idx_trades_exit_time",
+    "idx_trades_mode_status_exit",  # 0013: the risk snapshot's losing streak
+    "idx_trades_mode_created",  # 0013: the risk snapshot's trades today
     "idx_orders_status",
     "idx_orders_trade",
     "idx_fills_order",

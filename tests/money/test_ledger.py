@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from signaldesk.candles import Candle, save_candles
 from signaldesk.clock import JST
-from signaldesk.ledger import book_position_fees, money_between, money_events
+from signaldesk.ledger import book_position_fees, money_between, money_events, net_events
 from signaldesk.risk import pnl_events
 from tests.bot.money_seed import seed_closed_trade
 
@@ -56,3 +56,23 @@ def test_money_events_give_reports_and_loss_limits_one_number(db):
     )
     assert [e.kind for e in money_events(db, "paper", day)] == ["fill", "leverage_fee", "fill"]
     assert sum(e.amount for e in pnl_events(db, "paper", day)) == money.net_jpy == Decimal("935")
+
+
+def test_net_events_are_money_events_reduced_to_time_and_net(db):
+    store_close(db, "BTC_JPY", SIX, "15000000")
+    for hour, pnl in ((1, "1000"), (25, "-250.5")):  # two trades, the second across a later 06:00
+        seed_closed_trade(
+            db, SIX + timedelta(hours=hour), pnl, fee="5", held=timedelta(hours=2), position_id=hour
+        )
+    store_close(db, "BTC_JPY", SIX + timedelta(days=1), "15100000")
+    book_position_fees(db, "paper", SIX + timedelta(days=2))
+    day = SIX.replace(hour=0)
+    events = money_events(db, "paper", day)
+    assert len(events) == 6 and {e.kind for e in events} == {"fill", "leverage_fee"}
+    expected = [(e.at, e.net_jpy) for e in events]
+    assert net_events(db, "paper", day) == expected
+    end = SIX + timedelta(days=1)
+    assert net_events(db, "paper", day, end) == [
+        (e.at, e.net_jpy) for e in money_events(db, "paper", day, end)
+    ]
+    assert [(e.at, e.amount) for e in pnl_events(db, "paper", day)] == expected
