@@ -380,9 +380,48 @@ def account_equity(
 # ---- edge -----------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class KeptSnapshot:
+    """The last snapshot taken over a replayed candle feed, with what it was computed from."""
+
+    key: tuple | None = None
+    snapshot: RiskSnapshot | None = None
+    holds: tuple = ()  # the connection and settings its key names by id, kept alive
+
+
+_KEPT = KeptSnapshot()
+
+
 def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     """Gather balance, open trades, P/L events and the halt flag into a RiskSnapshot (reads the
-    exchange)."""
+    exchange).
+
+    Over a replayed candle feed (a backtest), a second call at the same moment with nothing written
+    since returns the first call's snapshot: the trade management and the cycle that follows it
+    both take one. A live or paper-live exchange has no replay key, so every call reads.
+    """
+    key = replay_key(db, exchange, settings, now)
+    if key is not None and key == _KEPT.key:
+        assert _KEPT.snapshot is not None
+        return _KEPT.snapshot
+    snapshot = read_snapshot(db, exchange, settings, now)
+    key = replay_key(db, exchange, settings, now)  # after the paper account's own sync
+    _KEPT.key, _KEPT.snapshot, _KEPT.holds = key, snapshot, (db.conn, settings)
+    return snapshot
+
+
+def replay_key(db, exchange, settings, now: datetime) -> tuple | None:
+    """Return what a snapshot over a replayed feed depends on (None: not a replay, or inside a
+    transaction that a rollback could undo)."""
+    replay = getattr(exchange, "replay_key", None)
+    if replay is None or db.conn.in_transaction:
+        return None
+    state = replay()
+    return None if state is None else (id(db.conn), id(settings), now, state)
+
+
+def read_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
+    """Read everything a RiskSnapshot holds from the database and the exchange."""
     from signaldesk.golive import capped_equity
     from signaldesk.state import trading_state
 
