@@ -381,13 +381,11 @@ def moment_rules(snapshot, settings, calendar, now: datetime) -> dict:
     """Return the Market fields that change with the clock alone while the desk is idle: the end of
     a loss-streak pause and the news calendar running out (the replay's quiet steps recompute
     them)."""
-    from dataclasses import replace
-
     from signaldesk.risk import pause_refusals
 
     warning = news_calendar_problem(settings, calendar, now)
     return dict(
-        paused=next(iter(pause_refusals(replace(snapshot, at=now))), None),
+        paused=next(iter(pause_refusals(snapshot, now)), None),
         news_warning=warning,
         news_blocks=bool(warning) and news_filters(settings),
     )

@@ -61,26 +61,27 @@ def positions_json(exposures) -> str:
 def record_snapshot(db: Database, mode: str, risk, source: str = "cycle") -> None:
     """Write the equity of a risk snapshot (signaldesk.risk.RiskSnapshot); a second one at the same
     moment is kept out."""
-    record_snapshots(db, mode, [risk], source)
+    record_snapshots(db, mode, [(risk.at, risk)], source)
 
 
-def record_snapshots(db: Database, mode: str, risks, source: str = "cycle") -> None:
-    """Write the equity of risk snapshots in one statement, in order (the backtest's bulk
-    bookkeeping); one at a moment already written is kept out."""
+def record_snapshots(db: Database, mode: str, taken, source: str = "cycle") -> None:
+    """Write the equity of risk snapshots, each as of its moment ((moment, snapshot) pairs), in one
+    statement, in order (the backtest's bulk bookkeeping); one at a moment already written is kept
+    out."""
     with writing(db):
         db.conn.executemany(
             "INSERT OR IGNORE INTO equity_snapshots (taken_at, mode, equity_jpy, "
             "unrealised_jpy, positions, source) VALUES (?, ?, ?, ?, ?, ?)",
             [
                 (
-                    to_db(risk.at),
+                    to_db(at),
                     mode,
                     decimal_text(risk.account_equity_jpy or risk.equity_jpy),
                     decimal_text(risk.unrealised_jpy),
                     positions_json(risk.open_positions),
                     source,
                 )
-                for risk in risks
+                for at, risk in taken
             ],
         )
 

@@ -123,9 +123,11 @@ class RiskSnapshot:
             return ZERO
         return (peak - equity) / peak
 
-    def paused(self) -> bool:
-        """Return True while new trades are paused after consecutive losses."""
-        return self.streak.paused_until is not None and self.at < self.streak.paused_until
+    def paused(self, at: datetime | None = None) -> bool:
+        """Return True while new trades are paused after consecutive losses (at the snapshot's
+        moment, or `at`)."""
+        until = self.streak.paused_until
+        return until is not None and (at or self.at) < until
 
 
 @dataclass(frozen=True)
@@ -264,9 +266,10 @@ def check_new_trade(
     return reasons
 
 
-def pause_refusals(snapshot: RiskSnapshot) -> list[str]:
-    """Refuse new trades during the pause after consecutive losses."""
-    if not snapshot.paused():
+def pause_refusals(snapshot: RiskSnapshot, at: datetime | None = None) -> list[str]:
+    """Refuse new trades during the pause after consecutive losses (at the snapshot's moment, or
+    `at`)."""
+    if not snapshot.paused(at):
         return []
     streak = snapshot.streak
     return [

@@ -75,7 +75,7 @@ class QuietBook:
 
     rows: list = field(default_factory=list)
     moments: list[datetime] = field(default_factory=list)
-    snapshots: list = field(default_factory=list)
+    snapshots: list = field(default_factory=list)  # (moment, RiskSnapshot) pairs
 
     def flush(self, db: Database, settings: Settings) -> None:
         """Write the snapshots and rows, then resolve and score outcomes as each step's own call
@@ -207,7 +207,7 @@ class FastReplay:
         if rows is None:
             return self.whole(model, now, managed=not self.pace.idle)
         self.log.count("quiet" if self.pace.idle else "managed")
-        self.book.snapshots.append(replace(market.risk, at=now))  # idle: the kept equity, now
+        self.book.snapshots.append((now, market.risk))  # idle: the kept equity, now
         self.book.rows += rows
         self.book.moments.append(now)
         self.log.equity.append((now, market.equity_jpy))
