@@ -171,9 +171,11 @@ def resolve_and_score(db: Database, settings: Settings, model_version: str, now:
     """Resolve matured predictions, update model_performance and, once a day, check the live AUC;
     return the (date, model, symbol) groups touched."""
     from signaldesk.outcomes import resolve_outcomes, update_performance
+    from signaldesk.storage import writing
 
-    touched = resolve_outcomes(db, settings.strategy.label_horizon_bars, now)
-    update_performance(db, touched, now)
+    with writing(db):  # one commit: the outcomes and their scores land together
+        touched = resolve_outcomes(db, settings.strategy.label_horizon_bars, now)
+        update_performance(db, touched, now)
     check_live_auc(db, settings, model_version, now)
     return len(touched)
 

@@ -17,23 +17,27 @@ if TYPE_CHECKING:
 
 MIN_ROWS_FOR_AUC = 100
 
+Key = tuple[str, str, str]  # (JST date, model version, symbol)
+
 
 def auc(outcomes: Sequence[int], scores: Sequence[float]) -> float | None:
     """Return the ROC AUC (Mann-Whitney, ties shared), or None when only one class is present."""
     import numpy as np
 
-    events = np.asarray(outcomes, dtype=bool)
-    positives = int(events.sum())
+    events = np.fromiter(outcomes, bool, len(outcomes))  # from a list: twice asarray's speed
+    positives = int(np.count_nonzero(events))
     negatives = len(events) - positives
     if not positives or not negatives:
         return None
-    values = np.asarray(scores, dtype=float)
-    order = np.argsort(values, kind="stable")
-    _, first, counts = np.unique(values[order], return_index=True, return_counts=True)
-    ranks = np.repeat(
-        first + (counts + 1) / 2, counts
-    )  # 1-based; tied scores share their mean rank
-    rank_sum = float(ranks[events[order]].sum())  # halves: summed exactly in any order
+    values = np.fromiter(scores, float, len(scores))
+    order = np.argsort(values)
+    ranked = values[order]
+    starts = np.flatnonzero(np.concatenate(([True], ranked[1:] != ranked[:-1])))
+    ends = np.append(starts[1:], len(ranked))
+    # A tie group holds the 1-based ranks start + 1 .. end and shares their mean, (start + 1 + end)
+    # / 2: summed doubled, as integers, the rank sum is exact.
+    hits = np.add.reduceat(events[order].astype(np.int64), starts)
+    rank_sum = int((hits * (starts + ends + 1)).sum()) / 2
     return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
 
 
@@ -43,7 +47,7 @@ def went_its_way(direction: str, forward_return: float) -> int:
     return int(forward_return > 0) if direction == "LONG" else int(forward_return < 0)
 
 
-def resolve_outcomes(db: Database, horizon_bars: int, now: datetime) -> list[tuple[str, str, str]]:
+def resolve_outcomes(db: Database, horizon_bars: int, now: datetime) -> list[Key]:
     """Fill forward returns of predictions whose horizon has closed; return the (date, model,
     symbol) touched."""
     return sorted({key for _moment, key in resolve_outcomes_through(db, horizon_bars, [now])})
@@ -51,7 +55,7 @@ def resolve_outcomes(db: Database, horizon_bars: int, now: datetime) -> list[tup
 
 def resolve_outcomes_through(
     db: Database, horizon_bars: int, moments: Sequence[datetime]
-) -> list[tuple[datetime, tuple[str, str, str]]]:
+) -> list[tuple[datetime, Key]]:
     """Resolve predictions as one `resolve_outcomes` call at each of the increasing `moments` would,
     in one pass.
 
@@ -71,14 +75,16 @@ def resolve_outcomes_through(
         "AND s.candle_time <= ?",
         [f"+{int(horizon.total_seconds())} seconds", cutoffs[-1]],
     ).fetchall()
+    stamps: dict[int, str] = {}  # per call: each moment's and candle's text is rendered once
+    days: dict[str, str] = {}
     updates, touched = [], set()
     for signal_id, candle_time, close, model, symbol, future_close in rows:
-        moment = moments[bisect.bisect_left(cutoffs, candle_time)]
+        at = bisect.bisect_left(cutoffs, candle_time)
+        stamp = stamps.get(at) or stamps.setdefault(at, to_db(moments[at]))
+        day = days.get(candle_time) or days.setdefault(candle_time, _jst_day(candle_time))
         ret = float(Decimal(future_close) / Decimal(close) - 1)
-        updates.append((ret, int(ret > 0), to_db(moment), signal_id))
-        touched.add(
-            (moment, (from_db(candle_time).astimezone(JST).date().isoformat(), model, symbol))
-        )
+        updates.append((ret, int(ret > 0), stamp, signal_id))
+        touched.add((moments[at], (day, model, symbol)))
     if updates:
         with writing(db):
             db.conn.executemany(
@@ -88,18 +94,22 @@ def resolve_outcomes_through(
     return sorted(touched)
 
 
+def _jst_day(candle_time: str) -> str:
+    """Return the JST calendar date of a stored UTC time."""
+    return from_db(candle_time).astimezone(JST).date().isoformat()
+
+
 def score_outcomes_through(db: Database, horizon_bars: int, moments: Sequence[datetime]) -> None:
     """Resolve and score as one `resolve_outcomes` + `update_performance` call at each moment would.
 
     Each touched (date, model, symbol) is scored once, at the last moment that touched it: its rows
     are final by then, so the stored figures and `updated_at` are those of the last per-moment call.
     """
-    pairs = resolve_outcomes_through(db, horizon_bars, moments)
-    last = {key: moment for moment, key in pairs}
-    for key in dict.fromkeys(
-        key for _moment, key in pairs
-    ):  # first touch first: rows keep their id order
-        update_performance(db, [key], last[key])
+    with writing(db):  # one commit for both
+        pairs = resolve_outcomes_through(db, horizon_bars, moments)
+        last = {key: moment for moment, key in pairs}
+        first_touch = dict.fromkeys(key for _moment, key in pairs)  # new rows keep their id order
+        _score(db, [(key, last[key]) for key in first_touch])
 
 
 def _day_bounds(day: str) -> tuple[str, str]:
@@ -108,7 +118,7 @@ def _day_bounds(day: str) -> tuple[str, str]:
     return to_db(start), to_db(start + timedelta(days=1))
 
 
-def update_performance(db: Database, touched: list[tuple[str, str, str]], now: datetime) -> int:
+def update_performance(db: Database, touched: list[Key], now: datetime) -> int:
     """Recompute the model_performance rows of each touched (JST date, model, symbol); return rows
     written.
 
@@ -116,56 +126,61 @@ def update_performance(db: Database, touched: list[tuple[str, str, str]], now: d
     accuracy = share where the side with P >= 0.5 was right, AUC and Brier of the direction's
     probability.
     """
-    written = 0
+    return _score(db, [(key, now) for key in touched])
+
+
+def _score(db: Database, scored: list[tuple[Key, datetime]]) -> int:
+    """Write both directions' model_performance rows of each (key, as of), in order; return rows
+    written."""
+    if not scored:
+        return 0
+    resolved = _resolved(db, [key for key, _now in scored])
     with writing(db):
-        for day, model, symbol in touched:
-            start, end = _day_bounds(day)
-            rows = db.execute(
-                "SELECT prob_long, prob_short, outcome_return FROM signals WHERE model_version = ? AND symbol = ? "
-                "AND candle_time >= ? AND candle_time < ? AND outcome_return IS NOT NULL",
-                [model, symbol, start, end],
-            ).fetchall()
-            for direction, column in (("LONG", 0), ("SHORT", 1)):
-                _write_performance(
-                    db,
-                    day,
-                    model,
-                    symbol,
-                    direction,
-                    [r[column] for r in rows],
-                    [went_its_way(direction, r[2]) for r in rows],
-                    now,
-                )
-                written += 1
-    return written
+        for key, now in scored:
+            probs_long, probs_short, returns = resolved[key]
+            rose = [int(r > 0) for r in returns]  # went_its_way, inline: it runs once a row
+            fell = [int(r < 0) for r in returns]
+            _write_performance(db, key, "LONG", probs_long, rose, now)
+            _write_performance(db, key, "SHORT", probs_short, fell, now)
+    return 2 * len(scored)
+
+
+def _resolved(db: Database, keys: list[Key]) -> dict[Key, tuple[list, list, list]]:
+    """Return each key's resolved (prob_long, prob_short, outcome_return) columns in candle order,
+    one query per (date, model) for all its symbols."""
+    found: dict[Key, tuple[list, list, list]] = {key: ([], [], []) for key in keys}
+    for day, model in dict.fromkeys((day, model) for day, model, _symbol in keys):
+        start, end = _day_bounds(day)
+        rows = db.execute(
+            "SELECT symbol, prob_long, prob_short, outcome_return FROM signals "
+            "WHERE model_version = ? AND candle_time >= ? AND candle_time < ? "
+            "AND outcome_return IS NOT NULL ORDER BY candle_time",
+            [model, start, end],
+        ).fetchall()
+        for symbol, prob_long, prob_short, outcome_return in rows:
+            columns = found.get((day, model, symbol))
+            if columns is not None:
+                columns[0].append(prob_long)
+                columns[1].append(prob_short)
+                columns[2].append(outcome_return)
+    return found
 
 
 def _write_performance(
-    db: Database, day, model, symbol, direction, probs, events, now: datetime
+    db: Database, key: Key, direction: str, probs: list, events: list[int], now: datetime
 ) -> None:
     """Upsert one model_performance row."""
     n = len(probs)
     accuracy = (
-        sum(int(p >= 0.5) == e for p, e in zip(probs, events, strict=True)) / n if n else None
+        sum([int(p >= 0.5) == e for p, e in zip(probs, events, strict=True)]) / n if n else None
     )
-    brier = sum((p - e) ** 2 for p, e in zip(probs, events, strict=True)) / n if n else None
+    brier = sum([(p - e) ** 2 for p, e in zip(probs, events, strict=True)]) / n if n else None
     db.execute(
         "INSERT INTO model_performance (date, model_version, symbol, direction, predictions, positives, accuracy, "
         "auc, brier, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (date, model_version, symbol, "
         "direction) DO UPDATE SET predictions = excluded.predictions, positives = excluded.positives, "
         "accuracy = excluded.accuracy, auc = excluded.auc, brier = excluded.brier, updated_at = excluded.updated_at",
-        [
-            day,
-            model,
-            symbol,
-            direction,
-            n,
-            sum(events),
-            accuracy,
-            auc(events, probs),
-            brier,
-            to_db(now),
-        ],
+        [*key, direction, n, sum(events), accuracy, auc(events, probs), brier, to_db(now)],
     )
 
 
@@ -173,13 +188,13 @@ def trailing_auc(db: Database, model: str, since: datetime) -> float | None:
     """Return the live sign AUC: how well prob_long (P(up)) ranked resolved candles that rose above
     those that fell."""
     rows = db.execute(
-        "SELECT prob_long, outcome_return FROM signals WHERE model_version = ? "
+        "SELECT prob_long, outcome_return > 0 FROM signals WHERE model_version = ? "
         "AND outcome_return IS NOT NULL AND outcome_return != 0 AND candle_time >= ?",
         [model, to_db(since)],
     ).fetchall()
     if len(rows) < MIN_ROWS_FOR_AUC:
         return None
-    return auc([int(r[1] > 0) for r in rows], [r[0] for r in rows])
+    return auc([row[1] for row in rows], [row[0] for row in rows])
 
 
 def firing_counts(db: Database, model: str, since: datetime) -> tuple[int, int]:

@@ -8,8 +8,11 @@ real bundled candles, whose closes give the forward returns.
 from __future__ import annotations
 
 import random
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from signaldesk import outbox, signals, state
 from signaldesk.candles import read_candle_csv, save_candles
@@ -116,5 +119,29 @@ def test_the_live_auc_is_checked_once_a_jst_day(db_path):
         assert len(alerts) == 1 and "below 1.00" in alerts[0].text  # one check a JST day
         check_live_auc(db, strict, "m1", moments[155])  # 2025-06-03 in Japan
         assert len([a for a in outbox.unsent(db, 50) if a.kind == "model_auc"]) == 2
+    finally:
+        db.close()
+
+
+def test_outcomes_and_their_scores_commit_together(db_path):
+    moments = prepare(db_path, days=1)
+    settings = load_settings(environ={})
+    db = open_db(db_path)
+    try:
+        db.execute(
+            "CREATE TRIGGER refuse_scores BEFORE INSERT ON model_performance "
+            "BEGIN SELECT RAISE(ABORT, 'disk full (injected)'); END"
+        )
+        for resolve in (
+            lambda: score_outcomes_through(db, HORIZON, moments),
+            lambda: resolve_and_score(db, settings, "m1", moments[-1]),
+        ):
+            with pytest.raises(sqlite3.IntegrityError, match="injected"):
+                resolve()
+            resolved = db.execute("SELECT COUNT(*) FROM signals WHERE resolved_at IS NOT NULL")
+            assert resolved.fetchone()[0] == 0  # rolled back with the scores: resolved next time
+        db.execute("DROP TRIGGER refuse_scores")
+        score_outcomes_through(db, HORIZON, moments)
+        assert db.execute("SELECT COUNT(*) FROM model_performance").fetchone()[0] == 2 * 2 * 2
     finally:
         db.close()
