@@ -57,6 +57,7 @@ from signaldesk.cycle import (
     order_books,
 )
 from signaldesk.signals import PENDING
+from signaldesk.storage import writing
 
 if TYPE_CHECKING:
     from signaldesk.backtest.scores import BatchScores
@@ -83,11 +84,11 @@ class QuietBook:
         from signaldesk.equity import record_snapshots
         from signaldesk.outcomes import score_outcomes_through
 
-        record_snapshots(db, settings.mode, self.snapshots)
-        if self.rows:
-            signals.insert_all(db, self.rows)
-        strategy = settings.strategy
-        score_outcomes_through(db, strategy.label_horizon_bars, self.moments)
+        with writing(db):  # one commit for all of it
+            record_snapshots(db, settings.mode, self.snapshots)
+            if self.rows:
+                signals.insert_all(db, self.rows)
+            score_outcomes_through(db, settings.strategy.label_horizon_bars, self.moments)
         self.rows, self.moments, self.snapshots = [], [], []
 
 
