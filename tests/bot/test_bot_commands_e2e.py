@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+from bot.desk import on_exchange
 from bot.main import COMMAND_HANDLERS
 from bot.views import BOT_COMMANDS
 from signaldesk.audit import events
@@ -92,7 +93,10 @@ def test_status_shows_equity_pnl_trades_positions_and_health(bot_settings, db, f
     beat(db, "listener", NOON - timedelta(minutes=1))
 
     async def scenario():
-        async with running_desk(bot_settings, db, clock=fixed_clock(NOON)):
+        async with running_desk(bot_settings, db, clock=fixed_clock(NOON)) as app:
+            # /status waits 1 s for the exchange: let the start-up protection step finish first,
+            # so a loaded machine cannot turn the figures into "n/a"
+            await on_exchange(app.bot_data["desk"], lambda db, exchange: None)
             return await ask(fake_telegram, "/status", 1)
 
     lines = asyncio.run(scenario()).split("\n")
