@@ -61,6 +61,11 @@ def test_telegram_is_used_only_by_the_bot_and_the_demo_simulator():
     assert [u for u in users if not u.startswith(("jobs/demo/", "jobs/bot.py"))] == []
 
 
+def test_orjson_is_used_only_by_the_column_text_module():
+    users = [u for p in ("signaldesk", "bot", "jobs", "migrations") for u in importers(p, "orjson")]
+    assert users == ["signaldesk/columns.py"]
+
+
 def loaded_after(code: str) -> set[str]:
     """Run code in a fresh interpreter and return the top-level modules it has loaded."""
     script = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
