@@ -4,20 +4,27 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from signaldesk import signals
 from signaldesk.clock import JST, from_db, to_db
+from signaldesk.columns import to_column
 from signaldesk.storage import writing
 
 if TYPE_CHECKING:
+    from signaldesk.signals import Signal
     from signaldesk.storage import Database
 
 MIN_ROWS_FOR_AUC = 100
 
 Key = tuple[str, str, str]  # (JST date, model version, symbol)
+Pair = tuple[datetime, Key]  # a key and a moment that touched it
+# A prediction as stored: (reference, candle_time, close_price, model_version, symbol).
+Prediction = tuple[Any, str, str, str, str]
+Outcome = tuple[Any, float, int, datetime]  # (reference, return, up, resolved at)
 
 
 def auc(outcomes: Sequence[int], scores: Sequence[float]) -> float | None:
@@ -55,7 +62,7 @@ def resolve_outcomes(db: Database, horizon_bars: int, now: datetime) -> list[Key
 
 def resolve_outcomes_through(
     db: Database, horizon_bars: int, moments: Sequence[datetime]
-) -> list[tuple[datetime, Key]]:
+) -> list[Pair]:
     """Resolve predictions as one `resolve_outcomes` call at each of the increasing `moments` would,
     in one pass.
 
@@ -65,33 +72,111 @@ def resolve_outcomes_through(
     """
     if not moments:
         return []
-    horizon = timedelta(minutes=15 * horizon_bars)
-    cutoffs = [to_db(m - horizon - timedelta(minutes=15)) for m in moments]
-    rows = db.execute(
-        "SELECT s.id, s.candle_time, s.close_price, s.model_version, s.symbol, c.close FROM signals s "
-        "JOIN candles c ON c.symbol = s.symbol AND c.interval = '15m' "
-        "AND c.open_time = strftime('%Y-%m-%dT%H:%M:%f+00:00', s.candle_time, ?) "
-        "WHERE s.resolved_at IS NULL AND s.prob_long IS NOT NULL AND s.close_price IS NOT NULL "
-        "AND s.candle_time <= ?",
-        [f"+{int(horizon.total_seconds())} seconds", cutoffs[-1]],
+    cutoffs = horizon_cutoffs(horizon_bars, moments)
+    predictions = db.execute(
+        "SELECT id, candle_time, close_price, model_version, symbol FROM signals "
+        "WHERE resolved_at IS NULL AND prob_long IS NOT NULL AND close_price IS NOT NULL "
+        "AND candle_time <= ?",
+        [cutoffs[-1]],
     ).fetchall()
-    stamps: dict[int, str] = {}  # per call: each moment's and candle's text is rendered once
-    days: dict[str, str] = {}
-    updates, touched = [], set()
-    for signal_id, candle_time, close, model, symbol, future_close in rows:
-        at = bisect.bisect_left(cutoffs, candle_time)
-        stamp = stamps.get(at) or stamps.setdefault(at, to_db(moments[at]))
-        day = days.get(candle_time) or days.setdefault(candle_time, _jst_day(candle_time))
-        ret = float(Decimal(future_close) / Decimal(close) - 1)
-        updates.append((ret, int(ret > 0), stamp, signal_id))
-        touched.add((moments[at], (day, model, symbol)))
-    if updates:
+    closes = horizon_closes(db, horizon_bars, predictions)
+    outcomes, touched = resolve(predictions, closes, moments, cutoffs)
+    if outcomes:
+        stamps: dict[datetime, str] = {}  # per call: each moment's text is rendered once
         with writing(db):
             db.conn.executemany(
                 "UPDATE signals SET outcome_return = ?, outcome_up = ?, resolved_at = ? WHERE id = ?",
-                updates,
+                [
+                    (ret, up, stamps.get(at) or stamps.setdefault(at, to_db(at)), signal_id)
+                    for signal_id, ret, up, at in outcomes
+                ],
             )
     return sorted(touched)
+
+
+def horizon_cutoffs(horizon_bars: int, moments: Sequence[datetime]) -> list[str]:
+    """Return, per moment, the last candle time (stored text) whose horizon has closed by then."""
+    closed_by = timedelta(minutes=15 * (horizon_bars + 1))  # the horizon, and its candle's close
+    return [to_db(moment - closed_by) for moment in moments]
+
+
+def horizon_open_time(candle_time: str, horizon_bars: int) -> str:
+    """Return the open time (stored text) of the candle whose close ends a prediction's horizon."""
+    return to_db(from_db(candle_time) + timedelta(minutes=15 * horizon_bars))
+
+
+def forward_return(close: str, horizon_close: str) -> float:
+    """Return the return from a prediction's close to its horizon's close (stored texts): exact in
+    Decimal, rounded to a float once."""
+    return float(Decimal(horizon_close) / Decimal(close) - 1)
+
+
+def horizon_closes(
+    db: Database, horizon_bars: int, predictions: Iterable[Prediction]
+) -> dict[tuple[str, str], str]:
+    """Return the close of each prediction's horizon candle, by (symbol, candle time); a candle
+    missing from `candles` is missing here."""
+    wanted: dict[str, dict[str, str]] = {}  # symbol -> horizon open time -> candle time
+    opens: dict[str, str] = {}
+    for _ref, candle_time, _close, _model, symbol in predictions:
+        at = opens.get(candle_time) or opens.setdefault(
+            candle_time, horizon_open_time(candle_time, horizon_bars)
+        )
+        wanted.setdefault(symbol, {})[at] = candle_time
+    closes = {}
+    for symbol, candle_times in wanted.items():
+        times = list(candle_times)
+        for start in range(0, len(times), 500):  # well below SQLite's limit on parameters
+            chunk = times[start : start + 500]
+            rows = db.execute(
+                "SELECT open_time, close FROM candles WHERE symbol = ? AND interval = '15m' "
+                f"AND open_time IN ({', '.join('?' * len(chunk))})",
+                [symbol, *chunk],
+            )
+            closes.update({(symbol, candle_times[t]): close for t, close in rows})
+    return closes
+
+
+def resolve(
+    predictions: Iterable[Prediction],
+    closes: Mapping[tuple[str, str], str],
+    moments: Sequence[datetime],
+    cutoffs: Sequence[str],
+) -> tuple[list[Outcome], set[Pair]]:
+    """Return the outcome of each prediction whose horizon has closed by the last moment and whose
+    horizon candle is known, resolved at the first moment that covers it, and the pairs touched."""
+    days: dict[str, str] = {}  # per call: each candle's JST day is rendered once
+    outcomes, touched = [], set()
+    for ref, candle_time, close, model, symbol in predictions:
+        at = bisect.bisect_left(cutoffs, candle_time)
+        horizon_close = closes.get((symbol, candle_time))
+        if at == len(cutoffs) or horizon_close is None:
+            continue
+        day = days.get(candle_time) or days.setdefault(candle_time, _jst_day(candle_time))
+        ret = forward_return(close, horizon_close)
+        outcomes.append((ref, ret, int(ret > 0), moments[at]))
+        touched.add((moments[at], (day, model, symbol)))
+    return outcomes, touched
+
+
+def arriving_outcomes(
+    db: Database, horizon_bars: int, moments: Sequence[datetime], arriving: Sequence[Signal]
+) -> tuple[dict[int, tuple[float, int, datetime]], set[Pair]]:
+    """Return, by position, the outcomes new rows will have once resolved through `moments`, and
+    the pairs they touch: what `resolve_outcomes_through` would find after inserting them."""
+    if not moments:
+        return {}, set()
+    predictions = [
+        (n, to_column(s.candle_time), to_column(s.close_price), s.model_version, s.symbol)
+        for n, s in enumerate(arriving)
+        if s.resolved_at is None and s.prob_long is not None and s.close_price is not None
+    ]
+    cutoffs = horizon_cutoffs(horizon_bars, moments)
+    predictions = [p for p in predictions if p[1] <= cutoffs[-1]]
+    outcomes, touched = resolve(
+        predictions, horizon_closes(db, horizon_bars, predictions), moments, cutoffs
+    )
+    return {n: (ret, up, at) for n, ret, up, at in outcomes}, touched
 
 
 def _jst_day(candle_time: str) -> str:
@@ -99,16 +184,28 @@ def _jst_day(candle_time: str) -> str:
     return from_db(candle_time).astimezone(JST).date().isoformat()
 
 
-def score_outcomes_through(db: Database, horizon_bars: int, moments: Sequence[datetime]) -> None:
-    """Resolve and score as one `resolve_outcomes` + `update_performance` call at each moment would.
+def score_outcomes_through(
+    db: Database, horizon_bars: int, moments: Sequence[datetime], arriving: Sequence[Signal] = ()
+) -> None:
+    """Insert the `arriving` rows, then resolve and score as one `resolve_outcomes` +
+    `update_performance` call at each moment would.
 
-    Each touched (date, model, symbol) is scored once, at the last moment that touched it: its rows
-    are final by then, so the stored figures and `updated_at` are those of the last per-moment call.
+    Arriving rows whose horizon closes by the last moment are written with their outcomes when no
+    row of theirs is stored yet (then each is new), which saves updating them. Each touched (date,
+    model, symbol) is scored once, at the last moment that touched it: its rows are final by then,
+    so the stored figures and `updated_at` are those of the last per-moment call.
     """
-    with writing(db):  # one commit for both
-        pairs = resolve_outcomes_through(db, horizon_bars, moments)
-        last = {key: moment for moment, key in pairs}
-        first_touch = dict.fromkeys(key for _moment, key in pairs)  # new rows keep their id order
+    with writing(db):  # one commit for all
+        outcomes: dict[int, tuple[float, int, datetime]] = {}
+        pairs: set[Pair] = set()
+        if arriving and not signals.any_stored(db, arriving):
+            outcomes, pairs = arriving_outcomes(db, horizon_bars, moments, arriving)
+        if arriving:
+            signals.insert_all(db, arriving, outcomes)
+        pairs.update(resolve_outcomes_through(db, horizon_bars, moments))
+        ordered = sorted(pairs)
+        last = {key: moment for moment, key in ordered}
+        first_touch = dict.fromkeys(key for _moment, key in ordered)  # new rows keep their id order
         _score(db, [(key, last[key]) for key in first_touch])
 
 

@@ -12,7 +12,7 @@ row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
@@ -177,13 +177,24 @@ def insert(db: Database, signal: Signal) -> int | None:
     return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
-def insert_all(db: Database, signals: Iterable[Signal]) -> int:
+def insert_all(
+    db: Database,
+    signals: Iterable[Signal],
+    outcomes: Mapping[int, tuple[float, int, datetime]] | None = None,
+) -> int:
     """Write new signals in one transaction, leaving existing (symbol, candle) rows unchanged;
-    return rows new."""
+    return rows new.
+
+    `outcomes` maps a signal's position to its (outcome_return, outcome_up, resolved_at), written
+    with it (a copy of each frozen Signal would cost more than the row it fills).
+    """
     new = 0
+    values: Iterable[dict[str, Any]] = map(_row_of, signals)
+    if outcomes:
+        values = (_with_outcome(row, outcomes.get(n)) for n, row in enumerate(values))
     with writing(db):
         # consecutive rows with the same columns (with or without an id): one statement, in order
-        for columns, rows in groupby(map(_row_of, signals), key=tuple):
+        for columns, rows in groupby(values, key=tuple):
             marks = ", ".join("?" * len(columns))
             new += db.conn.executemany(
                 f"INSERT INTO signals ({', '.join(columns)}) VALUES ({marks}) "
@@ -191,6 +202,28 @@ def insert_all(db: Database, signals: Iterable[Signal]) -> int:
                 [list(row.values()) for row in rows],
             ).rowcount
     return new
+
+
+def _with_outcome(row: dict[str, Any], outcome: tuple[float, int, datetime] | None) -> dict:
+    """Return a row with its outcome columns filled in when it has one."""
+    if outcome is not None:
+        row["outcome_return"], row["outcome_up"], resolved_at = outcome
+        row["resolved_at"] = to_db(resolved_at)
+    return row
+
+
+def any_stored(db: Database, signals: Sequence[Signal]) -> bool:
+    """Return True when a row exists for a symbol of `signals` within the span of their candles."""
+    spans: dict[str, list[datetime]] = {}
+    for signal in signals:
+        spans.setdefault(signal.symbol, []).append(signal.candle_time)
+    return any(
+        db.execute(
+            "SELECT 1 FROM signals WHERE symbol = ? AND candle_time BETWEEN ? AND ? LIMIT 1",
+            [symbol, to_db(min(times)), to_db(max(times))],
+        ).fetchone()
+        for symbol, times in spans.items()
+    )
 
 
 def select(db: Database, where: str, params: Iterable[Any] = ()) -> list[Signal]:

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from signaldesk import signals
 from signaldesk.backtest.engine import (
     BacktestError,
     DeskSide,
@@ -79,16 +78,15 @@ class QuietBook:
     snapshots: list = field(default_factory=list)  # (moment, RiskSnapshot) pairs
 
     def flush(self, db: Database, settings: Settings) -> None:
-        """Write the snapshots and rows, then resolve and score outcomes as each step's own call
-        would have."""
+        """Write the snapshots and rows (those maturing by the last moment with their outcomes),
+        then resolve and score outcomes as each step's own call would have."""
         from signaldesk.equity import record_snapshots
         from signaldesk.outcomes import score_outcomes_through
 
         with writing(db):  # one commit for all of it
             record_snapshots(db, settings.mode, self.snapshots)
-            if self.rows:
-                signals.insert_all(db, self.rows)
-            score_outcomes_through(db, settings.strategy.label_horizon_bars, self.moments)
+            horizon = settings.strategy.label_horizon_bars
+            score_outcomes_through(db, horizon, self.moments, arriving=self.rows)
         self.rows, self.moments, self.snapshots = [], [], []
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from signaldesk import signals
-from signaldesk.clock import utc_now
+from signaldesk.clock import to_db, utc_now
 from signaldesk.columns import decimal_text
 from signaldesk.signals import Signal
 
@@ -48,6 +48,29 @@ def test_a_second_row_for_the_same_candle_is_not_written(db):
     assert signals.insert(db, pending(now)) is not None
     assert signals.insert(db, pending(now, direction="SHORT")) is None
     assert signals.insert_all(db, [pending(now), pending(now, symbol="ETH_JPY")]) == 1
+
+
+def test_rows_can_be_written_with_their_outcomes(db):
+    now = utc_now().replace(microsecond=0)
+    later = now + timedelta(hours=1)
+    rows = [pending(now), pending(now, symbol="ETH_JPY")]
+    assert signals.insert_all(db, rows, {1: (-0.25, 0, later)}) == 2
+    stored = db.execute("SELECT outcome_return, outcome_up, resolved_at FROM signals ORDER BY id")
+    assert stored.fetchall() == [
+        (None, None, None),
+        (-0.25, 0, to_db(later)),
+    ]
+
+
+def test_any_stored_finds_a_row_within_the_span_of_candles_of_its_symbol(db):
+    now = utc_now()
+    signals.insert(db, pending(now))
+    before, after = now - timedelta(hours=1), now + timedelta(hours=1)
+    assert signals.any_stored(db, [pending(before), pending(after)])  # spans the stored candle
+    assert not signals.any_stored(db, [pending(after), pending(after, symbol="ETH_JPY")])
+    assert not signals.any_stored(
+        db, [pending(before, symbol="ETH_JPY"), pending(after, symbol="ETH_JPY")]
+    )
 
 
 @pytest.mark.parametrize(
