@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from signaldesk.clock import from_db, to_db
 from signaldesk.columns import decimal_text
 from signaldesk.exchange.model import is_leverage
+from signaldesk.exchange.tradingday import fee_boundaries
 from signaldesk.fees import FeeCharge, boundaries_held, charges
 from signaldesk.money import yen
 from signaldesk.storage import writing
@@ -229,16 +230,28 @@ def due_charges(db: Database, symbol: str, holding: Holding, now: datetime) -> l
     return charges(moments, holding.size_at, lambda b: boundary_close(db, symbol, b))
 
 
+def latest_boundary(now: datetime) -> datetime:
+    """Return the last 06:00 JST at or before `now` (boundaries are a day apart)."""
+    return fee_boundaries(now - timedelta(days=1), now)[-1]
+
+
 def fee_candidates(db: Database, mode: str, now: datetime, trade_id: int | None) -> list[tuple]:
     """Return (trade id, symbol, status) of trades that may owe a fee: open ones and recently closed
-    ones."""
-    one = "" if trade_id is None else " AND id = ?"
+    ones with a fill before the latest 06:00 JST.
+
+    A trade whose every fill came at or after the latest boundary has held nothing across one (a
+    holding opens at a fill; the next boundary is still ahead), so its fills are not read.
+    """
+    one = "" if trade_id is None else " AND t.id = ?"
     return db.execute(
-        "SELECT id, symbol, status FROM trades WHERE mode = ? AND entry_time IS NOT NULL AND "
-        "(status IN ('pending', 'open') OR (status = 'closed' AND exit_time >= ?))" + one,
+        "SELECT t.id, t.symbol, t.status FROM trades t WHERE t.mode = ? AND t.entry_time IS NOT NULL "
+        "AND (t.status IN ('pending', 'open') OR (t.status = 'closed' AND t.exit_time >= ?)) "
+        "AND EXISTS (SELECT 1 FROM orders o JOIN fills f ON f.order_id = o.id "
+        "WHERE o.trade_id = t.id AND f.executed_at < ?)" + one,
         [
             mode,
             to_db(now - timedelta(days=RESTATE_DAYS)),
+            to_db(latest_boundary(now)),
             *([] if trade_id is None else [trade_id]),
         ],
     ).fetchall()

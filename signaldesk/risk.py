@@ -426,9 +426,10 @@ def replay_key(db, exchange, settings, now: datetime) -> tuple | None:
 def read_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
     """Read everything a RiskSnapshot holds from the database and the exchange."""
     from signaldesk.golive import capped_equity
-    from signaldesk.state import trading_state
+    from signaldesk.state import TRADING_KEYS, state_rows, trading_state_in
 
-    state = trading_state(db)
+    stored = state_rows(db, (*TRADING_KEYS, PEAK_KEY))  # the halt and the peak in one read
+    state = trading_state_in(stored)
     holdings = active_holdings(db, settings.mode)
     exposures = exposures_of([h for h in holdings if h[4] is not None], exchange)
     unrealised = sum((x.unrealised_jpy for x in exposures), ZERO)
@@ -454,7 +455,7 @@ def read_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
         now,
         commitments_of(holdings),
         loss_streak(db, settings.mode, settings.risk),
-        equity_peak(db),
+        peak_in(stored),
         equity,
     )
 
@@ -514,9 +515,14 @@ def loss_streak(db, mode: str, risk: RiskSettings) -> Streak:
 
 def equity_peak(db) -> Decimal | None:
     """Return the highest equity the desk has recorded (see `enforce_loss_limits`)."""
-    from signaldesk.state import get_value
+    from signaldesk.state import state_rows
 
-    value = get_value(db, PEAK_KEY)
+    return peak_in(state_rows(db, (PEAK_KEY,)))
+
+
+def peak_in(rows: dict[str, tuple]) -> Decimal | None:
+    """Return the recorded equity peak held in rows of `state.state_rows`, or None."""
+    value = rows.get(PEAK_KEY, (None,))[0]
     return Decimal(value) if value else None
 
 

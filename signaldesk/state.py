@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from signaldesk.storage import Database
 
 RUNNING, HALTED = "RUNNING", "HALTED"
+TRADING_KEYS = ("trading", "halt_reason")  # what `trading_state` reads
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,25 @@ def set_value(db: Database, key: str, value: str, now: datetime, by: str) -> Non
 
 def trading_state(db: Database) -> TradingState:
     """Return the current RUNNING/HALTED state with its reason."""
-    row = db.execute(
-        "SELECT value, updated_at, updated_by FROM system_state WHERE key = 'trading'"
-    ).fetchone()
+    return trading_state_in(state_rows(db, TRADING_KEYS))
+
+
+def state_rows(db: Database, keys: tuple[str, ...]) -> dict[str, tuple]:
+    """Return (value, updated_at, updated_by) of each stored key, read in one query."""
+    marks = ",".join("?" * len(keys))
+    rows = db.execute(
+        f"SELECT key, value, updated_at, updated_by FROM system_state WHERE key IN ({marks})",
+        list(keys),
+    ).fetchall()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def trading_state_in(rows: dict[str, tuple]) -> TradingState:
+    """Return the trading state held in rows of `state_rows` (read with TRADING_KEYS)."""
+    row = rows.get("trading")
     if row is None:
         return TradingState(False, "", None, "")
-    reason = get_value(db, "halt_reason") or ""
+    reason = rows.get("halt_reason", (None,))[0] or ""
     return TradingState(
         row[0] == HALTED, reason if row[0] == HALTED else "", from_db(row[1]), row[2]
     )

@@ -50,6 +50,8 @@ def strangers(
     """Return open positions of a symbol that belong to no desk trade and to no desk order still
     being followed (a fill recorded later by its trade's sync, or an entry whose answer is being
     resolved)."""
+    if not positions:
+        return []  # nothing open on the symbol: the desk's trades need not be read
     held = desk_position_ids(db, mode)
     unknown = [p for p in positions.values() if p.position_id not in held]
     if not unknown or any(r.symbol == symbol for r in orders_with_status(db, mode, UNRESOLVED)):
@@ -191,9 +193,13 @@ def adopt_stray_closes(db, exchange, positions: dict, mode: str, now: datetime) 
     from signaldesk.execution.resolve import unexplained_close_size
 
     notices: list[str] = []
+    if not any(positions.values()):
+        return notices  # no open position anywhere: no close order can rest on one
     owners = {h: t for t in active_trades(db, mode) for h in _positions_of(db, t.id)}
     for symbol, by_id in positions.items():
         mine = {p: pos for p, pos in (by_id or {}).items() if p in owners}
+        if not mine:
+            continue
         unexplained = {
             p: s for p, s in unexplained_close_size(db, list(mine.values())).items() if s > 0
         }

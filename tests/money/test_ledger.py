@@ -9,7 +9,14 @@ from decimal import Decimal
 
 from signaldesk.candles import Candle, save_candles
 from signaldesk.clock import JST
-from signaldesk.ledger import book_position_fees, money_between, money_events, net_events
+from signaldesk.ledger import (
+    book_position_fees,
+    fee_candidates,
+    latest_boundary,
+    money_between,
+    money_events,
+    net_events,
+)
 from signaldesk.risk import pnl_events
 from tests.bot.money_seed import seed_closed_trade
 
@@ -76,3 +83,23 @@ def test_net_events_are_money_events_reduced_to_time_and_net(db):
         (e.at, e.net_jpy) for e in money_events(db, "paper", day, end)
     ]
     assert [(e.at, e.amount) for e in pnl_events(db, "paper", day)] == expected
+
+
+def test_the_latest_boundary_is_the_last_six_oclock_jst_at_or_before_now():
+    assert latest_boundary(SIX) == SIX
+    assert latest_boundary(SIX - timedelta(milliseconds=1)) == SIX - timedelta(days=1)
+    assert latest_boundary(SIX + timedelta(hours=23, minutes=59)) == SIX
+
+
+def test_only_trades_with_a_fill_before_the_latest_boundary_are_fee_candidates(db):
+    now = SIX + timedelta(hours=3)
+    held = timedelta(hours=1)
+    at_six = seed_closed_trade(db, SIX + held, "10", held=held, position_id=1)  # opened at 06:00
+    before = seed_closed_trade(
+        db, SIX + held, "10", held=held + timedelta(milliseconds=1), position_id=2
+    )  # opened a millisecond before 06:00: held across it
+    seed_closed_trade(db, now, "10", held=held, position_id=3)  # 08:00 .. 09:00 JST
+    assert [row[0] for row in fee_candidates(db, "paper", now, None)] == [before]
+    assert fee_candidates(db, "paper", now, at_six) == []
+    store_close(db, "BTC_JPY", SIX, "15000000")
+    assert len(book_position_fees(db, "paper", now)) == 1  # the one held across 06:00
