@@ -389,7 +389,7 @@ class KeptSnapshot:
 
     key: tuple | None = None
     snapshot: RiskSnapshot | None = None
-    holds: tuple = ()  # the connection and settings its key names by id, kept alive
+    holds: tuple = ()  # the connection, settings and exchange its key names by id, kept alive
 
 
 _KEPT = KeptSnapshot()
@@ -409,7 +409,7 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
         return _KEPT.snapshot
     snapshot = read_snapshot(db, exchange, settings, now)
     key = replay_key(db, exchange, settings, now)  # after the paper account's own sync
-    _KEPT.key, _KEPT.snapshot, _KEPT.holds = key, snapshot, (db.conn, settings)
+    _KEPT.key, _KEPT.snapshot, _KEPT.holds = key, snapshot, (db.conn, settings, exchange)
     return snapshot
 
 

@@ -268,9 +268,10 @@ class PaperExchange:
         self._synced = None if self.db.conn.in_transaction else self._sync_key()
 
     def replay_key(self) -> tuple | None:
-        """Return the state of a replayed account and feed (None for a live feed): equal keys,
-        equal reads (see `_sync_key`)."""
-        return self._sync_key()
+        """Return the state of this replayed account and its feed (None for a live feed): equal
+        keys, equal reads (see `_sync_key`)."""
+        key = self._sync_key()
+        return None if key is None else (id(self), *key)
 
     def _sync_key(self, recorded: tuple | None = None) -> tuple | None:
         """Return what a sync over a replayed feed depends on besides the paper rows: the feed's

@@ -70,3 +70,11 @@ def test_a_feed_that_is_not_a_replay_reads_every_time(db, make_settings):
     first = risk_snapshot(db, exchange, settings, feed.now())
     second = risk_snapshot(db, exchange, settings, feed.now())
     assert second is not first and second == first
+
+
+def test_another_paper_account_on_the_same_database_reads_its_own(db, make_settings):
+    settings = make_settings()
+    exchange, feed = paper(db)
+    first = risk_snapshot(db, exchange, settings, feed.now())
+    other, other_feed = paper(db)
+    assert risk_snapshot(db, other, settings, other_feed.now()) is not first
