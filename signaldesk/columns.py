@@ -38,8 +38,15 @@ def to_column(value: Any) -> Any:
 
 
 def json_text(value: dict | list | tuple) -> str:
-    """Return compact JSON text (orjson: NaN and infinities are written as null, which JSON has)."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    """Return compact JSON text (orjson: NaN and infinities are written as null, which JSON has).
+
+    What orjson refuses but the standard library writes (a float subclass such as numpy's float64,
+    an integer beyond 64 bits) is written by the standard library, as before orjson.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def decimal_or_none(text: str | None) -> Decimal | None:
