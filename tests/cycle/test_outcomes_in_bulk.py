@@ -19,9 +19,9 @@ from signaldesk.candles import read_candle_csv, save_candles
 from signaldesk.cycle_job import LIVE_AUC_KEY, check_live_auc, resolve_and_score
 from signaldesk.outcomes import resolve_outcomes, score_outcomes_through, update_performance
 from signaldesk.settings import load_settings
-from signaldesk.signals import LOGGED, Signal
 from signaldesk.storage import open_db
 from tests.conftest import DATA
+from tests.cycle.outcome_rows import prediction
 
 START = datetime(2025, 6, 1, tzinfo=UTC)
 STEP = timedelta(minutes=15)
@@ -41,23 +41,6 @@ def prepare(path, days: int = 3) -> list[datetime]:
         signals.insert_all(db, [prediction(symbol, c, rng) for c in rows])
     db.close()
     return [START + STEP * (n + 1) + timedelta(seconds=20) for n in range(96 * days)]
-
-
-def prediction(symbol: str, candle, rng: random.Random) -> Signal:
-    """Return a LOGGED row for a candle with seeded random probabilities (synthetic)."""
-    long, short = rng.random(), rng.random()
-    return Signal(
-        created_at=candle.open_time + STEP,
-        symbol=symbol,
-        candle_time=candle.open_time,
-        direction="LONG" if long >= short else "SHORT",
-        prob_long=long,
-        prob_short=short,
-        confidence=max(long, short),
-        model_version="m1",
-        status=LOGGED,
-        close_price=candle.close,
-    )
 
 
 def tables(path) -> tuple[list, list]:

@@ -24,9 +24,10 @@ from signaldesk.outcomes import (
     resolve,
     score_outcomes_through,
 )
-from signaldesk.signals import LOGGED, Signal
+from signaldesk.signals import Signal
 from signaldesk.storage import open_db
 from tests.conftest import DATA
+from tests.cycle.outcome_rows import prediction
 
 START = datetime(2025, 6, 1, tzinfo=UTC)
 STEP = timedelta(minutes=15)
@@ -78,23 +79,6 @@ def candles_and_rows(db, days: int) -> list[Signal]:
         save_candles(db, symbol, "15m", [c for c in found if c.open_time != MISSING], "bundled")
         rows += [prediction(symbol, c, rng) for c in found]
     return sorted(rows, key=lambda r: (r.candle_time, r.symbol))  # as the steps write them
-
-
-def prediction(symbol: str, candle, rng: random.Random) -> Signal:
-    """Return a LOGGED row for a candle with seeded random probabilities (synthetic)."""
-    long, short = rng.random(), rng.random()
-    return Signal(
-        created_at=candle.open_time + STEP,
-        symbol=symbol,
-        candle_time=candle.open_time,
-        direction="LONG" if long >= short else "SHORT",
-        prob_long=long,
-        prob_short=short,
-        confidence=max(long, short),
-        model_version="m1",
-        status=LOGGED,
-        close_price=candle.close,
-    )
 
 
 def flushes(path, prefill: bool) -> tuple[list, list]:
