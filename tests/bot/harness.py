@@ -56,6 +56,11 @@ def bot_settings(make_settings, fake_telegram, db_path, tmp_path):
     server (English, signals at any hour)."""
     config = tmp_path / "bot-config.toml"
     config.write_text(ENGLISH_ALL_DAY, encoding="utf-8")
+    return alice_settings(make_settings, fake_telegram, db_path, config)
+
+
+def alice_settings(make_settings, fake_telegram, db_path, config):
+    """Return settings for Alice alone in her private chat on the fake Telegram, with `config`."""
     return make_settings(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_CHAT_ID=str(ALICE),
@@ -284,10 +289,7 @@ def live_env(gmo, telegram_url: str, db_path, config) -> dict[str, str]:
         "SIGNALDESK_MODE": "live",
         "SIGNALDESK_CONFIG": str(config),
         "SIGNALDESK_DB": str(db_path),
-        "GMO_API_KEY": gmo.api_key,
-        "GMO_API_SECRET": gmo.api_secret,
-        "GMO_PUBLIC_URL": gmo.public_url,
-        "GMO_PRIVATE_URL": gmo.private_url,
+        **gmo.env(),
         "GMO_WS_PRIVATE_URL": gmo.ws_private_url,  # the fake's private stream, never GMO's
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_CHAT_ID": str(ALICE),

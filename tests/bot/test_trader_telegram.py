@@ -15,6 +15,7 @@ from signaldesk.settings import SettingsError, within
 from tests.bot.harness import (
     ALICE,
     TOKEN,
+    alice_settings,
     fixed_clock,
     running_desk,
     seed_signal,
@@ -32,14 +33,7 @@ def desk_defaults(make_settings, fake_telegram, db_path, tmp_path):
     """Return settings with the desk's own [telegram] and [notify] defaults (an empty config)."""
     config = tmp_path / "empty.toml"
     config.write_text("", encoding="utf-8")
-    return make_settings(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_CHAT_ID=str(ALICE),
-        TELEGRAM_USER_IDS=str(ALICE),
-        TELEGRAM_API_URL=fake_telegram.url,
-        SIGNALDESK_DB=str(db_path),
-        SIGNALDESK_CONFIG=str(config),
-    )
+    return alice_settings(make_settings, fake_telegram, db_path, config)
 
 
 def test_hours_may_cross_midnight_and_cover_the_whole_day():

@@ -62,10 +62,7 @@ def desk(fake, make_settings, db_path, tmp_path):
         path.write_text(config)
         settings = make_settings(
             SIGNALDESK_MODE="live",
-            GMO_API_KEY=fake.api_key,
-            GMO_API_SECRET=fake.api_secret,
-            GMO_PUBLIC_URL=fake.public_url,
-            GMO_PRIVATE_URL=fake.private_url,
+            **fake.env(),
             SIGNALDESK_CONFIG=str(path),
             **env,
         )

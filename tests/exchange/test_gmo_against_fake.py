@@ -40,14 +40,7 @@ def fake():
 @pytest.fixture
 def gmo(fake):
     with httpx.Client(timeout=0.4) as http:
-        yield GmoExchange(
-            http,
-            public_url=fake.public_url,
-            private_url=fake.private_url,
-            api_key=fake.api_key,
-            api_secret=fake.api_secret,
-            sleep=lambda s: None,
-        )
+        yield fake.client(http)
 
 
 def test_public_market_data(gmo):
@@ -152,14 +145,7 @@ def test_spot_cannot_sell_coins_it_does_not_hold(gmo):
 
 def test_bad_signature_is_refused_by_the_fake(fake):
     with httpx.Client(timeout=2) as http:
-        wrong = GmoExchange(
-            http,
-            public_url=fake.public_url,
-            private_url=fake.private_url,
-            api_key=fake.api_key,
-            api_secret="not-the-secret",
-            sleep=lambda s: None,
-        )
+        wrong = fake.client(http, api_secret="not-the-secret")
         with pytest.raises(errors.AuthError) as raised:
             wrong.assets()
     assert raised.value.code == "ERR-5010"

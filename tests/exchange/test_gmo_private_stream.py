@@ -10,7 +10,6 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from signaldesk.exchange.gmo import GmoExchange
 from signaldesk.exchange.gmo_stream import PrivateStream, parse_event
 from signaldesk.exchange.model import OrderRequest
 from tests.fakes.gmo_server import FakeGmo, fixture
@@ -26,14 +25,7 @@ def fake():
 @pytest.fixture
 def gmo(fake):
     with httpx.Client(timeout=2) as http:
-        yield GmoExchange(
-            http,
-            public_url=fake.public_url,
-            private_url=fake.private_url,
-            api_key=fake.api_key,
-            api_secret=fake.api_secret,
-            sleep=lambda s: None,
-        )
+        yield fake.client(http)
 
 
 def following(fake, gmo, **options):

@@ -37,10 +37,7 @@ def desk(fake, make_settings, tmp_path):
         (tmp_path / "c.toml").write_text(f"[risk]\n{risk}\n", encoding="utf-8")
         settings = make_settings(
             SIGNALDESK_MODE="live",
-            GMO_API_KEY=fake.api_key,
-            GMO_API_SECRET=fake.api_secret,
-            GMO_PUBLIC_URL=fake.public_url,
-            GMO_PRIVATE_URL=fake.private_url,
+            **fake.env(),
             SIGNALDESK_CONFIG=str(tmp_path / "c.toml"),
         )
         http = httpx.Client(timeout=0.5)

@@ -42,10 +42,7 @@ def live(fake, make_settings):
     """Return (settings, exchange) of a live desk pointed at the fake server."""
     settings = make_settings(
         SIGNALDESK_MODE="live",
-        GMO_API_KEY=fake.api_key,
-        GMO_API_SECRET=fake.api_secret,
-        GMO_PUBLIC_URL=fake.public_url,
-        GMO_PRIVATE_URL=fake.private_url,
+        **fake.env(),
     )
     # sizes here follow the fake account's whole equity, not the live capital cap
     # (tests/money/test_golive.py has the cap)
@@ -123,10 +120,7 @@ def test_trade_lives_to_its_exit_over_http(
         (tmp_path / "c.toml").write_text("[risk]\ntake_profit_1_fraction = 1.0\n", encoding="utf-8")
         settings = make_settings(
             SIGNALDESK_MODE="live",
-            GMO_API_KEY=fake.api_key,
-            GMO_API_SECRET=fake.api_secret,
-            GMO_PUBLIC_URL=fake.public_url,
-            GMO_PRIVATE_URL=fake.private_url,
+            **fake.env(),
             SIGNALDESK_CONFIG=str(tmp_path / "c.toml"),
         )
     trade_id, sign, now = enter(db, fake, settings, exchange, direction)

@@ -307,6 +307,28 @@ class FakeGmo:
         /{token}."""
         return self.stream.url
 
+    def env(self) -> dict[str, str]:
+        """Return the settings' environment that points a desk at this fake (keys and REST bases)."""
+        return {
+            "GMO_API_KEY": self.api_key,
+            "GMO_API_SECRET": self.api_secret,
+            "GMO_PUBLIC_URL": self.public_url,
+            "GMO_PRIVATE_URL": self.private_url,
+        }
+
+    def client(self, http, **options):
+        """Return the real GMO client on this fake over `http` (no retry sleeps unless `options`
+        say otherwise)."""
+        from signaldesk.exchange.gmo import GmoExchange
+
+        keys = {"api_key": self.api_key, "api_secret": self.api_secret}
+        return GmoExchange(
+            http,
+            public_url=self.public_url,
+            private_url=self.private_url,
+            **{"sleep": lambda s: None, **keys, **options},
+        )
+
     # -- test controls
     # ---------------------------------------------------------------------------------------
 

@@ -125,10 +125,7 @@ def live_settings(make_settings, gmo, **golive):
     """Return live settings pointed at the fake GMO with some [golive] values."""
     settings = make_settings(
         SIGNALDESK_MODE="live",
-        GMO_API_KEY=gmo.api_key,
-        GMO_API_SECRET=gmo.api_secret,
-        GMO_PUBLIC_URL=gmo.public_url,
-        GMO_PRIVATE_URL=gmo.private_url,
+        **gmo.env(),
     )
     return dataclasses.replace(settings, golive=dataclasses.replace(settings.golive, **golive))
 
