@@ -408,8 +408,9 @@ def risk_snapshot(db, exchange, settings, now: datetime) -> RiskSnapshot:
         assert _KEPT.snapshot is not None
         return _KEPT.snapshot
     snapshot = read_snapshot(db, exchange, settings, now)
-    key = replay_key(db, exchange, settings, now)  # after the paper account's own sync
-    _KEPT.key, _KEPT.snapshot, _KEPT.holds = key, snapshot, (db.conn, settings, exchange)
+    if key is not None:  # a replay: keep it, keyed after the paper account's own sync
+        key = replay_key(db, exchange, settings, now)
+        _KEPT.key, _KEPT.snapshot, _KEPT.holds = key, snapshot, (db.conn, settings, exchange)
     return snapshot
 
 
