@@ -3,7 +3,6 @@ reasons."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -23,9 +22,9 @@ class Check(NamedTuple):
         return {"rule": self.rule, "ok": self.ok, "detail": self.detail}
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """What the model says about one symbol at one candle."""
+class Candidate(NamedTuple):
+    """What the model says about one symbol at one candle (a named tuple: one is made per verdict,
+    70,080 a year)."""
 
     symbol: str
     direction: str
@@ -39,9 +38,9 @@ class Candidate:
     measured_edge: bool | None = None
 
 
-@dataclass(frozen=True)
-class Context:
-    """What the rules need to know about the market and the desk at that moment."""
+class Context(NamedTuple):
+    """What the rules need to know about the market and the desk at that moment (a named tuple, as
+    `Candidate`)."""
 
     spread_bps: Decimal | None
     volume_ratio: float

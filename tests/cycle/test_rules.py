@@ -3,7 +3,6 @@ cases)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -63,7 +62,7 @@ def test_a_clean_candidate_passes_every_rule(make_settings):
     ],
 )
 def test_model_rules_log_below_threshold(make_settings, change, rule, status, words):
-    got, checks = verdict(make_settings(), candidate=replace(PASSING, **change))
+    got, checks = verdict(make_settings(), candidate=PASSING._replace(**change))
     assert got == status and not checks[rule].ok and words in checks[rule].detail
 
 
@@ -81,19 +80,19 @@ def with_config(make_settings, tmp_path, text: str):
 
 
 def test_the_model_s_operating_point_replaces_the_absolute_thresholds(make_settings):
-    at_cutoff = replace(PASSING, confidence=0.58, prob_long=0.58, prob_short=0.42, cutoff=0.575)
+    at_cutoff = PASSING._replace(confidence=0.58, prob_long=0.58, prob_short=0.42, cutoff=0.575)
     got, checks = verdict(make_settings(), candidate=at_cutoff)
     assert (
         got == "PENDING" and "0.580 >= 0.575 (model operating point" in checks["threshold"].detail
     )
-    below = replace(at_cutoff, cutoff=0.581)
+    below = at_cutoff._replace(cutoff=0.581)
     got, checks = verdict(make_settings(), candidate=below)
     assert got == "LOGGED" and "0.580 < 0.581" in checks["threshold"].detail
 
 
 def test_threshold_source_settings_keeps_the_absolute_thresholds(make_settings, tmp_path):
     settings = with_config(make_settings, tmp_path, '[strategy]\nthreshold_source = "settings"\n')
-    candidate = replace(PASSING, confidence=0.58, prob_long=0.58, prob_short=0.42, cutoff=0.575)
+    candidate = PASSING._replace(confidence=0.58, prob_long=0.58, prob_short=0.42, cutoff=0.575)
     got, checks = verdict(settings, candidate=candidate)
     assert got == "LOGGED" and "0.580 < 0.75 (strategy threshold" in checks["threshold"].detail
 
@@ -113,7 +112,7 @@ def test_the_edge_rule_says_whether_costs_are_covered(
     settings = with_config(
         make_settings, tmp_path, f"[strategy]\nannounce_without_edge = {str(announce).lower()}\n"
     )
-    got, checks = verdict(settings, candidate=replace(PASSING, measured_edge=edge))
+    got, checks = verdict(settings, candidate=PASSING._replace(measured_edge=edge))
     assert checks["edge"].ok is ok and words in checks["edge"].detail
     assert got == ("PENDING" if ok else "FILTERED")
 
@@ -157,14 +156,14 @@ def test_the_edge_rule_says_whether_costs_are_covered(
     ],
 )
 def test_each_market_and_desk_rule_filters_with_its_reason(make_settings, change, rule, words):
-    got, checks = verdict(make_settings(), context=replace(CALM, **change))
+    got, checks = verdict(make_settings(), context=CALM._replace(**change))
     assert got == "FILTERED"
     assert [name for name, c in checks.items() if not c.ok] == [rule]
     assert words in checks[rule].detail
 
 
 def test_a_missing_calendar_only_warns_where_it_does_not_filter(make_settings):
-    context = replace(CALM, news_warning="no news calendar at /x/news.csv", news_blocks=False)
+    context = CALM._replace(news_warning="no news calendar at /x/news.csv", news_blocks=False)
     got, checks = verdict(make_settings(), context=context)
     assert got == "PENDING" and checks["news"].ok
     assert checks["news"].detail == "no news calendar at /x/news.csv (warning only in paper mode)"
@@ -175,7 +174,7 @@ def test_spot_symbols_cannot_go_short(make_settings):
     short = Candidate("BTC", "SHORT", 0.9, 0.99, 0.01, 0.9)
     got, checks = verdict(settings, candidate=short)
     assert got == "FILTERED" and not checks["spot_short"].ok
-    assert verdict(settings, candidate=replace(short, symbol="BTC_JPY"))[0] == "PENDING"
+    assert verdict(settings, candidate=short._replace(symbol="BTC_JPY"))[0] == "PENDING"
 
 
 def test_a_liquidation_spike_blocks_only_the_direction_it_matches(make_settings):
