@@ -72,7 +72,8 @@ class PrivateStream:
         self.commands: list[dict] = []
         self.connections = 0
         self.server = serve(self._serve, "127.0.0.1", 0, process_request=self._check_token)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serving = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serving.start()
 
     @property
     def url(self) -> str:
@@ -80,9 +81,11 @@ class PrivateStream:
         return f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/ws/private/v1"
 
     def close(self) -> None:
-        """Stop serving and drop every client."""
+        """Stop serving and drop every client; return once the serving thread is done (a thread
+        still starting would otherwise log after its test, into a capture pytest has closed)."""
         self.drop_all()
         self.server.shutdown()
+        self.serving.join(timeout=5)
 
     def drop_all(self) -> None:
         """Close every client connection (a network drop)."""
